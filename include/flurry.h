@@ -1,0 +1,29 @@
+/* flurry.h: many HTTP API calls at once, politely and resiliently.
+ *
+ * libflurry runs requests concurrently on one libuv loop through libcurl's
+ * multi_socket API, with an in-flight limit, per-host connection limit,
+ * timeouts that are always set, size limits, retries with backoff, and typed
+ * errors.
+ *
+ * Ownership, once for all:
+ *  - strings and bodies passed in are copied;
+ *  - a request is the caller's until it is submitted, then the client's;
+ *  - a response is handed to whoever receives it (completion callback or
+ *    flurry_gather's out array) and freed with flurry_response_free();
+ *  - pointers returned by accessors are borrowed from their object.
+ *
+ * Errors: every call returns 0 or a FLURRY_E* code (flurry/error.h). A call
+ * that takes a callback either fails at once (the callback never runs) or
+ * succeeds and reports exactly once through the callback. The library never
+ * aborts and never prints. */
+#ifndef FLURRY_H
+#define FLURRY_H
+
+#include "flurry/error.h"
+#include "flurry/request.h"
+#include "flurry/response.h"
+#include "flurry/client.h"
+
+#define FLURRY_VERSION "0.1.0"
+
+#endif

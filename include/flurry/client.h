@@ -1,0 +1,94 @@
+/* flurry/client.h: a client runs many requests at once on one libuv loop.
+ *
+ * A client holds the defaults (base URL, headers, flurry_opt values), the
+ * in-flight limit with its FIFO queue, and one libcurl multi handle whose
+ * connections are reused across requests. It is not thread-safe: use it from
+ * the thread that runs its loop. */
+#ifndef FLURRY_CLIENT_H
+#define FLURRY_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "flurry/request.h"
+#include "flurry/response.h"
+#include "flurry/visibility.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct flurry_client flurry_client;
+
+/* Called once per submitted request when it is complete (success or error).
+ * `req` is borrowed: the client frees it after the callback returns. `resp` is
+ * handed over: the callback owns it and must flurry_response_free() it (it
+ * may keep it past the callback). The callback may submit new requests. */
+typedef void (*flurry_done_cb)(flurry_request *req, flurry_response *resp,
+                               void *user_data);
+
+/* Creates a client. With `loop` NULL the client owns a private loop that
+ * flurry_client_run() drives; otherwise it attaches to the caller's loop and
+ * the caller may run it (uv_run) or call flurry_client_run(). Returns 0 or
+ * FLURRY_ENOMEM / FLURRY_EINTERNAL (libcurl or libuv refused); on failure
+ * *out is untouched. */
+FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop);
+
+/* Cancels every queued and running request (their callbacks run now, with
+ * FLURRY_ECANCELLED), then frees the client. With a private loop everything
+ * is released before it returns. With the caller's loop the client's handles
+ * close asynchronously: run that loop once more (uv_run) before
+ * uv_loop_close(). Must not be called from inside a completion callback.
+ * NULL is a no-op. */
+FLURRY_API void flurry_client_free(flurry_client *client);
+
+/* Sets a default option (see flurry_opt). Returns 0 or FLURRY_EINVALID. */
+FLURRY_API int flurry_client_set(flurry_client *client, flurry_opt opt,
+                                 int64_t value);
+
+/* Sets the base URL (copied) that relative request URLs resolve against.
+ * Returns 0, FLURRY_EINVALID (not an absolute http(s) URL) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_client_set_base_url(flurry_client *client,
+                                          const char *url);
+
+/* Adds a default header (copied) sent with every request unless the request
+ * sets the same name. Returns 0, FLURRY_EINVALID (bad name, or CR, LF or NUL
+ * in the value) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
+                                        const char *value);
+
+/* Submits a request. On success (0) the client owns `req`, and `cb` runs
+ * exactly once, later, from the loop (never from inside this call). On
+ * failure the callback never runs and the caller still owns `req`:
+ * FLURRY_EINVALID (the URL does not resolve to an absolute http(s) URL),
+ * FLURRY_ENOMEM, or FLURRY_ECANCELLED (the client is being freed). */
+FLURRY_API int flurry_client_submit(flurry_client *client, flurry_request *req,
+                                    flurry_done_cb cb, void *user_data);
+
+/* Runs the loop until no request is queued or running. Returns 0, or
+ * FLURRY_EINVALID when called from inside a completion callback. */
+FLURRY_API int flurry_client_run(flurry_client *client);
+
+/* Requests queued or running (submitted, callback not yet run). */
+FLURRY_API size_t flurry_client_pending(const flurry_client *client);
+
+/* The loop the client runs on (borrowed). */
+FLURRY_API uv_loop_t *flurry_client_loop(flurry_client *client);
+
+/* Runs `n` requests concurrently (bounded by the client's in-flight limit)
+ * and waits for all of them, like asyncio.gather(..., return_exceptions=True):
+ * out[i] receives the response to reqs[i], success or error, in input order.
+ * Takes over every request whatever it returns. A request the client refuses
+ * gets an error response (e.g. FLURRY_EINVALID) in its slot; nothing is
+ * dropped. Returns 0, FLURRY_ENOMEM (then some out[i] may be NULL; free the
+ * others) or FLURRY_EINVALID (called from inside a completion callback, or a
+ * NULL argument; then every out[i] is NULL and the requests are freed).
+ * Each out[i] is the caller's to flurry_response_free(). */
+FLURRY_API int flurry_gather(flurry_client *client, flurry_request *const *reqs,
+                             size_t n, flurry_response **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

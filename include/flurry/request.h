@@ -1,0 +1,113 @@
+/* flurry/request.h: building one HTTP request.
+ *
+ * Ownership: every string and body passed in is copied; the caller keeps its
+ * own buffers. A request belongs to the caller until flurry_client_submit()
+ * (or flurry_gather()) succeeds; from then on it belongs to the client, which
+ * frees it after the completion callback returns. */
+#ifndef FLURRY_REQUEST_H
+#define FLURRY_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flurry/visibility.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct flurry_request flurry_request;
+
+/* Options shared by the client (defaults) and a request (overrides).
+ * Values are int64_t; times are milliseconds, sizes are bytes. */
+typedef enum flurry_opt {
+  /* Client only. Requests running at once; more wait in a FIFO queue (the
+   * semaphore of asyncio tutorials). Default 64, range 1..1000000. */
+  FLURRY_OPT_MAX_IN_FLIGHT = 1,
+  /* Client only. Connections to one host at once (0 = no cap). Default 0. */
+  FLURRY_OPT_MAX_PER_HOST,
+  /* Connect timeout (DNS + TCP + TLS). Default 10000. */
+  FLURRY_OPT_CONNECT_TIMEOUT_MS,
+  /* Whole-request timeout, per attempt. Default 30000. Never unbounded: 0
+   * is refused with FLURRY_EINVALID. */
+  FLURRY_OPT_TIMEOUT_MS,
+  /* Idle timeout: fail when no byte arrives for this long. Rounded up to whole
+   * seconds (libcurl's low-speed check). Default 30000. */
+  FLURRY_OPT_IDLE_TIMEOUT_MS,
+  /* Largest response body accepted; a larger one fails with
+   * FLURRY_ETOO_LARGE. Default 64 MiB. */
+  FLURRY_OPT_MAX_RESPONSE_BYTES,
+  /* Redirects followed (0 = none). Default 10. Authorization and Cookie
+   * headers are never sent to another origin. */
+  FLURRY_OPT_MAX_REDIRECTS,
+  /* 1 (default) verifies the server's TLS certificate and host name. */
+  FLURRY_OPT_VERIFY_TLS,
+  /* One of flurry_http_version. Default FLURRY_HTTP_AUTO. */
+  FLURRY_OPT_HTTP_VERSION,
+  /* Attempts per request, first one included (1 = no retry). Default 1.
+   * Retried: connect, reset and timeout errors and statuses 408, 429, 500,
+   * 502, 503, 504; POST and PATCH only when FLURRY_OPT_RETRY_UNSAFE is 1. */
+  FLURRY_OPT_MAX_ATTEMPTS,
+  /* Backoff base and cap: before attempt k+1 wait a random time in
+   * [0, min(cap, base * 2^(k-1))] (full jitter), or Retry-After when the
+   * server sends one (capped by the cap). Defaults 100 and 10000. */
+  FLURRY_OPT_RETRY_BASE_MS,
+  FLURRY_OPT_RETRY_CAP_MS,
+  /* 1 retries non-idempotent methods (POST, PATCH) too. Default 0. */
+  FLURRY_OPT_RETRY_UNSAFE,
+  FLURRY_OPT_COUNT_ /* not an option */
+} flurry_opt;
+
+typedef enum flurry_http_version {
+  FLURRY_HTTP_AUTO = 0,  /* HTTP/2 over TLS when offered, else HTTP/1.1 */
+  FLURRY_HTTP_1_1 = 1,   /* HTTP/1.1 only */
+  FLURRY_HTTP_2 = 2,     /* HTTP/2, falling back to 1.1 */
+  FLURRY_HTTP_2_PRIOR_KNOWLEDGE = 3 /* h2c without upgrade (cleartext) */
+} flurry_http_version;
+
+/* Creates a request for `method` (any token: GET, POST, PURGE...) and `url`.
+ * `url` may be absolute (http:// or https://) or, when the client has a base
+ * URL, relative to it; it is resolved and validated at submit time.
+ * Returns 0, FLURRY_EINVALID (method not an HTTP token, or CR, LF, NUL or
+ * space in `url`) or FLURRY_ENOMEM. On failure *out is untouched. */
+FLURRY_API int flurry_request_new(flurry_request **out, const char *method,
+                                  const char *url);
+
+/* Frees a request the caller still owns (not submitted). NULL is a no-op. */
+FLURRY_API void flurry_request_free(flurry_request *req);
+
+/* Adds a header (copied). A header of the same name set on the client is
+ * replaced by this one. Returns 0, FLURRY_EINVALID (name not an HTTP token,
+ * or CR, LF or NUL in the value) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name,
+                                         const char *value);
+
+/* Appends name=value to the query string, percent-encoding both (copied).
+ * Returns 0, FLURRY_EINVALID (empty name) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_request_add_query(flurry_request *req, const char *name,
+                                        const char *value);
+
+/* Sets the body to `len` bytes at `body` (copied; may contain NUL bytes).
+ * Returns 0 or FLURRY_ENOMEM. */
+FLURRY_API int flurry_request_set_body(flurry_request *req, const void *body,
+                                       size_t len);
+
+/* Sets a JSON body (copied) and, unless a Content-Type header was added,
+ * "Content-Type: application/json". The text is sent as given (not
+ * re-encoded). Returns 0 or FLURRY_ENOMEM. */
+FLURRY_API int flurry_request_set_json(flurry_request *req, const char *json,
+                                       size_t len);
+
+/* Overrides one client option for this request. Returns 0 or
+ * FLURRY_EINVALID (a client-only option, or a value out of range). */
+FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt,
+                                  int64_t value);
+
+/* The method and URL as given (borrowed; valid while the request lives). */
+FLURRY_API const char *flurry_request_method(const flurry_request *req);
+FLURRY_API const char *flurry_request_url(const flurry_request *req);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
