@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+"""Turn bench/run.sh's raw measurements into RESULTS.md (stdlib only).
+
+Usage: report.py OUT_DIR RESULTS.md
+Reads OUT_DIR/{meta.env,versions.tsv,results.tsv,commands.tsv}. Every figure
+is the MEDIAN over the runs that succeeded (wall, CPU and RSS each taken
+separately); a row with a failed or wrong run says so.
+"""
+import csv
+import math
+import os
+import statistics
+import sys
+
+TARGETS = {
+    "w1_vs_curl": 2.0,      # flurry req/s >= 2x curl --parallel
+    "w1_vs_aiohttp": 8.0,   # flurry req/s >= 8x aiohttp
+    "w2_over_pct": 2.0,     # wall within 2% of the ideal
+    "w3_rss_bytes": 25e6,   # peak RSS < 25 MB at the big N
+    "w3_flat": 1.10,        # RSS(big) <= 1.10 x RSS(small)
+}
+TOOL_ORDER = ["flurry", "flurry-template", "curl", "aiohttp", "httpx", "wrk"]
+TOOL_LABEL = {
+    "flurry": "flurry",
+    "flurry-template": "flurry (template + ids)",
+    "curl": "curl --parallel",
+    "aiohttp": "aiohttp",
+    "httpx": "httpx",
+    "wrk": "wrk (ceiling, parses nothing)",
+}
+
+
+def read_meta(out):
+    meta = {}
+    with open(os.path.join(out, "meta.env"), encoding="utf-8") as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                meta[k] = v
+    return meta
+
+
+def read_tsv(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def num(s):
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return None
+
+
+class Row:
+    """The median figures of one tool in one workload."""
+
+    def __init__(self, runs):
+        self.runs = runs
+        self.tool = runs[0]["tool"]
+        self.n = int(runs[0]["n"])
+        ok = [r for r in runs if r["status"] == "ok"]
+        self.ok = ok
+        self.total = len(runs)
+        if ok:
+            self.wall = statistics.median(num(r["wall_s"]) for r in ok)
+            self.cpu = statistics.median(num(r["user_s"]) + num(r["sys_s"]) for r in ok)
+            self.rss_kib = statistics.median(num(r["maxrss_kib"]) for r in ok)
+            self.reqs = statistics.median(num(r["requests"]) for r in ok)
+            if self.tool == "wrk":
+                self.rps = statistics.median(num(r["rps"]) for r in ok)
+            else:
+                self.rps = self.n / self.wall if self.wall else None
+        else:
+            self.wall = self.cpu = self.rss_kib = self.reqs = self.rps = None
+
+    @property
+    def good(self):
+        return bool(self.ok)
+
+    @property
+    def status(self):
+        bad = [r for r in self.runs if r["status"] != "ok"]
+        if not bad:
+            return "ok" if self.total == 1 else f"ok ({self.total} runs)"
+        first = bad[0]
+        what = first["status"].upper()
+        note = first["note"].replace("|", "\\|")
+        if self.ok:
+            return f"ok {len(self.ok)}/{self.total}; {what}: {note}"
+        return f"**{what}**: {note}"
+
+    @property
+    def cpu_us(self):
+        if self.cpu is None or not self.reqs:
+            return None
+        return self.cpu / self.reqs * 1e6
+
+    @property
+    def rss_mib(self):
+        return None if self.rss_kib is None else self.rss_kib / 1024
+
+
+def fmt(v, spec, dash="–"):
+    return dash if v is None else format(v, spec)
+
+
+def pct(v):
+    return "–" if v is None else f"{v:+.1f}%"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def verdict(ok):
+    if ok is None:
+        return "n/a (no figure)"
+    return "**PASS**" if ok else "**MISS**"
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out, dest = sys.argv[1], sys.argv[2]
+    meta = read_meta(out)
+    versions = [line.rstrip("\n").split("\t", 1)
+                for line in open(os.path.join(out, "versions.tsv"), encoding="utf-8") if line.strip()]
+    runs = read_tsv(os.path.join(out, "results.tsv"))
+    cmds = read_tsv(os.path.join(out, "commands.tsv"))
+
+    rows = {}
+    for r in runs:
+        rows.setdefault((r["workload"], r["tool"]), []).append(r)
+    table = {k: Row(v) for k, v in rows.items()}
+
+    def get(w, tool):
+        return table.get((w, tool))
+
+    def tools_in(w):
+        return [t for t in TOOL_ORDER if (w, t) in table]
+
+    port = meta.get("port", "")
+    outdir = meta.get("out", out)
+
+    def clean_cmd(c):
+        c = c.replace(outdir, "$OUT").replace(f"127.0.0.1:{port}", "127.0.0.1:$PORT")
+        return c.replace(os.path.dirname(os.path.abspath(__file__)), "bench")
+
+    w1n, w1c = int(meta["w1_n"]), int(meta["w1_c"])
+    w2n, w2c = int(meta["w2_n"]), int(meta["w2_c"])
+    w3n, w3s, w3c = int(meta["w3_n"]), int(meta["w3_small_n"]), int(meta["w3_c"])
+    ideal = math.ceil(w2n / w2c) * 0.2
+
+    L = []
+    add = L.append
+    add("# flurry benchmark results")
+    add("")
+    if meta.get("quick") == "1":
+        add("> **QUICK smoke run** (BENCH_QUICK=1): small N, one run. Not the reference figures.")
+        add("")
+    add(f"Generated by `bench/run.sh` (`make bench`) on {meta['date']}; "
+        f"every figure is the **median of {meta['runs']} run(s)** "
+        f"(runs interleaved across tools). Harness time: {meta.get('elapsed', '?')} s.")
+    add("")
+    add("## Machine")
+    add("")
+    add(f"- CPU: {meta['cpu']}, nproc {meta['nproc']}; memory {meta['mem']}")
+    add(f"- kernel: {meta['kernel']}; OS: {meta['os']}")
+    add(f"- pinning: {meta['pinning']}")
+    add(f"- server: nginx, 1 worker, own config, loopback 127.0.0.1 (port picked at run time), "
+        f"keepalive_requests 1000000, access_log off; `/doc.json` = fixed {meta['doc_bytes']}-byte "
+        f"JSON (application/json), `/delay` = echo_sleep 0.2 then a small JSON")
+    add("")
+    add("## Versions")
+    add("")
+    add("| tool | version |")
+    add("|---|---|")
+    for v in versions:
+        add(f"| {v[0]} | {v[1] if len(v) > 1 else ''} |")
+    add("")
+    add("Measured with `/usr/bin/time -f '%e %U %S %M'`: wall s, user s, sys s, max RSS KiB of "
+        "the client process (process start-up and input parsing included). "
+        "CPU µs/req = (user + sys) / requests. req/s = N / wall "
+        "(wrk: its own Requests/sec over a fixed duration).")
+    add("")
+
+    # ---- W1
+    add(f"## W1 throughput: {w1n:,} GETs of /doc.json, concurrency {w1c}, bodies parsed, JSONL out")
+    add("")
+    add("| tool | status | wall s | req/s | CPU µs/req | peak RSS MiB |")
+    add("|---|---|---:|---:|---:|---:|")
+    for t in tools_in("W1"):
+        r = get("W1", t)
+        add(f"| {TOOL_LABEL[t]} | {r.status} | {fmt(r.wall, '.3f')} | {fmt(r.rps, ',.0f')} | "
+            f"{fmt(r.cpu_us, '.1f')} | {fmt(r.rss_mib, '.1f')} |")
+    add("")
+    add("curl writes the raw bodies (it parses nothing); wrk reads and discards them "
+        f"(`-t1 -c{w1c} -d{meta['wrk_secs']}s`, its req/s over the duration, its CPU per request counted).")
+    add("")
+
+    # ---- W2
+    add(f"## W2 latency-bound: {w2n:,} GETs of /delay (200 ms each), concurrency {w2c} "
+        f"(ideal {ideal:.1f} s)")
+    add("")
+    add("| tool | status | wall s | over ideal | CPU µs/req | peak RSS MiB |")
+    add("|---|---|---:|---:|---:|---:|")
+    for t in tools_in("W2"):
+        r = get("W2", t)
+        over = None if r.wall is None else (r.wall - ideal) / ideal * 100
+        add(f"| {TOOL_LABEL[t]} | {r.status} | {fmt(r.wall, '.3f')} | {pct(over)} | "
+            f"{fmt(r.cpu_us, '.1f')} | {fmt(r.rss_mib, '.1f')} |")
+    add("")
+
+    # ---- W3
+    add(f"## W3 scale: {w3n:,} GETs of /doc.json, concurrency {w3c}; peak RSS vs {w3s:,}")
+    add("")
+    add(f"| tool | status | wall s | req/s | CPU µs/req | RSS MiB @{w3s:,} | RSS MiB @{w3n:,} | RSS ratio |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|")
+    for t in [t for t in TOOL_ORDER if ("W3", t) in table or ("W3s", t) in table]:
+        big, small = get("W3", t), get("W3s", t)
+        st = big.status if big else "–"
+        if small and small.status != st:
+            st += f"; @{w3s:,}: {small.status}"
+        rr = ratio(big.rss_kib if big else None, small.rss_kib if small else None)
+        add(f"| {TOOL_LABEL[t]} | {st} | {fmt(big and big.wall, '.2f')} | {fmt(big and big.rps, ',.0f')} | "
+            f"{fmt(big and big.cpu_us, '.1f')} | {fmt(small and small.rss_mib, '.1f')} | "
+            f"{fmt(big and big.rss_mib, '.1f')} | {fmt(rr, '.2f')} |")
+    add("")
+    add(f"At {w3n:,} the python peers run {meta.get('w3_peer_runs', '1')} time(s) (minutes each), "
+        "httpx only with BENCH_W3_SLOW=1. Their RSS grows with N because the idiomatic "
+        "gather() pattern creates every coroutine up front; curl -K parses the whole config first.")
+    add("")
+
+    # ---- ratios
+    f1 = get("W1", "flurry")
+    add("## Ratios (same run)")
+    add("")
+    add("| comparison | value |")
+    add("|---|---:|")
+    for t in ("curl", "aiohttp", "httpx", "wrk"):
+        p = get("W1", t)
+        if p is None:
+            continue
+        rv = ratio(f1 and f1.rps, p.rps)
+        if t == "wrk":
+            add(f"| W1 flurry req/s as a share of the wrk ceiling | {fmt(rv and rv * 100, '.0f')}{'%' if rv else ''} |")
+        else:
+            add(f"| W1 flurry req/s ÷ {TOOL_LABEL[t]} req/s | {fmt(rv, '.2f')}× |")
+    for t in ("flurry", "curl", "aiohttp", "httpx"):
+        r = get("W2", t)
+        if r is None:
+            continue
+        over = None if r.wall is None else (r.wall - ideal) / ideal * 100
+        add(f"| W2 {TOOL_LABEL[t]} wall over the ideal {ideal:.1f} s | {pct(over)} |")
+    for t in ("flurry", "curl", "aiohttp", "httpx"):
+        big, small = get("W3", t), get("W3s", t)
+        if big is None:
+            continue
+        rr = ratio(big.rss_kib, small.rss_kib if small else None)
+        add(f"| W3 {TOOL_LABEL[t]} peak RSS @{w3n:,} (ratio to @{w3s:,}) | "
+            f"{fmt(big.rss_mib, '.1f')} MiB ({fmt(rr, '.2f')}×) |")
+    f3 = get("W3", "flurry")
+    if f3 and f3.rss_mib is not None:
+        for t in ("curl", "aiohttp", "httpx"):
+            p = get("W3", t)
+            if p and p.rss_kib:
+                add(f"| W3 {TOOL_LABEL[t]} RSS ÷ flurry RSS @{w3n:,} | {p.rss_kib / f3.rss_kib:.1f}× |")
+    add("")
+
+    # ---- targets
+    add("## Targets (from the issue)")
+    add("")
+    add("| target | measured | verdict |")
+    add("|---|---:|---|")
+    c1, a1 = get("W1", "curl"), get("W1", "aiohttp")
+    r_c = ratio(f1 and f1.rps, c1 and c1.rps)
+    r_a = ratio(f1 and f1.rps, a1 and a1.rps)
+    add(f"| W1: flurry ≥ 2× curl --parallel req/s | {fmt(r_c, '.2f')}× | "
+        f"{verdict(None if r_c is None else r_c >= TARGETS['w1_vs_curl'])} |")
+    add(f"| W1: flurry ≥ 8× aiohttp req/s | {fmt(r_a, '.2f')}× | "
+        f"{verdict(None if r_a is None else r_a >= TARGETS['w1_vs_aiohttp'])} |")
+    f2 = get("W2", "flurry")
+    over = None if not f2 or f2.wall is None else (f2.wall - ideal) / ideal * 100
+    add(f"| W2: flurry within 2% of the ideal {ideal:.1f} s | {fmt(f2 and f2.wall, '.3f')} s "
+        f"({pct(over)}) | {verdict(None if over is None else over <= TARGETS['w2_over_pct'])} |")
+    rss_b = None if not f3 or f3.rss_kib is None else f3.rss_kib * 1024
+    add(f"| W3: flurry peak RSS < 25 MB at {w3n:,} | {fmt(rss_b and rss_b / 1e6, '.1f')} MB "
+        f"({fmt(f3 and f3.rss_mib, '.1f')} MiB) | "
+        f"{verdict(None if rss_b is None else rss_b < TARGETS['w3_rss_bytes'])} |")
+    f3s = get("W3s", "flurry")
+    flat = ratio(f3 and f3.rss_kib, f3s and f3s.rss_kib)
+    add(f"| W3: flurry RSS @{w3n:,} ≤ 1.10 × RSS @{w3s:,} | {fmt(flat, '.3f')}× | "
+        f"{verdict(None if flat is None else flat <= TARGETS['w3_flat'])} |")
+    add("")
+
+    # ---- commands
+    add("## Commands")
+    add("")
+    add("Each run: `timeout -k 5 T` around the line below (T scales with N). "
+        "`$OUT` is the work dir (bench/out), `$PORT` the port picked for nginx. "
+        "Input files: `wN.urls` (one URL per line, `...?i=1..N`), `wN.ids` (the ids), "
+        "`wN.curl` (`url = \"...\"` lines for curl -K).")
+    add("")
+    for w in ("W1", "W2", "W3s", "W3"):
+        add(f"**{w}**")
+        add("")
+        add("```sh")
+        for c in cmds:
+            if c["workload"] == w:
+                add(clean_cmd(c["command"]).rstrip())
+        add("```")
+        add("")
+
+    # ---- raw runs
+    add("## All runs")
+    add("")
+    add("<details><summary>every measurement (wall s, user s, sys s, max RSS KiB)</summary>")
+    add("")
+    add("| workload | tool | run | N | wall | user | sys | RSS KiB | req/s | status | note |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    for r in runs:
+        note = r["note"].replace("|", "\\|")
+        add(f"| {r['workload']} | {r['tool']} | {r['run']} | {r['n']} | {r['wall_s']} | {r['user_s']} | "
+            f"{r['sys_s']} | {r['maxrss_kib']} | {r['rps']} | {r['status']} | {note} |")
+    add("")
+    add("</details>")
+    add("")
+
+    text = "\n".join(L)
+    with open(dest, "w", encoding="utf-8") as f:
+        f.write(text)
+    # the summary on stdout: everything up to the commands
+    print(text.split("## Commands")[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
