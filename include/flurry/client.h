@@ -66,6 +66,11 @@ FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
 FLURRY_API int flurry_client_submit(flurry_client *client, flurry_request *req,
                                     flurry_done_cb cb, void *user_data);
 
+/* Cancels every queued, waiting and running request: each callback runs now,
+ * with FLURRY_ECANCELLED. The client stays usable. Returns 0, or
+ * FLURRY_EINVALID when called from inside a completion callback. */
+FLURRY_API int flurry_client_cancel_all(flurry_client *client);
+
 /* Runs the loop until no request is queued or running. Returns 0, or
  * FLURRY_EINVALID when called from inside a completion callback. */
 FLURRY_API int flurry_client_run(flurry_client *client);

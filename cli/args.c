@@ -1,0 +1,307 @@
+/* args.c: the flurry command's options. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "Usage: flurry [OPTIONS] [URL-TEMPLATE] < input\n"
+    "       flurry mock [--port N]     a local API for tests and demos\n"
+    "\n"
+    "Makes many HTTP calls at once and writes one JSON line per request.\n"
+    "\n"
+    "Examples:\n"
+    "  seq 1 1000 | flurry -c 100 'http://127.0.0.1:8080/users/{}' > users.jsonl\n"
+    "  flurry -c 50 --timeout 10s < urls.txt            # one URL per line\n"
+    "  flurry --input requests.jsonl --ordered -o out.jsonl\n"
+    "      # {\"id\":1,\"method\":\"POST\",\"url\":\"...\",\"headers\":{...},\"json\":{...}} per line\n"
+    "  echo '{\"user\":\"ada\"}' | flurry 'https://api.example/u/{.user}'\n"
+    "  flurry --retries 4 -H 'Authorization: Bearer T' --base-url https://api.example/ < paths.txt\n"
+    "  flurry -X POST --json '{\"id\":{}}' http://127.0.0.1:8080/echo < ids.txt\n"
+    "\n"
+    "Input (stdin, or --input FILE), read lazily, one request per line:\n"
+    "  without URL-TEMPLATE  a URL, or a JSON request object with fields id, method,\n"
+    "                        url, headers (object), query (object), json (any) or\n"
+    "                        body (string), timeout (seconds)\n"
+    "  with URL-TEMPLATE     a value: {} is the whole line, {.field} a field of a JSON\n"
+    "                        object line; substitutions are percent-encoded unless\n"
+    "                        the template is only {} or {.field}\n"
+    "  blank lines are skipped (and counted); a bad line becomes an error record.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --concurrency N     requests in flight at once (default 64)\n"
+    "      --per-host N        connections per host (default: no cap)\n"
+    "  -i, --input FILE        read requests from FILE (default stdin)\n"
+    "  -o, --output FILE       write results to FILE (default stdout)\n"
+    "  -X, --method M          method for URL/template lines (default GET, POST with a body)\n"
+    "  -H, --header 'N: V'     add a header (repeatable)\n"
+    "  -d, --data TEXT         request body; {} and {.field} are substituted\n"
+    "      --json TEXT         JSON body (sets Content-Type); substituted like -d\n"
+    "      --base-url URL      resolve relative URLs against URL\n"
+    "  -m, --timeout DUR       whole request, per attempt (default 30s)\n"
+    "      --connect-timeout DUR  (default 10s)\n"
+    "      --idle-timeout DUR  fail when no byte arrives for DUR (default 30s)\n"
+    "      --max-size SIZE     largest response body (default 64M)\n"
+    "      --max-redirects N   redirects to follow (default 10, 0 = none)\n"
+    "      --retries N         retry up to N times on connect/reset/timeout and\n"
+    "                          408/429/500/502/503/504, with backoff (default 0)\n"
+    "      --retry-base DUR    backoff base (default 100ms); full jitter, doubling\n"
+    "      --retry-cap DUR     backoff cap (default 10s); Retry-After is honoured\n"
+    "      --retry-post        also retry POST and PATCH\n"
+    "  -k, --insecure          do not verify TLS certificates (never the default)\n"
+    "      --http1.1 | --http2 | --http2-prior-knowledge\n"
+    "      --ordered           write results in input order (bounded reorder window)\n"
+    "      --reorder-window N  results held back at most (default 4 x concurrency, >= 256)\n"
+    "      --no-body           leave the body out of records\n"
+    "      --headers           include response headers in records\n"
+    "      --timings           include timings (dns, connect, tls, first byte, total)\n"
+    "      --strict            stop at the first bad input line (exit 2)\n"
+    "      --progress WHEN     auto (stderr is a terminal), always, never\n"
+    "  -q, --quiet             no progress, no summary\n"
+    "      --max-line SIZE     longest input line (default 1M)\n"
+    "  -h, --help              this help;   --version  the version\n"
+    "\n"
+    "DUR: 250ms, 10s, 2m, 1h or seconds. SIZE: bytes or with k, M, G.\n"
+    "Output: one JSON object per request: id, method, url, status, attempts,\n"
+    "elapsed_ms, bytes, body (JSON as JSON, text as a string) or body_base64,\n"
+    "and error {kind, message} on failure. Exit: 0 all ok, 1 some failed, 2 usage.\n";
+
+int cli_parse_duration_ms(const char *s, int64_t *ms) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || v < 0 || v > 1e12)
+    return -1;
+  double mul = 1000;
+  if (strcmp(end, "ms") == 0)
+    mul = 1;
+  else if (strcmp(end, "s") == 0 || *end == '\0')
+    mul = 1000;
+  else if (strcmp(end, "m") == 0)
+    mul = 60000;
+  else if (strcmp(end, "h") == 0)
+    mul = 3600000;
+  else
+    return -1;
+  *ms = (int64_t)(v * mul + 0.5);
+  return 0;
+}
+
+int cli_parse_size(const char *s, int64_t *bytes) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || v < 0)
+    return -1;
+  double mul = 1;
+  if (*end == 'k' || *end == 'K')
+    mul = 1024.0;
+  else if (*end == 'm' || *end == 'M')
+    mul = 1024.0 * 1024;
+  else if (*end == 'g' || *end == 'G')
+    mul = 1024.0 * 1024 * 1024;
+  else if (*end != '\0')
+    return -1;
+  if (*end && end[1] != '\0' && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0)
+    return -1;
+  if (v * mul > 1e13)
+    return -1;
+  *bytes = (int64_t)(v * mul);
+  return 0;
+}
+
+static int bad(const char *opt, const char *val, const char *why) {
+  fprintf(stderr, "flurry: %s '%s': %s (see flurry --help)\n", opt, val, why);
+  return 2;
+}
+
+/* Stores a library option; its range is checked when the client takes it. */
+static int set_opt(cli_opts *o, flurry_opt opt, int64_t v, const char *name, const char *val) {
+  (void)name;
+  (void)val;
+  o->opt[opt] = v;
+  o->opt_set |= 1u << opt;
+  return 0;
+}
+
+static int add_header(cli_opts *o, const char *arg) {
+  const char *colon = strchr(arg, ':');
+  if (colon == NULL || colon == arg)
+    return bad("--header", arg, "expected 'Name: value'");
+  cli_header *h = fl_realloc(o->headers, (o->nheaders + 1) * sizeof *h);
+  if (h == NULL)
+    return bad("--header", arg, "out of memory");
+  o->headers = h;
+  const char *v = colon + 1;
+  while (*v == ' ' || *v == '\t')
+    v++;
+  h[o->nheaders].name = fl_strndup(arg, (size_t)(colon - arg));
+  h[o->nheaders].value = fl_strdup(v);
+  o->nheaders++;
+  if (h[o->nheaders - 1].name == NULL || h[o->nheaders - 1].value == NULL)
+    return bad("--header", arg, "out of memory");
+  if (strpbrk(v, "\r\n") != NULL)
+    return bad("--header", arg, "CR or LF in a header value");
+  return 0;
+}
+
+enum {
+  O_PER_HOST = 256, O_JSON, O_BASE_URL, O_CONNECT_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_SIZE,
+  O_MAX_REDIRECTS, O_RETRIES, O_RETRY_BASE, O_RETRY_CAP, O_RETRY_POST, O_HTTP11, O_HTTP2,
+  O_H2PK, O_ORDERED, O_REORDER, O_NO_BODY, O_HEADERS, O_TIMINGS, O_STRICT, O_PROGRESS,
+  O_MAX_LINE, O_VERSION
+};
+
+static const struct option long_opts[] = {
+    {"concurrency", required_argument, NULL, 'c'},
+    {"per-host", required_argument, NULL, O_PER_HOST},
+    {"input", required_argument, NULL, 'i'},
+    {"output", required_argument, NULL, 'o'},
+    {"method", required_argument, NULL, 'X'},
+    {"request", required_argument, NULL, 'X'},
+    {"header", required_argument, NULL, 'H'},
+    {"data", required_argument, NULL, 'd'},
+    {"json", required_argument, NULL, O_JSON},
+    {"base-url", required_argument, NULL, O_BASE_URL},
+    {"timeout", required_argument, NULL, 'm'},
+    {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
+    {"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+    {"max-size", required_argument, NULL, O_MAX_SIZE},
+    {"max-redirects", required_argument, NULL, O_MAX_REDIRECTS},
+    {"retries", required_argument, NULL, O_RETRIES},
+    {"retry-base", required_argument, NULL, O_RETRY_BASE},
+    {"retry-cap", required_argument, NULL, O_RETRY_CAP},
+    {"retry-post", no_argument, NULL, O_RETRY_POST},
+    {"insecure", no_argument, NULL, 'k'},
+    {"http1.1", no_argument, NULL, O_HTTP11},
+    {"http2", no_argument, NULL, O_HTTP2},
+    {"http2-prior-knowledge", no_argument, NULL, O_H2PK},
+    {"ordered", no_argument, NULL, O_ORDERED},
+    {"reorder-window", required_argument, NULL, O_REORDER},
+    {"no-body", no_argument, NULL, O_NO_BODY},
+    {"headers", no_argument, NULL, O_HEADERS},
+    {"timings", no_argument, NULL, O_TIMINGS},
+    {"strict", no_argument, NULL, O_STRICT},
+    {"progress", required_argument, NULL, O_PROGRESS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"max-line", required_argument, NULL, O_MAX_LINE},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, O_VERSION},
+    {NULL, 0, NULL, 0}};
+
+static int parse_int(const char *name, const char *val, int64_t min, int64_t max, int64_t *out) {
+  if (fl_parse_i64(val, strlen(val), min, max, out) != 0) {
+    fprintf(stderr, "flurry: %s '%s': expected a whole number from %lld to %lld\n", name,
+            val, (long long)min, (long long)max);
+    return 2;
+  }
+  return 0;
+}
+
+static int duration(cli_opts *o, flurry_opt opt, const char *name, const char *val) {
+  int64_t ms;
+  if (cli_parse_duration_ms(val, &ms) != 0 || ms <= 0)
+    return bad(name, val, "expected a positive duration such as 500ms, 10s, 2m");
+  return set_opt(o, opt, ms, name, val);
+}
+
+static int one_option(cli_opts *o, int ch, const char *arg) {
+  int64_t v;
+  switch (ch) {
+  case 'c':
+    return parse_int("--concurrency", arg, 1, 100000, &o->concurrency);
+  case O_PER_HOST:
+    return parse_int("--per-host", arg, 0, 100000, &o->per_host);
+  case 'i': o->input = arg; return 0;
+  case 'o': o->output = arg; return 0;
+  case 'X': o->method = arg; return 0;
+  case 'H': return add_header(o, arg);
+  case 'd': o->data = arg; o->data_is_json = 0; return 0;
+  case O_JSON: o->data = arg; o->data_is_json = 1; return 0;
+  case O_BASE_URL: o->base_url = arg; return 0;
+  case 'm': return duration(o, FLURRY_OPT_TIMEOUT_MS, "--timeout", arg);
+  case O_CONNECT_TIMEOUT: return duration(o, FLURRY_OPT_CONNECT_TIMEOUT_MS, "--connect-timeout", arg);
+  case O_IDLE_TIMEOUT: return duration(o, FLURRY_OPT_IDLE_TIMEOUT_MS, "--idle-timeout", arg);
+  case O_MAX_SIZE:
+    if (cli_parse_size(arg, &v) != 0)
+      return bad("--max-size", arg, "expected a size such as 1048576, 64k, 10M");
+    return set_opt(o, FLURRY_OPT_MAX_RESPONSE_BYTES, v, "--max-size", arg);
+  case O_MAX_REDIRECTS:
+    if (parse_int("--max-redirects", arg, 0, 1000, &v))
+      return 2;
+    return set_opt(o, FLURRY_OPT_MAX_REDIRECTS, v, "--max-redirects", arg);
+  case O_RETRIES:
+    if (parse_int("--retries", arg, 0, 999, &v))
+      return 2;
+    return set_opt(o, FLURRY_OPT_MAX_ATTEMPTS, v + 1, "--retries", arg);
+  case O_RETRY_BASE: return duration(o, FLURRY_OPT_RETRY_BASE_MS, "--retry-base", arg);
+  case O_RETRY_CAP: return duration(o, FLURRY_OPT_RETRY_CAP_MS, "--retry-cap", arg);
+  case O_RETRY_POST: return set_opt(o, FLURRY_OPT_RETRY_UNSAFE, 1, "--retry-post", "");
+  case 'k': return set_opt(o, FLURRY_OPT_VERIFY_TLS, 0, "--insecure", "");
+  case O_HTTP11: return set_opt(o, FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_1_1, "--http1.1", "");
+  case O_HTTP2: return set_opt(o, FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_2, "--http2", "");
+  case O_H2PK:
+    return set_opt(o, FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_2_PRIOR_KNOWLEDGE,
+                   "--http2-prior-knowledge", "");
+  case O_ORDERED: o->ordered = 1; return 0;
+  case O_REORDER: return parse_int("--reorder-window", arg, 1, 10000000, &o->reorder_window);
+  case O_NO_BODY: o->no_body = 1; return 0;
+  case O_HEADERS: o->with_headers = 1; return 0;
+  case O_TIMINGS: o->with_timings = 1; return 0;
+  case O_STRICT: o->strict = 1; return 0;
+  case 'q': o->quiet = 1; return 0;
+  case O_PROGRESS:
+    if (strcmp(arg, "auto") == 0) o->progress = PROGRESS_AUTO;
+    else if (strcmp(arg, "always") == 0) o->progress = PROGRESS_ALWAYS;
+    else if (strcmp(arg, "never") == 0) o->progress = PROGRESS_NEVER;
+    else return bad("--progress", arg, "expected auto, always or never");
+    return 0;
+  case O_MAX_LINE:
+    if (cli_parse_size(arg, &v) != 0 || v < 16 || v > 1024LL * 1024 * 1024)
+      return bad("--max-line", arg, "expected a size from 16 to 1G");
+    o->max_line = v;
+    return 0;
+  case 'h': fputs(usage_text, stdout); return 1;
+  case O_VERSION: printf("flurry %s (%s)\n", FLURRY_VERSION, curl_version()); return 1;
+  default:
+    fprintf(stderr, "flurry: unknown option (see flurry --help)\n");
+    return 2;
+  }
+}
+
+int cli_args_parse(cli_opts *o, int argc, char **argv) {
+  memset(o, 0, sizeof *o);
+  o->concurrency = 64;
+  o->max_line = 1024 * 1024;
+  optind = 1;
+  opterr = 1;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "c:i:o:X:H:d:m:kqh", long_opts, NULL)) != -1) {
+    int rc = one_option(o, ch, optarg);
+    if (rc != 0)
+      return rc;
+  }
+  if (optind < argc)
+    o->template_url = argv[optind++];
+  if (optind < argc) {
+    fprintf(stderr, "flurry: unexpected argument '%s' (one URL template at most; quote it)\n",
+            argv[optind]);
+    return 2;
+  }
+  if (o->reorder_window == 0)
+    o->reorder_window = o->concurrency * 4 < 256 ? 256 : o->concurrency * 4;
+  if (o->reorder_window < o->concurrency)
+    o->reorder_window = o->concurrency;
+  return 0;
+}
+
+void cli_args_free(cli_opts *o) {
+  for (size_t i = 0; i < o->nheaders; i++) {
+    fl_free(o->headers[i].name);
+    fl_free(o->headers[i].value);
+  }
+  fl_free(o->headers);
+  o->headers = NULL;
+  o->nheaders = 0;
+}

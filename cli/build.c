@@ -1,0 +1,421 @@
+/* build.c: one input line -> one request (URL line, JSON request object, or
+ * a value substituted into the URL template). JSON goes through libjq's jv. */
+#include <jv.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct cli_builder {
+  const cli_opts *o;
+  int template_whole; /* template is a single placeholder: insert raw */
+};
+
+int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errlen) {
+  cli_builder *b = fl_calloc(1, sizeof *b);
+  if (b == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  b->o = o;
+  const char *t = o->template_url;
+  if (t) {
+    size_t n = strlen(t);
+    b->template_whole = n >= 2 && t[0] == '{' && t[n - 1] == '}' && strchr(t + 1, '{') == NULL;
+  }
+  *out = b;
+  return 0;
+}
+
+void cli_builder_free(cli_builder *b) { fl_free(b); }
+
+void cli_built_clear(cli_built *bt) {
+  flurry_request_free(bt->req);
+  fl_free(bt->id_json);
+  fl_free(bt->method);
+  fl_free(bt->url);
+  fl_free(bt->error);
+  memset(bt, 0, sizeof *bt);
+}
+
+/* Records an input error for this line; returns 0 (the error is data). */
+static int fail(cli_built *bt, uint64_t lineno, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(cli_built *bt, uint64_t lineno, const char *fmt, ...) {
+  fl_buf m = FL_BUF_INIT(2048);
+  va_list ap;
+  va_start(ap, fmt);
+  fl_buf_printf(&m, "line %llu: ", (unsigned long long)lineno);
+  fl_buf_vprintf(&m, fmt, ap);
+  va_end(ap);
+  fl_free(bt->error);
+  bt->error = fl_buf_take(&m, NULL);
+  flurry_request_free(bt->req);
+  bt->req = NULL;
+  return bt->error ? 0 : FLURRY_ENOMEM;
+}
+
+static int is_unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static int append_encoded(fl_buf *out, const char *s, size_t n, int encode) {
+  static const char hex[] = "0123456789ABCDEF";
+  if (!encode)
+    return fl_buf_append(out, s, n);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    int rc = is_unreserved(c) ? fl_buf_putc(out, (char)c)
+                              : fl_buf_printf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
+    if (rc != FL_OK)
+      return rc;
+  }
+  return FL_OK;
+}
+
+/* Appends the text of a jv value: strings raw, everything else as JSON.
+ * Consumes v. */
+static int append_jv_text(fl_buf *out, jv v, int encode) {
+  int rc;
+  if (jv_get_kind(v) == JV_KIND_STRING) {
+    rc = append_encoded(out, jv_string_value(v), (size_t)jv_string_length_bytes(jv_copy(v)),
+                        encode);
+  } else {
+    jv s = jv_dump_string(jv_copy(v), 0);
+    rc = append_encoded(out, jv_string_value(s), strlen(jv_string_value(s)), encode);
+    jv_free(s);
+  }
+  jv_free(v);
+  return rc;
+}
+
+/* Follows a ".a.b" path; consumes obj. Returns an invalid jv when missing. */
+static jv jv_path(jv obj, const char *path, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    if (path[i] != '.' || jv_get_kind(obj) != JV_KIND_OBJECT) {
+      jv_free(obj);
+      return jv_invalid();
+    }
+    size_t j = i + 1;
+    while (j < n && path[j] != '.')
+      j++;
+    jv v = jv_object_get(obj, jv_string_sized(path + i + 1, (int)(j - i - 1)));
+    if (!jv_is_valid(v) || jv_get_kind(v) == JV_KIND_NULL) {
+      jv_free(v);
+      return jv_invalid();
+    }
+    obj = v;
+    i = j;
+  }
+  return obj;
+}
+
+/* Substitutes {} (the line) and {.field} (a field of the line as JSON)
+ * into tmpl. Returns 0, or fails bt with a message. */
+static int substitute(cli_built *bt, uint64_t lineno, const char *tmpl, const char *line,
+                      size_t len, jv *parsed, int encode, fl_buf *out) {
+  const char *p = tmpl;
+  while (*p) {
+    const char *open = strchr(p, '{');
+    const char *close = open ? strchr(open, '}') : NULL;
+    if (open == NULL || close == NULL || (open[1] != '}' && open[1] != '.')) {
+      size_t n = open ? (size_t)(open - p) + 1 : strlen(p);
+      if (fl_buf_append(out, p, n) != FL_OK)
+        return FLURRY_ENOMEM;
+      p += n;
+      continue;
+    }
+    if (fl_buf_append(out, p, (size_t)(open - p)) != FL_OK)
+      return FLURRY_ENOMEM;
+    if (open[1] == '}') {
+      if (append_encoded(out, line, len, encode) != FL_OK)
+        return FLURRY_ENOMEM;
+    } else {
+      if (jv_get_kind(*parsed) == JV_KIND_INVALID) {
+        jv_free(*parsed);
+        *parsed = jv_parse_sized(line, (int)len);
+      }
+      if (jv_get_kind(*parsed) != JV_KIND_OBJECT)
+        return fail(bt, lineno, "%.*s needs a JSON object line", (int)(close - open + 1), open);
+      jv v = jv_path(jv_copy(*parsed), open + 1, (size_t)(close - open - 1));
+      if (!jv_is_valid(v))
+        return fail(bt, lineno, "field %.*s is missing or null", (int)(close - open - 1),
+                    open + 1);
+      if (append_jv_text(out, v, encode) != FL_OK)
+        return FLURRY_ENOMEM;
+    }
+    p = close + 1;
+  }
+  return 0;
+}
+
+static int set_id_line(cli_built *bt, uint64_t lineno) {
+  fl_buf id = FL_BUF_INIT(32);
+  fl_buf_printf(&id, "%llu", (unsigned long long)lineno);
+  bt->id_json = fl_buf_take(&id, NULL);
+  return bt->id_json ? 0 : FLURRY_ENOMEM;
+}
+
+/* Creates bt->req; method/url copied for the record. */
+static int new_request(cli_built *bt, uint64_t lineno, const char *method, const char *url) {
+  bt->method = fl_strdup(method);
+  bt->url = fl_strdup(url);
+  if (bt->method == NULL || bt->url == NULL)
+    return FLURRY_ENOMEM;
+  int rc = flurry_request_new(&bt->req, method, url);
+  if (rc == FLURRY_EINVALID)
+    return fail(bt, lineno, "invalid %s: method must be an HTTP token, URL without "
+                "spaces or control characters", *url ? "request" : "URL (empty)");
+  return rc;
+}
+
+static int set_body(cli_built *bt, uint64_t lineno, const char *body, size_t n, int json) {
+  if (!json)
+    return flurry_request_set_body(bt->req, body, n);
+  fl_buf compact = FL_BUF_INIT(0);
+  int rc = fl_json_compact(&compact, body, n, NULL);
+  if (rc == FL_EPARSE) {
+    fl_buf_free(&compact);
+    return fail(bt, lineno, "the JSON body is not valid JSON: %.*s", (int)(n > 200 ? 200 : n),
+                body);
+  }
+  rc = rc == FL_OK ? flurry_request_set_json(bt->req, body, n) : FLURRY_ENOMEM;
+  fl_buf_free(&compact);
+  return rc;
+}
+
+/* A line substituted into the URL template (and the -d/--json body). */
+static int build_template(cli_builder *b, const char *line, size_t len, uint64_t lineno,
+                          cli_built *bt) {
+  const cli_opts *o = b->o;
+  jv parsed = jv_invalid();
+  fl_buf url = FL_BUF_INIT(0), body = FL_BUF_INIT(0);
+  int rc = substitute(bt, lineno, o->template_url, line, len, &parsed, !b->template_whole, &url);
+  if (rc == 0 && bt->error == NULL && o->data)
+    rc = substitute(bt, lineno, o->data, line, len, &parsed, 0, &body);
+  if (rc == 0 && bt->error == NULL && jv_get_kind(parsed) == JV_KIND_OBJECT) {
+    jv id = jv_object_get(jv_copy(parsed), jv_string("id"));
+    if (jv_is_valid(id) && jv_get_kind(id) != JV_KIND_NULL) {
+      jv s = jv_dump_string(id, 0);
+      fl_free(bt->id_json);
+      bt->id_json = fl_strdup(jv_string_value(s));
+      jv_free(s);
+    } else {
+      jv_free(id);
+    }
+  }
+  jv_free(parsed);
+  const char *method = o->method ? o->method : o->data ? "POST" : "GET";
+  if (rc == 0 && bt->error == NULL)
+    rc = new_request(bt, lineno, method, url.data ? url.data : "");
+  if (rc == 0 && bt->req && o->data)
+    rc = set_body(bt, lineno, body.data ? body.data : "", body.len, o->data_is_json);
+  fl_buf_free(&url);
+  fl_buf_free(&body);
+  return rc;
+}
+
+/* Applies "headers": {"Name": "value", ...}; consumes h. */
+static int object_headers(cli_built *bt, uint64_t lineno, jv h) {
+  int rc = 0;
+  if (jv_get_kind(h) != JV_KIND_OBJECT) {
+    jv_free(h);
+    return fail(bt, lineno, "\"headers\" must be an object of strings");
+  }
+  int it = jv_object_iter(h);
+  while (rc == 0 && bt->req && jv_object_iter_valid(h, it)) {
+    jv k = jv_object_iter_key(h, it);
+    jv v = jv_object_iter_value(h, it);
+    const char *name = jv_string_value(k);
+    if (jv_get_kind(v) != JV_KIND_STRING) {
+      rc = fail(bt, lineno, "header \"%s\" must be a string", name);
+    } else if (strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v)) ||
+               flurry_request_add_header(bt->req, name, jv_string_value(v)) == FLURRY_EINVALID) {
+      rc = fail(bt, lineno, "header \"%s\" is invalid (name not a token, or CR, LF or NUL "
+                "in the value)", name);
+    }
+    jv_free(k);
+    jv_free(v);
+    it = jv_object_iter_next(h, it);
+  }
+  jv_free(h);
+  return rc;
+}
+
+/* Applies "query": {"name": value, ...}; consumes q. */
+static int object_query(cli_built *bt, uint64_t lineno, jv q) {
+  int rc = 0;
+  if (jv_get_kind(q) != JV_KIND_OBJECT) {
+    jv_free(q);
+    return fail(bt, lineno, "\"query\" must be an object");
+  }
+  int it = jv_object_iter(q);
+  while (rc == 0 && bt->req && jv_object_iter_valid(q, it)) {
+    jv k = jv_object_iter_key(q, it);
+    jv v = jv_object_iter_value(q, it);
+    fl_buf text = FL_BUF_INIT(0);
+    if (append_jv_text(&text, v, 0) != FL_OK)
+      rc = FLURRY_ENOMEM;
+    else if (flurry_request_add_query(bt->req, jv_string_value(k), text.data ? text.data : "") !=
+             FLURRY_OK)
+      rc = fail(bt, lineno, "query parameter \"%s\" is invalid", jv_string_value(k));
+    fl_buf_free(&text);
+    jv_free(k);
+    it = jv_object_iter_next(q, it);
+  }
+  jv_free(q);
+  return rc;
+}
+
+static const char *const request_fields[] = {"id", "method", "url", "headers", "query",
+                                             "json", "body", "timeout", NULL};
+
+static int check_fields(cli_built *bt, uint64_t lineno, jv obj) {
+  int rc = 0;
+  int it = jv_object_iter(obj);
+  while (rc == 0 && jv_object_iter_valid(obj, it)) {
+    jv k = jv_object_iter_key(obj, it);
+    int known = 0;
+    for (const char *const *f = request_fields; *f && !known; f++)
+      known = strcmp(*f, jv_string_value(k)) == 0;
+    if (!known)
+      rc = fail(bt, lineno, "unknown field \"%s\" (known: id, method, url, headers, query, "
+                "json, body, timeout)", jv_string_value(k));
+    jv_free(k);
+    it = jv_object_iter_next(obj, it);
+  }
+  return rc;
+}
+
+static int object_body(cli_built *bt, uint64_t lineno, jv obj) {
+  jv json = jv_object_get(jv_copy(obj), jv_string("json"));
+  jv body = jv_object_get(jv_copy(obj), jv_string("body"));
+  int rc = 0;
+  if (jv_is_valid(json) && jv_is_valid(body)) {
+    rc = fail(bt, lineno, "give \"json\" or \"body\", not both");
+  } else if (jv_is_valid(json)) {
+    jv s = jv_dump_string(jv_copy(json), 0);
+    rc = flurry_request_set_json(bt->req, jv_string_value(s), strlen(jv_string_value(s)));
+    jv_free(s);
+  } else if (jv_is_valid(body)) {
+    if (jv_get_kind(body) != JV_KIND_STRING)
+      rc = fail(bt, lineno, "\"body\" must be a string (use \"json\" for a JSON body)");
+    else
+      rc = flurry_request_set_body(bt->req, jv_string_value(body),
+                                   (size_t)jv_string_length_bytes(jv_copy(body)));
+  }
+  jv_free(json);
+  jv_free(body);
+  return rc;
+}
+
+static int object_timeout(cli_built *bt, uint64_t lineno, jv t) {
+  double secs = jv_get_kind(t) == JV_KIND_NUMBER ? jv_number_value(t) : -1;
+  jv_free(t);
+  if (secs <= 0 || secs > 7 * 24 * 3600)
+    return fail(bt, lineno, "\"timeout\" must be a positive number of seconds");
+  int64_t ms = (int64_t)(secs * 1000 + 0.5);
+  return flurry_request_set(bt->req, FLURRY_OPT_TIMEOUT_MS, ms < 1 ? 1 : ms);
+}
+
+/* A JSON request object: {"id","method","url","headers","query","json"|"body","timeout"}. */
+static int build_object(cli_builder *b, jv obj, uint64_t lineno, cli_built *bt) {
+  jv id = jv_object_get(jv_copy(obj), jv_string("id"));
+  if (jv_is_valid(id) && jv_get_kind(id) != JV_KIND_NULL) {
+    jv s = jv_dump_string(jv_copy(id), 0);
+    fl_free(bt->id_json);
+    bt->id_json = fl_strdup(jv_string_value(s));
+    jv_free(s);
+  }
+  jv_free(id);
+  int rc = check_fields(bt, lineno, obj);
+  jv url = jv_object_get(jv_copy(obj), jv_string("url"));
+  jv method = jv_object_get(jv_copy(obj), jv_string("method"));
+  int has_body = jv_object_has(jv_copy(obj), jv_string("json")) ||
+                 jv_object_has(jv_copy(obj), jv_string("body"));
+  if (rc == 0 && bt->error == NULL) {
+    if (jv_get_kind(url) != JV_KIND_STRING)
+      rc = fail(bt, lineno, "\"url\" is missing or not a string");
+    else if (jv_is_valid(method) && jv_get_kind(method) != JV_KIND_STRING)
+      rc = fail(bt, lineno, "\"method\" must be a string");
+    else
+      rc = new_request(bt, lineno,
+                       jv_is_valid(method) ? jv_string_value(method)
+                       : b->o->method      ? b->o->method
+                       : has_body          ? "POST"
+                                           : "GET",
+                       jv_string_value(url));
+  }
+  jv_free(url);
+  jv_free(method);
+  jv h = jv_object_get(jv_copy(obj), jv_string("headers"));
+  if (rc == 0 && bt->req && jv_is_valid(h))
+    rc = object_headers(bt, lineno, jv_copy(h));
+  jv_free(h);
+  jv q = jv_object_get(jv_copy(obj), jv_string("query"));
+  if (rc == 0 && bt->req && jv_is_valid(q))
+    rc = object_query(bt, lineno, jv_copy(q));
+  jv_free(q);
+  if (rc == 0 && bt->req)
+    rc = object_body(bt, lineno, obj);
+  jv t = jv_object_get(jv_copy(obj), jv_string("timeout"));
+  if (rc == 0 && bt->req && jv_is_valid(t))
+    rc = object_timeout(bt, lineno, jv_copy(t));
+  jv_free(t);
+  return rc;
+}
+
+static int build_line(cli_builder *b, const char *line, size_t len, uint64_t lineno,
+                      cli_built *bt) {
+  if (len > 0 && line[0] == '{') {
+    jv obj = jv_parse_sized(line, (int)len);
+    int rc;
+    if (jv_get_kind(obj) == JV_KIND_OBJECT) {
+      rc = build_object(b, obj, lineno, bt);
+    } else {
+      jv msg = jv_invalid_get_msg(jv_copy(obj));
+      rc = fail(bt, lineno, "not a JSON request object: %s",
+                jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not an object");
+      jv_free(msg);
+    }
+    jv_free(obj);
+    return rc;
+  }
+  if (memchr(line, '\0', len) != NULL)
+    return fail(bt, lineno, "NUL byte in the URL");
+  fl_buf url = FL_BUF_INIT(0);
+  if (fl_buf_append(&url, line, len) != FL_OK)
+    return FLURRY_ENOMEM;
+  const cli_opts *o = b->o;
+  int rc = new_request(bt, lineno, o->method ? o->method : o->data ? "POST" : "GET", url.data);
+  fl_buf_free(&url);
+  if (rc == 0 && bt->req && o->data)
+    rc = set_body(bt, lineno, o->data, strlen(o->data), o->data_is_json);
+  return rc;
+}
+
+int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli_built *bt) {
+  memset(bt, 0, sizeof *bt);
+  bt->line = lineno;
+  if (set_id_line(bt, lineno) != 0)
+    return FLURRY_ENOMEM;
+  if (len > (size_t)INT32_MAX)
+    return fail(bt, lineno, "line too long");
+  int rc;
+  if (b->o->template_url) {
+    if (memchr(line, '\0', len) != NULL)
+      return fail(bt, lineno, "NUL byte in the input line");
+    rc = build_template(b, line, len, lineno, bt);
+  } else {
+    rc = build_line(b, line, len, lineno, bt);
+  }
+  if (rc == FLURRY_EINVALID)
+    return fail(bt, lineno, "invalid request option");
+  if (rc == 0 && bt->method == NULL) { /* failed before a request existed */
+    bt->method = fl_strdup(b->o->method ? b->o->method : "GET");
+    bt->url = fl_strdup("");
+  }
+  return rc == FLURRY_ENOMEM ? rc : 0;
+}

@@ -1,0 +1,115 @@
+/* cli.h: the flurry command's pieces (args, input, request building, output,
+ * stats). Internal to the CLI. */
+#ifndef FLURRY_CLI_H
+#define FLURRY_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "fl.h"
+#include "flurry.h"
+
+/* ---- args.c ---- */
+typedef struct cli_header {
+  char *name;
+  char *value;
+} cli_header;
+
+typedef enum progress_mode { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } progress_mode;
+
+typedef struct cli_opts {
+  const char *template_url; /* positional; NULL = lines are URLs or JSON */
+  const char *input;        /* NULL or "-" = stdin */
+  const char *output;       /* NULL or "-" = stdout */
+  const char *method;       /* NULL = GET, or POST when a body is given */
+  const char *data;         /* body template (-d) */
+  int data_is_json;         /* --json */
+  const char *base_url;
+  cli_header *headers;
+  size_t nheaders;
+  int64_t concurrency;
+  int64_t per_host;
+  int64_t opt[FLURRY_OPT_COUNT_];
+  uint32_t opt_set;
+  int ordered;
+  int64_t reorder_window;
+  int no_body;
+  int with_headers;
+  int with_timings;
+  int strict;
+  int quiet;
+  progress_mode progress;
+  int64_t max_line;
+} cli_opts;
+
+/* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed
+ * --help or --version (exit 0), or 2 after printing a usage error. */
+int cli_args_parse(cli_opts *o, int argc, char **argv);
+void cli_args_free(cli_opts *o);
+/* Parses "10s", "250ms", "2m", "1h" or a plain number of seconds. */
+int cli_parse_duration_ms(const char *s, int64_t *ms);
+/* Parses "1048576", "64k", "10M", "1G" (binary units). */
+int cli_parse_size(const char *s, int64_t *bytes);
+
+/* ---- input.c: lazy line reader ---- */
+typedef struct cli_input cli_input;
+typedef enum { INPUT_LINE = 1, INPUT_AGAIN = 0, INPUT_EOF = -1, INPUT_ERROR = -2,
+               INPUT_TOO_LONG = -3 } input_status;
+/* Opens path (NULL or "-" = stdin). Returns 0 or -1 with a message in err. */
+int cli_input_open(cli_input **out, const char *path, size_t max_line, uv_loop_t *loop,
+                   char *err, size_t errlen);
+/* The next line (without its newline; CR before it removed), or AGAIN (no
+ * data yet: call cli_input_wait), EOF, ERROR, or TOO_LONG (the line numbered
+ * *lineno was skipped). The line is borrowed until the next call. */
+input_status cli_input_next(cli_input *in, const char **line, size_t *len, uint64_t *lineno);
+/* Calls cb once when more input may be readable (pipes, terminals). */
+void cli_input_wait(cli_input *in, void (*cb)(void *), void *ud);
+/* Number of lines, counted ahead when the input is a regular file; -1 when
+ * unknown. */
+int64_t cli_input_total(cli_input *in);
+/* Stops waiting; returns 0. The loop must run once more to close handles. */
+void cli_input_close(cli_input *in);
+const char *cli_input_errmsg(cli_input *in);
+
+/* ---- build.c: an input line -> a request ---- */
+typedef struct cli_built {
+  flurry_request *req; /* NULL on error */
+  char *id_json;       /* the record's id, as JSON text */
+  char *method;        /* for the record */
+  char *url;
+  char *error;         /* message when req is NULL */
+  uint64_t line;       /* input line number */
+} cli_built;
+
+typedef struct cli_builder cli_builder;
+int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errlen);
+void cli_builder_free(cli_builder *b);
+/* Builds the request for one input line. Always fills id_json, method, url
+ * (possibly "") and either req or error. Returns 0, or FLURRY_ENOMEM. */
+int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli_built *out);
+void cli_built_clear(cli_built *bt);
+
+/* ---- record.c: one result -> one JSON line ---- */
+typedef struct record_opts {
+  int no_body;
+  int with_headers;
+  int with_timings;
+} record_opts;
+/* Appends the record for a finished request (resp may be NULL with
+ * bt->error set for an input error), ending with '\n'. */
+int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
+               const flurry_response *resp);
+
+/* ---- stats.c ---- */
+typedef struct cli_stats cli_stats;
+cli_stats *cli_stats_new(void);
+void cli_stats_free(cli_stats *s);
+void cli_stats_add(cli_stats *s, const flurry_response *resp); /* NULL = input error */
+uint64_t cli_stats_done(const cli_stats *s);
+uint64_t cli_stats_failed(const cli_stats *s);
+/* One progress line (no newline). */
+void cli_stats_progress(const cli_stats *s, int64_t total, fl_buf *out);
+void cli_stats_summary(const cli_stats *s, FILE *f, uint64_t blank_lines);
+
+#endif

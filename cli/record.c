@@ -1,0 +1,143 @@
+/* record.c: one finished request -> one JSON line. */
+#include <string.h>
+
+#include "cli.h"
+
+/* JSON unless the server says otherwise: application/json, text/json,
+ * anything+json, or no Content-Type at all. */
+static int json_type(const char *ct) {
+  if (ct == NULL)
+    return 1;
+  size_t n = strcspn(ct, ";");
+  while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+    n--;
+  if ((n == 16 && fl_strncaseeq(ct, "application/json", 16)) ||
+      (n == 9 && fl_strncaseeq(ct, "text/json", 9)))
+    return 1;
+  return n > 5 && fl_strncaseeq(ct + n - 5, "+json", 5);
+}
+
+static int put_body(fl_buf *out, const flurry_response *resp) {
+  size_t len;
+  const char *body = flurry_response_body(resp, &len);
+  if (len == 0)
+    return FL_OK;
+  if (json_type(flurry_response_header(resp, "Content-Type"))) {
+    size_t mark = out->len;
+    int rc = fl_buf_puts(out, ",\"body\":");
+    if (rc == FL_OK) {
+      rc = fl_json_compact(out, body, len, NULL);
+      if (rc == FL_OK)
+        return FL_OK;
+    }
+    if (rc != FL_EPARSE)
+      return rc;
+    out->len = mark;
+  }
+  if (fl_is_text(body, len)) {
+    int rc = fl_buf_puts(out, ",\"body\":");
+    return rc == FL_OK ? fl_json_str(out, body, len) : rc;
+  }
+  int rc = fl_buf_puts(out, ",\"body_base64\":\"");
+  if (rc == FL_OK)
+    rc = fl_base64(out, (const unsigned char *)body, len);
+  return rc == FL_OK ? fl_buf_putc(out, '"') : rc;
+}
+
+static int put_headers(fl_buf *out, const flurry_response *resp) {
+  int rc = fl_buf_puts(out, ",\"headers\":{");
+  size_t n = flurry_response_header_count(resp);
+  for (size_t i = 0; i < n && rc == FL_OK; i++) {
+    const char *name, *value;
+    flurry_response_header_at(resp, i, &name, &value);
+    char lower[256];
+    size_t nl = strlen(name);
+    if (nl >= sizeof lower)
+      nl = sizeof lower - 1;
+    for (size_t k = 0; k < nl; k++)
+      lower[k] = (name[k] >= 'A' && name[k] <= 'Z') ? (char)(name[k] + 32) : name[k];
+    if (i > 0)
+      rc = fl_buf_putc(out, ',');
+    if (rc == FL_OK)
+      rc = fl_json_str(out, lower, nl);
+    if (rc == FL_OK)
+      rc = fl_buf_putc(out, ':');
+    if (rc == FL_OK)
+      rc = fl_json_str(out, value, strlen(value));
+  }
+  return rc == FL_OK ? fl_buf_putc(out, '}') : rc;
+}
+
+static int put_timings(fl_buf *out, const flurry_response *resp) {
+  flurry_timings t;
+  flurry_response_timings(resp, &t);
+  return fl_buf_printf(out,
+                       ",\"timings\":{\"dns_ms\":%.3f,\"connect_ms\":%.3f,\"tls_ms\":%.3f,"
+                       "\"first_byte_ms\":%.3f,\"total_ms\":%.3f}",
+                       t.dns_ms, t.connect_ms, t.tls_ms, t.first_byte_ms, t.total_ms);
+}
+
+static int put_error(fl_buf *out, const char *kind, const char *msg) {
+  int rc = fl_buf_printf(out, ",\"error\":{\"kind\":\"%s\",\"message\":", kind);
+  if (rc == FL_OK)
+    rc = fl_json_str(out, msg, strlen(msg));
+  return rc == FL_OK ? fl_buf_putc(out, '}') : rc;
+}
+
+static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
+                        const flurry_response *resp) {
+  int rc = FL_OK;
+  int status = flurry_response_status(resp);
+  flurry_timings t;
+  flurry_response_timings(resp, &t);
+  size_t len;
+  flurry_response_body(resp, &len);
+  if (status)
+    rc = fl_buf_printf(out, ",\"status\":%d", status);
+  if (rc == FL_OK)
+    rc = fl_buf_printf(out, ",\"attempts\":%d,\"elapsed_ms\":%.3f,\"bytes\":%zu",
+                       flurry_response_attempts(resp), t.elapsed_ms, len);
+  const char *eff = flurry_response_effective_url(resp);
+  if (rc == FL_OK && *eff && strcmp(eff, bt->url) != 0) {
+    rc = fl_buf_puts(out, ",\"effective_url\":");
+    if (rc == FL_OK)
+      rc = fl_json_str(out, eff, strlen(eff));
+  }
+  if (rc == FL_OK && ro->with_headers && status)
+    rc = put_headers(out, resp);
+  if (rc == FL_OK && ro->with_timings)
+    rc = put_timings(out, resp);
+  int err = flurry_response_error(resp);
+  if (rc == FL_OK && err != FLURRY_OK)
+    rc = put_error(out, flurry_err_name(err), flurry_response_error_message(resp));
+  if (rc == FL_OK && !ro->no_body && (err == FLURRY_OK || err == FLURRY_EHTTP))
+    rc = put_body(out, resp);
+  return rc;
+}
+
+int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
+               const flurry_response *resp) {
+  size_t mark = out->len;
+  int rc = fl_buf_printf(out, "{\"id\":%s,\"line\":%llu,\"method\":", bt->id_json,
+                         (unsigned long long)bt->line);
+  if (rc == FL_OK)
+    rc = fl_json_str(out, bt->method, strlen(bt->method));
+  if (rc == FL_OK)
+    rc = fl_buf_puts(out, ",\"url\":");
+  if (rc == FL_OK)
+    rc = fl_json_str(out, bt->url, strlen(bt->url));
+  if (rc == FL_OK && resp)
+    rc = put_response(out, ro, bt, resp);
+  else if (rc == FL_OK)
+    rc = fl_buf_puts(out, ",\"attempts\":0") == FL_OK
+             ? put_error(out, "invalid_request", bt->error ? bt->error : "invalid request")
+             : FL_ENOMEM;
+  if (rc == FL_OK)
+    rc = fl_buf_puts(out, "}\n");
+  if (rc != FL_OK) {
+    out->len = mark;
+    if (out->data)
+      out->data[mark] = '\0';
+  }
+  return rc;
+}

@@ -1,0 +1,134 @@
+/* curl_uv.c: libcurl's multi_socket API driven by a libuv loop.
+ *
+ * One uv_timer_t per multi handle, (re)armed by curl's timer callback; one
+ * uv_poll_t per curl socket, attached with curl_multi_assign and closed on
+ * CURL_POLL_REMOVE. Completed transfers are drained after every action. */
+#include "internal.h"
+
+void flurry__handle_closed(uv_handle_t *h) {
+  flurry_client *c = h->data;
+  c->open_handles--;
+  flurry__maybe_release(c);
+}
+
+static void sock_closed(uv_handle_t *h) {
+  flurry__sock *s = (flurry__sock *)h;
+  flurry_client *c = s->client;
+  c->open_handles--;
+  fl_free(s);
+  flurry__maybe_release(c);
+}
+
+static void sock_unlink(flurry_client *c, flurry__sock *s) {
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    c->socks = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  s->next = s->prev = NULL;
+}
+
+static void sock_close(flurry_client *c, flurry__sock *s) {
+  sock_unlink(c, s);
+  uv_poll_stop(&s->poll);
+  uv_close((uv_handle_t *)&s->poll, sock_closed);
+}
+
+void flurry__glue_close_socks(flurry_client *c) {
+  while (c->socks)
+    sock_close(c, c->socks);
+}
+
+static void drain_done(flurry_client *c) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+    if (msg->msg == CURLMSG_DONE)
+      flurry__transfer_done(c, msg->easy_handle, msg->data.result);
+  }
+}
+
+static void socket_action(flurry_client *c, curl_socket_t fd, int events) {
+  int running;
+  curl_multi_socket_action(c->multi, fd, events, &running);
+  drain_done(c);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  flurry__sock *s = (flurry__sock *)p;
+  int flags = 0;
+  if (status < 0)
+    flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE)
+    flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE)
+    flags |= CURL_CSELECT_OUT;
+  socket_action(s->client, s->fd, flags);
+}
+
+static void on_curl_timer(uv_timer_t *t) {
+  socket_action(t->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* CURLMOPT_TIMERFUNCTION: only (re)arms the one timer. */
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+  flurry_client *c = userp;
+  (void)multi;
+  if (timeout_ms < 0)
+    uv_timer_stop(&c->curl_timer);
+  else
+    uv_timer_start(&c->curl_timer, on_curl_timer, (uint64_t)timeout_ms, 0);
+  return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keeps one poll handle per socket in step. */
+static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+                          void *socketp) {
+  flurry_client *c = userp;
+  flurry__sock *s = socketp;
+  (void)easy;
+  if (what == CURL_POLL_REMOVE) {
+    if (s) {
+      sock_close(c, s);
+      curl_multi_assign(c->multi, fd, NULL);
+    }
+    return 0;
+  }
+  if (s == NULL) {
+    s = fl_calloc(1, sizeof *s);
+    if (s == NULL)
+      return -1; /* curl fails this transfer: CURLM_ABORTED_BY_CALLBACK */
+    if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
+      fl_free(s);
+      return -1;
+    }
+    s->fd = fd;
+    s->client = c;
+    s->next = c->socks;
+    if (c->socks)
+      c->socks->prev = s;
+    c->socks = s;
+    c->open_handles++;
+    curl_multi_assign(c->multi, fd, s);
+  }
+  int events = 0;
+  if (what & CURL_POLL_IN)
+    events |= UV_READABLE;
+  if (what & CURL_POLL_OUT)
+    events |= UV_WRITABLE;
+  uv_poll_start(&s->poll, events, on_poll);
+  return 0;
+}
+
+int flurry__glue_init(flurry_client *c) {
+  if (uv_timer_init(c->loop, &c->curl_timer) != 0)
+    return FLURRY_EINTERNAL;
+  c->curl_timer.data = c;
+  c->open_handles++;
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  return FLURRY_OK;
+}
