@@ -51,6 +51,8 @@ static const char usage_text[] =
     "      --retry-base DUR    backoff base (default 100ms); full jitter, doubling\n"
     "      --retry-cap DUR     backoff cap (default 10s); Retry-After is honoured\n"
     "      --retry-post        also retry POST and PATCH\n"
+    "      --rate R            start at most R requests per second (20/s, 3000/min,\n"
+    "                          100/h), retries included; with --burst N (default 1)\n"
     "  -k, --insecure          do not verify TLS certificates (never the default)\n"
     "      --http1.1 | --http2 | --http2-prior-knowledge\n"
     "      --ordered           write results in input order (bounded reorder window)\n"
@@ -86,6 +88,27 @@ int cli_parse_duration_ms(const char *s, int64_t *ms) {
   else
     return -1;
   *ms = (int64_t)(v * mul + 0.5);
+  return 0;
+}
+
+int cli_parse_rate_milli(const char *s, int64_t *milli) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || !(v > 0) || v > 1e6)
+    return -1;
+  double per = 1;
+  if (*end == '\0' || strcmp(end, "/s") == 0 || strcmp(end, "/sec") == 0)
+    per = 1;
+  else if (strcmp(end, "/m") == 0 || strcmp(end, "/min") == 0)
+    per = 60;
+  else if (strcmp(end, "/h") == 0 || strcmp(end, "/hour") == 0)
+    per = 3600;
+  else
+    return -1;
+  double m = v * 1000.0 / per;
+  if (m < 1)
+    return -1;
+  *milli = (int64_t)(m + 0.5);
   return 0;
 }
 
@@ -150,7 +173,7 @@ enum {
   O_PER_HOST = 256, O_JSON, O_BASE_URL, O_CONNECT_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_SIZE,
   O_MAX_REDIRECTS, O_RETRIES, O_RETRY_BASE, O_RETRY_CAP, O_RETRY_POST, O_HTTP11, O_HTTP2,
   O_H2PK, O_ORDERED, O_REORDER, O_NO_BODY, O_HEADERS, O_TIMINGS, O_STRICT, O_PROGRESS,
-  O_MAX_LINE, O_VERSION
+  O_MAX_LINE, O_VERSION, O_RATE, O_BURST
 };
 
 static const struct option long_opts[] = {
@@ -186,6 +209,8 @@ static const struct option long_opts[] = {
     {"progress", required_argument, NULL, O_PROGRESS},
     {"quiet", no_argument, NULL, 'q'},
     {"max-line", required_argument, NULL, O_MAX_LINE},
+    {"rate", required_argument, NULL, O_RATE},
+    {"burst", required_argument, NULL, O_BURST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0}};
@@ -262,6 +287,14 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
       return bad("--max-line", arg, "expected a size from 16 to 1G");
     o->max_line = v;
     return 0;
+  case O_RATE:
+    if (cli_parse_rate_milli(arg, &v) != 0)
+      return bad("--rate", arg, "expected a rate such as 20/s, 3000/min, 100/h");
+    return set_opt(o, FLURRY_OPT_RATE_MILLI, v, "--rate", arg);
+  case O_BURST:
+    if (parse_int("--burst", arg, 1, 1000000, &v))
+      return 2;
+    return set_opt(o, FLURRY_OPT_RATE_BURST, v, "--burst", arg);
   case 'h': fputs(usage_text, stdout); return 1;
   case O_VERSION: printf("flurry %s (%s)\n", FLURRY_VERSION, curl_version()); return 1;
   default:

@@ -49,6 +49,9 @@ int cli_args_parse(cli_opts *o, int argc, char **argv);
 void cli_args_free(cli_opts *o);
 /* Parses "10s", "250ms", "2m", "1h" or a plain number of seconds. */
 int cli_parse_duration_ms(const char *s, int64_t *ms);
+/* Parses "20/s", "3000/min", "100/h" or a plain per-second number into
+ * thousandths of a request per second. */
+int cli_parse_rate_milli(const char *s, int64_t *milli);
 /* Parses "1048576", "64k", "10M", "1G" (binary units). */
 int cli_parse_size(const char *s, int64_t *bytes);
 

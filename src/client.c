@@ -150,6 +150,9 @@ FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   o[FLURRY_OPT_MAX_ATTEMPTS] = 1;
   o[FLURRY_OPT_RETRY_BASE_MS] = FLURRY_DEFAULT_RETRY_BASE_MS;
   o[FLURRY_OPT_RETRY_CAP_MS] = FLURRY_DEFAULT_RETRY_CAP_MS;
+  o[FLURRY_OPT_RATE_BURST] = 1;
+  c->tokens = 1;
+  c->tokens_at_ms = fl_now_ms();
   c->rng = uv_hrtime() | 1;
   *out = c;
   return FLURRY_OK;
@@ -176,7 +179,7 @@ FLURRY_API int flurry_client_set(flurry_client *c, flurry_opt opt, int64_t value
   c->opts.v[opt] = value;
   if (opt == FLURRY_OPT_MAX_PER_HOST)
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)value);
-  if (opt == FLURRY_OPT_MAX_IN_FLIGHT)
+  if (opt == FLURRY_OPT_MAX_IN_FLIGHT || opt == FLURRY_OPT_RATE_MILLI)
     kick(c);
   return FLURRY_OK;
 }
@@ -387,7 +390,13 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e) {
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, OPT(VERIFY_TLS) ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, OPT(VERIFY_TLS) ? 2L : 0L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, curl_http_version(OPT(HTTP_VERSION)));
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  /* Wait for a connection that may multiplex (HTTP/2) instead of opening
+   * another one; only where HTTP/2 is possible, since over cleartext
+   * HTTP/1.1 it would serialise requests behind the first connection. */
+  int64_t hv = OPT(HTTP_VERSION);
+  if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE ||
+      (hv != FLURRY_HTTP_1_1 && strncmp(req->resolved_url, "https:", 6) == 0))
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   set_method(e, req);
 #undef OPT
 }
@@ -454,9 +463,44 @@ static void start(flurry_client *c, flurry_request *req) {
   c->running++;
 }
 
+/* Token bucket: 1 if a start is allowed now (and takes the token), else 0
+ * with *wait_ms set to when the next token is due. */
+static int rate_take(flurry_client *c, double *wait_ms) {
+  int64_t milli = c->opts.v[FLURRY_OPT_RATE_MILLI];
+  if (milli == 0)
+    return 1;
+  double per_ms = (double)milli / 1e6;
+  double burst = (double)c->opts.v[FLURRY_OPT_RATE_BURST];
+  double now = fl_now_ms();
+  c->tokens += (now - c->tokens_at_ms) * per_ms;
+  c->tokens_at_ms = now;
+  if (c->tokens > burst)
+    c->tokens = burst;
+  if (c->tokens >= 1) {
+    c->tokens -= 1;
+    return 1;
+  }
+  *wait_ms = (1 - c->tokens) / per_ms;
+  return 0;
+}
+
+static void on_sched(uv_timer_t *t);
+
+/* Arms the scheduler timer to fire in `ms` unless it already fires sooner. */
+static void sched_in(flurry_client *c, uint64_t ms) {
+  uv_timer_t *t = &c->sched_timer;
+  if (!uv_is_active((uv_handle_t *)t) || uv_timer_get_due_in(t) > ms)
+    uv_timer_start(t, on_sched, ms, 0);
+}
+
 static void pump(flurry_client *c) {
   size_t max = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
   while (c->queue_head && c->running < max && !c->closing) {
+    double wait;
+    if (!rate_take(c, &wait)) {
+      sched_in(c, (uint64_t)wait + 1);
+      return;
+    }
     flurry_request *req = c->queue_head;
     list_remove(&c->queue_head, &c->queue_tail, req);
     c->queued--;
@@ -478,7 +522,7 @@ static void on_sched(uv_timer_t *t) {
   pump(c);
   if (c->heap_len && !c->closing) {
     double wait = c->heap[0]->due_ms - fl_now_ms();
-    uv_timer_start(&c->sched_timer, on_sched, wait > 0 ? (uint64_t)wait + 1 : 0, 0);
+    sched_in(c, wait > 0 ? (uint64_t)wait + 1 : 0);
   }
 }
 
@@ -564,8 +608,7 @@ static int maybe_retry(flurry_client *c, flurry_request *req) {
   if (heap_push(c, req) != FLURRY_OK)
     return 0;
   req->state = REQ_BACKOFF;
-  if (c->heap[0] == req)
-    uv_timer_start(&c->sched_timer, on_sched, (uint64_t)delay, 0);
+  sched_in(c, (uint64_t)delay);
   return 1;
 }
 

@@ -86,6 +86,8 @@ int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults,
                     flurry_opt opt);
 /* Checks a value for an option; 0 if acceptable. */
 int flurry__opt_check(flurry_opt opt, int64_t value);
+/* 1 for the options a request cannot override (pool and rate limits). */
+int flurry__opt_client_only(flurry_opt opt);
 int flurry__header_valid(const char *name, const char *value);
 /* 1 if the method may be retried without explicit consent. */
 int flurry__method_idempotent(const char *method);
@@ -147,6 +149,9 @@ struct flurry_client {
   size_t heap_len, heap_cap;
   CURL **easy_pool;      /* idle easy handles, reused */
   size_t easy_pool_len, easy_pool_cap;
+
+  double tokens;       /* rate limit bucket */
+  double tokens_at_ms; /* when it was last refilled */
 
   int in_callback;
   int closing;

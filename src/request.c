@@ -155,6 +155,10 @@ int flurry__opt_check(flurry_opt opt, int64_t v) {
     return v >= FLURRY_HTTP_AUTO && v <= FLURRY_HTTP_2_PRIOR_KNOWLEDGE ? 0 : -1;
   case FLURRY_OPT_MAX_ATTEMPTS:
     return v >= 1 && v <= 1000 ? 0 : -1;
+  case FLURRY_OPT_RATE_MILLI:
+    return v >= 0 && v <= 1000000000LL ? 0 : -1;
+  case FLURRY_OPT_RATE_BURST:
+    return v >= 1 && v <= 1000000 ? 0 : -1;
   case FLURRY_OPT_RETRY_BASE_MS:
   case FLURRY_OPT_RETRY_CAP_MS:
     return v >= 0 && v <= 3600 * 1000LL ? 0 : -1;
@@ -165,12 +169,16 @@ int flurry__opt_check(flurry_opt opt, int64_t v) {
 
 FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt,
                                   int64_t value) {
-  if (req == NULL || opt == FLURRY_OPT_MAX_IN_FLIGHT || opt == FLURRY_OPT_MAX_PER_HOST ||
-      flurry__opt_check(opt, value) != 0)
+  if (req == NULL || flurry__opt_client_only(opt) || flurry__opt_check(opt, value) != 0)
     return FLURRY_EINVALID;
   req->opt[opt] = value;
   req->opt_set |= 1u << opt;
   return FLURRY_OK;
+}
+
+int flurry__opt_client_only(flurry_opt opt) {
+  return opt == FLURRY_OPT_MAX_IN_FLIGHT || opt == FLURRY_OPT_MAX_PER_HOST ||
+         opt == FLURRY_OPT_RATE_MILLI || opt == FLURRY_OPT_RATE_BURST;
 }
 
 int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults,

@@ -55,6 +55,14 @@ typedef enum flurry_opt {
   FLURRY_OPT_RETRY_CAP_MS,
   /* 1 retries non-idempotent methods (POST, PATCH) too. Default 0. */
   FLURRY_OPT_RETRY_UNSAFE,
+  /* Client only. Token-bucket rate limit on request starts (retries
+   * included), in thousandths of a request per second: 20 req/s = 20000,
+   * 3000/min = 50000. 0 (default) = no limit. Works together with the
+   * in-flight limit. */
+  FLURRY_OPT_RATE_MILLI,
+  /* Client only. Bucket size: starts allowed at once after an idle spell.
+   * Default 1 (evenly spaced). */
+  FLURRY_OPT_RATE_BURST,
   FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
 
