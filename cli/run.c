@@ -252,6 +252,9 @@ static void on_signal(uv_signal_t *h, int signum) {
   if (!r->stopping || r->signal_exit == 0) {
     r->stopping = 1;
     r->signal_exit = 128 + signum;
+    /* Lines read but not started are recorded as cancelled: nothing read is
+     * ever dropped without a record. */
+    flurry_client_cancel_queued(r->client);
     fprintf(stderr, "\nflurry: %s: finishing %zu requests in flight (again to cancel them)\n",
             signum == SIGINT ? "interrupted" : "terminated", flurry_client_pending(r->client));
     maybe_finish(r);

@@ -641,15 +641,19 @@ static void cancel(flurry_client *c, flurry_request *req) {
   complete(c, req);
 }
 
-/* Completes every queued, waiting and running request with
- * FLURRY_ECANCELLED. Running ones are found through the multi handle. */
-static void cancel_all(flurry_client *c) {
+static void cancel_queued(flurry_client *c) {
   while (c->queue_head) {
     flurry_request *req = c->queue_head;
     list_remove(&c->queue_head, &c->queue_tail, req);
     c->queued--;
     cancel(c, req);
   }
+}
+
+/* Completes every queued, waiting and running request with
+ * FLURRY_ECANCELLED. */
+static void cancel_all(flurry_client *c) {
+  cancel_queued(c);
   while (c->heap_len)
     cancel(c, heap_pop(c));
   while (c->run_head) {
@@ -667,6 +671,13 @@ FLURRY_API int flurry_client_cancel_all(flurry_client *c) {
   if (c == NULL || c->in_callback)
     return FLURRY_EINVALID;
   cancel_all(c);
+  return FLURRY_OK;
+}
+
+FLURRY_API int flurry_client_cancel_queued(flurry_client *c) {
+  if (c == NULL || c->in_callback)
+    return FLURRY_EINVALID;
+  cancel_queued(c);
   return FLURRY_OK;
 }
 

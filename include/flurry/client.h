@@ -71,6 +71,12 @@ FLURRY_API int flurry_client_submit(flurry_client *client, flurry_request *req,
  * FLURRY_EINVALID when called from inside a completion callback. */
 FLURRY_API int flurry_client_cancel_all(flurry_client *client);
 
+/* Cancels the requests still waiting for an in-flight slot (never started):
+ * each callback runs now, with FLURRY_ECANCELLED. Running requests and
+ * those waiting to retry go on. For a graceful stop. Returns 0, or
+ * FLURRY_EINVALID when called from inside a completion callback. */
+FLURRY_API int flurry_client_cancel_queued(flurry_client *client);
+
 /* Runs the loop until no request is queued or running. Returns 0, or
  * FLURRY_EINVALID when called from inside a completion callback. */
 FLURRY_API int flurry_client_run(flurry_client *client);

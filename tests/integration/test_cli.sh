@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# The real flurry binary against `flurry mock` on port 0.
+source "$(dirname "$0")/lib.sh"
+start_mock
+F() { "$FLURRY" -q "$@"; }
+
+test_one_record_per_line() {
+  local statuses=(200 200 404 500 503 201 204)
+  for i in $(seq 1 700); do echo "$BASE/status/${statuses[$((i % 7))]}?i=$i"; done > "$WORK/in.txt"
+  F -c 50 < "$WORK/in.txt" > "$WORK/out.jsonl"; local rc=$?
+  check "one record per line: count" "$(wc -l < "$WORK/out.jsonl")" 700
+  check "one record per line: ids are exactly 1..700" \
+    "$(jq -s '[.[].id] | sort == [range(1;701)]' "$WORK/out.jsonl")" true
+  check "one record per line: every line is whole JSON" "$(jq -c . "$WORK/out.jsonl" | wc -l)" 700
+  check "some failed: exit 1" "$rc" 1
+  check "status errors typed http" \
+    "$(jq -s 'map(select(.status >= 400)) | all(.error.kind == "http")' "$WORK/out.jsonl")" true
+  check "successes carry no error" \
+    "$(jq -s 'map(select(.status < 400)) | all(has("error") | not)' "$WORK/out.jsonl")" true
+}
+
+test_all_ok_exit_0() {
+  seq 1 100 | F -c 20 "$BASE/users/{}" > "$WORK/users.jsonl"
+  check "all ok: exit 0" "$?" 0
+  check "template {} fills the URL" "$(jq -s 'map(.body.id == .id) | all' "$WORK/users.jsonl")" true
+}
+
+test_ordered() {
+  # later lines answer sooner: completion order is reversed, --ordered restores it
+  for i in $(seq 1 60); do echo "$BASE/delay/$(( (60 - i) * 5 ))"; done > "$WORK/rev.txt"
+  F -c 60 < "$WORK/rev.txt" | jq -s -c '[.[].id]' > "$WORK/unordered"
+  F -c 60 --ordered < "$WORK/rev.txt" | jq -s -c '[.[].id]' > "$WORK/ordered"
+  check "--ordered keeps input order" "$(cat "$WORK/ordered")" "$(seq 1 60 | jq -s -c .)"
+  check "completion order differs without --ordered" \
+    "$([ "$(cat "$WORK/unordered")" != "$(cat "$WORK/ordered")" ] && echo yes)" yes
+  check "--ordered with a window smaller than the input" \
+    "$(F -c 4 --ordered --reorder-window 4 < "$WORK/rev.txt" | jq -s -c '[.[].id]')" \
+    "$(seq 1 60 | jq -s -c .)"
+}
+
+test_connection_refused() {
+  echo "http://127.0.0.1:1/nothing" | F > "$WORK/refused.jsonl"
+  check "connection refused: exit 1" "$?" 1
+  check "connection refused: kind connect" "$(jq -r .error.kind "$WORK/refused.jsonl")" connect
+}
+
+test_timeouts() {
+  echo "$BASE/delay/5000" | F --timeout 300ms > "$WORK/timeout.jsonl"
+  check "total timeout: kind timeout" "$(jq -r .error.kind "$WORK/timeout.jsonl")" timeout
+  check "total timeout: stopped well before the response" \
+    "$(jq '.elapsed_ms < 4000' "$WORK/timeout.jsonl")" true
+  echo "{\"url\":\"$BASE/delay/5000\",\"timeout\":0.3}" | F > "$WORK/timeout2.jsonl"
+  check "per-request timeout field" "$(jq -r .error.kind "$WORK/timeout2.jsonl")" timeout
+}
+
+test_bad_input_lines() {
+  printf '%s\n' "$BASE/json" "not a url" '{"url": 5}' '{broken json' \
+    "{\"url\":\"$BASE/json\",\"hedaers\":{}}" "{\"url\":\"$BASE/json\",\"headers\":{\"X-A\":\"a\\r\\nX-Injected: 1\"}}" \
+    "ftp://127.0.0.1/file" > "$WORK/bad.txt"
+  F < "$WORK/bad.txt" > "$WORK/bad.jsonl"
+  check "bad lines: exit 1" "$?" 1
+  check "bad lines: one record each" "$(wc -l < "$WORK/bad.jsonl")" 7
+  check "bad lines: typed invalid_request" \
+    "$(jq -s -c 'map(select(.error.kind == "invalid_request") | .line) | sort' "$WORK/bad.jsonl")" \
+    "[2,3,4,5,6,7]"
+  check "bad lines: message names the line" \
+    "$(jq -r 'select(.line == 3) | .error.message' "$WORK/bad.jsonl")" \
+    'line 3: "url" is missing or not a string'
+  check "bad lines: unknown field named" \
+    "$(jq -r 'select(.line == 5) | .error.message | test("hedaers")' "$WORK/bad.jsonl")" true
+  check "bad lines: header with CR LF rejected" \
+    "$(jq -r 'select(.line == 6) | .error.message | test("CR, LF")' "$WORK/bad.jsonl")" true
+  check "bad lines: the good line still ran" "$(jq -r 'select(.line == 1) | .status' "$WORK/bad.jsonl")" 200
+  F --strict < "$WORK/bad.txt" > /dev/null 2>&1
+  check "--strict: exit 2" "$?" 2
+}
+
+test_large_bodies() {
+  echo "$BASE/bytes/5000000" | F > "$WORK/big.jsonl"
+  check "large body: all bytes" "$(jq .bytes "$WORK/big.jsonl")" 5000000
+  check "binary body as base64" "$(jq -r '.body_base64 | length' "$WORK/big.jsonl")" 6666668
+  echo "$BASE/bytes/5000000" | F --max-size 1M > "$WORK/toolarge.jsonl"
+  check "--max-size: too_large" "$(jq -r .error.kind "$WORK/toolarge.jsonl")" too_large
+  echo "$BASE/bytes/100" | F --no-body > "$WORK/nobody.jsonl"
+  check "--no-body omits the body" "$(jq -c '[has("body"), has("body_base64"), .bytes]' "$WORK/nobody.jsonl")" \
+    '[false,false,100]'
+}
+
+test_post_json_round_trip() {
+  echo "{\"id\":\"a1\",\"method\":\"POST\",\"url\":\"$BASE/echo\",\"json\":{\"name\":\"ada\",\"n\":[1,2]},\"headers\":{\"X-Trace\":\"t1\"}}" \
+    | F > "$WORK/echo.jsonl"
+  check "JSONL POST: method" "$(jq -r .body.method "$WORK/echo.jsonl")" POST
+  check "JSONL POST: body round trip" "$(jq -c .body.body "$WORK/echo.jsonl")" '{"name":"ada","n":[1,2]}'
+  check "JSONL POST: content type" "$(jq -r '.body.headers["content-type"]' "$WORK/echo.jsonl")" application/json
+  check "JSONL POST: header sent" "$(jq -r '.body.headers["x-trace"]' "$WORK/echo.jsonl")" t1
+  check "JSONL POST: id kept" "$(jq -r .id "$WORK/echo.jsonl")" a1
+  seq 1 3 | F --ordered --json '{"n":{}}' "$BASE/echo" > "$WORK/echo2.jsonl"
+  check "--json template body" "$(jq -s -c 'map(.body.body.n)' "$WORK/echo2.jsonl")" '[1,2,3]'
+  check "--json implies POST" "$(jq -s -c 'map(.method) | unique' "$WORK/echo2.jsonl")" '["POST"]'
+}
+
+test_template_fields() {
+  echo '{"id":7,"q":"a b&c"}' | F "$BASE/echo?q={.q}" > "$WORK/tpl.jsonl"
+  check "{.field} is percent-encoded" "$(jq -r .body.query.q "$WORK/tpl.jsonl")" "a b&c"
+  check "id from the JSON line" "$(jq -r .id "$WORK/tpl.jsonl")" 7
+  echo '{"x":1}' | F "$BASE/echo?q={.missing}" > "$WORK/tpl2.jsonl"
+  check "missing field: error record" "$(jq -r .error.message "$WORK/tpl2.jsonl")" \
+    "line 1: field .missing is missing or null"
+}
+
+test_redirects() {
+  echo "$BASE/redirect/3" | F > "$WORK/redir.jsonl"
+  check "redirects followed" "$(jq -r .status "$WORK/redir.jsonl")" 200
+  check "effective URL recorded" "$(jq -r '.effective_url | endswith("/json")' "$WORK/redir.jsonl")" true
+  echo "$BASE/redirect/3" | F --max-redirects 1 > "$WORK/redir2.jsonl"
+  check "too many redirects: typed error" "$(jq -r .error.kind "$WORK/redir2.jsonl")" protocol
+  local port=${BASE##*:}
+  echo "$BASE/redirect-to?url=http://localhost:$port/headers" \
+    | F -H 'Authorization: Bearer secret' --headers > "$WORK/cross.jsonl"
+  check "cross-origin redirect: no Authorization" \
+    "$(jq -r '.body.headers | has("authorization")' "$WORK/cross.jsonl")" false
+  echo "$BASE/headers" | F -H 'Authorization: Bearer secret' > "$WORK/same.jsonl"
+  check "same origin: Authorization sent" \
+    "$(jq -r '.body.headers.authorization' "$WORK/same.jsonl")" "Bearer secret"
+}
+
+test_retries() {
+  seq 1 10 | F --retries 3 --retry-base 10ms "$BASE/flaky?key=r{}&fail=2" > "$WORK/flaky.jsonl"
+  check "retries: all succeed" "$(jq -s 'map(.status) | unique' -c "$WORK/flaky.jsonl")" "[200]"
+  check "retries: 3 attempts each" "$(jq -s 'map(.attempts) | unique' -c "$WORK/flaky.jsonl")" "[3]"
+  seq 1 3 | F --retries 1 --retry-base 10ms "$BASE/flaky?key=s{}&fail=5" > "$WORK/flaky2.jsonl"
+  check "retries exhausted: http error, 2 attempts" \
+    "$(jq -s -c 'map([.error.kind, .attempts]) | unique' "$WORK/flaky2.jsonl")" '[["http",2]]'
+  echo "{\"method\":\"POST\",\"url\":\"$BASE/flaky?key=p1&fail=1\",\"json\":{}}" | F --retries 3 > "$WORK/post.jsonl"
+  check "POST not retried by default" "$(jq -c '[.status, .attempts]' "$WORK/post.jsonl")" "[503,1]"
+  echo "{\"method\":\"POST\",\"url\":\"$BASE/flaky?key=p2&fail=1\",\"json\":{}}" \
+    | F --retries 3 --retry-base 10ms --retry-post > "$WORK/post2.jsonl"
+  check "--retry-post retries POST" "$(jq -c '[.status, .attempts]' "$WORK/post2.jsonl")" "[200,2]"
+}
+
+test_rate_limit() {
+  seq 1 12 | F -c 12 --rate 4/s "$BASE/limited?rate=5&burst=1&k={}" > "$WORK/rate.jsonl"
+  check "--rate keeps under the server's limit" \
+    "$(jq -s 'map(select(.status == 429)) | length' "$WORK/rate.jsonl")" 0
+  sleep 1
+  seq 1 12 | F -c 12 "$BASE/limited?rate=5&burst=1&k={}" > "$WORK/norate.jsonl"
+  check "without --rate the server says 429 (the check can fail)" \
+    "$(jq -s 'map(select(.status == 429)) | length > 0' "$WORK/norate.jsonl")" true
+}
+
+test_headers_and_timings() {
+  echo "$BASE/json" | F --headers --timings > "$WORK/h.jsonl"
+  check "--headers" "$(jq -r '.headers["content-type"]' "$WORK/h.jsonl")" application/json
+  check "--timings" "$(jq -c '.timings | keys' "$WORK/h.jsonl")" \
+    '["connect_ms","dns_ms","first_byte_ms","tls_ms","total_ms"]'
+}
+
+test_usage_errors() {
+  F --concurrency 0 < /dev/null > /dev/null 2>&1
+  check "bad option value: exit 2" "$?" 2
+  F --no-such-option < /dev/null > /dev/null 2>&1
+  check "unknown option: exit 2" "$?" 2
+  F --input "$WORK/does-not-exist" > /dev/null 2>&1
+  check "missing input file: exit 2" "$?" 2
+  "$FLURRY" --timeout 10s < /dev/null > "$WORK/empty.jsonl" 2> "$WORK/empty.err"
+  check "empty input: exit 0" "$?" 0
+  check "empty input: no records" "$(wc -l < "$WORK/empty.jsonl")" 0
+  "$FLURRY" --help | grep -q "seq 1 1000"
+  check "--help teaches by example" "$?" 0
+}
+
+test_input_is_lazy() {
+  # The first record must come out while the producer is still writing.
+  mkfifo "$WORK/fifo"
+  ( echo "$BASE/json"; sleep 1; echo "$BASE/json" ) > "$WORK/fifo" &
+  local t0; t0=$(date +%s%N)
+  F < "$WORK/fifo" | { read -r first; echo "$(( ($(date +%s%N) - t0) / 1000000 ))" > "$WORK/first_ms"; cat > /dev/null; }
+  check "lazy input: first record before the producer finished" \
+    "$([ "$(cat "$WORK/first_ms")" -lt 900 ] && echo yes || echo "no ($(cat "$WORK/first_ms") ms)")" yes
+}
+
+test_sigint_finishes_in_flight() {
+  seq 1 400 | "$FLURRY" -c 20 "$BASE/delay/700?n={}" > "$WORK/int.jsonl" 2> "$WORK/int.err" &
+  local pid=$!
+  sleep 0.4
+  kill -INT "$pid"
+  wait "$pid"
+  check "SIGINT: exit 130" "$?" 130
+  check "SIGINT: the 20 in flight completed" \
+    "$(jq -s 'map(select(.status == 200)) | length' "$WORK/int.jsonl")" 20
+  check "SIGINT: lines read but not started are recorded as cancelled" \
+    "$(jq -s 'map(select(.status != 200)) | all(.error.kind == "cancelled")' "$WORK/int.jsonl")" true
+  check "SIGINT: ids are unique" "$(jq -s 'map(.id) | (unique | length) == length' "$WORK/int.jsonl")" true
+  check "SIGINT: summary printed" "$(grep -c 'requests in .*s (' "$WORK/int.err")" 1
+  seq 1 400 | "$FLURRY" -c 20 "$BASE/delay/5000?n={}" > "$WORK/int2.jsonl" 2>/dev/null &
+  pid=$!
+  sleep 0.4
+  kill -INT "$pid"; sleep 0.2; kill -INT "$pid"
+  wait "$pid"
+  check "second SIGINT: exit 130" "$?" 130
+  check "second SIGINT: in-flight recorded as cancelled" \
+    "$(jq -s -c 'map(.error.kind) | unique' "$WORK/int2.jsonl")" '["cancelled"]'
+}
+
+for t in $(declare -F | awk '{print $3}' | grep '^test_'); do run_test "$t"; done
+finish
