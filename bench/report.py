@@ -223,7 +223,7 @@ def main():
     for t in [t for t in TOOL_ORDER if ("W3", t) in table or ("W3s", t) in table]:
         big, small = get("W3", t), get("W3s", t)
         st = big.status if big else "–"
-        if small and small.status != st:
+        if small and (len(small.ok) < small.total or not big) and small.status != st:
             st += f"; @{w3s:,}: {small.status}"
         rr = ratio(big.rss_kib if big else None, small.rss_kib if small else None)
         add(f"| {TOOL_LABEL[t]} | {st} | {fmt(big and big.wall, '.2f')} | {fmt(big and big.rps, ',.0f')} | "

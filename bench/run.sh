@@ -292,7 +292,7 @@ workload() {
 }
 
 # --- versions and machine ------------------------------------------------------------
-first_line() { local o; o=$("$@" 2>&1); printf '%s\n' "${o%%$'\n'*}"; }
+first_line() { local o; o=$("$@" 2>&1 </dev/null); printf '%s\n' "${o%%$'\n'*}"; }
 {
   printf 'flurry\t%s (git %s)\n' \
     "$( [ "$FLURRY_OK" = 1 ] && first_line timeout 5 "$FLURRY" --version || echo "n/a")" \
