@@ -17,6 +17,12 @@ static int json_type(const char *ct) {
   return n > 5 && fl_strncaseeq(ct + n - 5, "+json", 5);
 }
 
+/* Appends a literal key (with its punctuation) and an integer. */
+static int key_i64(fl_buf *out, const char *key, int64_t v) {
+  int rc = fl_buf_puts(out, key);
+  return rc == FL_OK ? fl_buf_i64(out, v) : rc;
+}
+
 static int put_body(fl_buf *out, const flurry_response *resp) {
   size_t len;
   const char *body = flurry_response_body(resp, &len);
@@ -93,10 +99,15 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
   size_t len;
   flurry_response_body(resp, &len);
   if (status)
-    rc = fl_buf_printf(out, ",\"status\":%d", status);
+    rc = key_i64(out, ",\"status\":", status);
   if (rc == FL_OK)
-    rc = fl_buf_printf(out, ",\"attempts\":%d,\"elapsed_ms\":%.3f,\"bytes\":%zu",
-                       flurry_response_attempts(resp), t.elapsed_ms, len);
+    rc = key_i64(out, ",\"attempts\":", flurry_response_attempts(resp));
+  if (rc == FL_OK)
+    rc = fl_buf_puts(out, ",\"elapsed_ms\":");
+  if (rc == FL_OK)
+    rc = fl_buf_fixed3(out, t.elapsed_ms);
+  if (rc == FL_OK)
+    rc = key_i64(out, ",\"bytes\":", (int64_t)len);
   const char *eff = flurry_response_effective_url(resp);
   if (rc == FL_OK && *eff && strcmp(eff, bt->url) != 0) {
     rc = fl_buf_puts(out, ",\"effective_url\":");
@@ -118,8 +129,13 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
 int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
                const flurry_response *resp) {
   size_t mark = out->len;
-  int rc = fl_buf_printf(out, "{\"id\":%s,\"line\":%llu,\"method\":", bt->id_json,
-                         (unsigned long long)bt->line);
+  int rc = fl_buf_puts(out, "{\"id\":");
+  if (rc == FL_OK)
+    rc = fl_buf_puts(out, bt->id_json);
+  if (rc == FL_OK)
+    rc = key_i64(out, ",\"line\":", (int64_t)bt->line);
+  if (rc == FL_OK)
+    rc = fl_buf_puts(out, ",\"method\":");
   if (rc == FL_OK)
     rc = fl_json_str(out, bt->method, strlen(bt->method));
   if (rc == FL_OK)

@@ -281,22 +281,39 @@ nomem:
   return FLURRY_ENOMEM;
 }
 
+/* The common case needs no parse at submit: an absolute http(s) URL with a
+ * host, no base URL, no query to add. libcurl parses it once when the
+ * transfer starts (a malformed one then fails as FLURRY_EINVALID). Saves a
+ * tenth of the instructions per request. */
+static int plain_absolute(const char *url) {
+  size_t n = fl_strncaseeq(url, "http://", 7) ? 7 : fl_strncaseeq(url, "https://", 8) ? 8 : 0;
+  return n && url[n] != '\0' && url[n] != '/' && url[n] != '?' && url[n] != '#';
+}
+
+/* The URL to fetch: resolved at submit, or the request's own. */
+static const char *target_url(const flurry_request *req) {
+  return req->resolved_url ? req->resolved_url : req->url;
+}
+
 FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req,
                                     flurry_done_cb cb, void *user_data) {
   if (c == NULL || req == NULL || cb == NULL || req->state != REQ_NEW)
     return FLURRY_EINVALID;
   if (c->closing)
     return FLURRY_ECANCELLED;
-  int err;
-  char *url = resolve_url(c->base_url, req->url, req->query.data, &err);
-  if (url == NULL)
-    return err;
-  req->resolved_url = fl_strdup(url);
-  curl_free(url);
+  int err = FLURRY_OK;
+  if (c->base_url != NULL || req->query.len > 0 || !plain_absolute(req->url)) {
+    char *url = resolve_url(c->base_url, req->url, req->query.data, &err);
+    if (url == NULL)
+      return err;
+    req->resolved_url = fl_strdup(url);
+    curl_free(url);
+    if (req->resolved_url == NULL)
+      return FLURRY_ENOMEM;
+  }
   size_t max_body = (size_t)flurry__opt(req, &c->opts, FLURRY_OPT_MAX_RESPONSE_BYTES);
   req->resp = flurry__response_new(max_body ? max_body : 1);
-  if (req->resolved_url == NULL || req->resp == NULL ||
-      merge_headers(c, req) != FLURRY_OK) {
+  if (req->resp == NULL || merge_headers(c, req) != FLURRY_OK) {
     fl_free(req->resolved_url);
     req->resolved_url = NULL;
     flurry_response_free(req->resp);
@@ -367,7 +384,7 @@ static void set_method(CURL *e, flurry_request *req) {
 
 static void configure(flurry_client *c, flurry_request *req, CURL *e) {
 #define OPT(o) flurry__opt(req, &c->opts, FLURRY_OPT_##o)
-  curl_easy_setopt(e, CURLOPT_URL, req->resolved_url);
+  curl_easy_setopt(e, CURLOPT_URL, target_url(req));
   curl_easy_setopt(e, CURLOPT_PRIVATE, req);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
@@ -395,7 +412,7 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e) {
    * HTTP/1.1 it would serialise requests behind the first connection. */
   int64_t hv = OPT(HTTP_VERSION);
   if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE ||
-      (hv != FLURRY_HTTP_1_1 && strncmp(req->resolved_url, "https:", 6) == 0))
+      (hv != FLURRY_HTTP_1_1 && fl_strncaseeq(target_url(req), "https:", 6)))
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   set_method(e, req);
 #undef OPT

@@ -108,6 +108,29 @@ int fl_buf_printf(fl_buf *b, const char *fmt, ...) {
   return rc;
 }
 
+int fl_buf_i64(fl_buf *b, int64_t v) {
+  char tmp[24];
+  size_t i = sizeof tmp;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    tmp[--i] = '-';
+  return fl_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+int fl_buf_fixed3(fl_buf *b, double v) {
+  if (!(v >= 0) || v > 9e15)
+    return fl_buf_printf(b, "%.3f", v > 0 ? v : 0.0);
+  int64_t milli = (int64_t)(v * 1000.0 + 0.5);
+  int rc = fl_buf_i64(b, milli / 1000);
+  char frac[4] = {'.', (char)('0' + milli / 100 % 10), (char)('0' + milli / 10 % 10),
+                  (char)('0' + milli % 10)};
+  return rc == FL_OK ? fl_buf_append(b, frac, 4) : rc;
+}
+
 void fl_buf_reset(fl_buf *b) {
   b->len = 0;
   if (b->data)

@@ -40,6 +40,10 @@ int fl_buf_printf(fl_buf *b, const char *fmt, ...)
 int fl_buf_vprintf(fl_buf *b, const char *fmt, va_list ap);
 /* Ensures room for n more bytes plus the NUL. */
 int fl_buf_reserve(fl_buf *b, size_t n);
+/* Appends a decimal integer / a non-negative number with 3 decimals
+ * (e.g. 12.345), without printf: these run once or more per record. */
+int fl_buf_i64(fl_buf *b, int64_t v);
+int fl_buf_fixed3(fl_buf *b, double v);
 void fl_buf_reset(fl_buf *b); /* len = 0, memory kept */
 void fl_buf_free(fl_buf *b);  /* releases memory, keeps max */
 /* Hands the storage over to the caller (never NULL unless out of memory:

@@ -39,58 +39,60 @@ static size_t utf8_len(const unsigned char *p, size_t n) {
   return len;
 }
 
-int fl_json_str(fl_buf *b, const char *s, size_t n) {
+/* 1 for bytes a JSON string may hold as they are (printable ASCII other than
+ * '"' and '\\'): the fast path of both escaping and scanning. */
+static const unsigned char plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(0), R16(0),
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' is 0x22 */
+    R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50: '\\' is 0x5C */
+    R16(1), R16(1),
+    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
+#undef R16
+};
+
+/* Appends the escape for byte p[*i] (a control, quote or backslash) or the
+ * UTF-8 sequence starting there (U+FFFD when invalid); advances *i. */
+static int str_special(fl_buf *b, const unsigned char *p, size_t n, size_t *i) {
   static const char hex[] = "0123456789abcdef";
+  unsigned c = p[*i];
+  char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+  size_t elen = 2;
+  if (c == '\n' || c == '\r' || c == '\t') {
+    esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+  } else if (c < 0x20) {
+    memcpy(esc, "\\u00", 4);
+    esc[4] = hex[c >> 4];
+    esc[5] = hex[c & 15];
+    elen = 6;
+  } else if (c >= 0x80) {
+    size_t ul = utf8_len(p + *i, n - *i);
+    *i += ul ? ul : 1;
+    return ul ? fl_buf_append(b, p + *i - ul, ul) : fl_buf_append(b, "\xEF\xBF\xBD", 3);
+  }
+  *i += 1;
+  return fl_buf_append(b, esc, elen);
+}
+
+int fl_json_str(fl_buf *b, const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   int rc = fl_buf_reserve(b, n + 2);
   if (rc != FL_OK)
     return rc;
   b->data[b->len++] = '"';
   size_t i = 0;
-  while (i < n) {
+  while (i < n && rc == FL_OK) {
     size_t run = i;
-    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+    while (run < n && plain[p[run]])
       run++;
-    if (run > i && (rc = fl_buf_append(b, p + i, run - i)) != FL_OK)
-      return rc;
+    if (run > i)
+      rc = fl_buf_append(b, p + i, run - i);
     i = run;
-    if (i >= n)
-      break;
-    unsigned c = p[i];
-    char esc[8];
-    size_t elen = 2;
-    esc[0] = '\\';
-    if (c == '"' || c == '\\') {
-      esc[1] = (char)c;
-    } else if (c == '\n') {
-      esc[1] = 'n';
-    } else if (c == '\r') {
-      esc[1] = 'r';
-    } else if (c == '\t') {
-      esc[1] = 't';
-    } else if (c < 0x20) {
-      memcpy(esc, "\\u00", 4);
-      esc[4] = hex[c >> 4];
-      esc[5] = hex[c & 15];
-      elen = 6;
-    } else {
-      size_t ul = utf8_len(p + i, n - i);
-      if (ul == 0) {
-        if ((rc = fl_buf_append(b, "\xEF\xBF\xBD", 3)) != FL_OK)
-          return rc;
-        i++;
-      } else {
-        if ((rc = fl_buf_append(b, p + i, ul)) != FL_OK)
-          return rc;
-        i += ul;
-      }
-      continue;
-    }
-    if ((rc = fl_buf_append(b, esc, elen)) != FL_OK)
-      return rc;
-    i++;
+    if (i < n && rc == FL_OK)
+      rc = str_special(b, p, n, &i);
   }
-  return fl_buf_putc(b, '"');
+  return rc == FL_OK ? fl_buf_putc(b, '"') : rc;
 }
 
 int fl_is_text(const char *s, size_t n) {
@@ -149,8 +151,9 @@ int fl_base64(fl_buf *b, const unsigned char *p, size_t n) {
 typedef struct jscan {
   const unsigned char *p;
   size_t n, i;
-  fl_buf *out;
-  int err; /* FL_EPARSE, FL_ENOMEM, FL_ELIMIT */
+  fl_buf *out; /* NULL: validate only */
+  int err;     /* FL_EPARSE, FL_ENOMEM, FL_ELIMIT */
+  int ws_seen; /* white space between tokens */
 } jscan;
 
 static int js_fail(jscan *s, int err) {
@@ -160,15 +163,19 @@ static int js_fail(jscan *s, int err) {
 }
 
 static void js_ws(jscan *s) {
+  size_t start = s->i;
   while (s->i < s->n) {
     unsigned c = s->p[s->i];
     if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
       break;
     s->i++;
   }
+  s->ws_seen |= s->i != start;
 }
 
 static int js_emit(jscan *s, size_t from) {
+  if (s->out == NULL)
+    return 0;
   int rc = fl_buf_append(s->out, s->p + from, s->i - from);
   return rc == FL_OK ? 0 : js_fail(s, rc);
 }
@@ -180,6 +187,10 @@ static int is_hex(unsigned c) {
 static int js_string(jscan *s) {
   size_t from = s->i++; /* opening quote */
   while (s->i < s->n) {
+    while (s->i < s->n && plain[s->p[s->i]])
+      s->i++;
+    if (s->i >= s->n)
+      break;
     unsigned c = s->p[s->i];
     if (c == '"') {
       s->i++;
@@ -259,6 +270,8 @@ static int js_literal(jscan *s, const char *lit) {
 static int js_value(jscan *s, int depth);
 
 static int js_put(jscan *s, char c) {
+  if (s->out == NULL)
+    return 0;
   int rc = fl_buf_putc(s->out, c);
   return rc == FL_OK ? 0 : js_fail(s, rc);
 }
@@ -325,20 +338,34 @@ static int js_value(jscan *s, int depth) {
   }
 }
 
-int fl_json_compact(fl_buf *b, const char *p, size_t n, size_t *err_off) {
-  size_t mark = b->len;
-  jscan s = {(const unsigned char *)p, n, 0, b, FL_OK};
+/* One pass over p: validates, and appends compacted output when out is set.
+ * Returns FL_OK or the error, with *ws_seen and *err_off filled. */
+static int scan(fl_buf *out, const char *p, size_t n, int *ws_seen, size_t *err_off) {
+  jscan s = {(const unsigned char *)p, n, 0, out, FL_OK, 0};
   if (js_value(&s, 0) == 0) {
     js_ws(&s);
     if (s.i != n)
       js_fail(&s, FL_EPARSE);
   }
-  if (s.err == FL_OK)
+  *ws_seen = s.ws_seen;
+  *err_off = s.i;
+  return s.err;
+}
+
+int fl_json_compact(fl_buf *b, const char *p, size_t n, size_t *err_off) {
+  size_t mark = b->len, off;
+  int ws;
+  /* Validate first: most API bodies carry no white space, and then the
+   * output is the input, appended in one copy. */
+  int rc = scan(NULL, p, n, &ws, &off);
+  if (rc == FL_OK)
+    rc = ws ? scan(b, p, n, &ws, &off) : fl_buf_append(b, p, n);
+  if (rc == FL_OK)
     return FL_OK;
   b->len = mark;
   if (b->data)
     b->data[mark] = '\0';
   if (err_off)
-    *err_off = s.i;
-  return s.err;
+    *err_off = off;
+  return rc;
 }
