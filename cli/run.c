@@ -116,10 +116,8 @@ static void finish_record(run *r, job *j, const flurry_response *resp) {
 /* ---- requests ---- */
 
 static void maybe_finish(run *r) {
-  if ((r->input_done || r->stopping) && r->live == 0 && !r->finished) {
-    r->finished = 1;
-    uv_stop(&r->loop);
-  }
+  if ((r->input_done || r->stopping) && r->live == 0)
+    r->finished = 1; /* the loop in cli_run runs one turn at a time */
 }
 
 static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
