@@ -682,6 +682,8 @@ static void cancel_all(flurry_client *c) {
     c->running--;
     cancel(c, req);
   }
+  if (c->queue_head == NULL && c->heap_len == 0)
+    uv_timer_stop(&c->sched_timer); /* nothing to wake: let the loop end */
 }
 
 FLURRY_API int flurry_client_cancel_all(flurry_client *c) {
