@@ -54,6 +54,7 @@ static const char usage_text[] =
     "      --rate R            start at most R requests per second (20/s, 3000/min,\n"
     "                          100/h), retries included; with --burst N (default 1)\n"
     "  -k, --insecure          do not verify TLS certificates (never the default)\n"
+    "      --cacert FILE       trust the CA certificates in FILE (PEM)\n"
     "      --http1.1 | --http2 | --http2-prior-knowledge\n"
     "      --ordered           write results in input order (bounded reorder window)\n"
     "      --reorder-window N  results held back at most (default 4 x concurrency, >= 256)\n"
@@ -173,7 +174,7 @@ enum {
   O_PER_HOST = 256, O_JSON, O_BASE_URL, O_CONNECT_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_SIZE,
   O_MAX_REDIRECTS, O_RETRIES, O_RETRY_BASE, O_RETRY_CAP, O_RETRY_POST, O_HTTP11, O_HTTP2,
   O_H2PK, O_ORDERED, O_REORDER, O_NO_BODY, O_HEADERS, O_TIMINGS, O_STRICT, O_PROGRESS,
-  O_MAX_LINE, O_VERSION, O_RATE, O_BURST
+  O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT
 };
 
 static const struct option long_opts[] = {
@@ -197,6 +198,7 @@ static const struct option long_opts[] = {
     {"retry-cap", required_argument, NULL, O_RETRY_CAP},
     {"retry-post", no_argument, NULL, O_RETRY_POST},
     {"insecure", no_argument, NULL, 'k'},
+    {"cacert", required_argument, NULL, O_CACERT},
     {"http1.1", no_argument, NULL, O_HTTP11},
     {"http2", no_argument, NULL, O_HTTP2},
     {"http2-prior-knowledge", no_argument, NULL, O_H2PK},
@@ -263,6 +265,7 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
   case O_RETRY_BASE: return duration(o, FLURRY_OPT_RETRY_BASE_MS, "--retry-base", arg);
   case O_RETRY_CAP: return duration(o, FLURRY_OPT_RETRY_CAP_MS, "--retry-cap", arg);
   case O_RETRY_POST: return set_opt(o, FLURRY_OPT_RETRY_UNSAFE, 1, "--retry-post", "");
+  case O_CACERT: o->cacert = arg; return 0;
   case 'k': return set_opt(o, FLURRY_OPT_VERIFY_TLS, 0, "--insecure", "");
   case O_HTTP11: return set_opt(o, FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_1_1, "--http1.1", "");
   case O_HTTP2: return set_opt(o, FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_2, "--http2", "");

@@ -26,6 +26,7 @@ typedef struct cli_opts {
   const char *data;         /* body template (-d) */
   int data_is_json;         /* --json */
   const char *base_url;
+  const char *cacert;
   cli_header *headers;
   size_t nheaders;
   int64_t concurrency;

@@ -279,6 +279,12 @@ static int configure_client(run *r) {
     fprintf(stderr, "flurry: --base-url '%s': not an absolute http(s) URL\n", o->base_url);
     return 2;
   }
+  if (o->cacert && access(o->cacert, R_OK) != 0) {
+    fprintf(stderr, "flurry: --cacert '%s': %s\n", o->cacert, strerror(errno));
+    return 2;
+  }
+  if (o->cacert && flurry_client_set_ca_file(r->client, o->cacert) != FLURRY_OK)
+    return 1;
   for (size_t i = 0; i < o->nheaders; i++) {
     if (flurry_client_add_header(r->client, o->headers[i].name, o->headers[i].value) !=
         FLURRY_OK) {

@@ -4,8 +4,8 @@
 set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libuv1-dev
             libjq-dev libonig-dev libmicrohttpd-dev libwslay-dev libssl-dev
-            libcmocka-dev jq curl)
-bench_pkgs=(nginx libnginx-mod-http-echo wrk python3 python3-aiohttp python3-httpx time)
+            libcmocka-dev jq curl nginx openssl)
+bench_pkgs=(libnginx-mod-http-echo wrk python3 python3-aiohttp python3-httpx time)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = bench ] && want+=("${bench_pkgs[@]}")
 missing=()

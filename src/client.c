@@ -154,6 +154,7 @@ FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   c->tokens = 1;
   c->tokens_at_ms = fl_now_ms();
   c->rng = uv_hrtime() | 1;
+  c->h2c_reuse_broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
   *out = c;
   return FLURRY_OK;
 
@@ -228,6 +229,17 @@ FLURRY_API int flurry_client_set_base_url(flurry_client *c, const char *url) {
     return FLURRY_ENOMEM;
   fl_free(c->base_url);
   c->base_url = copy;
+  return FLURRY_OK;
+}
+
+FLURRY_API int flurry_client_set_ca_file(flurry_client *c, const char *path) {
+  if (c == NULL || path == NULL)
+    return FLURRY_EINVALID;
+  char *copy = fl_strdup(path);
+  if (copy == NULL)
+    return FLURRY_ENOMEM;
+  fl_free(c->ca_file);
+  c->ca_file = copy;
   return FLURRY_OK;
 }
 
@@ -406,14 +418,22 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e) {
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)OPT(MAX_REDIRECTS));
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, OPT(VERIFY_TLS) ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, OPT(VERIFY_TLS) ? 2L : 0L);
+  if (c->ca_file)
+    curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, curl_http_version(OPT(HTTP_VERSION)));
   /* Wait for a connection that may multiplex (HTTP/2) instead of opening
    * another one; only where HTTP/2 is possible, since over cleartext
    * HTTP/1.1 it would serialise requests behind the first connection. */
   int64_t hv = OPT(HTTP_VERSION);
-  if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE ||
-      (hv != FLURRY_HTTP_1_1 && fl_strncaseeq(target_url(req), "https:", 6)))
+  if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE && c->h2c_reuse_broken) {
+    /* libcurl before 8.0.0 breaks a reused h2c connection ("Error in the
+     * HTTP2 framing layer", curl issue 10634): one connection each. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  } else if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE ||
+             (hv != FLURRY_HTTP_1_1 && fl_strncaseeq(target_url(req), "https:", 6))) {
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  }
   set_method(e, req);
 #undef OPT
 }
@@ -707,6 +727,7 @@ static void client_release(flurry_client *c) {
   fl_free(c->heap);
   curl_slist_free_all(c->headers);
   fl_free(c->base_url);
+  fl_free(c->ca_file);
   fl_free(c);
 }
 

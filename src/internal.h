@@ -139,6 +139,7 @@ struct flurry_client {
 
   flurry__opts opts;
   char *base_url;
+  char *ca_file; /* NULL = the system's CA store */
   struct curl_slist *headers; /* defaults; always ends with "Expect:" */
 
   flurry_request *queue_head, *queue_tail; /* FIFO waiting for a slot */
@@ -153,6 +154,7 @@ struct flurry_client {
   double tokens;       /* rate limit bucket */
   double tokens_at_ms; /* when it was last refilled */
 
+  int h2c_reuse_broken; /* libcurl < 8.0.0: see configure() */
   int in_callback;
   int closing;
   uint64_t rng;

@@ -52,6 +52,11 @@ FLURRY_API int flurry_client_set(flurry_client *client, flurry_opt opt,
 FLURRY_API int flurry_client_set_base_url(flurry_client *client,
                                           const char *url);
 
+/* Trusts the CA certificates in the PEM file at `path` (copied) instead of
+ * the system's store, for servers with a private CA. Verification stays on.
+ * Returns 0, FLURRY_EINVALID (NULL) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_client_set_ca_file(flurry_client *client, const char *path);
+
 /* Adds a default header (copied) sent with every request unless the request
  * sets the same name. Returns 0, FLURRY_EINVALID (bad name, or CR, LF or NUL
  * in the value) or FLURRY_ENOMEM. */
