@@ -83,10 +83,17 @@ static int put_timings(fl_buf *out, const flurry_response *resp) {
                        t.dns_ms, t.connect_ms, t.tls_ms, t.first_byte_ms, t.total_ms);
 }
 
-static int put_error(fl_buf *out, const char *kind, const char *msg) {
+/* error: {kind, message[, curl_code][, errno]}: the underlying codes are
+ * kept so nothing the transport said is lost. */
+static int put_error(fl_buf *out, const char *kind, const char *msg, int curl_code,
+                     int os_errno) {
   int rc = fl_buf_printf(out, ",\"error\":{\"kind\":\"%s\",\"message\":", kind);
   if (rc == FL_OK)
     rc = fl_json_str(out, msg, strlen(msg));
+  if (rc == FL_OK && curl_code)
+    rc = key_i64(out, ",\"curl_code\":", curl_code);
+  if (rc == FL_OK && os_errno)
+    rc = key_i64(out, ",\"errno\":", os_errno);
   return rc == FL_OK ? fl_buf_putc(out, '}') : rc;
 }
 
@@ -120,7 +127,8 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
     rc = put_timings(out, resp);
   int err = flurry_response_error(resp);
   if (rc == FL_OK && err != FLURRY_OK)
-    rc = put_error(out, flurry_err_name(err), flurry_response_error_message(resp));
+    rc = put_error(out, flurry_err_name(err), flurry_response_error_message(resp),
+                   flurry_response_curl_code(resp), flurry_response_os_errno(resp));
   if (rc == FL_OK && !ro->no_body && (err == FLURRY_OK || err == FLURRY_EHTTP))
     rc = put_body(out, resp);
   return rc;
@@ -146,7 +154,7 @@ int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
     rc = put_response(out, ro, bt, resp);
   else if (rc == FL_OK)
     rc = fl_buf_puts(out, ",\"attempts\":0") == FL_OK
-             ? put_error(out, "invalid_request", bt->error ? bt->error : "invalid request")
+             ? put_error(out, "invalid_request", bt->error ? bt->error : "invalid request", 0, 0)
              : FL_ENOMEM;
   if (rc == FL_OK)
     rc = fl_buf_puts(out, "}\n");
