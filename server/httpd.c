@@ -1,0 +1,603 @@
+/* httpd.c: libmicrohttpd in external-epoll mode, driven by a libuv loop.
+ *
+ * One uv_poll_t watches MHD's epoll fd; one uv_timer_t follows
+ * MHD_get_timeout(). MHD_run() runs from both and the timer is re-armed
+ * after every run. Deferred requests are suspended connections: a reply
+ * stores the response, resumes the connection and asks for a run on the
+ * next loop turn; MHD then calls the access handler again and the stored
+ * response is queued. */
+#include "httpd.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "fl.h"
+
+#define HDRS_MAX 4096u       /* bytes of pending response headers */
+#define STREAM_BLOCK 65536u  /* read size for streamed bodies */
+#define BACKLOG 4096u
+
+/* Request life: BEGUN (headers in) -> BODY (upload) -> HANDLING (in
+ * on_request) -> READY (response stored) | DEFERRED (suspended) -> READY ->
+ * DONE (queued). TOO_LARGE, FAILED and ABANDONED end it early. */
+enum req_state {
+  REQ_BEGUN,
+  REQ_TOO_LARGE,
+  REQ_HANDLING,
+  REQ_DEFERRED,
+  REQ_READY,
+  REQ_FAILED,
+  REQ_ABANDONED,
+  REQ_DONE
+};
+
+struct flurry__httpd {
+  uv_loop_t *loop;
+  struct MHD_Daemon *daemon;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  flurry__httpd_opts opts;
+  uint16_t port;
+  int run_soon;          /* a resumed connection waits for MHD_run */
+  int closing;
+  int handles_open;      /* poll + timer, until their close callbacks */
+  flurry__httpd_req *deferred; /* list of suspended requests */
+  flurry__httpd_closed_cb closed_cb;
+  void *closed_arg;
+};
+
+struct flurry__httpd_req {
+  flurry__httpd *h;
+  struct MHD_Connection *conn;
+  const char *method;
+  const char *path;
+  enum req_state state;
+  fl_buf body;
+  fl_buf hdrs; /* pending response headers: name\0value\0... */
+  struct MHD_Response *resp;
+  unsigned status;
+  void *data;
+  char peer[INET6_ADDRSTRLEN];
+  flurry__httpd_req *prev, *next; /* in h->deferred while DEFERRED */
+};
+
+/* ---- the MHD run loop ---------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t);
+
+static void arm_timer(flurry__httpd *h) {
+  MHD_UNSIGNED_LONG_LONG ms = 0;
+  if (h->closing)
+    return;
+  if (h->run_soon) {
+    uv_timer_start(&h->timer, on_timer, 0, 0);
+    return;
+  }
+  if (MHD_get_timeout(h->daemon, &ms) == MHD_YES)
+    uv_timer_start(&h->timer, on_timer, (uint64_t)ms, 0);
+  else
+    uv_timer_stop(&h->timer);
+}
+
+static void run_daemon(flurry__httpd *h) {
+  h->run_soon = 0;
+  MHD_run(h->daemon);
+  arm_timer(h);
+}
+
+static void on_timer(uv_timer_t *t) { run_daemon(t->data); }
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  (void)status; /* an error on the epoll fd: MHD_run will see it too */
+  (void)events;
+  run_daemon(p->data);
+}
+
+static void schedule_run(flurry__httpd *h) {
+  h->run_soon = 1;
+  if (!h->closing)
+    uv_timer_start(&h->timer, on_timer, 0, 0);
+}
+
+/* ---- deferred list ------------------------------------------------------- */
+
+static void deferred_add(flurry__httpd *h, flurry__httpd_req *req) {
+  req->prev = NULL;
+  req->next = h->deferred;
+  if (h->deferred)
+    h->deferred->prev = req;
+  h->deferred = req;
+}
+
+static void deferred_remove(flurry__httpd *h, flurry__httpd_req *req) {
+  if (req->prev)
+    req->prev->next = req->next;
+  else
+    h->deferred = req->next;
+  if (req->next)
+    req->next->prev = req->prev;
+  req->prev = req->next = NULL;
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+static int add_pending_headers(flurry__httpd_req *req, struct MHD_Response *r,
+                               const char *ctype) {
+  if (ctype && MHD_add_response_header(r, "Content-Type", ctype) != MHD_YES)
+    return -1;
+  size_t off = 0;
+  while (off < req->hdrs.len) {
+    const char *name = req->hdrs.data + off;
+    const char *value = name + strlen(name) + 1;
+    off = (size_t)(value - req->hdrs.data) + strlen(value) + 1;
+    if (MHD_add_response_header(r, name, value) != MHD_YES)
+      return -1;
+  }
+  return 0;
+}
+
+static enum MHD_Result queue_stored(flurry__httpd_req *req) {
+  enum MHD_Result rc = MHD_queue_response(req->conn, req->status, req->resp);
+  MHD_destroy_response(req->resp);
+  req->resp = NULL;
+  req->state = REQ_DONE;
+  return rc;
+}
+
+/* Stores r (NULL: failed) as the answer; resumes a deferred request. */
+static int settle(flurry__httpd_req *req, unsigned status,
+                  struct MHD_Response *r, const char *ctype) {
+  if (r && add_pending_headers(req, r, ctype) != 0) {
+    MHD_destroy_response(r);
+    r = NULL;
+  }
+  int was_deferred = req->state == REQ_DEFERRED;
+  req->resp = r;
+  req->status = status;
+  req->state = r ? REQ_READY : REQ_FAILED;
+  fl_buf_free(&req->hdrs);
+  if (was_deferred) {
+    deferred_remove(req->h, req);
+    MHD_resume_connection(req->conn);
+    schedule_run(req->h);
+  }
+  return r ? 0 : -1;
+}
+
+static int can_reply(const flurry__httpd_req *req) {
+  return req->state == REQ_HANDLING || req->state == REQ_DEFERRED ||
+         req->state == REQ_TOO_LARGE;
+}
+
+static void free_with_fl(void *p) { fl_free(p); }
+
+static struct MHD_Response *make_buffer_response(const void *body, size_t len,
+                                                 int mode) {
+  if (mode == FLURRY__HTTPD_TAKE) {
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(
+        len, (void *)body, free_with_fl);
+    if (r == NULL)
+      fl_free((void *)body);
+    return r;
+  }
+  enum MHD_ResponseMemoryMode m = mode == FLURRY__HTTPD_STATIC
+                                      ? MHD_RESPMEM_PERSISTENT
+                                      : MHD_RESPMEM_MUST_COPY;
+  return MHD_create_response_from_buffer(len, (void *)body, m);
+}
+
+int flurry__httpd_reply(flurry__httpd_req *req, unsigned status,
+                        const char *ctype, const void *body, size_t len,
+                        int mode) {
+  if (!can_reply(req)) {
+    if (mode == FLURRY__HTTPD_TAKE)
+      fl_free((void *)body);
+    return -1;
+  }
+  struct MHD_Response *r = make_buffer_response(body, len, mode);
+  return settle(req, status, r, ctype);
+}
+
+int flurry__httpd_reply_stream(flurry__httpd_req *req, unsigned status,
+                               const char *ctype, uint64_t size,
+                               flurry__httpd_read_cb read_cb, void *cls,
+                               void (*free_cb)(void *cls)) {
+  if (!can_reply(req)) {
+    if (free_cb)
+      free_cb(cls);
+    return -1;
+  }
+  struct MHD_Response *r =
+      MHD_create_response_from_callback(size, STREAM_BLOCK, read_cb, cls, free_cb);
+  if (r == NULL && free_cb)
+    free_cb(cls);
+  return settle(req, status, r, ctype);
+}
+
+int flurry__httpd_header(flurry__httpd_req *req, const char *name,
+                         const char *value) {
+  size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
+  if (req->hdrs.len + nl + vl > req->hdrs.max)
+    return -1;
+  if (fl_buf_append(&req->hdrs, name, nl) != FL_OK)
+    return -1;
+  if (fl_buf_append(&req->hdrs, value, vl) != FL_OK) {
+    req->hdrs.len -= nl;
+    return -1;
+  }
+  return 0;
+}
+
+void flurry__httpd_defer(flurry__httpd_req *req) {
+  if (req->state != REQ_HANDLING)
+    return;
+  req->state = REQ_DEFERRED;
+  deferred_add(req->h, req);
+}
+
+/* ---- request accessors ---------------------------------------------------- */
+
+const char *flurry__httpd_req_method(const flurry__httpd_req *req) {
+  return req->method;
+}
+
+const char *flurry__httpd_req_path(const flurry__httpd_req *req) {
+  return req->path;
+}
+
+const char *flurry__httpd_req_body(const flurry__httpd_req *req, size_t *len) {
+  *len = req->body.len;
+  return req->body.data ? req->body.data : "";
+}
+
+static const char *lookup(const flurry__httpd_req *req, enum MHD_ValueKind kind,
+                          const char *name) {
+  const char *v = NULL;
+  if (MHD_lookup_connection_value_n(req->conn, kind, name, strlen(name), &v,
+                                    NULL) != MHD_YES)
+    return NULL;
+  return v ? v : "";
+}
+
+const char *flurry__httpd_req_header(const flurry__httpd_req *req,
+                                     const char *name) {
+  return lookup(req, MHD_HEADER_KIND, name);
+}
+
+const char *flurry__httpd_req_query(const flurry__httpd_req *req,
+                                    const char *name) {
+  return lookup(req, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *flurry__httpd_req_peer(flurry__httpd_req *req) {
+  if (req->peer[0])
+    return req->peer;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci == NULL || ci->client_addr == NULL)
+    return "";
+  const struct sockaddr *sa = ci->client_addr;
+  const void *addr = NULL;
+  if (sa->sa_family == AF_INET)
+    addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+  else if (sa->sa_family == AF_INET6)
+    addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+  if (addr == NULL ||
+      inet_ntop(sa->sa_family, addr, req->peer, sizeof req->peer) == NULL)
+    req->peer[0] = '\0';
+  return req->peer;
+}
+
+struct each_ctx {
+  flurry__httpd_kv_cb cb;
+  void *cls;
+};
+
+static enum MHD_Result each_kv(void *cls, enum MHD_ValueKind kind,
+                               const char *key, const char *value) {
+  (void)kind;
+  struct each_ctx *e = cls;
+  return e->cb(e->cls, key, value) ? MHD_NO : MHD_YES;
+}
+
+void flurry__httpd_req_each(const flurry__httpd_req *req, int kind,
+                            flurry__httpd_kv_cb cb, void *cls) {
+  struct each_ctx e = {cb, cls};
+  enum MHD_ValueKind k =
+      kind == FLURRY__HTTPD_QUERY ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND;
+  MHD_get_connection_values(req->conn, k, each_kv, &e);
+}
+
+void flurry__httpd_req_set_data(flurry__httpd_req *req, void *data) {
+  req->data = data;
+}
+
+void *flurry__httpd_req_data(const flurry__httpd_req *req) { return req->data; }
+
+/* ---- the access handler ---------------------------------------------------- */
+
+static const char too_large_body[] = "{\"error\":\"request body too large\"}";
+static const char internal_body[] = "{\"error\":\"internal error\"}";
+static const char closing_body[] = "{\"error\":\"server shutting down\"}";
+
+static void reply_error(flurry__httpd_req *req, unsigned status,
+                        const char *body) {
+  flurry__httpd_reply(req, status, "application/json", body, strlen(body),
+                      FLURRY__HTTPD_STATIC);
+}
+
+static int declared_too_large(struct MHD_Connection *conn, size_t max) {
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                               MHD_HTTP_HEADER_CONTENT_LENGTH);
+  int64_t n = 0;
+  if (cl == NULL || fl_parse_i64(cl, strlen(cl), 0, INT64_MAX, &n) != 0)
+    return 0;
+  return (uint64_t)n > (uint64_t)max;
+}
+
+static enum MHD_Result req_begin(flurry__httpd *h, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 void **con_cls) {
+  flurry__httpd_req *req = fl_calloc(1, sizeof *req);
+  if (req == NULL)
+    return MHD_NO;
+  req->h = h;
+  req->conn = conn;
+  req->path = url;
+  req->method = method;
+  req->state = REQ_BEGUN;
+  req->body.max = h->opts.max_body;
+  req->hdrs.max = HDRS_MAX;
+  *con_cls = req;
+  if (!declared_too_large(conn, h->opts.max_body))
+    return MHD_YES;
+  /* Answer before the body is read: MHD skips it and closes afterwards. */
+  req->state = REQ_TOO_LARGE;
+  reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, too_large_body);
+  return req->state == REQ_READY ? queue_stored(req) : MHD_NO;
+}
+
+static enum MHD_Result req_upload(flurry__httpd_req *req, const char *data,
+                                  size_t *size) {
+  if (req->state == REQ_BEGUN) {
+    int rc = fl_buf_append(&req->body, data, *size);
+    if (rc == FL_ELIMIT) {
+      req->state = REQ_TOO_LARGE; /* keep reading, answer 413 at the end */
+      fl_buf_free(&req->body);
+    } else if (rc != FL_OK) {
+      return MHD_NO;
+    }
+  }
+  *size = 0;
+  return MHD_YES;
+}
+
+static enum MHD_Result req_dispatch(flurry__httpd_req *req) {
+  flurry__httpd *h = req->h;
+  req->state = REQ_HANDLING;
+  if (h->closing)
+    reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, closing_body);
+  else
+    h->opts.on_request(req, h->opts.user);
+  if (req->state == REQ_HANDLING)
+    reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, internal_body);
+  if (req->state == REQ_DEFERRED) {
+    MHD_suspend_connection(req->conn);
+    return MHD_YES;
+  }
+  return req->state == REQ_READY ? queue_stored(req) : MHD_NO;
+}
+
+static enum MHD_Result req_complete(flurry__httpd_req *req) {
+  switch (req->state) {
+  case REQ_BEGUN:
+    return req_dispatch(req);
+  case REQ_TOO_LARGE:
+    reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, too_large_body);
+    return req->state == REQ_READY ? queue_stored(req) : MHD_NO;
+  case REQ_READY:
+    return queue_stored(req);
+  case REQ_DEFERRED: /* resumed without an answer: should not happen */
+    MHD_suspend_connection(req->conn);
+    return MHD_YES;
+  default: /* FAILED, ABANDONED, DONE */
+    return MHD_NO;
+  }
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls) {
+  (void)version;
+  flurry__httpd_req *req = *con_cls;
+  if (req == NULL)
+    return req_begin(cls, conn, url, method, con_cls);
+  if (*upload_size != 0)
+    return req_upload(req, upload, upload_size);
+  return req_complete(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)conn;
+  (void)toe;
+  flurry__httpd_req *req = *con_cls;
+  if (req == NULL)
+    return;
+  if (req->state == REQ_DEFERRED) /* cannot happen: abandoned before stop */
+    deferred_remove(cls, req);
+  if (req->resp)
+    MHD_destroy_response(req->resp);
+  fl_buf_free(&req->body);
+  fl_buf_free(&req->hdrs);
+  fl_free(req);
+  *con_cls = NULL;
+}
+
+/* ---- start ------------------------------------------------------------------ */
+
+static void raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+    return;
+  rl.rlim_cur = rl.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &rl); /* best effort */
+}
+
+static int resolve(const char *host, uint16_t port,
+                   struct sockaddr_storage *ss, char *errbuf, size_t errlen) {
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  int rc = getaddrinfo(host, NULL, &hints, &res);
+  if (rc != 0 || res == NULL) {
+    snprintf(errbuf, errlen, "cannot resolve host '%s': %s", host,
+             gai_strerror(rc));
+    return -1;
+  }
+  memset(ss, 0, sizeof *ss);
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  if (ss->ss_family == AF_INET)
+    ((struct sockaddr_in *)(void *)ss)->sin_port = htons(port);
+  else
+    ((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons(port);
+  return 0;
+}
+
+static void set_defaults(flurry__httpd_opts *o) {
+  if (o->host == NULL)
+    o->host = "127.0.0.1";
+  if (o->max_body == 0)
+    o->max_body = FLURRY__HTTPD_MAX_BODY_DEFAULT;
+  if (o->conn_limit == 0)
+    o->conn_limit = FLURRY__HTTPD_CONN_LIMIT_DEFAULT;
+  if (o->timeout_s == 0)
+    o->timeout_s = FLURRY__HTTPD_TIMEOUT_S_DEFAULT;
+}
+
+/* MHD's error log, quiet while closing (abandoned connections are closed
+ * on purpose then). */
+static void log_error(void *cls, const char *fmt, va_list ap) {
+  const flurry__httpd *h = cls;
+  if (h->closing)
+    return;
+  fputs("flurry httpd: ", stderr);
+  vfprintf(stderr, fmt, ap);
+}
+
+static struct MHD_Daemon *start_daemon(flurry__httpd *h,
+                                       const struct sockaddr_storage *ss) {
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+  if (h->opts.log_errors)
+    flags |= MHD_USE_ERROR_LOG;
+  if (ss->ss_family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  return MHD_start_daemon(
+      flags, h->opts.port, NULL, NULL, on_access, h,
+      MHD_OPTION_EXTERNAL_LOGGER, log_error, h, /* must come first */
+      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+      MHD_OPTION_CONNECTION_LIMIT, h->opts.conn_limit,
+      MHD_OPTION_CONNECTION_TIMEOUT, h->opts.timeout_s,
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, BACKLOG,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+}
+
+static int attach_loop(flurry__httpd *h) {
+  const union MHD_DaemonInfo *di =
+      MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+  const union MHD_DaemonInfo *pi =
+      MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  if (di == NULL || pi == NULL)
+    return -1;
+  h->port = pi->port;
+  if (uv_poll_init(h->loop, &h->poll, di->epoll_fd) != 0)
+    return -1;
+  uv_timer_init(h->loop, &h->timer); /* cannot fail */
+  h->poll.data = h;
+  h->timer.data = h;
+  h->handles_open = 2;
+  uv_poll_start(&h->poll, UV_READABLE, on_poll);
+  arm_timer(h);
+  return 0;
+}
+
+int flurry__httpd_new(flurry__httpd **out, uv_loop_t *loop,
+                      const flurry__httpd_opts *opts, char *errbuf,
+                      size_t errlen) {
+  struct sockaddr_storage ss;
+  flurry__httpd_opts o = *opts;
+  set_defaults(&o);
+  if (resolve(o.host, o.port, &ss, errbuf, errlen) != 0)
+    return -1;
+  flurry__httpd *h = fl_calloc(1, sizeof *h);
+  if (h == NULL) {
+    snprintf(errbuf, errlen, "out of memory");
+    return -1;
+  }
+  h->loop = loop;
+  h->opts = o;
+  h->opts.host = NULL; /* not kept: the caller's string */
+  raise_nofile();
+  h->daemon = start_daemon(h, &ss);
+  if (h->daemon == NULL || attach_loop(h) != 0) {
+    snprintf(errbuf, errlen, "cannot listen on %s:%u", o.host,
+             (unsigned)o.port);
+    if (h->daemon)
+      MHD_stop_daemon(h->daemon);
+    fl_free(h);
+    return -1;
+  }
+  *out = h;
+  return 0;
+}
+
+uint16_t flurry__httpd_port(const flurry__httpd *h) { return h->port; }
+
+/* ---- close ------------------------------------------------------------------ */
+
+static void on_handle_closed(uv_handle_t *handle) {
+  flurry__httpd *h = handle->data;
+  if (--h->handles_open > 0)
+    return;
+  flurry__httpd_closed_cb cb = h->closed_cb;
+  void *arg = h->closed_arg;
+  fl_free(h);
+  if (cb)
+    cb(arg);
+}
+
+static void abandon_deferred(flurry__httpd *h) {
+  while (h->deferred) {
+    flurry__httpd_req *req = h->deferred;
+    deferred_remove(h, req);
+    req->state = REQ_ABANDONED;
+    if (h->opts.on_abandon)
+      h->opts.on_abandon(req, h->opts.user);
+    MHD_resume_connection(req->conn);
+  }
+}
+
+void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
+                         void *arg) {
+  h->closed_cb = cb;
+  h->closed_arg = arg;
+  h->closing = 1;
+  abandon_deferred(h);
+  MHD_run(h->daemon); /* let MHD take the resumed connections back */
+  uv_close((uv_handle_t *)&h->poll, on_handle_closed); /* stops the poll */
+  uv_close((uv_handle_t *)&h->timer, on_handle_closed);
+  MHD_stop_daemon(h->daemon);
+  h->daemon = NULL;
+}
