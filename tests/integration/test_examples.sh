@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Every examples/*.c program against `flurry mock` on port 0: each must exit
+# 0 and print its key line. CTest sets FLURRY (the flurry binary) and
+# EXAMPLES_DIR (where example_NAME binaries are built).
+source "$(dirname "$0")/lib.sh"
+: "${EXAMPLES_DIR:?set EXAMPLES_DIR to the directory holding example_NAME}"
+SRC_DIR="$(cd "$(dirname "$0")/../../examples" && pwd)"
+
+if ! ls "$EXAMPLES_DIR"/example_* >/dev/null 2>&1; then
+  echo "skipped: no example binaries in $EXAMPLES_DIR (FLURRY_BUILD_EXAMPLES=OFF?)"
+  exit 0
+fi
+start_mock
+
+# run_example NAME [ARGS...]: runs it with a time limit; sets OUT and RC.
+run_example() {
+  local name=$1
+  shift
+  OUT=$(timeout 60 "$EXAMPLES_DIR/example_$name" "$@" 2>&1)
+  RC=$?
+}
+
+# expect_line NAME PATTERN: OUT has a line matching the extended regex.
+expect_line() {
+  if grep -Eq -- "$2" <<<"$OUT"; then pass "$1: prints /$2/"; else
+    fail "$1" "no line matching /$2/ in:"$'\n'"$OUT"
+  fi
+}
+
+test_gather() {
+  run_example gather "$BASE"
+  check "gather: exit status" "$RC" 0
+  expect_line gather '^gathered 20/20 ok, in input order$'
+  # Results come back in input order: line i is /users/(i+1).
+  local urls want
+  urls=$(grep -Eo '/users/[0-9]+ ->' <<<"$OUT" | tr -d ' >-' | tr '\n' ' ')
+  want=$(for i in $(seq 1 20); do printf '/users/%d ' "$i"; done)
+  check "gather: results in input order" "$urls" "$want"
+}
+
+test_bounded() {
+  run_example bounded "$BASE"
+  check "bounded: exit status" "$RC" 0
+  expect_line bounded '^completed 1000/1000 \(1000 ok, 0 failed\)'
+  expect_line bounded '^submitted 1000, running at most 50 at once$'
+  # 1000 requests of 10 ms, 50 at a time: no faster than 200 ms.
+  local ms
+  ms=$(sed -nE 's/^completed .* in ([0-9]+) ms$/\1/p' <<<"$OUT")
+  if [ -n "$ms" ] && [ "$ms" -ge 195 ]; then pass "bounded: took >= 200 ms ($ms ms)"; else
+    fail "bounded" "took ${ms:-?} ms: the in-flight limit did not hold"
+  fi
+}
+
+test_errors() {
+  run_example errors "$BASE"
+  check "errors: exit status" "$RC" 0
+  expect_line errors '^5/5 requests ended as expected$'
+  expect_line errors '/status/404 +error http +status 404'
+  expect_line errors '127\.0\.0\.1:1/ +error connect'
+  expect_line errors '/delay/5000 +error timeout'
+  expect_line errors '/json +ok, status 200'
+}
+
+test_post_json() {
+  run_example post_json "$BASE"
+  check "post_json: exit status" "$RC" 0
+  expect_line post_json '^echoed: POST with our JSON body$'
+  expect_line post_json '"body":\{"name":"Ada Lovelace","year":1843'
+}
+
+test_client() {
+  run_example client "$BASE"
+  check "client: exit status" "$RC" 0
+  expect_line client '^authorization header sent: yes$'
+  expect_line client '^4/4 ok with one client$'
+  expect_line client '/delay/1500 +200 in'
+}
+
+test_embed_loop() {
+  run_example embed_loop "$BASE"
+  check "embed_loop: exit status" "$RC" 0
+  expect_line embed_loop 'alongside 5/5 ok responses, uv_loop_close clean$'
+  expect_line embed_loop '^tick 1: [1-5] request\(s\) pending$'
+}
+
+# The checks can fail: with nothing listening the examples say so and exit 1.
+test_examples_report_failure() {
+  run_example gather "http://127.0.0.1:1"
+  check "gather without a server: exit status" "$RC" 1
+  expect_line "gather without a server" '^gathered 0/20 ok'
+  expect_line "gather without a server" 'error connect'
+  run_example post_json "not a url"
+  check "post_json with a bad base URL: exit status" "$RC" 2
+}
+
+# Every example has a test here (a new one without a test fails).
+test_every_example_covered() {
+  local src name
+  for src in "$SRC_DIR"/*.c; do
+    name=$(basename "$src" .c)
+    if declare -F "test_$name" >/dev/null; then pass "example $name has a test"; else
+      fail "example $name" "no test_$name in $0"
+    fi
+    [ -x "$EXAMPLES_DIR/example_$name" ] || fail "example $name" "not built"
+  done
+}
+
+test_every_example_covered
+test_gather
+test_bounded
+test_errors
+test_post_json
+test_client
+test_embed_loop
+test_examples_report_failure
+finish
