@@ -171,6 +171,8 @@ def main():
     add(f"- CPU: {meta['cpu']}, nproc {meta['nproc']}; memory {meta['mem']}")
     add(f"- kernel: {meta['kernel']}; OS: {meta['os']}")
     add(f"- pinning: {meta['pinning']}")
+    add(f"- load average (1/5/15 min) at start: {meta.get('load_start', '?')}, at end: "
+        f"{meta.get('load_end', '?')} (other work on the machine skews the figures)")
     add(f"- server: nginx, 1 worker, own config, loopback 127.0.0.1 (port picked at run time), "
         f"keepalive_requests 1000000, access_log off; `/doc.json` = fixed {meta['doc_bytes']}-byte "
         f"JSON (application/json), `/delay` = echo_sleep 0.2 then a small JSON")

@@ -316,6 +316,7 @@ first_line() { local o; o=$("$@" 2>&1 </dev/null); printf '%s\n' "${o%%$'\n'*}";
   echo "os=$( . /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
   echo "mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
   echo "pinning=$PINNING"
+  echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "port=$PORT"
   echo "out=$OUT"
   echo "doc_bytes=$DOC_BYTES"
@@ -351,7 +352,7 @@ elif want httpx; then
   record W3 httpx 1 "$W3_N" "$W3_C" "" "" "" "" "$W3_N" "" skipped "slow (~1k req/s); BENCH_W3_SLOW=1 runs it"
 fi
 workload W3 w3 "$W3_N" "$W3_C" "$DOC_MARK" "${w3_tools[@]}"
-echo "elapsed=$((SECONDS - START))" >>"$OUT/meta.env"
+{ echo "elapsed=$((SECONDS - START))"; echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"; } >>"$OUT/meta.env"
 rm -f "$OUT"/w3.* "$OUT"/w3s.*   # the big inputs
 
 cleanup
