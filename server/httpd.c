@@ -453,17 +453,20 @@ static void raise_nofile(void) {
   (void)setrlimit(RLIMIT_NOFILE, &rl); /* best effort */
 }
 
+/* A numeric IPv4/IPv6 address, or "localhost": never a DNS lookup. */
 static int resolve(const char *host, uint16_t port,
                    struct sockaddr_storage *ss, char *errbuf, size_t errlen) {
   struct addrinfo hints, *res = NULL;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+  if (strcmp(host, "localhost") == 0)
+    host = "127.0.0.1";
   int rc = getaddrinfo(host, NULL, &hints, &res);
   if (rc != 0 || res == NULL) {
-    snprintf(errbuf, errlen, "cannot resolve host '%s': %s", host,
-             gai_strerror(rc));
+    snprintf(errbuf, errlen, "bad host '%s' (want a numeric address): %s",
+             host, rc ? gai_strerror(rc) : "no address");
     return -1;
   }
   memset(ss, 0, sizeof *ss);

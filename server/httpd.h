@@ -49,7 +49,7 @@ typedef ssize_t (*flurry__httpd_read_cb)(void *cls, uint64_t pos, char *buf,
 #define FLURRY__HTTPD_TIMEOUT_S_DEFAULT 60u
 
 typedef struct flurry__httpd_opts {
-  const char *host;      /* numeric address or name; NULL = "127.0.0.1" */
+  const char *host;      /* numeric address or "localhost"; NULL: 127.0.0.1 */
   uint16_t port;         /* 0 = any free port */
   size_t max_body;       /* request body cap (413 past it); 0 = default */
   unsigned conn_limit;   /* 0 = default */
