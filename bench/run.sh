@@ -160,13 +160,14 @@ make_inputs() { # NAME PATH N  -> $OUT/NAME.urls, NAME.curl, NAME.ids
 
 # --- one measurement -------------------------------------------------------------
 # Columns of results.tsv:
-#   workload tool run n conc wall_s user_s sys_s maxrss_kib requests rps status note
+#   workload tool run n conc wall_s user_s sys_s maxrss_kib requests rps lat_ms status note
+#   (rps and lat_ms, the mean latency, are wrk's own figures; rps = n / wall for the others)
 TSV=$OUT/results.tsv
 CMDS=$OUT/commands.tsv
-printf 'workload\ttool\trun\tn\tconc\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\trps\tstatus\tnote\n' >"$TSV"
+printf 'workload\ttool\trun\tn\tconc\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\trps\tlat_ms\tstatus\tnote\n' >"$TSV"
 printf 'workload\ttool\tcommand\n' >"$CMDS"
 
-record() { # W TOOL RUN N C WALL USER SYS RSS REQS RPS STATUS NOTE
+record() { # W TOOL RUN N C WALL USER SYS RSS REQS RPS LAT STATUS NOTE
   local IFS=$'\t'
   echo "$*" | tr -d '\n' >>"$TSV"
   echo >>"$TSV"
@@ -202,7 +203,7 @@ measure() {
       <"$stdin" >"$stdout" 2>"$log"
   fi
   rc=$?
-  local wall="" user="" sys="" rss="" reqs=$n rps="" status=ok note=""
+  local wall="" user="" sys="" rss="" reqs=$n rps="" lat="" status=ok note=""
   if [ -s "$tf" ]; then read -r wall user sys rss < <(tail -n 1 "$tf"); fi
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     status=failed note="timed out after ${tmo}s"
@@ -222,6 +223,9 @@ measure() {
       wrk)
         reqs=$(awk '/requests in/ {print $1; exit}' "$stdout")
         rps=$(awk '/^Requests\/sec:/ {print $2; exit}' "$stdout")
+        lat=$(awk '$1 == "Latency" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+                   f = (u == "us") ? 0.001 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1
+                   printf "%.3f", v * f; exit }' "$stdout")
         if ! [[ $reqs =~ ^[0-9]+$ && $rps =~ ^[0-9.]+$ ]]; then
           status=wrong note="cannot parse wrk output"
         elif grep -qE 'Non-2xx|Socket errors' "$stdout"; then
@@ -230,7 +234,7 @@ measure() {
     esac
   fi
   [ -z "$rps" ] && [[ $wall =~ ^[0-9.]+$ ]] && rps=$(awk -v n="$reqs" -v w="$wall" 'BEGIN { if (w > 0) printf "%.1f", n / w }')
-  record "$w" "$tool" "$run" "$n" "$c" "$wall" "$user" "$sys" "$rss" "$reqs" "$rps" "$status" "$note"
+  record "$w" "$tool" "$run" "$n" "$c" "$wall" "$user" "$sys" "$rss" "$reqs" "$rps" "$lat" "$status" "$note"
   say "$(printf '%-7s %-15s run %s: %-6s wall %6ss rss %7s KiB %s (%ss)' "$w" "$tool" "$run" "$status" "${wall:-?}" "${rss:-?}" "$note" $((SECONDS - t0)))"
   # keep the disk small: outputs are checked, then dropped
   rm -f "$outf"
@@ -238,7 +242,7 @@ measure() {
 }
 
 missing_row() { # W TOOL N C WHY
-  record "$1" "$2" 1 "$3" "$4" "" "" "" "" "$3" "" failed "$5"
+  record "$1" "$2" 1 "$3" "$4" "" "" "" "" "$3" "" "" failed "$5"
   say "$1 $2: failed ($5)"
 }
 
@@ -269,7 +273,7 @@ run_tool() {
     wrk)
       if ! command -v wrk >/dev/null; then [ "$run" = 1 ] && missing_row "$w" "$tool" "$n" "$c" "wrk not installed"; return; fi
       measure "$w" "$tool" "$run" "$n" "$c" $((WRK_SECS + 30)) /dev/null "$log" wrk "$o" "$mark" -- \
-        wrk -t1 -c"$c" -d"${WRK_SECS}s" "$BASE/doc.json" ;;
+        wrk -t1 -c"$c" -d"${WRK_SECS}s" "$BASE${URLPATH[$name]}" ;;
   esac
 }
 
@@ -337,7 +341,7 @@ workload W1 w1 "$W1_N" "$W1_C" "$DOC_MARK" flurry flurry-template curl aiohttp h
 
 say "W2 latency-bound: $W2_N GETs of /delay (200 ms) at concurrency $W2_C"
 make_inputs w2 /delay "$W2_N"
-workload W2 w2 "$W2_N" "$W2_C" "$DELAY_MARK" flurry curl aiohttp httpx
+workload W2 w2 "$W2_N" "$W2_C" "$DELAY_MARK" flurry curl aiohttp httpx wrk
 
 say "W3 scale: $W3_SMALL_N and $W3_N GETs at concurrency $W3_C (peak RSS)"
 make_inputs w3s /doc.json "$W3_SMALL_N"
@@ -349,7 +353,7 @@ w3_tools=(flurry curl "aiohttp:$W3_PEER_RUNS")
 if [ "$W3_SLOW" = 1 ]; then
   w3_tools+=("httpx:$W3_PEER_RUNS")
 elif want httpx; then
-  record W3 httpx 1 "$W3_N" "$W3_C" "" "" "" "" "$W3_N" "" skipped "slow (~1k req/s); BENCH_W3_SLOW=1 runs it"
+  record W3 httpx 1 "$W3_N" "$W3_C" "" "" "" "" "$W3_N" "" "" skipped "slow (~1k req/s); BENCH_W3_SLOW=1 runs it"
 fi
 workload W3 w3 "$W3_N" "$W3_C" "$DOC_MARK" "${w3_tools[@]}"
 { echo "elapsed=$((SECONDS - START))"; echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"; } >>"$OUT/meta.env"
