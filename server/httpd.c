@@ -127,7 +127,7 @@ static void deferred_remove(flurry__httpd *h, flurry__httpd_req *req) {
   req->prev = req->next = NULL;
 }
 
-/* ---- responses ------------------------------------------------------------ */
+/* ---- responses ----------------------------------------------------------- */
 
 static int add_pending_headers(flurry__httpd_req *req, struct MHD_Response *r,
                                const char *ctype) {
@@ -243,7 +243,7 @@ void flurry__httpd_defer(flurry__httpd_req *req) {
   deferred_add(req->h, req);
 }
 
-/* ---- request accessors ---------------------------------------------------- */
+/* ---- request accessors --------------------------------------------------- */
 
 const char *flurry__httpd_req_method(const flurry__httpd_req *req) {
   return req->method;
@@ -322,7 +322,7 @@ void flurry__httpd_req_set_data(flurry__httpd_req *req, void *data) {
 
 void *flurry__httpd_req_data(const flurry__httpd_req *req) { return req->data; }
 
-/* ---- the access handler ---------------------------------------------------- */
+/* ---- the access handler -------------------------------------------------- */
 
 static const char too_large_body[] = "{\"error\":\"request body too large\"}";
 static const char internal_body[] = "{\"error\":\"internal error\"}";
@@ -443,7 +443,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
-/* ---- start ------------------------------------------------------------------ */
+/* ---- start --------------------------------------------------------------- */
 
 static void raise_nofile(void) {
   struct rlimit rl;
@@ -568,7 +568,7 @@ int flurry__httpd_new(flurry__httpd **out, uv_loop_t *loop,
 
 uint16_t flurry__httpd_port(const flurry__httpd *h) { return h->port; }
 
-/* ---- close ------------------------------------------------------------------ */
+/* ---- close --------------------------------------------------------------- */
 
 static void on_handle_closed(uv_handle_t *handle) {
   flurry__httpd *h = handle->data;

@@ -30,7 +30,7 @@ typedef struct mock_run {
   int quiet;
 } mock_run;
 
-/* ---- options ---------------------------------------------------------------- */
+/* ---- options ------------------------------------------------------------- */
 
 static void usage(FILE *f) {
   fputs("usage: flurry mock [--port N] [--host ADDR] [--port-file FILE] "
@@ -111,7 +111,7 @@ static int parse_opts(int argc, char **argv, mock_opts *o) {
   return 0;
 }
 
-/* ---- start-up ------------------------------------------------------------------- */
+/* ---- start-up ------------------------------------------------------------ */
 
 /* Writes "PORT\n" to a temporary file next to path, then renames it over
  * path, so readers see either nothing or the whole line. */
@@ -194,7 +194,7 @@ static int announce(mock_run *r, const mock_opts *o) {
   return 0;
 }
 
-/* ---- main ------------------------------------------------------------------------ */
+/* ---- main ---------------------------------------------------------------- */
 
 static int serve(mock_run *r, const mock_opts *o) {
   int status = 1;

@@ -88,7 +88,7 @@ static int header_i64(flurry__httpd_req *req, const char *name, int64_t v) {
   return flurry__httpd_header(req, name, s);
 }
 
-/* ---- argument parsing ------------------------------------------------------ */
+/* ---- argument parsing ---------------------------------------------------- */
 
 static int parse_num(const char *s, int64_t min, int64_t max, int64_t *out) {
   return s ? fl_parse_i64(s, strlen(s), min, max, out) : -1;
@@ -127,7 +127,7 @@ static int retry_after_arg(flurry__httpd_req *req) {
   return flurry__httpd_header(req, "Retry-After", v);
 }
 
-/* ---- GET / and /json ---------------------------------------------------------- */
+/* ---- GET / and /json ----------------------------------------------------- */
 
 static void r_index(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   (void)m;
@@ -150,7 +150,7 @@ static void r_json(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
                       FLURRY__HTTPD_STATIC);
 }
 
-/* ---- /delay/{ms}: a deferred reply driven by a uv timer ---------------------- */
+/* ---- /delay/{ms}: a deferred reply driven by a uv timer ------------------ */
 
 typedef struct pending {
   uv_timer_t timer;
@@ -203,7 +203,7 @@ static void r_delay(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   uv_timer_start(&p->timer, delay_fire, (uint64_t)ms, 0);
 }
 
-/* ---- /status/{code} ---------------------------------------------------------------- */
+/* ---- /status/{code} ------------------------------------------------------ */
 
 static void r_status(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   (void)m;
@@ -225,7 +225,7 @@ static void r_status(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   send_buf(req, (unsigned)code, &b, rc);
 }
 
-/* ---- /users ------------------------------------------------------------------------- */
+/* ---- /users -------------------------------------------------------------- */
 
 static uint64_t mix64(uint64_t x) { /* splitmix64 finaliser */
   x += 0x9e3779b97f4a7c15ull;
@@ -292,7 +292,7 @@ static void r_user(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   send_buf(req, 200, &b, rc);
 }
 
-/* ---- /echo and /headers -------------------------------------------------------------- */
+/* ---- /echo and /headers -------------------------------------------------- */
 
 /* Appends name as a JSON string, lower-cased if lower. */
 static int put_name(fl_buf *b, const char *name, int lower) {
@@ -385,7 +385,7 @@ static void r_headers(flurry__mock *m, flurry__httpd_req *req,
   send_buf(req, 200, &b, rc);
 }
 
-/* ---- /bytes/{n}: streamed, byte at offset p depends only on p --------------------- */
+/* ---- /bytes/{n}: streamed, byte at offset p depends only on p ------------ */
 
 static void fill_bytes(char *buf, uint64_t pos, size_t n) {
   size_t i = 0;
@@ -422,7 +422,7 @@ static void r_bytes(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
                              (void *)(uintptr_t)n, NULL);
 }
 
-/* ---- redirects ------------------------------------------------------------------------ */
+/* ---- redirects ----------------------------------------------------------- */
 
 static void send_redirect(flurry__httpd_req *req, unsigned status,
                           const char *location) {
@@ -473,7 +473,7 @@ static void r_redirect_to(flurry__mock *m, flurry__httpd_req *req,
   send_redirect(req, (unsigned)status, url);
 }
 
-/* ---- /flaky ------------------------------------------------------------------------------ */
+/* ---- /flaky -------------------------------------------------------------- */
 
 static void r_flaky(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   (void)arg;
@@ -513,7 +513,7 @@ static void r_flaky(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   send_buf(req, failing ? (unsigned)status : 200, &b, rc);
 }
 
-/* ---- /limited: token bucket per client address ------------------------------------------- */
+/* ---- /limited: token bucket per client address --------------------------- */
 
 static int64_t ceil_pos(double x) {
   int64_t i = (int64_t)x;
@@ -559,8 +559,9 @@ static void r_limited(flurry__mock *m, flurry__httpd_req *req,
                     (long long)rate, (long long)burst);
   int created = 0;
   flurry__mock_slot *s =
-      kn > 0 ? flurry__mock_table_get(m->limits, key, (size_t)kn, &created)
-             : NULL;
+      kn > 0 && (size_t)kn < sizeof key
+          ? flurry__mock_table_get(m->limits, key, (size_t)kn, &created)
+          : NULL;
   if (s == NULL) {
     send_static(req, 500, internal_error);
     return;
@@ -584,7 +585,7 @@ static void r_limited(flurry__mock *m, flurry__httpd_req *req,
   send_buf(req, 429, &b, rc);
 }
 
-/* ---- dispatch ------------------------------------------------------------------------------- */
+/* ---- dispatch ------------------------------------------------------------ */
 
 typedef void (*route_fn)(flurry__mock *m, flurry__httpd_req *req,
                          const char *arg);
