@@ -181,6 +181,7 @@ measure() {
   local w=$1 tool=$2 run=$3 n=$4 c=$5 tmo=$6 stdin=$7 stdout=$8 chk=$9 outf=${10} mark=${11}
   shift 12
   local key="$w/$tool" log="$OUT/logs/$w-$tool-$run.log" tf="$OUT/logs/$w-$tool-$run.time"
+  kill -0 "$NGINX_PID" 2>/dev/null || die "nginx died; see $NGX/logs/error.log"
   if [ -n "${GAVE_UP[$key]:-}" ]; then
     say "$w $tool run $run: skipped (${GAVE_UP[$key]})"
     return
