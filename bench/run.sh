@@ -168,9 +168,9 @@ printf 'workload\ttool\trun\tn\tconc\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequest
 printf 'workload\ttool\tcommand\n' >"$CMDS"
 
 record() { # W TOOL RUN N C WALL USER SYS RSS REQS RPS LAT STATUS NOTE
-  local IFS=$'\t'
-  echo "$*" | tr -d '\n' >>"$TSV"
-  echo >>"$TSV"
+  local f line=""
+  for f in "$@"; do f=${f//$'\t'/ }; line+="${f//$'\n'/ }"$'\t'; done
+  printf '%s\n' "${line%$'\t'}" >>"$TSV"
 }
 
 declare -A GAVE_UP=()
