@@ -17,9 +17,9 @@
 
 #include <curl/curl.h>
 
-/* The server sources are compiled into the flurry binary only, not into a
- * library the tests link: compile the module under test here. */
-#include "httpd.c"
+#include "fl.h"
+#include "httpd.h"
+
 
 #define STREAM_SIZE 100000u
 

@@ -8,9 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The server sources are compiled into the flurry binary only, not into a
- * library the tests link: compile the module under test here. */
-#include "mock_table.c"
+#include "fl.h"
+#include "mock_table.h"
 
 static flurry__mock_slot *get(flurry__mock_table *t, const char *key,
                               int *created) {
