@@ -53,6 +53,16 @@ static const char usage_text[] =
     "      --retry-post        also retry POST and PATCH\n"
     "      --rate R            start at most R requests per second (20/s, 3000/min,\n"
     "                          100/h), retries included; with --burst N (default 1)\n"
+    "      --rate auto         adapt each host's rate: halve on 429/503 and spent\n"
+    "                          RateLimit quotas, follow RateLimit-Policy, grow 10%/s\n"
+    "      --host-rate R       the same limit for each host on its own (--host-burst N)\n"
+    "      --deadline DUR      whole request, retries and waits included (default none)\n"
+    "      --jitter KIND       full (default) or decorrelated backoff\n"
+    "      --retry-budget N    retry tokens (a retry costs 5, 10 after a timeout; a\n"
+    "                          success earns 1); 0 = unlimited (default 500)\n"
+    "      --breaker N         fail a host's requests at once after N consecutive\n"
+    "                          connection failures (default 5, 0 = off), probing again\n"
+    "                          after --breaker-cooldown DUR (default 5s, doubling)\n"
     "  -k, --insecure          do not verify TLS certificates (never the default)\n"
     "      --cacert FILE       trust the CA certificates in FILE (PEM)\n"
     "      --http1.1 | --http2 | --http2-prior-knowledge\n"
@@ -61,6 +71,7 @@ static const char usage_text[] =
     "      --no-body           leave the body out of records\n"
     "      --headers           include response headers in records\n"
     "      --timings           include timings (dns, connect, tls, first byte, total)\n"
+    "      --attempts          include each attempt's status, error and wait\n"
     "      --strict            stop at the first bad input line (exit 2)\n"
     "      --progress WHEN     auto (stderr is a terminal), always, never\n"
     "  -q, --quiet             no progress, no summary\n"
@@ -174,7 +185,8 @@ enum {
   O_PER_HOST = 256, O_JSON, O_BASE_URL, O_CONNECT_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_SIZE,
   O_MAX_REDIRECTS, O_RETRIES, O_RETRY_BASE, O_RETRY_CAP, O_RETRY_POST, O_HTTP11, O_HTTP2,
   O_H2PK, O_ORDERED, O_REORDER, O_NO_BODY, O_HEADERS, O_TIMINGS, O_STRICT, O_PROGRESS,
-  O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT
+  O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT, O_HOST_RATE, O_HOST_BURST, O_DEADLINE,
+  O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS
 };
 
 static const struct option long_opts[] = {
@@ -212,6 +224,14 @@ static const struct option long_opts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"max-line", required_argument, NULL, O_MAX_LINE},
     {"rate", required_argument, NULL, O_RATE},
+    {"host-rate", required_argument, NULL, O_HOST_RATE},
+    {"host-burst", required_argument, NULL, O_HOST_BURST},
+    {"deadline", required_argument, NULL, O_DEADLINE},
+    {"jitter", required_argument, NULL, O_JITTER},
+    {"retry-budget", required_argument, NULL, O_RETRY_BUDGET},
+    {"breaker", required_argument, NULL, O_BREAKER},
+    {"breaker-cooldown", required_argument, NULL, O_BREAKER_COOLDOWN},
+    {"attempts", no_argument, NULL, O_ATTEMPTS},
     {"burst", required_argument, NULL, O_BURST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
@@ -291,9 +311,39 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
     o->max_line = v;
     return 0;
   case O_RATE:
+    if (strcmp(arg, "auto") == 0)
+      return set_opt(o, FLURRY_OPT_RATE_AUTO, 1, "--rate", arg);
     if (cli_parse_rate_milli(arg, &v) != 0)
-      return bad("--rate", arg, "expected a rate such as 20/s, 3000/min, 100/h");
+      return bad("--rate", arg, "expected auto or a rate such as 20/s, 3000/min, 100/h");
     return set_opt(o, FLURRY_OPT_RATE_MILLI, v, "--rate", arg);
+  case O_HOST_RATE:
+    if (strcmp(arg, "auto") == 0)
+      return set_opt(o, FLURRY_OPT_RATE_AUTO, 1, "--host-rate", arg);
+    if (cli_parse_rate_milli(arg, &v) != 0)
+      return bad("--host-rate", arg, "expected auto or a rate such as 20/s, 3000/min, 100/h");
+    return set_opt(o, FLURRY_OPT_HOST_RATE_MILLI, v, "--host-rate", arg);
+  case O_HOST_BURST:
+    if (parse_int("--host-burst", arg, 1, 1000000, &v))
+      return 2;
+    return set_opt(o, FLURRY_OPT_HOST_BURST, v, "--host-burst", arg);
+  case O_DEADLINE: return duration(o, FLURRY_OPT_DEADLINE_MS, "--deadline", arg);
+  case O_JITTER:
+    if (strcmp(arg, "full") == 0)
+      return set_opt(o, FLURRY_OPT_RETRY_JITTER, FLURRY_JITTER_FULL, "--jitter", arg);
+    if (strcmp(arg, "decorrelated") == 0)
+      return set_opt(o, FLURRY_OPT_RETRY_JITTER, FLURRY_JITTER_DECORRELATED, "--jitter", arg);
+    return bad("--jitter", arg, "expected full or decorrelated");
+  case O_RETRY_BUDGET:
+    if (parse_int("--retry-budget", arg, 0, 1000000000, &v))
+      return 2;
+    return set_opt(o, FLURRY_OPT_RETRY_BUDGET, v, "--retry-budget", arg);
+  case O_BREAKER:
+    if (parse_int("--breaker", arg, 0, 1000000, &v))
+      return 2;
+    return set_opt(o, FLURRY_OPT_BREAKER_THRESHOLD, v, "--breaker", arg);
+  case O_BREAKER_COOLDOWN:
+    return duration(o, FLURRY_OPT_BREAKER_COOLDOWN_MS, "--breaker-cooldown", arg);
+  case O_ATTEMPTS: o->with_attempts = 1; return 0;
   case O_BURST:
     if (parse_int("--burst", arg, 1, 1000000, &v))
       return 2;

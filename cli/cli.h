@@ -38,6 +38,7 @@ typedef struct cli_opts {
   int no_body;
   int with_headers;
   int with_timings;
+  int with_attempts;
   int strict;
   int quiet;
   progress_mode progress;
@@ -99,6 +100,7 @@ typedef struct record_opts {
   int no_body;
   int with_headers;
   int with_timings;
+  int with_attempts;
 } record_opts;
 /* Appends the record for a finished request (resp may be NULL with
  * bt->error set for an input error), ending with '\n'. */
@@ -112,8 +114,8 @@ void cli_stats_free(cli_stats *s);
 void cli_stats_add(cli_stats *s, const flurry_response *resp); /* NULL = input error */
 uint64_t cli_stats_done(const cli_stats *s);
 uint64_t cli_stats_failed(const cli_stats *s);
-/* One progress line (no newline). */
-void cli_stats_progress(const cli_stats *s, int64_t total, fl_buf *out);
+/* One progress line (no newline); rate: the rate limit in force (0: none). */
+void cli_stats_progress(const cli_stats *s, int64_t total, double rate, fl_buf *out);
 void cli_stats_summary(const cli_stats *s, FILE *f, uint64_t blank_lines);
 
 #endif

@@ -85,9 +85,27 @@ static int put_timings(fl_buf *out, const flurry_response *resp) {
 
 /* error: {kind, message[, curl_code][, errno]}: the underlying codes are
  * kept so nothing the transport said is lost. */
-static int put_error(fl_buf *out, const char *kind, const char *msg, int curl_code,
-                     int os_errno) {
-  int rc = fl_buf_printf(out, ",\"error\":{\"kind\":\"%s\",\"message\":", kind);
+/* "attempt_log":[{"status":503,"error":"http","ms":1.2,"wait_ms":95.0},...] */
+static int put_attempts(fl_buf *out, const flurry_response *resp) {
+  int rc = fl_buf_puts(out, ",\"attempt_log\":[");
+  flurry_attempt a;
+  for (size_t i = 0; rc == FL_OK && flurry_response_attempt(resp, i, &a) == FLURRY_OK; i++) {
+    rc = fl_buf_printf(out, "%s{\"status\":%d,\"error\":", i ? "," : "", a.status);
+    if (rc == FL_OK)
+      rc = a.error ? fl_buf_printf(out, "\"%s\"", flurry_err_name(a.error)) : fl_buf_puts(out, "null");
+    if (rc == FL_OK)
+      rc = fl_buf_printf(out, ",\"ms\":%.3f,\"wait_ms\":%.3f}", a.elapsed_ms, a.wait_ms);
+  }
+  return rc == FL_OK ? fl_buf_putc(out, ']') : rc;
+}
+
+static int put_error(fl_buf *out, const char *kind, const char *detail, const char *msg,
+                     int curl_code, int os_errno) {
+  int rc = fl_buf_printf(out, ",\"error\":{\"kind\":\"%s\",", kind);
+  if (rc == FL_OK && *detail)
+    rc = fl_buf_printf(out, "\"detail\":\"%s\",", detail);
+  if (rc == FL_OK)
+    rc = fl_buf_puts(out, "\"message\":");
   if (rc == FL_OK)
     rc = fl_json_str(out, msg, strlen(msg));
   if (rc == FL_OK && curl_code)
@@ -125,9 +143,12 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
     rc = put_headers(out, resp);
   if (rc == FL_OK && ro->with_timings)
     rc = put_timings(out, resp);
+  if (rc == FL_OK && ro->with_attempts)
+    rc = put_attempts(out, resp);
   int err = flurry_response_error(resp);
   if (rc == FL_OK && err != FLURRY_OK)
-    rc = put_error(out, flurry_err_name(err), flurry_response_error_message(resp),
+    rc = put_error(out, flurry_err_name(err), flurry_response_error_detail(resp),
+                   flurry_response_error_message(resp),
                    flurry_response_curl_code(resp), flurry_response_os_errno(resp));
   if (rc == FL_OK && !ro->no_body && (err == FLURRY_OK || err == FLURRY_EHTTP))
     rc = put_body(out, resp);
@@ -154,7 +175,7 @@ int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
     rc = put_response(out, ro, bt, resp);
   else if (rc == FL_OK)
     rc = fl_buf_puts(out, ",\"attempts\":0") == FL_OK
-             ? put_error(out, "invalid_request", bt->error ? bt->error : "invalid request", 0, 0)
+             ? put_error(out, "invalid_request", "", bt->error ? bt->error : "invalid request", 0, 0)
              : FL_ENOMEM;
   if (rc == FL_OK)
     rc = fl_buf_puts(out, "}\n");

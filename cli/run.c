@@ -235,7 +235,9 @@ static void pump_input(run *r) {
 
 static void draw_progress(run *r, int final) {
   fl_buf line = FL_BUF_INIT(512);
-  cli_stats_progress(r->stats, r->total, &line);
+  flurry_client_stats cs;
+  flurry_client_stats_get(r->client, &cs);
+  cli_stats_progress(r->stats, r->total, cs.rate, &line);
   if (r->progress_tty)
     fprintf(stderr, "\r\033[K%s%s", line.data ? line.data : "", final ? "\n" : "");
   else
@@ -340,6 +342,7 @@ static int setup(run *r) {
   r->ro.no_body = r->o.no_body;
   r->ro.with_headers = r->o.with_headers;
   r->ro.with_timings = r->o.with_timings;
+  r->ro.with_attempts = r->o.with_attempts;
   return 0;
 }
 

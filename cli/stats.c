@@ -93,7 +93,7 @@ static void fmt_duration(fl_buf *out, double secs) {
     fl_buf_printf(out, "%.0fh%02.0fm", floor(secs / 3600), fmod(secs / 60, 60));
 }
 
-void cli_stats_progress(const cli_stats *s, int64_t total, fl_buf *out) {
+void cli_stats_progress(const cli_stats *s, int64_t total, double limit, fl_buf *out) {
   double secs = (fl_now_ms() - s->start_ms) / 1000.0;
   double rate = secs > 0 ? (double)s->done / secs : 0;
   if (total >= 0)
@@ -103,6 +103,8 @@ void cli_stats_progress(const cli_stats *s, int64_t total, fl_buf *out) {
     fl_buf_printf(out, "%llu done", (unsigned long long)s->done);
   fl_buf_printf(out, "  %.0f req/s  %llu errors  %llu retries", rate,
                 (unsigned long long)s->failed, (unsigned long long)s->retries);
+  if (limit > 0)
+    fl_buf_printf(out, "  limit %.4g/s", limit);
   if (total > 0 && rate > 0 && (uint64_t)total > s->done) {
     fl_buf_puts(out, "  ETA ");
     fmt_duration(out, (double)((uint64_t)total - s->done) / rate);

@@ -26,11 +26,14 @@ typedef struct flurry__opts {
   int64_t v[FLURRY_OPT_COUNT_];
 } flurry__opts;
 
+#define FLURRY_ATTEMPT_LOG 64 /* attempts kept per response */
+
 struct flurry_response {
   int err;
   int curl_code;
   int os_errno;
-  char *errmsg; /* NULL = "" */
+  char *errmsg;       /* NULL = "" */
+  const char *detail; /* static string, NULL = "" */
   int status;
   char *reason;  /* NULL = "" */
   fl_buf body;   /* bounded by the max response size */
@@ -40,15 +43,27 @@ struct flurry_response {
   int attempts;
   flurry_timings timings;
   int too_large; /* set by the write callback when the limit was hit */
+  flurry_attempt log[FLURRY_ATTEMPT_LOG];
 };
 
 typedef enum req_state {
-  REQ_NEW,      /* built, not submitted */
-  REQ_QUEUED,   /* waiting for an in-flight slot */
-  REQ_RUNNING,  /* attached to the multi handle */
-  REQ_BACKOFF,  /* waiting for its retry time */
-  REQ_DONE      /* callback ran or about to */
+  REQ_NEW,     /* built, not submitted */
+  REQ_QUEUED,  /* waiting for an in-flight slot */
+  REQ_PARKED,  /* waiting for its host (paused, rate-limited, probing) */
+  REQ_RUNNING, /* attached to the multi handle */
+  REQ_BACKOFF, /* waiting for its retry time */
+  REQ_DONE     /* callback ran or about to */
 } req_state;
+
+/* A token bucket; per_ms 0 means no limit. */
+typedef struct flurry__bucket {
+  double per_ms;
+  double burst;
+  double tokens;
+  double at_ms;
+} flurry__bucket;
+
+typedef struct flurry__host flurry__host;
 
 struct flurry_request {
   char *method;
@@ -66,19 +81,48 @@ struct flurry_request {
   /* runtime, owned by the client once submitted */
   req_state state;
   flurry_client *client;
+  flurry__host *host;
   flurry_done_cb cb;
   void *user_data;
-  char *resolved_url;
+  char *resolved_url; /* NULL: url is used as it is */
   struct curl_slist *send_headers; /* merged list, or NULL = client's */
   CURL *easy;
   flurry_response *resp;
   double submit_ms;
-  double due_ms;      /* when in REQ_BACKOFF */
-  size_t heap_index;  /* position in the backoff heap */
+  double attempt_ms;    /* start of the current attempt */
+  double prev_delay_ms; /* decorrelated jitter */
+  double retry_cost;    /* budget tokens its retries took */
+  fl_heap_node backoff; /* in the client's backoff heap */
   char errbuf[CURL_ERROR_SIZE];
-  flurry_request *next; /* queue link */
+  flurry_request *next; /* queue, park or run list link */
   flurry_request *prev;
 };
+
+/* A scheme://host:port the client talks to, with its pacing state. */
+struct flurry__host {
+  char *key;
+  uint32_t hash;
+  flurry__host *chain;               /* hash bucket chain */
+  flurry__host *idle_prev, *idle_next; /* idle list (refs == 0), oldest first */
+  size_t refs;                        /* requests submitted to it, not done */
+  double paused_until;                /* Retry-After */
+  flurry__bucket bucket;              /* per-host or adaptive rate */
+  double adapt_rate;                  /* req/s in auto mode, 0 = not limited */
+  double adapt_cap;                   /* from RateLimit-Policy, 0 = unknown */
+  double adapt_at;                    /* last change */
+  double start_gap_ms;                /* EWMA of the gap between starts */
+  double last_start_ms;
+  int breaker;                        /* BREAKER_CLOSED / OPEN / HALF_OPEN */
+  int fails;                          /* consecutive connection failures */
+  double breaker_until;
+  double cooldown_ms;
+  int probing;
+  flurry_request *park_head, *park_tail;
+  size_t parked;
+  fl_heap_node wake; /* in the client's host wake heap */
+};
+
+enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 };
 
 /* ---- request.c ---- */
 /* The option value in force for req: its override or the client's. */
@@ -145,20 +189,89 @@ struct flurry_client {
   flurry_request *queue_head, *queue_tail; /* FIFO waiting for a slot */
   size_t queued;
   size_t running;
+  size_t parked;
   flurry_request *run_head, *run_tail; /* attached to the multi handle */
-  flurry_request **heap; /* backoff min-heap by due_ms */
-  size_t heap_len, heap_cap;
+  fl_heap backoff;   /* requests waiting to retry, by due time */
+  fl_heap host_wake; /* hosts with parked requests, by when they may go */
+  flurry__host **hosts; /* hash table, chained */
+  size_t nhosts, hosts_cap;
+  flurry__host *idle_head, *idle_tail;
+  size_t nidle;
+  flurry__bucket rate; /* client-wide */
+  double budget;       /* retry budget tokens; unused when the option is 0 */
+  uint64_t retries;
   CURL **easy_pool;      /* idle easy handles, reused */
   size_t easy_pool_len, easy_pool_cap;
-
-  double tokens;       /* rate limit bucket */
-  double tokens_at_ms; /* when it was last refilled */
 
   int h2c_reuse_broken; /* libcurl < 8.0.0: see configure() */
   int in_callback;
   int closing;
   uint64_t rng;
 };
+
+/* bucket.c (pure: the caller passes the time) */
+void flurry__bucket_init(flurry__bucket *b, double per_sec, double burst, double now_ms);
+void flurry__bucket_set(flurry__bucket *b, double per_sec, double burst, double now_ms);
+void flurry__bucket_refill(flurry__bucket *b, double now_ms);
+/* 1 if a token is there (peek leaves it, take takes it), else 0 with
+ * *wait_ms until there will be one. */
+int flurry__bucket_peek(flurry__bucket *b, double now_ms, double *wait_ms);
+int flurry__bucket_take(flurry__bucket *b, double now_ms, double *wait_ms);
+/* Tokens now, or -1 when unlimited. */
+double flurry__bucket_available(flurry__bucket *b, double now_ms);
+
+/* host.c */
+typedef enum { HOST_GO, HOST_WAIT, HOST_FAIL } flurry__verdict;
+/* The host of an absolute URL, created on first use (refs counted by
+ * requests: acquire at submit, release at completion). NULL: no memory. */
+flurry__host *flurry__host_acquire(flurry_client *c, const char *url);
+void flurry__host_release(flurry_client *c, flurry__host *h);
+/* May a request to h start now? HOST_WAIT sets *until (ms; INFINITY: until
+ * a probe answers). HOST_GO takes the host's token. */
+flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h, double now,
+                                   double *until);
+/* Learns from a finished attempt: breaker, Retry-After pause, adaptive rate. */
+void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request *req,
+                        double now);
+/* Parks a request on its host until `until`. */
+void flurry__host_park(flurry_client *c, flurry__host *h, flurry_request *req, double until);
+/* Hosts whose wait ended: their parked requests go back to the queue. */
+void flurry__host_wake_due(flurry_client *c, double now);
+/* Cancels parked requests (all, or only those never started). */
+void flurry__host_cancel_parked(flurry_client *c, int never_started_only);
+void flurry__hosts_free(flurry_client *c);
+double flurry__hosts_min_rate(const flurry_client *c);
+void flurry__hosts_rate_changed(flurry_client *c);
+/* retry.c: reads a response's rate-limit headers (IETF RateLimit and
+ * RateLimit-Policy, X-RateLimit-* as GitHub sends them): *policy_rate the
+ * stated rate in req/s (0 unknown), *spent 1 when no quota is left,
+ * *reset_ms until it refills (-1 unknown). Returns 1 if any was found. */
+int flurry__ratelimit_parse(const flurry_response *resp, double *policy_rate,
+                            int *spent, double *reset_ms);
+
+/* sched.c */
+void flurry__kick(flurry_client *c);
+void flurry__pump(flurry_client *c);
+void flurry__sched_in(flurry_client *c, double ms);
+void flurry__queue_front(flurry_client *c, flurry_request *req);
+void flurry__complete(flurry_client *c, flurry_request *req);
+int flurry__backoff_push(flurry_client *c, flurry_request *req, double delay_ms);
+void flurry__cancel(flurry_client *c, flurry_request *req);
+void flurry__cancel_all(flurry_client *c, int queued_only);
+double flurry__rng(flurry_client *c);
+
+/* transfer.c */
+void flurry__start(flurry_client *c, flurry_request *req);
+/* Ms the server asked to wait (Retry-After on 429/503), or -1. */
+int64_t flurry__server_delay(const flurry_response *resp);
+void flurry__easy_pool_free(flurry_client *c);
+
+/* request.c: the URL to fetch (resolved at submit, or as given). */
+const char *flurry__target_url(const flurry_request *req);
+/* request.c list helpers */
+void flurry__list_push_back(flurry_request **head, flurry_request **tail, flurry_request *r);
+void flurry__list_push_front(flurry_request **head, flurry_request **tail, flurry_request *r);
+void flurry__list_remove(flurry_request **head, flurry_request **tail, flurry_request *r);
 
 /* curl_uv.c: the libcurl multi_socket <-> libuv glue. */
 int flurry__glue_init(flurry_client *c);

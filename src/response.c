@@ -16,6 +16,7 @@ flurry_response *flurry__response_new(size_t max_body) {
 
 void flurry__response_reset(flurry_response *resp) {
   resp->err = FLURRY_OK;
+  resp->detail = NULL;
   resp->curl_code = 0;
   resp->os_errno = 0;
   fl_free(resp->errmsg);
@@ -146,6 +147,24 @@ FLURRY_API int flurry_response_error(const flurry_response *resp) { return resp-
 
 FLURRY_API const char *flurry_response_error_message(const flurry_response *resp) {
   return resp->errmsg ? resp->errmsg : "";
+}
+
+FLURRY_API const char *flurry_response_error_detail(const flurry_response *resp) {
+  return resp->detail ? resp->detail : "";
+}
+
+FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i,
+                                       flurry_attempt *out) {
+  size_t n = (size_t)resp->attempts;
+  if (i >= n)
+    return FLURRY_EINVALID;
+  if (i >= FLURRY_ATTEMPT_LOG - 1) { /* only the last past the 63rd */
+    if (i != n - 1)
+      return FLURRY_EINVALID;
+    i = FLURRY_ATTEMPT_LOG - 1;
+  }
+  *out = resp->log[i];
+  return FLURRY_OK;
 }
 
 FLURRY_API int flurry_response_curl_code(const flurry_response *resp) {

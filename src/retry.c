@@ -1,11 +1,12 @@
 /* retry.c: the pure parts of the retry policy: which outcomes retry, the
  * backoff delay, and Retry-After parsing. */
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
 int flurry__retryable(int err, int status, int may_repeat, int nothing_sent) {
-  if (err == FLURRY_ECONNECT && nothing_sent)
+  if ((err == FLURRY_ECONNECT || err == FLURRY_ETIMEOUT) && nothing_sent)
     return 1; /* no byte left us: always safe to try again */
   if (err == FLURRY_ECONNECT || err == FLURRY_ERESET || err == FLURRY_ETIMEOUT)
     return may_repeat;
@@ -63,4 +64,58 @@ int flurry__retry_after_parse(const char *value, size_t n, int64_t now_unix,
   int64_t d = (int64_t)t - now_unix;
   *delay_ms = d > 0 ? d * 1000 : 0;
   return 0;
+}
+
+/* A number at the start of s (after spaces), or -1. */
+static double lead_number(const char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  if (*s < '0' || *s > '9')
+    return -1;
+  double v = 0;
+  for (; *s >= '0' && *s <= '9'; s++)
+    v = v * 10 + (*s - '0');
+  return v;
+}
+
+/* The value of `name=` inside a structured header ("limit=100, remaining=0,
+ * reset=5"), or -1. */
+static double param(const char *v, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = v; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+    while (*p == ' ' || *p == ';')
+      p++;
+    if (fl_strncaseeq(p, name, n) && p[n] == '=')
+      return lead_number(p + n + 1);
+  }
+  return -1;
+}
+
+int flurry__ratelimit_parse(const flurry_response *resp, double *policy_rate, int *spent,
+                            double *reset_ms) {
+  const char *combined = flurry_response_header(resp, "RateLimit");
+  const char *policy = flurry_response_header(resp, "RateLimit-Policy");
+  const char *rem = flurry_response_header(resp, "RateLimit-Remaining");
+  const char *reset = flurry_response_header(resp, "RateLimit-Reset");
+  int github = 0;
+  if (rem == NULL) {
+    rem = flurry_response_header(resp, "X-RateLimit-Remaining");
+    reset = flurry_response_header(resp, "X-RateLimit-Reset");
+    github = rem != NULL;
+  }
+  double remaining = rem ? lead_number(rem) : combined ? param(combined, "remaining") : -1;
+  double reset_s = reset ? lead_number(reset) : combined ? param(combined, "reset") : -1;
+  if (github && reset_s > 1e9) /* GitHub: epoch seconds */
+    reset_s -= (double)time(NULL);
+  *policy_rate = 0;
+  if (policy) { /* "100;w=60" (quota 100 per 60 s window) */
+    double quota = lead_number(policy);
+    const char *w = strstr(policy, "w=");
+    double window = w ? lead_number(w + 2) : -1;
+    if (quota > 0 && window > 0)
+      *policy_rate = quota / window;
+  }
+  *spent = remaining == 0;
+  *reset_ms = reset_s >= 0 ? reset_s * 1000 : -1;
+  return combined || policy || rem;
 }

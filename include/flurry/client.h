@@ -89,6 +89,21 @@ FLURRY_API int flurry_client_run(flurry_client *client);
 /* Requests queued or running (submitted, callback not yet run). */
 FLURRY_API size_t flurry_client_pending(const flurry_client *client);
 
+/* A snapshot of the client, for progress displays. */
+typedef struct flurry_client_stats {
+  size_t queued;      /* waiting for an in-flight slot */
+  size_t running;     /* on the wire */
+  size_t waiting;     /* waiting to retry, or for a paused or limited host */
+  uint64_t retries;   /* retries started so far */
+  double rate;        /* the rate limit in force, req/s (with
+                         FLURRY_OPT_RATE_AUTO: the lowest host's); 0 = none */
+  double retry_budget; /* tokens left; -1 = no budget */
+} flurry_client_stats;
+
+/* Fills *out. */
+FLURRY_API void flurry_client_stats_get(const flurry_client *client,
+                                        flurry_client_stats *out);
+
 /* The loop the client runs on (borrowed). */
 FLURRY_API uv_loop_t *flurry_client_loop(flurry_client *client);
 

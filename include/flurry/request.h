@@ -63,8 +63,41 @@ typedef enum flurry_opt {
   /* Client only. Bucket size: starts allowed at once after an idle spell.
    * Default 1 (evenly spaced). */
   FLURRY_OPT_RATE_BURST,
+  /* Client only. The same token bucket for each host (scheme, host and port)
+   * on its own: thousandths of a request per second, 0 (default) = none. */
+  FLURRY_OPT_HOST_RATE_MILLI,
+  FLURRY_OPT_HOST_BURST, /* Client only. Default 1. */
+  /* Client only. 1: adaptive rate per host (AIMD): halves on 429/503 and on
+   * RateLimit / X-RateLimit headers saying the quota is spent, follows
+   * RateLimit-Policy when the server states one, and grows 10% a second
+   * while the host answers well. Default 0. */
+  FLURRY_OPT_RATE_AUTO,
+  /* Whole-request deadline across all attempts and waits (0 = none, the
+   * default; each attempt is still bounded by FLURRY_OPT_TIMEOUT_MS). A
+   * retry that would start past it is not made. */
+  FLURRY_OPT_DEADLINE_MS,
+  /* One of flurry_jitter. Default FLURRY_JITTER_FULL. */
+  FLURRY_OPT_RETRY_JITTER,
+  /* Client only. Retry budget (the AWS SDK's retry quota): a retry costs 5
+   * tokens (10 after a timeout), a first-attempt success earns 1, a success
+   * after retries gives back what its retries cost. With the bucket empty,
+   * failures are reported instead of retried, so a dead server is not hit
+   * with (attempts x) its load. Capacity, default 500; 0 = no budget. */
+  FLURRY_OPT_RETRY_BUDGET,
+  /* Client only. Circuit breaker per host: after this many consecutive
+   * connection failures (connect, dns, tls, connect timeout) requests to the
+   * host fail at once with FLURRY_ECONNECT (detail "circuit_open") until the
+   * cool-down passes; then one probe goes; success closes the circuit,
+   * failure doubles the cool-down (up to 60 s). Default 5; 0 = off. */
+  FLURRY_OPT_BREAKER_THRESHOLD,
+  FLURRY_OPT_BREAKER_COOLDOWN_MS, /* Client only. Default 5000. */
   FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
+
+typedef enum flurry_jitter {
+  FLURRY_JITTER_FULL = 0,        /* uniform in [0, min(cap, base * 2^(k-1))] */
+  FLURRY_JITTER_DECORRELATED = 1 /* min(cap, uniform in [base, 3 * previous]) */
+} flurry_jitter;
 
 typedef enum flurry_http_version {
   FLURRY_HTTP_AUTO = 0,  /* HTTP/2 over TLS when offered, else HTTP/1.1 */

@@ -35,6 +35,14 @@ FLURRY_API int flurry_response_error(const flurry_response *resp);
 /* A one-line description of the error ("" when there is none). */
 FLURRY_API const char *flurry_response_error_message(const flurry_response *resp);
 
+/* A stable word refining the error kind, or "" when there is none:
+ * "connect_timeout", "idle_timeout", "total_timeout" (FLURRY_ETIMEOUT),
+ * "deadline" (the request's deadline passed), "circuit_open"
+ * (FLURRY_ECONNECT without trying), "retry_after_too_long" (the server asked
+ * for a pause longer than the retry cap allows or the deadline leaves),
+ * "retry_budget" (the client's retry budget was spent). */
+FLURRY_API const char *flurry_response_error_detail(const flurry_response *resp);
+
 /* The underlying libcurl code (CURLcode) of a transport error, else 0. */
 FLURRY_API int flurry_response_curl_code(const flurry_response *resp);
 
@@ -69,6 +77,20 @@ FLURRY_API const char *flurry_response_effective_url(const flurry_response *resp
 
 /* How many attempts were made (1 = no retry; 0 when nothing was sent). */
 FLURRY_API int flurry_response_attempts(const flurry_response *resp);
+
+/* One attempt of the request, oldest first. */
+typedef struct flurry_attempt {
+  int status;        /* HTTP status, 0 when none arrived */
+  int error;         /* FLURRY_OK or the error kind of that attempt */
+  double elapsed_ms; /* that attempt's duration */
+  double wait_ms;    /* the wait before the next attempt (0 for the last) */
+} flurry_attempt;
+
+/* Copies attempt i (0-based, i < flurry_response_attempts) into *out.
+ * Returns 0 or FLURRY_EINVALID (out of range). At most 64 attempts are
+ * kept: the first 63 and the last. */
+FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i,
+                                       flurry_attempt *out);
 
 /* Copies the timings into *out. */
 FLURRY_API void flurry_response_timings(const flurry_response *resp,

@@ -50,6 +50,32 @@ void fl_buf_free(fl_buf *b);  /* releases memory, keeps max */
  * an empty buffer gives ""), leaving b empty. */
 char *fl_buf_take(fl_buf *b, size_t *len);
 
+/* ---- min-heap of embedded nodes ------------------------------------------ */
+/* Ordered by key, then by insertion (equal keys come out first in, first
+ * out). A node is in at most one heap; index is the heap's business. */
+typedef struct fl_heap_node {
+  double key;
+  uint64_t seq;
+  size_t index; /* SIZE_MAX when not in a heap */
+} fl_heap_node;
+
+typedef struct fl_heap {
+  fl_heap_node **v;
+  size_t len, cap;
+  uint64_t seq;
+} fl_heap;
+
+#define FL_HEAP_INIT {NULL, 0, 0, 0}
+#define FL_HEAP_NODE_INIT {0, 0, SIZE_MAX}
+int fl_heap_push(fl_heap *h, fl_heap_node *n, double key); /* FL_OK / FL_ENOMEM */
+fl_heap_node *fl_heap_top(const fl_heap *h);               /* NULL when empty */
+fl_heap_node *fl_heap_pop(fl_heap *h);
+void fl_heap_remove(fl_heap *h, fl_heap_node *n); /* n must be in h */
+int fl_heap_contains(const fl_heap_node *n);
+void fl_heap_free(fl_heap *h);
+/* The struct that embeds a node. */
+#define FL_CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
 /* ---- clock --------------------------------------------------------------- */
 /* Monotonic milliseconds. Injectable: fl_clock_set_fake(ms) freezes it at ms
  * (tests); fl_clock_set_fake(-1) returns to the real clock. */

@@ -221,11 +221,13 @@ static void test_retry_retryable_transport_errors(void **state) {
     /* Not idempotent and something may have reached the server: no. */
     assert_int_equal(flurry__retryable(e, 0, 0, 0), 0);
   }
-  /* A failed connect with nothing sent is safe even for POST. */
+  /* A failed connect, or a connect timeout, sent nothing: safe even for
+   * POST. */
   assert_int_equal(flurry__retryable(FLURRY_ECONNECT, 0, 0, 1), 1);
-  /* A reset or a timeout may come after the request was sent. */
+  assert_int_equal(flurry__retryable(FLURRY_ETIMEOUT, 0, 0, 1), 1);
+  /* A reset may come after the request was sent. */
   assert_int_equal(flurry__retryable(FLURRY_ERESET, 0, 0, 1), 0);
-  assert_int_equal(flurry__retryable(FLURRY_ETIMEOUT, 0, 0, 1), 0);
+  assert_int_equal(flurry__retryable(FLURRY_ETIMEOUT, 0, 0, 0), 0);
 }
 
 static void test_retry_retryable_statuses(void **state) {

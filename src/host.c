@@ -1,0 +1,385 @@
+/* host.c: what the client knows of each host (scheme, host and port): a
+ * Retry-After pause, a per-host or adaptive rate, and a circuit breaker.
+ * Requests the host cannot take yet are parked on it, in order, and go back
+ * to the front of the queue when it can. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define IDLE_HOSTS_KEPT 4096 /* hosts with no request, kept for their state */
+
+/* ---- the table ---- */
+
+static uint32_t hash_str(const char *s) { /* FNV-1a */
+  uint32_t h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+/* "scheme://host:port", lower-cased, user info dropped, default port added. */
+static char *host_key(const char *url) {
+  const char *sep = strstr(url, "://");
+  if (sep == NULL)
+    return NULL;
+  const char *auth = sep + 3;
+  size_t alen = strcspn(auth, "/?#");
+  const char *at = NULL;
+  for (const char *p = auth; p < auth + alen; p++)
+    if (*p == '@')
+      at = p;
+  if (at) {
+    alen -= (size_t)(at + 1 - auth);
+    auth = at + 1;
+  }
+  const char *bracket = memchr(auth, ']', alen);
+  const char *tail = bracket ? bracket : auth;
+  int has_port = memchr(tail, ':', alen - (size_t)(tail - auth)) != NULL;
+  fl_buf k = FL_BUF_INIT(4096);
+  int rc = fl_buf_append(&k, url, (size_t)(sep + 3 - url));
+  if (rc == FL_OK)
+    rc = fl_buf_append(&k, auth, alen);
+  if (rc == FL_OK && !has_port)
+    rc = fl_buf_puts(&k, fl_strncaseeq(url, "https", 5) ? ":443" : ":80");
+  if (rc != FL_OK) {
+    fl_buf_free(&k);
+    return NULL;
+  }
+  for (size_t i = 0; i < k.len; i++)
+    if (k.data[i] >= 'A' && k.data[i] <= 'Z')
+      k.data[i] = (char)(k.data[i] + 32);
+  return fl_buf_take(&k, NULL);
+}
+
+static int table_grow(flurry_client *c) {
+  size_t cap = c->hosts_cap ? c->hosts_cap * 2 : 64;
+  flurry__host **t = fl_calloc(cap, sizeof *t);
+  if (t == NULL)
+    return FLURRY_ENOMEM;
+  for (size_t i = 0; i < c->hosts_cap; i++) {
+    while (c->hosts[i]) {
+      flurry__host *h = c->hosts[i];
+      c->hosts[i] = h->chain;
+      h->chain = t[h->hash & (cap - 1)];
+      t[h->hash & (cap - 1)] = h;
+    }
+  }
+  fl_free(c->hosts);
+  c->hosts = t;
+  c->hosts_cap = cap;
+  return FLURRY_OK;
+}
+
+static void idle_unlink(flurry_client *c, flurry__host *h) {
+  if (h->idle_prev)
+    h->idle_prev->idle_next = h->idle_next;
+  else if (c->idle_head == h)
+    c->idle_head = h->idle_next;
+  else
+    return; /* not on the list */
+  if (h->idle_next)
+    h->idle_next->idle_prev = h->idle_prev;
+  else
+    c->idle_tail = h->idle_prev;
+  h->idle_prev = h->idle_next = NULL;
+  c->nidle--;
+}
+
+static void host_destroy(flurry_client *c, flurry__host *h) {
+  flurry__host **pp = &c->hosts[h->hash & (c->hosts_cap - 1)];
+  while (*pp != h)
+    pp = &(*pp)->chain;
+  *pp = h->chain;
+  c->nhosts--;
+  fl_free(h->key);
+  fl_free(h);
+}
+
+static void host_init_rate(flurry_client *c, flurry__host *h, double now) {
+  double fixed = (double)c->opts.v[FLURRY_OPT_HOST_RATE_MILLI] / 1000.0;
+  double adapt = h->adapt_rate;
+  double rate = fixed > 0 && (adapt <= 0 || fixed < adapt) ? fixed : adapt;
+  double burst = fixed > 0 && rate == fixed ? (double)c->opts.v[FLURRY_OPT_HOST_BURST] : 1;
+  flurry__bucket_set(&h->bucket, rate, burst, now);
+}
+
+flurry__host *flurry__host_acquire(flurry_client *c, const char *url) {
+  char *key = host_key(url);
+  if (key == NULL)
+    return NULL;
+  uint32_t hash = hash_str(key);
+  flurry__host *h = c->hosts_cap ? c->hosts[hash & (c->hosts_cap - 1)] : NULL;
+  while (h && (h->hash != hash || strcmp(h->key, key) != 0))
+    h = h->chain;
+  if (h) {
+    fl_free(key);
+    idle_unlink(c, h);
+    h->refs++;
+    return h;
+  }
+  if (c->nhosts + 1 > c->hosts_cap && table_grow(c) != FLURRY_OK) {
+    fl_free(key);
+    return NULL;
+  }
+  h = fl_calloc(1, sizeof *h);
+  if (h == NULL) {
+    fl_free(key);
+    return NULL;
+  }
+  h->key = key;
+  h->hash = hash;
+  h->wake.index = SIZE_MAX;
+  flurry__bucket_init(&h->bucket, 0, 1, fl_now_ms());
+  host_init_rate(c, h, fl_now_ms());
+  h->chain = c->hosts[hash & (c->hosts_cap - 1)];
+  c->hosts[hash & (c->hosts_cap - 1)] = h;
+  c->nhosts++;
+  h->refs = 1;
+  return h;
+}
+
+void flurry__host_release(flurry_client *c, flurry__host *h) {
+  if (--h->refs > 0)
+    return;
+  h->idle_prev = c->idle_tail;
+  h->idle_next = NULL;
+  if (c->idle_tail)
+    c->idle_tail->idle_next = h;
+  else
+    c->idle_head = h;
+  c->idle_tail = h;
+  c->nidle++;
+  while (c->nidle > IDLE_HOSTS_KEPT) {
+    flurry__host *old = c->idle_head;
+    idle_unlink(c, old);
+    if (fl_heap_contains(&old->wake))
+      fl_heap_remove(&c->host_wake, &old->wake);
+    host_destroy(c, old);
+  }
+}
+
+void flurry__hosts_free(flurry_client *c) {
+  for (size_t i = 0; i < c->hosts_cap; i++) {
+    while (c->hosts[i]) {
+      flurry__host *h = c->hosts[i];
+      c->hosts[i] = h->chain;
+      fl_free(h->key);
+      fl_free(h);
+    }
+  }
+  fl_free(c->hosts);
+  c->hosts = NULL;
+  c->hosts_cap = c->nhosts = 0;
+  fl_heap_free(&c->host_wake);
+}
+
+/* ---- admission, parking, waking ---- */
+
+flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h, double now,
+                                   double *until) {
+  double wait;
+  (void)c;
+  if (h->breaker == BREAKER_OPEN) {
+    if (now < h->breaker_until)
+      return HOST_FAIL;
+    h->breaker = BREAKER_HALF_OPEN;
+    h->probing = 0;
+  }
+  if (h->breaker == BREAKER_HALF_OPEN && h->probing) {
+    *until = INFINITY; /* the probe's answer wakes the host */
+    return HOST_WAIT;
+  }
+  if (h->paused_until > now) {
+    *until = h->paused_until;
+    return HOST_WAIT;
+  }
+  if (!flurry__bucket_take(&h->bucket, now, &wait)) {
+    *until = now + wait;
+    return HOST_WAIT;
+  }
+  if (h->breaker == BREAKER_HALF_OPEN)
+    h->probing = 1;
+  if (h->last_start_ms > 0) {
+    double gap = now - h->last_start_ms;
+    h->start_gap_ms = h->start_gap_ms > 0 ? 0.9 * h->start_gap_ms + 0.1 * gap : gap;
+  }
+  h->last_start_ms = now;
+  return HOST_GO;
+}
+
+static void wake_at(flurry_client *c, flurry__host *h, double until) {
+  if (!isfinite(until))
+    return;
+  if (fl_heap_contains(&h->wake)) {
+    if (h->wake.key <= until)
+      return;
+    fl_heap_remove(&c->host_wake, &h->wake);
+  }
+  if (fl_heap_push(&c->host_wake, &h->wake, until) == FL_OK)
+    flurry__sched_in(c, until - fl_now_ms());
+}
+
+void flurry__host_park(flurry_client *c, flurry__host *h, flurry_request *req, double until) {
+  req->state = REQ_PARKED;
+  flurry__list_push_back(&h->park_head, &h->park_tail, req);
+  h->parked++;
+  c->parked++;
+  wake_at(c, h, until);
+}
+
+/* Moves parked requests back to the front of the queue, oldest first: all
+ * of them, or as many as the host's bucket has tokens for (at least one),
+ * so a long park list is not churned for every token. */
+static void unpark(flurry_client *c, flurry__host *h, double now) {
+  if (fl_heap_contains(&h->wake))
+    fl_heap_remove(&c->host_wake, &h->wake);
+  if (h->park_head == NULL)
+    return;
+  if (h->paused_until > now) {
+    wake_at(c, h, h->paused_until);
+    return;
+  }
+  double tokens = flurry__bucket_available(&h->bucket, now);
+  size_t n = tokens < 0 ? h->parked : tokens >= 1 ? (size_t)tokens : 1;
+  flurry_request *last = h->park_head;
+  for (size_t i = 1; i < n && last->next; i++)
+    last = last->next;
+  while (last) {
+    flurry_request *prev = last->prev;
+    flurry__list_remove(&h->park_head, &h->park_tail, last);
+    h->parked--;
+    c->parked--;
+    flurry__queue_front(c, last);
+    last = prev;
+  }
+  if (h->parked) {
+    double wait = 1;
+    flurry__bucket_peek(&h->bucket, now, &wait);
+    wake_at(c, h, now + wait);
+  }
+  flurry__kick(c);
+}
+
+void flurry__host_wake_due(flurry_client *c, double now) {
+  for (fl_heap_node *n = fl_heap_top(&c->host_wake); n && n->key <= now;
+       n = fl_heap_top(&c->host_wake))
+    unpark(c, FL_CONTAINER(n, flurry__host, wake), now);
+}
+
+void flurry__host_cancel_parked(flurry_client *c, int never_started_only) {
+  flurry_request *head = NULL, *tail = NULL;
+  for (size_t i = 0; i < c->hosts_cap; i++) {
+    for (flurry__host *h = c->hosts[i]; h; h = h->chain) {
+      flurry_request *r = h->park_head;
+      while (r) {
+        flurry_request *next = r->next;
+        if (!never_started_only || r->resp->attempts == 0) {
+          flurry__list_remove(&h->park_head, &h->park_tail, r);
+          h->parked--;
+          c->parked--;
+          flurry__list_push_back(&head, &tail, r);
+        }
+        r = next;
+      }
+      if (h->parked == 0 && fl_heap_contains(&h->wake))
+        fl_heap_remove(&c->host_wake, &h->wake);
+    }
+  }
+  while (head) { /* after the walk: completing may free idle hosts */
+    flurry_request *r = head;
+    flurry__list_remove(&head, &tail, r);
+    flurry__cancel(c, r);
+  }
+}
+
+/* ---- learning from answers ---- */
+
+static int connection_failed(const flurry_response *resp) {
+  return resp->err == FLURRY_ECONNECT || resp->err == FLURRY_EDNS || resp->err == FLURRY_ETLS ||
+         (resp->err == FLURRY_ETIMEOUT && resp->detail &&
+          strcmp(resp->detail, "connect_timeout") == 0);
+}
+
+static void breaker_learn(flurry_client *c, flurry__host *h, const flurry_response *resp,
+                          double now) {
+  int64_t threshold = c->opts.v[FLURRY_OPT_BREAKER_THRESHOLD];
+  int was_probe = h->probing;
+  h->probing = 0;
+  if (threshold == 0)
+    return;
+  if (!connection_failed(resp)) {
+    h->fails = 0;
+    h->breaker = BREAKER_CLOSED;
+  } else if (++h->fails >= threshold || h->breaker == BREAKER_HALF_OPEN) {
+    double base = (double)c->opts.v[FLURRY_OPT_BREAKER_COOLDOWN_MS];
+    h->cooldown_ms = h->breaker == BREAKER_HALF_OPEN ? fmin(60000, h->cooldown_ms * 2) : base;
+    h->breaker = BREAKER_OPEN;
+    h->breaker_until = now + h->cooldown_ms;
+  }
+  if (was_probe)
+    unpark(c, h, now); /* those waiting on the probe learn its answer */
+}
+
+static void adapt_set(flurry_client *c, flurry__host *h, double rate, double now) {
+  h->adapt_rate = rate;
+  h->adapt_at = now;
+  host_init_rate(c, h, now);
+}
+
+/* AIMD on the host's rate: halve (at most every 500 ms) when the server
+ * says slow down, follow a stated policy, grow 10% a second otherwise. */
+static void adapt_learn(flurry_client *c, flurry__host *h, const flurry_response *resp,
+                        double now) {
+  double policy = 0, reset_ms = -1;
+  int spent = 0;
+  int has = flurry__ratelimit_parse(resp, &policy, &spent, &reset_ms);
+  int slow_down = resp->status == 429 || resp->status == 503 || (has && spent);
+  if (policy > 0) {
+    h->adapt_cap = policy;
+    if (h->adapt_rate <= 0 || h->adapt_rate > policy)
+      adapt_set(c, h, policy, now);
+  }
+  if (slow_down) {
+    if (h->adapt_rate <= 0 || now - h->adapt_at >= 500) {
+      double seen = h->start_gap_ms > 0 ? 1000.0 / h->start_gap_ms : 10;
+      double cur = h->adapt_rate > 0 ? h->adapt_rate : seen;
+      adapt_set(c, h, fmax(0.5, cur / 2), now);
+    }
+    if (spent && reset_ms > 0)
+      h->paused_until = fmax(h->paused_until, now + fmin(reset_ms, FLURRY_MAX_RETRY_AFTER_MS));
+  } else if (resp->err == FLURRY_OK && h->adapt_rate > 0 && now - h->adapt_at >= 1000) {
+    double r = h->adapt_rate * 1.1;
+    adapt_set(c, h, h->adapt_cap > 0 && r > h->adapt_cap ? h->adapt_cap : r, now);
+  }
+}
+
+void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request *req,
+                        double now) {
+  const flurry_response *resp = req->resp;
+  breaker_learn(c, h, resp, now);
+  int64_t delay = flurry__server_delay(resp);
+  if (delay > 0) /* Retry-After pauses the whole host, not just this request */
+    h->paused_until = fmax(h->paused_until, now + fmin((double)delay, FLURRY_MAX_RETRY_AFTER_MS));
+  if (c->opts.v[FLURRY_OPT_RATE_AUTO])
+    adapt_learn(c, h, resp, now);
+}
+
+double flurry__hosts_min_rate(const flurry_client *c) {
+  double min = 0;
+  for (size_t i = 0; i < c->hosts_cap; i++)
+    for (const flurry__host *h = c->hosts[i]; h; h = h->chain)
+      if (h->refs > 0 && h->bucket.per_ms > 0 && (min == 0 || h->bucket.per_ms * 1000 < min))
+        min = h->bucket.per_ms * 1000;
+  return min;
+}
+
+void flurry__hosts_rate_changed(flurry_client *c) {
+  double now = fl_now_ms();
+  for (size_t i = 0; i < c->hosts_cap; i++)
+    for (flurry__host *h = c->hosts[i]; h; h = h->chain) {
+      if (!c->opts.v[FLURRY_OPT_RATE_AUTO])
+        h->adapt_rate = 0;
+      host_init_rate(c, h, now);
+    }
+}

@@ -1,0 +1,355 @@
+/* transfer.c: one attempt on the wire: the easy handle's options, the
+ * body and header callbacks, the response it leaves, and what happens next
+ * (another attempt, or completion). */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp) {
+  flurry_request *req = userp;
+  size_t len = size * n;
+  int rc = fl_buf_append(&req->resp->body, data, len);
+  if (rc == FL_OK)
+    return len;
+  if (rc == FL_ELIMIT)
+    req->resp->too_large = 1;
+  return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *userp) {
+  flurry_request *req = userp;
+  size_t len = size * n;
+  int rc = flurry__response_header_line(req->resp, data, len);
+  if (rc == FLURRY_OK)
+    return len;
+  if (rc == FLURRY_ETOO_LARGE)
+    req->resp->too_large = 1;
+  return 0;
+}
+
+static long curl_http_version(int64_t v) {
+  switch (v) {
+  case FLURRY_HTTP_1_1:
+    return CURL_HTTP_VERSION_1_1;
+  case FLURRY_HTTP_2:
+    return CURL_HTTP_VERSION_2_0;
+  case FLURRY_HTTP_2_PRIOR_KNOWLEDGE:
+    return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+  default:
+    return CURL_HTTP_VERSION_2TLS;
+  }
+}
+
+static void set_method(CURL *e, flurry_request *req) {
+  const char *m = req->method;
+  if (req->has_body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    if (strcmp(m, "POST") != 0)
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+  } else if (strcmp(m, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (strcmp(m, "GET") != 0) {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+  }
+}
+
+static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t timeout_ms) {
+#define OPT(o) flurry__opt(req, &c->opts, FLURRY_OPT_##o)
+  curl_easy_setopt(e, CURLOPT_URL, flurry__target_url(req));
+  curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->send_headers ? req->send_headers : c->headers);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "flurry/" FLURRY_VERSION);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)OPT(CONNECT_TIMEOUT_MS));
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((OPT(IDLE_TIMEOUT_MS) + 999) / 1000));
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OPT(MAX_RESPONSE_BYTES));
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, OPT(MAX_REDIRECTS) > 0 ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)OPT(MAX_REDIRECTS));
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, OPT(VERIFY_TLS) ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, OPT(VERIFY_TLS) ? 2L : 0L);
+  if (c->ca_file)
+    curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, curl_http_version(OPT(HTTP_VERSION)));
+  /* Wait for a connection that may multiplex (HTTP/2) instead of opening
+   * another one; only where HTTP/2 is possible, since over cleartext
+   * HTTP/1.1 it would serialise requests behind the first connection. */
+  int64_t hv = OPT(HTTP_VERSION);
+  if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE && c->h2c_reuse_broken) {
+    /* libcurl before 8.0.0 breaks a reused h2c connection ("Error in the
+     * HTTP2 framing layer", curl issue 10634): one connection each. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  } else if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE ||
+             (hv != FLURRY_HTTP_1_1 && fl_strncaseeq(flurry__target_url(req), "https:", 6))) {
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  }
+  set_method(e, req);
+#undef OPT
+}
+
+static CURL *easy_get(flurry_client *c) {
+  if (c->easy_pool_len)
+    return c->easy_pool[--c->easy_pool_len];
+  return curl_easy_init();
+}
+
+static void easy_put(flurry_client *c, CURL *e) {
+  size_t max = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
+  if (c->easy_pool_len == c->easy_pool_cap && c->easy_pool_cap < max) {
+    size_t cap = c->easy_pool_cap ? c->easy_pool_cap * 2 : 16;
+    CURL **p = fl_realloc(c->easy_pool, cap * sizeof *p);
+    if (p != NULL) {
+      c->easy_pool = p;
+      c->easy_pool_cap = cap;
+    }
+  }
+  if (c->easy_pool_len < c->easy_pool_cap) {
+    curl_easy_reset(e);
+    c->easy_pool[c->easy_pool_len++] = e;
+  } else {
+    curl_easy_cleanup(e);
+  }
+}
+
+/* The attempt's time limit: the timeout, or what is left of the deadline.
+ * Returns 0 when the deadline has passed. */
+static int64_t attempt_timeout(flurry_client *c, flurry_request *req, double now) {
+  int64_t t = flurry__opt(req, &c->opts, FLURRY_OPT_TIMEOUT_MS);
+  int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
+  if (deadline == 0)
+    return t;
+  double left = req->submit_ms + (double)deadline - now;
+  if (left < 1)
+    return 0;
+  return (int64_t)left < t ? (int64_t)left : t;
+}
+
+/* Starts one attempt; on failure completes the request with an error. */
+void flurry__start(flurry_client *c, flurry_request *req) {
+  double now = fl_now_ms();
+  int64_t timeout = attempt_timeout(c, req, now);
+  flurry_response *resp = req->resp;
+  resp->attempts++;
+  flurry__response_reset(resp);
+  req->errbuf[0] = '\0';
+  req->attempt_ms = now;
+  if (timeout == 0) {
+    flurry__response_set_error(resp, FLURRY_ETIMEOUT, "the request's deadline passed");
+    resp->detail = "deadline";
+    flurry__complete(c, req);
+    return;
+  }
+  CURL *e = easy_get(c);
+  if (e == NULL) {
+    flurry__response_set_error(resp, FLURRY_ENOMEM, "cannot create a transfer");
+    flurry__complete(c, req);
+    return;
+  }
+  configure(c, req, e, timeout);
+  CURLMcode mc = curl_multi_add_handle(c->multi, e);
+  if (mc != CURLM_OK) {
+    easy_put(c, e);
+    flurry__response_set_error(resp, mc == CURLM_OUT_OF_MEMORY ? FLURRY_ENOMEM : FLURRY_EINTERNAL,
+                               "libcurl: %s", curl_multi_strerror(mc));
+    flurry__complete(c, req);
+    return;
+  }
+  req->easy = e;
+  req->state = REQ_RUNNING;
+  flurry__list_push_back(&c->run_head, &c->run_tail, req);
+  c->running++;
+}
+
+/* connect_timeout, idle_timeout or total_timeout. libcurl's message is
+ * the one sure sign of the phase ("Connection timed out after", "Resolving
+ * timed out after", "Operation too slow", "Operation timed out after"):
+ * timings cannot tell, since a reused connection reports no connect time. */
+static const char *timeout_detail(const flurry_request *req) {
+  if (strncmp(req->errbuf, "Connection timed out", 20) == 0 ||
+      strncmp(req->errbuf, "Resolving timed out", 19) == 0)
+    return "connect_timeout";
+  if (strncmp(req->errbuf, "Operation too slow", 18) == 0)
+    return "idle_timeout";
+  return "total_timeout";
+}
+
+static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
+  flurry_response *resp = req->resp;
+  curl_off_t t;
+  char *url = NULL;
+  if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) {
+    fl_free(resp->effective_url);
+    resp->effective_url = fl_strdup(url);
+  }
+#define TIMING(info, field)                                                    \
+  if (curl_easy_getinfo(e, info, &t) == CURLE_OK)                              \
+    resp->timings.field = (double)t / 1000.0;
+  TIMING(CURLINFO_NAMELOOKUP_TIME_T, dns_ms)
+  TIMING(CURLINFO_CONNECT_TIME_T, connect_ms)
+  TIMING(CURLINFO_APPCONNECT_TIME_T, tls_ms)
+  TIMING(CURLINFO_STARTTRANSFER_TIME_T, first_byte_ms)
+  TIMING(CURLINFO_TOTAL_TIME_T, total_ms)
+#undef TIMING
+  if (result == CURLE_OK) {
+    long code = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    resp->status = (int)code;
+    if (code >= 400)
+      flurry__response_set_error(resp, FLURRY_EHTTP, "HTTP %ld%s%s", code,
+                                 resp->reason && *resp->reason ? " " : "",
+                                 resp->reason ? resp->reason : "");
+    return;
+  }
+  long os_errno = 0;
+  curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+  resp->curl_code = (int)result;
+  resp->os_errno = (int)os_errno;
+  int kind = resp->too_large ? FLURRY_ETOO_LARGE : flurry__curl_kind(result);
+  if (resp->too_large)
+    flurry__response_set_error(resp, kind, "response larger than %zu bytes",
+                               resp->body.max);
+  else
+    flurry__response_set_error(resp, kind, "%s",
+                               req->errbuf[0] ? req->errbuf : curl_easy_strerror(result));
+  if (kind == FLURRY_ETIMEOUT)
+    resp->detail = timeout_detail(req);
+}
+
+/* Milliseconds the server asked us to wait (Retry-After on 429 or 503), or
+ * -1 when it did not say. */
+int64_t flurry__server_delay(const flurry_response *resp) {
+  if (resp->status != 429 && resp->status != 503)
+    return -1;
+  const char *v = flurry_response_header(resp, "Retry-After");
+  int64_t ms;
+  if (v == NULL || flurry__retry_after_parse(v, strlen(v), (int64_t)time(NULL), &ms) != 0)
+    return -1;
+  return ms;
+}
+
+/* Appends " (why)" to the message and sets the detail: a retry not made. */
+static void no_retry(flurry_response *resp, const char *detail, const char *why) {
+  flurry__response_set_error(resp, resp->err, "%s (%s)", resp->errmsg ? resp->errmsg : "", why);
+  resp->detail = detail;
+}
+
+static double jittered(flurry_client *c, flurry_request *req) {
+  int64_t base = flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_BASE_MS);
+  int64_t cap = flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_CAP_MS);
+  if (flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_JITTER) == FLURRY_JITTER_DECORRELATED) {
+    double prev = req->prev_delay_ms > (double)base ? req->prev_delay_ms : (double)base;
+    double d = (double)base + flurry__rng(c) * (prev * 3 - (double)base);
+    return d < (double)cap ? d : (double)cap;
+  }
+  return (double)flurry__backoff_ms(req->resp->attempts, base, cap, flurry__rng(c));
+}
+
+/* Takes the retry's cost from the budget; 0 when the budget is spent. */
+static int budget_take(flurry_client *c, flurry_request *req) {
+  if (c->opts.v[FLURRY_OPT_RETRY_BUDGET] == 0)
+    return 1;
+  double cost = req->resp->err == FLURRY_ETIMEOUT ? 10 : 5;
+  if (c->budget < cost)
+    return 0;
+  c->budget -= cost;
+  req->retry_cost += cost;
+  return 1;
+}
+
+/* A finished request gives the budget back: 1 for a first-attempt success,
+ * or what its retries took when it finally succeeded. */
+static void budget_settle(flurry_client *c, flurry_request *req) {
+  double cap = (double)c->opts.v[FLURRY_OPT_RETRY_BUDGET];
+  if (cap == 0 || req->resp->err != FLURRY_OK)
+    return;
+  c->budget += req->retry_cost > 0 ? req->retry_cost : 1;
+  if (c->budget > cap)
+    c->budget = cap;
+}
+
+/* Decides whether the attempt that just ended gets another; if so, puts
+ * the request in the backoff heap and returns 1. */
+static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
+  flurry_response *resp = req->resp;
+  if (c->closing || resp->attempts >= flurry__opt(req, &c->opts, FLURRY_OPT_MAX_ATTEMPTS))
+    return 0;
+  int may_repeat = flurry__method_idempotent(req->method) || req->has_idempotency_key ||
+                   flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_UNSAFE);
+  int nothing_sent = resp->err == FLURRY_ECONNECT ||
+                     (resp->detail && strcmp(resp->detail, "connect_timeout") == 0);
+  if (!flurry__retryable(resp->err, resp->status, may_repeat, nothing_sent))
+    return 0;
+  double delay = (double)flurry__server_delay(resp);
+  int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
+  if (delay > FLURRY_MAX_RETRY_AFTER_MS ||
+      (delay >= 0 && deadline && now + delay > req->submit_ms + (double)deadline)) {
+    no_retry(resp, "retry_after_too_long", "the server's Retry-After is past what we may wait");
+    return 0;
+  }
+  if (delay < 0)
+    delay = jittered(c, req);
+  if (deadline && now + delay >= req->submit_ms + (double)deadline) {
+    no_retry(resp, "deadline", "the next attempt would start past the deadline");
+    return 0;
+  }
+  if (!budget_take(c, req)) {
+    no_retry(resp, "retry_budget", "the client's retry budget is spent");
+    return 0;
+  }
+  if (flurry__backoff_push(c, req, delay) != FLURRY_OK)
+    return 0;
+  req->prev_delay_ms = delay;
+  if (resp->attempts <= FLURRY_ATTEMPT_LOG)
+    resp->log[resp->attempts - 1].wait_ms = delay;
+  c->retries++;
+  return 1;
+}
+
+/* Keeps the attempt in the response's log (the first 63 and the last). */
+static void log_attempt(flurry_response *resp, double ms) {
+  int i = resp->attempts - 1;
+  if (i >= FLURRY_ATTEMPT_LOG)
+    i = FLURRY_ATTEMPT_LOG - 1;
+  flurry_attempt a = {resp->status, resp->err, ms, 0};
+  resp->log[i] = a;
+}
+
+void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
+  flurry_request *req = NULL;
+  curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&req);
+  curl_multi_remove_handle(c->multi, e);
+  fill_response(req, e, result);
+  easy_put(c, e);
+  req->easy = NULL;
+  flurry__list_remove(&c->run_head, &c->run_tail, req);
+  c->running--;
+  double now = fl_now_ms();
+  log_attempt(req->resp, now - req->attempt_ms);
+  flurry__host_learn(c, req->host, req, now);
+  if (!maybe_retry(c, req, now)) {
+    budget_settle(c, req);
+    flurry__complete(c, req);
+  }
+  flurry__pump(c);
+}
+
+void flurry__easy_pool_free(flurry_client *c) {
+  for (size_t i = 0; i < c->easy_pool_len; i++)
+    curl_easy_cleanup(c->easy_pool[i]);
+  fl_free(c->easy_pool);
+  c->easy_pool = NULL;
+  c->easy_pool_len = c->easy_pool_cap = 0;
+}
