@@ -60,6 +60,9 @@ static const char usage_text[] =
     "      --jitter KIND       full (default) or decorrelated backoff\n"
     "      --retry-budget N    retry tokens (a retry costs 5, 10 after a timeout; a\n"
     "                          success earns 1); 0 = unlimited (default 500)\n"
+    "      --control FILE      change limits while running: FILE holds lines such as\n"
+    "                          'rate 50/s', 'concurrency 20', 'host-rate auto',\n"
+    "                          'retries 3'; re-read when it changes and on SIGHUP\n"
     "      --breaker N         fail a host's requests at once after N consecutive\n"
     "                          connection failures (default 5, 0 = off), probing again\n"
     "                          after --breaker-cooldown DUR (default 5s, doubling)\n"
@@ -186,7 +189,7 @@ enum {
   O_MAX_REDIRECTS, O_RETRIES, O_RETRY_BASE, O_RETRY_CAP, O_RETRY_POST, O_HTTP11, O_HTTP2,
   O_H2PK, O_ORDERED, O_REORDER, O_NO_BODY, O_HEADERS, O_TIMINGS, O_STRICT, O_PROGRESS,
   O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT, O_HOST_RATE, O_HOST_BURST, O_DEADLINE,
-  O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS
+  O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS, O_CONTROL
 };
 
 static const struct option long_opts[] = {
@@ -232,6 +235,7 @@ static const struct option long_opts[] = {
     {"breaker", required_argument, NULL, O_BREAKER},
     {"breaker-cooldown", required_argument, NULL, O_BREAKER_COOLDOWN},
     {"attempts", no_argument, NULL, O_ATTEMPTS},
+    {"control", required_argument, NULL, O_CONTROL},
     {"burst", required_argument, NULL, O_BURST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
@@ -344,6 +348,7 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
   case O_BREAKER_COOLDOWN:
     return duration(o, FLURRY_OPT_BREAKER_COOLDOWN_MS, "--breaker-cooldown", arg);
   case O_ATTEMPTS: o->with_attempts = 1; return 0;
+  case O_CONTROL: o->control = arg; return 0;
   case O_BURST:
     if (parse_int("--burst", arg, 1, 1000000, &v))
       return 2;

@@ -27,6 +27,7 @@ typedef struct cli_opts {
   int data_is_json;         /* --json */
   const char *base_url;
   const char *cacert;
+  const char *control;
   cli_header *headers;
   size_t nheaders;
   int64_t concurrency;
@@ -56,6 +57,14 @@ int cli_parse_duration_ms(const char *s, int64_t *ms);
 int cli_parse_rate_milli(const char *s, int64_t *milli);
 /* Parses "1048576", "64k", "10M", "1G" (binary units). */
 int cli_parse_size(const char *s, int64_t *bytes);
+
+/* ---- control.c: limits changed during a run ---- */
+typedef struct cli_control cli_control;
+/* Applies FILE now (a bad file: message, -1) and again when it changes or
+ * on SIGHUP. *concurrency is the CLI's window, updated in place. */
+int cli_control_start(cli_control **out, uv_loop_t *loop, const char *path,
+                      flurry_client *client, int64_t *concurrency);
+void cli_control_close(cli_control *ctl); /* the loop must run to free it */
 
 /* ---- input.c: lazy line reader ---- */
 typedef struct cli_input cli_input;

@@ -25,6 +25,7 @@ typedef struct run {
   uv_check_t flush_check;
   uv_timer_t progress_timer;
   uv_signal_t sigint, sigterm;
+  cli_control *control;
   int progress_tty;
   int progress_on;
   int64_t total;
@@ -338,6 +339,9 @@ static int setup(run *r) {
     fprintf(stderr, "flurry: out of memory\n");
     return 1;
   }
+  if (r->o.control &&
+      cli_control_start(&r->control, &r->loop, r->o.control, r->client, &r->o.concurrency) != 0)
+    return 2;
   r->total = cli_input_total(r->in);
   r->ro.no_body = r->o.no_body;
   r->ro.with_headers = r->o.with_headers;
@@ -369,6 +373,8 @@ static void close_handles(run *r) {
   uv_close((uv_handle_t *)&r->sigint, NULL);
   uv_close((uv_handle_t *)&r->sigterm, NULL);
   uv_close((uv_handle_t *)&r->progress_timer, NULL);
+  cli_control_close(r->control);
+  r->control = NULL;
 }
 
 static void teardown(run *r) {
