@@ -327,8 +327,24 @@ static void adapt_set(flurry_client *c, flurry__host *h, double rate, double now
   host_init_rate(c, h, now);
 }
 
-/* AIMD on the host's rate: halve (at most every 500 ms) when the server
- * says slow down, follow a stated policy, grow 10% a second otherwise. */
+/* Successes over the last second (sliding, from two one-second counts). */
+static double accepted_rate(flurry__host *h, double now) {
+  if (now - h->ok_window_ms >= 2000) {
+    h->ok_prev = h->ok_cur = 0;
+    h->ok_window_ms = now;
+  } else if (now - h->ok_window_ms >= 1000) {
+    h->ok_prev = h->ok_cur;
+    h->ok_cur = 0;
+    h->ok_window_ms += 1000;
+  }
+  double frac = (now - h->ok_window_ms) / 1000.0;
+  return h->ok_prev * (1 - frac) + h->ok_cur;
+}
+
+/* AIMD on the host's rate. Told to slow down: 90% of what the host
+ * accepted over the last second (so a server's limit is found in one step),
+ * or half the rate when nothing was accepted, at most every 500 ms. A
+ * stated RateLimit-Policy is taken as it is. Healthy: +10% a second. */
 static void adapt_learn(flurry_client *c, flurry__host *h, const flurry_response *resp,
                         double now) {
   double policy = 0, reset_ms = -1;
@@ -340,11 +356,15 @@ static void adapt_learn(flurry_client *c, flurry__host *h, const flurry_response
     if (h->adapt_rate <= 0 || h->adapt_rate > policy)
       adapt_set(c, h, policy, now);
   }
+  double accepted = accepted_rate(h, now);
+  if (resp->err == FLURRY_OK)
+    h->ok_cur++;
   if (slow_down) {
     if (h->adapt_rate <= 0 || now - h->adapt_at >= 500) {
       double seen = h->start_gap_ms > 0 ? 1000.0 / h->start_gap_ms : 10;
       double cur = h->adapt_rate > 0 ? h->adapt_rate : seen;
-      adapt_set(c, h, fmax(0.5, cur / 2), now);
+      double next = accepted >= 1 ? fmin(cur, accepted) * 0.9 : cur / 2;
+      adapt_set(c, h, fmax(0.5, next), now);
     }
     if (spent && reset_ms > 0)
       h->paused_until = fmax(h->paused_until, now + fmin(reset_ms, FLURRY_MAX_RETRY_AFTER_MS));

@@ -111,6 +111,7 @@ struct flurry__host {
   double adapt_cap;                   /* from RateLimit-Policy, 0 = unknown */
   double adapt_at;                    /* last change */
   double start_gap_ms;                /* EWMA of the gap between starts */
+  double ok_prev, ok_cur, ok_window_ms; /* successes, this and the last second */
   double last_start_ms;
   int breaker;                        /* BREAKER_CLOSED / OPEN / HALF_OPEN */
   int fails;                          /* consecutive connection failures */
