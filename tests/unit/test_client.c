@@ -478,6 +478,75 @@ static void test_client_circuit_breaker_opens(void **state) {
   loop_finish(&loop);
 }
 
+typedef struct rescue {
+  flurry_client *c;
+  int fired;
+} rescue;
+
+static void on_rescue(uv_timer_t *t) {
+  rescue *x = t->data;
+  x->fired = 1;
+  flurry_client_cancel_all(x->c);
+}
+
+/* Known bug (reported): when the request chosen as a half-open circuit's
+ * probe ends without an attempt on the wire (its deadline passed while it
+ * waited for a slot: flurry__start's "deadline" path, also easy_get or
+ * curl_multi_add_handle failing), flurry__host_learn never runs, so
+ * h->probing stays 1 and every later request to the host is parked until
+ * INFINITY: flurry_client_run() never returns. */
+static void test_client_breaker_probe_without_attempt_does_not_hang(void **state) {
+  (void)state;
+  if (!known_bug())
+    skip();
+  int port;
+  int fd = silent_listener(&port);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  flurry_client *c = client_on(&loop);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_IN_FLIGHT, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_BREAKER_THRESHOLD, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_BREAKER_COOLDOWN_MS, 50), FLURRY_OK);
+  tally a, s, b, d;
+  tally_init(&a, c);
+  tally_init(&s, c);
+  tally_init(&b, c);
+  tally_init(&d, c);
+  /* a: refused, opens the circuit of 127.0.0.1:1 for 50 ms. */
+  assert_int_equal(submit(c, "GET", REFUSED_URL, &a), FLURRY_OK);
+  /* s: holds the only slot for 300 ms (no answer, then timeout). */
+  char url[64];
+  url_on(url, sizeof url, port, "/hold");
+  flurry_request *req = NULL;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_TIMEOUT_MS, 300), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(c, req, on_done, &s), FLURRY_OK);
+  /* b: becomes the probe once the circuit is half-open, but its 100 ms
+   * deadline has passed by the time it gets the slot. */
+  assert_int_equal(flurry_request_new(&req, "GET", REFUSED_URL), FLURRY_OK);
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_DEADLINE_MS, 100), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(c, req, on_done, &b), FLURRY_OK);
+  /* d: must still get an answer. */
+  assert_int_equal(submit(c, "GET", REFUSED_URL, &d), FLURRY_OK);
+  rescue x = {c, 0};
+  uv_timer_t timer;
+  assert_int_equal(uv_timer_init(&loop, &timer), 0);
+  timer.data = &x;
+  assert_int_equal(uv_timer_start(&timer, on_rescue, 3000, 0), 0);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  uv_close((uv_handle_t *)&timer, NULL);
+  flurry_client_free(c);
+  loop_finish(&loop);
+  close(fd);
+  assert_int_equal(a.last_err, FLURRY_ECONNECT);
+  assert_int_equal(s.last_err, FLURRY_ETIMEOUT);
+  assert_int_equal(b.last_err, FLURRY_ETIMEOUT);
+  assert_string_equal(b.last_detail, "deadline");
+  assert_int_equal(x.fired, 0); /* d was answered, not rescued */
+  assert_int_equal(d.calls, 1);
+  assert_int_equal(d.last_err, FLURRY_ECONNECT);
+}
+
 /* ---- tests: submit ---- */
 
 static void test_client_submit_relative_url_needs_base(void **state) {
@@ -1334,6 +1403,7 @@ int main(void) {
       cmocka_unit_test(test_client_retries_refused_connect),
       cmocka_unit_test(test_client_request_overrides_attempts),
       cmocka_unit_test(test_client_circuit_breaker_opens),
+      cmocka_unit_test(test_client_breaker_probe_without_attempt_does_not_hang),
       cmocka_unit_test(test_client_submit_relative_url_needs_base),
       cmocka_unit_test(test_client_query_appended_to_url),
       cmocka_unit_test(test_client_callback_never_runs_inside_submit),
