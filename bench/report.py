@@ -306,7 +306,7 @@ def main():
     f2 = get("W2", "flurry")
     over = None if not f2 or f2.wall is None else (f2.wall - ideal) / ideal * 100
     add(f"| W2: flurry within 2% of the ideal {ideal:.1f} s | {fmt(f2 and f2.wall, '.3f')} s "
-        f"({pct(over)}) | {verdict(None if over is None else over <= TARGETS['w2_over_pct'])} |")
+        f"({pct(over)}) | {verdict(None if over is None else round(over, 6) <= TARGETS['w2_over_pct'])} |")
     rss_b = None if not f3 or f3.rss_kib is None else f3.rss_kib * 1024
     add(f"| W3: flurry peak RSS < 25 MB at {w3n:,} | {fmt(rss_b and rss_b / 1e6, '.1f')} MB "
         f"({fmt(f3 and f3.rss_mib, '.1f')} MiB) | "
@@ -314,7 +314,7 @@ def main():
     f3s = get("W3s", "flurry")
     flat = ratio(f3 and f3.rss_kib, f3s and f3s.rss_kib)
     add(f"| W3: flurry RSS @{w3n:,} ≤ 1.10 × RSS @{w3s:,} | {fmt(flat, '.3f')}× | "
-        f"{verdict(None if flat is None else flat <= TARGETS['w3_flat'])} |")
+        f"{verdict(None if flat is None else round(flat, 6) <= TARGETS['w3_flat'])} |")
     add("")
 
     # ---- commands
