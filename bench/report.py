@@ -175,6 +175,13 @@ def main():
     add(f"- pinning: {meta['pinning']}")
     add(f"- load average (1/5/15 min) at start: {meta.get('load_start', '?')}, at end: "
         f"{meta.get('load_end', '?')} (other work on the machine skews the figures)")
+    for col, what in (("other_client_pct", "client core"), ("other_server_pct", "server core")):
+        vals = [(num(r.get(col)), r) for r in runs if num(r.get(col)) is not None]
+        if vals:
+            worst = max(vals, key=lambda v: v[0])
+            add(f"- CPU taken by other processes on the {what} during a run: median "
+                f"{statistics.median(v for v, _ in vals):.0f}% of its wall time, worst {worst[0]:.0f}% "
+                f"({worst[1]['workload']} {worst[1]['tool']} run {worst[1]['run']})")
     add(f"- server: nginx, 1 worker, own config, loopback 127.0.0.1 (port picked at run time), "
         f"keepalive_requests 1000000, access_log off; `/doc.json` = fixed {meta['doc_bytes']}-byte "
         f"JSON (application/json), `/delay` = echo_sleep 0.2 then a small JSON")
@@ -340,12 +347,13 @@ def main():
     add("")
     add("<details><summary>every measurement (wall s, user s, sys s, max RSS KiB)</summary>")
     add("")
-    add("| workload | tool | run | N | wall | user | sys | RSS KiB | req/s | status | note |")
-    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    add("| workload | tool | run | N | wall | user | sys | RSS KiB | req/s | other CPU % client/server core | status | note |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in runs:
         note = r["note"].replace("|", "\\|")
-        add(f"| {r['workload']} | {r['tool']} | {r['run']} | {r['n']} | {r['wall_s']} | {r['user_s']} | "
-            f"{r['sys_s']} | {r['maxrss_kib']} | {r['rps']} | {r['status']} | {note} |")
+        add(f"| {r['workload']} | {r['tool']} | {r['run']} | {r['requests'] or r['n']} | {r['wall_s']} | {r['user_s']} | "
+            f"{r['sys_s']} | {r['maxrss_kib']} | {r['rps']} | "
+            f"{r.get('other_client_pct') or '–'}/{r.get('other_server_pct') or '–'} | {r['status']} | {note} |")
     add("")
     add("</details>")
     add("")

@@ -160,20 +160,38 @@ make_inputs() { # NAME PATH N  -> $OUT/NAME.urls, NAME.curl, NAME.ids
 
 # --- one measurement -------------------------------------------------------------
 # Columns of results.tsv:
-#   workload tool run n conc wall_s user_s sys_s maxrss_kib requests rps lat_ms status note
-#   (rps and lat_ms, the mean latency, are wrk's own figures; rps = n / wall for the others)
+#   workload tool run n conc wall_s user_s sys_s maxrss_kib requests rps lat_ms
+#   other_client_pct other_server_pct status note
+#   (rps and lat_ms, the mean latency, are wrk's own figures; rps = n / wall for the
+#   others; other_*_pct: CPU that other processes took on the client / server core
+#   during the run, in % of its wall time: a noisy machine shows there)
 TSV=$OUT/results.tsv
 CMDS=$OUT/commands.tsv
-printf 'workload\ttool\trun\tn\tconc\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\trps\tlat_ms\tstatus\tnote\n' >"$TSV"
+printf 'workload\ttool\trun\tn\tconc\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\trps\tlat_ms\tother_client_pct\tother_server_pct\tstatus\tnote\n' >"$TSV"
 printf 'workload\ttool\tcommand\n' >"$CMDS"
 
-record() { # W TOOL RUN N C WALL USER SYS RSS REQS RPS LAT STATUS NOTE
+record() { # W TOOL RUN N C WALL USER SYS RSS REQS RPS LAT OTHER_C OTHER_S STATUS NOTE
   local f line=""
   for f in "$@"; do f=${f//$'\t'/ }; line+="${f//$'\n'/ }"$'\t'; done
   printf '%s\n' "${line%$'\t'}" >>"$TSV"
 }
 
 declare -A GAVE_UP=()
+
+# Busy ticks (user+nice+system; not irq/softirq, which no task is charged for) of cores 0 and 1, and the nginx
+# worker's own (utime+stime): to tell how much CPU other processes took.
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+core_busy() {
+  awk '$1 == "cpu0" { a = $2 + $3 + $4 } $1 == "cpu1" { b = $2 + $3 + $4 }
+       END { print a + 0, b + 0 }' /proc/stat
+}
+nginx_ticks() {
+  local p t=0
+  for p in $(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null) "$NGINX_PID"; do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
 
 # measure W TOOL RUN N C TIMEOUT STDIN STDOUT CHECK OUTFILE MARKER -- CMD...
 #   CHECK: jsonl | bodies | wrk | none
@@ -195,7 +213,9 @@ measure() {
   fi
   rm -f "$tf" "$outf"
   [ "$stdout" = "$log" ] || rm -f "$stdout"
-  local t0=$SECONDS rc
+  local t0=$SECONDS rc c0a c1a c0b c1b na nb
+  read -r c0a c1a < <(core_busy)
+  na=$(nginx_ticks)
   if [ "$stdout" = "$log" ]; then
     timeout -k 5 "$tmo" "${CLIENT_PIN[@]}" "$TIME" -f '%e %U %S %M' -o "$tf" "$@" \
       <"$stdin" >"$log" 2>&1
@@ -235,7 +255,18 @@ measure() {
     esac
   fi
   [ -z "$rps" ] && [[ $wall =~ ^[0-9.]+$ ]] && rps=$(awk -v n="$reqs" -v w="$wall" 'BEGIN { if (w > 0) printf "%.1f", n / w }')
-  record "$w" "$tool" "$run" "$n" "$c" "$wall" "$user" "$sys" "$rss" "$reqs" "$rps" "$lat" "$status" "$note"
+  local oc="" os=""
+  # (10 ms ticks: only for runs of 0.5 s or more)
+  if [ ${#CLIENT_PIN[@]} -gt 0 ] && [[ $wall =~ ^[0-9.]+$ && $user =~ ^[0-9.]+$ ]] &&
+     awk -v w="$wall" 'BEGIN { exit !(w >= 0.5) }'; then
+    read -r c0b c1b < <(core_busy)
+    nb=$(nginx_ticks)
+    oc=$(awk -v d=$((c1b - c1a)) -v u="$user" -v s="$sys" -v w="$wall" -v hz="$HZ" \
+      'BEGIN { o = d / hz - u - s; if (o < 0) o = 0; if (w > 0) printf "%.0f", 100 * o / w }')
+    os=$(awk -v d=$((c0b - c0a)) -v n=$((nb - na)) -v w="$wall" -v hz="$HZ" \
+      'BEGIN { o = (d - n) / hz; if (o < 0) o = 0; if (w > 0) printf "%.0f", 100 * o / w }')
+  fi
+  record "$w" "$tool" "$run" "$n" "$c" "$wall" "$user" "$sys" "$rss" "$reqs" "$rps" "$lat" "$oc" "$os" "$status" "$note"
   say "$(printf '%-7s %-15s run %s: %-6s wall %6ss rss %7s KiB %s (%ss)' "$w" "$tool" "$run" "$status" "${wall:-?}" "${rss:-?}" "$note" $((SECONDS - t0)))"
   # keep the disk small: outputs are checked, then dropped
   rm -f "$outf"
@@ -243,7 +274,7 @@ measure() {
 }
 
 missing_row() { # W TOOL N C WHY
-  record "$1" "$2" 1 "$3" "$4" "" "" "" "" "$3" "" "" failed "$5"
+  record "$1" "$2" 1 "$3" "$4" "" "" "" "" "$3" "" "" "" "" failed "$5"
   say "$1 $2: failed ($5)"
 }
 
@@ -354,7 +385,7 @@ w3_tools=(flurry curl "aiohttp:$W3_PEER_RUNS")
 if [ "$W3_SLOW" = 1 ]; then
   w3_tools+=("httpx:$W3_PEER_RUNS")
 elif want httpx; then
-  record W3 httpx 1 "$W3_N" "$W3_C" "" "" "" "" "$W3_N" "" "" skipped "slow (~1k req/s); BENCH_W3_SLOW=1 runs it"
+  record W3 httpx 1 "$W3_N" "$W3_C" "" "" "" "" "$W3_N" "" "" "" "" skipped "slow (~1k req/s); BENCH_W3_SLOW=1 runs it"
 fi
 workload W3 w3 "$W3_N" "$W3_C" "$DOC_MARK" "${w3_tools[@]}"
 { echo "elapsed=$((SECONDS - START))"; echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"; } >>"$OUT/meta.env"
