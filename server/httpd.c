@@ -5,12 +5,16 @@
  * after every run. Deferred requests are suspended connections: a reply
  * stores the response, resumes the connection and asks for a run on the
  * next loop turn; MHD then calls the access handler again and the stored
- * response is queued. */
+ * response is queued. A paused stream is a connection suspended from the
+ * content reader and resumed by flurry__httpd_stream_wake(). Every
+ * suspended connection is resumed before MHD_stop_daemon (which panics on
+ * a suspended one). */
 #include "httpd.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +31,16 @@
 
 /* Request life: BEGUN (headers in) -> BODY (upload) -> HANDLING (in
  * on_request) -> READY (response stored) | DEFERRED (suspended) -> READY ->
- * DONE (queued). TOO_LARGE, FAILED and ABANDONED end it early. */
+ * DONE (queued). TOO_LARGE, FAILED, DROPPED (on purpose) and ABANDONED end
+ * it early. */
+/* A node of an intrusive doubly linked list; the head is a plain pointer. */
+typedef struct dnode {
+  struct dnode *prev, *next;
+} dnode;
+
+#define CONTAINER(ptr, type, member)                                           \
+  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
 enum req_state {
   REQ_BEGUN,
   REQ_TOO_LARGE,
@@ -35,6 +48,7 @@ enum req_state {
   REQ_DEFERRED,
   REQ_READY,
   REQ_FAILED,
+  REQ_DROPPED,
   REQ_ABANDONED,
   REQ_DONE
 };
@@ -47,9 +61,11 @@ struct flurry__httpd {
   flurry__httpd_opts opts;
   uint16_t port;
   int run_soon;          /* a resumed connection waits for MHD_run */
+  int quiet_run;         /* this MHD_run aborts on purpose: no error log */
   int closing;
   int handles_open;      /* poll + timer, until their close callbacks */
-  flurry__httpd_req *deferred; /* list of suspended requests */
+  dnode *deferred;       /* suspended requests (flurry__httpd_req.node) */
+  dnode *paused;         /* suspended streams (flurry__httpd_stream.node) */
   flurry__httpd_closed_cb closed_cb;
   void *closed_arg;
 };
@@ -66,7 +82,17 @@ struct flurry__httpd_req {
   unsigned status;
   void *data;
   char peer[INET6_ADDRSTRLEN];
-  flurry__httpd_req *prev, *next; /* in h->deferred while DEFERRED */
+  dnode node; /* in h->deferred while DEFERRED */
+};
+
+struct flurry__httpd_stream {
+  flurry__httpd *h;
+  struct MHD_Connection *conn;
+  flurry__httpd_read_cb read_cb;
+  void *cls;
+  void (*free_cb)(void *cls);
+  int paused;
+  dnode node; /* in h->paused while paused */
 };
 
 /* ---- the MHD run loop ---------------------------------------------------- */
@@ -90,6 +116,7 @@ static void arm_timer(flurry__httpd *h) {
 static void run_daemon(flurry__httpd *h) {
   h->run_soon = 0;
   MHD_run(h->daemon);
+  h->quiet_run = 0;
   arm_timer(h);
 }
 
@@ -107,24 +134,41 @@ static void schedule_run(flurry__httpd *h) {
     uv_timer_start(&h->timer, on_timer, 0, 0);
 }
 
-/* ---- deferred list ------------------------------------------------------- */
+/* ---- lists of suspended connections -------------------------------------- */
 
-static void deferred_add(flurry__httpd *h, flurry__httpd_req *req) {
-  req->prev = NULL;
-  req->next = h->deferred;
-  if (h->deferred)
-    h->deferred->prev = req;
-  h->deferred = req;
+static void list_add(dnode **head, dnode *l) {
+  l->prev = NULL;
+  l->next = *head;
+  if (*head)
+    (*head)->prev = l;
+  *head = l;
 }
 
-static void deferred_remove(flurry__httpd *h, flurry__httpd_req *req) {
-  if (req->prev)
-    req->prev->next = req->next;
+static void list_remove(dnode **head, dnode *l) {
+  if (l->prev)
+    l->prev->next = l->next;
   else
-    h->deferred = req->next;
-  if (req->next)
-    req->next->prev = req->prev;
-  req->prev = req->next = NULL;
+    *head = l->next;
+  if (l->next)
+    l->next->prev = l->prev;
+  l->prev = l->next = NULL;
+}
+
+/* Linux: connect(AF_UNSPEC) disconnects a TCP socket at once with an RST
+ * (tcp_disconnect), whatever MHD does with the descriptor afterwards: its
+ * close path would otherwise send a FIN first (shutdown SHUT_WR). SO_LINGER
+ * {1, 0} makes the final close() reset too, where AF_UNSPEC is refused. */
+static void reset_socket(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (ci == NULL)
+    return;
+  struct linger lg = {1, 0};
+  struct sockaddr sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_family = AF_UNSPEC;
+  (void)setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  (void)connect(ci->connect_fd, &sa, sizeof sa); /* best effort */
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -152,23 +196,30 @@ static enum MHD_Result queue_stored(flurry__httpd_req *req) {
   return rc;
 }
 
-/* Stores r (NULL: failed) as the answer; resumes a deferred request. */
+/* Moves req to state (READY with r stored, FAILED or DROPPED); resumes a
+ * deferred request so that MHD comes back for the outcome. */
+static void conclude(flurry__httpd_req *req, enum req_state state,
+                     struct MHD_Response *r, unsigned status) {
+  int was_deferred = req->state == REQ_DEFERRED;
+  req->resp = r;
+  req->status = status;
+  req->state = state;
+  fl_buf_free(&req->hdrs);
+  if (was_deferred) {
+    list_remove(&req->h->deferred, &req->node);
+    MHD_resume_connection(req->conn);
+    schedule_run(req->h);
+  }
+}
+
+/* Stores r (NULL: failed) as the answer. */
 static int settle(flurry__httpd_req *req, unsigned status,
                   struct MHD_Response *r, const char *ctype) {
   if (r && add_pending_headers(req, r, ctype) != 0) {
     MHD_destroy_response(r);
     r = NULL;
   }
-  int was_deferred = req->state == REQ_DEFERRED;
-  req->resp = r;
-  req->status = status;
-  req->state = r ? REQ_READY : REQ_FAILED;
-  fl_buf_free(&req->hdrs);
-  if (was_deferred) {
-    deferred_remove(req->h, req);
-    MHD_resume_connection(req->conn);
-    schedule_run(req->h);
-  }
+  conclude(req, r ? REQ_READY : REQ_FAILED, r, status);
   return r ? 0 : -1;
 }
 
@@ -206,20 +257,86 @@ int flurry__httpd_reply(flurry__httpd_req *req, unsigned status,
   return settle(req, status, r, ctype);
 }
 
+/* ---- streams ------------------------------------------------------------- */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  flurry__httpd_stream *s = cls;
+  ssize_t n = s->h->closing ? FLURRY__HTTPD_STREAM_CLOSE
+                            : s->read_cb(s->cls, pos, buf, max);
+  if (n == FLURRY__HTTPD_STREAM_PAUSE) {
+    MHD_suspend_connection(s->conn); /* allowed from the content reader */
+    s->paused = 1;
+    list_add(&s->h->paused, &s->node);
+    return 0;
+  }
+  if (n == FLURRY__HTTPD_STREAM_RESET)
+    reset_socket(s->conn);
+  if (n < FLURRY__HTTPD_STREAM_END) {
+    s->h->quiet_run = 1;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+  return n;
+}
+
+static void stream_free(void *cls) {
+  flurry__httpd_stream *s = cls;
+  if (s->paused) /* cannot happen: resumed before the daemon stops */
+    list_remove(&s->h->paused, &s->node);
+  if (s->free_cb)
+    s->free_cb(s->cls);
+  fl_free(s);
+}
+
+void flurry__httpd_stream_wake(flurry__httpd_stream *s) {
+  if (!s->paused)
+    return;
+  s->paused = 0;
+  list_remove(&s->h->paused, &s->node);
+  MHD_resume_connection(s->conn);
+  schedule_run(s->h);
+}
+
+static struct MHD_Response *make_stream_response(flurry__httpd_req *req,
+                                                 uint64_t size,
+                                                 flurry__httpd_stream *s) {
+  s->h = req->h;
+  s->conn = req->conn;
+  struct MHD_Response *r = MHD_create_response_from_callback(
+      size, STREAM_BLOCK, stream_read, s, stream_free);
+  if (r == NULL)
+    stream_free(s);
+  return r;
+}
+
 int flurry__httpd_reply_stream(flurry__httpd_req *req, unsigned status,
                                const char *ctype, uint64_t size,
                                flurry__httpd_read_cb read_cb, void *cls,
-                               void (*free_cb)(void *cls)) {
-  if (!can_reply(req)) {
+                               void (*free_cb)(void *cls),
+                               flurry__httpd_stream **out) {
+  int ok = can_reply(req);
+  flurry__httpd_stream *s = ok ? fl_calloc(1, sizeof *s) : NULL;
+  if (s == NULL) {
     if (free_cb)
       free_cb(cls);
-    return -1;
+    return ok ? settle(req, status, NULL, ctype) : -1; /* FAILED: closed */
   }
-  struct MHD_Response *r =
-      MHD_create_response_from_callback(size, STREAM_BLOCK, read_cb, cls, free_cb);
-  if (r == NULL && free_cb)
-    free_cb(cls);
-  return settle(req, status, r, ctype);
+  s->read_cb = read_cb;
+  s->cls = cls;
+  s->free_cb = free_cb;
+  if (settle(req, status, make_stream_response(req, size, s), ctype) != 0)
+    return -1;
+  if (out)
+    *out = s;
+  return 0;
+}
+
+int flurry__httpd_drop(flurry__httpd_req *req, int how) {
+  if (!can_reply(req))
+    return -1;
+  if (how == FLURRY__HTTPD_RESET)
+    reset_socket(req->conn);
+  conclude(req, REQ_DROPPED, NULL, 0);
+  return 0;
 }
 
 int flurry__httpd_header(flurry__httpd_req *req, const char *name,
@@ -240,7 +357,7 @@ void flurry__httpd_defer(flurry__httpd_req *req) {
   if (req->state != REQ_HANDLING)
     return;
   req->state = REQ_DEFERRED;
-  deferred_add(req->h, req);
+  list_add(&req->h->deferred, &req->node);
 }
 
 /* ---- request accessors --------------------------------------------------- */
@@ -334,6 +451,16 @@ static void reply_error(flurry__httpd_req *req, unsigned status,
                       FLURRY__HTTPD_STATIC);
 }
 
+/* What MHD hears once req has an outcome: queue the answer, or close the
+ * connection (MHD_NO; quietly when it was dropped on purpose). */
+static enum MHD_Result outcome(flurry__httpd_req *req) {
+  if (req->state == REQ_READY)
+    return queue_stored(req);
+  if (req->state == REQ_DROPPED)
+    req->h->quiet_run = 1;
+  return MHD_NO;
+}
+
 static int declared_too_large(struct MHD_Connection *conn, size_t max) {
   const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -362,7 +489,7 @@ static enum MHD_Result req_begin(flurry__httpd *h, struct MHD_Connection *conn,
   /* Answer before the body is read: MHD skips it and closes afterwards. */
   req->state = REQ_TOO_LARGE;
   reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, too_large_body);
-  return req->state == REQ_READY ? queue_stored(req) : MHD_NO;
+  return outcome(req);
 }
 
 static enum MHD_Result req_upload(flurry__httpd_req *req, const char *data,
@@ -393,7 +520,7 @@ static enum MHD_Result req_dispatch(flurry__httpd_req *req) {
     MHD_suspend_connection(req->conn);
     return MHD_YES;
   }
-  return req->state == REQ_READY ? queue_stored(req) : MHD_NO;
+  return outcome(req);
 }
 
 static enum MHD_Result req_complete(flurry__httpd_req *req) {
@@ -402,14 +529,14 @@ static enum MHD_Result req_complete(flurry__httpd_req *req) {
     return req_dispatch(req);
   case REQ_TOO_LARGE:
     reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, too_large_body);
-    return req->state == REQ_READY ? queue_stored(req) : MHD_NO;
+    return outcome(req);
   case REQ_READY:
     return queue_stored(req);
   case REQ_DEFERRED: /* resumed without an answer: should not happen */
     MHD_suspend_connection(req->conn);
     return MHD_YES;
-  default: /* FAILED, ABANDONED, DONE */
-    return MHD_NO;
+  default: /* FAILED, DROPPED, ABANDONED, DONE */
+    return outcome(req);
   }
 }
 
@@ -433,8 +560,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   flurry__httpd_req *req = *con_cls;
   if (req == NULL)
     return;
-  if (req->state == REQ_DEFERRED) /* cannot happen: abandoned before stop */
-    deferred_remove(cls, req);
+  if (req->state == REQ_DEFERRED) { /* cannot happen: abandoned before stop */
+    flurry__httpd *h = cls;
+    list_remove(&h->deferred, &req->node);
+  }
   if (req->resp)
     MHD_destroy_response(req->resp);
   fl_buf_free(&req->body);
@@ -491,10 +620,12 @@ static void set_defaults(flurry__httpd_opts *o) {
 }
 
 /* MHD's error log, quiet while closing (abandoned connections are closed
- * on purpose then). */
+ * on purpose then) and for the rest of an MHD_run in which a connection was
+ * dropped or a stream aborted on purpose (MHD reports those after the
+ * callback returned, without saying which connection). */
 static void log_error(void *cls, const char *fmt, va_list ap) {
   const flurry__httpd *h = cls;
-  if (h->closing)
+  if (h->closing || h->quiet_run)
     return;
   fputs("flurry httpd: ", stderr);
   vfprintf(stderr, fmt, ap);
@@ -583,13 +714,19 @@ static void on_handle_closed(uv_handle_t *handle) {
 
 static void abandon_deferred(flurry__httpd *h) {
   while (h->deferred) {
-    flurry__httpd_req *req = h->deferred;
-    deferred_remove(h, req);
+    flurry__httpd_req *req = CONTAINER(h->deferred, flurry__httpd_req, node);
+    list_remove(&h->deferred, &req->node);
     req->state = REQ_ABANDONED;
     if (h->opts.on_abandon)
       h->opts.on_abandon(req, h->opts.user);
     MHD_resume_connection(req->conn);
   }
+}
+
+/* Resumed while closing, a stream's next read aborts its connection. */
+static void wake_paused(flurry__httpd *h) {
+  while (h->paused)
+    flurry__httpd_stream_wake(CONTAINER(h->paused, flurry__httpd_stream, node));
 }
 
 void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
@@ -598,6 +735,7 @@ void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
   h->closed_arg = arg;
   h->closing = 1;
   abandon_deferred(h);
+  wake_paused(h);
   MHD_run(h->daemon); /* let MHD take the resumed connections back */
   uv_close((uv_handle_t *)&h->poll, on_handle_closed); /* stops the poll */
   uv_close((uv_handle_t *)&h->timer, on_handle_closed);

@@ -38,11 +38,23 @@ typedef void (*flurry__httpd_abandon_cb)(flurry__httpd_req *req, void *user);
 typedef void (*flurry__httpd_closed_cb)(void *arg);
 
 /* Streaming reply: fill buf (at most max bytes) with the body from offset
- * pos and return the byte count (> 0); return -1 to end a body of unknown
- * size, -2 to abort the connection. Same contract as
- * MHD_ContentReaderCallback. */
+ * pos and return the byte count (> 0), or one of FLURRY__HTTPD_STREAM_*.
+ * Like MHD_ContentReaderCallback, plus PAUSE without busy waiting and
+ * RESET. */
 typedef ssize_t (*flurry__httpd_read_cb)(void *cls, uint64_t pos, char *buf,
                                          size_t max);
+
+/* What a read_cb returns instead of a byte count: PAUSE, no data now (the
+ * connection waits, without polling, for flurry__httpd_stream_wake); END of
+ * a body of unknown size; abort the connection with an orderly CLOSE (FIN)
+ * or a RESET (RST). */
+#define FLURRY__HTTPD_STREAM_PAUSE 0
+#define FLURRY__HTTPD_STREAM_END (-1)
+#define FLURRY__HTTPD_STREAM_CLOSE (-2)
+#define FLURRY__HTTPD_STREAM_RESET (-3)
+
+/* A streamed reply in progress, for flurry__httpd_stream_wake(). */
+typedef struct flurry__httpd_stream flurry__httpd_stream;
 
 #define FLURRY__HTTPD_MAX_BODY_DEFAULT (1024u * 1024u) /* 1 MiB */
 #define FLURRY__HTTPD_CONN_LIMIT_DEFAULT 20000u
@@ -77,8 +89,9 @@ int flurry__httpd_new(flurry__httpd **out, uv_loop_t *loop,
 /* The bound port. */
 uint16_t flurry__httpd_port(const flurry__httpd *h);
 
-/* Starts closing: abandons deferred requests (on_abandon), stops the
- * daemon, closes the handles; cb(arg) runs from the loop once everything is
+/* Starts closing: abandons deferred requests (on_abandon), aborts streams
+ * (their free_cb runs before this returns), stops the daemon, closes the
+ * handles; cb(arg) runs from the loop once everything is
  * released. h must not be used afterwards. Never call it from on_request. */
 void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
                          void *arg);
@@ -135,10 +148,30 @@ int flurry__httpd_reply(flurry__httpd_req *req, unsigned status,
 
 /* Answers with a streamed body of size bytes produced by read_cb;
  * free_cb(cls) (may be NULL) runs when the response is released, even when
- * this fails. Same rules as flurry__httpd_reply. */
+ * this fails (at the latest inside flurry__httpd_close). On success *out
+ * (out may be NULL) is the stream, valid until free_cb runs. Same rules as
+ * flurry__httpd_reply. */
 int flurry__httpd_reply_stream(flurry__httpd_req *req, unsigned status,
                                const char *ctype, uint64_t size,
                                flurry__httpd_read_cb read_cb, void *cls,
-                               void (*free_cb)(void *cls));
+                               void (*free_cb)(void *cls),
+                               flurry__httpd_stream **out);
+
+/* Ends a pause: read_cb runs again on the next loop turn. A no-op when the
+ * stream is not paused (read_cb will run anyway). Never from read_cb. */
+void flurry__httpd_stream_wake(flurry__httpd_stream *s);
+
+/* How flurry__httpd_drop() ends the connection. */
+enum {
+  FLURRY__HTTPD_CLOSE = 0, /* orderly close (FIN): the client sees EOF */
+  FLURRY__HTTPD_RESET      /* TCP reset (RST): the client sees ECONNRESET */
+};
+
+/* Ends the request without an answer (what a crashing or hung server
+ * does): the connection is closed or reset, as how says, and no status
+ * line is sent. From on_request, or later for a deferred request. After the
+ * call req must not be used. Returns 0, or -1 when req was already
+ * answered (nothing happens). */
+int flurry__httpd_drop(flurry__httpd_req *req, int how);
 
 #endif

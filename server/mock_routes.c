@@ -419,7 +419,7 @@ static void r_bytes(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
     return;
   }
   flurry__httpd_reply_stream(req, 200, ct, (uint64_t)n, bytes_read,
-                             (void *)(uintptr_t)n, NULL);
+                             (void *)(uintptr_t)n, NULL, NULL);
 }
 
 /* ---- redirects ----------------------------------------------------------- */

@@ -22,6 +22,8 @@
 
 
 #define STREAM_SIZE 100000u
+#define DRIP "abc"     /* /drip: one byte per 20 ms tick */
+#define CUT_BYTES 10u  /* /cut: bytes sent before the reset */
 
 typedef struct result {
   long status;
@@ -39,14 +41,66 @@ typedef struct fixture {
   pthread_t client;
   /* counts */
   int requests, abandoned, closed, stream_freed;
-  /* deferred reply */
+  /* deferred reply (or reset) */
   uv_timer_t later_timer;
   flurry__httpd_req *later_req;
+  /* paused stream woken by a timer */
+  uv_timer_t drip_timer;
+  flurry__httpd_stream *drip;
+  size_t drip_ready, drip_ticks;
   /* client results, by index */
   result res[8];
 } fixture;
 
 /* ---- server side --------------------------------------------------------- */
+
+static void later_reset(uv_timer_t *t) {
+  fixture *f = t->data;
+  assert_int_equal(flurry__httpd_drop(f->later_req, FLURRY__HTTPD_RESET), 0);
+  f->later_req = NULL;
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+static ssize_t drip_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  fixture *f = cls;
+  (void)max;
+  if (f->drip_ready == 0)
+    return FLURRY__HTTPD_STREAM_PAUSE;
+  f->drip_ready--;
+  buf[0] = DRIP[pos];
+  return 1;
+}
+
+static void drip_tick(uv_timer_t *t) {
+  fixture *f = t->data;
+  f->drip_ready++;
+  if (++f->drip_ticks == sizeof DRIP - 1)
+    uv_timer_stop(t);
+  flurry__httpd_stream_wake(f->drip);
+}
+
+static void drip_free(void *cls) {
+  fixture *f = cls;
+  f->stream_freed++;
+  uv_close((uv_handle_t *)&f->drip_timer, NULL);
+}
+
+static ssize_t cut_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)cls;
+  if (pos >= CUT_BYTES)
+    return FLURRY__HTTPD_STREAM_RESET;
+  size_t n = CUT_BYTES - pos < max ? CUT_BYTES - (size_t)pos : max;
+  memset(buf, 'c', n);
+  return (ssize_t)n;
+}
+
+static ssize_t stall_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)cls;
+  (void)pos;
+  (void)buf;
+  (void)max;
+  return FLURRY__HTTPD_STREAM_PAUSE; /* for ever: aborted at close */
+}
 
 static void later_fire(uv_timer_t *t) {
   fixture *f = t->data;
@@ -76,6 +130,15 @@ static void reply_body_info(flurry__httpd_req *req) {
   flurry__httpd_reply(req, 200, "text/plain", out, (size_t)n, FLURRY__HTTPD_COPY);
 }
 
+/* Defers req; fire answers it (or drops it) 50 ms later. */
+static void answer_later(fixture *f, flurry__httpd_req *req, uv_timer_cb fire) {
+  f->later_req = req;
+  flurry__httpd_defer(req);
+  uv_timer_init(&f->loop, &f->later_timer);
+  f->later_timer.data = f;
+  uv_timer_start(&f->later_timer, fire, 50, 0);
+}
+
 static void on_request(flurry__httpd_req *req, void *user) {
   fixture *f = user;
   const char *path = flurry__httpd_req_path(req);
@@ -86,19 +149,36 @@ static void on_request(flurry__httpd_req *req, void *user) {
   } else if (strcmp(path, "/take") == 0) {
     flurry__httpd_reply(req, 200, NULL, fl_strdup("taken"), 5, FLURRY__HTTPD_TAKE);
   } else if (strcmp(path, "/later") == 0) {
-    f->later_req = req;
-    flurry__httpd_defer(req);
-    uv_timer_init(&f->loop, &f->later_timer);
-    f->later_timer.data = f;
-    uv_timer_start(&f->later_timer, later_fire, 50, 0);
+    answer_later(f, req, later_fire);
   } else if (strcmp(path, "/hang") == 0) {
     flurry__httpd_req_set_data(req, f);
     flurry__httpd_defer(req); /* never answered: abandoned at close */
   } else if (strcmp(path, "/body") == 0) {
     reply_body_info(req);
   } else if (strcmp(path, "/stream") == 0) {
-    flurry__httpd_reply_stream(req, 200, "application/octet-stream", STREAM_SIZE,
-                               stream_read, f, stream_free);
+    flurry__httpd_reply_stream(req, 200, "application/octet-stream",
+                               STREAM_SIZE, stream_read, f, stream_free, NULL);
+  } else if (strcmp(path, "/drop-close") == 0) {
+    assert_int_equal(flurry__httpd_drop(req, FLURRY__HTTPD_CLOSE), 0);
+    assert_int_equal(flurry__httpd_drop(req, FLURRY__HTTPD_CLOSE), -1);
+  } else if (strcmp(path, "/drop-reset") == 0) {
+    flurry__httpd_drop(req, FLURRY__HTTPD_RESET);
+  } else if (strcmp(path, "/later-reset") == 0) {
+    answer_later(f, req, later_reset);
+  } else if (strcmp(path, "/drip") == 0) {
+    uv_timer_init(&f->loop, &f->drip_timer);
+    f->drip_timer.data = f;
+    assert_int_equal(flurry__httpd_reply_stream(req, 200, "text/plain",
+                                                sizeof DRIP - 1, drip_read, f,
+                                                drip_free, &f->drip),
+                     0);
+    uv_timer_start(&f->drip_timer, drip_tick, 20, 20);
+  } else if (strcmp(path, "/cut") == 0) {
+    flurry__httpd_reply_stream(req, 200, NULL, 2 * CUT_BYTES, cut_read, f,
+                               stream_free, NULL);
+  } else if (strcmp(path, "/stall") == 0) {
+    flurry__httpd_reply_stream(req, 200, NULL, 1, stall_read, f, stream_free,
+                               NULL);
   } /* anything else: no reply, the glue answers 500 */
 }
 
@@ -158,6 +238,19 @@ static void fetch(fixture *f, result *r, const char *path, const char *post,
   curl_easy_cleanup(c);
 }
 
+/* Requests ended without an answer, streams paused, cut or stalled. */
+static void *client_faults(void *arg) {
+  fixture *f = arg;
+  fetch(f, &f->res[0], "/drop-close", NULL, 0, 5000);
+  fetch(f, &f->res[1], "/drop-reset", NULL, 0, 5000);
+  fetch(f, &f->res[2], "/later-reset", NULL, 0, 5000);
+  fetch(f, &f->res[3], "/drip", NULL, 0, 5000);
+  fetch(f, &f->res[4], "/cut", NULL, 0, 5000);
+  fetch(f, &f->res[5], "/stall", NULL, 0, 300);
+  uv_async_send(&f->done);
+  return NULL;
+}
+
 static void *client_main(void *arg) {
   fixture *f = arg;
   static char big[2048];
@@ -191,16 +284,22 @@ static void start(fixture *f, size_t max_body) {
   assert_true(f->port > 0);
 }
 
+/* Runs the server on the loop while client(f) makes its requests; the
+ * client's last act closes the server. Returns with the loop closed. */
+static void serve(fixture *f, size_t max_body, void *(*client)(void *)) {
+  start(f, max_body);
+  uv_async_init(&f->loop, &f->done, on_done);
+  f->done.data = f;
+  assert_int_equal(pthread_create(&f->client, NULL, client, f), 0);
+  assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+  pthread_join(f->client, NULL);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
 static void test_mock_httpd_replies_defers_and_closes(void **state) {
   (void)state;
   fixture f;
-  start(&f, 1024);
-  uv_async_init(&f.loop, &f.done, on_done);
-  f.done.data = &f;
-  assert_int_equal(pthread_create(&f.client, NULL, client_main, &f), 0);
-  assert_int_equal(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
-  pthread_join(f.client, NULL);
-  assert_int_equal(uv_loop_close(&f.loop), 0);
+  serve(&f, 1024, client_main);
 
   assert_int_equal(f.res[0].status, 200);
   assert_string_equal(f.res[0].body, "now");
@@ -219,6 +318,27 @@ static void test_mock_httpd_replies_defers_and_closes(void **state) {
   assert_int_equal(f.abandoned, 1);
   assert_int_equal(f.closed, 1);
   assert_int_equal(f.stream_freed, 1);
+}
+
+static void test_mock_httpd_drops_and_streams(void **state) {
+  (void)state;
+  fixture f;
+  serve(&f, 0, client_faults);
+
+  assert_int_equal(f.res[0].rc, CURLE_GOT_NOTHING); /* FIN, no status line */
+  assert_int_equal(f.res[1].rc, CURLE_RECV_ERROR);  /* RST */
+  assert_int_equal(f.res[2].rc, CURLE_RECV_ERROR);  /* RST, after a defer */
+  assert_int_equal(f.res[3].rc, CURLE_OK);
+  assert_string_equal(f.res[3].body, DRIP);
+  assert_int_equal(f.drip_ticks, sizeof DRIP - 1);
+  assert_int_equal(f.res[4].rc, CURLE_RECV_ERROR);
+  assert_int_equal(f.res[4].status, 200);
+  assert_int_equal(f.res[4].len, CUT_BYTES);
+  assert_int_equal(f.res[5].rc, CURLE_OPERATION_TIMEDOUT);
+  assert_int_equal(f.requests, 6);
+  assert_int_equal(f.abandoned, 0);
+  assert_int_equal(f.stream_freed, 3); /* drip, cut, and stall at close */
+  assert_int_equal(f.closed, 1);
 }
 
 static void test_mock_httpd_port_in_use_fails_cleanly(void **state) {
@@ -259,6 +379,7 @@ static void test_mock_httpd_bad_host_fails(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mock_httpd_replies_defers_and_closes),
+      cmocka_unit_test(test_mock_httpd_drops_and_streams),
       cmocka_unit_test(test_mock_httpd_port_in_use_fails_cleanly),
       cmocka_unit_test(test_mock_httpd_bad_host_fails),
   };
