@@ -224,18 +224,17 @@ int flurry_mock_main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   memset(&r, 0, sizeof r);
   r.quiet = o.quiet;
-  r.m.loop = &loop;
-  if (flurry__mock_table_new(&r.m.flaky, FLURRY__MOCK_MAX_KEYS) != 0 ||
-      flurry__mock_table_new(&r.m.limits, FLURRY__MOCK_MAX_KEYS) != 0 ||
-      uv_loop_init(&loop) != 0) {
+  if (flurry__mock_init(&r.m, &loop) != 0) {
     fprintf(stderr, "flurry mock: out of memory\n");
-    flurry__mock_table_free(r.m.flaky);
-    flurry__mock_table_free(r.m.limits);
+    return 1;
+  }
+  if (uv_loop_init(&loop) != 0) {
+    fprintf(stderr, "flurry mock: cannot create the event loop\n");
+    flurry__mock_free(&r.m);
     return 1;
   }
   int status = serve(&r, &o);
-  flurry__mock_table_free(r.m.flaky);
-  flurry__mock_table_free(r.m.limits);
+  flurry__mock_free(&r.m);
   if (uv_loop_close(&loop) != 0) {
     fprintf(stderr, "flurry mock: handles left open at exit\n");
     status = 1;

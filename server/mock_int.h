@@ -1,14 +1,20 @@
-/* mock_int.h: what the parts of `flurry mock` share (main + routes).
- * Internal to the flurry binary. */
+/* mock_int.h: what the parts of `flurry mock` share: main (mock.c), the
+ * plain endpoints (mock_routes.c), the keyed ones (mock_keyed.c) and their
+ * helpers (mock_util.c). Internal to the flurry binary. */
 #ifndef FLURRY_MOCK_INT_H
 #define FLURRY_MOCK_INT_H
 
+#include <stdint.h>
+
 #include <uv.h>
 
+#include "fl.h"
 #include "httpd.h"
 #include "mock_table.h"
 
-#define FLURRY__MOCK_MAX_KEYS 100000u /* /flaky and /limited table limit */
+#define FLURRY__MOCK_MAX_KEYS 100000u /* each table's key limit */
+#define FLURRY__MOCK_JSON "application/json"
+#define FLURRY__MOCK_BYTES_MAX (100u << 20) /* largest generated body */
 
 typedef struct flurry__mock {
   uv_loop_t *loop;
@@ -16,11 +22,71 @@ typedef struct flurry__mock {
   flurry__mock_table *limits; /* "ip rate burst" -> token bucket */
 } flurry__mock;
 
+/* An endpoint: arg is the path past a prefix route ("/delay/" + "300"),
+ * NULL for an exact route. It must answer, defer or drop req. */
+typedef void (*flurry__mock_route_fn)(flurry__mock *m, flurry__httpd_req *req,
+                                      const char *arg);
+
+/* Creates the tables. Returns 0, or -1 (out of memory: nothing is left
+ * allocated). */
+int flurry__mock_init(flurry__mock *m, uv_loop_t *loop);
+/* Frees the tables. */
+void flurry__mock_free(flurry__mock *m);
+
 /* The httpd callbacks; user is the flurry__mock. */
 void flurry__mock_on_request(flurry__httpd_req *req, void *user);
 void flurry__mock_on_abandon(flurry__httpd_req *req, void *user);
 
-/* One line per endpoint, for --help and GET /. */
+/* One line per endpoint, for --help and GET /. NULL-terminated. */
 extern const char *const flurry__mock_endpoints[];
+
+/* ---- helpers (mock_util.c) ------------------------------------------------
+ */
+
+/* Answers with a static JSON body. */
+void flurry__mock_send_static(flurry__httpd_req *req, unsigned status,
+                              const char *json);
+/* Answers with b's content (rc: the accumulated fl_buf result; 500 if not
+ * FL_OK) as JSON; b is emptied either way. */
+void flurry__mock_send_buf(flurry__httpd_req *req, unsigned status, fl_buf *b,
+                           int rc);
+/* Answers {"error": msg}. */
+void flurry__mock_send_error(flurry__httpd_req *req, unsigned status,
+                             const char *msg);
+/* Adds a response header with an integer value. Returns 0 or -1. */
+int flurry__mock_header_i64(flurry__httpd_req *req, const char *name,
+                            int64_t v);
+/* s (NULL: invalid) as an integer in [min, max]. Returns 0 or -1. */
+int flurry__mock_parse_num(const char *s, int64_t min, int64_t max,
+                           int64_t *out);
+/* Query argument name as an integer in [min, max]; def when absent.
+ * Returns 0, or -1 when present but invalid. */
+int flurry__mock_query_num(flurry__httpd_req *req, const char *name,
+                           int64_t min, int64_t max, int64_t def, int64_t *out);
+/* 1 when s is printable ASCII (and tab), 1..1024 bytes: safe in a header. */
+int flurry__mock_header_value_ok(const char *s);
+/* Adds Retry-After from ?retry_after= (seconds or an HTTP-date, verbatim)
+ * if given. Returns 0, or -1 when the value is not a safe header value. */
+int flurry__mock_retry_after(flurry__httpd_req *req);
+/* The splitmix64 finaliser: a well-mixed 64-bit function of x. */
+uint64_t flurry__mock_mix64(uint64_t x);
+
+/* Called when a flurry__mock_defer() delay has passed; req is still
+ * unanswered and must be answered or dropped. */
+typedef void (*flurry__mock_fire_cb)(flurry__httpd_req *req, int64_t ms);
+
+/* Defers req and runs fire(req, ms) after ms milliseconds, unless the
+ * server closes first (the timer is then released by
+ * flurry__mock_on_abandon). Only from an endpoint. Returns 0, or -1 (out of
+ * memory: req is untouched, still to be answered). */
+int flurry__mock_defer(flurry__mock *m, flurry__httpd_req *req, int64_t ms,
+                       flurry__mock_fire_cb fire);
+
+/* ---- endpoints in other files ---------------------------------------------- */
+
+void flurry__mock_flaky(flurry__mock *m, flurry__httpd_req *req,
+                        const char *arg); /* mock_keyed.c */
+void flurry__mock_limited(flurry__mock *m, flurry__httpd_req *req,
+                          const char *arg);
 
 #endif

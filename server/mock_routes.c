@@ -1,26 +1,19 @@
-/* mock_routes.c: the endpoints of `flurry mock`, one small function each,
- * dispatched from one table. Every endpoint accepts any method. */
+/* mock_routes.c: the plain endpoints of `flurry mock`, one small function
+ * each, dispatched from one table. Every endpoint accepts any method. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "fl.h"
 #include "mock_int.h"
 
-#define JSON "application/json"
 #define OUT_MAX (8u << 20) /* largest generated body: /echo of 1 MiB, escaped */
 #define USERS_PAGE_DEFAULT 100
 #define USERS_PAGE_MAX 1000
 #define USERS_TOTAL_DEFAULT 1000
 #define USER_ID_MAX 1000000
 #define DELAY_MAX_MS 60000
-#define BYTES_MAX (100u << 20)
 #define BYTES_SEED 0x666c75727279ull /* "flurry" */
 #define REDIRECT_MAX 100
-#define FLAKY_FAIL_MAX 1000000
-#define FLAKY_KEY_MAX 256
-#define RATE_MAX 1000000
-#define HEADER_VALUE_MAX 1024
 
 const char *const flurry__mock_endpoints[] = {
     "GET  /                     this list, as JSON",
@@ -50,83 +43,6 @@ static const char slideshow[] =
     "great\",\"Who buys WonderWidgets\"],\"title\":\"Overview\",\"type\":"
     "\"all\"}],\"title\":\"Sample Slide Show\"}}";
 
-static const char internal_error[] = "{\"error\":\"internal error\"}";
-
-/* ---- sending ------------------------------------------------------------ */
-
-static void send_static(flurry__httpd_req *req, unsigned status,
-                        const char *json) {
-  flurry__httpd_reply(req, status, JSON, json, strlen(json),
-                      FLURRY__HTTPD_STATIC);
-}
-
-/* Sends b as the body (rc: the accumulated fl_buf result); frees b. */
-static void send_buf(flurry__httpd_req *req, unsigned status, fl_buf *b,
-                     int rc) {
-  size_t len = 0;
-  char *p = rc == FL_OK ? fl_buf_take(b, &len) : NULL;
-  fl_buf_free(b);
-  if (p == NULL) {
-    send_static(req, 500, internal_error);
-    return;
-  }
-  flurry__httpd_reply(req, status, JSON, p, len, FLURRY__HTTPD_TAKE);
-}
-
-static void send_error(flurry__httpd_req *req, unsigned status,
-                       const char *msg) {
-  fl_buf b = FL_BUF_INIT(4096);
-  int rc = fl_buf_puts(&b, "{\"error\":");
-  rc |= fl_json_str(&b, msg, strlen(msg));
-  rc |= fl_buf_putc(&b, '}');
-  send_buf(req, status, &b, rc);
-}
-
-static int header_i64(flurry__httpd_req *req, const char *name, int64_t v) {
-  char s[32];
-  snprintf(s, sizeof s, "%lld", (long long)v);
-  return flurry__httpd_header(req, name, s);
-}
-
-/* ---- argument parsing ---------------------------------------------------- */
-
-static int parse_num(const char *s, int64_t min, int64_t max, int64_t *out) {
-  return s ? fl_parse_i64(s, strlen(s), min, max, out) : -1;
-}
-
-/* Query argument name as an integer in [min, max]; def when absent.
- * Returns 0, or -1 when present but invalid. */
-static int query_num(flurry__httpd_req *req, const char *name, int64_t min,
-                     int64_t max, int64_t def, int64_t *out) {
-  const char *s = flurry__httpd_req_query(req, name);
-  *out = def;
-  return s == NULL ? 0 : parse_num(s, min, max, out);
-}
-
-/* Printable ASCII (and tab) only, bounded: safe to send as a header. */
-static int header_value_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > HEADER_VALUE_MAX)
-    return 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if ((c < 0x20 && c != '\t') || c > 0x7e)
-      return 0;
-  }
-  return 1;
-}
-
-/* Adds Retry-After from ?retry_after= if given. Returns 0, or -1 when the
- * value is not a safe header value. */
-static int retry_after_arg(flurry__httpd_req *req) {
-  const char *v = flurry__httpd_req_query(req, "retry_after");
-  if (v == NULL)
-    return 0;
-  if (!header_value_ok(v))
-    return -1;
-  return flurry__httpd_header(req, "Retry-After", v);
-}
-
 /* ---- GET / and /json ----------------------------------------------------- */
 
 static void r_index(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
@@ -140,80 +56,47 @@ static void r_index(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
     rc |= fl_json_str(&b, e, strlen(e));
   }
   rc |= fl_buf_puts(&b, "]}");
-  send_buf(req, 200, &b, rc);
+  flurry__mock_send_buf(req, 200, &b, rc);
 }
 
 static void r_json(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
-  flurry__httpd_reply(req, 200, JSON, slideshow, sizeof slideshow - 1,
-                      FLURRY__HTTPD_STATIC);
+  flurry__httpd_reply(req, 200, FLURRY__MOCK_JSON, slideshow,
+                      sizeof slideshow - 1, FLURRY__HTTPD_STATIC);
 }
 
 /* ---- /delay/{ms}: a deferred reply driven by a uv timer ------------------ */
 
-typedef struct pending {
-  uv_timer_t timer;
-  flurry__httpd_req *req;
-  int64_t ms;
-} pending;
-
-static void pending_closed(uv_handle_t *h) { fl_free(h->data); }
-
 static void delay_reply(flurry__httpd_req *req, int64_t ms) {
   fl_buf b = FL_BUF_INIT(64);
   int rc = fl_buf_printf(&b, "{\"delay_ms\":%lld}", (long long)ms);
-  send_buf(req, 200, &b, rc);
-}
-
-static void delay_fire(uv_timer_t *t) {
-  pending *p = t->data;
-  delay_reply(p->req, p->ms);
-  uv_close((uv_handle_t *)&p->timer, pending_closed);
-}
-
-void flurry__mock_on_abandon(flurry__httpd_req *req, void *user) {
-  (void)user;
-  pending *p = flurry__httpd_req_data(req);
-  if (p)
-    uv_close((uv_handle_t *)&p->timer, pending_closed);
+  flurry__mock_send_buf(req, 200, &b, rc);
 }
 
 static void r_delay(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   int64_t ms = 0;
-  if (parse_num(arg, 0, DELAY_MAX_MS, &ms) != 0) {
-    send_error(req, 400, "delay must be 0..60000 ms");
+  if (flurry__mock_parse_num(arg, 0, DELAY_MAX_MS, &ms) != 0) {
+    flurry__mock_send_error(req, 400, "delay must be 0..60000 ms");
     return;
   }
-  if (ms == 0) {
-    delay_reply(req, 0);
-    return;
-  }
-  pending *p = fl_malloc(sizeof *p);
-  if (p == NULL) {
-    send_static(req, 500, internal_error);
-    return;
-  }
-  uv_timer_init(m->loop, &p->timer);
-  p->timer.data = p;
-  p->req = req;
-  p->ms = ms;
-  flurry__httpd_req_set_data(req, p);
-  flurry__httpd_defer(req);
-  uv_timer_start(&p->timer, delay_fire, (uint64_t)ms, 0);
+  if (ms == 0 || flurry__mock_defer(m, req, ms, delay_reply) != 0)
+    delay_reply(req, ms); /* out of memory: answer at once */
 }
 
 /* ---- /status/{code} ------------------------------------------------------ */
 
-static void r_status(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+static void r_status(flurry__mock *m, flurry__httpd_req *req,
+                     const char *arg) {
   (void)m;
   int64_t code = 0;
-  if (parse_num(arg, 200, 599, &code) != 0) {
-    send_error(req, 400, "status must be 200..599 (1xx is not a final status)");
+  if (flurry__mock_parse_num(arg, 200, 599, &code) != 0) {
+    flurry__mock_send_error(
+        req, 400, "status must be 200..599 (1xx is not a final status)");
     return;
   }
-  if (retry_after_arg(req) != 0) {
-    send_error(req, 400, "bad retry_after");
+  if (flurry__mock_retry_after(req) != 0) {
+    flurry__mock_send_error(req, 400, "bad retry_after");
     return;
   }
   if (code == 204 || code == 304) { /* no body allowed */
@@ -222,20 +105,13 @@ static void r_status(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   }
   fl_buf b = FL_BUF_INIT(64);
   int rc = fl_buf_printf(&b, "{\"status\":%lld}", (long long)code);
-  send_buf(req, (unsigned)code, &b, rc);
+  flurry__mock_send_buf(req, (unsigned)code, &b, rc);
 }
 
 /* ---- /users -------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x) { /* splitmix64 finaliser */
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 static int put_user(fl_buf *b, int64_t id) {
-  uint64_t h = mix64((uint64_t)id);
+  uint64_t h = flurry__mock_mix64((uint64_t)id);
   long long i = (long long)id;
   return fl_buf_printf(b,
                        "{\"id\":%lld,\"name\":\"User %lld\",\"username\":"
@@ -249,23 +125,25 @@ static int users_link(flurry__httpd_req *req, int64_t page, int64_t per_page,
                       int64_t total) {
   char link[128];
   if (page * per_page >= total)
-    return header_i64(req, "X-Total-Count", total);
+    return flurry__mock_header_i64(req, "X-Total-Count", total);
   snprintf(link, sizeof link, "</users?page=%lld&per_page=%lld&total=%lld>; "
            "rel=\"next\"", (long long)(page + 1), (long long)per_page,
            (long long)total);
   return flurry__httpd_header(req, "Link", link) |
-         header_i64(req, "X-Total-Count", total);
+         flurry__mock_header_i64(req, "X-Total-Count", total);
 }
 
 static void r_users(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   int64_t page, per_page, total;
-  if (query_num(req, "page", 1, USER_ID_MAX, 1, &page) != 0 ||
-      query_num(req, "per_page", 1, USERS_PAGE_MAX, USERS_PAGE_DEFAULT,
-                &per_page) != 0 ||
-      query_num(req, "total", 0, USER_ID_MAX, USERS_TOTAL_DEFAULT, &total) != 0) {
-    send_error(req, 400, "bad page, per_page (1..1000) or total (0..1000000)");
+  if (flurry__mock_query_num(req, "page", 1, USER_ID_MAX, 1, &page) != 0 ||
+      flurry__mock_query_num(req, "per_page", 1, USERS_PAGE_MAX,
+                             USERS_PAGE_DEFAULT, &per_page) != 0 ||
+      flurry__mock_query_num(req, "total", 0, USER_ID_MAX, USERS_TOTAL_DEFAULT,
+                             &total) != 0) {
+    flurry__mock_send_error(
+        req, 400, "bad page, per_page (1..1000) or total (0..1000000)");
     return;
   }
   fl_buf b = FL_BUF_INIT(OUT_MAX);
@@ -277,19 +155,19 @@ static void r_users(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   }
   rc |= fl_buf_putc(&b, ']');
   rc |= users_link(req, page, per_page, total);
-  send_buf(req, 200, &b, rc);
+  flurry__mock_send_buf(req, 200, &b, rc);
 }
 
 static void r_user(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   (void)m;
   int64_t id = 0;
-  if (parse_num(arg, 1, USER_ID_MAX, &id) != 0) {
-    send_error(req, 404, "user not found");
+  if (flurry__mock_parse_num(arg, 1, USER_ID_MAX, &id) != 0) {
+    flurry__mock_send_error(req, 404, "user not found");
     return;
   }
   fl_buf b = FL_BUF_INIT(512);
   int rc = put_user(&b, id);
-  send_buf(req, 200, &b, rc);
+  flurry__mock_send_buf(req, 200, &b, rc);
 }
 
 /* ---- /echo and /headers -------------------------------------------------- */
@@ -371,7 +249,7 @@ static void r_echo(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   rc |= put_object(&b, req, FLURRY__HTTPD_HEADERS);
   rc |= rc == FL_OK ? put_body(&b, req) : FL_OK;
   rc |= fl_buf_putc(&b, '}');
-  send_buf(req, 200, &b, rc);
+  flurry__mock_send_buf(req, 200, &b, rc);
 }
 
 static void r_headers(flurry__mock *m, flurry__httpd_req *req,
@@ -382,7 +260,7 @@ static void r_headers(flurry__mock *m, flurry__httpd_req *req,
   int rc = fl_buf_puts(&b, "{\"headers\":");
   rc |= put_object(&b, req, FLURRY__HTTPD_HEADERS);
   rc |= fl_buf_putc(&b, '}');
-  send_buf(req, 200, &b, rc);
+  flurry__mock_send_buf(req, 200, &b, rc);
 }
 
 /* ---- /bytes/{n}: streamed, byte at offset p depends only on p ------------ */
@@ -391,7 +269,7 @@ static void fill_bytes(char *buf, uint64_t pos, size_t n) {
   size_t i = 0;
   while (i < n) {
     uint64_t p = pos + i;
-    uint64_t w = mix64(BYTES_SEED + p / 8);
+    uint64_t w = flurry__mock_mix64(BYTES_SEED + p / 8);
     for (unsigned k = (unsigned)(p % 8); k < 8 && i < n; k++, i++)
       buf[i] = (char)(unsigned char)(w >> (8 * k));
   }
@@ -409,8 +287,8 @@ static ssize_t bytes_read(void *cls, uint64_t pos, char *buf, size_t max) {
 static void r_bytes(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   (void)m;
   int64_t n = 0;
-  if (parse_num(arg, 0, BYTES_MAX, &n) != 0) {
-    send_error(req, 400, "n must be 0..104857600");
+  if (flurry__mock_parse_num(arg, 0, FLURRY__MOCK_BYTES_MAX, &n) != 0) {
+    flurry__mock_send_error(req, 400, "n must be 0..104857600");
     return;
   }
   const char *ct = "application/octet-stream";
@@ -426,23 +304,20 @@ static void r_bytes(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
 
 static void send_redirect(flurry__httpd_req *req, unsigned status,
                           const char *location) {
-  if (flurry__httpd_header(req, "Location", location) != 0) {
-    send_static(req, 500, internal_error);
-    return;
-  }
   fl_buf b = FL_BUF_INIT(4096);
-  int rc = fl_buf_puts(&b, "{\"location\":");
+  int rc = flurry__httpd_header(req, "Location", location) ? FL_ENOMEM : FL_OK;
+  rc |= fl_buf_puts(&b, "{\"location\":");
   rc |= fl_json_str(&b, location, strlen(location));
   rc |= fl_buf_putc(&b, '}');
-  send_buf(req, status, &b, rc);
+  flurry__mock_send_buf(req, status, &b, rc);
 }
 
 static void r_redirect(flurry__mock *m, flurry__httpd_req *req,
                        const char *arg) {
   int64_t n = 0;
   char loc[64];
-  if (parse_num(arg, 0, REDIRECT_MAX, &n) != 0) {
-    send_error(req, 400, "n must be 0..100");
+  if (flurry__mock_parse_num(arg, 0, REDIRECT_MAX, &n) != 0) {
+    flurry__mock_send_error(req, 400, "n must be 0..100");
     return;
   }
   if (n == 0) {
@@ -462,138 +337,23 @@ static void r_redirect_to(flurry__mock *m, flurry__httpd_req *req,
   (void)arg;
   const char *url = flurry__httpd_req_query(req, "url");
   int64_t status = 302;
-  if (url == NULL || !header_value_ok(url)) {
-    send_error(req, 400, "url= is required (printable ASCII)");
+  if (url == NULL || !flurry__mock_header_value_ok(url)) {
+    flurry__mock_send_error(req, 400, "url= is required (printable ASCII)");
     return;
   }
-  if (query_num(req, "status", 300, 399, 302, &status) != 0) {
-    send_error(req, 400, "status must be 300..399");
+  if (flurry__mock_query_num(req, "status", 300, 399, 302, &status) != 0) {
+    flurry__mock_send_error(req, 400, "status must be 300..399");
     return;
   }
   send_redirect(req, (unsigned)status, url);
 }
 
-/* ---- /flaky -------------------------------------------------------------- */
-
-static void r_flaky(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
-  (void)arg;
-  const char *key = flurry__httpd_req_query(req, "key");
-  int64_t fail, status;
-  if (key == NULL || key[0] == '\0' || strlen(key) > FLAKY_KEY_MAX) {
-    send_error(req, 400, "key= is required (1..256 bytes)");
-    return;
-  }
-  const char *ra = flurry__httpd_req_query(req, "retry_after");
-  if (query_num(req, "fail", 0, FLAKY_FAIL_MAX, 1, &fail) != 0 ||
-      query_num(req, "status", 200, 599, 503, &status) != 0 ||
-      (ra && !header_value_ok(ra))) {
-    send_error(req, 400,
-               "bad fail (0..1000000), status (200..599) or retry_after");
-    return;
-  }
-  int created = 0;
-  flurry__mock_slot *s =
-      flurry__mock_table_get(m->flaky, key, strlen(key), &created);
-  if (s == NULL) {
-    send_static(req, 500, internal_error);
-    return;
-  }
-  s->a += 1;
-  int64_t attempt = (int64_t)s->a;
-  int failing = attempt <= fail;
-  fl_buf b = FL_BUF_INIT(1024);
-  int rc = fl_buf_puts(&b, "{\"key\":");
-  rc |= fl_json_str(&b, key, strlen(key));
-  rc |= fl_buf_printf(&b, ",\"attempt\":%lld", (long long)attempt);
-  if (failing) {
-    rc |= fl_buf_printf(&b, ",\"status\":%lld", (long long)status);
-    rc |= retry_after_arg(req) ? FL_ENOMEM : FL_OK;
-  }
-  rc |= fl_buf_putc(&b, '}');
-  send_buf(req, failing ? (unsigned)status : 200, &b, rc);
-}
-
-/* ---- /limited: token bucket per client address --------------------------- */
-
-static int64_t ceil_pos(double x) {
-  int64_t i = (int64_t)x;
-  return (double)i < x ? i + 1 : i;
-}
-
-/* Refills and takes one token; returns 1 if allowed. s->a = tokens,
- * s->b = time of the last refill (ms). */
-static int bucket_take(flurry__mock_slot *s, int created, double rate,
-                       double burst, double now) {
-  if (created) {
-    s->a = burst;
-  } else {
-    s->a += (now - s->b) * rate / 1000.0;
-    if (s->a > burst)
-      s->a = burst;
-  }
-  s->b = now;
-  if (s->a < 1.0)
-    return 0;
-  s->a -= 1.0;
-  return 1;
-}
-
-static int ratelimit_headers(flurry__httpd_req *req, int64_t rate,
-                             int64_t remaining, int64_t reset_s) {
-  return header_i64(req, "RateLimit-Limit", rate) |
-         header_i64(req, "RateLimit-Remaining", remaining) |
-         header_i64(req, "RateLimit-Reset", reset_s);
-}
-
-static void r_limited(flurry__mock *m, flurry__httpd_req *req,
-                      const char *arg) {
-  (void)arg;
-  int64_t rate, burst;
-  char key[128];
-  if (query_num(req, "rate", 1, RATE_MAX, 10, &rate) != 0 ||
-      query_num(req, "burst", 1, RATE_MAX, rate, &burst) != 0) {
-    send_error(req, 400, "rate and burst must be 1..1000000");
-    return;
-  }
-  int kn = snprintf(key, sizeof key, "%s %lld %lld", flurry__httpd_req_peer(req),
-                    (long long)rate, (long long)burst);
-  int created = 0;
-  flurry__mock_slot *s =
-      kn > 0 && (size_t)kn < sizeof key
-          ? flurry__mock_table_get(m->limits, key, (size_t)kn, &created)
-          : NULL;
-  if (s == NULL) {
-    send_static(req, 500, internal_error);
-    return;
-  }
-  int ok = bucket_take(s, created, (double)rate, (double)burst, fl_now_ms());
-  double wait = ok ? ((double)burst - s->a) / (double)rate
-                   : (1.0 - s->a) / (double)rate;
-  int64_t reset = ceil_pos(wait);
-  int64_t remaining = (int64_t)s->a;
-  fl_buf b = FL_BUF_INIT(256);
-  int rc = ratelimit_headers(req, rate, remaining, reset);
-  if (ok) {
-    rc |= fl_buf_printf(&b, "{\"ok\":true,\"limit\":%lld,\"remaining\":%lld}",
-                        (long long)rate, (long long)remaining);
-    send_buf(req, 200, &b, rc);
-    return;
-  }
-  rc |= flurry__httpd_header(req, "Retry-After", "1");
-  rc |= fl_buf_printf(&b, "{\"error\":\"rate limited\",\"limit\":%lld}",
-                      (long long)rate);
-  send_buf(req, 429, &b, rc);
-}
-
 /* ---- dispatch ------------------------------------------------------------ */
-
-typedef void (*route_fn)(flurry__mock *m, flurry__httpd_req *req,
-                         const char *arg);
 
 static const struct route {
   const char *path;
   int prefix; /* 1: path + non-empty argument */
-  route_fn fn;
+  flurry__mock_route_fn fn;
 } routes[] = {
     {"/", 0, r_index},
     {"/json", 0, r_json},
@@ -606,8 +366,8 @@ static const struct route {
     {"/bytes/", 1, r_bytes},
     {"/redirect/", 1, r_redirect},
     {"/redirect-to", 0, r_redirect_to},
-    {"/flaky", 0, r_flaky},
-    {"/limited", 0, r_limited},
+    {"/flaky", 0, flurry__mock_flaky},
+    {"/limited", 0, flurry__mock_limited},
 };
 
 void flurry__mock_on_request(flurry__httpd_req *req, void *user) {
@@ -624,5 +384,5 @@ void flurry__mock_on_request(flurry__httpd_req *req, void *user) {
       return;
     }
   }
-  send_static(req, 404, "{\"error\":\"not found\"}");
+  flurry__mock_send_static(req, 404, "{\"error\":\"not found\"}");
 }
