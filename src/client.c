@@ -255,7 +255,7 @@ FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req,
       return FLURRY_ENOMEM;
   }
   size_t max_body = (size_t)flurry__opt(req, &c->opts, FLURRY_OPT_MAX_RESPONSE_BYTES);
-  req->resp = flurry__response_new(max_body ? max_body : 1);
+  req->resp = flurry__response_new(max_body);
   if (req->resp == NULL || merge_headers(c, req) != FLURRY_OK) {
     fl_free(req->resolved_url);
     req->resolved_url = NULL;
@@ -290,8 +290,10 @@ FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req,
 FLURRY_API int flurry_client_run(flurry_client *c) {
   if (c == NULL || c->in_callback)
     return FLURRY_EINVALID;
-  while (flurry_client_pending(c) > 0)
-    uv_run(c->loop, UV_RUN_ONCE);
+  while (flurry_client_pending(c) > 0) {
+    if (uv_run(c->loop, UV_RUN_ONCE) == 0 && flurry_client_pending(c) > 0)
+      return FLURRY_EINTERNAL; /* nothing left to wake them: never spin */
+  }
   return FLURRY_OK;
 }
 

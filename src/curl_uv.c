@@ -49,10 +49,39 @@ static void drain_done(flurry_client *c) {
   }
 }
 
+/* Transfers whose socket the glue could not watch (out of memory): libcurl
+ * 7.88 would leave them hanging, so they end here with FLURRY_ENOMEM. Runs
+ * before the completed ones are read: a removed handle reports nothing. */
+static void drain_sock_failed(flurry_client *c) {
+  while (c->sock_failed) {
+    flurry_request *req = c->sock_failed;
+    c->sock_failed = req->failed_next;
+    req->failed_next = NULL;
+    req->on_failed_list = 0;
+    if (req->easy == NULL)
+      continue;
+    req->resp->nomem = 1;
+    flurry__transfer_done(c, req->easy, CURLE_OUT_OF_MEMORY);
+  }
+}
+
 static void socket_action(flurry_client *c, curl_socket_t fd, int events) {
   int running;
   curl_multi_socket_action(c->multi, fd, events, &running);
+  drain_sock_failed(c);
   drain_done(c);
+}
+
+/* Remembers the transfer of `easy` for drain_sock_failed. */
+static int sock_failed(flurry_client *c, CURL *easy) {
+  flurry_request *req = NULL;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
+  if (req && !req->on_failed_list) {
+    req->on_failed_list = 1;
+    req->failed_next = c->sock_failed;
+    c->sock_failed = req;
+  }
+  return -1;
 }
 
 static void on_poll(uv_poll_t *p, int status, int events) {
@@ -87,7 +116,6 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
                           void *socketp) {
   flurry_client *c = userp;
   flurry__sock *s = socketp;
-  (void)easy;
   if (what == CURL_POLL_REMOVE) {
     if (s) {
       sock_close(c, s);
@@ -98,10 +126,10 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
   if (s == NULL) {
     s = fl_calloc(1, sizeof *s);
     if (s == NULL)
-      return -1; /* curl fails this transfer: CURLM_ABORTED_BY_CALLBACK */
+      return sock_failed(c, easy);
     if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
       fl_free(s);
-      return -1;
+      return sock_failed(c, easy);
     }
     s->fd = fd;
     s->client = c;

@@ -176,17 +176,17 @@ void flurry__hosts_free(flurry_client *c) {
 
 /* ---- admission, parking, waking ---- */
 
-flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h, double now,
-                                   double *until) {
+flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h,
+                                   const flurry_request *req, double now, double *until) {
   double wait;
   (void)c;
   if (h->breaker == BREAKER_OPEN) {
     if (now < h->breaker_until)
       return HOST_FAIL;
     h->breaker = BREAKER_HALF_OPEN;
-    h->probing = 0;
+    h->probe = NULL;
   }
-  if (h->breaker == BREAKER_HALF_OPEN && h->probing) {
+  if (h->breaker == BREAKER_HALF_OPEN && h->probe) {
     *until = INFINITY; /* the probe's answer wakes the host */
     return HOST_WAIT;
   }
@@ -199,7 +199,7 @@ flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h, double now
     return HOST_WAIT;
   }
   if (h->breaker == BREAKER_HALF_OPEN)
-    h->probing = 1;
+    h->probe = req;
   if (h->last_start_ms > 0) {
     double gap = now - h->last_start_ms;
     h->start_gap_ms = h->start_gap_ms > 0 ? 0.9 * h->start_gap_ms + 0.1 * gap : gap;
@@ -301,11 +301,13 @@ static int connection_failed(const flurry_response *resp) {
           strcmp(resp->detail, "connect_timeout") == 0);
 }
 
-static void breaker_learn(flurry_client *c, flurry__host *h, const flurry_response *resp,
+static void breaker_learn(flurry_client *c, flurry__host *h, const flurry_request *req,
                           double now) {
+  const flurry_response *resp = req->resp;
   int64_t threshold = c->opts.v[FLURRY_OPT_BREAKER_THRESHOLD];
-  int was_probe = h->probing;
-  h->probing = 0;
+  int was_probe = h->probe == req;
+  if (was_probe)
+    h->probe = NULL;
   if (threshold == 0)
     return;
   if (!connection_failed(resp)) {
@@ -377,7 +379,7 @@ static void adapt_learn(flurry_client *c, flurry__host *h, const flurry_response
 void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request *req,
                         double now) {
   const flurry_response *resp = req->resp;
-  breaker_learn(c, h, resp, now);
+  breaker_learn(c, h, req, now);
   int64_t delay = flurry__server_delay(resp);
   if (delay > 0) /* Retry-After pauses the whole host, not just this request */
     h->paused_until = fmax(h->paused_until, now + fmin((double)delay, FLURRY_MAX_RETRY_AFTER_MS));
@@ -402,4 +404,11 @@ void flurry__hosts_rate_changed(flurry_client *c) {
         h->adapt_rate = 0;
       host_init_rate(c, h, now);
     }
+}
+
+void flurry__host_done(flurry_client *c, flurry__host *h, const flurry_request *req) {
+  if (h->probe != req)
+    return;
+  h->probe = NULL; /* the probe never reached the wire: let another go */
+  unpark(c, h, fl_now_ms());
 }

@@ -42,7 +42,8 @@ struct flurry_response {
   char *effective_url; /* NULL = "" */
   int attempts;
   flurry_timings timings;
-  int too_large; /* set by the write callback when the limit was hit */
+  int too_large; /* set by the write callbacks when the limit was hit */
+  int nomem;     /* set by the write callbacks when memory ran out */
   flurry_attempt log[FLURRY_ATTEMPT_LOG];
 };
 
@@ -94,6 +95,8 @@ struct flurry_request {
   double retry_cost;    /* budget tokens its retries took */
   fl_heap_node backoff; /* in the client's backoff heap */
   char errbuf[CURL_ERROR_SIZE];
+  flurry_request *failed_next; /* on the client's socket-failure list */
+  int on_failed_list;
   flurry_request *next; /* queue, park or run list link */
   flurry_request *prev;
 };
@@ -117,7 +120,7 @@ struct flurry__host {
   int fails;                          /* consecutive connection failures */
   double breaker_until;
   double cooldown_ms;
-  int probing;
+  const flurry_request *probe; /* the half-open circuit's one probe */
   flurry_request *park_head, *park_tail;
   size_t parked;
   fl_heap_node wake; /* in the client's host wake heap */
@@ -163,7 +166,6 @@ int64_t flurry__backoff_ms(int attempt, int64_t base, int64_t cap, double rnd);
  * idempotent, or the caller allowed it. nothing_sent: no byte left us. */
 int flurry__retryable(int err, int status, int may_repeat, int nothing_sent);
 
-#endif
 
 /* ---- client.c / curl_uv.c ---- */
 typedef struct flurry__sock {
@@ -205,6 +207,7 @@ struct flurry_client {
   size_t easy_pool_len, easy_pool_cap;
 
   int h2c_reuse_broken; /* libcurl < 8.0.0: see configure() */
+  flurry_request *sock_failed; /* transfers whose socket could not be watched */
   int in_callback;
   int closing;
   uint64_t rng;
@@ -229,8 +232,11 @@ flurry__host *flurry__host_acquire(flurry_client *c, const char *url);
 void flurry__host_release(flurry_client *c, flurry__host *h);
 /* May a request to h start now? HOST_WAIT sets *until (ms; INFINITY: until
  * a probe answers). HOST_GO takes the host's token. */
-flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h, double now,
-                                   double *until);
+flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h,
+                                   const flurry_request *req, double now, double *until);
+/* A request is done (completed or cancelled): if it was the host's probe,
+ * the requests waiting on it go on. */
+void flurry__host_done(flurry_client *c, flurry__host *h, const flurry_request *req);
 /* Learns from a finished attempt: breaker, Retry-After pause, adaptive rate. */
 void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request *req,
                         double now);
@@ -283,3 +289,5 @@ void flurry__glue_close_socks(flurry_client *c);
 void flurry__handle_closed(uv_handle_t *h);
 /* Frees a client being freed on the caller's loop once its handles closed. */
 void flurry__maybe_release(flurry_client *c);
+
+#endif

@@ -146,8 +146,8 @@ int flurry__opt_check(flurry_opt opt, int64_t v) {
   case FLURRY_OPT_TIMEOUT_MS:
   case FLURRY_OPT_IDLE_TIMEOUT_MS:
     return v >= 1 && v <= 7 * 24 * 3600 * 1000LL ? 0 : -1;
-  case FLURRY_OPT_MAX_RESPONSE_BYTES:
-    return v >= 0 && v <= ((int64_t)1 << 40) ? 0 : -1;
+  case FLURRY_OPT_MAX_RESPONSE_BYTES: /* every buffer has a limit: no 0 */
+    return v >= 1 && v <= ((int64_t)1 << 40) ? 0 : -1;
   case FLURRY_OPT_VERIFY_TLS:
   case FLURRY_OPT_RETRY_UNSAFE:
     return v == 0 || v == 1 ? 0 : -1;

@@ -28,6 +28,7 @@ void flurry__response_reset(flurry_response *resp) {
   fl_buf_reset(&resp->hdrs);
   resp->nhdrs = 0;
   resp->too_large = 0;
+  resp->nomem = 0;
 }
 
 int flurry__response_set_error(flurry_response *resp, int err, const char *fmt, ...) {

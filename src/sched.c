@@ -41,6 +41,7 @@ void flurry__complete(flurry_client *c, flurry_request *req) {
   req->state = REQ_DONE;
   resp->timings.elapsed_ms = fl_now_ms() - req->submit_ms;
   if (req->host) {
+    flurry__host_done(c, req->host, req);
     flurry__host_release(c, req->host);
     req->host = NULL;
   }
@@ -96,7 +97,7 @@ void flurry__pump(flurry_client *c) {
     flurry_request *req = c->queue_head;
     flurry__list_remove(&c->queue_head, &c->queue_tail, req);
     c->queued--;
-    switch (flurry__host_admit(c, req->host, now, &until)) {
+    switch (flurry__host_admit(c, req->host, req, now, &until)) {
     case HOST_GO:
       flurry__bucket_take(&c->rate, now, &wait);
       flurry__start(c, req);

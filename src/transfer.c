@@ -15,6 +15,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp) {
     return len;
   if (rc == FL_ELIMIT)
     req->resp->too_large = 1;
+  else
+    req->resp->nomem = 1;
   return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
 }
 
@@ -26,6 +28,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp) {
     return len;
   if (rc == FLURRY_ETOO_LARGE)
     req->resp->too_large = 1;
+  else
+    req->resp->nomem = 1;
   return 0;
 }
 
@@ -142,16 +146,16 @@ void flurry__start(flurry_client *c, flurry_request *req) {
   double now = fl_now_ms();
   int64_t timeout = attempt_timeout(c, req, now);
   flurry_response *resp = req->resp;
-  resp->attempts++;
-  flurry__response_reset(resp);
-  req->errbuf[0] = '\0';
-  req->attempt_ms = now;
-  if (timeout == 0) {
+  if (timeout == 0) { /* nothing is sent: no attempt is counted */
     flurry__response_set_error(resp, FLURRY_ETIMEOUT, "the request's deadline passed");
     resp->detail = "deadline";
     flurry__complete(c, req);
     return;
   }
+  resp->attempts++;
+  flurry__response_reset(resp);
+  req->errbuf[0] = '\0';
+  req->attempt_ms = now;
   CURL *e = easy_get(c);
   if (e == NULL) {
     flurry__response_set_error(resp, FLURRY_ENOMEM, "cannot create a transfer");
@@ -217,7 +221,9 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
   curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
   resp->curl_code = (int)result;
   resp->os_errno = (int)os_errno;
-  int kind = resp->too_large ? FLURRY_ETOO_LARGE : flurry__curl_kind(result);
+  int kind = resp->too_large ? FLURRY_ETOO_LARGE
+             : resp->nomem   ? FLURRY_ENOMEM
+                             : flurry__curl_kind(result);
   if (resp->too_large)
     flurry__response_set_error(resp, kind, "response larger than %zu bytes",
                                resp->body.max);

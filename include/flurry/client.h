@@ -66,7 +66,10 @@ FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
 /* Submits a request. On success (0) the client owns `req`, and `cb` runs
  * exactly once, later, from the loop (never from inside this call). On
  * failure the callback never runs and the caller still owns `req`:
- * FLURRY_EINVALID (the URL does not resolve to an absolute http(s) URL),
+ * FLURRY_EINVALID (the URL does not resolve to an absolute http(s) URL with
+ * a host; a URL that passes this check but that libcurl cannot parse, such
+ * as a port over 65535, is reported through the callback as
+ * FLURRY_EINVALID),
  * FLURRY_ENOMEM, or FLURRY_ECANCELLED (the client is being freed). */
 FLURRY_API int flurry_client_submit(flurry_client *client, flurry_request *req,
                                     flurry_done_cb cb, void *user_data);
@@ -82,8 +85,10 @@ FLURRY_API int flurry_client_cancel_all(flurry_client *client);
  * FLURRY_EINVALID when called from inside a completion callback. */
 FLURRY_API int flurry_client_cancel_queued(flurry_client *client);
 
-/* Runs the loop until no request is queued or running. Returns 0, or
- * FLURRY_EINVALID when called from inside a completion callback. */
+/* Runs the loop until no request is queued or running. Returns 0,
+ * FLURRY_EINVALID when called from inside a completion callback, or
+ * FLURRY_EINTERNAL when requests remain that nothing on the loop can ever
+ * complete (a bug: it returns rather than spin). */
 FLURRY_API int flurry_client_run(flurry_client *client);
 
 /* Requests queued or running (submitted, callback not yet run). */

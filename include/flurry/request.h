@@ -49,8 +49,10 @@ typedef enum flurry_opt {
    * 502, 503, 504; POST and PATCH only when FLURRY_OPT_RETRY_UNSAFE is 1. */
   FLURRY_OPT_MAX_ATTEMPTS,
   /* Backoff base and cap: before attempt k+1 wait a random time in
-   * [0, min(cap, base * 2^(k-1))] (full jitter), or Retry-After when the
-   * server sends one (capped by the cap). Defaults 100 and 10000. */
+   * [0, min(cap, base * 2^(k-1))] (full jitter). When a 429 or 503 carries
+   * Retry-After, the server's wait is honoured as given instead (politeness
+   * wins over the cap), up to 60 s or the deadline; a longer one ends the
+   * request with detail "retry_after_too_long". Defaults 100 and 10000. */
   FLURRY_OPT_RETRY_BASE_MS,
   FLURRY_OPT_RETRY_CAP_MS,
   /* 1 retries non-idempotent methods (POST, PATCH) too. Default 0. */

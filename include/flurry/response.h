@@ -39,7 +39,7 @@ FLURRY_API const char *flurry_response_error_message(const flurry_response *resp
  * "connect_timeout", "idle_timeout", "total_timeout" (FLURRY_ETIMEOUT),
  * "deadline" (the request's deadline passed), "circuit_open"
  * (FLURRY_ECONNECT without trying), "retry_after_too_long" (the server asked
- * for a pause longer than the retry cap allows or the deadline leaves),
+ * for a pause over 60 s, or past the deadline),
  * "retry_budget" (the client's retry budget was spent). */
 FLURRY_API const char *flurry_response_error_detail(const flurry_response *resp);
 

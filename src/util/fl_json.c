@@ -278,7 +278,7 @@ static int js_put(jscan *s, char c) {
 
 /* Object or array: open/close bracket, members separated by commas. */
 static int js_container(jscan *s, int depth, char close) {
-  if (depth > 512)
+  if (depth >= 512) /* the outermost value is depth 0: 512 levels at most */
     return js_fail(s, FL_EPARSE);
   if (js_put(s, (char)s->p[s->i++]) < 0)
     return -1;

@@ -11,13 +11,6 @@
 
 #include "fl.h"
 
-/* Tests that expose a known, reported engine bug run only with
- * FLURRY_KNOWN_BUGS=1 in the environment (they fail until it is fixed). */
-static int known_bug(void) {
-  const char *v = getenv("FLURRY_KNOWN_BUGS");
-  return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
-}
-
 /* Compacts `in` into a buffer that already holds "keep:" and returns the rc;
  * on success *out is the compacted text (without the prefix). On failure it
  * checks the buffer still holds exactly "keep:". The input is copied to an
@@ -199,13 +192,11 @@ static void test_fl_json_compact_depth_limit(void **state) {
   fl_buf_free(&doc);
 }
 
-/* Known bug (reported): the documented depth limit is 512, but 513 nested
+/* Was a bug (fixed): the documented depth limit is 512, but 513 nested
  * containers are accepted (the check is `depth > 512` with depth 0 for the
  * outermost container). */
 static void test_fl_json_compact_depth_513_rejected(void **state) {
   (void)state;
-  if (!known_bug())
-    skip();
   assert_int_equal(compact_nested(513), FL_EPARSE);
 }
 

@@ -254,7 +254,7 @@ static void test_request_set_overrides_options(void **state) {
     flurry_opt opt;
     int64_t v;
   } ok[] = {{FLURRY_OPT_CONNECT_TIMEOUT_MS, 1},  {FLURRY_OPT_TIMEOUT_MS, 1},
-            {FLURRY_OPT_IDLE_TIMEOUT_MS, 1000},  {FLURRY_OPT_MAX_RESPONSE_BYTES, 0},
+            {FLURRY_OPT_IDLE_TIMEOUT_MS, 1000},  {FLURRY_OPT_MAX_RESPONSE_BYTES, 1},
             {FLURRY_OPT_MAX_REDIRECTS, 5},       {FLURRY_OPT_VERIFY_TLS, 0},
             {FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_2_PRIOR_KNOWLEDGE},
             {FLURRY_OPT_MAX_ATTEMPTS, 1000},     {FLURRY_OPT_RETRY_BASE_MS, 0},
@@ -273,6 +273,10 @@ static void test_request_set_refuses_client_only_and_out_of_range(void **state) 
   /* Pool limits belong to the client. */
   assert_int_equal(flurry_request_set(req, FLURRY_OPT_MAX_IN_FLIGHT, 10), FLURRY_EINVALID);
   assert_int_equal(flurry_request_set(req, FLURRY_OPT_MAX_PER_HOST, 2), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_RATE_AUTO, 1), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_RETRY_BUDGET, 10), FLURRY_EINVALID);
+  /* Every body has a limit: no "0 = unlimited". */
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_MAX_RESPONSE_BYTES, 0), FLURRY_EINVALID);
   const struct {
     flurry_opt opt;
     int64_t v;

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Retries, Retry-After, deadlines, rate limits (fixed, adaptive, changed
+# while running), the circuit breaker: the real binary against flurry mock.
+source "$(dirname "$0")/lib.sh"
+start_mock
+F() { "$FLURRY" -q "$@"; }
+count() { jq -s "map(select($2)) | length" "$1"; }
+
+test_retry_after_seconds() {
+  echo "$BASE/flaky?key=ra1&fail=1&retry_after=2" | F --retries 1 --attempts > "$WORK/ra.jsonl"
+  check "Retry-After 2: then success" "$(jq -c '[.status, .attempts]' "$WORK/ra.jsonl")" "[200,2]"
+  check "Retry-After 2: the wait was 2 s" "$(jq '.attempt_log[0].wait_ms' "$WORK/ra.jsonl")" 2000
+  check "Retry-After 2: no earlier than 2 s" "$(jq '.elapsed_ms >= 2000' "$WORK/ra.jsonl")" true
+}
+
+test_retry_after_http_date() {
+  local when; when=$(date -u -d '+3 sec' '+%a, %d %b %Y %H:%M:%S GMT' | jq -sRr 'rtrimstr("\n") | @uri')
+  echo "$BASE/flaky?key=ra2&fail=1&retry_after=$when" | F --retries 1 --attempts > "$WORK/rad.jsonl"
+  check "Retry-After HTTP-date: then success" "$(jq -c '[.status, .attempts]' "$WORK/rad.jsonl")" "[200,2]"
+  check "Retry-After HTTP-date: waited (2..3 s, second granularity)" \
+    "$(jq '.attempt_log[0].wait_ms >= 1000 and .attempt_log[0].wait_ms <= 3000' "$WORK/rad.jsonl")" true
+}
+
+test_retry_after_past_deadline() {
+  echo "$BASE/flaky?key=ra3&fail=1&retry_after=30" | F --retries 3 --deadline 5s > "$WORK/rdl.jsonl"
+  check "Retry-After past the deadline: one attempt" "$(jq .attempts "$WORK/rdl.jsonl")" 1
+  check "Retry-After past the deadline: typed" "$(jq -r .error.detail "$WORK/rdl.jsonl")" retry_after_too_long
+  check "Retry-After past the deadline: gave up at once" "$(jq '.elapsed_ms < 1000' "$WORK/rdl.jsonl")" true
+}
+
+test_retry_after_pauses_the_host() {
+  # One request gets 503 + Retry-After: 2; the others to that host wait too.
+  { echo "$BASE/flaky?key=pause1&fail=1&retry_after=2"; sleep 0.3
+    for i in 1 2 3; do echo "$BASE/json?after=$i"; done; } \
+    | F --retries 1 -c 4 --ordered > "$WORK/pause.jsonl"
+  check "host paused: later requests waited for Retry-After" \
+    "$(jq -s 'map(select(.url | test("after="))) | all(.elapsed_ms >= 1000)' "$WORK/pause.jsonl")" true
+}
+
+test_deadline() {
+  echo "$BASE/delay/3000" | F --deadline 500ms --timeout 10s > "$WORK/dl.jsonl"
+  check "deadline bounds an attempt" "$(jq -c '[.error.kind, .error.detail]' "$WORK/dl.jsonl")" \
+    '["timeout","total_timeout"]'
+  check "deadline: stopped at about 0.5 s" "$(jq '.elapsed_ms < 2000' "$WORK/dl.jsonl")" true
+  seq 1 3 | F --deadline 300ms --retries 5 --retry-base 200ms --retry-cap 200ms \
+    "$BASE/flaky?key=dl{}&fail=10" > "$WORK/dl2.jsonl"
+  check "deadline stops retries" "$(jq -s -c 'map(.error.detail) | unique' "$WORK/dl2.jsonl")" '["deadline"]'
+}
+
+test_timeout_details() {
+  echo "$BASE/delay/3000" | F --timeout 300ms > "$WORK/to.jsonl"
+  check "total timeout detail" "$(jq -r .error.detail "$WORK/to.jsonl")" total_timeout
+}
+
+test_fixed_rate_against_limited() {
+  local t0 t1
+  t0=$(date +%s%N)
+  seq 1 200 | F -c 50 --rate 50/s "$BASE/limited?rate=50&key=fixed&n={}" > "$WORK/rate.jsonl"
+  t1=$(date +%s%N)
+  check "--rate 50/s against a 50/s server: zero 429" "$(count "$WORK/rate.jsonl" '.status == 429')" 0
+  check "--rate 50/s: all 200" "$(count "$WORK/rate.jsonl" '.status == 200')" 200
+  # 200 starts at 50/s cannot take less than 199/50 s: the limiter holds.
+  check "--rate 50/s: never faster than the rate" "$([ $(( (t1 - t0) / 1000000 )) -ge 3900 ] && echo yes)" yes
+  echo "   (200 requests at --rate 50/s took $(( (t1 - t0) / 1000000 )) ms; ideal 3980)"
+}
+
+test_auto_rate_finds_the_limit() {
+  seq 1 600 | F -c 16 --rate auto --retries 10 --attempts "$BASE/limited?rate=50&key=auto&n={}" \
+    > "$WORK/auto.jsonl"
+  check "--rate auto: every request succeeds" "$(count "$WORK/auto.jsonl" '.status == 200')" 600
+  local r429 att
+  r429=$(jq -s 'map(.attempt_log[] | select(.status == 429)) | length' "$WORK/auto.jsonl")
+  att=$(jq -s 'map(.attempts) | add' "$WORK/auto.jsonl")
+  check "--rate auto: 429 share under 5% ($r429 of $att attempts)" \
+    "$([ $((r429 * 100)) -lt $((att * 5)) ] && echo yes)" yes
+}
+
+test_without_limits_the_server_refuses() {
+  # The check above could fail: without a limit the same load gets 429s.
+  seq 1 200 | F -c 50 "$BASE/limited?rate=50&key=none&n={}" > "$WORK/none.jsonl"
+  check "no limit: the server answers 429" "$(count "$WORK/none.jsonl" '.status == 429' | awk '{print ($1 > 0)}')" 1
+}
+
+test_control_file_changes_rate() {
+  printf 'rate 2/s\n' > "$WORK/ctl"
+  ( sleep 1.5; printf 'rate 1000/s\nconcurrency 20\n' > "$WORK/ctl" ) &
+  local writer=$! t0 t1
+  t0=$(date +%s%N)
+  seq 1 40 | "$FLURRY" -q --control "$WORK/ctl" "$BASE/json?c={}" > "$WORK/ctl.jsonl" 2> "$WORK/ctl.err"
+  t1=$(date +%s%N)
+  wait "$writer"
+  check "--control: all done" "$(count "$WORK/ctl.jsonl" '.status == 200')" 40
+  check "--control: the change was applied" "$(grep -c 'settings applied' "$WORK/ctl.err")" 1
+  # at 2/s throughout, 40 requests would take 19.5 s
+  check "--control: sped up after the change" "$([ $(( (t1 - t0) / 1000000 )) -lt 15000 ] && echo yes)" yes
+  printf 'rate fast\n' > "$WORK/badctl"
+  "$FLURRY" --control "$WORK/badctl" < /dev/null 2> "$WORK/badctl.err"
+  check "--control with a bad line: exit 2" "$?" 2
+  check "--control with a bad line: names it" "$(grep -c 'line 1' "$WORK/badctl.err")" 1
+}
+
+test_circuit_breaker() {
+  seq 1 20 | F -c 1 --breaker 3 --breaker-cooldown 60s "http://127.0.0.1:1/b{}" > "$WORK/br.jsonl"
+  check "breaker: 3 real attempts" "$(count "$WORK/br.jsonl" '.error.detail != "circuit_open"')" 3
+  check "breaker: the rest failed fast" "$(count "$WORK/br.jsonl" '.error.detail == "circuit_open"')" 17
+  check "breaker: still typed connect" "$(jq -s -c 'map(.error.kind) | unique' "$WORK/br.jsonl")" '["connect"]'
+  seq 1 20 | F -c 1 --breaker 0 "http://127.0.0.1:1/b{}" > "$WORK/br0.jsonl"
+  check "--breaker 0: every request tried" "$(count "$WORK/br0.jsonl" '.error.detail == "circuit_open"')" 0
+}
+
+test_retry_budget() {
+  seq 1 30 | F -c 1 --breaker 0 --retries 5 --retry-base 1ms --retry-budget 20 \
+    "http://127.0.0.1:1/rb{}" > "$WORK/rb.jsonl"
+  check "retry budget: 4 retries (5 tokens each) in all" \
+    "$(jq -s 'map(.attempts - 1) | add' "$WORK/rb.jsonl")" 4
+  check "retry budget: typed" "$(count "$WORK/rb.jsonl" '.error.detail == "retry_budget"')" 30
+}
+
+test_idempotency_key_allows_post_retry() {
+  echo "{\"method\":\"POST\",\"url\":\"$BASE/flaky?key=ik1&fail=1\",\"json\":{},\"headers\":{\"Idempotency-Key\":\"k-1\"}}" \
+    | F --retries 2 --retry-base 10ms > "$WORK/ik.jsonl"
+  check "POST with Idempotency-Key is retried" "$(jq -c '[.status, .attempts]' "$WORK/ik.jsonl")" "[200,2]"
+}
+
+for t in $(declare -F | awk '{print $3}' | grep '^test_'); do run_test "$t"; done
+finish
