@@ -54,7 +54,7 @@ static void answer(fixture *f, int err, int status, const char *header, double n
 
 static flurry__verdict admit(fixture *f, double now, double *until) {
   *until = -1;
-  return flurry__host_admit(f->c, f->h, now, until);
+  return flurry__host_admit(f->c, f->h, f->req, now, until);
 }
 
 static void test_host_key_normalised(void **state) {
