@@ -1,6 +1,6 @@
 /* mock_int.h: what the parts of `flurry mock` share: main (mock.c), the
- * plain endpoints (mock_routes.c), the keyed ones (mock_keyed.c) and their
- * helpers (mock_util.c). Internal to the flurry binary. */
+ * plain endpoints (mock_routes.c), the keyed ones (mock_keyed.c), the
+ * misbehaviours (mock_faults.c) and their helpers (mock_util.c). Internal to the flurry binary. */
 #ifndef FLURRY_MOCK_INT_H
 #define FLURRY_MOCK_INT_H
 
@@ -19,7 +19,7 @@
 typedef struct flurry__mock {
   uv_loop_t *loop;
   flurry__mock_table *flaky;  /* key -> attempts seen */
-  flurry__mock_table *limits; /* "ip rate burst" -> token bucket */
+  flurry__mock_table *limits; /* "ip|key rate burst" -> token bucket */
 } flurry__mock;
 
 /* An endpoint: arg is the path past a prefix route ("/delay/" + "300"),
@@ -82,11 +82,22 @@ typedef void (*flurry__mock_fire_cb)(flurry__httpd_req *req, int64_t ms);
 int flurry__mock_defer(flurry__mock *m, flurry__httpd_req *req, int64_t ms,
                        flurry__mock_fire_cb fire);
 
-/* ---- endpoints in other files ---------------------------------------------- */
+/* ---- endpoints in other files ----------------------------------------------
+ */
 
 void flurry__mock_flaky(flurry__mock *m, flurry__httpd_req *req,
                         const char *arg); /* mock_keyed.c */
 void flurry__mock_limited(flurry__mock *m, flurry__httpd_req *req,
                           const char *arg);
+void flurry__mock_reset(flurry__mock *m, flurry__httpd_req *req,
+                        const char *arg); /* mock_faults.c */
+void flurry__mock_truncated(flurry__mock *m, flurry__httpd_req *req,
+                            const char *arg);
+void flurry__mock_drip(flurry__mock *m, flurry__httpd_req *req,
+                       const char *arg);
+void flurry__mock_hang(flurry__mock *m, flurry__httpd_req *req,
+                       const char *arg);
+void flurry__mock_malformed(flurry__mock *m, flurry__httpd_req *req,
+                            const char *arg);
 
 #endif

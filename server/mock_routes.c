@@ -20,7 +20,7 @@ const char *const flurry__mock_endpoints[] = {
     "GET  /json                 a fixed JSON document (~250 bytes)",
     "ANY  /delay/{ms}           answer after ms milliseconds (0..60000)",
     "ANY  /status/{code}        answer with status code (200..599)"
-    " [?retry_after=V]",
+    " [?retry_after=V: seconds or an HTTP-date, verbatim]",
     "GET  /users                100 users [?page=P&per_page=K&total=N]"
     " (Link: rel=next)",
     "GET  /users/{id}           one user (1..1000000), else 404",
@@ -31,9 +31,20 @@ const char *const flurry__mock_endpoints[] = {
     "GET  /redirect-to?url=U    redirect to U [&status=3xx, default 302]",
     "GET  /headers              the request headers as JSON",
     "ANY  /flaky?key=K          the first N requests with key K fail"
-    " [&fail=N (1)&status=S (503)&retry_after=V]",
-    "ANY  /limited              token bucket per client address:"
-    " 429 + Retry-After past it [?rate=R (10/s)&burst=B (R)]",
+    " [&fail=N (1)&kind=status|reset&status=S (503)&retry_after=V]",
+    "ANY  /limited              token bucket per client address or per key:"
+    " 429 + Retry-After past it, RateLimit-*, RateLimit, RateLimit-Policy and"
+    " X-RateLimit-* headers [?rate=R (10/s)&burst=B (R)&key=K"
+    "&status=429|403 (403: GitHub style, no Retry-After)]",
+    "ANY  /reset                reset the connection (TCP RST), no answer"
+    " [?after=N: after the headers and N body bytes]",
+    "ANY  /truncated            Content-Length: N, only M bytes, then close"
+    " [?size=N (1024)&send=M (N/2)]",
+    "ANY  /drip                 headers, then N bytes of '*', one every T ms"
+    " [?bytes=N (10, 0..100000)&interval_ms=T (100, 1..60000)]",
+    "ANY  /hang                 read the request, never answer"
+    " [?ms=T: close after T ms (1..3600000), still no answer]",
+    "ANY  /malformed            200, application/json, a body that is not JSON",
     NULL};
 
 static const char slideshow[] =
@@ -368,6 +379,11 @@ static const struct route {
     {"/redirect-to", 0, r_redirect_to},
     {"/flaky", 0, flurry__mock_flaky},
     {"/limited", 0, flurry__mock_limited},
+    {"/reset", 0, flurry__mock_reset},
+    {"/truncated", 0, flurry__mock_truncated},
+    {"/drip", 0, flurry__mock_drip},
+    {"/hang", 0, flurry__mock_hang},
+    {"/malformed", 0, flurry__mock_malformed},
 };
 
 void flurry__mock_on_request(flurry__httpd_req *req, void *user) {

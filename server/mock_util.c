@@ -142,6 +142,7 @@ int flurry__mock_defer(flurry__mock *m, flurry__httpd_req *req, int64_t ms,
   return 0;
 }
 
+/* A deferred request without a timer (/hang) has no data. */
 void flurry__mock_on_abandon(flurry__httpd_req *req, void *user) {
   (void)user;
   pending *p = flurry__httpd_req_data(req);

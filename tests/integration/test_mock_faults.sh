@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# test_mock_faults.sh: the misbehaviours of `flurry mock`, seen by curl:
+# /reset, /truncated, /drip, /hang, /malformed, /flaky?kind=reset,
+# Retry-After pass-through, /limited headers and keys, and a clean SIGTERM
+# with hung and dripping connections in flight. Needs curl (7.75+) and jq.
+. "$(dirname "$0")/lib.sh"
+
+# The mock logs to a file (not --quiet): deliberate resets and aborts must
+# not show up as errors there.
+start_loud_mock() {
+  "$FLURRY" mock --port 0 --port-file "$WORK/port" >/dev/null 2>"$WORK/mock.err" &
+  MOCK_PID=$!
+  for _ in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+  [ -s "$WORK/port" ] || { echo "flurry mock did not start"; exit 1; }
+  BASE="http://127.0.0.1:$(cat "$WORK/port")"
+}
+
+# get PATH [CURL_ARGS...]: "HTTP_CODE CURL_EXIT BYTES"; the body in $WORK/body.
+get() {
+  local path=$1; shift
+  curl -s -o "$WORK/body" -w '%{http_code} %{exitcode} %{size_download}' "$@" "$BASE$path"
+}
+# hdr NAME PATH [CURL_ARGS...]: the value of response header NAME.
+hdr() {
+  local name=$1 path=$2; shift 2
+  curl -s -o /dev/null -D - "$@" "$BASE$path" | tr -d '\r' |
+    awk -v n="$(tr 'A-Z' 'a-z' <<<"$name")" 'index(tolower($0), n ": ") == 1 { print substr($0, length(n) + 3) }'
+}
+# secs_between T LO HI: 1 when LO <= T < HI.
+secs_between() { awk -v t="$1" -v lo="$2" -v hi="$3" 'BEGIN { print (t >= lo && t < hi) }'; }
+
+start_loud_mock
+
+# ---- documented ---------------------------------------------------------------
+for e in /reset /truncated /drip /hang /malformed; do
+  check "GET / lists $e" "$(curl -s "$BASE/" | jq --arg e "$e" '[.endpoints[] | select(contains($e + " "))] | length')" "1"
+done
+
+# ---- /reset ------------------------------------------------------------------
+check "/reset: RST before any byte (curl 56)" "$(get /reset)" "000 56 0"
+check "/reset?after=100: headers, 100 bytes, RST" "$(get '/reset?after=100')" "200 56 100"
+check "/reset?after=70000: more than one block" "$(get '/reset?after=70000')" "200 56 70000"
+check "/reset?after=x rejected" "$(get '/reset?after=x' | cut -d' ' -f1)" "400"
+
+# ---- /truncated ----------------------------------------------------------------
+check "/truncated: half of 1024 then FIN (curl 18)" "$(get /truncated)" "200 18 512"
+check "/truncated Content-Length" "$(hdr content-length /truncated)" "1024"
+check "/truncated?size=10&send=3" "$(get '/truncated?size=10&send=3')" "200 18 3"
+check "/truncated?send=0" "$(get '/truncated?size=10&send=0')" "200 18 0"
+check "/truncated send >= size rejected" "$(get '/truncated?size=10&send=10' | cut -d' ' -f1)" "400"
+
+# ---- /drip ------------------------------------------------------------------------
+t=$(curl -s -o "$WORK/body" -w '%{exitcode} %{time_starttransfer} %{time_total}' "$BASE/drip?bytes=5&interval_ms=100")
+check "/drip 5 bytes" "$(cat "$WORK/body")" "*****"
+read -r rc first total <<<"$t"
+check "/drip exit 0" "$rc" "0"
+check "/drip headers at once (${first}s)" "$(secs_between "$first" 0 0.3)" "1"
+check "/drip 5 x 100 ms (${total}s)" "$(secs_between "$total" 0.45 3)" "1"
+# an idle timeout of 1 s (curl: under 1 byte/s for 1 s) against 3 s gaps
+check "/drip every 3 s trips a 1 s idle timeout" \
+  "$(get '/drip?bytes=3&interval_ms=3000' --speed-limit 1 --speed-time 1 | cut -d' ' -f2)" "28"
+check "/drip every 100 ms passes it" \
+  "$(get '/drip?bytes=20&interval_ms=100' --speed-limit 1 --speed-time 1)" "200 0 20"
+check "/drip?bytes=0" "$(get '/drip?bytes=0')" "200 0 0"
+check "/drip interval 0 rejected" "$(get '/drip?interval_ms=0' | cut -d' ' -f1)" "400"
+
+# ---- /hang and /malformed ------------------------------------------------------------
+check "/hang: no answer within 1 s (curl 28)" "$(get /hang --max-time 1 | cut -d' ' -f1,2)" "000 28"
+t=$(curl -s -o /dev/null -w '%{exitcode} %{time_total}' "$BASE/hang?ms=300")
+check "/hang?ms=300: closed without an answer (curl 52)" "${t% *}" "52"
+check "/hang?ms=300 took >= 0.3 s (${t#* }s)" "$(secs_between "${t#* }" 0.29 5)" "1"
+check "/malformed status" "$(get /malformed | cut -d' ' -f1)" "200"
+check "/malformed content-type" "$(hdr content-type /malformed)" "application/json"
+check "/malformed is not JSON (jq fails)" "$(jq . "$WORK/body" >/dev/null 2>&1 || echo fails)" "fails"
+
+# ---- /flaky?kind=reset, Retry-After ---------------------------------------------------
+got=""
+for _ in 1 2 3; do got="$got $(get '/flaky?key=fr&fail=2&kind=reset' | cut -d' ' -f1,2)"; done
+check "/flaky kind=reset: reset twice, then 200" "$got" " 000 56 000 56 200 0"
+check "/flaky kind=status (default)" "$(get '/flaky?key=fs&kind=status' | cut -d' ' -f1)" "503"
+check "/flaky bad kind" "$(get '/flaky?key=fb&kind=hang' | cut -d' ' -f1)" "400"
+check "Retry-After seconds" "$(hdr retry-after '/status/503?retry_after=120')" "120"
+check "Retry-After HTTP-date verbatim" \
+  "$(hdr retry-after '/status/503?retry_after=Wed,%2021%20Oct%202015%2007:28:00%20GMT')" \
+  "Wed, 21 Oct 2015 07:28:00 GMT"
+
+# ---- /limited: per key, every header -----------------------------------------------------
+got=""
+for _ in 1 2 3; do got="$got $(get '/limited?rate=1&burst=2&key=a' | cut -d' ' -f1)"; done
+check "/limited key=a burst 2" "$got" " 200 200 429"
+check "/limited key=b has its own bucket" "$(get '/limited?rate=1&burst=2&key=b' | cut -d' ' -f1)" "200"
+curl -s -o /dev/null -D - "$BASE/limited?rate=1&burst=2&key=a" | tr -d '\r' | tr 'A-Z' 'a-z' >"$WORK/h"
+now=$(date +%s)
+h() { awk -v n="$1" 'index($0, n ": ") == 1 { print substr($0, length(n) + 3) }' "$WORK/h"; }
+check "429 status line" "$(head -1 "$WORK/h" | cut -d' ' -f2)" "429"
+check "429 Retry-After (ceil, >= 1)" "$(h retry-after)" "1"
+check "429 RateLimit-Limit" "$(h ratelimit-limit)" "1"
+check "429 RateLimit-Remaining" "$(h ratelimit-remaining)" "0"
+check "429 RateLimit-Reset" "$(h ratelimit-reset)" "1"
+check "429 RateLimit (combined)" "$(h ratelimit)" "limit=1, remaining=0, reset=1"
+check "429 RateLimit-Policy" "$(h ratelimit-policy)" "1;w=1"
+check "429 X-RateLimit-Limit" "$(h x-ratelimit-limit)" "1"
+check "429 X-RateLimit-Remaining" "$(h x-ratelimit-remaining)" "0"
+reset=$(h x-ratelimit-reset)
+check "429 X-RateLimit-Reset is epoch seconds ($reset, now $now)" \
+  "$([ "$reset" -ge "$now" ] && [ "$reset" -le $((now + 3)) ] && echo 1)" "1"
+check "200 carries the headers too" "$(hdr x-ratelimit-remaining '/limited?rate=5&key=c')" "4"
+got=$(curl -s -o /dev/null -D - "$BASE/limited?rate=1&burst=1&key=gh&status=403" \
+  "$BASE/limited?rate=1&burst=1&key=gh&status=403" | tr -d '\r' | tr 'A-Z' 'a-z')
+check "status=403: GitHub style" "$(grep -c '^http/1.1 403' <<<"$got")" "1"
+check "403 X-RateLimit-Remaining: 0" "$(grep -c '^x-ratelimit-remaining: 0$' <<<"$got")" "2"
+check "403 without Retry-After" "$(grep -c '^retry-after:' <<<"$got")" "0"
+check "/limited status=500 rejected" "$(get '/limited?status=500' | cut -d' ' -f1)" "400"
+check "/limited key too long" "$(get "/limited?key=$(printf 'k%.0s' $(seq 257))" | cut -d' ' -f1)" "400"
+
+# A client that leaves mid-/drip: the next tick finds its socket gone.
+check "a client leaving mid-drip" "$(get '/drip?bytes=2&interval_ms=500' --max-time 0.2 | cut -d' ' -f2)" "28"
+sleep 0.6
+
+# ---- SIGTERM with hung, dripping and delayed requests in flight ------------------------------
+inflight=()
+for u in /hang '/hang?ms=10000' '/drip?bytes=100&interval_ms=1000' '/drip?bytes=1000&interval_ms=1' \
+  /delay/5000 '/json?fail=1&kind=hang' '/bytes/10485760'; do
+  curl -s -o /dev/null --max-time 10 --limit-rate 200k "$BASE$u" &
+  inflight+=($!)
+done
+sleep 0.5
+start=$(date +%s.%N)
+kill -TERM "$MOCK_PID"; wait "$MOCK_PID"; rc=$?
+MOCK_PID=""
+took=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
+wait "${inflight[@]}"
+check "SIGTERM exits 0" "$rc" "0"
+check "SIGTERM is prompt (${took}s)" "$(secs_between "$took" 0 3)" "1"
+# MHD does log a client that left first (curl's idle timeout on /drip).
+check "no errors logged (resets, aborts, shutdown)" \
+  "$(grep -v '^flurry mock: ' "$WORK/mock.err" |
+    grep -v 'socket is no longer available for sending' || true)" ""
+check "the client that left was logged" \
+  "$([ "$(grep -c 'no longer available' "$WORK/mock.err")" -ge 1 ] && echo 1)" "1"
+
+finish
