@@ -47,6 +47,9 @@ static void usage(FILE *f) {
         f);
   for (size_t i = 0; flurry__mock_endpoints[i]; i++)
     fprintf(f, "  %s\n", flurry__mock_endpoints[i]);
+  fputs("\nFault injection on any endpoint (query parameters):\n", f);
+  for (size_t i = 0; flurry__mock_fault_help[i]; i++)
+    fprintf(f, "  %s\n", flurry__mock_fault_help[i]);
 }
 
 /* "--name value" or "--name=value". Returns 1 and sets *value (advancing

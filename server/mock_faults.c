@@ -1,5 +1,6 @@
 /* mock_faults.c: the misbehaving endpoints of `flurry mock`: /reset,
- * /truncated, /drip, /hang and /malformed. */
+ * /truncated, /drip, /hang and /malformed. Each one is also a kind of
+ * injected fault (mock_inject.c), with the same query parameters. */
 #include <string.h>
 
 #include "mock_int.h"

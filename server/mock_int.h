@@ -1,6 +1,7 @@
 /* mock_int.h: what the parts of `flurry mock` share: main (mock.c), the
  * plain endpoints (mock_routes.c), the keyed ones (mock_keyed.c), the
- * misbehaviours (mock_faults.c) and their helpers (mock_util.c). Internal to the flurry binary. */
+ * misbehaviours (mock_faults.c), fault injection (mock_inject.c) and their
+ * helpers (mock_util.c). Internal to the flurry binary. */
 #ifndef FLURRY_MOCK_INT_H
 #define FLURRY_MOCK_INT_H
 
@@ -20,6 +21,8 @@ typedef struct flurry__mock {
   uv_loop_t *loop;
   flurry__mock_table *flaky;  /* key -> attempts seen */
   flurry__mock_table *limits; /* "ip|key rate burst" -> token bucket */
+  flurry__mock_table *faults; /* hash of a seeded URL -> requests seen */
+  uint64_t rng;               /* state of the unseeded fault draws */
 } flurry__mock;
 
 /* An endpoint: arg is the path past a prefix route ("/delay/" + "300"),
@@ -27,8 +30,8 @@ typedef struct flurry__mock {
 typedef void (*flurry__mock_route_fn)(flurry__mock *m, flurry__httpd_req *req,
                                       const char *arg);
 
-/* Creates the tables. Returns 0, or -1 (out of memory: nothing is left
- * allocated). */
+/* Creates the tables and seeds the fault PRNG. Returns 0, or -1 (out of
+ * memory: nothing is left allocated). */
 int flurry__mock_init(flurry__mock *m, uv_loop_t *loop);
 /* Frees the tables. */
 void flurry__mock_free(flurry__mock *m);
@@ -37,8 +40,10 @@ void flurry__mock_free(flurry__mock *m);
 void flurry__mock_on_request(flurry__httpd_req *req, void *user);
 void flurry__mock_on_abandon(flurry__httpd_req *req, void *user);
 
-/* One line per endpoint, for --help and GET /. NULL-terminated. */
+/* One line per endpoint, and per fault-injection parameter, for --help and
+ * GET /. NULL-terminated. */
 extern const char *const flurry__mock_endpoints[];
+extern const char *const flurry__mock_fault_help[];
 
 /* ---- helpers (mock_util.c) ------------------------------------------------
  */
@@ -85,6 +90,8 @@ int flurry__mock_defer(flurry__mock *m, flurry__httpd_req *req, int64_t ms,
 /* ---- endpoints in other files ----------------------------------------------
  */
 
+void flurry__mock_status(flurry__mock *m, flurry__httpd_req *req,
+                         const char *arg); /* mock_routes.c */
 void flurry__mock_flaky(flurry__mock *m, flurry__httpd_req *req,
                         const char *arg); /* mock_keyed.c */
 void flurry__mock_limited(flurry__mock *m, flurry__httpd_req *req,
@@ -99,5 +106,33 @@ void flurry__mock_hang(flurry__mock *m, flurry__httpd_req *req,
                        const char *arg);
 void flurry__mock_malformed(flurry__mock *m, flurry__httpd_req *req,
                             const char *arg);
+
+/* ---- fault injection (mock_inject.c) ---------------------------------------
+ */
+
+/* The kinds of fault, in the order of flurry__mock_fault_plan's p. */
+enum flurry__mock_fault {
+  FLURRY__MOCK_FAULT_RESET,
+  FLURRY__MOCK_FAULT_STATUS,
+  FLURRY__MOCK_FAULT_HANG,
+  FLURRY__MOCK_FAULT_TRUNCATED,
+  FLURRY__MOCK_FAULT_DRIP,
+  FLURRY__MOCK_FAULT_MALFORMED,
+  FLURRY__MOCK_FAULTS
+};
+
+/* Parses the fault parameters, exactly one of fail (a probability P in
+ * 0..1, as "0", "1", "0.25" or ".5", split evenly between the kinds of the
+ * comma-separated kind list, NULL: "status") or mix ("K:P,K:P...", the
+ * sum at most 1), into p: the probability of each kind. No I/O, no
+ * allocation. Returns 0, or -1 (p untouched) when both or neither are
+ * given, or on a bad probability or kind name. */
+int flurry__mock_fault_plan(const char *fail, const char *kind, const char *mix,
+                            double p[FLURRY__MOCK_FAULTS]);
+
+/* Applies ?fail=P[&kind=K,...] or ?mix=K:P,... to req. Returns 1 when req
+ * was handled (a fault, or 400 for bad parameters), 0 when the endpoint
+ * answers normally. */
+int flurry__mock_inject(flurry__mock *m, flurry__httpd_req *req);
 
 #endif

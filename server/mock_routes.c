@@ -1,5 +1,6 @@
 /* mock_routes.c: the plain endpoints of `flurry mock`, one small function
- * each, dispatched from one table. Every endpoint accepts any method. */
+ * each, dispatched from one table after fault injection had its say. Every
+ * endpoint accepts any method. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,17 +57,25 @@ static const char slideshow[] =
 
 /* ---- GET / and /json ----------------------------------------------------- */
 
+/* Appends "name":[lines...]. */
+static int put_lines(fl_buf *b, const char *name, const char *const *lines) {
+  int rc = fl_buf_printf(b, "\"%s\":[", name);
+  for (size_t i = 0; lines[i]; i++) {
+    rc |= i ? fl_buf_putc(b, ',') : FL_OK;
+    rc |= fl_json_str(b, lines[i], strlen(lines[i]));
+  }
+  return rc | fl_buf_putc(b, ']');
+}
+
 static void r_index(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   fl_buf b = FL_BUF_INIT(16384);
-  int rc = fl_buf_puts(&b, "{\"endpoints\":[");
-  for (size_t i = 0; flurry__mock_endpoints[i]; i++) {
-    const char *e = flurry__mock_endpoints[i];
-    rc |= i ? fl_buf_putc(&b, ',') : FL_OK;
-    rc |= fl_json_str(&b, e, strlen(e));
-  }
-  rc |= fl_buf_puts(&b, "]}");
+  int rc = fl_buf_putc(&b, '{');
+  rc |= put_lines(&b, "endpoints", flurry__mock_endpoints);
+  rc |= fl_buf_putc(&b, ',');
+  rc |= put_lines(&b, "faults", flurry__mock_fault_help);
+  rc |= fl_buf_putc(&b, '}');
   flurry__mock_send_buf(req, 200, &b, rc);
 }
 
@@ -97,8 +106,8 @@ static void r_delay(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
 
 /* ---- /status/{code} ------------------------------------------------------ */
 
-static void r_status(flurry__mock *m, flurry__httpd_req *req,
-                     const char *arg) {
+void flurry__mock_status(flurry__mock *m, flurry__httpd_req *req,
+                         const char *arg) {
   (void)m;
   int64_t code = 0;
   if (flurry__mock_parse_num(arg, 200, 599, &code) != 0) {
@@ -369,7 +378,7 @@ static const struct route {
     {"/", 0, r_index},
     {"/json", 0, r_json},
     {"/delay/", 1, r_delay},
-    {"/status/", 1, r_status},
+    {"/status/", 1, flurry__mock_status},
     {"/users", 0, r_users},
     {"/users/", 1, r_user},
     {"/echo", 0, r_echo},
@@ -388,6 +397,8 @@ static const struct route {
 
 void flurry__mock_on_request(flurry__httpd_req *req, void *user) {
   const char *path = flurry__httpd_req_path(req);
+  if (flurry__mock_inject(user, req))
+    return;
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     const struct route *r = &routes[i];
     size_t n = strlen(r->path);

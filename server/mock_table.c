@@ -26,13 +26,17 @@ struct flurry__mock_table {
 
 #define INITIAL_BUCKETS 64u
 
-static uint64_t hash_key(const char *p, size_t n) {
-  uint64_t h = 14695981039346656037ull;
+uint64_t flurry__mock_hash(const void *p, size_t n, uint64_t h) {
+  const unsigned char *c = p;
   for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)p[i];
+    h ^= c[i];
     h *= 1099511628211ull;
   }
   return h;
+}
+
+static uint64_t hash_key(const char *p, size_t n) {
+  return flurry__mock_hash(p, n, FLURRY__MOCK_HASH_INIT);
 }
 
 int flurry__mock_table_new(flurry__mock_table **out, size_t max_keys) {

@@ -1,5 +1,6 @@
 /* mock_table.h: a bounded string-keyed table for `flurry mock` state
- * (/flaky attempt counters, /limited token buckets).
+ * (/flaky attempt counters, /limited token buckets, per-URL counters of
+ * seeded fault injection).
  *
  * At most max_keys entries: inserting past it evicts the least recently
  * used entry, so memory stays bounded whatever clients send. Keys are
@@ -8,6 +9,7 @@
 #define FLURRY_MOCK_TABLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define FLURRY__MOCK_TABLE_KEY_MAX 512u /* longest key, bytes */
 
@@ -36,5 +38,10 @@ flurry__mock_slot *flurry__mock_table_get(flurry__mock_table *t,
 
 /* Number of entries. */
 size_t flurry__mock_table_count(const flurry__mock_table *t);
+
+/* FNV-1a over p[0..n), continuing from h (FLURRY__MOCK_HASH_INIT to
+ * start): the table's hash, for callers that build keys piecewise. */
+#define FLURRY__MOCK_HASH_INIT 14695981039346656037ull
+uint64_t flurry__mock_hash(const void *p, size_t n, uint64_t h);
 
 #endif

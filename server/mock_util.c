@@ -2,6 +2,7 @@
  * sending JSON, reading arguments, replies deferred by a timer. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mock_int.h"
 
@@ -14,8 +15,10 @@ static const char internal_error[] = "{\"error\":\"internal error\"}";
 int flurry__mock_init(flurry__mock *m, uv_loop_t *loop) {
   memset(m, 0, sizeof *m);
   m->loop = loop;
+  m->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32);
   if (flurry__mock_table_new(&m->flaky, FLURRY__MOCK_MAX_KEYS) == 0 &&
-      flurry__mock_table_new(&m->limits, FLURRY__MOCK_MAX_KEYS) == 0)
+      flurry__mock_table_new(&m->limits, FLURRY__MOCK_MAX_KEYS) == 0 &&
+      flurry__mock_table_new(&m->faults, FLURRY__MOCK_MAX_KEYS) == 0)
     return 0;
   flurry__mock_free(m);
   return -1;
@@ -24,7 +27,8 @@ int flurry__mock_init(flurry__mock *m, uv_loop_t *loop) {
 void flurry__mock_free(flurry__mock *m) {
   flurry__mock_table_free(m->flaky);
   flurry__mock_table_free(m->limits);
-  m->flaky = m->limits = NULL;
+  flurry__mock_table_free(m->faults);
+  m->flaky = m->limits = m->faults = NULL;
 }
 
 /* ---- sending ------------------------------------------------------------ */

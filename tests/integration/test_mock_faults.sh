@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_mock_faults.sh: the misbehaviours of `flurry mock`, seen by curl:
 # /reset, /truncated, /drip, /hang, /malformed, /flaky?kind=reset,
-# Retry-After pass-through, /limited headers and keys, and a clean SIGTERM
-# with hung and dripping connections in flight. Needs curl (7.75+) and jq.
+# Retry-After pass-through, /limited headers and keys, fault injection
+# (fail=, mix=, seed=) with its proportions, and a clean SIGTERM with hung
+# and dripping connections in flight. Needs curl (7.75+) and jq.
 . "$(dirname "$0")/lib.sh"
 
 # The mock logs to a file (not --quiet): deliberate resets and aborts must
@@ -29,12 +30,37 @@ hdr() {
 # secs_between T LO HI: 1 when LO <= T < HI.
 secs_between() { awk -v t="$1" -v lo="$2" -v hi="$3" 'BEGIN { print (t >= lo && t < hi) }'; }
 
+# burst SUFFIX N PROCS OUT: N requests /json?SUFFIX&k=I, one new connection
+# each (a reset on a reused connection makes curl retry it silently), PROCS
+# curl processes; one "URL HTTP_CODE EXIT" line per request in OUT.
+# --parallel-immediate: without it curl 7.88 queues transfers behind a
+# connection that may multiplex, and a hung one stalls them all.
+burst() {
+  local suffix=$1 n=$2 procs=$3 out=$4 pids=() k i
+  for k in $(seq 0 $((procs - 1))); do
+    for i in $(seq "$k" "$procs" $((n - 1))); do
+      printf 'url = "%s"\noutput = "/dev/null"\n' "$BASE/json?$suffix&k=$i"
+    done >"$WORK/cfg$k"
+    curl -s --parallel --parallel-immediate --parallel-max 300 --max-time 2 \
+      -H 'Connection: close' -K "$WORK/cfg$k" -w '%{url} %{http_code} %{exitcode}\n' \
+      >"$WORK/burst$k" 2>/dev/null &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  cat "$WORK"/burst* | sort >"$out"
+  rm -f "$WORK"/burst* "$WORK"/cfg*
+}
+# count OUT "CODE EXIT": how many lines of OUT end that way.
+count() { grep -c " $2\$" "$1"; }
+
 start_loud_mock
 
 # ---- documented ---------------------------------------------------------------
 for e in /reset /truncated /drip /hang /malformed; do
   check "GET / lists $e" "$(curl -s "$BASE/" | jq --arg e "$e" '[.endpoints[] | select(contains($e + " "))] | length')" "1"
 done
+check "GET / lists the fault parameters" "$(curl -s "$BASE/" | jq '[.faults[] | select(test("fail=|kind=|mix=|seed="))] | length')" "4"
+check "--help documents fault injection" "$("$FLURRY" mock --help | grep -cE '^  (\?fail=|&kind=|\?mix=|&seed=)')" "4"
 
 # ---- /reset ------------------------------------------------------------------
 check "/reset: RST before any byte (curl 56)" "$(get /reset)" "000 56 0"
@@ -113,6 +139,61 @@ check "403 without Retry-After" "$(grep -c '^retry-after:' <<<"$got")" "0"
 check "/limited status=500 rejected" "$(get '/limited?status=500' | cut -d' ' -f1)" "400"
 check "/limited key too long" "$(get "/limited?key=$(printf 'k%.0s' $(seq 257))" | cut -d' ' -f1)" "400"
 
+# ---- fault injection: each kind, on any endpoint ---------------------------------------------
+check "fail=1 status=429 retry_after=3" \
+  "$(get '/json?fail=1&kind=status&status=429&retry_after=3' | cut -d' ' -f1) $(hdr retry-after '/json?fail=1&kind=status&status=429&retry_after=3')" "429 3"
+check "fail=1 defaults to 503" "$(get '/users/1?fail=1' | cut -d' ' -f1)" "503"
+check "X-Flurry-Fault names the kind" "$(hdr x-flurry-fault '/json?fail=1&kind=malformed')" "malformed"
+check "fail=1 kind=reset" "$(get '/echo?fail=1&kind=reset')" "000 56 0"
+check "fail=1 kind=truncated" "$(get '/json?fail=1&kind=truncated&size=100&send=10')" "200 18 10"
+check "fail=1 kind=hang&ms=200" "$(get '/json?fail=1&kind=hang&ms=200' | cut -d' ' -f1,2)" "000 52"
+check "fail=1 kind=drip" "$(get '/json?fail=1&kind=drip&bytes=3&interval_ms=50')" "200 0 3"
+get '/json?fail=1&kind=malformed' >/dev/null
+check "fail=1 kind=malformed fails jq" "$(jq . "$WORK/body" >/dev/null 2>&1 || echo fails)" "fails"
+check "fail=0: the endpoint answers" "$(get '/json?fail=0' >/dev/null; jq -r .slideshow.title "$WORK/body")" "Sample Slide Show"
+check "/flaky keeps fail= as a count" \
+  "$(get '/flaky?key=fk&fail=1' | cut -d' ' -f1) $(get '/flaky?key=fk&fail=1' | cut -d' ' -f1)" "503 200"
+check "mix= on /flaky injects" "$(get '/flaky?key=fm&mix=status:1&status=502' | cut -d' ' -f1)" "502"
+check "fail=2 rejected" "$(get '/json?fail=2' | cut -d' ' -f1)" "400"
+check "unknown kind rejected" "$(get '/json?fail=0.5&kind=explode' | cut -d' ' -f1)" "400"
+check "mix sum > 1 rejected" "$(get '/json?mix=reset:0.6,hang:0.6' | cut -d' ' -f1)" "400"
+check "fail= and mix= together rejected" "$(get '/json?fail=0.1&mix=reset:0.1' | cut -d' ' -f1)" "400"
+
+# ---- fault injection: proportions and determinism ------------------------------------------
+start=$(date +%s.%N)
+burst "mix=reset:0.2,status:0.1,hang:0.05&seed=1" 2000 8 "$WORK/mix1"
+elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+resets=$(count "$WORK/mix1" "000 56")
+s503=$(count "$WORK/mix1" "503 0")
+hangs=$(count "$WORK/mix1" "000 28")
+oks=$(count "$WORK/mix1" "200 0")
+echo "     2000 requests, mix=reset:0.2,status:0.1,hang:0.05&seed=1 in ${elapsed}s:" \
+  "$resets resets, $s503 503, $hangs hangs, $oks 200"
+check "all 2000 accounted for" "$((resets + s503 + hangs + oks))" "2000"
+check "~20% resets ($resets)" "$([ "$resets" -ge 300 ] && [ "$resets" -le 500 ] && echo 1)" "1"
+check "~10% 503 ($s503)" "$([ "$s503" -ge 130 ] && [ "$s503" -le 270 ] && echo 1)" "1"
+check "~5% hangs ($hangs)" "$([ "$hangs" -ge 50 ] && [ "$hangs" -le 150 ] && echo 1)" "1"
+
+# Same seed, same URLs, fresh mock: the same outcome for each URL. The
+# second pass on the first mock draws again (each URL's counter moved on).
+burst "mix=reset:0.3,status:0.3&seed=7" 300 2 "$WORK/det1"
+burst "mix=reset:0.3,status:0.3&seed=7" 300 2 "$WORK/det2"
+kill -TERM "$MOCK_PID"; wait "$MOCK_PID"; first_rc=$?
+mv "$WORK/mock.err" "$WORK/mock1.err"; rm -f "$WORK/port"
+start_loud_mock
+burst "mix=reset:0.3,status:0.3&seed=7" 300 2 "$WORK/det3"
+sed -i "s|http://127.0.0.1:[0-9]*/|/|" "$WORK"/det*
+check "seeded: fresh mock, same outcomes" "$(diff -q "$WORK/det1" "$WORK/det3" >/dev/null && echo same)" "same"
+check "seeded: the next request per URL draws again" "$(diff -q "$WORK/det1" "$WORK/det2" >/dev/null || echo differ)" "differ"
+check "seeded: ~30% resets in 300 ($(count "$WORK/det1" "000 56"))" \
+  "$(n=$(count "$WORK/det1" "000 56"); [ "$n" -ge 50 ] && [ "$n" -le 130 ] && echo 1)" "1"
+got=""
+for _ in $(seq 20); do got="$got$(get '/json?fail=0.5&seed=3&k=again' | cut -d' ' -f1 | tr -d '\n')"; done
+check "seeded: retries of one URL see both outcomes" "$(grep -c 200 <<<"$got")$(grep -c 503 <<<"$got")" "11"
+burst "fail=0.5" 200 1 "$WORK/unseeded"
+check "unseeded fail=0.5: 50..150 of 200 fail ($(count "$WORK/unseeded" "503 0"))" \
+  "$(n=$(count "$WORK/unseeded" "503 0"); [ "$n" -ge 50 ] && [ "$n" -le 150 ] && echo 1)" "1"
+
 # A client that leaves mid-/drip: the next tick finds its socket gone.
 check "a client leaving mid-drip" "$(get '/drip?bytes=2&interval_ms=500' --max-time 0.2 | cut -d' ' -f2)" "28"
 sleep 0.6
@@ -130,13 +211,13 @@ kill -TERM "$MOCK_PID"; wait "$MOCK_PID"; rc=$?
 MOCK_PID=""
 took=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
 wait "${inflight[@]}"
-check "SIGTERM exits 0" "$rc" "0"
+check "SIGTERM exits 0 (first mock too)" "$rc $first_rc" "0 0"
 check "SIGTERM is prompt (${took}s)" "$(secs_between "$took" 0 3)" "1"
 # MHD does log a client that left first (curl's idle timeout on /drip).
 check "no errors logged (resets, aborts, shutdown)" \
-  "$(grep -v '^flurry mock: ' "$WORK/mock.err" |
+  "$(cat "$WORK/mock1.err" "$WORK/mock.err" | grep -v '^flurry mock: ' |
     grep -v 'socket is no longer available for sending' || true)" ""
 check "the client that left was logged" \
-  "$([ "$(grep -c 'no longer available' "$WORK/mock.err")" -ge 1 ] && echo 1)" "1"
+  "$([ "$(grep -c 'no longer available' "$WORK/mock1.err")" -ge 1 ] && echo 1)" "1"
 
 finish
