@@ -42,7 +42,7 @@ test_deadline() {
   check "deadline bounds an attempt" "$(jq -c '[.error.kind, .error.detail]' "$WORK/dl.jsonl")" \
     '["timeout","total_timeout"]'
   check "deadline: stopped at about 0.5 s" "$(jq '.elapsed_ms < 2000' "$WORK/dl.jsonl")" true
-  seq 1 3 | F --deadline 300ms --retries 5 --retry-base 200ms --retry-cap 200ms \
+  seq 1 3 | F --deadline 300ms --retries 50 --retry-base 200ms --retry-cap 200ms \
     "$BASE/flaky?key=dl{}&fail=10" > "$WORK/dl2.jsonl"
   check "deadline stops retries" "$(jq -s -c 'map(.error.detail) | unique' "$WORK/dl2.jsonl")" '["deadline"]'
 }
