@@ -315,6 +315,7 @@ FLURRY_API int flurry_client_cancel_queued(flurry_client *c) {
 static void client_release(flurry_client *c) {
   flurry__easy_pool_free(c);
   flurry__hosts_free(c);
+  fl_free(c->fdmap);
   fl_heap_free(&c->backoff);
   curl_slist_free_all(c->headers);
   fl_free(c->base_url);

@@ -1,8 +1,12 @@
 /* curl_uv.c: libcurl's multi_socket API driven by a libuv loop.
  *
  * One uv_timer_t per multi handle, (re)armed by curl's timer callback; one
- * uv_poll_t per curl socket, attached with curl_multi_assign and closed on
- * CURL_POLL_REMOVE. Completed transfers are drained after every action. */
+ * uv_poll_t per open curl socket, found by descriptor, kept across the
+ * transfers of a kept-alive connection and closed when libcurl closes the
+ * socket. Completed transfers are drained after every action. */
+#include <string.h>
+#include <unistd.h>
+
 #include "internal.h"
 
 void flurry__handle_closed(uv_handle_t *h) {
@@ -19,25 +23,35 @@ static void sock_closed(uv_handle_t *h) {
   flurry__maybe_release(c);
 }
 
-static void sock_unlink(flurry_client *c, flurry__sock *s) {
-  if (s->prev)
-    s->prev->next = s->next;
-  else
-    c->socks = s->next;
-  if (s->next)
-    s->next->prev = s->prev;
-  s->next = s->prev = NULL;
+static flurry__sock *sock_get(flurry_client *c, curl_socket_t fd) {
+  return fd >= 0 && (size_t)fd < c->fdmap_cap ? c->fdmap[fd] : NULL;
+}
+
+static int sock_map(flurry_client *c, curl_socket_t fd, flurry__sock *s) {
+  if ((size_t)fd >= c->fdmap_cap) {
+    size_t cap = c->fdmap_cap ? c->fdmap_cap : 64;
+    while (cap <= (size_t)fd)
+      cap *= 2;
+    flurry__sock **m = fl_realloc(c->fdmap, cap * sizeof *m);
+    if (m == NULL)
+      return -1;
+    memset(m + c->fdmap_cap, 0, (cap - c->fdmap_cap) * sizeof *m);
+    c->fdmap = m;
+    c->fdmap_cap = cap;
+  }
+  c->fdmap[fd] = s;
+  return 0;
 }
 
 static void sock_close(flurry_client *c, flurry__sock *s) {
-  sock_unlink(c, s);
-  uv_poll_stop(&s->poll);
-  uv_close((uv_handle_t *)&s->poll, sock_closed);
+  c->fdmap[s->fd] = NULL;
+  uv_close((uv_handle_t *)&s->poll, sock_closed); /* stops it, leaves epoll */
 }
 
 void flurry__glue_close_socks(flurry_client *c) {
-  while (c->socks)
-    sock_close(c, c->socks);
+  for (size_t fd = 0; fd < c->fdmap_cap; fd++)
+    if (c->fdmap[fd])
+      sock_close(c, c->fdmap[fd]);
 }
 
 static void drain_done(flurry_client *c) {
@@ -86,6 +100,12 @@ static int sock_failed(flurry_client *c, CURL *easy) {
 
 static void on_poll(uv_poll_t *p, int status, int events) {
   flurry__sock *s = (flurry__sock *)p;
+  if (s->idle) { /* a kept-alive connection's peer closed or spoke out of
+                    turn: stop watching; libcurl checks it before reuse */
+    uv_poll_stop(p);
+    s->events = 0;
+    return;
+  }
   int flags = 0;
   if (status < 0)
     flags = CURL_CSELECT_ERR;
@@ -111,15 +131,31 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
   return 0;
 }
 
-/* CURLMOPT_SOCKETFUNCTION: keeps one poll handle per socket in step. */
+static void sock_watch(flurry__sock *s, int events) {
+  if (events == s->events)
+    return; /* unchanged: no epoll_ctl at all */
+  if (events)
+    uv_poll_start(&s->poll, events, on_poll);
+  else
+    uv_poll_stop(&s->poll);
+  s->events = events;
+}
+
+/* CURLMOPT_SOCKETFUNCTION. A socket keeps its poll handle for as long as it
+ * is open, across the transfers of a kept-alive connection: CURL_POLL_REMOVE
+ * only turns it to "idle, readable", so the next transfer on that
+ * connection, which asks for the same events, costs no epoll_ctl (a handle
+ * per transfer cost two or three per request). The handle goes when libcurl
+ * closes the socket (close_socket below). */
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
                           void *socketp) {
   flurry_client *c = userp;
-  flurry__sock *s = socketp;
+  flurry__sock *s = sock_get(c, fd);
+  (void)socketp;
   if (what == CURL_POLL_REMOVE) {
     if (s) {
-      sock_close(c, s);
-      curl_multi_assign(c->multi, fd, NULL);
+      s->idle = 1;
+      sock_watch(s, UV_READABLE);
     }
     return 0;
   }
@@ -133,20 +169,31 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
     }
     s->fd = fd;
     s->client = c;
-    s->next = c->socks;
-    if (c->socks)
-      c->socks->prev = s;
-    c->socks = s;
     c->open_handles++;
-    curl_multi_assign(c->multi, fd, s);
+    if (sock_map(c, fd, s) != 0) {
+      uv_close((uv_handle_t *)&s->poll, sock_closed);
+      return sock_failed(c, easy);
+    }
   }
+  s->idle = 0;
   int events = 0;
   if (what & CURL_POLL_IN)
     events |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     events |= UV_WRITABLE;
-  uv_poll_start(&s->poll, events, on_poll);
+  sock_watch(s, events);
   return 0;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the socket's poll handle leaves epoll before
+ * the descriptor is closed, so a new socket reusing the number starts
+ * clean. */
+int flurry__glue_close_socket(void *clientp, curl_socket_t fd) {
+  flurry_client *c = clientp;
+  flurry__sock *s = sock_get(c, fd);
+  if (s)
+    sock_close(c, s);
+  return close(fd);
 }
 
 int flurry__glue_init(flurry_client *c) {

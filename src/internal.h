@@ -91,6 +91,7 @@ struct flurry_request {
   flurry_response *resp;
   double submit_ms;
   double attempt_ms;    /* start of the current attempt */
+  double first_ms;      /* start of the first attempt (0: none yet) */
   double prev_delay_ms; /* decorrelated jitter */
   double retry_cost;    /* budget tokens its retries took */
   fl_heap_node backoff; /* in the client's backoff heap */
@@ -172,7 +173,8 @@ typedef struct flurry__sock {
   uv_poll_t poll;
   curl_socket_t fd;
   flurry_client *client;
-  struct flurry__sock *next, *prev;
+  int events; /* UV_READABLE | UV_WRITABLE being watched */
+  int idle;   /* no transfer on it: its connection is kept alive */
 } flurry__sock;
 
 struct flurry_client {
@@ -182,7 +184,8 @@ struct flurry_client {
   uv_timer_t curl_timer;  /* curl's one timer */
   uv_timer_t sched_timer; /* starts queued work; wakes due retries */
   int open_handles;       /* uv handles not yet closed */
-  flurry__sock *socks;    /* poll handles, one per curl socket */
+  flurry__sock **fdmap;   /* poll handles of open curl sockets, by fd */
+  size_t fdmap_cap;
 
   flurry__opts opts;
   char *base_url;
@@ -284,6 +287,8 @@ void flurry__list_remove(flurry_request **head, flurry_request **tail, flurry_re
 int flurry__glue_init(flurry_client *c);
 /* Called by the glue after curl reported completed transfers. */
 void flurry__transfer_done(flurry_client *c, CURL *easy, CURLcode result);
+/* CURLOPT_CLOSESOCKETFUNCTION for every transfer (clientp: the client). */
+int flurry__glue_close_socket(void *clientp, curl_socket_t fd);
 /* Closes every poll handle still open (after curl_multi_cleanup). */
 void flurry__glue_close_socks(flurry_client *c);
 void flurry__handle_closed(uv_handle_t *h);

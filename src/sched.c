@@ -39,7 +39,9 @@ void flurry__complete(flurry_client *c, flurry_request *req) {
   flurry_response *resp = req->resp;
   req->resp = NULL;
   req->state = REQ_DONE;
-  resp->timings.elapsed_ms = fl_now_ms() - req->submit_ms;
+  /* From the first attempt on: time queued behind the in-flight limit is
+   * the caller's choice of limit, not the request's latency. */
+  resp->timings.elapsed_ms = fl_now_ms() - (req->first_ms > 0 ? req->first_ms : req->submit_ms);
   if (req->host) {
     flurry__host_done(c, req->host, req);
     flurry__host_release(c, req->host);

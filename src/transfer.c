@@ -65,6 +65,8 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t ti
   curl_easy_setopt(e, CURLOPT_URL, flurry__target_url(req));
   curl_easy_setopt(e, CURLOPT_PRIVATE, req);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, flurry__glue_close_socket);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
@@ -156,6 +158,8 @@ void flurry__start(flurry_client *c, flurry_request *req) {
   flurry__response_reset(resp);
   req->errbuf[0] = '\0';
   req->attempt_ms = now;
+  if (req->first_ms == 0)
+    req->first_ms = now;
   CURL *e = easy_get(c);
   if (e == NULL) {
     flurry__response_set_error(resp, FLURRY_ENOMEM, "cannot create a transfer");

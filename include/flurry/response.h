@@ -25,7 +25,9 @@ typedef struct flurry_timings {
   double tls_ms;        /* TLS handshake done */
   double first_byte_ms; /* first response byte */
   double total_ms;      /* last attempt complete */
-  double elapsed_ms;    /* whole request, all attempts and backoff included */
+  double elapsed_ms;    /* from the first attempt's start to completion, all
+                           attempts and waits between them included (time
+                           queued for an in-flight slot is not) */
 } flurry_timings;
 
 /* FLURRY_OK, or the error kind (flurry/error.h). A status >= 400 gives
