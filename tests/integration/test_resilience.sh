@@ -127,5 +127,67 @@ test_idempotency_key_allows_post_retry() {
   check "POST with Idempotency-Key is retried" "$(jq -c '[.status, .attempts]' "$WORK/ik.jsonl")" "[200,2]"
 }
 
+test_fault_mix_10000() {
+  # 20% resets, 10% 503s, 5% hangs (answered by a 1 s timeout), seeded.
+  local before after
+  before=$(ls "/proc/$MOCK_PID/fd" | wc -l)
+  seq 1 10000 | F -c 200 --timeout 1s --retries 5 --retry-base 10ms --retry-budget 0 \
+    "$BASE/json?mix=reset:0.2,status:0.1,hang:0.05&ms=2000&seed=11&k={}" > "$WORK/mix.jsonl"
+  check "fault mix: exactly one record per request" \
+    "$(jq -s '[.[].id] | sort == [range(1;10001)]' "$WORK/mix.jsonl")" true
+  check "fault mix: recoverable ones succeed (at least 99.5%)" \
+    "$(jq -s 'map(select(.status == 200 and (has("error") | not))) | length >= 9950' "$WORK/mix.jsonl")" true
+  check "fault mix: the rest carry a fault's kind" \
+    "$(jq -s -c 'map(select(.error) | .error.kind) | unique - ["reset", "http", "timeout"]' "$WORK/mix.jsonl")" "[]"
+  check "fault mix: a failed 503 keeps its status" \
+    "$(jq -s 'map(select(.error.kind == "http")) | all(.status == 503)' "$WORK/mix.jsonl")" true
+  sleep 2.5 # hung connections close 2 s after they hung
+  after=$(ls "/proc/$MOCK_PID/fd" | wc -l)
+  check "fault mix: the server's descriptors are back to baseline ($before, now $after)" \
+    "$([ "$after" -le "$before" ] && echo yes)" yes
+}
+
+test_post_reset_is_not_resent() {
+  echo "{\"method\":\"POST\",\"url\":\"$BASE/flaky?key=pr1&fail=1&kind=reset\",\"json\":{}}" \
+    | F --retries 3 --retry-base 10ms > "$WORK/pr.jsonl"
+  check "POST reset after the server read it: not retried" "$(jq -c '[.attempts, .error.kind]' "$WORK/pr.jsonl")" '[1,"reset"]'
+  # The server saw it exactly once: the next request for the key is its 2nd.
+  check "POST reset: the server saw it once" \
+    "$(echo "$BASE/flaky?key=pr1&fail=1&kind=reset" | F | jq .body.attempt)" 2
+  echo "{\"method\":\"POST\",\"url\":\"$BASE/flaky?key=pr2&fail=1&kind=reset\",\"json\":{}}" \
+    | F --retries 3 --retry-base 10ms --retry-post > "$WORK/pr2.jsonl"
+  check "POST reset with --retry-post: retried" "$(jq -c '[.status, .attempts]' "$WORK/pr2.jsonl")" '[200,2]'
+  echo "{\"method\":\"POST\",\"url\":\"$BASE/flaky?key=pr3&fail=1&kind=reset\",\"json\":{},\"headers\":{\"Idempotency-Key\":\"abc\"}}" \
+    | F --retries 3 --retry-base 10ms > "$WORK/pr3.jsonl"
+  check "POST reset with an Idempotency-Key: retried" "$(jq -c '[.status, .attempts]' "$WORK/pr3.jsonl")" '[200,2]'
+}
+
+test_truncated_never_success() {
+  echo "$BASE/truncated?size=1000&send=400" | F > "$WORK/tr.jsonl"
+  check "truncated body: an error" "$(jq -r .error.kind "$WORK/tr.jsonl")" reset
+  check "truncated body: no body reported" "$(jq 'has("body")' "$WORK/tr.jsonl")" false
+  seq 1 5 | F --retries 2 --retry-base 10ms "$BASE/truncated?k={}" > "$WORK/tr2.jsonl"
+  check "truncated body with retries: still never a success" \
+    "$(jq -s 'map(select(has("error") | not)) | length' "$WORK/tr2.jsonl")" 0
+}
+
+test_idle_timeout() {
+  echo "$BASE/drip?bytes=3&interval_ms=3000" | F --idle-timeout 1s > "$WORK/idle.jsonl"
+  check "slow drip: idle timeout" "$(jq -c '[.error.kind, .error.detail]' "$WORK/idle.jsonl")" \
+    '["timeout","idle_timeout"]'
+  echo "$BASE/drip?bytes=5&interval_ms=100" | F --idle-timeout 1s > "$WORK/idle2.jsonl"
+  check "steady drip: no idle timeout" "$(jq -c '[.status, .body]' "$WORK/idle2.jsonl")" '[200,"*****"]'
+}
+
+test_malformed_json_is_text() {
+  echo "$BASE/malformed" | F > "$WORK/mal.jsonl"
+  check "invalid JSON labelled JSON: kept as text" "$(jq -r '.body | type' "$WORK/mal.jsonl")" string
+}
+
+test_hang_total_timeout() {
+  echo "$BASE/hang" | F --timeout 500ms > "$WORK/hang.jsonl"
+  check "hang: total timeout" "$(jq -r .error.detail "$WORK/hang.jsonl")" total_timeout
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do run_test "$t"; done
 finish
