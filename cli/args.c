@@ -76,6 +76,19 @@ static const char usage_text[] =
     "      --timings           include timings (dns, connect, tls, first byte, total)\n"
     "      --attempts          include each attempt's status, error and wait\n"
     "      --strict            stop at the first bad input line (exit 2)\n"
+    "\n"
+    "Long jobs:\n"
+    "      --resume            with -o FILE: skip requests FILE already holds (kill\n"
+    "                          the run any time, run it again: nothing lost, nothing\n"
+    "                          twice); a changed command is refused\n"
+    "      --retry-failed      with --resume: also redo the ones that failed\n"
+    "      --shard K/N         only this machine's K-th of N shares of the input,\n"
+    "                          split by request identity (the same on every machine)\n"
+    "      --fsync WHEN        never, batch (default with -o: at most once a second)\n"
+    "                          or always (every batch of records before going on)\n"
+    "      --grace DUR         after Ctrl-C, wait this long for requests in flight\n"
+    "                          (default 30s), then cancel them\n"
+    "      --stats-json FILE   write the final summary as JSON\n"
     "      --progress WHEN     auto (stderr is a terminal), always, never\n"
     "  -q, --quiet             no progress, no summary\n"
     "      --max-line SIZE     longest input line (default 1M)\n"
@@ -189,7 +202,8 @@ enum {
   O_MAX_REDIRECTS, O_RETRIES, O_RETRY_BASE, O_RETRY_CAP, O_RETRY_POST, O_HTTP11, O_HTTP2,
   O_H2PK, O_ORDERED, O_REORDER, O_NO_BODY, O_HEADERS, O_TIMINGS, O_STRICT, O_PROGRESS,
   O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT, O_HOST_RATE, O_HOST_BURST, O_DEADLINE,
-  O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS, O_CONTROL
+  O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS, O_CONTROL, O_RESUME,
+  O_RETRY_FAILED, O_SHARD, O_FSYNC_WHEN, O_GRACE, O_STATS_JSON
 };
 
 static const struct option long_opts[] = {
@@ -236,6 +250,12 @@ static const struct option long_opts[] = {
     {"breaker-cooldown", required_argument, NULL, O_BREAKER_COOLDOWN},
     {"attempts", no_argument, NULL, O_ATTEMPTS},
     {"control", required_argument, NULL, O_CONTROL},
+    {"resume", no_argument, NULL, O_RESUME},
+    {"retry-failed", no_argument, NULL, O_RETRY_FAILED},
+    {"shard", required_argument, NULL, O_SHARD},
+    {"fsync", required_argument, NULL, O_FSYNC_WHEN},
+    {"grace", required_argument, NULL, O_GRACE},
+    {"stats-json", required_argument, NULL, O_STATS_JSON},
     {"burst", required_argument, NULL, O_BURST},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
@@ -247,6 +267,16 @@ static int parse_int(const char *name, const char *val, int64_t min, int64_t max
             val, (long long)min, (long long)max);
     return 2;
   }
+  return 0;
+}
+
+/* "K/N" with 1 <= K <= N. */
+static int parse_shard(cli_opts *o, const char *arg) {
+  const char *slash = strchr(arg, '/');
+  if (slash == NULL ||
+      fl_parse_i64(slash + 1, strlen(slash + 1), 1, 1000000, &o->shard_n) != 0 ||
+      fl_parse_i64(arg, (size_t)(slash - arg), 1, o->shard_n, &o->shard_k) != 0)
+    return bad("--shard", arg, "expected K/N with 1 <= K <= N, e.g. 3/8");
   return 0;
 }
 
@@ -349,6 +379,20 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
     return duration(o, FLURRY_OPT_BREAKER_COOLDOWN_MS, "--breaker-cooldown", arg);
   case O_ATTEMPTS: o->with_attempts = 1; return 0;
   case O_CONTROL: o->control = arg; return 0;
+  case O_RESUME: o->resume = 1; return 0;
+  case O_RETRY_FAILED: o->retry_failed = 1; return 0;
+  case O_SHARD: return parse_shard(o, arg);
+  case O_FSYNC_WHEN:
+    if (strcmp(arg, "never") == 0) o->fsync_mode = FSYNC_NEVER;
+    else if (strcmp(arg, "batch") == 0) o->fsync_mode = FSYNC_BATCH;
+    else if (strcmp(arg, "always") == 0) o->fsync_mode = FSYNC_ALWAYS;
+    else return bad("--fsync", arg, "expected never, batch or always");
+    return 0;
+  case O_GRACE:
+    if (cli_parse_duration_ms(arg, &o->grace_ms) != 0)
+      return bad("--grace", arg, "expected a duration such as 30s");
+    return 0;
+  case O_STATS_JSON: o->stats_json = arg; return 0;
   case O_BURST:
     if (parse_int("--burst", arg, 1, 1000000, &v))
       return 2;
@@ -365,6 +409,8 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   memset(o, 0, sizeof *o);
   o->concurrency = 64;
   o->max_line = 1024 * 1024;
+  o->fsync_mode = -1; /* batch for a file, never for stdout */
+  o->grace_ms = 30000;
   optind = 1;
   opterr = 1;
   int ch;
@@ -380,6 +426,14 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
             argv[optind]);
     return 2;
   }
+  if ((o->resume || o->retry_failed) && (o->output == NULL || strcmp(o->output, "-") == 0)) {
+    fprintf(stderr, "flurry: --resume needs -o FILE: the output file is the journal\n");
+    return 2;
+  }
+  if (o->retry_failed)
+    o->resume = 1;
+  if (o->fsync_mode < 0)
+    o->fsync_mode = o->output && strcmp(o->output, "-") != 0 ? FSYNC_BATCH : FSYNC_NEVER;
   if (o->reorder_window == 0)
     o->reorder_window = o->concurrency * 4 < 256 ? 256 : o->concurrency * 4;
   if (o->reorder_window < o->concurrency)

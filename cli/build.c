@@ -29,6 +29,40 @@ int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errl
 
 void cli_builder_free(cli_builder *b) { fl_free(b); }
 
+uint64_t cli_hash(uint64_t h, const void *p, size_t n) {
+  const unsigned char *s = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ s[i]) * 1099511628211ULL;
+  return h;
+}
+
+/* FNV's last bytes reach the high bits but mix weakly: MurmurHash3's
+ * finaliser spreads them, so "key % N" splits shards evenly. */
+static uint64_t finish(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
+/* The identity of a request with no id of its own: method, URL and body
+ * (NUL-separated), so the same request hashes the same in every run and
+ * whatever line it stands on. */
+static void set_key(cli_built *bt, const char *body, size_t body_len) {
+  if (bt->explicit_id)
+    return;
+  uint64_t h = cli_hash(CLI_HASH_INIT, bt->method, strlen(bt->method) + 1);
+  h = cli_hash(h, bt->url, strlen(bt->url) + 1);
+  bt->key = finish(cli_hash(h, body, body_len));
+}
+
+/* An id given by the line is the identity. */
+static void set_explicit_id(cli_built *bt, const char *id_json) {
+  bt->explicit_id = 1;
+  bt->key = finish(cli_hash(CLI_HASH_INIT ^ 0x1d, id_json, strlen(id_json)));
+}
+
 void cli_built_clear(cli_built *bt) {
   flurry_request_free(bt->req);
   fl_free(bt->id_json);
@@ -201,6 +235,7 @@ static int build_template(cli_builder *b, const char *line, size_t len, uint64_t
       jv s = jv_dump_string(id, 0);
       fl_free(bt->id_json);
       bt->id_json = fl_strdup(jv_string_value(s));
+      set_explicit_id(bt, jv_string_value(s));
       jv_free(s);
     } else {
       jv_free(id);
@@ -212,6 +247,8 @@ static int build_template(cli_builder *b, const char *line, size_t len, uint64_t
     rc = new_request(bt, lineno, method, url.data ? url.data : "");
   if (rc == 0 && bt->req && o->data)
     rc = set_body(bt, lineno, body.data ? body.data : "", body.len, o->data_is_json);
+  if (rc == 0 && bt->req)
+    set_key(bt, body.data ? body.data : "", body.len);
   fl_buf_free(&url);
   fl_buf_free(&body);
   return rc;
@@ -327,6 +364,7 @@ static int build_object(cli_builder *b, jv obj, uint64_t lineno, cli_built *bt) 
     jv s = jv_dump_string(jv_copy(id), 0);
     fl_free(bt->id_json);
     bt->id_json = fl_strdup(jv_string_value(s));
+    set_explicit_id(bt, jv_string_value(s));
     jv_free(s);
   }
   jv_free(id);
@@ -364,6 +402,11 @@ static int build_object(cli_builder *b, jv obj, uint64_t lineno, cli_built *bt) 
   if (rc == 0 && bt->req && jv_is_valid(t))
     rc = object_timeout(bt, lineno, jv_copy(t));
   jv_free(t);
+  if (rc == 0 && bt->req) { /* no id: the whole object, keys sorted, is the identity */
+    jv canon = jv_dump_string(jv_copy(obj), JV_PRINT_SORTED);
+    set_key(bt, jv_string_value(canon), strlen(jv_string_value(canon)));
+    jv_free(canon);
+  }
   return rc;
 }
 
@@ -393,12 +436,15 @@ static int build_line(cli_builder *b, const char *line, size_t len, uint64_t lin
   fl_buf_free(&url);
   if (rc == 0 && bt->req && o->data)
     rc = set_body(bt, lineno, o->data, strlen(o->data), o->data_is_json);
+  if (rc == 0 && bt->req)
+    set_key(bt, o->data ? o->data : "", o->data ? strlen(o->data) : 0);
   return rc;
 }
 
 int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli_built *bt) {
   memset(bt, 0, sizeof *bt);
   bt->line = lineno;
+  bt->key = finish(cli_hash(CLI_HASH_INIT ^ 0x2b, line, len)); /* a bad line: its text */
   if (set_id_line(bt, lineno) != 0)
     return FLURRY_ENOMEM;
   if (len > (size_t)INT32_MAX)

@@ -16,6 +16,8 @@ typedef struct cli_header {
   char *value;
 } cli_header;
 
+enum { FSYNC_NEVER = 0, FSYNC_BATCH = 1, FSYNC_ALWAYS = 2 };
+
 typedef enum progress_mode { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } progress_mode;
 
 typedef struct cli_opts {
@@ -35,6 +37,12 @@ typedef struct cli_opts {
   int64_t opt[FLURRY_OPT_COUNT_];
   uint32_t opt_set;
   int ordered;
+  int resume;
+  int retry_failed;
+  int64_t shard_k, shard_n; /* 0/0: no sharding */
+  int fsync_mode;           /* FSYNC_NEVER / BATCH / ALWAYS */
+  int64_t grace_ms;
+  const char *stats_json;
   int64_t reorder_window;
   int no_body;
   int with_headers;
@@ -57,6 +65,20 @@ int cli_parse_duration_ms(const char *s, int64_t *ms);
 int cli_parse_rate_milli(const char *s, int64_t *milli);
 /* Parses "1048576", "64k", "10M", "1G" (binary units). */
 int cli_parse_size(const char *s, int64_t *bytes);
+
+/* ---- journal.c: --resume ---- */
+typedef struct cli_journal cli_journal;
+/* Opens (or creates) path as the journal: checks the sidecar path.resume
+ * against fingerprint (created when the file is new), removes a torn last
+ * line, loads the keys done (failed ones only without retry_failed; with it
+ * the file is rewritten without them). Returns 0 or -1 with err set. */
+int cli_journal_open(cli_journal **out, const char *path, const char *fingerprint,
+                     int retry_failed, char *err, size_t errlen);
+int cli_journal_fd(const cli_journal *j);          /* for appending, at the end */
+int cli_journal_done(const cli_journal *j, uint64_t key);
+size_t cli_journal_count(const cli_journal *j);
+uint64_t cli_journal_dropped(const cli_journal *j); /* failed records removed */
+void cli_journal_close(cli_journal *j);             /* closes the fd; NULL ok */
 
 /* ---- control.c: limits changed during a run ---- */
 typedef struct cli_control cli_control;
@@ -94,6 +116,8 @@ typedef struct cli_built {
   char *url;
   char *error;         /* message when req is NULL */
   uint64_t line;       /* input line number */
+  uint64_t key;        /* request identity: the id, else method+URL+body */
+  int explicit_id;     /* the line gave an id */
 } cli_built;
 
 typedef struct cli_builder cli_builder;
@@ -104,8 +128,13 @@ void cli_builder_free(cli_builder *b);
 int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli_built *out);
 void cli_built_clear(cli_built *bt);
 
+/* 64-bit FNV-1a over n bytes, continuing from h (start: CLI_HASH_INIT). */
+#define CLI_HASH_INIT 14695981039346656037ULL
+uint64_t cli_hash(uint64_t h, const void *p, size_t n);
+
 /* ---- record.c: one result -> one JSON line ---- */
 typedef struct record_opts {
+  int with_key; /* lead with "key" and "ok" (resume journal, shards) */
   int no_body;
   int with_headers;
   int with_timings;
@@ -126,5 +155,8 @@ uint64_t cli_stats_failed(const cli_stats *s);
 /* One progress line (no newline); rate: the rate limit in force (0: none). */
 void cli_stats_progress(const cli_stats *s, int64_t total, double rate, fl_buf *out);
 void cli_stats_summary(const cli_stats *s, FILE *f, uint64_t blank_lines);
+/* The summary as a JSON object left open ({"requests":...,"latency_ms":{...}
+ * without the final '}'), for the caller to add fields and close. */
+void cli_stats_json(const cli_stats *s, fl_buf *out);
 
 #endif

@@ -158,7 +158,10 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
 int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
                const flurry_response *resp) {
   size_t mark = out->len;
-  int rc = fl_buf_puts(out, "{\"id\":");
+  int ok = resp && flurry_response_error(resp) == FLURRY_OK;
+  int rc = ro->with_key ? fl_buf_printf(out, "{\"key\":\"%016llx\",\"ok\":%s,\"id\":",
+                                        (unsigned long long)bt->key, ok ? "true" : "false")
+                        : fl_buf_puts(out, "{\"id\":");
   if (rc == FL_OK)
     rc = fl_buf_puts(out, bt->id_json);
   if (rc == FL_OK)

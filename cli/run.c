@@ -26,6 +26,11 @@ typedef struct run {
   uv_timer_t progress_timer;
   uv_signal_t sigint, sigterm;
   cli_control *control;
+  cli_journal *journal;
+  uv_timer_t grace_timer;
+  double last_sync_ms;
+  uint64_t resumed;       /* lines skipped: already in the journal */
+  uint64_t other_shards;  /* lines skipped: another shard's */
   int progress_tty;
   int progress_on;
   int64_t total;
@@ -77,6 +82,12 @@ static void out_flush(run *r) {
       r->exit_code = 1;
   }
   fl_buf_reset(&r->out);
+  double now = fl_now_ms();
+  if (r->o.fsync_mode == FSYNC_ALWAYS ||
+      (r->o.fsync_mode == FSYNC_BATCH && now - r->last_sync_ms >= 1000)) {
+    fdatasync(r->out_fd);
+    r->last_sync_ms = now;
+  }
 }
 
 static void on_check(uv_check_t *h) { out_flush(h->data); }
@@ -138,6 +149,33 @@ static int has_room(run *r) {
   return !r->o.ordered || r->next_seq - r->next_write < r->window;
 }
 
+/* The error record of a line longer than --max-line. */
+static void too_long(job *j, uint64_t lineno, int64_t max_line) {
+  j->bt.line = lineno;
+  j->bt.key = cli_hash(CLI_HASH_INIT ^ 0x3c, &lineno, sizeof lineno);
+  fl_buf m = FL_BUF_INIT(0);
+  fl_buf_printf(&m, "%llu", (unsigned long long)lineno);
+  j->bt.id_json = fl_buf_take(&m, NULL);
+  fl_buf_printf(&m, "line %llu: longer than --max-line (%lld bytes)", (unsigned long long)lineno,
+                (long long)max_line);
+  j->bt.error = fl_buf_take(&m, NULL);
+  j->bt.method = fl_strdup("");
+  j->bt.url = fl_strdup("");
+}
+
+/* 1 if this line is not this run's: another shard's, or already done. */
+static int skip_line(run *r, const cli_built *bt) {
+  if (r->o.shard_n > 0 && bt->key % (uint64_t)r->o.shard_n != (uint64_t)(r->o.shard_k - 1)) {
+    r->other_shards++;
+    return 1;
+  }
+  if (r->journal && cli_journal_done(r->journal, bt->key)) {
+    r->resumed++;
+    return 1;
+  }
+  return 0;
+}
+
 /* One input line (or an over-long one, line == NULL) becomes one request or
  * one error record. */
 static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
@@ -149,20 +187,16 @@ static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
     return;
   }
   j->r = r;
+  int rc = line ? cli_build(r->builder, line, len, lineno, &j->bt) : 0;
+  if (line == NULL)
+    too_long(j, lineno, r->o.max_line);
+  if (rc == 0 && skip_line(r, &j->bt)) {
+    cli_built_clear(&j->bt);
+    fl_free(j);
+    return;
+  }
   j->seq = r->next_seq++;
   r->live++;
-  int rc = line ? cli_build(r->builder, line, len, lineno, &j->bt) : 0;
-  if (line == NULL) {
-    j->bt.line = lineno;
-    fl_buf m = FL_BUF_INIT(0);
-    fl_buf_printf(&m, "%llu", (unsigned long long)lineno);
-    j->bt.id_json = fl_buf_take(&m, NULL);
-    fl_buf_printf(&m, "line %llu: longer than --max-line (%lld bytes)",
-                  (unsigned long long)lineno, (long long)r->o.max_line);
-    j->bt.error = fl_buf_take(&m, NULL);
-    j->bt.method = fl_strdup("");
-    j->bt.url = fl_strdup("");
-  }
   if (rc == 0 && j->bt.req) {
     rc = flurry_client_submit(r->client, j->bt.req, on_done, j);
     if (rc == FLURRY_OK) {
@@ -248,6 +282,13 @@ static void draw_progress(run *r, int final) {
 
 static void on_progress(uv_timer_t *t) { draw_progress(t->data, 0); }
 
+static void on_grace(uv_timer_t *t) {
+  run *r = t->data;
+  fprintf(stderr, "flurry: grace period over: cancelling %zu requests\n",
+          flurry_client_pending(r->client));
+  flurry_client_cancel_all(r->client);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   run *r = h->data;
   if (!r->stopping || r->signal_exit == 0) {
@@ -256,8 +297,10 @@ static void on_signal(uv_signal_t *h, int signum) {
     /* Lines read but not started are recorded as cancelled: nothing read is
      * ever dropped without a record. */
     flurry_client_cancel_queued(r->client);
-    fprintf(stderr, "\nflurry: %s: finishing %zu requests in flight (again to cancel them)\n",
-            signum == SIGINT ? "interrupted" : "terminated", flurry_client_pending(r->client));
+    fprintf(stderr, "\nflurry: %s: finishing %zu requests in flight for up to %.0fs "
+            "(again to cancel them)\n", signum == SIGINT ? "interrupted" : "terminated",
+            flurry_client_pending(r->client), (double)r->o.grace_ms / 1000);
+    uv_timer_start(&r->grace_timer, on_grace, (uint64_t)r->o.grace_ms, 0);
     maybe_finish(r);
     return;
   }
@@ -298,11 +341,43 @@ static int configure_client(run *r) {
   return 0;
 }
 
+/* The options that shape requests: a resumed run must have the same. */
+static char *fingerprint(const cli_opts *o) {
+  fl_buf f = FL_BUF_INIT(0);
+  fl_buf_printf(&f, "flurry --resume 1\ntemplate: %s\nmethod: %s\nbody: %s\nbody-is-json: %d\n"
+                "base-url: %s\n",
+                o->template_url ? o->template_url : "", o->method ? o->method : "",
+                o->data ? o->data : "", o->data_is_json, o->base_url ? o->base_url : "");
+  for (size_t i = 0; i < o->nheaders; i++)
+    fl_buf_printf(&f, "header: %s: %s\n", o->headers[i].name, o->headers[i].value);
+  return fl_buf_take(&f, NULL);
+}
+
+static int open_journal(run *r) {
+  char err[1024];
+  char *fp = fingerprint(&r->o);
+  int rc = fp ? cli_journal_open(&r->journal, r->o.output, fp, r->o.retry_failed, err, sizeof err)
+              : -1;
+  fl_free(fp);
+  if (rc != 0) {
+    fprintf(stderr, "flurry: --resume: %s\n", fp ? err : "out of memory");
+    return 2;
+  }
+  r->out_fd = cli_journal_fd(r->journal);
+  if (!r->o.quiet && (cli_journal_count(r->journal) || cli_journal_dropped(r->journal)))
+    fprintf(stderr, "flurry: resuming %s: %zu requests done%s\n", r->o.output,
+            cli_journal_count(r->journal),
+            cli_journal_dropped(r->journal) ? ", failed ones removed to be redone" : "");
+  return 0;
+}
+
 static int open_output(run *r) {
   if (r->o.output == NULL || strcmp(r->o.output, "-") == 0) {
     r->out_fd = STDOUT_FILENO;
     return 0;
   }
+  if (r->o.resume)
+    return open_journal(r);
   r->out_fd = open(r->o.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (r->out_fd < 0) {
     fprintf(stderr, "flurry: cannot open output '%s': %s\n", r->o.output, strerror(errno));
@@ -343,6 +418,7 @@ static int setup(run *r) {
       cli_control_start(&r->control, &r->loop, r->o.control, r->client, &r->o.concurrency) != 0)
     return 2;
   r->total = cli_input_total(r->in);
+  r->ro.with_key = r->o.resume || r->o.shard_n > 0;
   r->ro.no_body = r->o.no_body;
   r->ro.with_headers = r->o.with_headers;
   r->ro.with_timings = r->o.with_timings;
@@ -359,6 +435,8 @@ static void start_handles(run *r) {
   r->sigint.data = r->sigterm.data = r;
   uv_signal_start(&r->sigint, on_signal, SIGINT);
   uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+  uv_timer_init(&r->loop, &r->grace_timer);
+  r->grace_timer.data = r;
   uv_timer_init(&r->loop, &r->progress_timer);
   r->progress_timer.data = r;
   r->progress_tty = isatty(STDERR_FILENO);
@@ -373,6 +451,7 @@ static void close_handles(run *r) {
   uv_close((uv_handle_t *)&r->sigint, NULL);
   uv_close((uv_handle_t *)&r->sigterm, NULL);
   uv_close((uv_handle_t *)&r->progress_timer, NULL);
+  uv_close((uv_handle_t *)&r->grace_timer, NULL);
   cli_control_close(r->control);
   r->control = NULL;
 }
@@ -388,7 +467,9 @@ static void teardown(run *r) {
     fl_free(r->ring[i]);
   fl_free(r->ring);
   fl_buf_free(&r->out);
-  if (r->out_fd > STDOUT_FILENO)
+  if (r->journal)
+    cli_journal_close(r->journal); /* owns out_fd */
+  else if (r->out_fd > STDOUT_FILENO)
     close(r->out_fd);
   cli_args_free(&r->o);
 }
@@ -402,6 +483,21 @@ static int exit_status(run *r) {
     return 1;
   return 0;
 }
+
+static int write_stats_json(run *r) {
+  fl_buf j = FL_BUF_INIT(0);
+  cli_stats_json(r->stats, &j);
+  fl_buf_printf(&j, ",\"skipped_blank\":%llu,\"skipped_done\":%llu,\"skipped_other_shards\":%llu,"
+                "\"exit\":%d}\n", (unsigned long long)r->blank, (unsigned long long)r->resumed,
+                (unsigned long long)r->other_shards, exit_status(r));
+  FILE *f = fopen(r->o.stats_json, "w");
+  int rc = f && fwrite(j.data, 1, j.len, f) == j.len ? 0 : -1;
+  if (f && fclose(f) != 0)
+    rc = -1;
+  fl_buf_free(&j);
+  return rc;
+}
+
 
 int cli_run(int argc, char **argv) {
   run *r = fl_calloc(1, sizeof *r);
@@ -422,10 +518,19 @@ int cli_run(int argc, char **argv) {
     while (!r->finished)
       uv_run(&r->loop, UV_RUN_ONCE);
     out_flush(r);
+    if (r->o.fsync_mode != FSYNC_NEVER)
+      fdatasync(r->out_fd);
     if (r->progress_on)
       draw_progress(r, 1);
     if (!r->o.quiet)
       cli_stats_summary(r->stats, stderr, r->blank);
+    if (!r->o.quiet && (r->resumed || r->other_shards))
+      fprintf(stderr, "  skipped: %llu already done (resume), %llu other shards'\n",
+              (unsigned long long)r->resumed, (unsigned long long)r->other_shards);
+    if (r->o.stats_json && write_stats_json(r) != 0) {
+      fprintf(stderr, "flurry: --stats-json '%s': %s\n", r->o.stats_json, strerror(errno));
+      r->exit_code = r->exit_code ? r->exit_code : 1;
+    }
     close_handles(r);
     rc = exit_status(r);
   }

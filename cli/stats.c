@@ -147,3 +147,32 @@ void cli_stats_summary(const cli_stats *s, FILE *f, uint64_t blank_lines) {
     fprintf(f, "  latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", percentile(s, 0.50),
             percentile(s, 0.90), percentile(s, 0.99), s->max_ms);
 }
+
+void cli_stats_json(const cli_stats *s, fl_buf *out) {
+  double secs = (fl_now_ms() - s->start_ms) / 1000.0;
+  fl_buf_printf(out, "{\"requests\":%llu,\"ok\":%llu,\"failed\":%llu,\"retries\":%llu,"
+                "\"elapsed_s\":%.3f,\"req_per_s\":%.1f,\"status\":{",
+                (unsigned long long)s->done, (unsigned long long)(s->done - s->failed),
+                (unsigned long long)s->failed, (unsigned long long)s->retries, secs,
+                secs > 0 ? (double)s->done / secs : 0.0);
+  const char *sep = "";
+  for (int st = 0; st < 600; st++) {
+    if (s->by_status[st]) {
+      fl_buf_printf(out, "%s\"%d\":%llu", sep, st, (unsigned long long)s->by_status[st]);
+      sep = ",";
+    }
+  }
+  fl_buf_puts(out, "},\"errors\":{");
+  sep = "";
+  for (int k = 1; k < FLURRY_ERR_COUNT; k++) {
+    if (s->by_kind[k]) {
+      fl_buf_printf(out, "%s\"%s\":%llu", sep, flurry_err_name(k),
+                    (unsigned long long)s->by_kind[k]);
+      sep = ",";
+    }
+  }
+  fl_buf_printf(out, "},\"invalid_input_lines\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
+                "\"p99\":%.3f,\"max\":%.3f}",
+                (unsigned long long)s->input_errors, percentile(s, 0.50), percentile(s, 0.90),
+                percentile(s, 0.99), s->max_ms);
+}
