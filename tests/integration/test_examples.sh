@@ -27,6 +27,13 @@ expect_line() {
   fi
 }
 
+# at_least NAME VALUE MIN WHAT: VALUE is an integer >= MIN.
+at_least() {
+  if [[ $2 =~ ^[0-9]+$ ]] && [ "$((10#$2))" -ge "$3" ]; then pass "$1: $4 >= $3 ($2)"; else
+    fail "$1" "$4 is ${2:-?}, expected >= $3, in:"$'\n'"$OUT"
+  fi
+}
+
 test_gather() {
   run_example gather "$BASE"
   check "gather: exit status" "$RC" 0
@@ -46,9 +53,7 @@ test_bounded() {
   # 1000 requests of 10 ms, 50 at a time: no faster than 200 ms.
   local ms
   ms=$(sed -nE 's/^completed .* in ([0-9]+) ms$/\1/p' <<<"$OUT")
-  if [ -n "$ms" ] && [ "$ms" -ge 195 ]; then pass "bounded: took >= 200 ms ($ms ms)"; else
-    fail "bounded" "took ${ms:-?} ms: the in-flight limit did not hold"
-  fi
+  at_least bounded "$ms" 195 "ms taken (the in-flight limit)"
 }
 
 test_errors() {
@@ -83,6 +88,43 @@ test_embed_loop() {
   expect_line embed_loop '^tick 1: [1-5] request\(s\) pending$'
 }
 
+test_retry() {
+  run_example retry "$BASE"
+  check "retry: exit status" "$RC" 0
+  expect_line retry '^7/7 requests retried as expected$'
+  expect_line retry '^GET  fail=2 +-> ok, status 200, 3 attempt\(s\)'
+  expect_line retry '^    attempt 3: 200 ok '
+  expect_line retry '^GET  fail=100 +-> http, status 503, 4 attempt\(s\)'
+  expect_line retry '^    out of attempts, detail "": HTTP 503'
+  expect_line retry '^    stopped early, detail "deadline": .*past the deadline'
+  expect_line retry '^POST fail=1 +-> http, status 503, 1 attempt\(s\)'
+  expect_line retry '^    not retried, detail "": HTTP 503'
+  expect_line retry '^POST fail=1, RETRY_UNSAFE +-> ok, status 200, 2 attempt\(s\)'
+  expect_line retry '^POST fail=1, Idempotency-Key +-> ok, status 200, 2 attempt\(s\)'
+  # Retry-After: 1 is honoured: the first wait is the server's second, and
+  # the request took that long.
+  local ra wait ms
+  ra=$(grep -A1 '^GET  fail=1, Retry-After: 1' <<<"$OUT")
+  wait=$(sed -nE 's/^ +attempt 1: 503 http .*then wait +([0-9]+) ms$/\1/p' <<<"$ra")
+  ms=$(sed -nE 's/.* attempt\(s\), ([0-9]+) ms$/\1/p' <<<"$ra")
+  at_least retry "$wait" 1000 "ms waited after Retry-After: 1"
+  at_least retry "$ms" 1000 "ms taken with Retry-After: 1"
+}
+
+test_rate_limit() {
+  run_example rate_limit "$BASE"
+  check "rate_limit: exit status" "$RC" 0
+  expect_line rate_limit '^rate limits behaved as expected$'
+  expect_line rate_limit '^limit 20/s vs a 20/s server: +40 requests in .*: 40 ok, 0 x 429$'
+  expect_line rate_limit '^no limit vs a 20/s server: +40 requests in .*: [0-9]+ ok, [1-9][0-9]* x 429$'
+  expect_line rate_limit '^auto vs a 50/s server: +150 requests in .*: 150 ok, [0-9]+ x 429$'
+  expect_line rate_limit '^  t=[0-9.]+ s  rate +[1-9][0-9.]* req/s'
+  # 40 starts, evenly spaced at 20/s: 39 gaps of 50 ms.
+  local cs
+  cs=$(sed -nE 's/^limit 20\/s .* in ([0-9]+)\.([0-9]+) s .*/\1\2/p' <<<"$OUT")
+  at_least rate_limit "$cs" 190 "centiseconds for 40 starts at 20/s"
+}
+
 # The checks can fail: with nothing listening the examples say so and exit 1.
 test_examples_report_failure() {
   run_example gather "http://127.0.0.1:1"
@@ -91,6 +133,11 @@ test_examples_report_failure() {
   expect_line "gather without a server" 'error connect'
   run_example post_json "not a url"
   check "post_json with a bad base URL: exit status" "$RC" 2
+  run_example retry "http://127.0.0.1:1"
+  check "retry without a server: exit status" "$RC" 1
+  expect_line "retry without a server" '^0/7 requests retried as expected$'
+  run_example rate_limit "not a url"
+  check "rate_limit with a bad base URL: exit status" "$RC" 2
 }
 
 # Every example has a test here (a new one without a test fails).
@@ -112,5 +159,7 @@ test_errors
 test_post_json
 test_client
 test_embed_loop
+test_retry
+test_rate_limit
 test_examples_report_failure
 finish
