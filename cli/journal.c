@@ -210,7 +210,7 @@ int cli_journal_open(cli_journal **out, const char *path, const char *fingerprin
       rc = j->fd < 0 ? -1 : 0;
     }
   }
-  if (rc == 0)
+  if (rc == 0 && j->ndone > 0)
     qsort(j->done, j->ndone, sizeof *j->done, cmp_u64);
   if (rc == 0 && lseek(j->fd, 0, SEEK_END) < 0)
     rc = -1;
