@@ -440,10 +440,12 @@ static void start_handles(run *r) {
   uv_timer_init(&r->loop, &r->progress_timer);
   r->progress_timer.data = r;
   r->progress_tty = isatty(STDERR_FILENO);
-  r->progress_on = !r->o.quiet && (r->o.progress == PROGRESS_ALWAYS ||
-                                   (r->o.progress == PROGRESS_AUTO && r->progress_tty));
+  /* A terminal gets one redrawn line; a log file or pipe a plain line now
+   * and then (auto: every 10 s, always: every 2 s). */
+  r->progress_on = !r->o.quiet && r->o.progress != PROGRESS_NEVER;
+  uint64_t every = r->progress_tty ? 200 : r->o.progress == PROGRESS_ALWAYS ? 2000 : 10000;
   if (r->progress_on)
-    uv_timer_start(&r->progress_timer, on_progress, 200, r->progress_tty ? 200 : 2000);
+    uv_timer_start(&r->progress_timer, on_progress, every, every);
 }
 
 static void close_handles(run *r) {
@@ -520,7 +522,7 @@ int cli_run(int argc, char **argv) {
     out_flush(r);
     if (r->o.fsync_mode != FSYNC_NEVER)
       fdatasync(r->out_fd);
-    if (r->progress_on)
+    if (r->progress_on && r->progress_tty)
       draw_progress(r, 1);
     if (!r->o.quiet)
       cli_stats_summary(r->stats, stderr, r->blank);
