@@ -56,6 +56,11 @@ t_rate=$(seq 1 60 | timed "$work/rated.jsonl" -c 50 --rate 20/s "$base/limited?r
 echo "   --rate 20/s:         $(count "$work/rated.jsonl" '.status == 429') of 60 rejected, in ${t_rate} s (ideal ~3 s)"
 seq 1 60 | "$FLURRY" -q -o "$work/burst.jsonl" -c 50 "$base/limited?rate=20&n={}" || true
 echo "   no limit (-c 50):    $(count "$work/burst.jsonl" '.status == 429') of 60 rejected with 429"
+t_auto=$(seq 1 100 | timed "$work/auto.jsonl" -c 50 --rate auto --retries 5 --attempts \
+  "$base/limited?rate=20&key=auto&n={}")
+echo "   --rate auto:         all $(count "$work/auto.jsonl" '.status == 200') of 100 ok in ${t_auto} s," \
+  "$(jq -s 'map(.attempt_log[] | select(.status == 429)) | length' "$work/auto.jsonl") 429s on the way" \
+  "(it learns the server's 20/s from its RateLimit headers)"
 
 bold "5. The summary flurry prints on stderr (20 mixed calls)"
 { for i in $(seq 1 16); do echo "$base/users/$i"; done
