@@ -8,7 +8,7 @@ request written to OUT (same shape as flurry's output).
 Usage: peer_aiohttp.py -c N -o OUT.jsonl URLS.txt
 Bounded: at most --max URLs are read, each request has a --request-timeout
 and the whole run a --total-timeout. Exit 0 if every request returned 200,
-1 otherwise.
+1 otherwise. peer_aiohttp_rate.py (W4) is this with a rate limiter hooked in.
 """
 import argparse
 import asyncio
@@ -19,7 +19,7 @@ import time
 import aiohttp
 
 
-def parse_args():
+def arg_parser():
     p = argparse.ArgumentParser()
     p.add_argument("-c", "--concurrency", type=int, default=64)
     p.add_argument("-o", "--output", required=True)
@@ -27,10 +27,13 @@ def parse_args():
     p.add_argument("--request-timeout", type=float, default=30.0)
     p.add_argument("--total-timeout", type=float, default=900.0)
     p.add_argument("urls")
-    return p.parse_args()
+    return p
 
 
-async def run(a):
+async def run(a, acquire=None, pace=None):
+    """acquire: awaited inside the semaphore before each request (a limiter);
+    pace: awaited between task launches, then created one by one (else all
+    coroutines go to one gather at once)."""
     with open(a.urls, encoding="utf-8") as f:
         urls = [line.strip() for line in f if line.strip()][: a.max]
     sem = asyncio.Semaphore(a.concurrency)
@@ -44,6 +47,8 @@ async def run(a):
             async def one(i, url):
                 nonlocal failed
                 async with sem:
+                    if acquire is not None:
+                        await acquire()
                     t0 = time.monotonic()
                     try:
                         async with session.get(url) as resp:
@@ -60,18 +65,26 @@ async def run(a):
                                "error": {"kind": type(e).__name__, "message": str(e)}}
                     out.write(dumps(rec) + "\n")
 
-            await asyncio.wait_for(
-                asyncio.gather(*(one(i, u) for i, u in enumerate(urls))),
-                a.total_timeout)
+            async def launch_paced():
+                tasks = []
+                for i, u in enumerate(urls):
+                    if i > 0:
+                        await pace()
+                    tasks.append(asyncio.create_task(one(i, u)))
+                await asyncio.gather(*tasks)
+
+            everything = (launch_paced() if pace is not None else
+                          asyncio.gather(*(one(i, u) for i, u in enumerate(urls))))
+            await asyncio.wait_for(everything, a.total_timeout)
     return 1 if failed else 0
 
 
-def main():
-    a = parse_args()
+def main(a=None, **hooks):
+    a = a or arg_parser().parse_args()
     try:
-        return asyncio.run(run(a))
+        return asyncio.run(run(a, **hooks))
     except asyncio.TimeoutError:
-        print("peer_aiohttp: total timeout", file=sys.stderr)
+        print(f"{sys.argv[0]}: total timeout", file=sys.stderr)
         return 1
 
 

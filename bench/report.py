@@ -18,11 +18,19 @@ TARGETS = {
     "w2_over_pct": 2.0,     # wall within 2% of the ideal
     "w3_rss_bytes": 25e6,   # peak RSS < 25 MB at the big N
     "w3_flat": 1.10,        # RSS(big) <= 1.10 x RSS(small)
+    "w1o_overhead": 0.05,   # CPU/req with never-binding limits < 1.05 x plain
+    "w4_rate_share": 0.95,  # flurry --rate R achieves >= 95% of R (N / wall)
 }
-TOOL_ORDER = ["flurry", "flurry-template", "curl", "aiohttp", "httpx", "wrk"]
+TOOL_ORDER = ["flurry", "flurry-template", "flurry-limits", "flurry-rate", "flurry-auto",
+              "curl", "aiohttp", "aiohttp-bucket", "aiohttp-sleep", "httpx", "wrk"]
 TOOL_LABEL = {
     "flurry": "flurry",
     "flurry-template": "flurry (template + ids)",
+    "flurry-limits": "flurry with limits that never bind",
+    "flurry-rate": "flurry --rate R/s",
+    "flurry-auto": "flurry --rate auto --retries 5",
+    "aiohttp-bucket": "aiohttp + asyncio token bucket",
+    "aiohttp-sleep": "aiohttp + sleep(1/R) between launches",
     "curl": "curl --parallel",
     "aiohttp": "aiohttp",
     "httpx": "httpx",
@@ -69,12 +77,16 @@ class Row:
             self.reqs = statistics.median(num(r["requests"]) for r in ok)
             lats = [num(r.get("lat_ms")) for r in ok if num(r.get("lat_ms")) is not None]
             self.lat_ms = statistics.median(lats) if lats else None
+            n429 = [num(r.get("n429")) for r in ok if num(r.get("n429")) is not None]
+            self.n429 = statistics.median(n429) if n429 else None
+            self.n429_max = max(n429) if n429 else None
             if self.tool == "wrk":
                 self.rps = statistics.median(num(r["rps"]) for r in ok)
             else:
                 self.rps = self.n / self.wall if self.wall else None
         else:
             self.wall = self.cpu = self.rss_kib = self.reqs = self.rps = self.lat_ms = None
+            self.n429 = self.n429_max = None
 
     @property
     def good(self):
@@ -156,6 +168,8 @@ def main():
     w2n, w2c = int(meta["w2_n"]), int(meta["w2_c"])
     w3n, w3s, w3c = int(meta["w3_n"]), int(meta["w3_small_n"]), int(meta["w3_c"])
     ideal = math.ceil(w2n / w2c) * 0.2
+    w4n, w4c, w4rate = (int(meta.get(k, 0)) for k in ("w4_n", "w4_c", "w4_rate"))
+    w4ideal = (w4n - 1) / w4rate if w4rate else None  # evenly spaced starts
 
     L = []
     add = L.append
@@ -185,6 +199,10 @@ def main():
     add(f"- server: nginx, 1 worker, own config, loopback 127.0.0.1 (port picked at run time), "
         f"keepalive_requests 1000000, access_log off; `/doc.json` = fixed {meta['doc_bytes']}-byte "
         f"JSON (application/json), `/delay` = echo_sleep 0.2 then a small JSON")
+    if ("W4", "flurry-rate") in table or ("W4", "aiohttp-bucket") in table:
+        add(f"- W4 server: `flurry mock` (the flurry binary under test), pinned like nginx, its "
+            f"`/limited?rate={w4rate}&key=K` token bucket: {w4rate}/s per key, burst {w4rate}; a fresh key "
+            "(a full bucket) for every run")
     add("")
     add("## Versions")
     add("")
@@ -212,6 +230,35 @@ def main():
     add("curl writes the raw bodies (it parses nothing); wrk reads and discards them "
         f"(`-t1 -c{w1c} -d{meta['wrk_secs']}s`, its req/s over the duration, its CPU per request counted).")
     add("")
+
+    # ---- W1 overhead
+    o_plain, o_lim = get("W1o", "flurry"), get("W1o", "flurry-limits")
+    o_over = None
+    if o_plain or o_lim:
+        add(f"## W1 overhead of the retry and rate-limit machinery: {int(meta['w1o_n']):,} GETs of "
+            f"/doc.json, concurrency {w1c}, {meta['w1o_runs']} interleaved run(s)")
+        add("")
+        add("| flurry | status | wall s | req/s | CPU µs/req | peak RSS MiB |")
+        add("|---|---|---:|---:|---:|---:|")
+        for label, r in (("plain", o_plain), (f"`{meta.get('limits', '')}`", o_lim)):
+            if r:
+                add(f"| {label} | {r.status} | {fmt(r.wall, '.3f')} | {fmt(r.rps, ',.0f')} | "
+                    f"{fmt(r.cpu_us, '.2f')} | {fmt(r.rss_mib, '.1f')} |")
+        o_ratio = ratio(o_lim and o_lim.cpu_us, o_plain and o_plain.cpu_us)
+        o_over = None if o_ratio is None else (o_ratio - 1) * 100
+        pairs = []
+        for run in sorted({int(r["run"]) for r in runs if r["workload"] == "W1o"}):
+            a = [r for r in runs if r["workload"] == "W1o" and int(r["run"]) == run and r["status"] == "ok"]
+            cpu = {r["tool"]: num(r["user_s"]) + num(r["sys_s"]) for r in a}
+            if cpu.get("flurry") and "flurry-limits" in cpu:
+                pairs.append(f"{(cpu['flurry-limits'] / cpu['flurry'] - 1) * 100:+.1f}%")
+        add("")
+        add(f"CPU µs/req with the limits ÷ plain: **{fmt(o_ratio, '.3f')}× ({pct(o_over)})** (medians); "
+            f"run by run (each pair back to back): {', '.join(pairs) or '–'}. The limits never bind "
+            f"(W1 runs at ~20k req/s), so this is the cost of the bookkeeping alone: a token taken from "
+            f"two buckets per start and the retry decision per response. More requests and runs than W1 "
+            f"because CPU time is counted in 10 ms ticks and varies a few % from run to run.")
+        add("")
 
     # ---- W2
     add(f"## W2 latency-bound: {w2n:,} GETs of /delay (200 ms each), concurrency {w2c} "
@@ -259,6 +306,32 @@ def main():
         "gather() pattern creates every coroutine up front; curl -K parses the whole config first.")
     add("")
 
+    # ---- W4
+    w4tools = [t for t in TOOL_ORDER if ("W4", t) in table]
+    if w4tools:
+        add(f"## W4 rate-limited: {w4n:,} GETs of flurry mock's /limited at {w4rate}/s "
+            f"(burst {w4rate}), concurrency {w4c}")
+        add("")
+        add("| tool | status | wall s | achieved req/s (N / wall) | 429s (median, max) | CPU µs/req | peak RSS MiB |")
+        add("|---|---|---:|---:|---:|---:|---:|")
+        for t in w4tools:
+            r = get("W4", t)
+            n429 = "–" if r.n429 is None else f"{r.n429:.0f} ({r.n429_max:.0f})"
+            add(f"| {TOOL_LABEL[t].replace('R', str(w4rate)) if t == 'flurry-rate' else TOOL_LABEL[t]} | "
+                f"{r.status} | {fmt(r.wall, '.2f')} | {fmt(r.rps, '.1f')} | {n429} | "
+                f"{fmt(r.cpu_us, '.0f')} | {fmt(r.rss_mib, '.1f')} |")
+        add("")
+        add(f"A client that starts requests evenly at {w4rate}/s needs ({w4n:,} − 1) / {w4rate} = "
+            f"{fmt(w4ideal, '.2f')} s ({fmt(w4ideal and w4n / w4ideal, '.1f')} req/s as N / wall); "
+            f"one that also spends the server's burst of {w4rate} can finish in "
+            f"{fmt(w4rate and (w4n - w4rate) / w4rate, '.2f')} s. Wall time includes start-up "
+            "(about 0.2 s for python3 + aiohttp). No retries except for `--rate auto`: a 429 is a "
+            "result, counted; `--rate auto` retries its 429s (429s counts every attempt) and learns the "
+            "rate from them and from the server's RateLimit-Policy header. The python limiters are the "
+            "tutorials' two: a token bucket (asyncio.Lock + sleep until the next token, capacity 1) "
+            "awaited inside the semaphore, and `await asyncio.sleep(1 / R)` between task launches.")
+        add("")
+
     # ---- ratios
     f1 = get("W1", "flurry")
     add("## Ratios (same run)")
@@ -296,10 +369,21 @@ def main():
             p = get("W3", t)
             if p and p.rss_kib:
                 add(f"| W3 {TOOL_LABEL[t]} RSS ÷ flurry RSS @{w3n:,} | {p.rss_kib / f3.rss_kib:.1f}× |")
+    if o_over is not None:
+        add(f"| W1 overhead: CPU µs/req with never-binding limits over plain | {pct(o_over)} |")
+    f4 = get("W4", "flurry-rate")
+    for t in ("flurry-auto", "aiohttp-bucket", "aiohttp-sleep"):
+        p = get("W4", t)
+        if p is not None and f4 is not None:
+            add(f"| W4 {TOOL_LABEL[t]} achieved req/s ÷ flurry --rate {w4rate}/s's | "
+                f"{fmt(ratio(p.rps, f4.rps), '.2f')}× |")
     add("")
 
     # ---- targets
-    add("## Targets (from the issue)")
+    add("## Targets")
+    add("")
+    add("From the issue, except those marked (bench): set by this benchmark as a check that the "
+        "rate limiter does what it says.")
     add("")
     add("| target | measured | verdict |")
     add("|---|---:|---|")
@@ -322,6 +406,17 @@ def main():
     flat = ratio(f3 and f3.rss_kib, f3s and f3s.rss_kib)
     add(f"| W3: flurry RSS @{w3n:,} ≤ 1.10 × RSS @{w3s:,} | {fmt(flat, '.3f')}× | "
         f"{verdict(None if flat is None else round(flat, 6) <= TARGETS['w3_flat'])} |")
+    if o_plain or o_lim:
+        add(f"| W1 overhead: CPU µs/req with `{meta.get('limits', '')}` < 5% over plain | "
+            f"{pct(o_over)} | {verdict(None if o_over is None else o_over < TARGETS['w1o_overhead'] * 100)} |")
+    if ("W4", "flurry-rate") in table:
+        share = None if not f4 or f4.rps is None else f4.rps / w4rate
+        add(f"| W4 (bench): flurry --rate {w4rate}/s gets no 429 in any run | "
+            f"{fmt(f4 and f4.n429_max, '.0f')} | "
+            f"{verdict(None if not f4 or f4.n429_max is None else f4.n429_max == 0)} |")
+        add(f"| W4 (bench): flurry --rate {w4rate}/s achieves ≥ 95% of {w4rate} req/s (N / wall) | "
+            f"{fmt(f4 and f4.rps, '.1f')} req/s ({fmt(share and share * 100, '.1f')}%) | "
+            f"{verdict(None if share is None else share >= TARGETS['w4_rate_share'])} |")
     add("")
 
     # ---- commands
@@ -330,9 +425,12 @@ def main():
     add("Each run: `timeout -k 5 T` around the line below (T scales with N). "
         "`$OUT` is the work dir (bench/out), `$PORT` the port picked for nginx. "
         "Input files: `wN.urls` (one URL per line, `...?i=1..N`), `wN.ids` (the ids), "
-        "`wN.curl` (`url = \"...\"` lines for curl -K).")
+        "`wN.curl` (`url = \"...\"` lines for curl -K); W4's `w4.urls` is written afresh for every "
+        "run (`/limited?rate=R&key=w4-TOOL-RUN&i=1..N`).")
     add("")
-    for w in ("W1", "W2", "W3s", "W3"):
+    for w in ("W1", "W1o", "W2", "W3s", "W3", "W4"):
+        if not any(c["workload"] == w for c in cmds):
+            continue
         add(f"**{w}**")
         add("")
         add("```sh")
@@ -347,12 +445,12 @@ def main():
     add("")
     add("<details><summary>every measurement (wall s, user s, sys s, max RSS KiB)</summary>")
     add("")
-    add("| workload | tool | run | N | wall | user | sys | RSS KiB | req/s | other CPU % client/server core | status | note |")
-    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    add("| workload | tool | run | N | wall | user | sys | RSS KiB | req/s | 429s | other CPU % client/server core | status | note |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in runs:
         note = r["note"].replace("|", "\\|")
         add(f"| {r['workload']} | {r['tool']} | {r['run']} | {r['requests'] or r['n']} | {r['wall_s']} | {r['user_s']} | "
-            f"{r['sys_s']} | {r['maxrss_kib']} | {r['rps']} | "
+            f"{r['sys_s']} | {r['maxrss_kib']} | {r['rps']} | {r.get('n429') or '–'} | "
             f"{r.get('other_client_pct') or '–'}/{r.get('other_server_pct') or '–'} | {r['status']} | {note} |")
     add("")
     add("</details>")

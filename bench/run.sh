@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: reproducible side-by-side benchmark of flurry against
 # curl --parallel, aiohttp, httpx and wrk (the ceiling), all against one
-# pinned nginx worker on loopback. Writes bench/RESULTS.md (see bench/README.md).
+# pinned nginx worker on loopback (W4, rate-limited: against `flurry mock`'s
+# /limited). Writes bench/RESULTS.md (see bench/README.md).
 #
 # Usage: bench/run.sh [path/to/flurry]          (make bench does this)
 # Env:   BENCH_QUICK=1      smoke run (~1-2 min): small N, 1 run, report in out/
@@ -9,7 +10,8 @@
 #        BENCH_TOOLS=a,b    subset of flurry,curl,aiohttp,httpx,wrk
 #        BENCH_W3_SLOW=1    run httpx at W3's big N too (~4 min; quick: on)
 #        BENCH_W3_PEER_RUNS=N  runs of the python peers at W3's big N (1)
-#        BENCH_W1_N BENCH_W2_N BENCH_W3_N BENCH_W3_SMALL_N   request counts
+#        BENCH_W1_N BENCH_W2_N BENCH_W3_N BENCH_W3_SMALL_N BENCH_W4_N   request counts
+#        BENCH_W1O_N BENCH_W1O_RUNS  W1 overhead pair: requests, runs (50000, 5)
 #        BENCH_OUT=DIR      work dir (bench/out)
 #        BENCH_RESULTS=FILE the report (bench/RESULTS.md; quick: $BENCH_OUT/RESULTS.quick.md)
 #
@@ -27,14 +29,18 @@ CURL=/usr/bin/curl
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-  d_runs=1 d_w1=5000 d_w2=500 d_w3=20000 d_w3s=2000 d_wrk=2 d_slow=1
+  d_runs=1 d_w1=5000 d_w2=500 d_w3=20000 d_w3s=2000 d_wrk=2 d_slow=1 d_w4=200 d_w1o=5000 d_w1o_runs=1
 else
-  d_runs=3 d_w1=20000 d_w2=1000 d_w3=200000 d_w3s=20000 d_wrk=5 d_slow=0
+  d_runs=3 d_w1=20000 d_w2=1000 d_w3=200000 d_w3s=20000 d_wrk=5 d_slow=0 d_w4=500 d_w1o=50000 d_w1o_runs=5
 fi
 RUNS=${BENCH_RUNS:-$d_runs}
 W1_N=${BENCH_W1_N:-$d_w1}   W1_C=64
 W2_N=${BENCH_W2_N:-$d_w2}   W2_C=100
 W3_N=${BENCH_W3_N:-$d_w3}   W3_SMALL_N=${BENCH_W3_SMALL_N:-$d_w3s}  W3_C=100
+W4_N=${BENCH_W4_N:-$d_w4}   W4_C=64  W4_RATE=100   # flurry mock /limited?rate=100 (burst 100)
+W1O_N=${BENCH_W1O_N:-$d_w1o} W1O_RUNS=${BENCH_W1O_RUNS:-$d_w1o_runs}
+# limits that never bind: what the retry/limit machinery costs when idle
+LIMITS=(--retries 3 --rate 1000000/s --host-rate 1000000/s)
 WRK_SECS=${BENCH_WRK_SECS:-$d_wrk}
 TOOLS=,${BENCH_TOOLS:-flurry,curl,aiohttp,httpx,wrk},
 W3_SLOW=${BENCH_W3_SLOW:-$d_slow}
@@ -50,10 +56,11 @@ die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 want() { [[ $TOOLS == *,$1,* ]]; }
 
-for n in "$RUNS" "$W3_PEER_RUNS" "$W1_N" "$W2_N" "$W3_N" "$W3_SMALL_N" "$WRK_SECS"; do
+for n in "$RUNS" "$W3_PEER_RUNS" "$W1_N" "$W2_N" "$W3_N" "$W3_SMALL_N" "$WRK_SECS" "$W4_N" \
+  "$W1O_N" "$W1O_RUNS"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || die "counts must be positive integers (got '$n')"
 done
-[ "$RUNS" -le 20 ] || die "BENCH_RUNS is at most 20"
+{ [ "$RUNS" -le 20 ] && [ "$W1O_RUNS" -le 20 ]; } || die "BENCH_RUNS and BENCH_W1O_RUNS are at most 20"
 command -v nginx >/dev/null || die "nginx is missing (scripts/deps.sh bench)"
 [ -x "$PY" ] || die "$PY is missing"
 [ -x "$TIME" ] || die "$TIME (Debian package time) is missing"
@@ -80,13 +87,17 @@ fi
 # --- nginx: own config, own prefix, one worker, free port ---------------------
 NGX=$OUT/nginx
 NGINX_PID=""
+MOCK_PID=""
+stop_pid() { # PID: TERM, up to 5 s, then KILL
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+}
 cleanup() {
-  if [ -n "$NGINX_PID" ] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill -TERM "$NGINX_PID" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NGINX_PID" 2>/dev/null
-  fi
-  NGINX_PID=""
+  stop_pid "$NGINX_PID"
+  stop_pid "$MOCK_PID"
+  NGINX_PID="" MOCK_PID=""
 }
 trap cleanup EXIT
 trap 'say interrupted; exit 130' INT TERM
@@ -146,6 +157,7 @@ for attempt in 1 2 3 4 5; do
 done
 [ -n "$PORT" ] || die "nginx would not start; see $NGX/logs/error.log"
 BASE=http://127.0.0.1:$PORT
+SRV_PID=$NGINX_PID SRV_NAME=nginx   # the server of the workload being measured
 "$CURL" -sf "$BASE/delay" | grep -q "$DELAY_MARK" || die "nginx /delay does not answer (echo module?)"
 DOC_BYTES=$("$CURL" -sf "$BASE/doc.json" | wc -c)
 say "nginx pid $NGINX_PID on $BASE ($PINNING); /doc.json is $DOC_BYTES bytes"
@@ -161,16 +173,17 @@ make_inputs() { # NAME PATH N  -> $OUT/NAME.urls, NAME.curl, NAME.ids
 # --- one measurement -------------------------------------------------------------
 # Columns of results.tsv:
 #   workload tool run n conc wall_s user_s sys_s maxrss_kib requests rps lat_ms
-#   other_client_pct other_server_pct status note
+#   other_client_pct other_server_pct status note n429
 #   (rps and lat_ms, the mean latency, are wrk's own figures; rps = n / wall for the
 #   others; other_*_pct: CPU that other processes took on the client / server core
-#   during the run, in % of its wall time: a noisy machine shows there)
+#   during the run, in % of its wall time: a noisy machine shows there; n429: W4's
+#   attempts answered 429, retries included)
 TSV=$OUT/results.tsv
 CMDS=$OUT/commands.tsv
-printf 'workload\ttool\trun\tn\tconc\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\trps\tlat_ms\tother_client_pct\tother_server_pct\tstatus\tnote\n' >"$TSV"
+printf 'workload\ttool\trun\tn\tconc\twall_s\tuser_s\tsys_s\tmaxrss_kib\trequests\trps\tlat_ms\tother_client_pct\tother_server_pct\tstatus\tnote\tn429\n' >"$TSV"
 printf 'workload\ttool\tcommand\n' >"$CMDS"
 
-record() { # W TOOL RUN N C WALL USER SYS RSS REQS RPS LAT OTHER_C OTHER_S STATUS NOTE
+record() { # W TOOL RUN N C WALL USER SYS RSS REQS RPS LAT OTHER_C OTHER_S STATUS NOTE [N429]
   local f line=""
   for f in "$@"; do f=${f//$'\t'/ }; line+="${f//$'\n'/ }"$'\t'; done
   printf '%s\n' "${line%$'\t'}" >>"$TSV"
@@ -178,28 +191,30 @@ record() { # W TOOL RUN N C WALL USER SYS RSS REQS RPS LAT OTHER_C OTHER_S STATU
 
 declare -A GAVE_UP=()
 
-# Busy ticks (user+nice+system; not irq/softirq, which no task is charged for) of cores 0 and 1, and the nginx
-# worker's own (utime+stime): to tell how much CPU other processes took.
+# Busy ticks (user+nice+system; not irq/softirq, which no task is charged for) of cores 0 and 1, and the
+# server's own (utime+stime of nginx's master and worker, or of flurry mock): to tell how much CPU other
+# processes took.
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 core_busy() {
   awk '$1 == "cpu0" { a = $2 + $3 + $4 } $1 == "cpu1" { b = $2 + $3 + $4 }
        END { print a + 0, b + 0 }' /proc/stat
 }
-nginx_ticks() {
+server_ticks() {
   local p t=0
-  for p in $(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null) "$NGINX_PID"; do
+  for p in $(cat "/proc/$SRV_PID/task/$SRV_PID/children" 2>/dev/null) "$SRV_PID"; do
     t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
   done
   echo "$t"
 }
 
 # measure W TOOL RUN N C TIMEOUT STDIN STDOUT CHECK OUTFILE MARKER -- CMD...
-#   CHECK: jsonl | bodies | wrk | none
+#   CHECK: jsonl | bodies | rated | wrk | none
+#   (rated: 200s and 429s both count as results; exit status 1, "some failed", is fine)
 measure() {
   local w=$1 tool=$2 run=$3 n=$4 c=$5 tmo=$6 stdin=$7 stdout=$8 chk=$9 outf=${10} mark=${11}
   shift 12
   local key="$w/$tool" log="$OUT/logs/$w-$tool-$run.log" tf="$OUT/logs/$w-$tool-$run.time"
-  kill -0 "$NGINX_PID" 2>/dev/null || die "nginx died; see $NGX/logs/error.log"
+  kill -0 "$SRV_PID" 2>/dev/null || die "$SRV_NAME died; see $OUT/logs and $NGX/logs/error.log"
   if [ -n "${GAVE_UP[$key]:-}" ]; then
     say "$w $tool run $run: skipped (${GAVE_UP[$key]})"
     return
@@ -215,7 +230,7 @@ measure() {
   [ "$stdout" = "$log" ] || rm -f "$stdout"
   local t0=$SECONDS rc c0a c1a c0b c1b na nb
   read -r c0a c1a < <(core_busy)
-  na=$(nginx_ticks)
+  na=$(server_ticks)
   if [ "$stdout" = "$log" ]; then
     timeout -k 5 "$tmo" "${CLIENT_PIN[@]}" "$TIME" -f '%e %U %S %M' -o "$tf" "$@" \
       <"$stdin" >"$log" 2>&1
@@ -224,12 +239,12 @@ measure() {
       <"$stdin" >"$stdout" 2>"$log"
   fi
   rc=$?
-  local wall="" user="" sys="" rss="" reqs=$n rps="" lat="" status=ok note=""
+  local wall="" user="" sys="" rss="" reqs=$n rps="" lat="" status=ok note="" n429=""
   if [ -s "$tf" ]; then read -r wall user sys rss < <(tail -n 1 "$tf"); fi
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
     status=failed note="timed out after ${tmo}s"
     GAVE_UP[$key]="timed out in run $run"
-  elif [ "$rc" != 0 ]; then
+  elif [ "$rc" != 0 ] && ! [ "$chk:$rc" = rated:1 ]; then
     status=failed
     note="exit $rc: $(grep -v '^Command exited' "$log" | tail -n 1 | cut -c1-100)"
   elif ! [[ $wall =~ ^[0-9.]+$ ]]; then
@@ -241,6 +256,12 @@ measure() {
         local verdict
         verdict=$("$PY" "$HERE/check.py" "$chk" "$outf" "$n" "$mark" 2>&1)
         if [ "$verdict" != ok ]; then status=wrong note=${verdict#wrong: }; fi ;;
+      rated)
+        local verdict
+        verdict=$("$PY" "$HERE/check.py" rated "$outf" "$n" "$mark" 2>&1)
+        if [[ $verdict =~ ^ok\ n429=([0-9]+)$ ]]; then n429=${BASH_REMATCH[1]}; else
+          status=wrong note=${verdict#wrong: }
+        fi ;;
       wrk)
         reqs=$(awk '/requests in/ {print $1; exit}' "$stdout")
         rps=$(awk '/^Requests\/sec:/ {print $2; exit}' "$stdout")
@@ -260,14 +281,14 @@ measure() {
   if [ ${#CLIENT_PIN[@]} -gt 0 ] && [[ $wall =~ ^[0-9.]+$ && $user =~ ^[0-9.]+$ ]] &&
      awk -v w="$wall" 'BEGIN { exit !(w >= 0.5) }'; then
     read -r c0b c1b < <(core_busy)
-    nb=$(nginx_ticks)
+    nb=$(server_ticks)
     oc=$(awk -v d=$((c1b - c1a)) -v u="$user" -v s="$sys" -v w="$wall" -v hz="$HZ" \
       'BEGIN { o = d / hz - u - s; if (o < 0) o = 0; if (w > 0) printf "%.0f", 100 * o / w }')
     os=$(awk -v d=$((c0b - c0a)) -v n=$((nb - na)) -v w="$wall" -v hz="$HZ" \
       'BEGIN { o = (d - n) / hz; if (o < 0) o = 0; if (w > 0) printf "%.0f", 100 * o / w }')
   fi
-  record "$w" "$tool" "$run" "$n" "$c" "$wall" "$user" "$sys" "$rss" "$reqs" "$rps" "$lat" "$oc" "$os" "$status" "$note"
-  say "$(printf '%-7s %-15s run %s: %-6s wall %6ss rss %7s KiB %s (%ss)' "$w" "$tool" "$run" "$status" "${wall:-?}" "${rss:-?}" "$note" $((SECONDS - t0)))"
+  record "$w" "$tool" "$run" "$n" "$c" "$wall" "$user" "$sys" "$rss" "$reqs" "$rps" "$lat" "$oc" "$os" "$status" "$note" "$n429"
+  say "$(printf '%-7s %-15s run %s: %-6s wall %6ss rss %7s KiB %s%s (%ss)' "$w" "$tool" "$run" "$status" "${wall:-?}" "${rss:-?}" "$note" "${n429:+429s: $n429}" $((SECONDS - t0)))"
   # keep the disk small: outputs are checked, then dropped
   rm -f "$outf"
   [ "$stdout" = "$log" ] || rm -f "$stdout"
@@ -296,6 +317,10 @@ run_tool() {
       if [ "$FLURRY_OK" = 0 ]; then [ "$run" = 1 ] && missing_row "$w" "$tool" "$n" "$c" "$FLURRY_WHY"; return; fi
       measure "$w" "$tool" "$run" "$n" "$c" "$tmo" "$OUT/$name.ids" "$log" jsonl "$o" "$mark" -- \
         "$FLURRY" -c "$c" -o "$o" "$BASE${URLPATH[$name]}?i={}" ;;
+    flurry-limits)
+      if [ "$FLURRY_OK" = 0 ]; then [ "$run" = 1 ] && missing_row "$w" "$tool" "$n" "$c" "$FLURRY_WHY"; return; fi
+      measure "$w" "$tool" "$run" "$n" "$c" "$tmo" "$OUT/$name.urls" "$log" jsonl "$o" "$mark" -- \
+        "$FLURRY" -c "$c" "${LIMITS[@]}" -o "$o" ;;
     curl)
       measure "$w" "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$o" bodies "$o" "$mark" -- \
         "$CURL" -s --parallel --parallel-immediate --parallel-max "$c" -K "$OUT/$name.curl" ;;
@@ -309,22 +334,77 @@ run_tool() {
   esac
 }
 
-declare -A URLPATH=([w1]=/doc.json [w2]=/delay [w3]=/doc.json [w3s]=/doc.json)
+declare -A URLPATH=([w1]=/doc.json [w1o]=/doc.json [w2]=/delay [w3]=/doc.json [w3s]=/doc.json)
 
 # workload W NAME N C MARK TOOL[:MAXRUNS]...
-#   runs interleaved: run 1 of every tool, then run 2, ...; MAXRUNS caps a slow tool
+#   runs interleaved: run 1 of every tool, then run 2, ...; MAXRUNS caps a slow tool;
+#   WL_RUNS (default RUNS) overrides the number of runs
 workload() {
   local w=$1 name=$2 n=$3 c=$4 mark=$5; shift 5
   local run spec tool max
-  for run in $(seq 1 "$RUNS"); do
+  for run in $(seq 1 "${WL_RUNS:-$RUNS}"); do
     for spec in "$@"; do
       tool=${spec%%:*} max=$RUNS
       [ "$spec" != "$tool" ] && max=${spec#*:}
       [ "$run" -le "$max" ] || continue
-      if [ "$tool" = flurry-template ]; then want flurry || continue; else want "$tool" || continue; fi
+      want "${tool%%-*}" || continue   # flurry-template, flurry-limits: with flurry
       run_tool "$w" "$tool" "$run" "$n" "$c" "$name" "$mark"
     done
   done
+}
+
+# --- W4: flurry mock's /limited, a token bucket of W4_RATE/s per key -----------------
+LIMITED_MARK='"ok":true'
+start_mock() { # sets MOCK_PID and MOCK_BASE, or returns 1
+  local pf=$OUT/mock.port
+  rm -f "$pf"
+  "${SERVER_PIN[@]}" "$FLURRY" mock --port 0 --port-file "$pf" --quiet </dev/null >/dev/null \
+    2>"$OUT/logs/mock.log" &
+  MOCK_PID=$!
+  for _ in $(seq 1 50); do [ -s "$pf" ] && break; kill -0 "$MOCK_PID" 2>/dev/null || break; sleep 0.1; done
+  [ -s "$pf" ] || { say "flurry mock did not start: $(tail -n 2 "$OUT/logs/mock.log")"; return 1; }
+  MOCK_BASE=http://127.0.0.1:$(cat "$pf")
+  "$CURL" -sf "$MOCK_BASE/limited?rate=$W4_RATE&key=probe" | grep -q "$LIMITED_MARK" ||
+    { say "flurry mock /limited does not answer"; return 1; }
+}
+
+# run_w4 TOOL RUN: W4_N GETs of /limited?rate=W4_RATE&key=TOOL-RUN&i=1..N: a fresh
+# server bucket (full: W4_RATE tokens) for every run.
+run_w4() {
+  local tool=$1 run=$2 n=$W4_N c=$W4_C
+  local o="$OUT/W4-$tool.out" log="$OUT/logs/W4-$tool-$run.log" urls="$OUT/w4.urls"
+  local tmo=$((30 + 3 * n / W4_RATE))
+  seq 1 "$n" | sed "s|.*|$MOCK_BASE/limited?rate=$W4_RATE\&key=w4-$tool-$run\&i=&|" >"$urls"
+  case $tool in
+    flurry-rate)
+      measure W4 "$tool" "$run" "$n" "$c" "$tmo" "$urls" "$log" rated "$o" "$LIMITED_MARK" -- \
+        "$FLURRY" -c "$c" --rate "$W4_RATE/s" --attempts -o "$o" ;;
+    flurry-auto)
+      measure W4 "$tool" "$run" "$n" "$c" "$tmo" "$urls" "$log" rated "$o" "$LIMITED_MARK" -- \
+        "$FLURRY" -c "$c" --rate auto --retries 5 --attempts -o "$o" ;;
+    aiohttp-bucket|aiohttp-sleep)
+      measure W4 "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$log" rated "$o" "$LIMITED_MARK" -- \
+        "$PY" "$HERE/peer_aiohttp_rate.py" --rate "$W4_RATE" --limiter "${tool#aiohttp-}" \
+        -c "$c" -o "$o" --total-timeout $((tmo - 5)) "$urls" ;;
+  esac
+}
+
+w4() {
+  local tools=() run tool
+  want flurry && tools+=(flurry-rate flurry-auto)
+  want aiohttp && tools+=(aiohttp-bucket aiohttp-sleep)
+  if [ "$FLURRY_OK" = 0 ] || ! start_mock; then
+    stop_pid "$MOCK_PID"
+    for tool in "${tools[@]}"; do missing_row W4 "$tool" "$W4_N" "$W4_C" "no server: ${FLURRY_WHY:-flurry mock did not start}"; done
+    return
+  fi
+  SRV_PID=$MOCK_PID SRV_NAME="flurry mock"
+  say "flurry mock pid $MOCK_PID on $MOCK_BASE"
+  for run in $(seq 1 "$RUNS"); do
+    for tool in "${tools[@]}"; do run_w4 "$tool" "$run"; done
+  done
+  stop_pid "$MOCK_PID"
+  MOCK_PID="" SRV_PID=$NGINX_PID SRV_NAME=nginx
 }
 
 # --- versions and machine ------------------------------------------------------------
@@ -359,6 +439,8 @@ first_line() { local o; o=$("$@" 2>&1 </dev/null); printf '%s\n' "${o%%$'\n'*}";
   echo "w1_n=$W1_N"; echo "w1_c=$W1_C"
   echo "w2_n=$W2_N"; echo "w2_c=$W2_C"
   echo "w3_n=$W3_N"; echo "w3_small_n=$W3_SMALL_N"; echo "w3_c=$W3_C"
+  echo "w4_n=$W4_N"; echo "w4_c=$W4_C"; echo "w4_rate=$W4_RATE"
+  echo "w1o_n=$W1O_N"; echo "w1o_runs=$W1O_RUNS"; echo "limits=${LIMITS[*]}"
   echo "wrk_secs=$WRK_SECS"
   echo "w3_slow=$W3_SLOW"
   echo "w3_peer_runs=$W3_PEER_RUNS"
@@ -370,6 +452,10 @@ START=$SECONDS
 say "W1 throughput: $W1_N GETs of /doc.json at concurrency $W1_C, $RUNS run(s)"
 make_inputs w1 /doc.json "$W1_N"
 workload W1 w1 "$W1_N" "$W1_C" "$DOC_MARK" flurry flurry-template curl aiohttp httpx wrk
+
+say "W1 overhead: $W1O_N GETs of /doc.json, flurry plain vs ${LIMITS[*]} (limits that never bind), $W1O_RUNS run(s)"
+make_inputs w1o /doc.json "$W1O_N"
+WL_RUNS=$W1O_RUNS workload W1o w1o "$W1O_N" "$W1_C" "$DOC_MARK" flurry flurry-limits
 
 say "W2 latency-bound: $W2_N GETs of /delay (200 ms) at concurrency $W2_C"
 make_inputs w2 /delay "$W2_N"
@@ -388,8 +474,11 @@ elif want httpx; then
   record W3 httpx 1 "$W3_N" "$W3_C" "" "" "" "" "$W3_N" "" "" "" "" skipped "slow (~1k req/s); BENCH_W3_SLOW=1 runs it"
 fi
 workload W3 w3 "$W3_N" "$W3_C" "$DOC_MARK" "${w3_tools[@]}"
-{ echo "elapsed=$((SECONDS - START))"; echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"; } >>"$OUT/meta.env"
 rm -f "$OUT"/w3.* "$OUT"/w3s.*   # the big inputs
+
+say "W4 rate-limited: $W4_N GETs of flurry mock's /limited?rate=$W4_RATE (per key, burst $W4_RATE), concurrency $W4_C"
+w4
+{ echo "elapsed=$((SECONDS - START))"; echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"; } >>"$OUT/meta.env"
 
 cleanup
 "$PY" "$HERE/report.py" "$OUT" "$RESULTS" || die "report failed"
