@@ -1,0 +1,140 @@
+/* sig.h: webhook signature verification, pure: parsers over a buffer and
+ * HMAC-SHA256 (OpenSSL libcrypto), no I/O, no allocation of ours.
+ *
+ * Three schemes, each verified over the raw body bytes:
+ *   github    X-Hub-Signature-256: sha256=<64 lowercase hex>
+ *             HMAC(secret, body)
+ *   stripe    Stripe-Signature: t=<unix s>,v1=<64 hex>[,v1=...][,v0=...]
+ *             HMAC(secret, "<t>.<body>"); other keys (v0) are ignored
+ *   standard  webhook-id, webhook-timestamp, webhook-signature:
+ *             "v1,<base64>" tokens separated by spaces (v1a and other
+ *             versions ignored); HMAC(key, "<id>.<timestamp>.<body>") with
+ *             key the base64 after "whsec_" in the secret
+ * Comparisons are constant time (CRYPTO_memcmp). Several secrets may be
+ * given (rotation): any of them matching any signature accepts.
+ *
+ * Timestamps (stripe, standard) must lie within tolerance seconds of now,
+ * in both directions, the bounds included: |now - t| <= tolerance. (Stripe's
+ * own libraries only refuse old timestamps; refusing future ones too keeps
+ * every replay of an accepted delivery inside 2 x tolerance of its first
+ * arrival, where the receiver's dedup window covers it.) The signature is
+ * checked first, then the time: a stale but authentic delivery reports
+ * FLURRY__SIG_ESTALE, a forged one FLURRY__SIG_EMISMATCH. */
+#ifndef FLURRY_SIG_H
+#define FLURRY_SIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl.h"
+
+#define FLURRY__SIG_MAC_LEN 32            /* HMAC-SHA256 */
+#define FLURRY__SIG_MAX 16                /* signatures read from one header */
+#define FLURRY__SIG_KEY_MAX 512           /* bytes of one secret */
+#define FLURRY__SIG_TOLERANCE_DEFAULT 300 /* seconds */
+#define FLURRY__SIG_ID_MAX 256            /* bytes of a webhook-id */
+
+typedef enum flurry__sig_scheme {
+  FLURRY__SIG_NONE = 0, /* no verification (local testing only) */
+  FLURRY__SIG_GITHUB,
+  FLURRY__SIG_STRIPE,
+  FLURRY__SIG_STANDARD
+} flurry__sig_scheme;
+
+/* Results. The HTTP status a receiver answers with is in brackets. */
+enum {
+  FLURRY__SIG_OK = 0,
+  FLURRY__SIG_EMISSING = -1,   /* a required header is absent [401] */
+  FLURRY__SIG_EMALFORMED = -2, /* a header or secret that does not parse
+                                  [400] */
+  FLURRY__SIG_ESTALE = -3,     /* authentic, timestamp outside tolerance
+                                  [401] */
+  FLURRY__SIG_EMISMATCH = -4,  /* no signature matches any secret [401] */
+  FLURRY__SIG_ECRYPTO = -5     /* libcrypto failed (out of memory) [500] */
+};
+
+/* A short description of a result ("signature mismatch"). */
+const char *flurry__sig_strerror(int rc);
+
+/* "none", "github", "stripe", "standard" <-> the scheme. parse returns 0,
+ * or -1 for an unknown name (*out untouched). */
+int flurry__sig_scheme_parse(const char *name, flurry__sig_scheme *out);
+const char *flurry__sig_scheme_name(flurry__sig_scheme s);
+
+/* The header a scheme's signature arrives in ("X-Hub-Signature-256"),
+ * NULL for none. */
+const char *flurry__sig_header(flurry__sig_scheme s);
+
+/* The signatures of one header. For stripe, t and t_str/t_len (pointing
+ * into the parsed buffer) are the timestamp. */
+typedef struct flurry__sig_set {
+  size_t n;
+  unsigned char mac[FLURRY__SIG_MAX][FLURRY__SIG_MAC_LEN];
+  int64_t t;
+  const char *t_str;
+  size_t t_len;
+} flurry__sig_set;
+
+/* The parsers read exactly v[0..n) (no NUL needed) and fill *out. Each
+ * returns FLURRY__SIG_OK or FLURRY__SIG_EMALFORMED (*out then undefined):
+ *   github:   exactly "sha256=" and 64 lowercase hex digits.
+ *   stripe:   comma-separated key=value (keys letters and digits, no white
+ *             space); exactly one t (a timestamp); v1 values 64 lowercase
+ *             hex, at most FLURRY__SIG_MAX of them (out->n may be 0: no
+ *             v1); other keys ignored.
+ *   standard: tokens separated by spaces (runs of spaces allowed), each
+ *             "version,signature"; v1 signatures canonical padded base64 of
+ *             32 bytes, at most FLURRY__SIG_MAX; other versions ignored. */
+int flurry__sig_parse_github(const char *v, size_t n, flurry__sig_set *out);
+int flurry__sig_parse_stripe(const char *v, size_t n, flurry__sig_set *out);
+int flurry__sig_parse_standard(const char *v, size_t n, flurry__sig_set *out);
+
+/* A Unix timestamp in seconds: 1 to 15 decimal digits, no sign, no
+ * leading zero (so that the text signed is the number). Returns
+ * FLURRY__SIG_OK or FLURRY__SIG_EMALFORMED. */
+int flurry__sig_parse_time(const char *v, size_t n, int64_t *out);
+
+/* One secret, as HMAC key bytes. */
+typedef struct flurry__sig_key {
+  size_t len;
+  unsigned char k[FLURRY__SIG_KEY_MAX];
+} flurry__sig_key;
+
+/* The key for secret s[0..n) under scheme: for standard, the canonical
+ * base64 after an optional "whsec_" prefix, decoded; for the others the
+ * bytes as they are (Stripe's "whsec_..." included). Returns FLURRY__SIG_OK,
+ * or FLURRY__SIG_EMALFORMED (empty, longer than FLURRY__SIG_KEY_MAX, bad
+ * base64). */
+int flurry__sig_key_parse(flurry__sig_scheme scheme, const char *s, size_t n,
+                          flurry__sig_key *out);
+
+/* What one delivery brings. Header values are NUL-terminated, NULL when
+ * absent; the body is borrowed for the call. */
+typedef struct flurry__sig_delivery {
+  const char *signature; /* the scheme's signature header */
+  const char *id;        /* standard: webhook-id */
+  const char *timestamp; /* standard: webhook-timestamp */
+  const char *body;
+  size_t body_len;
+} flurry__sig_delivery;
+
+/* Verifies d under scheme with any of keys[0..nkeys) at time now (Unix
+ * seconds; injectable), timestamps allowed tolerance seconds either way.
+ * Returns FLURRY__SIG_OK, or EMISSING (no signature header; standard: no
+ * id or timestamp either), EMALFORMED (header syntax; standard: an empty
+ * id or one longer than FLURRY__SIG_ID_MAX, a bad timestamp), EMISMATCH,
+ * ESTALE, ECRYPTO. FLURRY__SIG_NONE always returns FLURRY__SIG_OK. */
+int flurry__sig_verify(flurry__sig_scheme scheme, const flurry__sig_key *keys,
+                       size_t nkeys, int64_t tolerance, int64_t now,
+                       const flurry__sig_delivery *d);
+
+/* Appends to out the signature header value for a delivery signed with
+ * each of keys[0..nkeys) (github: the first key only), at time t (stripe,
+ * standard) with id (standard). Returns FL_OK, FL_ENOMEM, FL_ELIMIT, or
+ * FLURRY__SIG_ECRYPTO. For the sender (`flurry mock send-webhook`) and the
+ * tests. */
+int flurry__sig_sign(flurry__sig_scheme scheme, const flurry__sig_key *keys,
+                     size_t nkeys, const char *id, int64_t t, const char *body,
+                     size_t body_len, fl_buf *out);
+
+#endif
