@@ -63,7 +63,9 @@ struct flurry__httpd {
   int run_soon;          /* a resumed connection waits for MHD_run */
   int quiet_run;         /* this MHD_run aborts on purpose: no error log */
   int closing;
-  int handles_open;      /* poll + timer, until their close callbacks */
+  int handles_open;      /* poll + timer (+ clock), until closed */
+  uv_timer_t clock;      /* request deadlines, when any is set */
+  dnode *clocked;        /* connections with a deadline (conn_clock.node) */
   dnode *deferred;       /* suspended requests (flurry__httpd_req.node) */
   dnode *paused;         /* suspended streams (flurry__httpd_stream.node) */
   flurry__httpd_closed_cb closed_cb;
@@ -94,6 +96,14 @@ struct flurry__httpd_stream {
   int paused;
   dnode node; /* in h->paused while paused */
 };
+
+/* A connection's deadline for its request head or body (opts
+ * header_timeout_ms, body_timeout_ms). */
+typedef struct conn_clock {
+  int fd;
+  double deadline; /* fl_now_ms() past which it is cut; 0: none */
+  dnode node;      /* in h->clocked */
+} conn_clock;
 
 /* ---- the MHD run loop ---------------------------------------------------- */
 
@@ -169,6 +179,71 @@ static void reset_socket(struct MHD_Connection *conn) {
   sa.sa_family = AF_UNSPEC;
   (void)setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   (void)connect(ci->connect_fd, &sa, sizeof sa); /* best effort */
+}
+
+/* ---- request deadlines ---------------------------------------------------- */
+
+static int clocks_on(const flurry__httpd *h) {
+  return h->opts.header_timeout_ms || h->opts.body_timeout_ms;
+}
+
+/* Sets conn's deadline ms from now (0: none). */
+static void clock_set(flurry__httpd *h, struct MHD_Connection *conn,
+                      unsigned ms) {
+  if (!clocks_on(h))
+    return;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  conn_clock *c = ci ? ci->socket_context : NULL;
+  if (c)
+    c->deadline = ms ? fl_now_ms() + ms : 0;
+}
+
+/* Shuts down the connections past their deadline; MHD sees the end of the
+ * stream and closes them. */
+static void on_clock(uv_timer_t *t) {
+  flurry__httpd *h = t->data;
+  double now = fl_now_ms();
+  int cut = 0;
+  for (dnode *l = h->clocked; l; l = l->next) {
+    conn_clock *c = CONTAINER(l, conn_clock, node);
+    if (c->deadline == 0 || now < c->deadline || c->fd < 0)
+      continue;
+    c->deadline = 0;
+    (void)shutdown(c->fd, SHUT_RDWR);
+    cut = 1;
+  }
+  if (cut) {
+    h->quiet_run = 1;
+    schedule_run(h);
+  }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  flurry__httpd *h = cls;
+  conn_clock *c = *socket_context;
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    if (c) {
+      list_remove(&h->clocked, &c->node);
+      fl_free(c);
+      *socket_context = NULL;
+    }
+    return;
+  }
+  if (!clocks_on(h))
+    return;
+  c = fl_calloc(1, sizeof *c);
+  if (c == NULL)
+    return; /* unclocked: only the idle timeout applies */
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  c->fd = ci ? ci->connect_fd : -1;
+  if (h->opts.header_timeout_ms)
+    c->deadline = fl_now_ms() + h->opts.header_timeout_ms;
+  list_add(&h->clocked, &c->node);
+  *socket_context = c;
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -484,6 +559,7 @@ static enum MHD_Result req_begin(flurry__httpd *h, struct MHD_Connection *conn,
   req->body.max = h->opts.max_body;
   req->hdrs.max = HDRS_MAX;
   *con_cls = req;
+  clock_set(h, conn, h->opts.body_timeout_ms);
   if (!declared_too_large(conn, h->opts.max_body))
     return MHD_YES;
   /* Answer before the body is read: MHD skips it and closes afterwards. */
@@ -510,6 +586,7 @@ static enum MHD_Result req_upload(flurry__httpd_req *req, const char *data,
 static enum MHD_Result req_dispatch(flurry__httpd_req *req) {
   flurry__httpd *h = req->h;
   req->state = REQ_HANDLING;
+  clock_set(h, req->conn, 0);
   if (h->closing)
     reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, closing_body);
   else
@@ -555,8 +632,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)conn;
   (void)toe;
+  flurry__httpd *hd = cls;
+  clock_set(hd, conn, hd->opts.header_timeout_ms); /* the next request */
   flurry__httpd_req *req = *con_cls;
   if (req == NULL)
     return;
@@ -638,6 +716,7 @@ static struct MHD_Daemon *start_daemon(flurry__httpd *h,
     flags |= MHD_USE_ERROR_LOG;
   if (ss->ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
+  /* MHD_OPTION_END where conn_memory is 0 ends the list early. */
   return MHD_start_daemon(
       flags, h->opts.port, NULL, NULL, on_access, h,
       MHD_OPTION_EXTERNAL_LOGGER, log_error, h, /* must come first */
@@ -645,7 +724,10 @@ static struct MHD_Daemon *start_daemon(flurry__httpd *h,
       MHD_OPTION_CONNECTION_LIMIT, h->opts.conn_limit,
       MHD_OPTION_CONNECTION_TIMEOUT, h->opts.timeout_s,
       MHD_OPTION_LISTEN_BACKLOG_SIZE, BACKLOG,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+      h->opts.conn_memory ? MHD_OPTION_CONNECTION_MEMORY_LIMIT : MHD_OPTION_END,
+      h->opts.conn_memory, MHD_OPTION_END);
 }
 
 static int attach_loop(flurry__httpd *h) {
@@ -662,6 +744,13 @@ static int attach_loop(flurry__httpd *h) {
   h->poll.data = h;
   h->timer.data = h;
   h->handles_open = 2;
+  if (clocks_on(h)) {
+    uv_timer_init(h->loop, &h->clock);
+    h->clock.data = h;
+    h->handles_open++;
+    uv_timer_start(&h->clock, on_clock, FLURRY__HTTPD_CLOCK_TICK_MS,
+                   FLURRY__HTTPD_CLOCK_TICK_MS);
+  }
   uv_poll_start(&h->poll, UV_READABLE, on_poll);
   arm_timer(h);
   return 0;
@@ -739,6 +828,8 @@ void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
   MHD_run(h->daemon); /* let MHD take the resumed connections back */
   uv_close((uv_handle_t *)&h->poll, on_handle_closed); /* stops the poll */
   uv_close((uv_handle_t *)&h->timer, on_handle_closed);
+  if (clocks_on(h))
+    uv_close((uv_handle_t *)&h->clock, on_handle_closed);
   MHD_stop_daemon(h->daemon);
   h->daemon = NULL;
 }

@@ -59,6 +59,7 @@ typedef struct flurry__httpd_stream flurry__httpd_stream;
 #define FLURRY__HTTPD_MAX_BODY_DEFAULT (1024u * 1024u) /* 1 MiB */
 #define FLURRY__HTTPD_CONN_LIMIT_DEFAULT 20000u
 #define FLURRY__HTTPD_TIMEOUT_S_DEFAULT 60u
+#define FLURRY__HTTPD_CLOCK_TICK_MS 100u
 
 typedef struct flurry__httpd_opts {
   const char *host;      /* numeric address or "localhost"; NULL: 127.0.0.1 */
@@ -67,6 +68,19 @@ typedef struct flurry__httpd_opts {
   unsigned conn_limit;   /* 0 = default */
   unsigned timeout_s;    /* idle connection timeout; 0 = default */
   int log_errors;        /* 1: libmicrohttpd errors on stderr */
+  /* Per-connection memory for the request head and the I/O buffers: a
+   * head that does not fit (about this size) is answered 431 by
+   * libmicrohttpd, a request line too long 414. 0 = libmicrohttpd's
+   * default, 32 KiB. */
+  size_t conn_memory;
+  /* Against slow clients (slowloris): a connection that has not sent a
+   * whole request head within header_timeout_ms of opening (or of the end
+   * of its previous request), or a whole body within body_timeout_ms of
+   * its head, is shut down (no answer). Checked every
+   * FLURRY__HTTPD_CLOCK_TICK_MS; 0 = no such limit (timeout_s still
+   * applies to idle connections). */
+  unsigned header_timeout_ms;
+  unsigned body_timeout_ms;
   flurry__httpd_request_cb on_request; /* required */
   flurry__httpd_abandon_cb on_abandon; /* may be NULL */
   void *user;                          /* passed to both callbacks */
