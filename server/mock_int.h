@@ -30,6 +30,10 @@ typedef struct flurry__mock {
 typedef void (*flurry__mock_route_fn)(flurry__mock *m, flurry__httpd_req *req,
                                       const char *arg);
 
+/* `flurry mock send-webhook` (mock_send.c); argv[0] is "send-webhook".
+ * Returns the exit status: 0 every answer 2xx, 1 otherwise, 2 bad usage. */
+int flurry__mock_send_main(int argc, char **argv);
+
 /* Creates the tables and seeds the fault PRNG. Returns 0, or -1 (out of
  * memory: nothing is left allocated). */
 int flurry__mock_init(flurry__mock *m, uv_loop_t *loop);

@@ -1,0 +1,251 @@
+/* mock_send.c: `flurry mock send-webhook`: signs webhook deliveries the
+ * way GitHub, Stripe or a Standard Webhooks sender does and POSTs them to a
+ * URL, one after the other on one kept-alive connection (a plain libcurl
+ * easy loop), printing each HTTP status on its own line. For the demo and
+ * the tests of `flurry listen`. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "mock_int.h"
+#include "serve.h"
+#include "sig.h"
+
+#define PROG "flurry mock send-webhook"
+#define COUNT_MAX 10000000
+#define OFFSET_MAX (10 * 365 * 86400)
+#define TIMEOUT_MS 30000L
+
+typedef struct send_opts {
+  const char *url, *scheme_name, *body, *id, *count_str, *offset_str;
+  const char *secrets[FLURRY__SIG_MAX];
+  size_t nsecrets;
+  flurry__sig_scheme scheme;
+  flurry__sig_key keys[FLURRY__SIG_MAX];
+  int64_t count, offset;
+  int same_id, bad_signature, help;
+} send_opts;
+
+static void usage(FILE *f) {
+  fputs(
+      "usage: flurry mock send-webhook --url URL --scheme S --secret S... "
+      "[options]\n\n"
+      "Signs and POSTs webhook deliveries to URL, one at a time, and prints\n"
+      "each HTTP status on its own line (000: no answer). Exit status 0 when\n"
+      "every answer was 2xx, else 1.\n\n"
+      "  --scheme S         github, stripe, standard or none\n"
+      "  --secret S         signing secret (repeatable: stripe and standard\n"
+      "                     send one signature per secret, github uses the\n"
+      "                     first). standard: whsec_<base64>\n"
+      "  --count N          deliveries (default 1)\n"
+      "  --same-id          every delivery is the same one (same id, same\n"
+      "                     body): a redelivery\n"
+      "  --id ID            the delivery id (default: random); with\n"
+      "                     --count N > 1 the i-th gets ID-i (unless\n"
+      "                     --same-id)\n"
+      "  --body JSON        the body (default {\"id\":ID,\"object\":\"event\","
+      "...});\n"
+      "                     Stripe's event id is the body's \"id\"\n"
+      "  --timestamp-offset SECONDS  sign with now + SECONDS (stripe,\n"
+      "                     standard): test the tolerance\n"
+      "  --bad-signature    sign with a wrong secret\n",
+      f);
+}
+
+static int parse_one(int argc, char **argv, int *i, send_opts *o) {
+  static const char *const names[] = {
+      "--url", "--scheme", "--body", "--id", "--count", "--timestamp-offset"};
+  const char **dest[] = {&o->url, &o->scheme_name, &o->body,
+                         &o->id,  &o->count_str,   &o->offset_str};
+  const char *a = argv[*i], *v = NULL;
+  int *flag = strcmp(a, "--same-id") == 0         ? &o->same_id
+              : strcmp(a, "--bad-signature") == 0 ? &o->bad_signature
+              : strcmp(a, "--help") == 0          ? &o->help
+                                                  : NULL;
+  if (flag) {
+    *flag = 1;
+    return 0;
+  }
+  int rc = flurry__serve_opt_value(argc, argv, i, "--secret", &v);
+  if (rc > 0 && o->nsecrets == FLURRY__SIG_MAX)
+    rc = -1;
+  if (rc > 0) {
+    o->secrets[o->nsecrets++] = v;
+    return 0;
+  }
+  for (size_t k = 0; rc == 0 && k < sizeof names / sizeof names[0]; k++)
+    rc = flurry__serve_opt_value(argc, argv, i, names[k], dest[k]);
+  if (rc <= 0)
+    fprintf(stderr, PROG ": %s '%s'\n",
+            rc == 0 ? "unknown option" : "bad or missing value for", a);
+  return rc > 0 ? 0 : -1;
+}
+
+static int check_opts(send_opts *o) {
+  if (o->url == NULL || o->scheme_name == NULL ||
+      flurry__sig_scheme_parse(o->scheme_name, &o->scheme) != 0) {
+    fprintf(stderr, PROG ": needs --url and --scheme "
+                         "github|stripe|standard|none\n");
+    return -1;
+  }
+  if (flurry__mock_parse_num(o->count_str ? o->count_str : "1", 1, COUNT_MAX,
+                             &o->count) != 0 ||
+      flurry__mock_parse_num(o->offset_str ? o->offset_str : "0", -OFFSET_MAX,
+                             OFFSET_MAX, &o->offset) != 0) {
+    fprintf(stderr, PROG ": bad --count or --timestamp-offset\n");
+    return -1;
+  }
+  if (o->scheme != FLURRY__SIG_NONE && o->nsecrets == 0) {
+    fprintf(stderr, PROG ": --scheme %s needs --secret\n", o->scheme_name);
+    return -1;
+  }
+  for (size_t k = 0; k < o->nsecrets; k++) {
+    flurry__sig_key *key = &o->keys[k];
+    if (flurry__sig_key_parse(o->scheme, o->secrets[k], strlen(o->secrets[k]),
+                              key) != 0) {
+      fprintf(stderr, PROG ": not a valid secret for --scheme %s\n",
+              o->scheme_name);
+      return -1;
+    }
+    if (o->bad_signature)
+      key->k[key->len - 1] ^= 1;
+  }
+  return 0;
+}
+
+static int parse_opts(int argc, char **argv, send_opts *o) {
+  memset(o, 0, sizeof *o);
+  for (int i = 1; i < argc; i++)
+    if (parse_one(argc, argv, &i, o) != 0)
+      return -1;
+  return o->help ? 0 : check_opts(o);
+}
+
+/* ---- one delivery
+ * ------------------------------------------------------------ */
+
+typedef struct delivery {
+  fl_buf id, body, sig, line;
+  struct curl_slist *headers;
+} delivery;
+
+static int add_header(delivery *d, const char *name, const char *value) {
+  fl_buf_reset(&d->line);
+  if (fl_buf_printf(&d->line, "%s: %s", name, value) != FL_OK)
+    return -1;
+  struct curl_slist *l = curl_slist_append(d->headers, d->line.data);
+  if (l == NULL)
+    return -1;
+  d->headers = l;
+  return 0;
+}
+
+/* The i-th delivery's id, body, signature and headers. */
+static int prepare(const send_opts *o, const char *base, int64_t i,
+                   delivery *d) {
+  char ts[24];
+  int64_t t = (int64_t)time(NULL) + o->offset;
+  snprintf(ts, sizeof ts, "%lld", (long long)t);
+  fl_buf_reset(&d->id);
+  fl_buf_reset(&d->body);
+  fl_buf_reset(&d->sig);
+  curl_slist_free_all(d->headers);
+  d->headers = NULL;
+  int rc = o->same_id || o->count == 1
+               ? fl_buf_puts(&d->id, base)
+               : fl_buf_printf(&d->id, "%s-%lld", base, (long long)i);
+  if (o->body)
+    rc |= fl_buf_puts(&d->body, o->body);
+  else
+    rc |= fl_buf_printf(&d->body,
+                        "{\"id\":\"%s\",\"object\":\"event\","
+                        "\"type\":\"flurry.test\",\"data\":{\"n\":%lld}}",
+                        d->id.data, (long long)(o->same_id ? 0 : i));
+  if (rc != FL_OK ||
+      flurry__sig_sign(o->scheme, o->keys, o->nsecrets, d->id.data, t,
+                       d->body.data, d->body.len, &d->sig) != FL_OK)
+    return -1;
+  const char *hdr = flurry__sig_header(o->scheme);
+  rc = add_header(d, "Content-Type", "application/json");
+  if (o->scheme == FLURRY__SIG_GITHUB || o->scheme == FLURRY__SIG_NONE) {
+    rc |= add_header(d, "X-GitHub-Delivery", d->id.data);
+    rc |= add_header(d, "X-GitHub-Event", "ping");
+  }
+  if (o->scheme == FLURRY__SIG_STANDARD) {
+    rc |= add_header(d, "webhook-id", d->id.data);
+    rc |= add_header(d, "webhook-timestamp", ts);
+  }
+  if (hdr)
+    rc |= add_header(d, hdr, d->sig.data);
+  return rc;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *user) {
+  (void)p;
+  (void)user;
+  return size * n;
+}
+
+/* POSTs the delivery; returns the HTTP status, 0 for no answer. */
+static long post(CURL *c, const char *url, const delivery *d) {
+  long status = 0;
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body.data);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body.len);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, d->headers);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "flurry-mock-send-webhook");
+  if (curl_easy_perform(c) == CURLE_OK)
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  return status;
+}
+
+static int send_all(const send_opts *o, CURL *c) {
+  char base[40];
+  uint64_t r = flurry__mock_mix64(uv_hrtime() ^ ((uint64_t)getpid() << 32));
+  snprintf(base, sizeof base, "d-%016llx", (unsigned long long)r);
+  delivery d;
+  memset(&d, 0, sizeof d);
+  int all_2xx = 1;
+  for (int64_t i = 0; i < o->count; i++) {
+    if (prepare(o, o->id ? o->id : base, i, &d) != 0) {
+      fprintf(stderr, PROG ": out of memory\n");
+      all_2xx = 0;
+      break;
+    }
+    long status = post(c, o->url, &d);
+    printf("%03ld\n", status);
+    all_2xx &= status >= 200 && status < 300;
+  }
+  fflush(stdout);
+  curl_slist_free_all(d.headers);
+  fl_buf_free(&d.id);
+  fl_buf_free(&d.body);
+  fl_buf_free(&d.sig);
+  fl_buf_free(&d.line);
+  return all_2xx ? 0 : 1;
+}
+
+int flurry__mock_send_main(int argc, char **argv) {
+  send_opts o;
+  if (parse_opts(argc, argv, &o) != 0) {
+    fprintf(stderr, "usage: " PROG " --url URL --scheme S --secret S "
+                    "(see --help)\n");
+    return 2;
+  }
+  if (o.help) {
+    usage(stdout);
+    return 0;
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return 1;
+  CURL *c = curl_easy_init();
+  int status = c ? send_all(&o, c) : 1;
+  curl_easy_cleanup(c);
+  curl_global_cleanup();
+  return status;
+}

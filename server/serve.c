@@ -1,0 +1,146 @@
+/* serve.c: options, port announcement and signals for the server
+ * subcommands (see serve.h). */
+#include "serve.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fl.h"
+
+#define PORT_FILE_TMP_MAX 4096
+
+int flurry__serve_opt_value(int argc, char **argv, int *i, const char *name,
+                            const char **value) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0'))
+    return 0;
+  if (a[n] == '=') {
+    *value = a + n + 1;
+    return 1;
+  }
+  if (*i + 1 >= argc)
+    return -1;
+  *i += 1;
+  *value = argv[*i];
+  return 1;
+}
+
+int flurry__serve_parse_port(const char *prog, const char *s, uint16_t *out) {
+  int64_t port = 0;
+  if (s && fl_parse_i64(s, strlen(s), 0, 65535, &port) != 0) {
+    fprintf(stderr, "%s: --port wants 0..65535, got '%s'\n", prog, s);
+    return -1;
+  }
+  *out = (uint16_t)port;
+  return 0;
+}
+
+/* Writes "PORT\n" to a temporary file next to path, then renames it over
+ * path. */
+static int write_port_file(const char *path, unsigned port) {
+  char tmp[PORT_FILE_TMP_MAX];
+  int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  if (n < 0 || (size_t)n >= sizeof tmp)
+    return -1;
+  FILE *f = fopen(tmp, "w");
+  if (f == NULL)
+    return -1;
+  int ok = fprintf(f, "%u\n", port) > 0;
+  ok = (fclose(f) == 0) && ok;
+  if (ok && rename(tmp, path) == 0)
+    return 0;
+  unlink(tmp);
+  return -1;
+}
+
+int flurry__serve_announce(const char *prog, unsigned port,
+                           const char *port_file) {
+  printf("%u\n", port);
+  fflush(stdout);
+  if (port_file && write_port_file(port_file, port) != 0) {
+    fprintf(stderr, "%s: cannot write port file '%s'\n", prog, port_file);
+    return -1;
+  }
+  return 0;
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+  flurry__serve_signals *s = sig->data;
+  if (s->fired)
+    return;
+  s->fired = 1;
+  s->cb(s->arg, signum);
+}
+
+int flurry__serve_signals_start(flurry__serve_signals *s, uv_loop_t *loop,
+                                flurry__serve_stop_cb cb, void *arg) {
+  s->cb = cb;
+  s->arg = arg;
+  s->fired = 0;
+  uv_signal_init(loop, &s->sigint);
+  uv_signal_init(loop, &s->sigterm);
+  s->sigint.data = s->sigterm.data = s;
+  if (uv_signal_start(&s->sigint, on_signal, SIGINT) != 0 ||
+      uv_signal_start(&s->sigterm, on_signal, SIGTERM) != 0)
+    return -1;
+  return 0;
+}
+
+void flurry__serve_signals_close(flurry__serve_signals *s) {
+  uv_close((uv_handle_t *)&s->sigint, NULL);
+  uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+const char *flurry__serve_signame(int signum) {
+  return signum == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+/* ---- a whole server run -----------------------------------------------------
+ */
+
+static void on_httpd_closed(void *arg) {
+  flurry__serve *s = arg;
+  s->httpd = NULL;
+}
+
+static void stop(flurry__serve *s) {
+  if (s->stopping)
+    return;
+  s->stopping = 1;
+  if (s->on_stop)
+    s->on_stop(s->arg);
+  flurry__serve_signals_close(&s->sig);
+  flurry__httpd_close(s->httpd, on_httpd_closed, s);
+}
+
+static void on_stop_signal(void *arg, int signum) {
+  flurry__serve *s = arg;
+  if (!s->quiet)
+    fprintf(stderr, "%s: %s, stopping\n", s->prog,
+            flurry__serve_signame(signum));
+  stop(s);
+}
+
+int flurry__serve_run(flurry__serve *s, uv_loop_t *loop,
+                      const flurry__httpd_opts *opts) {
+  char err[256];
+  s->stopping = 0;
+  if (flurry__httpd_new(&s->httpd, loop, opts, err, sizeof err) != 0) {
+    fprintf(stderr, "%s: %s\n", s->prog, err);
+    return 1;
+  }
+  unsigned port = flurry__httpd_port(s->httpd);
+  int status = 1;
+  if (flurry__serve_signals_start(&s->sig, loop, on_stop_signal, s) == 0 &&
+      flurry__serve_announce(s->prog, port, s->port_file) == 0)
+    status = 0;
+  if (status == 0 && s->on_ready)
+    s->on_ready(s->arg, port);
+  if (status != 0)
+    stop(s);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return status;
+}
