@@ -77,8 +77,8 @@ static void usage(FILE *f) {
       "  --tolerance SECONDS   timestamp tolerance either way, stripe and\n"
       "                        standard (default 300)\n"
       "  --dedup-window SECONDS  how long a delivery id is remembered,\n"
-      "                        across restarts (default 86400; at least\n"
-      "                        2 x tolerance)\n"
+      "                        across restarts (default 86400; stripe and\n"
+      "                        standard: at least 2 x tolerance)\n"
       "  --dedup-max N         ids remembered at most (default 1000000,\n"
       "                        ~32 bytes each); past it the oldest go first\n"
       "  --max-body BYTES      413 past it (default 1M, at most 25M; K and M\n"
@@ -215,7 +215,9 @@ static int parse_numbers(const listen_opts *o, flurry__listen_cfg *c,
                  BODY_TIMEOUT_DEFAULT_S, &lim->body_timeout);
   bad |= num_opt("--max-conns", o->max_conns, 0, 1, 20000, CONNS_DEFAULT,
                  &lim->max_conns);
-  if (!bad && window_s < 2 * c->tolerance_s) {
+  int timed = c->scheme == FLURRY__SIG_STRIPE ||
+              c->scheme == FLURRY__SIG_STANDARD;
+  if (!bad && timed && window_s < 2 * c->tolerance_s) {
     fprintf(stderr,
             PROG ": --dedup-window must be at least 2 x --tolerance "
                  "(%lld s): a delivery stays replayable that long\n",

@@ -185,8 +185,8 @@ static unsigned delivery_id(flurry__listen *l, flurry__httpd_req *req,
     if (!is_json ||
         flurry__event_json_member(l->json.data, l->json.len, "id", &off,
                                   &len) != 0 ||
-        l->json.data[off] != '"')
-      return 0;
+        l->json.data[off] != '"' || len == 2)
+      return 0; /* no id, not a string, or "": not deduplicated */
     if (len > ID_TOKEN_MAX)
       return 400;
     return fl_buf_append(id, l->json.data + off, len) == FL_OK ? 0 : 500;

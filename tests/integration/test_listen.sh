@@ -246,6 +246,13 @@ test_file() {
   local rc=$?
   check "second listener on the file refused" "$rc $(grep -c 'in use by another process' "$WORK/lock.err")" "1 1"
   stop_with TERM
+  # a 1 s dedup window: the same id is a duplicate within it, new after it
+  start_listener --scheme github --secret "$GH_SECRET" -o "$WORK/win.jsonl" --dedup-window 1
+  check "short window: duplicate within it" "$(send --scheme github --secret "$GH_SECRET" --id w1)$(gh_post "$WORK/hello" w1 | cut -d' ' -f2)" \
+    '200{"ok":true,"duplicate":true}'
+  sleep 1.1
+  check "short window: written again after it" "$(send --scheme github --secret "$GH_SECRET" --id w1) $(with_id "$WORK/win.jsonl" w1)" "200 2"
+  stop_with TERM
   start_listener --scheme none --quiet
   check "scheme none warns even with --quiet" "$(grep -c 'NOT verified' "$WORK/stderr")" 1
   check "scheme none accepts" "$("${CURL[@]}" -o /dev/null -w '%{http_code}' -H 'webhook-id: n-1' --data-binary '{"a":1}' "$URL")" 200
@@ -262,7 +269,7 @@ test_options() {
   "$FLURRY" listen --scheme standard --secret whsec_!! >/dev/null 2>>"$WORK/o1"; rc="$rc $?"
   "$FLURRY" listen --scheme github --secret x --max-body 26M >/dev/null 2>>"$WORK/o1"; rc="$rc $?"
   "$FLURRY" listen --scheme github --secret x --fsync >/dev/null 2>>"$WORK/o1"; rc="$rc $?"
-  "$FLURRY" listen --scheme github --secret x --tolerance 600 --dedup-window 1000 >/dev/null 2>>"$WORK/o1"; rc="$rc $?"
+  "$FLURRY" listen --scheme stripe --secret x --tolerance 600 --dedup-window 1000 >/dev/null 2>>"$WORK/o1"; rc="$rc $?"
   "$FLURRY" listen --bogus >/dev/null 2>>"$WORK/o1"; rc="$rc $?"
   check "bad options exit 2" "$rc" "2 2 2 2 2 2 2"
   check "bad option messages" "$(grep -c '^flurry listen: ' "$WORK/o1")" 7
