@@ -341,10 +341,10 @@ declare -A URLPATH=([w1]=/doc.json [w1o]=/doc.json [w2]=/delay [w3]=/doc.json [w
 #   WL_RUNS (default RUNS) overrides the number of runs
 workload() {
   local w=$1 name=$2 n=$3 c=$4 mark=$5; shift 5
-  local run spec tool max
-  for run in $(seq 1 "${WL_RUNS:-$RUNS}"); do
+  local run spec tool max runs=${WL_RUNS:-$RUNS}
+  for run in $(seq 1 "$runs"); do
     for spec in "$@"; do
-      tool=${spec%%:*} max=$RUNS
+      tool=${spec%%:*} max=$runs
       [ "$spec" != "$tool" ] && max=${spec#*:}
       [ "$run" -le "$max" ] || continue
       want "${tool%%-*}" || continue   # flurry-template, flurry-limits: with flurry
