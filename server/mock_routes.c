@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mock_int.h"
+#include "mock_pages.h"
 
 #define OUT_MAX (8u << 20) /* largest generated body: /echo of 1 MiB, escaped */
 #define USERS_PAGE_DEFAULT 100
@@ -46,6 +47,22 @@ const char *const flurry__mock_endpoints[] = {
     "ANY  /hang                 read the request, never answer"
     " [?ms=T: close after T ms (1..3600000), still no answer]",
     "ANY  /malformed            200, application/json, a body that is not JSON",
+    "GET  /items                items {id,name}, Link rel=first/prev/next/last and"
+    " X-Total-Count [?page=P&per_page=K (50)&total=N (1000)]",
+    "GET  /items/cursor         {items, meta:{next_cursor,total}, next (a URL)}"
+    " [?cursor=C&limit=K (50)&total=N (1000)]",
+    "GET  /items/offset         {items, total, offset, limit}"
+    " [?offset=O&limit=K (50)&total=N (1000)]",
+    "GET  /items/loop?page=P    3 pages whose next links go round (page 3 -> 1)",
+    "GET  /items/link?next=U    the Authorization and other request headers;"
+    " Link: <U>; rel=\"next\"",
+    "     /items*               &delay_ms=D: answer after D ms (in flight meanwhile)",
+    "GET  /items/stats          requests per /items endpoint, most in flight at once"
+    " [?reset=1]",
+    "GET  /users/{id}/posts     posts id .. id + id%3 (neighbours share posts)",
+    "GET  /users/{id}/comments  id%4 comments by the user",
+    "GET  /posts/{id}           a post with its comment_ids",
+    "GET  /posts/{id}/comments  1 + id%3 comments",
     NULL};
 
 static const char slideshow[] =
@@ -179,8 +196,9 @@ static void r_users(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
 }
 
 static void r_user(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
-  (void)m;
   int64_t id = 0;
+  if (flurry__mock_user_sub(m, req, arg))
+    return;
   if (flurry__mock_parse_num(arg, 1, USER_ID_MAX, &id) != 0) {
     flurry__mock_send_error(req, 404, "user not found");
     return;
@@ -381,6 +399,9 @@ static const struct route {
     {"/status/", 1, flurry__mock_status},
     {"/users", 0, r_users},
     {"/users/", 1, r_user},
+    {"/items", 0, flurry__mock_items},
+    {"/items/", 1, flurry__mock_items_sub},
+    {"/posts/", 1, flurry__mock_post},
     {"/echo", 0, r_echo},
     {"/headers", 0, r_headers},
     {"/bytes/", 1, r_bytes},
