@@ -21,6 +21,11 @@ static const char usage_text[] =
     "  echo '{\"user\":\"ada\"}' | flurry 'https://api.example/u/{.user}'\n"
     "  flurry --retries 4 -H 'Authorization: Bearer T' --base-url https://api.example/ < paths.txt\n"
     "  flurry -X POST --json '{\"id\":{}}' http://127.0.0.1:8080/echo < ids.txt\n"
+    "  flurry --paginate link --items '.[]' 'http://127.0.0.1:8080/items?per_page=50'\n"
+    "  flurry 'http://127.0.0.1:8080/users?total=20' --each '.[].id' \\\n"
+    "         'http://127.0.0.1:8080/users/{}/posts'\n"
+    "  seq 1 10 | flurry --join user='http://127.0.0.1:8080/users/{}' \\\n"
+    "                    --join posts='http://127.0.0.1:8080/users/{}/posts'\n"
     "\n"
     "Input (stdin, or --input FILE), read lazily, one request per line:\n"
     "  without URL-TEMPLATE  a URL, or a JSON request object with fields id, method,\n"
@@ -77,6 +82,28 @@ static const char usage_text[] =
     "      --attempts          include each attempt's status, error and wait\n"
     "      --strict            stop at the first bad input line (exit 2)\n"
     "\n"
+    "Pages, follow-ups, joins (EXPR: a jq expression, compiled before anything is sent):\n"
+    "      --paginate SPEC     follow the pages of each request: link (the Link\n"
+    "                          header's rel=\"next\"), EXPR (the next URL from the\n"
+    "                          body, e.g. .next), NAME=EXPR (a cursor from the body\n"
+    "                          put in {NAME}, e.g. cursor=.meta.next_cursor),\n"
+    "                          NAME=START.. (page numbers) or NAME=START..+STEP\n"
+    "                          (offsets); pages known up front (rel=\"last\",\n"
+    "                          X-Total-Count, --total) go out at once\n"
+    "      --items EXPR        one record per output of EXPR on each page (.[])\n"
+    "      --stop-when EXPR    the last page is the one where EXPR is true\n"
+    "      --total EXPR        the item count, from the first page's body\n"
+    "      --max-pages N       at most N pages per chain\n"
+    "      --each EXPR TEMPLATE  a follow-up request for each output of EXPR on a\n"
+    "                          response: {} is the output, {.field} a field of it;\n"
+    "                          repeat for deeper levels (records: the last level's).\n"
+    "                          -X, -d, --json and the paging options after it are its\n"
+    "      --dedup-limit N     identical follow-ups made once: remember up to N\n"
+    "                          (default 1000000, 16 bytes each; 0 = off)\n"
+    "      --join NAME=TEMPLATE  (repeatable) call every TEMPLATE for each line at\n"
+    "                          once, write one record {NAME: body, ...}\n"
+    "      --reduce EXPR       transform a --join record's merged body\n"
+    "\n"
     "Long jobs:\n"
     "      --resume            with -o FILE: skip requests FILE already holds (kill\n"
     "                          the run any time, run it again: nothing lost, nothing\n"
@@ -98,7 +125,10 @@ static const char usage_text[] =
     "DUR: 250ms, 10s, 2m, 1h or seconds. SIZE: bytes or with k, M, G.\n"
     "Output: one JSON object per request: id, method, url, status, attempts,\n"
     "elapsed_ms, bytes, body (JSON as JSON, text as a string) or body_base64,\n"
-    "and error {kind, message} on failure. Exit: 0 all ok, 1 some failed, 2 usage.\n";
+    "and error {kind, message} on failure. With --paginate, --items or --each also\n"
+    "key, ok, page, index and item (instead of body), parent and path (the --each\n"
+    "expressions and values that led there); --join: parts and the merged body.\n"
+    "Exit: 0 all ok, 1 some failed, 2 usage (a bad jq expression: before any request).\n";
 
 int cli_parse_duration_ms(const char *s, int64_t *ms) {
   char *end = NULL;
@@ -177,6 +207,20 @@ static int set_opt(cli_opts *o, flurry_opt opt, int64_t v, const char *name, con
   return 0;
 }
 
+/* Headers that carry credentials are sent only to the origin of the
+ * request the input asked for, never to one a response pointed to. */
+static int is_secret(const char *name, size_t n) {
+  static const char *const words[] = {"auth", "cookie", "token", "key", "secret", "session",
+                                      "passw", "credential", "signature"};
+  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+    size_t wl = strlen(words[w]);
+    for (size_t i = 0; i + wl <= n; i++)
+      if (fl_strncaseeq(name + i, words[w], wl))
+        return 1;
+  }
+  return 0;
+}
+
 static int add_header(cli_opts *o, const char *arg) {
   const char *colon = strchr(arg, ':');
   if (colon == NULL || colon == arg)
@@ -190,6 +234,7 @@ static int add_header(cli_opts *o, const char *arg) {
     v++;
   h[o->nheaders].name = fl_strndup(arg, (size_t)(colon - arg));
   h[o->nheaders].value = fl_strdup(v);
+  h[o->nheaders].secret = is_secret(arg, (size_t)(colon - arg));
   o->nheaders++;
   if (h[o->nheaders - 1].name == NULL || h[o->nheaders - 1].value == NULL)
     return bad("--header", arg, "out of memory");
@@ -204,7 +249,8 @@ enum {
   O_H2PK, O_ORDERED, O_REORDER, O_NO_BODY, O_HEADERS, O_TIMINGS, O_STRICT, O_PROGRESS,
   O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT, O_HOST_RATE, O_HOST_BURST, O_DEADLINE,
   O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS, O_CONTROL, O_RESUME,
-  O_RETRY_FAILED, O_SHARD, O_FSYNC_WHEN, O_GRACE, O_STATS_JSON
+  O_RETRY_FAILED, O_SHARD, O_FSYNC_WHEN, O_GRACE, O_STATS_JSON, O_PAGINATE, O_ITEMS,
+  O_STOP_WHEN, O_TOTAL, O_MAX_PAGES, O_EACH, O_JOIN, O_REDUCE, O_DEDUP_LIMIT
 };
 
 static const struct option long_opts[] = {
@@ -258,6 +304,15 @@ static const struct option long_opts[] = {
     {"grace", required_argument, NULL, O_GRACE},
     {"stats-json", required_argument, NULL, O_STATS_JSON},
     {"burst", required_argument, NULL, O_BURST},
+    {"paginate", required_argument, NULL, O_PAGINATE},
+    {"items", required_argument, NULL, O_ITEMS},
+    {"stop-when", required_argument, NULL, O_STOP_WHEN},
+    {"total", required_argument, NULL, O_TOTAL},
+    {"max-pages", required_argument, NULL, O_MAX_PAGES},
+    {"each", required_argument, NULL, O_EACH},
+    {"join", required_argument, NULL, O_JOIN},
+    {"reduce", required_argument, NULL, O_REDUCE},
+    {"dedup-limit", required_argument, NULL, O_DEDUP_LIMIT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0}};
@@ -288,8 +343,68 @@ static int duration(cli_opts *o, flurry_opt opt, const char *name, const char *v
   return set_opt(o, opt, ms, name, val);
 }
 
+/* --each EXPR starts a level; its TEMPLATE is the next argument. */
+static int add_level(cli_opts *o, const char *each) {
+  cli_level *l = fl_realloc(o->levels, (o->nlevels + 1) * sizeof *l);
+  if (l == NULL)
+    return bad("--each", each ? each : "", "out of memory");
+  o->levels = l;
+  memset(&l[o->nlevels], 0, sizeof *l);
+  l[o->nlevels++].each = each;
+  return 0;
+}
+
+static int add_join(cli_opts *o, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  if (eq == NULL || eq == arg || eq[1] == '\0')
+    return bad("--join", arg, "expected NAME=TEMPLATE");
+  cli_join_part *j = fl_realloc(o->joins, (o->njoins + 1) * sizeof *j);
+  if (j == NULL)
+    return bad("--join", arg, "out of memory");
+  o->joins = j;
+  j[o->njoins].name = fl_strndup(arg, (size_t)(eq - arg));
+  j[o->njoins].template_url = eq + 1;
+  if (j[o->njoins++].name == NULL)
+    return bad("--join", arg, "out of memory");
+  for (size_t i = 0; i + 1 < o->njoins; i++)
+    if (strcmp(j[i].name, j[o->njoins - 1].name) == 0)
+      return bad("--join", arg, "the name is already taken");
+  return 0;
+}
+
+/* A positional argument: the URL template, or the last --each's. */
+static int positional(cli_opts *o, const char *arg, int *want_template) {
+  cli_level *l = &o->levels[o->nlevels - 1];
+  if (*want_template || (o->nlevels == 1 && l->template_url == NULL)) {
+    l->template_url = arg;
+    *want_template = 0;
+    return 0;
+  }
+  fprintf(stderr, "flurry: unexpected argument '%s' (one URL template at most, then one "
+          "after each --each; quote them)\n", arg);
+  return 2;
+}
+
+/* Options that shape the requests of the last level named. */
+static int level_option(cli_level *l, int ch, const char *arg) {
+  switch (ch) {
+  case 'X': l->method = arg; return 0;
+  case 'd': l->data = arg; l->data_is_json = 0; return 0;
+  case O_JSON: l->data = arg; l->data_is_json = 1; return 0;
+  case O_PAGINATE: l->paginate = arg; return 0;
+  case O_ITEMS: l->items = arg; return 0;
+  case O_STOP_WHEN: l->stop_when = arg; return 0;
+  case O_TOTAL: l->total = arg; return 0;
+  case O_MAX_PAGES: return parse_int("--max-pages", arg, 1, INT64_MAX / 4, &l->max_pages);
+  default: return -1;
+  }
+}
+
 static int one_option(cli_opts *o, int ch, const char *arg) {
   int64_t v;
+  int rc = level_option(&o->levels[o->nlevels - 1], ch, arg);
+  if (rc >= 0)
+    return rc;
   switch (ch) {
   case 'c':
     return parse_int("--concurrency", arg, 1, 100000, &o->concurrency);
@@ -297,10 +412,11 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
     return parse_int("--per-host", arg, 0, 100000, &o->per_host);
   case 'i': o->input = arg; return 0;
   case 'o': o->output = arg; return 0;
-  case 'X': o->method = arg; return 0;
   case 'H': return add_header(o, arg);
-  case 'd': o->data = arg; o->data_is_json = 0; return 0;
-  case O_JSON: o->data = arg; o->data_is_json = 1; return 0;
+  case O_EACH: return add_level(o, arg);
+  case O_JOIN: return add_join(o, arg);
+  case O_REDUCE: o->reduce = arg; return 0;
+  case O_DEDUP_LIMIT: return parse_int("--dedup-limit", arg, 0, INT64_MAX / 4, &o->dedup_limit);
   case O_BASE_URL: o->base_url = arg; return 0;
   case 'm': return duration(o, FLURRY_OPT_TIMEOUT_MS, "--timeout", arg);
   case O_CONNECT_TIMEOUT: return duration(o, FLURRY_OPT_CONNECT_TIMEOUT_MS, "--connect-timeout", arg);
@@ -406,27 +522,57 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
   }
 }
 
+static int usage_error(const char *msg) {
+  fprintf(stderr, "flurry: %s (see flurry --help)\n", msg);
+  return 2;
+}
+
+/* What the options mean together. 0 or 2 after a message. */
+static int check_levels(cli_opts *o) {
+  for (size_t i = 0; i < o->nlevels; i++) {
+    const cli_level *l = &o->levels[i];
+    if (i > 0 && l->template_url == NULL)
+      return usage_error("--each EXPR needs a TEMPLATE after it");
+    if (!l->paginate && (l->stop_when || l->total || l->max_pages))
+      return usage_error("--stop-when, --total and --max-pages go with --paginate");
+    if (l->paginate || l->items || i > 0)
+      o->tree = 1;
+  }
+  if (o->njoins) {
+    if (o->levels[0].template_url || o->tree)
+      return usage_error("--join makes its own requests: no URL template, --paginate, "
+                         "--items or --each with it");
+  } else if (o->reduce) {
+    return usage_error("--reduce transforms a --join record: it needs --join");
+  }
+  return 0;
+}
+
 int cli_args_parse(cli_opts *o, int argc, char **argv) {
   memset(o, 0, sizeof *o);
   o->concurrency = 64;
   o->max_line = 1024 * 1024;
   o->fsync_mode = -1; /* batch for a file, never for stdout */
   o->grace_ms = 30000;
+  o->dedup_limit = 1000000;
+  if (add_level(o, NULL) != 0)
+    return 2;
   optind = 1;
   opterr = 1;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "c:i:o:X:H:d:m:kqh", long_opts, NULL)) != -1) {
-    int rc = one_option(o, ch, optarg);
+  int ch, want_template = 0;
+  /* "-": arguments in order, so options apply to the level named before. */
+  while ((ch = getopt_long(argc, argv, "-c:i:o:X:H:d:m:kqh", long_opts, NULL)) != -1) {
+    int rc = ch == 1 ? positional(o, optarg, &want_template) : one_option(o, ch, optarg);
+    if (rc == 0 && ch == O_EACH)
+      want_template = 1;
     if (rc != 0)
       return rc;
   }
-  if (optind < argc)
-    o->template_url = argv[optind++];
-  if (optind < argc) {
-    fprintf(stderr, "flurry: unexpected argument '%s' (one URL template at most; quote it)\n",
-            argv[optind]);
+  while (optind < argc)
+    if (positional(o, argv[optind++], &want_template) != 0)
+      return 2;
+  if (check_levels(o) != 0)
     return 2;
-  }
   if ((o->resume || o->retry_failed) && (o->output == NULL || strcmp(o->output, "-") == 0)) {
     fprintf(stderr, "flurry: --resume needs -o FILE: the output file is the journal\n");
     return 2;
@@ -450,4 +596,12 @@ void cli_args_free(cli_opts *o) {
   fl_free(o->headers);
   o->headers = NULL;
   o->nheaders = 0;
+  for (size_t i = 0; i < o->njoins; i++)
+    fl_free(o->joins[i].name);
+  fl_free(o->joins);
+  o->joins = NULL;
+  o->njoins = 0;
+  fl_free(o->levels);
+  o->levels = NULL;
+  o->nlevels = 0;
 }

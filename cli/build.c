@@ -8,7 +8,8 @@
 
 struct cli_builder {
   const cli_opts *o;
-  int template_whole; /* template is a single placeholder: insert raw */
+  const cli_level *level0;
+  cli_level own; /* level 0 of a cli_opts filled by hand (nlevels 0) */
 };
 
 int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errlen) {
@@ -18,11 +19,11 @@ int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errl
     return -1;
   }
   b->o = o;
-  const char *t = o->template_url;
-  if (t) {
-    size_t n = strlen(t);
-    b->template_whole = n >= 2 && t[0] == '{' && t[n - 1] == '}' && strchr(t + 1, '{') == NULL;
-  }
+  b->level0 = o->nlevels ? &o->levels[0] : &b->own;
+  b->own.template_url = o->template_url;
+  b->own.method = o->method;
+  b->own.data = o->data;
+  b->own.data_is_json = o->data_is_json;
   *out = b;
   return 0;
 }
@@ -38,7 +39,7 @@ uint64_t cli_hash(uint64_t h, const void *p, size_t n) {
 
 /* FNV's last bytes reach the high bits but mix weakly: MurmurHash3's
  * finaliser spreads them, so "key % N" splits shards evenly. */
-static uint64_t finish(uint64_t h) {
+uint64_t cli_hash_finish(uint64_t h) {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
@@ -50,17 +51,17 @@ static uint64_t finish(uint64_t h) {
  * (NUL-separated), so the same request hashes the same in every run and
  * whatever line it stands on. */
 static void set_key(cli_built *bt, const char *body, size_t body_len) {
-  if (bt->explicit_id)
-    return;
   uint64_t h = cli_hash(CLI_HASH_INIT, bt->method, strlen(bt->method) + 1);
   h = cli_hash(h, bt->url, strlen(bt->url) + 1);
-  bt->key = finish(cli_hash(h, body, body_len));
+  bt->req_key = cli_hash_finish(cli_hash(h, body, body_len));
+  if (!bt->explicit_id)
+    bt->key = bt->req_key;
 }
 
 /* An id given by the line is the identity. */
 static void set_explicit_id(cli_built *bt, const char *id_json) {
   bt->explicit_id = 1;
-  bt->key = finish(cli_hash(CLI_HASH_INIT ^ 0x1d, id_json, strlen(id_json)));
+  bt->key = cli_hash_finish(cli_hash(CLI_HASH_INIT ^ 0x1d, id_json, strlen(id_json)));
 }
 
 void cli_built_clear(cli_built *bt) {
@@ -73,9 +74,9 @@ void cli_built_clear(cli_built *bt) {
 }
 
 /* Records an input error for this line; returns 0 (the error is data). */
-static int fail(cli_built *bt, uint64_t lineno, const char *fmt, ...)
+static int line_error(cli_built *bt, uint64_t lineno, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int fail(cli_built *bt, uint64_t lineno, const char *fmt, ...) {
+static int line_error(cli_built *bt, uint64_t lineno, const char *fmt, ...) {
   fl_buf m = FL_BUF_INIT(2048);
   va_list ap;
   va_start(ap, fmt);
@@ -146,15 +147,31 @@ static jv jv_path(jv obj, const char *path, size_t n) {
   return obj;
 }
 
-/* Substitutes {} (the line) and {.field} (a field of the line as JSON)
- * into tmpl. Returns 0, or fails bt with a message. */
-static int substitute(cli_built *bt, uint64_t lineno, const char *tmpl, const char *line,
-                      size_t len, jv *parsed, int encode, fl_buf *out) {
+/* The length of a "{NAME}" placeholder of src's variable at p, else 0. */
+static size_t var_at(const cli_src *src, const char *p) {
+  size_t n = src->var ? strlen(src->var) : 0;
+  return n && p[0] == '{' && strncmp(p + 1, src->var, n) == 0 && p[n + 1] == '}' ? n + 2 : 0;
+}
+
+/* 1 when tmpl has src's {NAME}. */
+static int has_var(const cli_src *src, const char *tmpl) {
+  for (const char *p = tmpl ? strchr(tmpl, '{') : NULL; p; p = strchr(p + 1, '{'))
+    if (var_at(src, p))
+      return 1;
+  return 0;
+}
+
+/* Substitutes {} (the line or value), {.field} (a field of it as JSON) and
+ * {NAME} (the paginator's variable) into tmpl. Returns 0, or fails bt with
+ * a message. */
+static int substitute(cli_built *bt, uint64_t lineno, const char *tmpl, const cli_src *src,
+                      jv *parsed, int encode, fl_buf *out) {
   const char *p = tmpl;
   while (*p) {
     const char *open = strchr(p, '{');
+    size_t var = open ? var_at(src, open) : 0;
     const char *close = open ? strchr(open, '}') : NULL;
-    if (open == NULL || close == NULL || (open[1] != '}' && open[1] != '.')) {
+    if (var == 0 && (open == NULL || close == NULL || (open[1] != '}' && open[1] != '.'))) {
       size_t n = open ? (size_t)(open - p) + 1 : strlen(p);
       if (fl_buf_append(out, p, n) != FL_OK)
         return FLURRY_ENOMEM;
@@ -163,26 +180,68 @@ static int substitute(cli_built *bt, uint64_t lineno, const char *tmpl, const ch
     }
     if (fl_buf_append(out, p, (size_t)(open - p)) != FL_OK)
       return FLURRY_ENOMEM;
+    if (var) {
+      const char *v = src->var_value ? src->var_value : "";
+      if (append_encoded(out, v, strlen(v), encode) != FL_OK)
+        return FLURRY_ENOMEM;
+      p = open + var;
+      continue;
+    }
     if (open[1] == '}') {
-      if (append_encoded(out, line, len, encode) != FL_OK)
+      if (append_encoded(out, src->text, src->len, encode) != FL_OK)
         return FLURRY_ENOMEM;
     } else {
       if (jv_get_kind(*parsed) == JV_KIND_INVALID) {
         jv_free(*parsed);
-        *parsed = jv_parse_sized(line, (int)len);
+        *parsed = jv_is_valid(src->value) ? jv_copy(src->value)
+                                          : jv_parse_sized(src->text, (int)src->len);
       }
       if (jv_get_kind(*parsed) != JV_KIND_OBJECT)
-        return fail(bt, lineno, "%.*s needs a JSON object line", (int)(close - open + 1), open);
+        return line_error(bt, lineno, "%.*s needs a JSON object %s", (int)(close - open + 1), open,
+                    jv_is_valid(src->value) ? "value" : "line");
       jv v = jv_path(jv_copy(*parsed), open + 1, (size_t)(close - open - 1));
       if (!jv_is_valid(v))
-        return fail(bt, lineno, "field %.*s is missing or null", (int)(close - open - 1),
-                    open + 1);
+        return line_error(bt, lineno, "field %.*s is missing or null%s%s", (int)(close - open - 1),
+                    open + 1, jv_is_valid(src->value) ? " in the value " : "",
+                    jv_is_valid(src->value) ? src->text : "");
       if (append_jv_text(out, v, encode) != FL_OK)
         return FLURRY_ENOMEM;
     }
     p = close + 1;
   }
   return 0;
+}
+
+/* Appends ?NAME=VALUE (or &NAME=VALUE) to a URL: a paginator's variable
+ * when the templates do not place it. */
+static int append_var(fl_buf *url, const cli_src *src) {
+  if (src->var == NULL || src->var_value == NULL || src->var_value[0] == '\0')
+    return 0;
+  char sep = url->data && strchr(url->data, '?') ? '&' : '?';
+  int rc = fl_buf_putc(url, sep);
+  if (rc == FL_OK)
+    rc = append_encoded(url, src->var, strlen(src->var), 1);
+  if (rc == FL_OK)
+    rc = fl_buf_putc(url, '=');
+  if (rc == FL_OK)
+    rc = append_encoded(url, src->var_value, strlen(src->var_value), 1);
+  return rc == FL_OK ? 0 : FLURRY_ENOMEM;
+}
+
+int cli_template_origin_fixed(const char *tmpl) {
+  const char *rest = strncmp(tmpl, "http://", 7) == 0    ? tmpl + 7
+                     : strncmp(tmpl, "https://", 8) == 0 ? tmpl + 8
+                                                         : NULL;
+  if (rest == NULL) /* relative: --base-url gives the origin */
+    return tmpl[0] != '{';
+  size_t authority = strcspn(rest, "/?#");
+  return memchr(rest, '{', authority) == NULL;
+}
+
+/* 1 when the template is a single placeholder: inserted raw. */
+static int template_whole(const char *t) {
+  size_t n = strlen(t);
+  return n >= 2 && t[0] == '{' && t[n - 1] == '}' && strchr(t + 1, '{') == NULL;
 }
 
 static int set_id_line(cli_built *bt, uint64_t lineno) {
@@ -200,7 +259,7 @@ static int new_request(cli_built *bt, uint64_t lineno, const char *method, const
     return FLURRY_ENOMEM;
   int rc = flurry_request_new(&bt->req, method, url);
   if (rc == FLURRY_EINVALID)
-    return fail(bt, lineno, "invalid %s: method must be an HTTP token, URL without "
+    return line_error(bt, lineno, "invalid %s: method must be an HTTP token, URL without "
                 "spaces or control characters", *url ? "request" : "URL (empty)");
   return rc;
 }
@@ -212,7 +271,7 @@ static int set_body(cli_built *bt, uint64_t lineno, const char *body, size_t n, 
   int rc = fl_json_compact(&compact, body, n, NULL);
   if (rc == FL_EPARSE) {
     fl_buf_free(&compact);
-    return fail(bt, lineno, "the JSON body is not valid JSON: %.*s", (int)(n > 200 ? 200 : n),
+    return line_error(bt, lineno, "the JSON body is not valid JSON: %.*s", (int)(n > 200 ? 200 : n),
                 body);
   }
   rc = rc == FL_OK ? flurry_request_set_json(bt->req, body, n) : FLURRY_ENOMEM;
@@ -220,33 +279,46 @@ static int set_body(cli_built *bt, uint64_t lineno, const char *body, size_t n, 
   return rc;
 }
 
-/* A line substituted into the URL template (and the -d/--json body). */
-static int build_template(cli_builder *b, const char *line, size_t len, uint64_t lineno,
-                          cli_built *bt) {
-  const cli_opts *o = b->o;
+/* The id of a JSON object line, when it has one. */
+static void take_line_id(cli_built *bt, jv parsed) {
+  jv id = jv_object_get(jv_copy(parsed), jv_string("id"));
+  if (jv_is_valid(id) && jv_get_kind(id) != JV_KIND_NULL) {
+    jv s = jv_dump_string(id, 0);
+    fl_free(bt->id_json);
+    bt->id_json = fl_strdup(jv_string_value(s));
+    set_explicit_id(bt, jv_string_value(s));
+    jv_free(s);
+  } else {
+    jv_free(id);
+  }
+}
+
+static const char *level_method(const cli_level *lv, int has_body) {
+  return lv->method ? lv->method : has_body ? "POST" : "GET";
+}
+
+/* The line or value substituted into the URL template (and the -d/--json
+ * body); a next link replaces the URL. */
+static int build_template(const cli_src *src, uint64_t lineno, cli_built *bt) {
+  const cli_level *lv = src->lv;
   jv parsed = jv_invalid();
   fl_buf url = FL_BUF_INIT(0), body = FL_BUF_INIT(0);
-  int rc = substitute(bt, lineno, o->template_url, line, len, &parsed, !b->template_whole, &url);
-  if (rc == 0 && bt->error == NULL && o->data)
-    rc = substitute(bt, lineno, o->data, line, len, &parsed, 0, &body);
-  if (rc == 0 && bt->error == NULL && jv_get_kind(parsed) == JV_KIND_OBJECT) {
-    jv id = jv_object_get(jv_copy(parsed), jv_string("id"));
-    if (jv_is_valid(id) && jv_get_kind(id) != JV_KIND_NULL) {
-      jv s = jv_dump_string(id, 0);
-      fl_free(bt->id_json);
-      bt->id_json = fl_strdup(jv_string_value(s));
-      set_explicit_id(bt, jv_string_value(s));
-      jv_free(s);
-    } else {
-      jv_free(id);
-    }
-  }
+  int rc = src->url ? (fl_buf_puts(&url, src->url) == FL_OK ? 0 : FLURRY_ENOMEM)
+                    : substitute(bt, lineno, lv->template_url, src, &parsed,
+                                 !template_whole(lv->template_url), &url);
+  if (rc == 0 && bt->error == NULL && lv->data)
+    rc = substitute(bt, lineno, lv->data, src, &parsed, 0, &body);
+  if (rc == 0 && bt->error == NULL && src->url == NULL && !has_var(src, lv->template_url) &&
+      !has_var(src, lv->data))
+    rc = append_var(&url, src);
+  if (rc == 0 && bt->error == NULL && !jv_is_valid(src->value) &&
+      jv_get_kind(parsed) == JV_KIND_OBJECT)
+    take_line_id(bt, parsed);
   jv_free(parsed);
-  const char *method = o->method ? o->method : o->data ? "POST" : "GET";
   if (rc == 0 && bt->error == NULL)
-    rc = new_request(bt, lineno, method, url.data ? url.data : "");
-  if (rc == 0 && bt->req && o->data)
-    rc = set_body(bt, lineno, body.data ? body.data : "", body.len, o->data_is_json);
+    rc = new_request(bt, lineno, level_method(lv, lv->data != NULL), url.data ? url.data : "");
+  if (rc == 0 && bt->req && lv->data)
+    rc = set_body(bt, lineno, body.data ? body.data : "", body.len, lv->data_is_json);
   if (rc == 0 && bt->req)
     set_key(bt, body.data ? body.data : "", body.len);
   fl_buf_free(&url);
@@ -259,7 +331,7 @@ static int object_headers(cli_built *bt, uint64_t lineno, jv h) {
   int rc = 0;
   if (jv_get_kind(h) != JV_KIND_OBJECT) {
     jv_free(h);
-    return fail(bt, lineno, "\"headers\" must be an object of strings");
+    return line_error(bt, lineno, "\"headers\" must be an object of strings");
   }
   int it = jv_object_iter(h);
   while (rc == 0 && bt->req && jv_object_iter_valid(h, it)) {
@@ -267,10 +339,10 @@ static int object_headers(cli_built *bt, uint64_t lineno, jv h) {
     jv v = jv_object_iter_value(h, it);
     const char *name = jv_string_value(k);
     if (jv_get_kind(v) != JV_KIND_STRING) {
-      rc = fail(bt, lineno, "header \"%s\" must be a string", name);
+      rc = line_error(bt, lineno, "header \"%s\" must be a string", name);
     } else if (strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v)) ||
                flurry_request_add_header(bt->req, name, jv_string_value(v)) == FLURRY_EINVALID) {
-      rc = fail(bt, lineno, "header \"%s\" is invalid (name not a token, or CR, LF or NUL "
+      rc = line_error(bt, lineno, "header \"%s\" is invalid (name not a token, or CR, LF or NUL "
                 "in the value)", name);
     }
     jv_free(k);
@@ -286,7 +358,7 @@ static int object_query(cli_built *bt, uint64_t lineno, jv q) {
   int rc = 0;
   if (jv_get_kind(q) != JV_KIND_OBJECT) {
     jv_free(q);
-    return fail(bt, lineno, "\"query\" must be an object");
+    return line_error(bt, lineno, "\"query\" must be an object");
   }
   int it = jv_object_iter(q);
   while (rc == 0 && bt->req && jv_object_iter_valid(q, it)) {
@@ -297,7 +369,7 @@ static int object_query(cli_built *bt, uint64_t lineno, jv q) {
       rc = FLURRY_ENOMEM;
     else if (flurry_request_add_query(bt->req, jv_string_value(k), text.data ? text.data : "") !=
              FLURRY_OK)
-      rc = fail(bt, lineno, "query parameter \"%s\" is invalid", jv_string_value(k));
+      rc = line_error(bt, lineno, "query parameter \"%s\" is invalid", jv_string_value(k));
     fl_buf_free(&text);
     jv_free(k);
     it = jv_object_iter_next(q, it);
@@ -318,7 +390,7 @@ static int check_fields(cli_built *bt, uint64_t lineno, jv obj) {
     for (const char *const *f = request_fields; *f && !known; f++)
       known = strcmp(*f, jv_string_value(k)) == 0;
     if (!known)
-      rc = fail(bt, lineno, "unknown field \"%s\" (known: id, method, url, headers, query, "
+      rc = line_error(bt, lineno, "unknown field \"%s\" (known: id, method, url, headers, query, "
                 "json, body, timeout)", jv_string_value(k));
     jv_free(k);
     it = jv_object_iter_next(obj, it);
@@ -331,14 +403,14 @@ static int object_body(cli_built *bt, uint64_t lineno, jv obj) {
   jv body = jv_object_get(jv_copy(obj), jv_string("body"));
   int rc = 0;
   if (jv_is_valid(json) && jv_is_valid(body)) {
-    rc = fail(bt, lineno, "give \"json\" or \"body\", not both");
+    rc = line_error(bt, lineno, "give \"json\" or \"body\", not both");
   } else if (jv_is_valid(json)) {
     jv s = jv_dump_string(jv_copy(json), 0);
     rc = flurry_request_set_json(bt->req, jv_string_value(s), strlen(jv_string_value(s)));
     jv_free(s);
   } else if (jv_is_valid(body)) {
     if (jv_get_kind(body) != JV_KIND_STRING)
-      rc = fail(bt, lineno, "\"body\" must be a string (use \"json\" for a JSON body)");
+      rc = line_error(bt, lineno, "\"body\" must be a string (use \"json\" for a JSON body)");
     else
       rc = flurry_request_set_body(bt->req, jv_string_value(body),
                                    (size_t)jv_string_length_bytes(jv_copy(body)));
@@ -352,13 +424,22 @@ static int object_timeout(cli_built *bt, uint64_t lineno, jv t) {
   double secs = jv_get_kind(t) == JV_KIND_NUMBER ? jv_number_value(t) : -1;
   jv_free(t);
   if (secs <= 0 || secs > 7 * 24 * 3600)
-    return fail(bt, lineno, "\"timeout\" must be a positive number of seconds");
+    return line_error(bt, lineno, "\"timeout\" must be a positive number of seconds");
   int64_t ms = (int64_t)(secs * 1000 + 0.5);
   return flurry_request_set(bt->req, FLURRY_OPT_TIMEOUT_MS, ms < 1 ? 1 : ms);
 }
 
+/* The URL of a line (or of an object's "url"), with the page's next link
+ * or variable. */
+static int page_url(const cli_src *src, const char *url, size_t len, fl_buf *out) {
+  int rc = src->url ? fl_buf_puts(out, src->url) : fl_buf_append(out, url, len);
+  if (rc != FL_OK)
+    return FLURRY_ENOMEM;
+  return src->url ? 0 : append_var(out, src);
+}
+
 /* A JSON request object: {"id","method","url","headers","query","json"|"body","timeout"}. */
-static int build_object(cli_builder *b, jv obj, uint64_t lineno, cli_built *bt) {
+static int build_object(const cli_src *src, jv obj, uint64_t lineno, cli_built *bt) {
   jv id = jv_object_get(jv_copy(obj), jv_string("id"));
   if (jv_is_valid(id) && jv_get_kind(id) != JV_KIND_NULL) {
     jv s = jv_dump_string(jv_copy(id), 0);
@@ -374,17 +455,17 @@ static int build_object(cli_builder *b, jv obj, uint64_t lineno, cli_built *bt) 
   int has_body = jv_object_has(jv_copy(obj), jv_string("json")) ||
                  jv_object_has(jv_copy(obj), jv_string("body"));
   if (rc == 0 && bt->error == NULL) {
+    fl_buf u = FL_BUF_INIT(0);
     if (jv_get_kind(url) != JV_KIND_STRING)
-      rc = fail(bt, lineno, "\"url\" is missing or not a string");
+      rc = line_error(bt, lineno, "\"url\" is missing or not a string");
     else if (jv_is_valid(method) && jv_get_kind(method) != JV_KIND_STRING)
-      rc = fail(bt, lineno, "\"method\" must be a string");
-    else
+      rc = line_error(bt, lineno, "\"method\" must be a string");
+    else if ((rc = page_url(src, jv_string_value(url), strlen(jv_string_value(url)), &u)) == 0)
       rc = new_request(bt, lineno,
                        jv_is_valid(method) ? jv_string_value(method)
-                       : b->o->method      ? b->o->method
-                       : has_body          ? "POST"
-                                           : "GET",
-                       jv_string_value(url));
+                                           : level_method(src->lv, has_body),
+                       u.data);
+    fl_buf_free(&u);
   }
   jv_free(url);
   jv_free(method);
@@ -393,7 +474,7 @@ static int build_object(cli_builder *b, jv obj, uint64_t lineno, cli_built *bt) 
     rc = object_headers(bt, lineno, jv_copy(h));
   jv_free(h);
   jv q = jv_object_get(jv_copy(obj), jv_string("query"));
-  if (rc == 0 && bt->req && jv_is_valid(q))
+  if (rc == 0 && bt->req && jv_is_valid(q) && src->url == NULL) /* a next link has it all */
     rc = object_query(bt, lineno, jv_copy(q));
   jv_free(q);
   if (rc == 0 && bt->req)
@@ -410,16 +491,17 @@ static int build_object(cli_builder *b, jv obj, uint64_t lineno, cli_built *bt) 
   return rc;
 }
 
-static int build_line(cli_builder *b, const char *line, size_t len, uint64_t lineno,
-                      cli_built *bt) {
+static int build_line(const cli_src *src, uint64_t lineno, cli_built *bt) {
+  const char *line = src->text;
+  size_t len = src->len;
   if (len > 0 && line[0] == '{') {
     jv obj = jv_parse_sized(line, (int)len);
     int rc;
     if (jv_get_kind(obj) == JV_KIND_OBJECT) {
-      rc = build_object(b, obj, lineno, bt);
+      rc = build_object(src, obj, lineno, bt);
     } else {
       jv msg = jv_invalid_get_msg(jv_copy(obj));
-      rc = fail(bt, lineno, "not a JSON request object: %s",
+      rc = line_error(bt, lineno, "not a JSON request object: %s",
                 jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not an object");
       jv_free(msg);
     }
@@ -427,41 +509,72 @@ static int build_line(cli_builder *b, const char *line, size_t len, uint64_t lin
     return rc;
   }
   if (memchr(line, '\0', len) != NULL)
-    return fail(bt, lineno, "NUL byte in the URL");
+    return line_error(bt, lineno, "NUL byte in the URL");
   fl_buf url = FL_BUF_INIT(0);
-  if (fl_buf_append(&url, line, len) != FL_OK)
+  if (page_url(src, line, len, &url) != 0) {
+    fl_buf_free(&url);
     return FLURRY_ENOMEM;
-  const cli_opts *o = b->o;
-  int rc = new_request(bt, lineno, o->method ? o->method : o->data ? "POST" : "GET", url.data);
+  }
+  const cli_level *lv = src->lv;
+  int rc = new_request(bt, lineno, level_method(lv, lv->data != NULL), url.data);
   fl_buf_free(&url);
-  if (rc == 0 && bt->req && o->data)
-    rc = set_body(bt, lineno, o->data, strlen(o->data), o->data_is_json);
+  if (rc == 0 && bt->req && lv->data)
+    rc = set_body(bt, lineno, lv->data, strlen(lv->data), lv->data_is_json);
   if (rc == 0 && bt->req)
-    set_key(bt, o->data ? o->data : "", o->data ? strlen(o->data) : 0);
+    set_key(bt, lv->data ? lv->data : "", lv->data ? strlen(lv->data) : 0);
   return rc;
 }
 
-int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli_built *bt) {
+/* --join: the line is only an identity (its parts have their templates). */
+static int build_identity(const cli_src *src, cli_built *bt) {
+  if (src->len > 0 && src->text[0] == '{') {
+    jv obj = jv_parse_sized(src->text, (int)src->len);
+    if (jv_get_kind(obj) == JV_KIND_OBJECT)
+      take_line_id(bt, obj);
+    jv_free(obj);
+  }
+  bt->method = fl_strdup("");
+  bt->url = fl_strdup("");
+  return bt->method && bt->url && bt->id_json ? 0 : FLURRY_ENOMEM;
+}
+
+int cli_build_src(cli_builder *b, const cli_src *src, uint64_t lineno, cli_built *bt) {
   memset(bt, 0, sizeof *bt);
   bt->line = lineno;
-  bt->key = finish(cli_hash(CLI_HASH_INIT ^ 0x2b, line, len)); /* a bad line: its text */
+  /* a bad line: its text */
+  bt->key = cli_hash_finish(cli_hash(CLI_HASH_INIT ^ 0x2b, src->text, src->len));
+  bt->req_key = bt->key;
   if (set_id_line(bt, lineno) != 0)
     return FLURRY_ENOMEM;
-  if (len > (size_t)INT32_MAX)
-    return fail(bt, lineno, "line too long");
+  if (src->len > (size_t)INT32_MAX)
+    return line_error(bt, lineno, "line too long");
   int rc;
-  if (b->o->template_url) {
-    if (memchr(line, '\0', len) != NULL)
-      return fail(bt, lineno, "NUL byte in the input line");
-    rc = build_template(b, line, len, lineno, bt);
+  if (b->o->njoins && src->lv == b->level0) {
+    return build_identity(src, bt);
+  } else if (src->lv->template_url) {
+    if (memchr(src->text, '\0', src->len) != NULL)
+      return line_error(bt, lineno, "NUL byte in the input line");
+    rc = build_template(src, lineno, bt);
   } else {
-    rc = build_line(b, line, len, lineno, bt);
+    rc = build_line(src, lineno, bt);
   }
   if (rc == FLURRY_EINVALID)
-    return fail(bt, lineno, "invalid request option");
+    return line_error(bt, lineno, "invalid request option");
   if (rc == 0 && bt->method == NULL) { /* failed before a request existed */
-    bt->method = fl_strdup(b->o->method ? b->o->method : "GET");
+    bt->method = fl_strdup(level_method(src->lv, 0));
     bt->url = fl_strdup("");
   }
   return rc == FLURRY_ENOMEM ? rc : 0;
+}
+
+int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli_built *bt) {
+  cli_src src = {.lv = b->level0, .text = line, .len = len, .value = jv_invalid()};
+  return cli_build_src(b, &src, lineno, bt);
+}
+
+/* A part of --join: its own template, the line's values. */
+int cli_build_part(cli_builder *b, const cli_level *lv, const char *line, size_t len,
+                   uint64_t lineno, cli_built *bt) {
+  cli_src src = {.lv = lv, .text = line, .len = len, .value = jv_invalid()};
+  return cli_build_src(b, &src, lineno, bt);
 }

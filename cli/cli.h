@@ -15,19 +15,50 @@
 typedef struct cli_header {
   char *name;
   char *value;
+  int secret; /* carries credentials: Authorization, Cookie, *token*, *key*... */
 } cli_header;
 
 enum { FSYNC_NEVER = 0, FSYNC_BATCH = 1, FSYNC_ALWAYS = 2 };
 
 typedef enum progress_mode { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } progress_mode;
 
+/* One stage of the requests made for an input line: level 0 is the URL
+ * template (or the line itself), level k the k-th --each. The options that
+ * shape a level's requests (-X, -d, --json, --paginate, --items,
+ * --stop-when, --total, --max-pages) apply to the last --each before them,
+ * or to level 0. */
+typedef struct cli_level {
+  const char *each;         /* --each EXPR (level >= 1) */
+  const char *template_url; /* NULL at level 0: lines are URLs or JSON */
+  const char *method;       /* NULL = GET, or POST when a body is given */
+  const char *data;         /* body template (-d / --json) */
+  int data_is_json;
+  const char *paginate;     /* --paginate SPEC */
+  const char *items;        /* --items EXPR */
+  const char *stop_when;    /* --stop-when EXPR */
+  const char *total;        /* --total EXPR */
+  int64_t max_pages;        /* --max-pages N (0 = no limit) */
+} cli_level;
+
+typedef struct cli_join_part {
+  char *name;            /* --join NAME=TEMPLATE */
+  const char *template_url;
+} cli_join_part;
+
 typedef struct cli_opts {
-  const char *template_url; /* positional; NULL = lines are URLs or JSON */
+  cli_level *levels; /* levels[0] always exists after cli_args_parse */
+  size_t nlevels;
+  /* Level 0 for callers that fill a cli_opts by hand (tests, fuzz targets)
+   * and leave nlevels 0; cli_args_parse never sets them. */
+  const char *template_url, *method, *data;
+  int data_is_json;
+  int tree;          /* paginated, --items or --each: an input line may make many records */
+  cli_join_part *joins;
+  size_t njoins;
+  const char *reduce;  /* --reduce EXPR (with --join) */
+  int64_t dedup_limit; /* identical follow-ups remembered (0 = no de-duplication) */
   const char *input;        /* NULL or "-" = stdin */
   const char *output;       /* NULL or "-" = stdout */
-  const char *method;       /* NULL = GET, or POST when a body is given */
-  const char *data;         /* body template (-d) */
-  int data_is_json;         /* --json */
   const char *base_url;
   const char *cacert;
   const char *control;
@@ -109,7 +140,7 @@ int64_t cli_input_total(cli_input *in);
 void cli_input_close(cli_input *in);
 const char *cli_input_errmsg(cli_input *in);
 
-/* ---- build.c: an input line -> a request ---- */
+/* ---- build.c: an input line (or a value) -> a request ---- */
 typedef struct cli_built {
   flurry_request *req; /* NULL on error */
   char *id_json;       /* the record's id, as JSON text */
@@ -118,33 +149,85 @@ typedef struct cli_built {
   char *error;         /* message when req is NULL */
   uint64_t line;       /* input line number */
   uint64_t key;        /* request identity: the id, else method+URL+body */
+  uint64_t req_key;    /* method+URL+body, whatever the id */
   int explicit_id;     /* the line gave an id */
 } cli_built;
+
+/* What a level's templates are filled from. */
+typedef struct cli_src {
+  const cli_level *lv;
+  const char *text;      /* {}: the line, or the value as text */
+  size_t len;
+  jv value;              /* {.field}: the value (borrowed), or jv_invalid():
+                            parse text when a field is asked for */
+  const char *var;       /* {NAME}: a paginator's variable, NULL = none; */
+  const char *var_value; /* without {NAME} in the templates it is added as
+                            a query parameter (when not empty) */
+  const char *url;       /* a next link: instead of the template or line URL */
+  int secrets;           /* add the -H headers that carry credentials */
+} cli_src;
 
 typedef struct cli_builder cli_builder;
 int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errlen);
 void cli_builder_free(cli_builder *b);
-/* Builds the request for one input line. Always fills id_json, method, url
- * (possibly "") and either req or error. Returns 0, or FLURRY_ENOMEM. */
+/* Builds the request for one input line at level 0. Always fills id_json,
+ * method, url (possibly "") and either req or error. Returns 0, or
+ * FLURRY_ENOMEM. */
 int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli_built *out);
+/* The same from a source: a line at level 0 (a page of it: src->url or
+ * src->var), or a value at a later level. */
+int cli_build_src(cli_builder *b, const cli_src *src, uint64_t lineno, cli_built *out);
+/* A --join part: its template filled from the line. */
+int cli_build_part(cli_builder *b, const cli_level *lv, const char *line, size_t len,
+                   uint64_t lineno, cli_built *bt);
 void cli_built_clear(cli_built *bt);
+/* 1 when the template puts the origin in literally (scheme and host given,
+ * or a relative URL for --base-url): no placeholder before the path. */
+int cli_template_origin_fixed(const char *tmpl);
 
 /* 64-bit FNV-1a over n bytes, continuing from h (start: CLI_HASH_INIT). */
 #define CLI_HASH_INIT 14695981039346656037ULL
 uint64_t cli_hash(uint64_t h, const void *p, size_t n);
+/* Spreads every input bit over the result (MurmurHash3's finaliser). */
+uint64_t cli_hash_finish(uint64_t h);
 
 /* ---- record.c: one result -> one JSON line ---- */
 typedef struct record_opts {
-  int with_key; /* lead with "key" and "ok" (resume journal, shards) */
+  int with_key; /* lead with "key" and "ok" (resume journal, shards, trees) */
   int no_body;
   int with_headers;
   int with_timings;
   int with_attempts;
 } record_opts;
-/* Appends the record for a finished request (resp may be NULL with
- * bt->error set for an input error), ending with '\n'. */
+
+/* What one record says. Pointers are borrowed for the call. */
+typedef struct cli_rec {
+  uint64_t key;
+  const char *id_json;
+  uint64_t line;
+  const char *method, *url;   /* NULL: left out (a join's record) */
+  const char *extra;          /* members after url, each led by ',' */
+  const flurry_response *resp; /* NULL: none arrived (or a join's record) */
+  const char *err_kind;       /* this record's own error, over resp's: */
+  const char *err_detail;     /* kind, detail ("" = none), message */
+  const char *err_msg;
+  int has_item;               /* "item": item instead of "body" */
+  jv item;
+  int has_body;               /* "body": body instead of resp's */
+  jv body;
+} cli_rec;
+/* Appends one record, ending with '\n'. Returns FL_OK or FL_ENOMEM (then
+ * nothing was appended). */
+int cli_record_write(fl_buf *out, const record_opts *ro, const cli_rec *rec);
+/* Appends the record for a finished level-0 request (resp may be NULL with
+ * bt->error set for an input error). */
 int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
                const flurry_response *resp);
+/* The body as a jq value: JSON when the Content-Type is JSON (or absent) and
+ * it parses, else a string when it is text, else null. */
+jv cli_body_jv(const flurry_response *resp);
+/* 1 when the response failed (transport error or status >= 400). */
+int cli_resp_failed(const flurry_response *resp);
 
 /* ---- expr.c: jq expressions (libjq) ---- */
 typedef struct cli_expr cli_expr;
@@ -212,18 +295,112 @@ int cli_keyset_add(cli_keyset *s, uint64_t key);
 int cli_keyset_has(const cli_keyset *s, uint64_t key);
 size_t cli_keyset_count(const cli_keyset *s);
 
+/* ---- pager.c: --paginate SPEC ---- */
+typedef enum cli_pager_kind {
+  PAGER_NONE = 0,
+  PAGER_LINK,   /* link: the Link header's rel="next" */
+  PAGER_URL,    /* EXPR: the next URL from the body */
+  PAGER_CURSOR, /* NAME=EXPR: {NAME} takes the value from the body */
+  PAGER_NUMBER  /* NAME=START.. or NAME=START..+STEP: {NAME} counts */
+} cli_pager_kind;
+
+typedef struct cli_pager {
+  cli_pager_kind kind;
+  char var[64];
+  int64_t start, step;
+  cli_expr *next;      /* PAGER_URL, PAGER_CURSOR */
+  cli_expr *items, *stop_when, *total;
+  int64_t max_pages;
+} cli_pager;
+/* Parses a level's --paginate and compiles its expressions (also --items
+ * without --paginate). Returns 0 or -1 with err set. */
+int cli_pager_init(cli_pager *p, const cli_level *lv, char *err, size_t errlen);
+void cli_pager_free(cli_pager *p);
+
 /* ---- stats.c ---- */
 typedef struct cli_stats cli_stats;
 cli_stats *cli_stats_new(void);
 void cli_stats_free(cli_stats *s);
 void cli_stats_add(cli_stats *s, const flurry_response *resp); /* NULL = input error */
+/* A record that failed with no failed request behind it: a jq error, a
+ * pagination cycle, a template field missing in a value, a join part. */
+void cli_stats_record_error(cli_stats *s, const char *detail);
+/* Records written, and what trees did besides. */
+typedef enum cli_count {
+  COUNT_RECORDS, COUNT_ITEMS, COUNT_DEDUP, COUNT_MAX_PAGES, COUNT_RESUMED_RECORDS,
+  COUNT_NOT_STARTED, COUNT_KINDS_
+} cli_count;
+void cli_stats_count(cli_stats *s, cli_count what, uint64_t n);
 uint64_t cli_stats_done(const cli_stats *s);
-uint64_t cli_stats_failed(const cli_stats *s);
+uint64_t cli_stats_failed(const cli_stats *s); /* requests and records */
 /* One progress line (no newline); rate: the rate limit in force (0: none). */
 void cli_stats_progress(const cli_stats *s, int64_t total, double rate, fl_buf *out);
 void cli_stats_summary(const cli_stats *s, FILE *f, uint64_t blank_lines);
 /* The summary as a JSON object left open ({"requests":...,"latency_ms":{...}
  * without the final '}'), for the caller to add fields and close. */
 void cli_stats_json(const cli_stats *s, fl_buf *out);
+
+/* ---- out.c: the output, in completion or input order ---- */
+typedef struct cli_out cli_out;
+/* Writes to fd (not closed). ordered: units come out in the order of their
+ * numbers, at most window of them held back. 0 or FLURRY_ENOMEM. */
+int cli_out_new(cli_out **out, int fd, int ordered, size_t window, int fsync_mode);
+void cli_out_free(cli_out *o); /* NULL ok */
+/* Appends whole records of unit seq. */
+void cli_out_write(cli_out *o, uint64_t seq, const char *p, size_t n);
+/* Unit seq writes nothing more. */
+void cli_out_end(cli_out *o, uint64_t seq);
+/* Units (numbered from 0) written whole so far, in ordered mode. */
+uint64_t cli_out_written(const cli_out *o);
+/* Writes what is buffered (fdatasync as fsync_mode says). -1 once a write
+ * failed (the message was printed). */
+int cli_out_flush(cli_out *o);
+void cli_out_sync(cli_out *o); /* fdatasync unless FSYNC_NEVER */
+
+/* ---- tree.c and join.c: what an input line becomes ---- */
+/* What they share with the main loop (run.c). */
+typedef struct cli_ctx {
+  const cli_opts *o;
+  flurry_client *client;
+  cli_builder *builder;
+  cli_out *out;
+  cli_stats *stats;
+  cli_journal *journal; /* NULL without --resume */
+  record_opts ro;
+  void (*unit_done)(void *ud); /* an input line wrote its last record */
+  void (*kick)(void *ud);      /* a request finished: room for more */
+  void *ud;
+} cli_ctx;
+
+/* A line's identity, as run.c skips lines by it (shards, resume). */
+typedef struct cli_unit {
+  uint64_t seq;    /* output order */
+  uint64_t lineno;
+  cli_built bt;    /* level 0, built; taken over */
+  const char *line;
+  size_t len;
+} cli_unit;
+
+typedef struct cli_tree cli_tree;
+/* Compiles every expression of every level: 0, or 2 after printing the
+ * error (a bad expression: nothing was sent). ctx is borrowed until
+ * cli_tree_free; its fields may be filled in after this call. */
+int cli_tree_new(cli_tree **out, const cli_ctx *ctx);
+void cli_tree_free(cli_tree *t); /* NULL ok; after the last unit ended */
+/* The identity run.c checks in the journal for an input line. */
+uint64_t cli_tree_done_key(const cli_tree *t, const cli_built *bt);
+/* Starts the requests of one input line; unit_done runs once, later or
+ * now, when its last record is written. 0 or FLURRY_ENOMEM. */
+int cli_tree_take(cli_tree *t, cli_unit *u);
+/* Submits one waiting follow-up or page, if any: 1 when it did something. */
+int cli_tree_step(cli_tree *t);
+/* Stops making new requests (a signal): what waits is dropped, and counted
+ * in a "cancelled" record per line. */
+void cli_tree_stop(cli_tree *t);
+
+typedef struct cli_join cli_join;
+int cli_join_new(cli_join **out, const cli_ctx *ctx);
+void cli_join_free(cli_join *j);
+int cli_join_take(cli_join *j, cli_unit *u);
 
 #endif

@@ -1,4 +1,5 @@
 /* record.c: one finished request -> one JSON line. */
+#include <jv.h>
 #include <string.h>
 
 #include "cli.h"
@@ -115,8 +116,18 @@ static int put_error(fl_buf *out, const char *kind, const char *detail, const ch
   return rc == FL_OK ? fl_buf_putc(out, '}') : rc;
 }
 
-static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
-                        const flurry_response *resp) {
+/* Appends a jq value as JSON. Consumes nothing. */
+static int put_jv(fl_buf *out, const char *key, jv v) {
+  jv s = jv_dump_string(jv_copy(v), 0);
+  int rc = fl_buf_puts(out, key);
+  if (rc == FL_OK)
+    rc = fl_buf_puts(out, jv_string_value(s));
+  jv_free(s);
+  return rc;
+}
+
+static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) {
+  const flurry_response *resp = rec->resp;
   int rc = FL_OK;
   int status = flurry_response_status(resp);
   flurry_timings t;
@@ -134,7 +145,7 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
   if (rc == FL_OK)
     rc = key_i64(out, ",\"bytes\":", (int64_t)len);
   const char *eff = flurry_response_effective_url(resp);
-  if (rc == FL_OK && *eff && strcmp(eff, bt->url) != 0) {
+  if (rc == FL_OK && *eff && rec->url && strcmp(eff, rec->url) != 0) {
     rc = fl_buf_puts(out, ",\"effective_url\":");
     if (rc == FL_OK)
       rc = fl_json_str(out, eff, strlen(eff));
@@ -146,40 +157,55 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_built *bt,
   if (rc == FL_OK && ro->with_attempts)
     rc = put_attempts(out, resp);
   int err = flurry_response_error(resp);
-  if (rc == FL_OK && err != FLURRY_OK)
+  if (rc == FL_OK && rec->err_kind)
+    rc = put_error(out, rec->err_kind, rec->err_detail ? rec->err_detail : "", rec->err_msg, 0, 0);
+  else if (rc == FL_OK && err != FLURRY_OK)
     rc = put_error(out, flurry_err_name(err), flurry_response_error_detail(resp),
                    flurry_response_error_message(resp),
                    flurry_response_curl_code(resp), flurry_response_os_errno(resp));
+  if (rc == FL_OK && rec->has_item)
+    return put_jv(out, ",\"item\":", rec->item);
   if (rc == FL_OK && !ro->no_body && (err == FLURRY_OK || err == FLURRY_EHTTP))
     rc = put_body(out, resp);
   return rc;
 }
 
-int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
-               const flurry_response *resp) {
+/* The members after "url": a response's, or an error with no response. */
+static int put_outcome(fl_buf *out, const record_opts *ro, const cli_rec *rec) {
+  if (rec->resp)
+    return put_response(out, ro, rec);
+  int rc = rec->method ? fl_buf_puts(out, ",\"attempts\":0") : FL_OK;
+  if (rc == FL_OK && rec->err_kind)
+    rc = put_error(out, rec->err_kind, rec->err_detail ? rec->err_detail : "",
+                   rec->err_msg ? rec->err_msg : "", 0, 0);
+  if (rc == FL_OK && rec->has_body && !ro->no_body)
+    rc = put_jv(out, ",\"body\":", rec->body);
+  return rc;
+}
+
+static int put_str(fl_buf *out, const char *key, const char *s) {
+  int rc = fl_buf_puts(out, key);
+  return rc == FL_OK ? fl_json_str(out, s, strlen(s)) : rc;
+}
+
+int cli_record_write(fl_buf *out, const record_opts *ro, const cli_rec *rec) {
   size_t mark = out->len;
-  int ok = resp && flurry_response_error(resp) == FLURRY_OK;
+  int ok = rec->err_kind == NULL && (rec->resp == NULL || !cli_resp_failed(rec->resp));
   int rc = ro->with_key ? fl_buf_printf(out, "{\"key\":\"%016llx\",\"ok\":%s,\"id\":",
-                                        (unsigned long long)bt->key, ok ? "true" : "false")
+                                        (unsigned long long)rec->key, ok ? "true" : "false")
                         : fl_buf_puts(out, "{\"id\":");
   if (rc == FL_OK)
-    rc = fl_buf_puts(out, bt->id_json);
+    rc = fl_buf_puts(out, rec->id_json);
   if (rc == FL_OK)
-    rc = key_i64(out, ",\"line\":", (int64_t)bt->line);
+    rc = key_i64(out, ",\"line\":", (int64_t)rec->line);
+  if (rc == FL_OK && rec->method)
+    rc = put_str(out, ",\"method\":", rec->method);
+  if (rc == FL_OK && rec->url)
+    rc = put_str(out, ",\"url\":", rec->url);
+  if (rc == FL_OK && rec->extra)
+    rc = fl_buf_puts(out, rec->extra);
   if (rc == FL_OK)
-    rc = fl_buf_puts(out, ",\"method\":");
-  if (rc == FL_OK)
-    rc = fl_json_str(out, bt->method, strlen(bt->method));
-  if (rc == FL_OK)
-    rc = fl_buf_puts(out, ",\"url\":");
-  if (rc == FL_OK)
-    rc = fl_json_str(out, bt->url, strlen(bt->url));
-  if (rc == FL_OK && resp)
-    rc = put_response(out, ro, bt, resp);
-  else if (rc == FL_OK)
-    rc = fl_buf_puts(out, ",\"attempts\":0") == FL_OK
-             ? put_error(out, "invalid_request", "", bt->error ? bt->error : "invalid request", 0, 0)
-             : FL_ENOMEM;
+    rc = put_outcome(out, ro, rec);
   if (rc == FL_OK)
     rc = fl_buf_puts(out, "}\n");
   if (rc != FL_OK) {
@@ -188,4 +214,34 @@ int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
       out->data[mark] = '\0';
   }
   return rc;
+}
+
+int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
+               const flurry_response *resp) {
+  cli_rec rec = {.key = bt->key, .id_json = bt->id_json, .line = bt->line, .method = bt->method,
+                 .url = bt->url, .resp = resp};
+  if (resp == NULL) {
+    rec.err_kind = "invalid_request";
+    rec.err_detail = "";
+    rec.err_msg = bt->error ? bt->error : "invalid request";
+  }
+  return cli_record_write(out, ro, &rec);
+}
+
+int cli_resp_failed(const flurry_response *resp) {
+  return flurry_response_error(resp) != FLURRY_OK;
+}
+
+jv cli_body_jv(const flurry_response *resp) {
+  size_t len;
+  const char *body = flurry_response_body(resp, &len);
+  if (len == 0 || len > (size_t)INT32_MAX)
+    return jv_null();
+  if (json_type(flurry_response_header(resp, "Content-Type"))) {
+    jv v = jv_parse_sized(body, (int)len);
+    if (jv_is_valid(v))
+      return v;
+    jv_free(v);
+  }
+  return fl_is_text(body, len) ? jv_string_sized(body, (int)len) : jv_null();
 }

@@ -9,7 +9,6 @@
 
 #include "cli.h"
 
-#define OUT_FLUSH_BYTES (64 * 1024)
 #define QUEUE_SLACK 64 /* requests queued beyond the in-flight limit */
 
 typedef struct run {
@@ -19,111 +18,48 @@ typedef struct run {
   cli_input *in;
   cli_builder *builder;
   cli_stats *stats;
-  record_opts ro;
+  cli_out *out;
+  cli_tree *tree;
+  cli_join *join;
+  cli_ctx ctx;
   int out_fd;
-  fl_buf out;
   uv_check_t flush_check;
   uv_timer_t progress_timer;
   uv_signal_t sigint, sigterm;
   cli_control *control;
   cli_journal *journal;
   uv_timer_t grace_timer;
-  double last_sync_ms;
   uint64_t resumed;       /* lines skipped: already in the journal */
   uint64_t other_shards;  /* lines skipped: another shard's */
   int progress_tty;
   int progress_on;
   int64_t total;
-  uint64_t next_seq, next_write; /* ordered output */
-  char **ring;
-  size_t window;
+  uint64_t next_seq;      /* the next line's place in the output */
   uint64_t blank;
-  size_t live; /* submitted or waiting in the ring, not yet written */
+  size_t live; /* lines taken whose last record is not written yet */
+  int single;  /* a template with no placeholder: one request, no input */
   int input_done;
   int stopping;
   int signal_exit;
   int exit_code;
-  int out_failed;
   int finished;
 } run;
-
-typedef struct job {
-  run *r;
-  cli_built bt;
-  uint64_t seq;
-} job;
 
 static void pump_input(run *r);
 
 /* ---- output ---- */
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 static void out_flush(run *r) {
-  if (r->out.len == 0 || r->out_failed)
-    return;
-  if (write_all(r->out_fd, r->out.data, r->out.len) != 0) {
-    if (errno != EPIPE)
-      fprintf(stderr, "flurry: writing output: %s\n", strerror(errno));
-    r->out_failed = 1;
+  if (cli_out_flush(r->out) != 0 && !r->stopping) {
     r->stopping = 1;
+    if (r->tree)
+      cli_tree_stop(r->tree);
     if (r->exit_code < 1)
       r->exit_code = 1;
-  }
-  fl_buf_reset(&r->out);
-  double now = fl_now_ms();
-  if (r->o.fsync_mode == FSYNC_ALWAYS ||
-      (r->o.fsync_mode == FSYNC_BATCH && now - r->last_sync_ms >= 1000)) {
-    fdatasync(r->out_fd);
-    r->last_sync_ms = now;
   }
 }
 
 static void on_check(uv_check_t *h) { out_flush(h->data); }
-
-/* Appends a finished record (text, NUL-terminated) in output order. */
-static void emit(run *r, uint64_t seq, fl_buf *rec) {
-  if (!r->o.ordered) {
-    fl_buf_append(&r->out, rec->data, rec->len);
-    r->live--;
-  } else {
-    r->ring[seq % r->window] = fl_buf_take(rec, NULL);
-    while (r->ring[r->next_write % r->window] != NULL) {
-      char **slot = &r->ring[r->next_write % r->window];
-      fl_buf_puts(&r->out, *slot);
-      fl_free(*slot);
-      *slot = NULL;
-      r->next_write++;
-      r->live--;
-    }
-  }
-  if (r->out.len >= OUT_FLUSH_BYTES)
-    out_flush(r);
-}
-
-static void finish_record(run *r, job *j, const flurry_response *resp) {
-  fl_buf rec = FL_BUF_INIT(0);
-  if (cli_record(&rec, &r->ro, &j->bt, resp) != FL_OK) {
-    fl_buf_reset(&rec);
-    fl_buf_printf(&rec, "{\"id\":%s,\"line\":%llu,\"error\":{\"kind\":\"nomem\",\"message\":"
-                  "\"out of memory writing the record\"}}\n",
-                  j->bt.id_json ? j->bt.id_json : "null", (unsigned long long)j->bt.line);
-  }
-  cli_stats_add(r->stats, resp);
-  emit(r, j->seq, &rec);
-  fl_buf_free(&rec);
-}
 
 /* ---- requests ---- */
 
@@ -132,35 +68,36 @@ static void maybe_finish(run *r) {
     r->finished = 1; /* the loop in cli_run runs one turn at a time */
 }
 
-static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
-  job *j = ud;
-  run *r = j->r;
-  (void)req;
-  finish_record(r, j, resp);
-  flurry_response_free(resp);
-  cli_built_clear(&j->bt);
-  fl_free(j);
-  pump_input(r);
+static void on_unit_done(void *ud) {
+  run *r = ud;
+  r->live--;
+  maybe_finish(r);
 }
 
-static int has_room(run *r) {
-  if (flurry_client_pending(r->client) >= (size_t)r->o.concurrency + QUEUE_SLACK)
-    return 0;
-  return !r->o.ordered || r->next_seq - r->next_write < r->window;
+static void on_kick(void *ud) { pump_input(ud); }
+
+static int room_for_requests(run *r) {
+  return flurry_client_pending(r->client) < (size_t)r->o.concurrency + QUEUE_SLACK;
 }
 
-/* The error record of a line longer than --max-line. */
-static void too_long(job *j, uint64_t lineno, int64_t max_line) {
-  j->bt.line = lineno;
-  j->bt.key = cli_hash(CLI_HASH_INIT ^ 0x3c, &lineno, sizeof lineno);
+static int room_for_lines(run *r) {
+  return room_for_requests(r) &&
+         (!r->o.ordered || r->next_seq - cli_out_written(r->out) < (uint64_t)r->o.reorder_window);
+}
+
+/* The error of a line longer than --max-line. */
+static void too_long(cli_built *bt, uint64_t lineno, int64_t max_line) {
+  bt->line = lineno;
+  bt->key = cli_hash(CLI_HASH_INIT ^ 0x3c, &lineno, sizeof lineno);
+  bt->req_key = bt->key;
   fl_buf m = FL_BUF_INIT(0);
   fl_buf_printf(&m, "%llu", (unsigned long long)lineno);
-  j->bt.id_json = fl_buf_take(&m, NULL);
+  bt->id_json = fl_buf_take(&m, NULL);
   fl_buf_printf(&m, "line %llu: longer than --max-line (%lld bytes)", (unsigned long long)lineno,
                 (long long)max_line);
-  j->bt.error = fl_buf_take(&m, NULL);
-  j->bt.method = fl_strdup("");
-  j->bt.url = fl_strdup("");
+  bt->error = fl_buf_take(&m, NULL);
+  bt->method = fl_strdup("");
+  bt->url = fl_strdup("");
 }
 
 /* 1 if this line is not this run's: another shard's, or already done. */
@@ -169,65 +106,47 @@ static int skip_line(run *r, const cli_built *bt) {
     r->other_shards++;
     return 1;
   }
-  if (r->journal && cli_journal_done(r->journal, bt->key)) {
+  uint64_t done = r->tree ? cli_tree_done_key(r->tree, bt) : bt->key;
+  if (r->journal && cli_journal_done(r->journal, done)) {
     r->resumed++;
     return 1;
   }
   return 0;
 }
 
-/* One input line (or an over-long one, line == NULL) becomes one request or
- * one error record. */
+static void out_of_memory(run *r, uint64_t lineno) {
+  fprintf(stderr, "flurry: out of memory at line %llu\n", (unsigned long long)lineno);
+  r->stopping = 1;
+  r->exit_code = 1;
+}
+
+/* One input line (or an over-long one, line == NULL) becomes its requests
+ * or one error record. */
 static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
-  job *j = fl_calloc(1, sizeof *j);
-  if (j == NULL) {
-    fprintf(stderr, "flurry: out of memory at line %llu\n", (unsigned long long)lineno);
-    r->stopping = 1;
-    r->exit_code = 1;
-    return;
-  }
-  j->r = r;
-  int rc = line ? cli_build(r->builder, line, len, lineno, &j->bt) : 0;
+  cli_unit u = {.lineno = lineno, .line = line, .len = len};
+  int rc = line ? cli_build(r->builder, line, len, lineno, &u.bt) : 0;
   if (line == NULL)
-    too_long(j, lineno, r->o.max_line);
-  if (rc == 0 && skip_line(r, &j->bt)) {
-    cli_built_clear(&j->bt);
-    fl_free(j);
+    too_long(&u.bt, lineno, r->o.max_line);
+  if (rc != 0 || u.bt.id_json == NULL || u.bt.method == NULL || u.bt.url == NULL) {
+    cli_built_clear(&u.bt);
+    out_of_memory(r, lineno);
     return;
   }
-  j->seq = r->next_seq++;
-  r->live++;
-  if (rc == 0 && j->bt.req) {
-    rc = flurry_client_submit(r->client, j->bt.req, on_done, j);
-    if (rc == FLURRY_OK) {
-      j->bt.req = NULL; /* the client owns it now */
-      return;
-    }
-    fl_free(j->bt.error);
-    fl_buf m = FL_BUF_INIT(0);
-    fl_buf_printf(&m, "line %llu: %s: %s", (unsigned long long)lineno, flurry_strerror(rc),
-                  j->bt.url ? j->bt.url : "");
-    j->bt.error = fl_buf_take(&m, NULL);
-    flurry_request_free(j->bt.req);
-    j->bt.req = NULL;
-  }
-  if (j->bt.id_json == NULL || j->bt.method == NULL || j->bt.url == NULL) {
-    fprintf(stderr, "flurry: out of memory at line %llu\n", (unsigned long long)lineno);
-    r->stopping = 1;
-    r->exit_code = 1;
-    r->live--;
-    cli_built_clear(&j->bt);
-    fl_free(j);
+  if (skip_line(r, &u.bt)) {
+    cli_built_clear(&u.bt);
     return;
   }
-  if (r->o.strict) {
-    fprintf(stderr, "flurry: %s (--strict: stopping)\n", j->bt.error);
+  if (u.bt.req == NULL && u.bt.error && r->o.strict) {
+    fprintf(stderr, "flurry: %s (--strict: stopping)\n", u.bt.error);
     r->stopping = 1;
     r->exit_code = 2;
   }
-  finish_record(r, j, NULL);
-  cli_built_clear(&j->bt);
-  fl_free(j);
+  u.seq = r->next_seq++;
+  r->live++;
+  rc = r->join ? cli_join_take(r->join, &u) : cli_tree_take(r->tree, &u);
+  cli_built_clear(&u.bt);
+  if (rc != 0)
+    out_of_memory(r, lineno);
 }
 
 static int is_blank(const char *line, size_t len) {
@@ -239,29 +158,44 @@ static int is_blank(const char *line, size_t len) {
 
 static void on_input_ready(void *ud) { pump_input(ud); }
 
+/* Reads one line into take_line. 0 to go on, -1 to wait for input. */
+static int read_line(run *r) {
+  const char *line;
+  size_t len;
+  uint64_t lineno;
+  if (r->single) {
+    r->input_done = 1;
+    take_line(r, "", 0, 1);
+    return 0;
+  }
+  input_status st = cli_input_next(r->in, &line, &len, &lineno);
+  if (st == INPUT_AGAIN) {
+    cli_input_wait(r->in, on_input_ready, r);
+    return -1;
+  }
+  if (st == INPUT_EOF) {
+    r->input_done = 1;
+  } else if (st == INPUT_ERROR) {
+    fprintf(stderr, "flurry: %s\n", cli_input_errmsg(r->in));
+    r->input_done = 1;
+    r->exit_code = 2;
+  } else if (st == INPUT_TOO_LONG) {
+    take_line(r, NULL, 0, lineno);
+  } else if (is_blank(line, len)) {
+    r->blank++;
+  } else {
+    take_line(r, line, len, lineno);
+  }
+  return 0;
+}
+
+/* Follow-ups and pages first (deepest first), then new lines. */
 static void pump_input(run *r) {
-  while (!r->input_done && !r->stopping && has_room(r)) {
-    const char *line;
-    size_t len;
-    uint64_t lineno;
-    input_status st = cli_input_next(r->in, &line, &len, &lineno);
-    if (st == INPUT_AGAIN) {
-      cli_input_wait(r->in, on_input_ready, r);
-      return;
-    }
-    if (st == INPUT_EOF) {
-      r->input_done = 1;
-    } else if (st == INPUT_ERROR) {
-      fprintf(stderr, "flurry: %s\n", cli_input_errmsg(r->in));
-      r->input_done = 1;
-      r->exit_code = 2;
-    } else if (st == INPUT_TOO_LONG) {
-      take_line(r, NULL, 0, lineno);
-    } else if (is_blank(line, len)) {
-      r->blank++;
-    } else {
-      take_line(r, line, len, lineno);
-    }
+  while (!r->stopping && room_for_requests(r)) {
+    if (r->tree && cli_tree_step(r->tree))
+      continue;
+    if (r->input_done || !room_for_lines(r) || read_line(r) != 0)
+      break;
   }
   maybe_finish(r);
 }
@@ -272,7 +206,9 @@ static void draw_progress(run *r, int final) {
   fl_buf line = FL_BUF_INIT(512);
   flurry_client_stats cs;
   flurry_client_stats_get(r->client, &cs);
-  cli_stats_progress(r->stats, r->total, cs.rate, &line);
+  /* A line may make many requests (pages, follow-ups, parts): no total. */
+  int many = r->o.tree || r->o.njoins;
+  cli_stats_progress(r->stats, many ? -1 : r->total, cs.rate, &line);
   if (r->progress_tty)
     fprintf(stderr, "\r\033[K%s%s", line.data ? line.data : "", final ? "\n" : "");
   else
@@ -296,6 +232,8 @@ static void on_signal(uv_signal_t *h, int signum) {
     r->signal_exit = 128 + signum;
     /* Lines read but not started are recorded as cancelled: nothing read is
      * ever dropped without a record. */
+    if (r->tree)
+      cli_tree_stop(r->tree);
     flurry_client_cancel_queued(r->client);
     fprintf(stderr, "\nflurry: %s: finishing %zu requests in flight for up to %.0fs "
             "(again to cancel them)\n", signum == SIGINT ? "interrupted" : "terminated",
@@ -332,8 +270,10 @@ static int configure_client(run *r) {
   if (o->cacert && flurry_client_set_ca_file(r->client, o->cacert) != FLURRY_OK)
     return 1;
   for (size_t i = 0; i < o->nheaders; i++) {
-    if (flurry_client_add_header(r->client, o->headers[i].name, o->headers[i].value) !=
-        FLURRY_OK) {
+    /* Credentials go on each request, as its origin allows (tree.c). */
+    if (!o->headers[i].secret &&
+        flurry_client_add_header(r->client, o->headers[i].name, o->headers[i].value) !=
+            FLURRY_OK) {
       fprintf(stderr, "flurry: --header '%s': invalid name or value\n", o->headers[i].name);
       return 2;
     }
@@ -344,12 +284,29 @@ static int configure_client(run *r) {
 /* The options that shape requests: a resumed run must have the same. */
 static char *fingerprint(const cli_opts *o) {
   fl_buf f = FL_BUF_INIT(0);
+  const cli_level *l0 = &o->levels[0];
   fl_buf_printf(&f, "flurry --resume 1\ntemplate: %s\nmethod: %s\nbody: %s\nbody-is-json: %d\n"
                 "base-url: %s\n",
-                o->template_url ? o->template_url : "", o->method ? o->method : "",
-                o->data ? o->data : "", o->data_is_json, o->base_url ? o->base_url : "");
+                l0->template_url ? l0->template_url : "", l0->method ? l0->method : "",
+                l0->data ? l0->data : "", l0->data_is_json, o->base_url ? o->base_url : "");
   for (size_t i = 0; i < o->nheaders; i++)
     fl_buf_printf(&f, "header: %s: %s\n", o->headers[i].name, o->headers[i].value);
+  for (size_t i = 0; i < o->nlevels; i++) { /* pages, items and follow-ups: other records */
+    const cli_level *l = &o->levels[i];
+    if (i > 0)
+      fl_buf_printf(&f, "each: %s\ntemplate: %s\nmethod: %s\nbody: %s\nbody-is-json: %d\n",
+                    l->each, l->template_url, l->method ? l->method : "",
+                    l->data ? l->data : "", l->data_is_json);
+    if (l->paginate || l->items)
+      fl_buf_printf(&f, "paginate: %s\nitems: %s\nstop-when: %s\ntotal: %s\nmax-pages: %lld\n",
+                    l->paginate ? l->paginate : "", l->items ? l->items : "",
+                    l->stop_when ? l->stop_when : "", l->total ? l->total : "",
+                    (long long)l->max_pages);
+  }
+  for (size_t i = 0; i < o->njoins; i++)
+    fl_buf_printf(&f, "join: %s=%s\n", o->joins[i].name, o->joins[i].template_url);
+  if (o->reduce)
+    fl_buf_printf(&f, "reduce: %s\n", o->reduce);
   return fl_buf_take(&f, NULL);
 }
 
@@ -386,11 +343,38 @@ static int open_output(run *r) {
   return 0;
 }
 
+/* A URL template with no placeholder, for pages or follow-ups: one
+ * request, nothing read. */
+static int single_request(const cli_opts *o) {
+  const cli_level *l0 = &o->levels[0];
+  const char *t = l0->template_url, *d = l0->data ? l0->data : "";
+  return o->tree && t && o->input == NULL && !strstr(t, "{}") && !strstr(t, "{.") &&
+         !strstr(d, "{}") && !strstr(d, "{.");
+}
+
+/* The jq expressions first: a bad one stops the run before the output is
+ * opened or anything is sent. */
+static int setup_units(run *r) {
+  r->ctx.o = &r->o;
+  r->ctx.unit_done = on_unit_done;
+  r->ctx.kick = on_kick;
+  r->ctx.ud = r;
+  r->ctx.ro.with_key = r->o.resume || r->o.shard_n > 0 || r->o.tree;
+  r->ctx.ro.no_body = r->o.no_body;
+  r->ctx.ro.with_headers = r->o.with_headers;
+  r->ctx.ro.with_timings = r->o.with_timings;
+  r->ctx.ro.with_attempts = r->o.with_attempts;
+  r->single = single_request(&r->o);
+  return r->o.njoins ? cli_join_new(&r->join, &r->ctx) : cli_tree_new(&r->tree, &r->ctx);
+}
+
 static int setup(run *r) {
   char err[512];
   if (uv_loop_init(&r->loop) != 0)
     return 1;
-  int rc = open_output(r);
+  int rc = setup_units(r);
+  if (rc == 0)
+    rc = open_output(r);
   if (rc)
     return rc;
   if (flurry_client_new(&r->client, &r->loop) != FLURRY_OK) {
@@ -401,28 +385,26 @@ static int setup(run *r) {
   if (rc)
     return rc;
   if (cli_builder_new(&r->builder, &r->o, err, sizeof err) != 0 ||
-      cli_input_open(&r->in, r->o.input, (size_t)r->o.max_line, &r->loop, err, sizeof err) != 0) {
+      (!r->single &&
+       cli_input_open(&r->in, r->o.input, (size_t)r->o.max_line, &r->loop, err, sizeof err) != 0)) {
     fprintf(stderr, "flurry: %s\n", err);
     return 2;
   }
   r->stats = cli_stats_new();
-  if (r->o.ordered) {
-    r->window = (size_t)r->o.reorder_window;
-    r->ring = fl_calloc(r->window, sizeof *r->ring);
-  }
-  if (r->stats == NULL || (r->o.ordered && r->ring == NULL)) {
+  if (r->stats == NULL || cli_out_new(&r->out, r->out_fd, r->o.ordered,
+                                      (size_t)r->o.reorder_window, r->o.fsync_mode) != 0) {
     fprintf(stderr, "flurry: out of memory\n");
     return 1;
   }
   if (r->o.control &&
       cli_control_start(&r->control, &r->loop, r->o.control, r->client, &r->o.concurrency) != 0)
     return 2;
-  r->total = cli_input_total(r->in);
-  r->ro.with_key = r->o.resume || r->o.shard_n > 0;
-  r->ro.no_body = r->o.no_body;
-  r->ro.with_headers = r->o.with_headers;
-  r->ro.with_timings = r->o.with_timings;
-  r->ro.with_attempts = r->o.with_attempts;
+  r->total = r->single ? 1 : cli_input_total(r->in);
+  r->ctx.client = r->client;
+  r->ctx.builder = r->builder;
+  r->ctx.out = r->out;
+  r->ctx.stats = r->stats;
+  r->ctx.journal = r->journal;
   return 0;
 }
 
@@ -460,15 +442,15 @@ static void close_handles(run *r) {
 
 static void teardown(run *r) {
   flurry_client_free(r->client);
-  cli_input_close(r->in);
+  if (r->in)
+    cli_input_close(r->in);
   uv_run(&r->loop, UV_RUN_DEFAULT);
   uv_loop_close(&r->loop);
+  cli_tree_free(r->tree);
+  cli_join_free(r->join);
   cli_builder_free(r->builder);
   cli_stats_free(r->stats);
-  for (size_t i = 0; r->ring && i < r->window; i++)
-    fl_free(r->ring[i]);
-  fl_free(r->ring);
-  fl_buf_free(&r->out);
+  cli_out_free(r->out);
   if (r->journal)
     cli_journal_close(r->journal); /* owns out_fd */
   else if (r->out_fd > STDOUT_FILENO)
@@ -520,8 +502,7 @@ int cli_run(int argc, char **argv) {
     while (!r->finished)
       uv_run(&r->loop, UV_RUN_ONCE);
     out_flush(r);
-    if (r->o.fsync_mode != FSYNC_NEVER)
-      fdatasync(r->out_fd);
+    cli_out_sync(r->out);
     if (r->progress_on && r->progress_tty)
       draw_progress(r, 1);
     if (!r->o.quiet)

@@ -14,6 +14,9 @@ struct cli_stats {
   uint64_t by_status[600];
   uint64_t by_kind[FLURRY_ERR_COUNT];
   uint64_t input_errors;
+  uint64_t record_errors; /* failed records with no failed request behind them */
+  uint64_t by_detail[8];
+  uint64_t counts[COUNT_KINDS_];
   uint64_t hist[HIST_BUCKETS];
   uint64_t nlat;
   double max_ms;
@@ -30,7 +33,25 @@ void cli_stats_free(cli_stats *s) { fl_free(s); }
 
 uint64_t cli_stats_done(const cli_stats *s) { return s->done; }
 
-uint64_t cli_stats_failed(const cli_stats *s) { return s->failed; }
+uint64_t cli_stats_failed(const cli_stats *s) { return s->failed + s->record_errors; }
+
+/* The details a record error may have, in summary order. */
+static const char *const details[] = {"jq", "pagination_cycle", "pagination", "template",
+                                      "join_part", "cancelled", "other", NULL};
+
+void cli_stats_record_error(cli_stats *s, const char *detail) {
+  size_t i = 0;
+  while (details[i + 1] && strcmp(details[i], detail ? detail : "") != 0)
+    i++;
+  s->by_detail[i]++;
+  if (strcmp(details[i], "join_part") != 0) /* a join's failed part is a failed request */
+    s->record_errors++;
+}
+
+void cli_stats_count(cli_stats *s, cli_count what, uint64_t n) { s->counts[what] += n; }
+
+static const char *const count_names[COUNT_KINDS_] = {
+    "records", "items", "deduplicated", "max_pages_stops", "resumed_records", "not_started"};
 
 static int bucket(double ms) {
   double us = ms * 1000.0;
@@ -143,6 +164,16 @@ void cli_stats_summary(const cli_stats *s, FILE *f, uint64_t blank_lines) {
             (unsigned long long)s->input_errors);
   if (any || s->input_errors)
     fputc('\n', f);
+  if (s->counts[COUNT_RECORDS] != s->done || s->record_errors) {
+    fprintf(f, "  records: %llu", (unsigned long long)s->counts[COUNT_RECORDS]);
+    for (int k = 1; k < COUNT_KINDS_; k++)
+      if (s->counts[k])
+        fprintf(f, ", %s: %llu", count_names[k], (unsigned long long)s->counts[k]);
+    for (int d = 0; details[d]; d++)
+      if (s->by_detail[d])
+        fprintf(f, ", errors %s: %llu", details[d], (unsigned long long)s->by_detail[d]);
+    fputc('\n', f);
+  }
   if (s->nlat)
     fprintf(f, "  latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", percentile(s, 0.50),
             percentile(s, 0.90), percentile(s, 0.99), s->max_ms);
@@ -168,6 +199,17 @@ void cli_stats_json(const cli_stats *s, fl_buf *out) {
     if (s->by_kind[k]) {
       fl_buf_printf(out, "%s\"%s\":%llu", sep, flurry_err_name(k),
                     (unsigned long long)s->by_kind[k]);
+      sep = ",";
+    }
+  }
+  fl_buf_puts(out, "}");
+  for (int k = 0; k < COUNT_KINDS_; k++)
+    fl_buf_printf(out, ",\"%s\":%llu", count_names[k], (unsigned long long)s->counts[k]);
+  fl_buf_puts(out, ",\"record_errors\":{");
+  sep = "";
+  for (int d = 0; details[d]; d++) {
+    if (s->by_detail[d]) {
+      fl_buf_printf(out, "%s\"%s\":%llu", sep, details[d], (unsigned long long)s->by_detail[d]);
       sep = ",";
     }
   }

@@ -1,0 +1,997 @@
+/* tree.c: what an input line becomes. A line makes a request (level 0);
+ * a paginated level follows its pages (one at a time, or all at once when
+ * their number is known); --items splits a page into records; each --each
+ * turns a response into follow-up requests at the next level, identical
+ * ones made once per run. Every record says where it came from.
+ *
+ * Lifetimes: a node (one request) holds its root (the line), its chain
+ * (its pages) and its parent (the node whose response made it); work
+ * waiting to be submitted holds its parent node or chain. The root ends,
+ * and its last records go out, when its last node is released. */
+#include <string.h>
+
+#include "cli.h"
+
+#define SHOWN_URL 300 /* bytes of a URL quoted in a message */
+
+typedef struct troot troot;
+typedef struct tchain tchain;
+typedef struct tnode tnode;
+typedef struct twork twork;
+
+typedef struct tlevel {
+  const cli_level *lv;
+  cli_pager pg;     /* kind PAGER_NONE when not paginated; items always here */
+  cli_expr *each;   /* level >= 1: --each EXPR */
+  int last;         /* no level after it: its responses are the records */
+  int origin_fixed; /* its template names the origin: credentials go */
+  twork *head, *tail;
+} tlevel;
+
+struct cli_tree {
+  const cli_ctx *ctx;
+  tlevel *lv;
+  size_t n;
+  cli_keyset *dedup;
+  int dedup_warned;
+  int stopping;
+};
+
+struct troot {
+  cli_tree *t;
+  uint64_t seq, lineno, key;
+  char *id_json;
+  char *line; /* level 0 pages are built again from it */
+  size_t len;
+  char *origin_url; /* the first request's URL: credentials stay at its origin */
+  int refs;
+  int failed;
+  uint64_t dropped; /* requests not started (a signal) */
+};
+
+struct tchain {
+  int refs;
+  troot *rt;
+  tnode *parent; /* the parent of every page */
+  size_t level;
+  jv value;      /* what the pages are built from (level >= 1) */
+  char *first_url;
+  uint64_t first_key;
+  int secrets;   /* the first page had the credentials */
+  cli_keyset *seen; /* pages requested: a next page already seen is a cycle */
+  int64_t pages;    /* pages started */
+  /* pages known up front, fetched at once */
+  int fanning, stop;
+  int64_t fan_next, fan_last, fan_step;
+  char *fan_url;    /* link pages: the next link, with pr */
+  cli_page_range pr;
+};
+
+struct tnode {
+  troot *rt;
+  tnode *parent;
+  tchain *ch;
+  size_t level;
+  int refs;
+  jv value; /* the --each output that made it (level >= 1) */
+  char *method, *url;
+  uint64_t key;
+  int64_t page; /* 1-based; 0 when the level is not paginated */
+  int fanned;   /* a page known up front: no next step from it */
+};
+
+struct twork {
+  twork *next;
+  tnode *parent; /* --each outputs of parent, one request each */
+  jv values;
+  int i, n;
+  tchain *ch;    /* or the known pages of a chain */
+};
+
+static void node_release(tnode *nd);
+
+/* ---- keys ---- */
+
+static uint64_t key_of(uint64_t base, const char *what, const char *text) {
+  uint64_t h = cli_hash(CLI_HASH_INIT ^ base, what, strlen(what) + 1);
+  return cli_hash_finish(cli_hash(h, text, strlen(text)));
+}
+
+/* An item's identity: its chain and its content, so a resumed run knows it
+ * wherever it moved. */
+static uint64_t item_key(uint64_t chain_key, jv item) {
+  jv s = jv_dump_string(jv_copy(item), JV_PRINT_SORTED);
+  uint64_t k = key_of(chain_key, "item", jv_string_value(s));
+  jv_free(s);
+  return k;
+}
+
+uint64_t cli_tree_done_key(const cli_tree *t, const cli_built *bt) {
+  return t->ctx->o->tree ? key_of(bt->key, "done", "") : bt->key;
+}
+
+/* ---- records ---- */
+
+static int journal_has(cli_tree *t, uint64_t key) {
+  return t->ctx->journal && cli_journal_done(t->ctx->journal, key);
+}
+
+static void out_record(cli_tree *t, troot *rt, cli_rec *rec) {
+  if (journal_has(t, rec->key)) { /* written by an earlier run */
+    cli_stats_count(t->ctx->stats, COUNT_RESUMED_RECORDS, 1);
+    return;
+  }
+  fl_buf b = FL_BUF_INIT(0);
+  rec->id_json = rt->id_json;
+  rec->line = rt->lineno;
+  if (cli_record_write(&b, &t->ctx->ro, rec) != FL_OK) {
+    fl_buf_reset(&b);
+    fl_buf_printf(&b, "{\"id\":%s,\"line\":%llu,\"error\":{\"kind\":\"nomem\",\"message\":"
+                  "\"out of memory writing the record\"}}\n",
+                  rt->id_json, (unsigned long long)rt->lineno);
+  }
+  cli_stats_count(t->ctx->stats, COUNT_RECORDS, 1);
+  if (b.data)
+    cli_out_write(t->ctx->out, rt->seq, b.data, b.len);
+  fl_buf_free(&b);
+}
+
+/* "path":[{"each":".[].id","value":3},...] from level 1 down to nd. */
+static void put_path(fl_buf *b, const cli_tree *t, const tnode *nd) {
+  if (nd->parent && nd->parent->level >= 1) {
+    put_path(b, t, nd->parent);
+    fl_buf_putc(b, ',');
+  }
+  const char *e = t->lv[nd->level].lv->each;
+  fl_buf_puts(b, "{\"each\":");
+  fl_json_str(b, e, strlen(e));
+  jv s = jv_dump_string(jv_copy(nd->value), 0);
+  fl_buf_printf(b, ",\"value\":%s}", jv_string_value(s));
+  jv_free(s);
+}
+
+/* The provenance members of nd's records; index < 0: not an item. */
+static char *provenance(const cli_tree *t, const tnode *nd, int64_t index) {
+  fl_buf b = FL_BUF_INIT(0);
+  if (nd->page)
+    fl_buf_printf(&b, ",\"page\":%lld", (long long)nd->page);
+  if (index >= 0)
+    fl_buf_printf(&b, ",\"index\":%lld", (long long)index);
+  if (nd->parent)
+    fl_buf_printf(&b, ",\"parent\":\"%016llx\"", (unsigned long long)nd->parent->key);
+  if (nd->level >= 1) {
+    fl_buf_puts(&b, ",\"path\":[");
+    put_path(&b, t, nd);
+    fl_buf_putc(&b, ']');
+  }
+  return fl_buf_take(&b, NULL);
+}
+
+/* The record of a request (its response), with its own error if any. */
+static void request_record(cli_tree *t, tnode *nd, const flurry_response *resp, uint64_t key,
+                           const char *kind, const char *detail, const char *msg) {
+  char *extra = t->ctx->o->tree ? provenance(t, nd, -1) : NULL;
+  cli_rec rec = {.key = key, .method = nd->method, .url = nd->url, .extra = extra, .resp = resp,
+                 .err_kind = kind, .err_detail = detail, .err_msg = msg};
+  if (kind || (resp && cli_resp_failed(resp)) || resp == NULL)
+    nd->rt->failed = 1;
+  if (kind)
+    cli_stats_record_error(t->ctx->stats, detail);
+  out_record(t, nd->rt, &rec);
+  fl_free(extra);
+}
+
+/* An error of the tree itself (a jq error, a cycle) on nd's response. */
+static void tree_error(cli_tree *t, tnode *nd, const flurry_response *resp, const char *kind,
+                       const char *detail, const char *msg) {
+  request_record(t, nd, resp, key_of(nd->key, detail, msg ? msg : ""), kind, detail,
+                 msg ? msg : "out of memory");
+}
+
+static void item_records(cli_tree *t, tnode *nd, const flurry_response *resp, jv items) {
+  uint64_t chain_key = nd->ch ? nd->ch->first_key : nd->key;
+  int n = jv_array_length(jv_copy(items));
+  for (int i = 0; i < n; i++) {
+    jv item = jv_array_get(jv_copy(items), i);
+    char *extra = provenance(t, nd, i);
+    cli_rec rec = {.key = item_key(chain_key, item), .method = nd->method, .url = nd->url,
+                   .extra = extra, .resp = resp, .has_item = 1, .item = item};
+    out_record(t, nd->rt, &rec);
+    fl_free(extra);
+    jv_free(item);
+  }
+  cli_stats_count(t->ctx->stats, COUNT_ITEMS, (uint64_t)n);
+}
+
+/* ---- roots ---- */
+
+static void root_end(troot *rt) {
+  cli_tree *t = rt->t;
+  if (rt->dropped) {
+    fl_buf m = FL_BUF_INIT(0);
+    fl_buf_printf(&m, "stopped: %llu follow-up requests or pages not started",
+                  (unsigned long long)rt->dropped);
+    cli_rec rec = {.key = key_of(rt->key, "cancelled", ""), .err_kind = "cancelled",
+                   .err_detail = "", .err_msg = m.data ? m.data : "stopped"};
+    rt->failed = 1;
+    cli_stats_record_error(t->ctx->stats, "cancelled");
+    out_record(t, rt, &rec);
+    fl_buf_free(&m);
+  }
+  if (t->ctx->o->tree && t->ctx->journal) { /* resume: this line is done */
+    fl_buf b = FL_BUF_INIT(0);
+    fl_buf_printf(&b, "{\"key\":\"%016llx\",\"ok\":%s,\"id\":%s,\"line\":%llu,\"done\":true}\n",
+                  (unsigned long long)key_of(rt->key, "done", ""), rt->failed ? "false" : "true",
+                  rt->id_json, (unsigned long long)rt->lineno);
+    if (b.data)
+      cli_out_write(t->ctx->out, rt->seq, b.data, b.len);
+    fl_buf_free(&b);
+  }
+  cli_out_end(t->ctx->out, rt->seq);
+  fl_free(rt->id_json);
+  fl_free(rt->line);
+  fl_free(rt->origin_url);
+  void *ud = t->ctx->ud;
+  void (*done)(void *) = t->ctx->unit_done;
+  fl_free(rt);
+  done(ud);
+}
+
+static void root_release(troot *rt) {
+  if (--rt->refs == 0)
+    root_end(rt);
+}
+
+/* ---- chains ---- */
+
+static void chain_release(tchain *ch) {
+  if (ch == NULL || --ch->refs > 0)
+    return;
+  if (ch->parent)
+    node_release(ch->parent);
+  jv_free(ch->value);
+  fl_free(ch->first_url);
+  fl_free(ch->fan_url);
+  cli_keyset_free(ch->seen);
+  root_release(ch->rt);
+  fl_free(ch);
+}
+
+static tchain *chain_new(troot *rt, tnode *parent, size_t level, jv value) {
+  tchain *ch = fl_calloc(1, sizeof *ch);
+  if (ch == NULL || cli_keyset_new(&ch->seen, SIZE_MAX) != 0) {
+    fl_free(ch);
+    jv_free(value);
+    return NULL;
+  }
+  ch->refs = 1;
+  ch->rt = rt;
+  rt->refs++;
+  ch->parent = parent;
+  if (parent)
+    parent->refs++;
+  ch->level = level;
+  ch->value = value;
+  return ch;
+}
+
+/* ---- nodes ---- */
+
+static tnode *node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv value);
+
+static void node_release(tnode *nd) {
+  if (--nd->refs > 0)
+    return;
+  if (nd->parent)
+    node_release(nd->parent);
+  chain_release(nd->ch);
+  jv_free(nd->value);
+  fl_free(nd->method);
+  fl_free(nd->url);
+  troot *rt = nd->rt;
+  fl_free(nd);
+  root_release(rt);
+}
+
+static tnode *node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv value) {
+  tnode *nd = fl_calloc(1, sizeof *nd);
+  if (nd == NULL) {
+    jv_free(value);
+    return NULL;
+  }
+  nd->refs = 1;
+  nd->rt = rt;
+  rt->refs++;
+  nd->parent = parent;
+  if (parent)
+    parent->refs++;
+  nd->ch = ch;
+  if (ch)
+    ch->refs++;
+  nd->level = level;
+  nd->value = value;
+  return nd;
+}
+
+/* nd is page 1 of a new chain of its level, built from value. */
+static int chain_start(tnode *nd, jv value, int secrets) {
+  tchain *ch = chain_new(nd->rt, nd->parent, nd->level, value);
+  if (ch == NULL)
+    return FLURRY_ENOMEM;
+  ch->secrets = secrets;
+  ch->first_url = fl_strdup(nd->url);
+  ch->first_key = nd->key;
+  ch->pages = 1;
+  nd->ch = ch; /* the chain's first reference is the node's */
+  nd->page = 1;
+  return ch->first_url && cli_keyset_add(ch->seen, nd->key) == 0 ? 0 : FLURRY_ENOMEM;
+}
+
+/* ---- building and submitting ---- */
+
+static void on_done(flurry_request *req, flurry_response *resp, void *ud);
+
+/* The -H headers that carry credentials, for a request that may have them. */
+static int add_secrets(cli_tree *t, flurry_request *req) {
+  const cli_opts *o = t->ctx->o;
+  for (size_t i = 0; i < o->nheaders; i++)
+    if (o->headers[i].secret &&
+        flurry_request_add_header(req, o->headers[i].name, o->headers[i].value) != FLURRY_OK)
+      return FLURRY_ENOMEM;
+  return 0;
+}
+
+/* The absolute URL of a request (for origins): --base-url applied. */
+static char *absolute(cli_tree *t, const char *url) {
+  return cli_url_resolve(t->ctx->o->base_url, url);
+}
+
+static int same_origin(cli_tree *t, const char *a, const char *b) {
+  char *x = absolute(t, a), *y = absolute(t, b);
+  int same = x && y && cli_url_same_origin(x, y);
+  fl_free(x);
+  fl_free(y);
+  return same;
+}
+
+/* Submits nd with req (taken over either way). Failing that, nd gets an
+ * error record. Takes over the caller's reference to nd. */
+static void submit(cli_tree *t, tnode *nd, flurry_request *req) {
+  if (t->stopping) {
+    flurry_request_free(req);
+    nd->rt->dropped++;
+    cli_stats_count(t->ctx->stats, COUNT_NOT_STARTED, 1);
+    node_release(nd);
+    return;
+  }
+  int rc = flurry_client_submit(t->ctx->client, req, on_done, nd);
+  if (rc == FLURRY_OK)
+    return;
+  flurry_request_free(req);
+  fl_buf m = FL_BUF_INIT(0);
+  fl_buf_printf(&m, "%s: %.*s", flurry_strerror(rc), SHOWN_URL, nd->url);
+  cli_stats_add(t->ctx->stats, NULL);
+  request_record(t, nd, NULL, key_of(nd->key, "submit", ""), flurry_err_name(rc), "",
+                 m.data ? m.data : "out of memory");
+  fl_buf_free(&m);
+  node_release(nd);
+}
+
+/* Takes bt's request into nd (method, URL and key copied). */
+static int node_take(tnode *nd, cli_built *bt) {
+  nd->method = bt->method;
+  nd->url = bt->url;
+  bt->method = bt->url = NULL;
+  nd->key = bt->req_key;
+  return 0;
+}
+
+/* A value's text for {}: strings as they are, the rest as JSON. */
+static char *value_text(jv v) {
+  if (jv_get_kind(v) == JV_KIND_STRING)
+    return fl_strdup(jv_string_value(v));
+  jv s = jv_dump_string(jv_copy(v), 0);
+  char *out = fl_strdup(jv_string_value(s));
+  jv_free(s);
+  return out;
+}
+
+/* Builds a request of chain/level from its source: the root's line at
+ * level 0, value after; with a next link (url) or the paginator's
+ * variable. */
+static int build_at(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
+                    const char *var_value, cli_built *bt) {
+  tlevel *L = &t->lv[level];
+  char start[32];
+  if (var_value == NULL && L->pg.kind == PAGER_NUMBER) { /* the first page */
+    snprintf(start, sizeof start, "%lld", (long long)L->pg.start);
+    var_value = start;
+  }
+  char *text = level ? value_text(value) : NULL;
+  if (level && text == NULL)
+    return FLURRY_ENOMEM;
+  cli_src src = {.lv = L->lv,
+                 .text = level ? text : rt->line,
+                 .len = level ? strlen(text) : rt->len,
+                 .value = level ? value : jv_invalid(),
+                 .var = L->pg.kind == PAGER_CURSOR || L->pg.kind == PAGER_NUMBER ? L->pg.var : NULL,
+                 .var_value = var_value,
+                 .url = url};
+  int rc = cli_build_src(t->ctx->builder, &src, rt->lineno, bt);
+  fl_free(text);
+  return rc;
+}
+
+/* ---- pages ---- */
+
+/* Starts page nd->page + 1 of nd's chain from a next link or variable:
+ * checks the cycle and --max-pages, builds, submits. */
+static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const char *url,
+                      const char *var_value) {
+  tchain *ch = nd->ch;
+  tlevel *L = &t->lv[ch->level];
+  if (L->pg.max_pages && ch->pages >= L->pg.max_pages) {
+    cli_stats_count(t->ctx->stats, COUNT_MAX_PAGES, 1);
+    return;
+  }
+  cli_built bt = {0};
+  int rc = build_at(t, ch->rt, ch->level, ch->value, url, var_value, &bt);
+  if (rc == 0 && bt.req == NULL) {
+    tree_error(t, nd, resp, "invalid_request", "template", bt.error);
+  } else if (rc == 0 && cli_keyset_add(ch->seen, bt.req_key) == 1) {
+    fl_buf m = FL_BUF_INIT(0);
+    fl_buf_printf(&m, "pagination cycle: the next page (%.*s) was already requested in this "
+                  "chain; stopped after page %lld", SHOWN_URL, bt.url, (long long)nd->page);
+    tree_error(t, nd, resp, "protocol", "pagination_cycle", m.data);
+    fl_buf_free(&m);
+  } else if (rc == 0) {
+    tnode *next = node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));
+    if (next) {
+      node_take(next, &bt);
+      next->page = nd->page + 1;
+      ch->pages++;
+      if (ch->secrets && same_origin(t, next->url, ch->first_url) && add_secrets(t, bt.req) != 0)
+        ch->rt->failed = 1; /* out of memory: sent without them */
+      submit(t, next, bt.req);
+      bt.req = NULL;
+    }
+  }
+  cli_built_clear(&bt);
+}
+
+/* Every Link header's rel=name link, resolved against the page's URL. */
+static char *link_rel(const flurry_response *resp, const char *name) {
+  size_t n = flurry_response_header_count(resp);
+  for (size_t i = 0; i < n; i++) {
+    const char *hn, *hv, *uri;
+    size_t len;
+    flurry_response_header_at(resp, i, &hn, &hv);
+    if (!fl_strcaseeq(hn, "Link") || cli_link_find(hv, strlen(hv), name, &uri, &len) != 1)
+      continue;
+    char *ref = fl_strndup(uri, len);
+    char *abs = ref ? cli_url_resolve(flurry_response_effective_url(resp), ref) : NULL;
+    fl_free(ref);
+    return abs;
+  }
+  return NULL;
+}
+
+static void work_push(cli_tree *t, size_t level, twork *w) {
+  tlevel *L = &t->lv[level];
+  if (L->tail)
+    L->tail->next = w;
+  else
+    L->head = w;
+  L->tail = w;
+}
+
+/* The pages from fan_next to fan_last are known: they go out at once. */
+static void fan_out(cli_tree *t, tchain *ch) {
+  twork *w = fl_calloc(1, sizeof *w);
+  if (w == NULL)
+    return;
+  tlevel *L = &t->lv[ch->level];
+  if (L->pg.max_pages) {
+    int64_t room = L->pg.max_pages - ch->pages;
+    int64_t want = (ch->fan_last - ch->fan_next) / ch->fan_step + 1;
+    if (want > room) {
+      ch->fan_last = ch->fan_next + (room - 1) * ch->fan_step;
+      cli_stats_count(t->ctx->stats, COUNT_MAX_PAGES, 1);
+    }
+  }
+  if (ch->fan_last < ch->fan_next) {
+    fl_free(w);
+    return;
+  }
+  ch->fanning = 1;
+  w->ch = ch;
+  ch->refs++;
+  w->values = jv_invalid();
+  work_push(t, ch->level, w);
+}
+
+/* A Link paginator's first page with a last link: all pages known. */
+static int link_fan(cli_tree *t, tnode *nd, const flurry_response *resp, const char *next) {
+  char *last = link_rel(resp, "last");
+  tchain *ch = nd->ch;
+  int rc = -1;
+  const char *cur = flurry_response_effective_url(resp);
+  if (last && cli_url_page_range(cur, next, last, &ch->pr) == 0) {
+    ch->fan_url = fl_strdup(next);
+    ch->fan_next = ch->pr.first;
+    ch->fan_last = ch->pr.last;
+    ch->fan_step = ch->pr.step;
+    rc = ch->fan_url ? 0 : -1;
+    if (rc == 0)
+      fan_out(t, ch);
+  }
+  fl_free(last);
+  return rc;
+}
+
+/* A number, from --total or X-Total-Count: -1 when unknown. */
+static int64_t page_total(cli_tree *t, tnode *nd, const flurry_response *resp, jv body) {
+  tlevel *L = &t->lv[nd->ch->level];
+  if (L->pg.total) {
+    char *msg;
+    jv v;
+    if (cli_expr_first(L->pg.total, jv_copy(body), &v, &msg) != 0) {
+      tree_error(t, nd, resp, "invalid_request", "jq", msg);
+      fl_free(msg);
+      return -2;
+    }
+    double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+    jv_free(v);
+    return d >= 0 && d < 1e15 ? (int64_t)d : -1;
+  }
+  const char *h = flurry_response_header(resp, "X-Total-Count");
+  int64_t n;
+  return h && fl_parse_i64(h, strlen(h), 0, INT64_MAX / 4, &n) == 0 ? n : -1;
+}
+
+/* Numbered pages: the next number, or all of them when the total is
+ * known after page 1. count: items on this page (-1 unknown). */
+static void number_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
+                        int64_t count) {
+  tchain *ch = nd->ch;
+  cli_pager *pg = &t->lv[ch->level].pg;
+  if (count == 0)
+    return; /* an empty page: the end */
+  if (count < 0 && !pg->stop_when && !pg->total) {
+    tree_error(t, nd, resp, "invalid_request", "pagination",
+               "page numbers need --items, --stop-when or --total to know where the pages "
+               "end (this page is not an array)");
+    return;
+  }
+  if (nd->page == 1) {
+    int64_t total = page_total(t, nd, resp, body);
+    if (total == -2)
+      return;
+    int64_t per = pg->step == 1 ? count : pg->step;
+    if (total >= 0 && per > 0) {
+      int64_t pages = (total + per - 1) / per;
+      ch->fan_next = pg->start + pg->step;
+      ch->fan_last = pg->start + pg->step * (pages - 1);
+      ch->fan_step = pg->step;
+      fan_out(t, ch);
+      return;
+    }
+  }
+  char num[32];
+  snprintf(num, sizeof num, "%lld", (long long)(pg->start + pg->step * nd->page));
+  next_page(t, nd, resp, NULL, num);
+}
+
+/* The next step of a chain after page nd. */
+static void page_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
+                      int64_t count) {
+  tchain *ch = nd->ch;
+  cli_pager *pg = &t->lv[ch->level].pg;
+  char *msg = NULL;
+  if (nd->fanned) {
+    if (count == 0)
+      ch->stop = 1; /* the total was wrong: no more */
+    return;
+  }
+  if (pg->stop_when) {
+    jv v;
+    if (cli_expr_first(pg->stop_when, jv_copy(body), &v, &msg) != 0) {
+      tree_error(t, nd, resp, "invalid_request", "jq", msg);
+      fl_free(msg);
+      return;
+    }
+    if (cli_truthy(v))
+      return;
+  }
+  if (pg->kind == PAGER_NUMBER) {
+    number_next(t, nd, resp, body, count);
+    return;
+  }
+  if (pg->kind == PAGER_LINK) {
+    char *next = link_rel(resp, "next");
+    if (next && !(nd->page == 1 && link_fan(t, nd, resp, next) == 0))
+      next_page(t, nd, resp, next, NULL);
+    fl_free(next);
+    return;
+  }
+  jv v; /* PAGER_URL, PAGER_CURSOR */
+  if (cli_expr_first(pg->next, jv_copy(body), &v, &msg) != 0) {
+    tree_error(t, nd, resp, "invalid_request", "jq", msg);
+    fl_free(msg);
+    return;
+  }
+  jv_kind k = jv_get_kind(v);
+  if (k == JV_KIND_NULL || k == JV_KIND_FALSE ||
+      (k == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) == 0)) {
+    jv_free(v);
+    return;
+  }
+  char *text = value_text(v);
+  if (pg->kind == PAGER_CURSOR) {
+    next_page(t, nd, resp, NULL, text);
+  } else if (k != JV_KIND_STRING) {
+    fl_buf m = FL_BUF_INIT(0);
+    fl_buf_printf(&m, "--paginate '%s': the next URL is not a string: %.*s",
+                  cli_expr_text(pg->next), SHOWN_URL, text ? text : "");
+    tree_error(t, nd, resp, "invalid_request", "jq", m.data);
+    fl_buf_free(&m);
+  } else {
+    char *abs = cli_url_resolve(flurry_response_effective_url(resp), text);
+    if (abs)
+      next_page(t, nd, resp, abs, NULL);
+    else
+      tree_error(t, nd, resp, "invalid_request", "pagination", "the next URL is not a URL");
+    fl_free(abs);
+  }
+  fl_free(text);
+  jv_free(v);
+}
+
+/* ---- follow-ups and known pages, submitted as room allows ---- */
+
+/* One follow-up of parent at level: dedup, build, submit. */
+static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
+  troot *rt = parent->rt;
+  tlevel *L = &t->lv[level];
+  cli_built bt = {0};
+  int rc = build_at(t, rt, level, value, NULL, NULL, &bt);
+  tnode *nd = rc == 0 ? node_new(rt, parent, NULL, level, jv_copy(value)) : NULL;
+  if (nd == NULL) {
+    cli_built_clear(&bt);
+    jv_free(value);
+    return;
+  }
+  if (bt.req == NULL) {
+    nd->method = bt.method;
+    nd->url = bt.url;
+    bt.method = bt.url = NULL;
+    nd->key = key_of(parent->key, "template", bt.error ? bt.error : "");
+    tree_error(t, nd, NULL, "invalid_request", "template", bt.error);
+    goto out;
+  }
+  node_take(nd, &bt);
+  int seen = t->dedup ? cli_keyset_add(t->dedup, nd->key) : 0;
+  if (seen == CLI_KEYSET_FULL && !t->dedup_warned++)
+    fprintf(stderr, "flurry: --dedup-limit %lld reached: later follow-ups are not "
+            "de-duplicated\n", (long long)t->ctx->o->dedup_limit);
+  if (seen == 1) {
+    cli_stats_count(t->ctx->stats, COUNT_DEDUP, 1);
+    goto out;
+  }
+  if (L->last && L->pg.kind == PAGER_NONE && !L->pg.items && journal_has(t, nd->key)) {
+    cli_stats_count(t->ctx->stats, COUNT_RESUMED_RECORDS, 1);
+    goto out;
+  }
+  int secrets = L->origin_fixed || same_origin(t, nd->url, rt->origin_url);
+  if (secrets && add_secrets(t, bt.req) != 0)
+    goto out;
+  if (L->pg.kind != PAGER_NONE && chain_start(nd, jv_copy(value), secrets) != 0)
+    goto out;
+  nd->refs++;
+  submit(t, nd, bt.req);
+  bt.req = NULL;
+out:
+  cli_built_clear(&bt);
+  jv_free(value);
+  node_release(nd);
+}
+
+/* One known page of a chain. */
+static void known_page(cli_tree *t, tchain *ch) {
+  int64_t v = ch->fan_next;
+  ch->fan_next += ch->fan_step;
+  tlevel *L = &t->lv[ch->level];
+  char num[32];
+  char *url = NULL;
+  snprintf(num, sizeof num, "%lld", (long long)v);
+  if (L->pg.kind == PAGER_LINK)
+    url = cli_url_page(ch->fan_url, &ch->pr, v);
+  cli_built bt = {0};
+  int rc = (L->pg.kind == PAGER_LINK && url == NULL)
+               ? FLURRY_ENOMEM
+               : build_at(t, ch->rt, ch->level, ch->value, url, url ? NULL : num, &bt);
+  fl_free(url);
+  if (rc == 0 && bt.req && cli_keyset_add(ch->seen, bt.req_key) != 1) {
+    tnode *nd = node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));
+    if (nd) {
+      node_take(nd, &bt);
+      nd->fanned = 1;
+      nd->page = ch->pages + 1;
+      ch->pages++;
+      if (ch->secrets && same_origin(t, nd->url, ch->first_url))
+        add_secrets(t, bt.req);
+      submit(t, nd, bt.req);
+      bt.req = NULL;
+    }
+  }
+  cli_built_clear(&bt);
+}
+
+static void work_free(twork *w) {
+  if (w->parent)
+    node_release(w->parent);
+  chain_release(w->ch);
+  jv_free(w->values);
+  fl_free(w);
+}
+
+int cli_tree_step(cli_tree *t) {
+  for (size_t level = t->n; level-- > 0;) { /* deepest first: keeps memory bounded */
+    tlevel *L = &t->lv[level];
+    twork *w = L->head;
+    if (w == NULL)
+      continue;
+    int more;
+    if (w->ch) {
+      if (!w->ch->stop && !t->stopping)
+        known_page(t, w->ch);
+      more = !w->ch->stop && w->ch->fan_next <= w->ch->fan_last;
+    } else {
+      follow_up(t, w->parent, level, jv_array_get(jv_copy(w->values), w->i++));
+      more = w->i < w->n;
+    }
+    if (!more) {
+      L->head = w->next;
+      if (L->head == NULL)
+        L->tail = NULL;
+      work_free(w);
+    }
+    return 1;
+  }
+  return 0;
+}
+
+void cli_tree_stop(cli_tree *t) {
+  t->stopping = 1;
+  for (size_t level = 0; level < t->n; level++) {
+    tlevel *L = &t->lv[level];
+    while (L->head) {
+      twork *w = L->head;
+      L->head = w->next;
+      uint64_t left = w->ch ? (uint64_t)((w->ch->fan_last - w->ch->fan_next) / w->ch->fan_step + 1)
+                            : (uint64_t)(w->n - w->i);
+      troot *rt = w->ch ? w->ch->rt : w->parent->rt;
+      rt->dropped += left;
+      cli_stats_count(t->ctx->stats, COUNT_NOT_STARTED, left);
+      work_free(w);
+    }
+    L->tail = NULL;
+  }
+}
+
+/* ---- a response ---- */
+
+/* The outputs of a page: --items, else the body itself. count: items on
+ * the page (-1: unknown, the body is not an array). 0, or -1 after an
+ * error record. */
+static int page_outputs(cli_tree *t, tnode *nd, const flurry_response *resp, jv body, jv *outs,
+                        int64_t *count) {
+  tlevel *L = &t->lv[nd->level];
+  if (L->pg.items == NULL) {
+    *outs = jv_array_append(jv_array(), jv_copy(body));
+    jv_kind k = jv_get_kind(body);
+    *count = k == JV_KIND_ARRAY ? jv_array_length(jv_copy(body)) : k == JV_KIND_NULL ? 0 : -1;
+    return 0;
+  }
+  char *msg;
+  if (cli_expr_run(L->pg.items, jv_copy(body), outs, &msg) != 0) {
+    tree_error(t, nd, resp, "invalid_request", "jq", msg);
+    fl_free(msg);
+    return -1;
+  }
+  *count = jv_array_length(jv_copy(*outs));
+  return 0;
+}
+
+/* The next level's values from outputs, queued as follow-ups. */
+static void queue_follow_ups(cli_tree *t, tnode *nd, const flurry_response *resp, jv outs) {
+  cli_expr *each = t->lv[nd->level + 1].each;
+  jv values = jv_array();
+  int n = jv_array_length(jv_copy(outs));
+  for (int i = 0; i < n; i++) {
+    jv got;
+    char *msg;
+    if (cli_expr_run(each, jv_array_get(jv_copy(outs), i), &got, &msg) != 0) {
+      tree_error(t, nd, resp, "invalid_request", "jq", msg);
+      fl_free(msg);
+      continue;
+    }
+    values = jv_array_concat(values, got);
+  }
+  int nv = jv_array_length(jv_copy(values));
+  if (t->stopping) {
+    nd->rt->dropped += (uint64_t)nv;
+    cli_stats_count(t->ctx->stats, COUNT_NOT_STARTED, (uint64_t)nv);
+    nv = 0;
+  }
+  twork *w = nv > 0 ? fl_calloc(1, sizeof *w) : NULL;
+  if (w == NULL) {
+    jv_free(values);
+    return;
+  }
+  w->parent = nd;
+  nd->refs++;
+  w->values = values;
+  w->n = nv;
+  work_push(t, nd->level + 1, w);
+}
+
+/* Whether a level needs the body as a jq value. */
+static int needs_body(const tlevel *L) {
+  return !L->last || L->pg.items || L->pg.kind == PAGER_URL || L->pg.kind == PAGER_CURSOR ||
+         L->pg.kind == PAGER_NUMBER || L->pg.stop_when || L->pg.total;
+}
+
+static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
+  tnode *nd = ud;
+  troot *rt = nd->rt;
+  cli_tree *t = rt->t;
+  tlevel *L = &t->lv[nd->level];
+  (void)req;
+  cli_stats_add(t->ctx->stats, resp);
+  uint64_t plain_key = t->ctx->o->tree ? nd->key : rt->key;
+  if (cli_resp_failed(resp) || !t->ctx->o->tree) {
+    request_record(t, nd, resp, plain_key, NULL, NULL, NULL);
+    if (nd->ch && nd->fanned)
+      nd->ch->stop = 1;
+  } else {
+    jv body = needs_body(L) ? cli_body_jv(resp) : jv_null();
+    jv outs;
+    int64_t count = -1;
+    int ok = page_outputs(t, nd, resp, body, &outs, &count) == 0;
+    if (ok && L->last && L->pg.items)
+      item_records(t, nd, resp, outs);
+    else if (ok && L->last)
+      request_record(t, nd, resp, nd->key, NULL, NULL, NULL);
+    else if (ok)
+      queue_follow_ups(t, nd, resp, outs);
+    if (ok && nd->ch && !t->stopping)
+      page_next(t, nd, resp, body, count);
+    if (ok)
+      jv_free(outs);
+    jv_free(body);
+  }
+  flurry_response_free(resp);
+  node_release(nd);
+  t->ctx->kick(t->ctx->ud);
+}
+
+/* ---- an input line ---- */
+
+/* The first page of a paginated level at level 0: built again with the
+ * paginator's first value ({page} = START, {cursor} = ""). */
+static int first_page(cli_tree *t, troot *rt, cli_built *bt) {
+  cli_built first = {0};
+  int rc = build_at(t, rt, 0, jv_null(), NULL, NULL, &first);
+  if (rc == 0) {
+    fl_free(first.id_json); /* the line's identity stays */
+    first.id_json = bt->id_json;
+    first.key = bt->key;
+    bt->id_json = NULL;
+    cli_built_clear(bt);
+    *bt = first;
+  } else {
+    cli_built_clear(&first);
+  }
+  return rc;
+}
+
+/* A bad line: one error record. */
+static void bad_line(cli_tree *t, troot *rt, cli_built *bt) {
+  cli_rec rec = {.key = rt->key, .method = bt->method, .url = bt->url,
+                 .err_kind = "invalid_request", .err_detail = "",
+                 .err_msg = bt->error ? bt->error : "invalid request"};
+  cli_stats_add(t->ctx->stats, NULL);
+  rt->failed = 1;
+  out_record(t, rt, &rec);
+}
+
+int cli_tree_take(cli_tree *t, cli_unit *u) {
+  troot *rt = fl_calloc(1, sizeof *rt);
+  if (rt == NULL)
+    return FLURRY_ENOMEM;
+  rt->t = t;
+  rt->refs = 1;
+  rt->seq = u->seq;
+  rt->lineno = u->lineno;
+  rt->key = u->bt.key;
+  rt->id_json = u->bt.id_json;
+  u->bt.id_json = NULL;
+  tlevel *L = &t->lv[0];
+  int rc = 0;
+  if (t->ctx->o->tree && u->bt.req) { /* pages are built again from the line */
+    rt->len = u->len;
+    if (u->line && (rt->line = fl_strndup(u->line, u->len)) == NULL)
+      rc = FLURRY_ENOMEM;
+  }
+  if (rc == 0 && u->bt.req && (L->pg.kind == PAGER_NUMBER || L->pg.kind == PAGER_CURSOR))
+    rc = first_page(t, rt, &u->bt);
+  tnode *nd = rc == 0 ? node_new(rt, NULL, NULL, 0, jv_null()) : NULL;
+  if (nd && u->bt.req == NULL) {
+    bad_line(t, rt, &u->bt);
+  } else if (nd) {
+    node_take(nd, &u->bt);
+    rt->origin_url = fl_strdup(nd->url);
+    rc = rt->origin_url ? add_secrets(t, u->bt.req) : FLURRY_ENOMEM;
+    if (rc == 0 && L->pg.kind != PAGER_NONE)
+      rc = chain_start(nd, jv_null(), 1);
+    if (rc == 0) {
+      nd->refs++;
+      submit(t, nd, u->bt.req);
+      u->bt.req = NULL;
+    }
+  }
+  if (nd)
+    node_release(nd);
+  root_release(rt);
+  return nd ? rc : FLURRY_ENOMEM;
+}
+
+/* ---- setup ---- */
+
+static int level_init(cli_tree *t, size_t i, char *err, size_t errlen) {
+  tlevel *L = &t->lv[i];
+  L->lv = &t->ctx->o->levels[i];
+  L->last = i + 1 == t->n;
+  L->origin_fixed = L->lv->template_url && cli_template_origin_fixed(L->lv->template_url);
+  if (cli_pager_init(&L->pg, L->lv, err, errlen) != 0)
+    return -1;
+  return i == 0 ? 0 : cli_expr_compile(&L->each, "--each", L->lv->each, err, errlen);
+}
+
+int cli_tree_new(cli_tree **out, const cli_ctx *ctx) {
+  char err[2048];
+  cli_tree *t = fl_calloc(1, sizeof *t);
+  if (t == NULL)
+    return 1;
+  t->ctx = ctx;
+  t->n = ctx->o->nlevels;
+  t->lv = fl_calloc(t->n, sizeof *t->lv);
+  int rc = t->lv ? 0 : 1;
+  for (size_t i = 0; rc == 0 && i < t->n; i++)
+    if (level_init(t, i, err, sizeof err) != 0) {
+      fprintf(stderr, "flurry: %s\n", err);
+      rc = 2;
+    }
+  if (rc == 0 && ctx->o->dedup_limit > 0 && t->n > 1 &&
+      cli_keyset_new(&t->dedup, (size_t)ctx->o->dedup_limit) != 0)
+    rc = 1;
+  if (rc != 0) {
+    cli_tree_free(t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+void cli_tree_free(cli_tree *t) {
+  if (t == NULL)
+    return;
+  for (size_t i = 0; t->lv && i < t->n; i++) {
+    cli_pager_free(&t->lv[i].pg);
+    cli_expr_free(t->lv[i].each);
+  }
+  fl_free(t->lv);
+  cli_keyset_free(t->dedup);
+  fl_free(t);
+}
