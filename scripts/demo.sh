@@ -66,5 +66,28 @@ bold "5. The summary flurry prints on stderr (20 mixed calls)"
 { for i in $(seq 1 16); do echo "$base/users/$i"; done
   echo "$base/status/404"; echo "$base/status/500"; echo "http://127.0.0.1:1/refused"; echo "not a url"
 } | "$FLURRY" -c 20 -o /dev/null || true
+
+bold "6. Pages and follow-ups: 1,000 items in 20 pages of 50, each page taking 50 ms"
+t_chain=$(timed "$work/chain.jsonl" --paginate '.next' --items '.items[]' \
+  "$base/items/cursor?limit=50&delay_ms=50")
+echo "   next URL in the body (one page after the other): ${t_chain} s, $(wc -l < "$work/chain.jsonl") items"
+t_fan=$(timed "$work/fan.jsonl" --paginate link --items '.[]' "$base/items?per_page=50&delay_ms=50")
+echo "   Link rel=\"last\" (pages 2..20 known, fetched at once): ${t_fan} s," \
+  "$(jq -s 'map(.item.id) | unique | length' "$work/fan.jsonl") distinct items"
+t_users=$(seq 1 500 | timed "$work/users.jsonl" -c 100 --paginate '.next' --items '.items[]' \
+  "$base/items/cursor?limit=10&total=50&delay_ms=20&user={}")
+echo "   500 users x 5 pages of 20 ms, chains at once (-c 100): ${t_users} s for" \
+  "$(wc -l < "$work/users.jsonl") items (one at a time: ~50 s)"
+"$FLURRY" -q -o "$work/tree.jsonl" --stats-json "$work/tree.json" "$base/users?per_page=200&total=200" \
+  --each '.[].id' "$base/users/{}/posts" --each '.[].id' "$base/posts/{}/comments" || true
+echo "   200 users -> their posts -> each post's comments: $(jq .requests "$work/tree.json") requests," \
+  "$(jq .deduplicated "$work/tree.json") duplicate follow-ups skipped; a record's provenance:"
+head -n 1 "$work/tree.jsonl" | jq -c '{url, parent, path}' | sed 's/^/   /'
+seq 1 3 | "$FLURRY" -q -o "$work/join.jsonl" --join profile="$base/users/{}" \
+  --join posts="$base/users/{}/posts" --join comments="$base/users/{}/comments" \
+  --reduce '{id: .profile.id, name: .profile.name, posts: (.posts|length), comments: (.comments|length)}' || true
+echo "   --join three calls per user, one record each:"
+jq -c .body "$work/join.jsonl" | sed 's/^/   /'
+
 echo
 echo "Try it yourself:  $FLURRY mock --port 8080 &   then   seq 1 1000 | $FLURRY -c 100 'http://127.0.0.1:8080/users/{}'"
