@@ -125,6 +125,29 @@ test_rate_limit() {
   at_least rate_limit "$cs" 190 "centiseconds for 40 starts at 20/s"
 }
 
+test_paginate() {
+  run_example paginate "$BASE"
+  check "paginate: exit status" "$RC" 0
+  expect_line paginate '^paginated 20/20 lists: 100 pages, 1000 items in [0-9]+ ms$'
+  expect_line paginate '^pages of a list one at a time: yes; the lists at once: yes$'
+}
+
+test_fan_out() {
+  run_example fan_out "$BASE"
+  check "fan_out: exit status" "$RC" 0
+  expect_line fan_out '^103 requests: 1 list, 50 users. posts, 52 posts. comments$'
+  expect_line fan_out '^posts listed 101, 49 of them already fetched \(skipped\), comments 104$'
+  expect_line fan_out '^fan-out matches the mock.s data$'
+}
+
+test_join() {
+  run_example join "$BASE"
+  check "join: exit status" "$RC" 0
+  expect_line join '^joined 11/11 users, 1 with a failed part$'
+  expect_line join '^\{"user":0,"error":"part profile: HTTP 404 Not Found"\}$'
+  expect_line join '^\{"user":3,"profile":\{"id":3,.*"posts":\[\{"id":3,"title":"Post 3"\}\],"comments":\['
+}
+
 # The checks can fail: with nothing listening the examples say so and exit 1.
 test_examples_report_failure() {
   run_example gather "http://127.0.0.1:1"
@@ -138,6 +161,11 @@ test_examples_report_failure() {
   expect_line "retry without a server" '^0/7 requests retried as expected$'
   run_example rate_limit "not a url"
   check "rate_limit with a bad base URL: exit status" "$RC" 2
+  local name
+  for name in paginate fan_out join; do
+    run_example "$name" "http://127.0.0.1:1"
+    check "$name without a server: exit status" "$RC" 1
+  done
 }
 
 # Every example has a test here (a new one without a test fails).
@@ -161,5 +189,8 @@ test_client
 test_embed_loop
 test_retry
 test_rate_limit
+test_paginate
+test_fan_out
+test_join
 test_examples_report_failure
 finish
