@@ -109,6 +109,11 @@ int cli_journal_open(cli_journal **out, const char *path, const char *fingerprin
 int cli_journal_fd(const cli_journal *j);          /* for appending, at the end */
 int cli_journal_done(const cli_journal *j, uint64_t key);
 size_t cli_journal_count(const cli_journal *j);
+/* Where a paginated line left without its done marker starts again: the
+ * page number and its URL or paginator variable (one is NULL; borrowed
+ * until cli_journal_close). 0, or -1 when there is no checkpoint. */
+int cli_journal_checkpoint(const cli_journal *j, uint64_t chain, int64_t *page, const char **url,
+                           const char **var);
 uint64_t cli_journal_dropped(const cli_journal *j); /* failed records removed */
 void cli_journal_close(cli_journal *j);             /* closes the fd; NULL ok */
 
@@ -328,7 +333,7 @@ void cli_stats_record_error(cli_stats *s, const char *detail);
 /* Records written, and what trees did besides. */
 typedef enum cli_count {
   COUNT_RECORDS, COUNT_ITEMS, COUNT_DEDUP, COUNT_MAX_PAGES, COUNT_RESUMED_RECORDS,
-  COUNT_NOT_STARTED, COUNT_KINDS_
+  COUNT_NOT_STARTED, COUNT_CHAINS_RESUMED, COUNT_KINDS_
 } cli_count;
 void cli_stats_count(cli_stats *s, cli_count what, uint64_t n);
 uint64_t cli_stats_done(const cli_stats *s);

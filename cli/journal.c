@@ -6,7 +6,12 @@
  *
  * Why the output and not a separate journal: one append per record is the
  * cheapest durable write there is, and a record and its "done" mark can
- * never disagree. The sidecar is written once, at the start. */
+ * never disagree. The sidecar is written once, at the start.
+ *
+ * A paginated line (one level, pages one at a time) also leaves a
+ * checkpoint after each page's records: {"key":...,"ok":true,...,
+ * "chain":"<its done key>","next_page":N,"url":U | "var":V}. The last one
+ * of a line without its done marker says where to start again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,15 +20,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jv.h>
+
 #include "cli.h"
 
 #define KEY_PREFIX "{\"key\":\""
 #define KEY_PREFIX_LEN 8
 #define CHUNK (256 * 1024)
 
+typedef struct checkpoint {
+  uint64_t chain;
+  int64_t page;
+  char *url, *var; /* one of them */
+} checkpoint;
+
 struct cli_journal {
   uint64_t *done; /* sorted keys of finished requests */
   size_t ndone, cap;
+  checkpoint *cps; /* sorted by chain: the last of each unfinished chain */
+  size_t ncps, cpcap;
   uint64_t failed_dropped; /* failed records removed for --retry-failed */
   int fd;
 };
@@ -72,6 +87,77 @@ static int push_key(cli_journal *j, uint64_t key) {
   return 0;
 }
 
+/* A checkpoint line (see the top): kept, the latest of its chain wins. */
+static int push_checkpoint(cli_journal *j, const char *p, size_t n) {
+  jv v = jv_parse_sized(p, (int)n);
+  jv chain = jv_object_get(jv_copy(v), jv_string("chain"));
+  jv page = jv_object_get(jv_copy(v), jv_string("next_page"));
+  jv url = jv_object_get(jv_copy(v), jv_string("url"));
+  jv var = jv_object_get(jv_copy(v), jv_string("var"));
+  int rc = 0;
+  unsigned long long key;
+  if (jv_get_kind(chain) == JV_KIND_STRING && jv_get_kind(page) == JV_KIND_NUMBER &&
+      sscanf(jv_string_value(chain), "%16llx", &key) == 1) {
+    if (j->ncps == j->cpcap) {
+      size_t cap = j->cpcap ? j->cpcap * 2 : 64;
+      checkpoint *c = fl_realloc(j->cps, cap * sizeof *c);
+      if (c == NULL)
+        rc = -1;
+      else
+        j->cps = c, j->cpcap = cap;
+    }
+    if (rc == 0) {
+      checkpoint *c = &j->cps[j->ncps++];
+      c->chain = key;
+      c->page = (int64_t)jv_number_value(page);
+      c->url = jv_get_kind(url) == JV_KIND_STRING ? fl_strdup(jv_string_value(url)) : NULL;
+      c->var = jv_get_kind(var) == JV_KIND_STRING ? fl_strdup(jv_string_value(var)) : NULL;
+    }
+  }
+  jv_free(v);
+  jv_free(chain);
+  jv_free(page);
+  jv_free(url);
+  jv_free(var);
+  return rc;
+}
+
+static int cmp_checkpoint(const void *a, const void *b) {
+  const checkpoint *x = a, *y = b;
+  if (x->chain != y->chain)
+    return x->chain < y->chain ? -1 : 1;
+  return x->page < y->page ? -1 : x->page > y->page;
+}
+
+static void checkpoint_free(checkpoint *c) {
+  fl_free(c->url);
+  fl_free(c->var);
+}
+
+/* Keeps the last checkpoint of each chain not done. */
+static void keep_last_checkpoints(cli_journal *j) {
+  size_t out = 0;
+  if (j->ncps > 1)
+    qsort(j->cps, j->ncps, sizeof *j->cps, cmp_checkpoint);
+  for (size_t i = 0; i < j->ncps; i++) {
+    int last = i + 1 == j->ncps || j->cps[i + 1].chain != j->cps[i].chain;
+    if (last && !cli_journal_done(j, j->cps[i].chain))
+      j->cps[out++] = j->cps[i];
+    else
+      checkpoint_free(&j->cps[i]);
+  }
+  j->ncps = out;
+}
+
+/* 1 when the line is a checkpoint (see the top). */
+static int is_checkpoint(const char *p, size_t n) {
+  static const char tag[] = "\"next_page\":";
+  for (const char *q = p; (q = memchr(q, '"', n - (size_t)(q - p))) != NULL; q++)
+    if (n - (size_t)(q - p) >= sizeof tag - 1 && memcmp(q, tag, sizeof tag - 1) == 0)
+      return 1;
+  return 0;
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
@@ -107,6 +193,8 @@ static int scan(cli_journal *j, int fd, int retry_failed, int keep_fd, off_t *go
         rc = -1;
       } else if (ok || !retry_failed) {
         rc = push_key(j, key);
+        if (rc == 0 && is_checkpoint(line.data, line.len))
+          rc = push_checkpoint(j, line.data, line.len);
         if (rc == 0 && keep_fd >= 0 && write(keep_fd, line.data, line.len) != (ssize_t)line.len)
           rc = -1;
       } else {
@@ -202,7 +290,10 @@ int cli_journal_open(cli_journal **out, const char *path, const char *fingerprin
     rc = ftruncate(j->fd, good_end);
   }
   if (rc == 0 && retry_failed) {
-    j->ndone = 0;
+    j->ndone = 0; /* read again, without the failed records */
+    for (size_t i = 0; i < j->ncps; i++)
+      checkpoint_free(&j->cps[i]);
+    j->ncps = 0;
     rc = drop_failed(j, path, j->fd, err, errlen);
     if (rc == 0) { /* the renamed file is the journal now */
       close(j->fd);
@@ -212,6 +303,8 @@ int cli_journal_open(cli_journal **out, const char *path, const char *fingerprin
   }
   if (rc == 0 && j->ndone > 0)
     qsort(j->done, j->ndone, sizeof *j->done, cmp_u64);
+  if (rc == 0)
+    keep_last_checkpoints(j);
   if (rc == 0 && lseek(j->fd, 0, SEEK_END) < 0)
     rc = -1;
   if (rc != 0) {
@@ -221,6 +314,24 @@ int cli_journal_open(cli_journal **out, const char *path, const char *fingerprin
     return -1;
   }
   *out = j;
+  return 0;
+}
+
+int cli_journal_checkpoint(const cli_journal *j, uint64_t chain, int64_t *page, const char **url,
+                           const char **var) {
+  size_t lo = 0, hi = j->ncps;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (j->cps[mid].chain < chain)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == j->ncps || j->cps[lo].chain != chain)
+    return -1;
+  *page = j->cps[lo].page;
+  *url = j->cps[lo].url;
+  *var = j->cps[lo].var;
   return 0;
 }
 
@@ -247,6 +358,9 @@ void cli_journal_close(cli_journal *j) {
     return;
   if (j->fd >= 0)
     close(j->fd);
+  for (size_t i = 0; i < j->ncps; i++)
+    checkpoint_free(&j->cps[i]);
+  fl_free(j->cps);
   fl_free(j->done);
   fl_free(j);
 }

@@ -51,7 +51,8 @@ void cli_stats_record_error(cli_stats *s, const char *detail) {
 void cli_stats_count(cli_stats *s, cli_count what, uint64_t n) { s->counts[what] += n; }
 
 static const char *const count_names[COUNT_KINDS_] = {
-    "records", "items", "deduplicated", "max_pages_stops", "resumed_records", "not_started"};
+    "records", "items", "deduplicated", "max_pages_stops", "resumed_records", "not_started",
+    "chains_resumed"};
 
 static int bucket(double ms) {
   double us = ms * 1000.0;

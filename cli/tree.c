@@ -320,7 +320,9 @@ static int chain_start(tnode *nd, jv value, int secrets) {
     return FLURRY_ENOMEM;
   ch->secrets = secrets;
   ch->first_url = fl_strdup(nd->url);
-  ch->first_key = nd->key;
+  /* items are known by their chain: at level 0 the line's identity, the
+   * same when a resumed run starts the chain from a later page */
+  ch->first_key = nd->level == 0 ? key_of(nd->rt->key, "chain", "") : nd->key;
   ch->pages = 1;
   nd->ch = ch; /* the chain's first reference is the node's */
   nd->page = 1;
@@ -424,6 +426,31 @@ static int build_at(cli_tree *t, troot *rt, size_t level, jv value, const char *
 
 /* ---- pages ---- */
 
+/* --resume, one level: where the chain starts again if the run stops now
+ * (written after the records of the pages before it). */
+static void checkpoint(cli_tree *t, troot *rt, int64_t page, const char *url, const char *var) {
+  fl_buf b = FL_BUF_INIT(0);
+  char num[32];
+  uint64_t chain = key_of(rt->key, "done", "");
+  snprintf(num, sizeof num, "%lld", (long long)page);
+  fl_buf_printf(&b, "{\"key\":\"%016llx\",\"ok\":true,\"id\":%s,\"line\":%llu,"
+                "\"chain\":\"%016llx\",\"next_page\":%lld,\"%s\":",
+                (unsigned long long)key_of(chain, "page", num), rt->id_json,
+                (unsigned long long)rt->lineno, (unsigned long long)chain, (long long)page,
+                url ? "url" : "var");
+  fl_json_str(&b, url ? url : var, strlen(url ? url : var));
+  fl_buf_puts(&b, "}\n");
+  if (b.data)
+    cli_out_write(t->ctx->out, rt->seq, b.data, b.len);
+  fl_buf_free(&b);
+}
+
+/* One level, one page at a time: a chain that can start again from a
+ * checkpoint. */
+static int checkpointed(const cli_tree *t, const tchain *ch) {
+  return t->ctx->journal && t->n == 1 && ch->level == 0 && !ch->fanning;
+}
+
 /* Starts page nd->page + 1 of nd's chain from a next link or variable:
  * checks the cycle and --max-pages, builds, submits. */
 static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const char *url,
@@ -452,6 +479,8 @@ static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const
       ch->pages++;
       if (ch->secrets && same_origin(t, next->url, ch->first_url) && add_secrets(t, bt.req) != 0)
         ch->rt->failed = 1; /* out of memory: sent without them */
+      if (checkpointed(t, ch))
+        checkpoint(t, ch->rt, next->page, url, url ? NULL : var_value);
       submit(t, next, bt.req);
       bt.req = NULL;
     }
@@ -879,10 +908,11 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
 /* ---- an input line ---- */
 
 /* The first page of a paginated level at level 0: built again with the
- * paginator's first value ({page} = START, {cursor} = ""). */
-static int first_page(cli_tree *t, troot *rt, cli_built *bt) {
+ * paginator's first value ({page} = START, {cursor} = ""), or from where an
+ * earlier run left it (--resume). */
+static int first_page(cli_tree *t, troot *rt, cli_built *bt, const char *url, const char *var) {
   cli_built first = {0};
-  int rc = build_at(t, rt, 0, jv_null(), NULL, NULL, &first);
+  int rc = build_at(t, rt, 0, jv_null(), url, var, &first);
   if (rc == 0) {
     fl_free(first.id_json); /* the line's identity stays */
     first.id_json = bt->id_json;
@@ -924,8 +954,14 @@ int cli_tree_take(cli_tree *t, cli_unit *u) {
     if (u->line && (rt->line = fl_strndup(u->line, u->len)) == NULL)
       rc = FLURRY_ENOMEM;
   }
-  if (rc == 0 && u->bt.req && (L->pg.kind == PAGER_NUMBER || L->pg.kind == PAGER_CURSOR))
-    rc = first_page(t, rt, &u->bt);
+  int64_t page = 1;
+  const char *url = NULL, *var = NULL;
+  if (rc == 0 && u->bt.req && L->pg.kind != PAGER_NONE && t->n == 1 && t->ctx->journal &&
+      cli_journal_checkpoint(t->ctx->journal, key_of(rt->key, "done", ""), &page, &url, &var) == 0)
+    cli_stats_count(t->ctx->stats, COUNT_CHAINS_RESUMED, 1);
+  if (rc == 0 && u->bt.req &&
+      (L->pg.kind == PAGER_NUMBER || L->pg.kind == PAGER_CURSOR || page > 1))
+    rc = first_page(t, rt, &u->bt, url, var);
   tnode *nd = rc == 0 ? node_new(rt, NULL, NULL, 0, jv_null()) : NULL;
   if (nd && u->bt.req == NULL) {
     bad_line(t, rt, &u->bt);
@@ -935,6 +971,8 @@ int cli_tree_take(cli_tree *t, cli_unit *u) {
     rc = rt->origin_url ? add_secrets(t, u->bt.req) : FLURRY_ENOMEM;
     if (rc == 0 && L->pg.kind != PAGER_NONE)
       rc = chain_start(nd, jv_null(), 1);
+    if (rc == 0 && page > 1) /* resumed: no cycle check against the pages before */
+      nd->page = nd->ch->pages = page;
     if (rc == 0) {
       nd->refs++;
       submit(t, nd, u->bt.req);

@@ -111,6 +111,16 @@ test_cross_origin_next_link_drops_credentials() {
   F -H 'Authorization: Bearer T' --paginate link "$BASE/items/link?next=/items/link" > "$WORK/so.jsonl"
   check "a same-origin next link keeps Authorization" \
     "$(jq -s -r '.[1].body.authorization' "$WORK/so.jsonl")" "Bearer T"
+  # follow-up URLs taken from a body ('{}'): the same rule
+  echo "{\"url\":\"$BASE/echo\",\"json\":{\"links\":[\"$OTHER/items/link\",\"$BASE/items/link\"]}}" \
+    | F -H 'Authorization: Bearer T' --each '.body.links[]' '{}' > "$WORK/fx.jsonl"
+  check "follow-ups from the body: Authorization only to the input's origin" \
+    "$(jq -s -c 'sort_by(.url) | map([(.url | startswith("'"$BASE"'")), .body.authorization])' "$WORK/fx.jsonl")" \
+    '[[true,"Bearer T"],[false,null]]'
+  echo 7 | F -H 'Authorization: Bearer T' "$BASE/users/{}" --each '.id' "$OTHER/items/link?u={}" \
+    > "$WORK/fl.jsonl"
+  check "a follow-up template naming its origin: Authorization sent" \
+    "$(jq -r '.body.authorization' "$WORK/fl.jsonl")" "Bearer T"
 }
 
 # user u has posts u .. u + u%3; post p has 1 + p%3 comments.
@@ -261,6 +271,30 @@ test_resume_no_duplicates() {
     "$(jq -s -c '[.[] | select(.item) | .item.id] | sort == [range(1;1001)]' "$WORK/r2.jsonl")" true
   check "resume after a crash mid-chain: one done marker" \
     "$(jq -s 'map(select(.done)) | length' "$WORK/r2.jsonl")" 1
+}
+
+test_resume_from_the_last_page() {
+  local url="$BASE/items/cursor?limit=50&total=500&delay_ms=60&u={}" run1 run2
+  stats > /dev/null
+  seq 1 5 | "$FLURRY" -q -c 5 -o "$WORK/rp.jsonl" --resume --paginate .next --items '.items[]' \
+    "$url" 2>> "$WORK/all.err" &
+  local pid=$!
+  sleep 0.4
+  kill -9 "$pid" 2> /dev/null
+  wait "$pid" 2> /dev/null
+  run1=$(stats | jq .requests.cursor)
+  seq 1 5 | F -c 5 -o "$WORK/rp.jsonl" --resume --paginate .next --items '.items[]' \
+    --stats-json "$WORK/rp.json" "$url"
+  run2=$(stats | jq .requests.cursor)
+  check "resumed chains: every line's items exactly once" \
+    "$(jq -s -c '[.[] | select(.item)] | group_by(.id) | map([.[].item.id] | sort == [range(1;501)]) | [length, all]' "$WORK/rp.jsonl")" \
+    "[5,true]"
+  check "resumed chains: each line started again from its last page" "$(jq .chains_resumed "$WORK/rp.json")" 5
+  # at the kill a chain may have one page in flight and one back whose
+  # records were not written yet: both are fetched again
+  check "resumed chains: 50 pages, fetched once but for those cut by the kill ($run1 + $run2)" \
+    "$(( run1 + run2 <= 60 && run1 > 5 ))" 1
+  check "resumed chains: one done marker per line" "$(jq -s 'map(select(.done)) | length' "$WORK/rp.jsonl")" 5
 }
 
 test_ordered_and_single_request() {
