@@ -30,6 +30,10 @@ static int parse_range(cli_pager *p, const char *s) {
 }
 
 static int parse_spec(cli_pager *p, const char *spec, char *err, size_t errlen) {
+  if (spec[0] == '\0') {
+    snprintf(err, errlen, "--paginate '': expected link, EXPR, NAME=EXPR or NAME=START..");
+    return -1;
+  }
   if (strcmp(spec, "link") == 0) {
     p->kind = PAGER_LINK;
     return 0;
