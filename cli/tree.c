@@ -1,5 +1,5 @@
 /* tree.c: what an input line becomes. A line makes a request (level 0);
- * a paginated level follows its pages (one at a time, or all at once when
+ * a paginated level follows its pages (pages.c: one at a time, or all at once when
  * their number is known); --items splits a page into records; each --each
  * turns a response into follow-up requests at the next level, identical
  * ones made once per run. Every record says where it came from.
@@ -10,89 +10,11 @@
  * and its last records go out, when its last node is released. */
 #include <string.h>
 
-#include "cli.h"
-
-#define SHOWN_URL 300 /* bytes of a URL quoted in a message */
-
-typedef struct troot troot;
-typedef struct tchain tchain;
-typedef struct tnode tnode;
-typedef struct twork twork;
-
-typedef struct tlevel {
-  const cli_level *lv;
-  cli_pager pg;     /* kind PAGER_NONE when not paginated; items always here */
-  cli_expr *each;   /* level >= 1: --each EXPR */
-  int last;         /* no level after it: its responses are the records */
-  int origin_fixed; /* its template names the origin: credentials go */
-  twork *head, *tail;
-} tlevel;
-
-struct cli_tree {
-  const cli_ctx *ctx;
-  tlevel *lv;
-  size_t n;
-  cli_keyset *dedup;
-  int dedup_warned;
-  int stopping;
-};
-
-struct troot {
-  cli_tree *t;
-  uint64_t seq, lineno, key;
-  char *id_json;
-  char *line; /* level 0 pages are built again from it */
-  size_t len;
-  char *origin_url; /* the first request's URL: credentials stay at its origin */
-  int refs;
-  int failed;
-  uint64_t dropped; /* requests not started (a signal) */
-};
-
-struct tchain {
-  int refs;
-  troot *rt;
-  tnode *parent; /* the parent of every page */
-  size_t level;
-  jv value;      /* what the pages are built from (level >= 1) */
-  char *first_url;
-  uint64_t first_key;
-  int secrets;   /* the first page had the credentials */
-  cli_keyset *seen; /* pages requested: a next page already seen is a cycle */
-  int64_t pages;    /* pages started */
-  /* pages known up front, fetched at once */
-  int fanning, stop;
-  int64_t fan_next, fan_last, fan_step;
-  char *fan_url;    /* link pages: the next link, with pr */
-  cli_page_range pr;
-};
-
-struct tnode {
-  troot *rt;
-  tnode *parent;
-  tchain *ch;
-  size_t level;
-  int refs;
-  jv value; /* the --each output that made it (level >= 1) */
-  char *method, *url;
-  uint64_t key;
-  int64_t page; /* 1-based; 0 when the level is not paginated */
-  int fanned;   /* a page known up front: no next step from it */
-};
-
-struct twork {
-  twork *next;
-  tnode *parent; /* --each outputs of parent, one request each */
-  jv values;
-  int i, n;
-  tchain *ch;    /* or the known pages of a chain */
-};
-
-static void node_release(tnode *nd);
+#include "tree_int.h"
 
 /* ---- keys ---- */
 
-static uint64_t key_of(uint64_t base, const char *what, const char *text) {
+uint64_t tree_key(uint64_t base, const char *what, const char *text) {
   uint64_t h = cli_hash(CLI_HASH_INIT ^ base, what, strlen(what) + 1);
   return cli_hash_finish(cli_hash(h, text, strlen(text)));
 }
@@ -101,13 +23,13 @@ static uint64_t key_of(uint64_t base, const char *what, const char *text) {
  * wherever it moved. */
 static uint64_t item_key(uint64_t chain_key, jv item) {
   jv s = jv_dump_string(jv_copy(item), JV_PRINT_SORTED);
-  uint64_t k = key_of(chain_key, "item", jv_string_value(s));
+  uint64_t k = tree_key(chain_key, "item", jv_string_value(s));
   jv_free(s);
   return k;
 }
 
 uint64_t cli_tree_done_key(const cli_tree *t, const cli_built *bt) {
-  return t->ctx->o->tree ? key_of(bt->key, "done", "") : bt->key;
+  return t->ctx->o->tree ? tree_key(bt->key, "done", "") : bt->key;
 }
 
 /* ---- records ---- */
@@ -182,9 +104,9 @@ static void request_record(cli_tree *t, tnode *nd, const flurry_response *resp, 
 }
 
 /* An error of the tree itself (a jq error, a cycle) on nd's response. */
-static void tree_error(cli_tree *t, tnode *nd, const flurry_response *resp, const char *kind,
+void tree_error(cli_tree *t, tnode *nd, const flurry_response *resp, const char *kind,
                        const char *detail, const char *msg) {
-  request_record(t, nd, resp, key_of(nd->key, detail, msg ? msg : ""), kind, detail,
+  request_record(t, nd, resp, tree_key(nd->key, detail, msg ? msg : ""), kind, detail,
                  msg ? msg : "out of memory");
 }
 
@@ -211,7 +133,7 @@ static void root_end(troot *rt) {
     fl_buf m = FL_BUF_INIT(0);
     fl_buf_printf(&m, "stopped: %llu follow-up requests or pages not started",
                   (unsigned long long)rt->dropped);
-    cli_rec rec = {.key = key_of(rt->key, "cancelled", ""), .err_kind = "cancelled",
+    cli_rec rec = {.key = tree_key(rt->key, "cancelled", ""), .err_kind = "cancelled",
                    .err_detail = "", .err_msg = m.data ? m.data : "stopped"};
     rt->failed = 1;
     cli_stats_record_error(t->ctx->stats, "cancelled");
@@ -221,7 +143,7 @@ static void root_end(troot *rt) {
   if (t->ctx->o->tree && t->ctx->journal) { /* resume: this line is done */
     fl_buf b = FL_BUF_INIT(0);
     fl_buf_printf(&b, "{\"key\":\"%016llx\",\"ok\":%s,\"id\":%s,\"line\":%llu,\"done\":true}\n",
-                  (unsigned long long)key_of(rt->key, "done", ""), rt->failed ? "false" : "true",
+                  (unsigned long long)tree_key(rt->key, "done", ""), rt->failed ? "false" : "true",
                   rt->id_json, (unsigned long long)rt->lineno);
     if (b.data)
       cli_out_write(t->ctx->out, rt->seq, b.data, b.len);
@@ -237,63 +159,30 @@ static void root_end(troot *rt) {
   done(ud);
 }
 
-static void root_release(troot *rt) {
+void tree_root_release(troot *rt) {
   if (--rt->refs == 0)
     root_end(rt);
 }
 
-/* ---- chains ---- */
 
-static void chain_release(tchain *ch) {
-  if (ch == NULL || --ch->refs > 0)
-    return;
-  if (ch->parent)
-    node_release(ch->parent);
-  jv_free(ch->value);
-  fl_free(ch->first_url);
-  fl_free(ch->fan_url);
-  cli_keyset_free(ch->seen);
-  root_release(ch->rt);
-  fl_free(ch);
-}
-
-static tchain *chain_new(troot *rt, tnode *parent, size_t level, jv value) {
-  tchain *ch = fl_calloc(1, sizeof *ch);
-  if (ch == NULL || cli_keyset_new(&ch->seen, SIZE_MAX) != 0) {
-    fl_free(ch);
-    jv_free(value);
-    return NULL;
-  }
-  ch->refs = 1;
-  ch->rt = rt;
-  rt->refs++;
-  ch->parent = parent;
-  if (parent)
-    parent->refs++;
-  ch->level = level;
-  ch->value = value;
-  return ch;
-}
 
 /* ---- nodes ---- */
 
-static tnode *node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv value);
-
-static void node_release(tnode *nd) {
+void tree_node_release(tnode *nd) {
   if (--nd->refs > 0)
     return;
   if (nd->parent)
-    node_release(nd->parent);
-  chain_release(nd->ch);
+    tree_node_release(nd->parent);
+  pages_chain_release(nd->ch);
   jv_free(nd->value);
   fl_free(nd->method);
   fl_free(nd->url);
   troot *rt = nd->rt;
   fl_free(nd);
-  root_release(rt);
+  tree_root_release(rt);
 }
 
-static tnode *node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv value) {
+tnode *tree_node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv value) {
   tnode *nd = fl_calloc(1, sizeof *nd);
   if (nd == NULL) {
     jv_free(value);
@@ -313,28 +202,13 @@ static tnode *node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv va
   return nd;
 }
 
-/* nd is page 1 of a new chain of its level, built from value. */
-static int chain_start(tnode *nd, jv value, int secrets) {
-  tchain *ch = chain_new(nd->rt, nd->parent, nd->level, value);
-  if (ch == NULL)
-    return FLURRY_ENOMEM;
-  ch->secrets = secrets;
-  ch->first_url = fl_strdup(nd->url);
-  /* items are known by their chain: at level 0 the line's identity, the
-   * same when a resumed run starts the chain from a later page */
-  ch->first_key = nd->level == 0 ? key_of(nd->rt->key, "chain", "") : nd->key;
-  ch->pages = 1;
-  nd->ch = ch; /* the chain's first reference is the node's */
-  nd->page = 1;
-  return ch->first_url && cli_keyset_add(ch->seen, nd->key) == 0 ? 0 : FLURRY_ENOMEM;
-}
 
 /* ---- building and submitting ---- */
 
 static void on_done(flurry_request *req, flurry_response *resp, void *ud);
 
 /* The -H headers that carry credentials, for a request that may have them. */
-static int add_secrets(cli_tree *t, flurry_request *req) {
+int tree_add_secrets(cli_tree *t, flurry_request *req) {
   const cli_opts *o = t->ctx->o;
   for (size_t i = 0; i < o->nheaders; i++)
     if (o->headers[i].secret &&
@@ -348,7 +222,7 @@ static char *absolute(cli_tree *t, const char *url) {
   return cli_url_resolve(t->ctx->o->base_url, url);
 }
 
-static int same_origin(cli_tree *t, const char *a, const char *b) {
+int tree_same_origin(cli_tree *t, const char *a, const char *b) {
   char *x = absolute(t, a), *y = absolute(t, b);
   int same = x && y && cli_url_same_origin(x, y);
   fl_free(x);
@@ -358,12 +232,12 @@ static int same_origin(cli_tree *t, const char *a, const char *b) {
 
 /* Submits nd with req (taken over either way). Failing that, nd gets an
  * error record. Takes over the caller's reference to nd. */
-static void submit(cli_tree *t, tnode *nd, flurry_request *req) {
+void tree_submit(cli_tree *t, tnode *nd, flurry_request *req) {
   if (t->stopping) {
     flurry_request_free(req);
     nd->rt->dropped++;
     cli_stats_count(t->ctx->stats, COUNT_NOT_STARTED, 1);
-    node_release(nd);
+    tree_node_release(nd);
     return;
   }
   int rc = flurry_client_submit(t->ctx->client, req, on_done, nd);
@@ -373,14 +247,14 @@ static void submit(cli_tree *t, tnode *nd, flurry_request *req) {
   fl_buf m = FL_BUF_INIT(0);
   fl_buf_printf(&m, "%s: %.*s", flurry_strerror(rc), SHOWN_URL, nd->url);
   cli_stats_add(t->ctx->stats, NULL);
-  request_record(t, nd, NULL, key_of(nd->key, "submit", ""), flurry_err_name(rc), "",
+  request_record(t, nd, NULL, tree_key(nd->key, "submit", ""), flurry_err_name(rc), "",
                  m.data ? m.data : "out of memory");
   fl_buf_free(&m);
-  node_release(nd);
+  tree_node_release(nd);
 }
 
 /* Takes bt's request into nd (method, URL and key copied). */
-static int node_take(tnode *nd, cli_built *bt) {
+int tree_node_take(tnode *nd, cli_built *bt) {
   nd->method = bt->method;
   nd->url = bt->url;
   bt->method = bt->url = NULL;
@@ -389,7 +263,7 @@ static int node_take(tnode *nd, cli_built *bt) {
 }
 
 /* A value's text for {}: strings as they are, the rest as JSON. */
-static char *value_text(jv v) {
+char *tree_value_text(jv v) {
   if (jv_get_kind(v) == JV_KIND_STRING)
     return fl_strdup(jv_string_value(v));
   jv s = jv_dump_string(jv_copy(v), 0);
@@ -401,7 +275,7 @@ static char *value_text(jv v) {
 /* Builds a request of chain/level from its source: the root's line at
  * level 0, value after; with a next link (url) or the paginator's
  * variable. */
-static int build_at(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
+int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
                     const char *var_value, cli_built *bt) {
   tlevel *L = &t->lv[level];
   char start[32];
@@ -409,7 +283,7 @@ static int build_at(cli_tree *t, troot *rt, size_t level, jv value, const char *
     snprintf(start, sizeof start, "%lld", (long long)L->pg.start);
     var_value = start;
   }
-  char *text = level ? value_text(value) : NULL;
+  char *text = level ? tree_value_text(value) : NULL;
   if (level && text == NULL)
     return FLURRY_ENOMEM;
   cli_src src = {.lv = L->lv,
@@ -424,88 +298,11 @@ static int build_at(cli_tree *t, troot *rt, size_t level, jv value, const char *
   return rc;
 }
 
-/* ---- pages ---- */
 
-/* --resume, one level: where the chain starts again if the run stops now
- * (written after the records of the pages before it). */
-static void checkpoint(cli_tree *t, troot *rt, int64_t page, const char *url, const char *var) {
-  fl_buf b = FL_BUF_INIT(0);
-  char num[32];
-  uint64_t chain = key_of(rt->key, "done", "");
-  snprintf(num, sizeof num, "%lld", (long long)page);
-  fl_buf_printf(&b, "{\"key\":\"%016llx\",\"ok\":true,\"id\":%s,\"line\":%llu,"
-                "\"chain\":\"%016llx\",\"next_page\":%lld,\"%s\":",
-                (unsigned long long)key_of(chain, "page", num), rt->id_json,
-                (unsigned long long)rt->lineno, (unsigned long long)chain, (long long)page,
-                url ? "url" : "var");
-  fl_json_str(&b, url ? url : var, strlen(url ? url : var));
-  fl_buf_puts(&b, "}\n");
-  if (b.data)
-    cli_out_write(t->ctx->out, rt->seq, b.data, b.len);
-  fl_buf_free(&b);
-}
 
-/* One level, one page at a time: a chain that can start again from a
- * checkpoint. */
-static int checkpointed(const cli_tree *t, const tchain *ch) {
-  return t->ctx->journal && t->n == 1 && ch->level == 0 && !ch->fanning;
-}
 
-/* Starts page nd->page + 1 of nd's chain from a next link or variable:
- * checks the cycle and --max-pages, builds, submits. */
-static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const char *url,
-                      const char *var_value) {
-  tchain *ch = nd->ch;
-  tlevel *L = &t->lv[ch->level];
-  if (L->pg.max_pages && ch->pages >= L->pg.max_pages) {
-    cli_stats_count(t->ctx->stats, COUNT_MAX_PAGES, 1);
-    return;
-  }
-  cli_built bt = {0};
-  int rc = build_at(t, ch->rt, ch->level, ch->value, url, var_value, &bt);
-  if (rc == 0 && bt.req == NULL) {
-    tree_error(t, nd, resp, "invalid_request", "template", bt.error);
-  } else if (rc == 0 && cli_keyset_add(ch->seen, bt.req_key) == 1) {
-    fl_buf m = FL_BUF_INIT(0);
-    fl_buf_printf(&m, "pagination cycle: the next page (%.*s) was already requested in this "
-                  "chain; stopped after page %lld", SHOWN_URL, bt.url, (long long)nd->page);
-    tree_error(t, nd, resp, "protocol", "pagination_cycle", m.data);
-    fl_buf_free(&m);
-  } else if (rc == 0) {
-    tnode *next = node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));
-    if (next) {
-      node_take(next, &bt);
-      next->page = nd->page + 1;
-      ch->pages++;
-      if (ch->secrets && same_origin(t, next->url, ch->first_url) && add_secrets(t, bt.req) != 0)
-        ch->rt->failed = 1; /* out of memory: sent without them */
-      if (checkpointed(t, ch))
-        checkpoint(t, ch->rt, next->page, url, url ? NULL : var_value);
-      submit(t, next, bt.req);
-      bt.req = NULL;
-    }
-  }
-  cli_built_clear(&bt);
-}
 
-/* Every Link header's rel=name link, resolved against the page's URL. */
-static char *link_rel(const flurry_response *resp, const char *name) {
-  size_t n = flurry_response_header_count(resp);
-  for (size_t i = 0; i < n; i++) {
-    const char *hn, *hv, *uri;
-    size_t len;
-    flurry_response_header_at(resp, i, &hn, &hv);
-    if (!fl_strcaseeq(hn, "Link") || cli_link_find(hv, strlen(hv), name, &uri, &len) != 1)
-      continue;
-    char *ref = fl_strndup(uri, len);
-    char *abs = ref ? cli_url_resolve(flurry_response_effective_url(resp), ref) : NULL;
-    fl_free(ref);
-    return abs;
-  }
-  return NULL;
-}
-
-static void work_push(cli_tree *t, size_t level, twork *w) {
+void tree_work_push(cli_tree *t, size_t level, twork *w) {
   tlevel *L = &t->lv[level];
   if (L->tail)
     L->tail->next = w;
@@ -514,167 +311,10 @@ static void work_push(cli_tree *t, size_t level, twork *w) {
   L->tail = w;
 }
 
-/* The pages from fan_next to fan_last are known: they go out at once. */
-static void fan_out(cli_tree *t, tchain *ch) {
-  twork *w = fl_calloc(1, sizeof *w);
-  if (w == NULL)
-    return;
-  tlevel *L = &t->lv[ch->level];
-  if (L->pg.max_pages) {
-    int64_t room = L->pg.max_pages - ch->pages;
-    int64_t want = (ch->fan_last - ch->fan_next) / ch->fan_step + 1;
-    if (want > room) {
-      ch->fan_last = ch->fan_next + (room - 1) * ch->fan_step;
-      cli_stats_count(t->ctx->stats, COUNT_MAX_PAGES, 1);
-    }
-  }
-  if (ch->fan_last < ch->fan_next) {
-    fl_free(w);
-    return;
-  }
-  ch->fanning = 1;
-  w->ch = ch;
-  ch->refs++;
-  w->values = jv_invalid();
-  work_push(t, ch->level, w);
-}
 
-/* A Link paginator's first page with a last link: all pages known. */
-static int link_fan(cli_tree *t, tnode *nd, const flurry_response *resp, const char *next) {
-  char *last = link_rel(resp, "last");
-  tchain *ch = nd->ch;
-  int rc = -1;
-  const char *cur = flurry_response_effective_url(resp);
-  if (last && cli_url_page_range(cur, next, last, &ch->pr) == 0) {
-    ch->fan_url = fl_strdup(next);
-    ch->fan_next = ch->pr.first;
-    ch->fan_last = ch->pr.last;
-    ch->fan_step = ch->pr.step;
-    rc = ch->fan_url ? 0 : -1;
-    if (rc == 0)
-      fan_out(t, ch);
-  }
-  fl_free(last);
-  return rc;
-}
 
-/* A number, from --total or X-Total-Count: -1 when unknown. */
-static int64_t page_total(cli_tree *t, tnode *nd, const flurry_response *resp, jv body) {
-  tlevel *L = &t->lv[nd->ch->level];
-  if (L->pg.total) {
-    char *msg;
-    jv v;
-    if (cli_expr_first(L->pg.total, jv_copy(body), &v, &msg) != 0) {
-      tree_error(t, nd, resp, "invalid_request", "jq", msg);
-      fl_free(msg);
-      return -2;
-    }
-    double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
-    jv_free(v);
-    return d >= 0 && d < 1e15 ? (int64_t)d : -1;
-  }
-  const char *h = flurry_response_header(resp, "X-Total-Count");
-  int64_t n;
-  return h && fl_parse_i64(h, strlen(h), 0, INT64_MAX / 4, &n) == 0 ? n : -1;
-}
 
-/* Numbered pages: the next number, or all of them when the total is
- * known after page 1. count: items on this page (-1 unknown). */
-static void number_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
-                        int64_t count) {
-  tchain *ch = nd->ch;
-  cli_pager *pg = &t->lv[ch->level].pg;
-  if (count == 0)
-    return; /* an empty page: the end */
-  if (count < 0 && !pg->stop_when && !pg->total) {
-    tree_error(t, nd, resp, "invalid_request", "pagination",
-               "page numbers need --items, --stop-when or --total to know where the pages "
-               "end (this page is not an array)");
-    return;
-  }
-  if (nd->page == 1) {
-    int64_t total = page_total(t, nd, resp, body);
-    if (total == -2)
-      return;
-    int64_t per = pg->step == 1 ? count : pg->step;
-    if (total >= 0 && per > 0) {
-      int64_t pages = (total + per - 1) / per;
-      ch->fan_next = pg->start + pg->step;
-      ch->fan_last = pg->start + pg->step * (pages - 1);
-      ch->fan_step = pg->step;
-      fan_out(t, ch);
-      return;
-    }
-  }
-  char num[32];
-  snprintf(num, sizeof num, "%lld", (long long)(pg->start + pg->step * nd->page));
-  next_page(t, nd, resp, NULL, num);
-}
 
-/* The next step of a chain after page nd. */
-static void page_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
-                      int64_t count) {
-  tchain *ch = nd->ch;
-  cli_pager *pg = &t->lv[ch->level].pg;
-  char *msg = NULL;
-  if (nd->fanned) {
-    if (count == 0)
-      ch->stop = 1; /* the total was wrong: no more */
-    return;
-  }
-  if (pg->stop_when) {
-    jv v;
-    if (cli_expr_first(pg->stop_when, jv_copy(body), &v, &msg) != 0) {
-      tree_error(t, nd, resp, "invalid_request", "jq", msg);
-      fl_free(msg);
-      return;
-    }
-    if (cli_truthy(v))
-      return;
-  }
-  if (pg->kind == PAGER_NUMBER) {
-    number_next(t, nd, resp, body, count);
-    return;
-  }
-  if (pg->kind == PAGER_LINK) {
-    char *next = link_rel(resp, "next");
-    if (next && !(nd->page == 1 && link_fan(t, nd, resp, next) == 0))
-      next_page(t, nd, resp, next, NULL);
-    fl_free(next);
-    return;
-  }
-  jv v; /* PAGER_URL, PAGER_CURSOR */
-  if (cli_expr_first(pg->next, jv_copy(body), &v, &msg) != 0) {
-    tree_error(t, nd, resp, "invalid_request", "jq", msg);
-    fl_free(msg);
-    return;
-  }
-  jv_kind k = jv_get_kind(v);
-  if (k == JV_KIND_NULL || k == JV_KIND_FALSE ||
-      (k == JV_KIND_STRING && jv_string_length_bytes(jv_copy(v)) == 0)) {
-    jv_free(v);
-    return;
-  }
-  char *text = value_text(v);
-  if (pg->kind == PAGER_CURSOR) {
-    next_page(t, nd, resp, NULL, text);
-  } else if (k != JV_KIND_STRING) {
-    fl_buf m = FL_BUF_INIT(0);
-    fl_buf_printf(&m, "--paginate '%s': the next URL is not a string: %.*s",
-                  cli_expr_text(pg->next), SHOWN_URL, text ? text : "");
-    tree_error(t, nd, resp, "invalid_request", "jq", m.data);
-    fl_buf_free(&m);
-  } else {
-    char *abs = cli_url_resolve(flurry_response_effective_url(resp), text);
-    if (abs)
-      next_page(t, nd, resp, abs, NULL);
-    else
-      tree_error(t, nd, resp, "invalid_request", "pagination", "the next URL is not a URL");
-    fl_free(abs);
-  }
-  fl_free(text);
-  jv_free(v);
-}
 
 /* ---- follow-ups and known pages, submitted as room allows ---- */
 
@@ -683,8 +323,8 @@ static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
   troot *rt = parent->rt;
   tlevel *L = &t->lv[level];
   cli_built bt = {0};
-  int rc = build_at(t, rt, level, value, NULL, NULL, &bt);
-  tnode *nd = rc == 0 ? node_new(rt, parent, NULL, level, jv_copy(value)) : NULL;
+  int rc = tree_build(t, rt, level, value, NULL, NULL, &bt);
+  tnode *nd = rc == 0 ? tree_node_new(rt, parent, NULL, level, jv_copy(value)) : NULL;
   if (nd == NULL) {
     cli_built_clear(&bt);
     jv_free(value);
@@ -694,11 +334,11 @@ static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
     nd->method = bt.method;
     nd->url = bt.url;
     bt.method = bt.url = NULL;
-    nd->key = key_of(parent->key, "template", bt.error ? bt.error : "");
+    nd->key = tree_key(parent->key, "template", bt.error ? bt.error : "");
     tree_error(t, nd, NULL, "invalid_request", "template", bt.error);
     goto out;
   }
-  node_take(nd, &bt);
+  tree_node_take(nd, &bt);
   int seen = t->dedup ? cli_keyset_add(t->dedup, nd->key) : 0;
   if (seen == CLI_KEYSET_FULL && !t->dedup_warned++)
     fprintf(stderr, "flurry: --dedup-limit %lld reached: later follow-ups are not "
@@ -711,55 +351,25 @@ static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
     cli_stats_count(t->ctx->stats, COUNT_RESUMED_RECORDS, 1);
     goto out;
   }
-  int secrets = L->origin_fixed || same_origin(t, nd->url, rt->origin_url);
-  if (secrets && add_secrets(t, bt.req) != 0)
+  int secrets = L->origin_fixed || tree_same_origin(t, nd->url, rt->origin_url);
+  if (secrets && tree_add_secrets(t, bt.req) != 0)
     goto out;
-  if (L->pg.kind != PAGER_NONE && chain_start(nd, jv_copy(value), secrets) != 0)
+  if (L->pg.kind != PAGER_NONE && pages_chain_start(nd, jv_copy(value), secrets) != 0)
     goto out;
   nd->refs++;
-  submit(t, nd, bt.req);
+  tree_submit(t, nd, bt.req);
   bt.req = NULL;
 out:
   cli_built_clear(&bt);
   jv_free(value);
-  node_release(nd);
+  tree_node_release(nd);
 }
 
-/* One known page of a chain. */
-static void known_page(cli_tree *t, tchain *ch) {
-  int64_t v = ch->fan_next;
-  ch->fan_next += ch->fan_step;
-  tlevel *L = &t->lv[ch->level];
-  char num[32];
-  char *url = NULL;
-  snprintf(num, sizeof num, "%lld", (long long)v);
-  if (L->pg.kind == PAGER_LINK)
-    url = cli_url_page(ch->fan_url, &ch->pr, v);
-  cli_built bt = {0};
-  int rc = (L->pg.kind == PAGER_LINK && url == NULL)
-               ? FLURRY_ENOMEM
-               : build_at(t, ch->rt, ch->level, ch->value, url, url ? NULL : num, &bt);
-  fl_free(url);
-  if (rc == 0 && bt.req && cli_keyset_add(ch->seen, bt.req_key) != 1) {
-    tnode *nd = node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));
-    if (nd) {
-      node_take(nd, &bt);
-      nd->fanned = 1;
-      nd->page = ch->pages + 1;
-      ch->pages++;
-      if (ch->secrets && same_origin(t, nd->url, ch->first_url))
-        add_secrets(t, bt.req);
-      submit(t, nd, bt.req);
-      bt.req = NULL;
-    }
-  }
-  cli_built_clear(&bt);
-}
 
 static void work_free(twork *w) {
   if (w->parent)
-    node_release(w->parent);
-  chain_release(w->ch);
+    tree_node_release(w->parent);
+  pages_chain_release(w->ch);
   jv_free(w->values);
   fl_free(w);
 }
@@ -773,7 +383,7 @@ int cli_tree_step(cli_tree *t) {
     int more;
     if (w->ch) {
       if (!w->ch->stop && !t->stopping)
-        known_page(t, w->ch);
+        pages_known(t, w->ch);
       more = !w->ch->stop && w->ch->fan_next <= w->ch->fan_last;
     } else {
       follow_up(t, w->parent, level, jv_array_get(jv_copy(w->values), w->i++));
@@ -862,7 +472,7 @@ static void queue_follow_ups(cli_tree *t, tnode *nd, const flurry_response *resp
   nd->refs++;
   w->values = values;
   w->n = nv;
-  work_push(t, nd->level + 1, w);
+  tree_work_push(t, nd->level + 1, w);
 }
 
 /* Whether a level needs the body as a jq value. */
@@ -895,13 +505,13 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
     else if (ok)
       queue_follow_ups(t, nd, resp, outs);
     if (ok && nd->ch && !t->stopping)
-      page_next(t, nd, resp, body, count);
+      pages_next(t, nd, resp, body, count);
     if (ok)
       jv_free(outs);
     jv_free(body);
   }
   flurry_response_free(resp);
-  node_release(nd);
+  tree_node_release(nd);
   t->ctx->kick(t->ctx->ud);
 }
 
@@ -912,7 +522,7 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
  * earlier run left it (--resume). */
 static int first_page(cli_tree *t, troot *rt, cli_built *bt, const char *url, const char *var) {
   cli_built first = {0};
-  int rc = build_at(t, rt, 0, jv_null(), url, var, &first);
+  int rc = tree_build(t, rt, 0, jv_null(), url, var, &first);
   if (rc == 0) {
     fl_free(first.id_json); /* the line's identity stays */
     first.id_json = bt->id_json;
@@ -957,31 +567,31 @@ int cli_tree_take(cli_tree *t, cli_unit *u) {
   int64_t page = 1;
   const char *url = NULL, *var = NULL;
   if (rc == 0 && u->bt.req && L->pg.kind != PAGER_NONE && t->n == 1 && t->ctx->journal &&
-      cli_journal_checkpoint(t->ctx->journal, key_of(rt->key, "done", ""), &page, &url, &var) == 0)
+      cli_journal_checkpoint(t->ctx->journal, tree_key(rt->key, "done", ""), &page, &url, &var) == 0)
     cli_stats_count(t->ctx->stats, COUNT_CHAINS_RESUMED, 1);
   if (rc == 0 && u->bt.req &&
       (L->pg.kind == PAGER_NUMBER || L->pg.kind == PAGER_CURSOR || page > 1))
     rc = first_page(t, rt, &u->bt, url, var);
-  tnode *nd = rc == 0 ? node_new(rt, NULL, NULL, 0, jv_null()) : NULL;
+  tnode *nd = rc == 0 ? tree_node_new(rt, NULL, NULL, 0, jv_null()) : NULL;
   if (nd && u->bt.req == NULL) {
     bad_line(t, rt, &u->bt);
   } else if (nd) {
-    node_take(nd, &u->bt);
+    tree_node_take(nd, &u->bt);
     rt->origin_url = fl_strdup(nd->url);
-    rc = rt->origin_url ? add_secrets(t, u->bt.req) : FLURRY_ENOMEM;
+    rc = rt->origin_url ? tree_add_secrets(t, u->bt.req) : FLURRY_ENOMEM;
     if (rc == 0 && L->pg.kind != PAGER_NONE)
-      rc = chain_start(nd, jv_null(), 1);
+      rc = pages_chain_start(nd, jv_null(), 1);
     if (rc == 0 && page > 1) /* resumed: no cycle check against the pages before */
       nd->page = nd->ch->pages = page;
     if (rc == 0) {
       nd->refs++;
-      submit(t, nd, u->bt.req);
+      tree_submit(t, nd, u->bt.req);
       u->bt.req = NULL;
     }
   }
   if (nd)
-    node_release(nd);
-  root_release(rt);
+    tree_node_release(nd);
+  tree_root_release(rt);
   return nd ? rc : FLURRY_ENOMEM;
 }
 

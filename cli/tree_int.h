@@ -1,0 +1,131 @@
+/* tree_int.h: what tree.c (lines, nodes, follow-ups) and pages.c
+ * (pagination chains) share. Internal to the CLI. */
+#ifndef FLURRY_TREE_INT_H
+#define FLURRY_TREE_INT_H
+
+#include <jv.h>
+
+#include "cli.h"
+
+#define SHOWN_URL 300 /* bytes of a URL quoted in a message */
+
+typedef struct troot troot;
+typedef struct tchain tchain;
+typedef struct tnode tnode;
+typedef struct twork twork;
+
+typedef struct tlevel {
+  const cli_level *lv;
+  cli_pager pg;     /* kind PAGER_NONE when not paginated; items always here */
+  cli_expr *each;   /* level >= 1: --each EXPR */
+  int last;         /* no level after it: its responses are the records */
+  int origin_fixed; /* its template names the origin: credentials go */
+  twork *head, *tail;
+} tlevel;
+
+struct cli_tree {
+  const cli_ctx *ctx;
+  tlevel *lv;
+  size_t n;
+  cli_keyset *dedup;
+  int dedup_warned;
+  int stopping;
+};
+
+struct troot {
+  cli_tree *t;
+  uint64_t seq, lineno, key;
+  char *id_json;
+  char *line; /* level 0 pages are built again from it */
+  size_t len;
+  char *origin_url; /* the first request's URL: credentials stay at its origin */
+  int refs;
+  int failed;
+  uint64_t dropped; /* requests not started (a signal) */
+};
+
+struct tchain {
+  int refs;
+  troot *rt;
+  tnode *parent; /* the parent of every page */
+  size_t level;
+  jv value;      /* what the pages are built from (level >= 1) */
+  char *first_url;
+  uint64_t first_key;
+  int secrets;   /* the first page had the credentials */
+  cli_keyset *seen; /* pages requested: a next page already seen is a cycle */
+  int64_t pages;    /* pages started */
+  /* pages known up front, fetched at once */
+  int fanning, stop;
+  int64_t fan_next, fan_last, fan_step;
+  char *fan_url;    /* link pages: the next link, with pr */
+  cli_page_range pr;
+};
+
+struct tnode {
+  troot *rt;
+  tnode *parent;
+  tchain *ch;
+  size_t level;
+  int refs;
+  jv value; /* the --each output that made it (level >= 1) */
+  char *method, *url;
+  uint64_t key;
+  int64_t page; /* 1-based; 0 when the level is not paginated */
+  int fanned;   /* a page known up front: no next step from it */
+};
+
+struct twork {
+  twork *next;
+  tnode *parent; /* --each outputs of parent, one request each */
+  jv values;
+  int i, n;
+  tchain *ch;    /* or the known pages of a chain */
+};
+
+/* ---- tree.c ---- */
+
+/* A record's identity from base, a kind of thing and its text. */
+uint64_t tree_key(uint64_t base, const char *what, const char *text);
+/* An error of the tree itself (a jq error, a cycle) on nd's response:
+ * kind, detail and message (NULL: out of memory). */
+void tree_error(cli_tree *t, tnode *nd, const flurry_response *resp, const char *kind,
+                const char *detail, const char *msg);
+/* Builds a request of a level from the line (level 0) or value, with a
+ * next link (url) or the paginator's variable (var_value; NULL: its first
+ * value). 0 or FLURRY_ENOMEM; bt->req NULL with bt->error on a bad one. */
+int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
+               const char *var_value, cli_built *bt);
+/* A node holding rt, parent and ch (references taken); value taken over.
+ * NULL: out of memory (value freed). */
+tnode *tree_node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv value);
+/* Moves bt's method, URL and request identity into nd. */
+int tree_node_take(tnode *nd, cli_built *bt);
+void tree_node_release(tnode *nd);
+void tree_root_release(troot *rt);
+/* Submits req (taken over) for nd (its reference taken over); a refusal
+ * becomes nd's error record. */
+void tree_submit(cli_tree *t, tnode *nd, flurry_request *req);
+/* Adds the -H headers that carry credentials. 0 or FLURRY_ENOMEM. */
+int tree_add_secrets(cli_tree *t, flurry_request *req);
+/* 1 when a and b (--base-url applied) have the same origin. */
+int tree_same_origin(cli_tree *t, const char *a, const char *b);
+/* Queues work for level (submitted by cli_tree_step, deepest first). */
+void tree_work_push(cli_tree *t, size_t level, twork *w);
+/* {}'s text of a value: a string as it is, the rest as JSON (fl_free). */
+char *tree_value_text(jv v);
+
+/* ---- pages.c ---- */
+
+/* nd (a node of its level, built from value) is page 1 of a new chain;
+ * secrets: it got the credentials. 0 or FLURRY_ENOMEM. */
+int pages_chain_start(tnode *nd, jv value, int secrets);
+void pages_chain_release(tchain *ch); /* NULL ok */
+/* The next step of nd's chain after its page came back (body: the page as
+ * a jq value, count: its items, -1 unknown): the next page, all pages
+ * known up front, a checkpoint, or the end. */
+void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body, int64_t count);
+/* Submits the next page known up front of ch. */
+void pages_known(cli_tree *t, tchain *ch);
+
+#endif
