@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
 # Installs the Debian packages flurry needs, only those that are missing.
-# Usage: scripts/deps.sh [build|bench]   (build is the default)
+# Usage: scripts/deps.sh [GROUP...]   (build is the default)
+#   build     compile, run and test (make, make test's first part, make demo)
+#   fuzz      clang and its runtimes with libFuzzer (make fuzz, make test)
+#   valgrind  make test-valgrind
+#   lint      clang-tidy and cppcheck (make lint)
+#   bench     make bench
 set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libuv1-dev
             libjq-dev libonig-dev libmicrohttpd-dev libwslay-dev libssl-dev
             libcmocka-dev jq curl nginx openssl)
+# clang and libclang-rt-dev follow Debian's default LLVM (bookworm: 14, whose
+# libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes).
+fuzz_pkgs=(clang libclang-rt-dev)
+valgrind_pkgs=(valgrind)
+lint_pkgs=(clang-tidy cppcheck)
 bench_pkgs=(libnginx-mod-http-echo wrk python3 python3-aiohttp python3-httpx time)
-want=("${build_pkgs[@]}")
-[ "${1:-build}" = bench ] && want+=("${bench_pkgs[@]}")
+want=()
+for group in "${@:-build}"; do
+  case "$group" in
+    build) want+=("${build_pkgs[@]}") ;;
+    fuzz) want+=("${fuzz_pkgs[@]}") ;;
+    valgrind) want+=("${valgrind_pkgs[@]}") ;;
+    lint) want+=("${lint_pkgs[@]}") ;;
+    bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    *) echo "deps: unknown group $group (build, fuzz, valgrind, lint, bench)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
