@@ -391,7 +391,7 @@ double flurry__hosts_min_rate(const flurry_client *c) {
   double min = 0;
   for (size_t i = 0; i < c->hosts_cap; i++)
     for (const flurry__host *h = c->hosts[i]; h; h = h->chain)
-      if (h->refs > 0 && h->bucket.per_ms > 0 && (min == 0 || h->bucket.per_ms * 1000 < min))
+      if (h->bucket.per_ms > 0 && (min == 0 || h->bucket.per_ms * 1000 < min))
         min = h->bucket.per_ms * 1000;
   return min;
 }

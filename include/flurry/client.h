@@ -101,7 +101,10 @@ typedef struct flurry_client_stats {
   size_t waiting;     /* waiting to retry, or for a paused or limited host */
   uint64_t retries;   /* retries started so far */
   double rate;        /* the rate limit in force, req/s (with
-                         FLURRY_OPT_RATE_AUTO: the lowest host's); 0 = none */
+                         FLURRY_OPT_RATE_AUTO: the lowest host's, idle hosts
+                         included, so a learned rate stays readable after
+                         a run); 0 = none. A fixed limit is never exceeded:
+                         timer granularity makes it run ~97% of the rate */
   double retry_budget; /* tokens left; -1 = no budget */
 } flurry_client_stats;
 
