@@ -2,10 +2,12 @@
 # `make bench` work on a fresh Debian machine (they install what is missing).
 BUILD      ?= build
 TESTBUILD  ?= build-test
+FUZZBUILD  ?= build-fuzz
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 120
 
-.PHONY: all deps build test demo bench install clean fuzz
+.PHONY: all deps build test demo bench install clean fuzz fuzz-build fuzz-ci
 
 all: build
 
@@ -17,11 +19,32 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Sanitizer build (ASan + UBSan) and every test: unit (cmocka) and integration
-# (the real binary against `flurry mock`).
-test: deps
+# (the real binary against `flurry mock`); then each fuzz target briefly.
+test:
+	@scripts/deps.sh build fuzz
 	@cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DFLURRY_SANITIZE=ON -DFLURRY_BUILD_TESTS=ON >/dev/null
 	@cmake --build $(TESTBUILD) -j $(JOBS)
 	@cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz-ci
+
+# libFuzzer targets (clang, ASan + UBSan), one per parser / untrusted input:
+# see tests/fuzz/README.md.
+fuzz-build:
+	@scripts/deps.sh build fuzz
+	@cmake -S . -B $(FUZZBUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DFLURRY_FUZZ=ON \
+	       -DFLURRY_BUILD_EXAMPLES=OFF >/dev/null
+	@cmake --build $(FUZZBUILD) -j $(JOBS) --target fuzz_targets
+
+# CI: each target for FLURRY_FUZZ_CI_SECONDS (10) over its seed corpus.
+fuzz-ci: fuzz-build
+	@cd $(FUZZBUILD) && ctest --output-on-failure -j $(JOBS) -L fuzz
+
+# Each target for FUZZ_SECONDS, one after the other; a line of figures each.
+fuzz: fuzz-build
+	@rc=0; for bin in $(FUZZBUILD)/fuzz_*; do \
+	  [ -x "$$bin" ] && [ -f "$$bin" ] || continue; \
+	  tests/fuzz/run.sh "$$bin" $(FUZZ_SECONDS) $(FUZZBUILD)/fuzz || rc=1; \
+	done; exit $$rc
 
 demo: build
 	@scripts/demo.sh $(BUILD)/flurry
@@ -34,4 +57,4 @@ install: build
 	@cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD)
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)
