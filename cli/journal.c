@@ -51,17 +51,26 @@ static int hexval(char c) {
   return -1;
 }
 
-/* Reads the key and ok flag at the start of a record line. 0 or -1. */
-static int parse_head(const char *p, size_t n, uint64_t *key, int *ok) {
-  if (n < KEY_PREFIX_LEN + 16 + 7 || memcmp(p, KEY_PREFIX, KEY_PREFIX_LEN) != 0)
-    return -1;
+/* 16 hex digits at p. 0 or -1. */
+static int hex16(const char *p, uint64_t *out) {
   uint64_t k = 0;
   for (size_t i = 0; i < 16; i++) {
-    int v = hexval(p[KEY_PREFIX_LEN + i]);
+    int v = hexval(p[i]);
     if (v < 0)
       return -1;
     k = k << 4 | (uint64_t)v;
   }
+  *out = k;
+  return 0;
+}
+
+/* Reads the key and ok flag at the start of a record line. 0 or -1. */
+static int parse_head(const char *p, size_t n, uint64_t *key, int *ok) {
+  if (n < KEY_PREFIX_LEN + 16 + 7 || memcmp(p, KEY_PREFIX, KEY_PREFIX_LEN) != 0)
+    return -1;
+  uint64_t k;
+  if (hex16(p + KEY_PREFIX_LEN, &k) != 0)
+    return -1;
   const char *rest = p + KEY_PREFIX_LEN + 16;
   size_t left = n - KEY_PREFIX_LEN - 16;
   if (left >= 11 && memcmp(rest, "\",\"ok\":true", 11) == 0)
@@ -95,9 +104,9 @@ static int push_checkpoint(cli_journal *j, const char *p, size_t n) {
   jv url = jv_object_get(jv_copy(v), jv_string("url"));
   jv var = jv_object_get(jv_copy(v), jv_string("var"));
   int rc = 0;
-  unsigned long long key;
-  if (jv_get_kind(chain) == JV_KIND_STRING && jv_get_kind(page) == JV_KIND_NUMBER &&
-      sscanf(jv_string_value(chain), "%16llx", &key) == 1) {
+  uint64_t key;
+  if (jv_get_kind(chain) == JV_KIND_STRING && strlen(jv_string_value(chain)) == 16 &&
+      hex16(jv_string_value(chain), &key) == 0 && jv_get_kind(page) == JV_KIND_NUMBER) {
     if (j->ncps == j->cpcap) {
       size_t cap = j->cpcap ? j->cpcap * 2 : 64;
       checkpoint *c = fl_realloc(j->cps, cap * sizeof *c);

@@ -303,14 +303,13 @@ void pages_known(cli_tree *t, tchain *ch) {
   ch->fan_next += ch->fan_step;
   tlevel *L = &t->lv[ch->level];
   char num[32];
-  char *url = NULL;
   snprintf(num, sizeof num, "%lld", (long long)v);
-  if (L->pg.kind == PAGER_LINK)
-    url = cli_url_page(ch->fan_url, &ch->pr, v);
+  /* link pages: the next link with the page parameter set; else {NAME} */
+  char *url = L->pg.kind == PAGER_LINK ? cli_url_page(ch->fan_url, &ch->pr, v) : NULL;
   cli_built bt = {0};
-  int rc = (L->pg.kind == PAGER_LINK && url == NULL)
-               ? FLURRY_ENOMEM
-               : tree_build(t, ch->rt, ch->level, ch->value, url, url ? NULL : num, &bt);
+  int rc = L->pg.kind != PAGER_LINK ? tree_build(t, ch->rt, ch->level, ch->value, NULL, num, &bt)
+           : url                    ? tree_build(t, ch->rt, ch->level, ch->value, url, NULL, &bt)
+                                    : FLURRY_ENOMEM;
   fl_free(url);
   if (rc == 0 && bt.req && cli_keyset_add(ch->seen, bt.req_key) != 1) {
     tnode *nd = tree_node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));

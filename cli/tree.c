@@ -581,7 +581,7 @@ int cli_tree_take(cli_tree *t, cli_unit *u) {
     rc = rt->origin_url ? tree_add_secrets(t, u->bt.req) : FLURRY_ENOMEM;
     if (rc == 0 && L->pg.kind != PAGER_NONE)
       rc = pages_chain_start(nd, jv_null(), 1);
-    if (rc == 0 && page > 1) /* resumed: no cycle check against the pages before */
+    if (rc == 0 && nd->ch && page > 1) /* resumed: the pages before are not known */
       nd->page = nd->ch->pages = page;
     if (rc == 0) {
       nd->refs++;
