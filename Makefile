@@ -3,11 +3,12 @@
 BUILD      ?= build
 TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
+VGBUILD    ?= build-valgrind
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 120
 
-.PHONY: all deps build test demo bench install clean fuzz fuzz-build fuzz-ci
+.PHONY: all deps build test demo bench install clean fuzz fuzz-build fuzz-ci test-valgrind
 
 all: build
 
@@ -46,6 +47,13 @@ fuzz: fuzz-build
 	  tests/fuzz/run.sh "$$bin" $(FUZZ_SECONDS) $(FUZZBUILD)/fuzz || rc=1; \
 	done; exit $$rc
 
+# The unit and integration tests under valgrind memcheck (no sanitizers).
+test-valgrind:
+	@scripts/deps.sh build valgrind
+	@cmake -S . -B $(VGBUILD) -DCMAKE_BUILD_TYPE=Debug -DFLURRY_BUILD_TESTS=ON >/dev/null
+	@cmake --build $(VGBUILD) -j $(JOBS)
+	@tests/valgrind/run.sh $(VGBUILD)
+
 demo: build
 	@scripts/demo.sh $(BUILD)/flurry
 
@@ -57,4 +65,4 @@ install: build
 	@cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD) $(VGBUILD)
