@@ -207,20 +207,6 @@ static int set_opt(cli_opts *o, flurry_opt opt, int64_t v, const char *name, con
   return 0;
 }
 
-/* Headers that carry credentials are sent only to the origin of the
- * request the input asked for, never to one a response pointed to. */
-static int is_secret(const char *name, size_t n) {
-  static const char *const words[] = {"auth", "cookie", "token", "key", "secret", "session",
-                                      "passw", "credential", "signature"};
-  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
-    size_t wl = strlen(words[w]);
-    for (size_t i = 0; i + wl <= n; i++)
-      if (fl_strncaseeq(name + i, words[w], wl))
-        return 1;
-  }
-  return 0;
-}
-
 static int add_header(cli_opts *o, const char *arg) {
   const char *colon = strchr(arg, ':');
   if (colon == NULL || colon == arg)
@@ -234,7 +220,7 @@ static int add_header(cli_opts *o, const char *arg) {
     v++;
   h[o->nheaders].name = fl_strndup(arg, (size_t)(colon - arg));
   h[o->nheaders].value = fl_strdup(v);
-  h[o->nheaders].secret = is_secret(arg, (size_t)(colon - arg));
+  h[o->nheaders].secret = cli_header_secret(arg, (size_t)(colon - arg));
   o->nheaders++;
   if (h[o->nheaders - 1].name == NULL || h[o->nheaders - 1].value == NULL)
     return bad("--header", arg, "out of memory");

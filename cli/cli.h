@@ -169,7 +169,8 @@ typedef struct cli_src {
   const char *var_value; /* without {NAME} in the templates it is added as
                             a query parameter (when not empty) */
   const char *url;       /* a next link: instead of the template or line URL */
-  int secrets;           /* add the -H headers that carry credentials */
+  int no_secrets;        /* leave out a JSON line's own credential headers
+                            (a page at another origin) */
 } cli_src;
 
 typedef struct cli_builder cli_builder;
@@ -182,6 +183,10 @@ int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli
 /* The same from a source: a line at level 0 (a page of it: src->url or
  * src->var), or a value at a later level. */
 int cli_build_src(cli_builder *b, const cli_src *src, uint64_t lineno, cli_built *out);
+/* 1 when a header named name (n bytes) carries credentials: Authorization,
+ * Cookie, or a name with auth, token, key, secret, session, passw,
+ * credential or signature in it. */
+int cli_header_secret(const char *name, size_t n);
 /* A --join part: its template filled from the line. */
 int cli_build_part(cli_builder *b, const cli_level *lv, const char *line, size_t len,
                    uint64_t lineno, cli_built *bt);

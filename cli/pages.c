@@ -81,6 +81,24 @@ static int checkpointed(const cli_tree *t, const tchain *ch) {
   return t->ctx->journal && t->n == 1 && ch->level == 0 && !ch->fanning;
 }
 
+/* Whether a page of ch at url (NULL: from the template, as the first page)
+ * gets the credentials: only at the origin of the chain's first page, and
+ * only if that one had them. */
+static int page_secrets(cli_tree *t, const tchain *ch, const char *url) {
+  return ch->secrets && (url == NULL || tree_same_origin(t, url, ch->first_url));
+}
+
+/* Builds page value/url of ch: the JSON line's own credentials and the -H
+ * ones only at the first page's origin. 0 or FLURRY_ENOMEM. */
+static int build_page(cli_tree *t, tchain *ch, const char *url, const char *var_value,
+                      cli_built *bt) {
+  int secrets = page_secrets(t, ch, url);
+  int rc = tree_build(t, ch->rt, ch->level, ch->value, url, var_value, secrets, bt);
+  if (rc == 0 && bt->req && secrets && page_secrets(t, ch, bt->url))
+    rc = tree_add_secrets(t, bt->req);
+  return rc;
+}
+
 /* Starts page nd->page + 1 of nd's chain from a next link or variable:
  * checks the cycle and --max-pages, builds, submits. */
 static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const char *url,
@@ -92,7 +110,7 @@ static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const
     return;
   }
   cli_built bt = {0};
-  int rc = tree_build(t, ch->rt, ch->level, ch->value, url, var_value, &bt);
+  int rc = build_page(t, ch, url, var_value, &bt);
   if (rc == 0 && bt.req == NULL) {
     tree_error(t, nd, resp, "invalid_request", "template", bt.error);
   } else if (rc == 0 && cli_keyset_add(ch->seen, bt.req_key) == 1) {
@@ -107,8 +125,6 @@ static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const
       tree_node_take(next, &bt);
       next->page = nd->page + 1;
       ch->pages++;
-      if (ch->secrets && tree_same_origin(t, next->url, ch->first_url) && tree_add_secrets(t, bt.req) != 0)
-        ch->rt->failed = 1; /* out of memory: sent without them */
       if (checkpointed(t, ch))
         checkpoint(t, ch->rt, next->page, url, url ? NULL : var_value);
       tree_submit(t, next, bt.req);
@@ -307,8 +323,8 @@ void pages_known(cli_tree *t, tchain *ch) {
   /* link pages: the next link with the page parameter set; else {NAME} */
   char *url = L->pg.kind == PAGER_LINK ? cli_url_page(ch->fan_url, &ch->pr, v) : NULL;
   cli_built bt = {0};
-  int rc = L->pg.kind != PAGER_LINK ? tree_build(t, ch->rt, ch->level, ch->value, NULL, num, &bt)
-           : url                    ? tree_build(t, ch->rt, ch->level, ch->value, url, NULL, &bt)
+  int rc = L->pg.kind != PAGER_LINK ? build_page(t, ch, NULL, num, &bt)
+           : url                    ? build_page(t, ch, url, NULL, &bt)
                                     : FLURRY_ENOMEM;
   fl_free(url);
   if (rc == 0 && bt.req && cli_keyset_add(ch->seen, bt.req_key) != 1) {
@@ -318,8 +334,6 @@ void pages_known(cli_tree *t, tchain *ch) {
       nd->fanned = 1;
       nd->page = ch->pages + 1;
       ch->pages++;
-      if (ch->secrets && tree_same_origin(t, nd->url, ch->first_url))
-        tree_add_secrets(t, bt.req);
       tree_submit(t, nd, bt.req);
       bt.req = NULL;
     }

@@ -272,11 +272,8 @@ char *tree_value_text(jv v) {
   return out;
 }
 
-/* Builds a request of chain/level from its source: the root's line at
- * level 0, value after; with a next link (url) or the paginator's
- * variable. */
 int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
-                    const char *var_value, cli_built *bt) {
+               const char *var_value, int secrets, cli_built *bt) {
   tlevel *L = &t->lv[level];
   char start[32];
   if (var_value == NULL && L->pg.kind == PAGER_NUMBER) { /* the first page */
@@ -292,7 +289,8 @@ int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
                  .value = level ? value : jv_invalid(),
                  .var = L->pg.kind == PAGER_CURSOR || L->pg.kind == PAGER_NUMBER ? L->pg.var : NULL,
                  .var_value = var_value,
-                 .url = url};
+                 .url = url,
+                 .no_secrets = !secrets};
   int rc = cli_build_src(t->ctx->builder, &src, rt->lineno, bt);
   fl_free(text);
   return rc;
@@ -323,7 +321,7 @@ static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
   troot *rt = parent->rt;
   tlevel *L = &t->lv[level];
   cli_built bt = {0};
-  int rc = tree_build(t, rt, level, value, NULL, NULL, &bt);
+  int rc = tree_build(t, rt, level, value, NULL, NULL, 1, &bt);
   tnode *nd = rc == 0 ? tree_node_new(rt, parent, NULL, level, jv_copy(value)) : NULL;
   if (nd == NULL) {
     cli_built_clear(&bt);
@@ -520,9 +518,12 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
 /* The first page of a paginated level at level 0: built again with the
  * paginator's first value ({page} = START, {cursor} = ""), or from where an
  * earlier run left it (--resume). */
-static int first_page(cli_tree *t, troot *rt, cli_built *bt, const char *url, const char *var) {
+static int first_page(cli_tree *t, troot *rt, cli_built *bt, const char *url, const char *var,
+                      int *secrets) {
   cli_built first = {0};
-  int rc = tree_build(t, rt, 0, jv_null(), url, var, &first);
+  /* a resumed chain's next link: credentials only at the line's origin */
+  *secrets = url == NULL || tree_same_origin(t, url, bt->url);
+  int rc = tree_build(t, rt, 0, jv_null(), url, var, *secrets, &first);
   if (rc == 0) {
     fl_free(first.id_json); /* the line's identity stays */
     first.id_json = bt->id_json;
@@ -565,22 +566,23 @@ int cli_tree_take(cli_tree *t, cli_unit *u) {
       rc = FLURRY_ENOMEM;
   }
   int64_t page = 1;
+  int secrets = 1;
   const char *url = NULL, *var = NULL;
   if (rc == 0 && u->bt.req && L->pg.kind != PAGER_NONE && t->n == 1 && t->ctx->journal &&
       cli_journal_checkpoint(t->ctx->journal, tree_key(rt->key, "done", ""), &page, &url, &var) == 0)
     cli_stats_count(t->ctx->stats, COUNT_CHAINS_RESUMED, 1);
   if (rc == 0 && u->bt.req &&
       (L->pg.kind == PAGER_NUMBER || L->pg.kind == PAGER_CURSOR || page > 1))
-    rc = first_page(t, rt, &u->bt, url, var);
+    rc = first_page(t, rt, &u->bt, url, var, &secrets);
   tnode *nd = rc == 0 ? tree_node_new(rt, NULL, NULL, 0, jv_null()) : NULL;
   if (nd && u->bt.req == NULL) {
     bad_line(t, rt, &u->bt);
   } else if (nd) {
     tree_node_take(nd, &u->bt);
     rt->origin_url = fl_strdup(nd->url);
-    rc = rt->origin_url ? tree_add_secrets(t, u->bt.req) : FLURRY_ENOMEM;
+    rc = rt->origin_url == NULL ? FLURRY_ENOMEM : secrets ? tree_add_secrets(t, u->bt.req) : 0;
     if (rc == 0 && L->pg.kind != PAGER_NONE)
-      rc = pages_chain_start(nd, jv_null(), 1);
+      rc = pages_chain_start(nd, jv_null(), secrets);
     if (rc == 0 && nd->ch && page > 1) /* resumed: the pages before are not known */
       nd->page = nd->ch->pages = page;
     if (rc == 0) {

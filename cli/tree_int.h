@@ -93,9 +93,11 @@ void tree_error(cli_tree *t, tnode *nd, const flurry_response *resp, const char 
                 const char *detail, const char *msg);
 /* Builds a request of a level from the line (level 0) or value, with a
  * next link (url) or the paginator's variable (var_value; NULL: its first
- * value). 0 or FLURRY_ENOMEM; bt->req NULL with bt->error on a bad one. */
+ * value); without secrets a JSON line's own credential headers are left
+ * out (the caller adds -H's: tree_add_secrets). 0 or FLURRY_ENOMEM;
+ * bt->req NULL with bt->error on a bad one. */
 int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
-               const char *var_value, cli_built *bt);
+               const char *var_value, int secrets, cli_built *bt);
 /* A node holding rt, parent and ch (references taken); value taken over.
  * NULL: out of memory (value freed). */
 tnode *tree_node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv value);

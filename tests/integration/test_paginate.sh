@@ -111,6 +111,12 @@ test_cross_origin_next_link_drops_credentials() {
   F -H 'Authorization: Bearer T' --paginate link "$BASE/items/link?next=/items/link" > "$WORK/so.jsonl"
   check "a same-origin next link keeps Authorization" \
     "$(jq -s -r '.[1].body.authorization' "$WORK/so.jsonl")" "Bearer T"
+  # a JSON line's own headers: the same rule
+  echo "{\"url\":\"$BASE/items/link?next=$OTHER/items/link\",\"headers\":{\"Authorization\":\"Bearer L\",\"X-Trace\":\"t\"}}" \
+    | F --paginate link > "$WORK/xl.jsonl"
+  check "a JSON line's Authorization: its origin only, its other headers everywhere" \
+    "$(jq -s -c 'map(.body | [.authorization, .header_names])' "$WORK/xl.jsonl")" \
+    '[["Bearer L",["Authorization","Accept","X-Trace"]],[null,["Accept","X-Trace"]]]'
   # follow-up URLs taken from a body ('{}'): the same rule
   echo "{\"url\":\"$BASE/echo\",\"json\":{\"links\":[\"$OTHER/items/link\",\"$BASE/items/link\"]}}" \
     | F -H 'Authorization: Bearer T' --each '.body.links[]' '{}' > "$WORK/fx.jsonl"
