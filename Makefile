@@ -4,11 +4,12 @@ BUILD      ?= build
 TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
 VGBUILD    ?= build-valgrind
+LINTBUILD  ?= build-lint
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 120
 
-.PHONY: all deps build test demo bench install clean fuzz fuzz-build fuzz-ci test-valgrind
+.PHONY: all deps build test demo bench install clean fuzz fuzz-build fuzz-ci test-valgrind lint
 
 all: build
 
@@ -20,13 +21,15 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Sanitizer build (ASan + UBSan) and every test: unit (cmocka) and integration
-# (the real binary against `flurry mock`); then each fuzz target briefly.
+# (the real binary against `flurry mock`); then each fuzz target briefly, and
+# the static analysis.
 test:
-	@scripts/deps.sh build fuzz
+	@scripts/deps.sh build fuzz lint
 	@cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DFLURRY_SANITIZE=ON -DFLURRY_BUILD_TESTS=ON >/dev/null
 	@cmake --build $(TESTBUILD) -j $(JOBS)
 	@cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz-ci
+	@$(MAKE) --no-print-directory lint
 
 # libFuzzer targets (clang, ASan + UBSan), one per parser / untrusted input:
 # see tests/fuzz/README.md.
@@ -54,6 +57,12 @@ test-valgrind:
 	@cmake --build $(VGBUILD) -j $(JOBS)
 	@tests/valgrind/run.sh $(VGBUILD)
 
+# clang-tidy (.clang-tidy) and cppcheck over src/, cli/ and server/.
+lint:
+	@scripts/deps.sh build lint
+	@cmake -S . -B $(LINTBUILD) -DFLURRY_BUILD_TESTS=ON >/dev/null
+	@tests/lint/run.sh $(LINTBUILD)
+
 demo: build
 	@scripts/demo.sh $(BUILD)/flurry
 
@@ -65,4 +74,4 @@ install: build
 	@cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD) $(VGBUILD)
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD) $(VGBUILD) $(LINTBUILD)
