@@ -229,7 +229,9 @@ static void number_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv 
                "end (this page is not an array)");
     return;
   }
-  if (nd->page == 1) {
+  /* --stop-when says where the pages end: only an explicit --total
+   * overrules it, not a header */
+  if (nd->page == 1 && (pg->total || !pg->stop_when)) {
     int64_t total = page_total(t, nd, resp, body);
     if (total == -2)
       return;
@@ -275,7 +277,7 @@ void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
   }
   if (pg->kind == PAGER_LINK) {
     char *next = link_rel(resp, "next");
-    if (next && !(nd->page == 1 && link_fan(t, nd, resp, next) == 0))
+    if (next && !(nd->page == 1 && !pg->stop_when && link_fan(t, nd, resp, next) == 0))
       next_page(t, nd, resp, next, NULL);
     fl_free(next);
     return;

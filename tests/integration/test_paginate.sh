@@ -39,6 +39,24 @@ test_every_paginator_exactly_once() {
     "$(jq -s -c 'map(select(.item.id == 123))[0] | [.page, .index]' "$WORK/p_link.jsonl")" "[3,22]"
 }
 
+test_stop_when() {
+  stats > /dev/null
+  # 990 items in pages of 50: page 20 has 40; without --stop-when the empty
+  # page 21 tells the end
+  F --paginate 'offset=0..+50' --items '.items[]' "$BASE/items/offset?offset={offset}&limit=50&total=990" \
+    > "$WORK/sw0.jsonl"
+  check "offsets: the empty page after the last (21 requests)" "$(stats | jq .requests.offset)" 21
+  F --paginate 'offset=0..+50' --stop-when '.items | length < 50' --items '.items[]' \
+    "$BASE/items/offset?offset={offset}&limit=50&total=990" > "$WORK/sw.jsonl"
+  check "--stop-when: the short page is the last (20 requests)" "$(stats | jq .requests.offset)" 20
+  check "--stop-when: every item once" \
+    "$(jq -s -c '[.[].item.id] | sort == [range(1;991)]' "$WORK/sw.jsonl")" true
+  F --paginate 'page=1..' --stop-when '.[0].id > 100' --items '.[]' \
+    "$BASE/users?page={page}&per_page=25&total=1000" > "$WORK/sw2.jsonl"
+  check "--stop-when on page numbers: pages 1..5 (the one where it is true included)" \
+    "$(jq -s -c '[.[].page] | unique' "$WORK/sw2.jsonl")" "[1,2,3,4,5]"
+}
+
 test_known_pages_go_out_at_once() {
   stats > /dev/null
   local t0 t1
