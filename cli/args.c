@@ -82,7 +82,7 @@ static const char usage_text[] =
     "      --attempts          include each attempt's status, error and wait\n"
     "      --strict            stop at the first bad input line (exit 2)\n"
     "\n"
-    "Pages, follow-ups, joins (EXPR: a jq expression, compiled before anything is sent):\n"
+    "Pages, follow-ups, joins (EXPR: jq, compiled before anything is sent):\n"
     "      --paginate SPEC     follow the pages of each request: link (the Link\n"
     "                          header's rel=\"next\"), EXPR (the next URL from the\n"
     "                          body, e.g. .next), NAME=EXPR (a cursor from the body\n"
@@ -126,9 +126,10 @@ static const char usage_text[] =
     "Output: one JSON object per request: id, method, url, status, attempts,\n"
     "elapsed_ms, bytes, body (JSON as JSON, text as a string) or body_base64,\n"
     "and error {kind, message} on failure. With --paginate, --items or --each also\n"
-    "key, ok, page, index and item (instead of body), parent and path (the --each\n"
-    "expressions and values that led there); --join: parts and the merged body.\n"
-    "Exit: 0 all ok, 1 some failed, 2 usage (a bad jq expression: before any request).\n";
+    "key, ok, page, index, request and item (instead of body), parent and path\n"
+    "(the --each expressions and values that led there); --join: parts and the\n"
+    "merged body.\n"
+    "Exit: 0 all ok, 1 some failed, 2 usage (a bad jq expression: nothing sent).\n";
 
 int cli_parse_duration_ms(const char *s, int64_t *ms) {
   char *end = NULL;

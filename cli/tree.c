@@ -77,8 +77,9 @@ static char *provenance(const cli_tree *t, const tnode *nd, int64_t index) {
   fl_buf b = FL_BUF_INIT(0);
   if (nd->page)
     fl_buf_printf(&b, ",\"page\":%lld", (long long)nd->page);
-  if (index >= 0)
-    fl_buf_printf(&b, ",\"index\":%lld", (long long)index);
+  if (index >= 0) /* an item: where in which response */
+    fl_buf_printf(&b, ",\"index\":%lld,\"request\":\"%016llx\"", (long long)index,
+                  (unsigned long long)nd->key);
   if (nd->parent)
     fl_buf_printf(&b, ",\"parent\":\"%016llx\"", (unsigned long long)nd->parent->key);
   if (nd->level >= 1) {

@@ -35,8 +35,11 @@ test_every_paginator_exactly_once() {
     check "${names[$i]}: every item exactly once" "$(ids_once "$WORK/p_${names[$i]}.jsonl")" true
     check "${names[$i]}: requests" "$(stats | jq ".requests.${kinds[$i]}")" "${want[$i]}"
   done
-  check "item records carry page and index" \
-    "$(jq -s -c 'map(select(.item.id == 123))[0] | [.page, .index]' "$WORK/p_link.jsonl")" "[3,22]"
+  check "item records carry page, index and their page's request" \
+    "$(jq -s -c 'map(select(.item.id == 123))[0] | [.page, .index, (.request | test("^[0-9a-f]{16}$"))]' "$WORK/p_link.jsonl")" \
+    "[3,22,true]"
+  check "items of a page share its request key" \
+    "$(jq -s -c 'group_by(.page) | map(map(.request) | unique | length) | unique' "$WORK/p_link.jsonl")" "[1]"
 }
 
 test_stop_when() {
