@@ -62,6 +62,8 @@ int flurry__retry_after_parse(const char *value, size_t n, int64_t now_unix,
   if (t == (time_t)-1)
     return -1;
   int64_t d = (int64_t)t - now_unix;
+  if (d > INT64_MAX / 1000) /* a date ages away: as long a wait as there is */
+    d = INT64_MAX / 1000;
   *delay_ms = d > 0 ? d * 1000 : 0;
   return 0;
 }
