@@ -36,6 +36,28 @@ static void on_jq_error(void *ud, jv msg) {
   jv_free(msg);
 }
 
+/* After compiling, errors come back from jq_next: nothing to collect. */
+static void drop_jq_error(void *ud, jv msg) {
+  (void)ud;
+  jv_free(msg);
+}
+
+/* debug: on stderr, as jq prints it. */
+static void on_jq_debug(void *ud, jv value) {
+  (void)ud;
+  jv s = jv_dump_string(JV_ARRAY(jv_string("DEBUG:"), value), 0);
+  fprintf(stderr, "%s\n", jv_string_value(s));
+  jv_free(s);
+}
+
+/* input, inputs: an expression sees one response at a time. As jq's own
+ * reader at the end: invalid without a message ("No more inputs"). */
+static jv no_input(jq_state *jq, void *ud) {
+  (void)jq;
+  (void)ud;
+  return jv_invalid();
+}
+
 int cli_expr_compile(cli_expr **out, const char *option, const char *src, char *err,
                      size_t errlen) {
   cli_expr *e = fl_calloc(1, sizeof *e);
@@ -47,12 +69,16 @@ int cli_expr_compile(cli_expr **out, const char *option, const char *src, char *
   e->option = fl_strdup(option);
   e->src = fl_strdup(src);
   jq_set_error_cb(e->jq, on_jq_error, &e->errs);
+  /* libjq 1.6 leaves these unset (garbage): debug or input would crash */
+  jq_set_debug_cb(e->jq, on_jq_debug, NULL);
+  jq_set_input_cb(e->jq, no_input, NULL);
   if (e->option == NULL || e->src == NULL || !jq_compile(e->jq, src)) {
     snprintf(err, errlen, "%s '%s': not a valid jq expression: %s", option, src,
              e->errs.data ? e->errs.data : "out of memory");
     cli_expr_free(e);
     return -1;
   }
+  jq_set_error_cb(e->jq, drop_jq_error, NULL);
   *out = e;
   return 0;
 }
@@ -78,7 +104,10 @@ static char *runtime_error(const cli_expr *e, jv why, jv input) {
   jv shown = jv_dump_string(input, 0);
   const char *in = jv_string_value(shown);
   size_t n = strlen(in);
-  fl_buf_printf(&m, "%s '%s': %s (input: %.*s%s)", e->option, e->src, jv_string_value(text),
+  const char *what = jv_string_value(text);
+  if (strcmp(what, "break") == 0) /* libjq 1.6's word for input at the end */
+    what = "No more inputs";
+  fl_buf_printf(&m, "%s '%s': %s (input: %.*s%s)", e->option, e->src, what,
                 (int)(n > INPUT_SHOWN ? INPUT_SHOWN : n), in, n > INPUT_SHOWN ? "..." : "");
   jv_free(shown);
   jv_free(text);

@@ -104,11 +104,51 @@ static void test_expr_runs_whole_or_fails(void **state) {
               !cli_truthy(jv_false()));
 }
 
+/* libjq 1.6 leaves the debug and input callbacks unset: these crashed
+ * (under ASan) until expr.c set them. */
+static void test_expr_builtins_that_reach_out(void **state) {
+  (void)state;
+  const struct {
+    const char *src;
+    int rc;
+    const char *want; /* the outputs, or the start of the message */
+  } cases[] = {
+      {"debug | .[]", 0, "[1,2]"},
+      {"[inputs]", 0, "[[]]"},
+      {"input", -1, "--x 'input': No more inputs (input: [1,2])"},
+      {"halt", 0, "[]"},
+      {"\"stop\" | halt_error", -1, "--x '\"stop\" | halt_error': stop (input: [1,2])"},
+      {"first(.[])", 0, "[1]"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char err[256];
+    cli_expr *e;
+    assert_int_equal(cli_expr_compile(&e, "--x", cases[i].src, err, sizeof err), 0);
+    for (int round = 0; round < 2; round++) { /* the state is used again */
+      jv outs;
+      char *msg = NULL;
+      int rc = cli_expr_run(e, jv_parse("[1,2]"), &outs, &msg);
+      if (rc != cases[i].rc)
+        fail_msg("%s: rc %d (%s)", cases[i].src, rc, msg ? msg : "");
+      if (rc == 0) {
+        jv s = jv_dump_string(outs, 0);
+        assert_string_equal(jv_string_value(s), cases[i].want);
+        jv_free(s);
+      } else {
+        assert_string_equal(msg, cases[i].want);
+        fl_free(msg);
+      }
+    }
+    cli_expr_free(e);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pager_kinds),
       cmocka_unit_test(test_pager_errors_name_the_spec),
       cmocka_unit_test(test_expr_runs_whole_or_fails),
+      cmocka_unit_test(test_expr_builtins_that_reach_out),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
