@@ -43,11 +43,12 @@ fuzz-build:
 fuzz-ci: fuzz-build
 	@cd $(FUZZBUILD) && ctest --output-on-failure -j $(JOBS) -L fuzz
 
-# Each target for FUZZ_SECONDS, one after the other; a line of figures each.
+# Each target for FUZZ_SECONDS, one after the other, past any crash; a line
+# of figures each.
 fuzz: fuzz-build
 	@rc=0; for bin in $(FUZZBUILD)/fuzz_*; do \
 	  [ -x "$$bin" ] && [ -f "$$bin" ] || continue; \
-	  tests/fuzz/run.sh "$$bin" $(FUZZ_SECONDS) $(FUZZBUILD)/fuzz || rc=1; \
+	  FUZZ_KEEP_GOING=1 tests/fuzz/run.sh "$$bin" $(FUZZ_SECONDS) $(FUZZBUILD)/fuzz || rc=1; \
 	done; exit $$rc
 
 # The unit and integration tests under valgrind memcheck (no sanitizers).
