@@ -72,6 +72,9 @@ int cli_expr_compile(cli_expr **out, const char *option, const char *src, char *
   /* libjq 1.6 leaves these unset (garbage): debug or input would crash */
   jq_set_debug_cb(e->jq, on_jq_debug, NULL);
   jq_set_input_cb(e->jq, no_input, NULL);
+  /* no module search path: import and include fail to compile (without
+   * one, libjq 1.6 aborts on an assertion) */
+  jq_set_attr(e->jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
   if (e->option == NULL || e->src == NULL || !jq_compile(e->jq, src)) {
     snprintf(err, errlen, "%s '%s': not a valid jq expression: %s", option, src,
              e->errs.data ? e->errs.data : "out of memory");

@@ -63,6 +63,10 @@ static void test_pager_errors_name_the_spec(void **state) {
       fail_msg("'%s': message [%s]", bad[i], err);
   }
   assert_non_null(strstr(err, "expected link, EXPR"));
+  /* modules are not looked for (libjq 1.6 aborted without a search path) */
+  cli_level mod = {.paginate = "link", .items = "import \"a\" as a; .[]"};
+  assert_int_equal(cli_pager_init(&p, &mod, err, sizeof err), -1);
+  assert_non_null(strstr(err, "--items 'import \"a\" as a; .[]': not a valid jq expression: "));
   cli_level lv = {.paginate = "link", .items = ".[", .stop_when = "true"};
   assert_int_equal(cli_pager_init(&p, &lv, err, sizeof err), -1);
   assert_non_null(strstr(err, "--items '.[': not a valid jq expression: syntax error"));
