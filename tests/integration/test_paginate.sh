@@ -306,7 +306,14 @@ test_resume_from_the_last_page() {
   seq 1 5 | "$FLURRY" -q -c 5 -o "$WORK/rp.jsonl" --resume --paginate .next --items '.items[]' \
     "$url" 2>> "$WORK/all.err" &
   local pid=$!
-  sleep 0.4
+  # kill once every chain has a page written (not after a fixed sleep: on a
+  # loaded machine the first page may take longer than that)
+  for _ in $(seq 1 200); do
+    [ -s "$WORK/rp.jsonl" ] &&
+      [ "$(jq -s '[.[] | select(.item)] | group_by(.id) | length' "$WORK/rp.jsonl" 2> /dev/null)" = 5 ] &&
+      break
+    sleep 0.05
+  done
   kill -9 "$pid" 2> /dev/null
   wait "$pid" 2> /dev/null
   run1=$(stats | jq .requests.cursor)
