@@ -33,11 +33,9 @@ declare -A waive=(
   ["test_resilience|Retry-After HTTP-date: waited"]="the date is set 3 s ahead before flurry starts; its start-up eats into the wait"
   ["test_resilience|--control: the change was applied"]="the file changes 1.5 s after start: under valgrind before flurry first reads it"
   ["test_resilience|fault mix: recoverable ones succeed"]="1 s timeouts: slowed-down answers time out too and exhaust their retries"
-  ["test_paginate|rel=last: 2 waves of 100 ms"]="concurrent pages told from sequential ones by a 1.5 s wall-clock bound"
-  ["test_paginate|5 sequential pages of 50 ms each"]="same, with a 2 s bound"
+  ["test_paginate|rel=last: 2 waves of "]="concurrent pages told from sequential ones by a wall-clock bound"
+  ["test_paginate|5 sequential pages of "]="same"
   ["test_paginate|no placeholder: stdin not read"]="a 4 s bound against stdin held open for 5 s"
-  ["test_paginate|resumed chains: each line started again"]="the first run is killed 0.4 s after start: under valgrind before its first page"
-  ["test_paginate|resumed chains: 50 pages, fetched once"]="same: the killed run fetched nothing"
 )
 
 # waived SCRIPT OUTFILE: 0 when every FAIL line of the script is waived.
