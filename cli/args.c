@@ -313,6 +313,16 @@ static int parse_int(const char *name, const char *val, int64_t min, int64_t max
   return 0;
 }
 
+/* --rate / --host-rate: "auto" (adaptive, per host) or a fixed rate. */
+static int rate_option(cli_opts *o, flurry_opt opt, const char *name, const char *arg) {
+  int64_t v;
+  if (strcmp(arg, "auto") == 0)
+    return set_opt(o, FLURRY_OPT_RATE_AUTO, 1, name, arg);
+  if (cli_parse_rate_milli(arg, &v) != 0)
+    return bad(name, arg, "expected auto or a rate such as 20/s, 3000/min, 100/h");
+  return set_opt(o, opt, v, name, arg);
+}
+
 /* "K/N" with 1 <= K <= N. */
 static int parse_shard(cli_opts *o, const char *arg) {
   const char *slash = strchr(arg, '/');
@@ -449,17 +459,9 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
     o->max_line = v;
     return 0;
   case O_RATE:
-    if (strcmp(arg, "auto") == 0)
-      return set_opt(o, FLURRY_OPT_RATE_AUTO, 1, "--rate", arg);
-    if (cli_parse_rate_milli(arg, &v) != 0)
-      return bad("--rate", arg, "expected auto or a rate such as 20/s, 3000/min, 100/h");
-    return set_opt(o, FLURRY_OPT_RATE_MILLI, v, "--rate", arg);
+    return rate_option(o, FLURRY_OPT_RATE_MILLI, "--rate", arg);
   case O_HOST_RATE:
-    if (strcmp(arg, "auto") == 0)
-      return set_opt(o, FLURRY_OPT_RATE_AUTO, 1, "--host-rate", arg);
-    if (cli_parse_rate_milli(arg, &v) != 0)
-      return bad("--host-rate", arg, "expected auto or a rate such as 20/s, 3000/min, 100/h");
-    return set_opt(o, FLURRY_OPT_HOST_RATE_MILLI, v, "--host-rate", arg);
+    return rate_option(o, FLURRY_OPT_HOST_RATE_MILLI, "--host-rate", arg);
   case O_HOST_BURST:
     if (parse_int("--host-burst", arg, 1, 1000000, &v))
       return 2;
