@@ -221,7 +221,7 @@ static int add_header(cli_opts *o, const char *arg) {
     v++;
   h[o->nheaders].name = fl_strndup(arg, (size_t)(colon - arg));
   h[o->nheaders].value = fl_strdup(v);
-  h[o->nheaders].secret = cli_header_secret(arg, (size_t)(colon - arg));
+  h[o->nheaders].secret = flurry__secret_name(arg, (size_t)(colon - arg));
   o->nheaders++;
   if (h[o->nheaders - 1].name == NULL || h[o->nheaders - 1].value == NULL)
     return bad("--header", arg, "out of memory");

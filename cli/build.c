@@ -30,23 +30,6 @@ int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errl
 
 void cli_builder_free(cli_builder *b) { fl_free(b); }
 
-uint64_t cli_hash(uint64_t h, const void *p, size_t n) {
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * 1099511628211ULL;
-  return h;
-}
-
-/* FNV's last bytes reach the high bits but mix weakly: MurmurHash3's
- * finaliser spreads them, so "key % N" splits shards evenly. */
-uint64_t cli_hash_finish(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  return h ^ (h >> 33);
-}
-
 /* The identity of a request with no id of its own: method, URL and body
  * (NUL-separated), so the same request hashes the same in every run and
  * whatever line it stands on. */
@@ -88,20 +71,6 @@ static int line_error(cli_built *bt, uint64_t lineno, const char *fmt, ...) {
   flurry_request_free(bt->req);
   bt->req = NULL;
   return bt->error ? 0 : FLURRY_ENOMEM;
-}
-
-/* Headers that carry credentials are sent only to the origin of the
- * request the input asked for, never to one a response pointed to. */
-int cli_header_secret(const char *name, size_t n) {
-  static const char *const words[] = {"auth", "cookie", "token", "key", "secret", "session",
-                                      "passw", "credential", "signature"};
-  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
-    size_t wl = strlen(words[w]);
-    for (size_t i = 0; i + wl <= n; i++)
-      if (fl_strncaseeq(name + i, words[w], wl))
-        return 1;
-  }
-  return 0;
 }
 
 static int is_unreserved(unsigned char c) {
@@ -354,7 +323,7 @@ static int object_headers(cli_built *bt, uint64_t lineno, jv h, int no_secrets) 
     const char *name = jv_string_value(k);
     if (jv_get_kind(v) != JV_KIND_STRING) {
       rc = line_error(bt, lineno, "header \"%s\" must be a string", name);
-    } else if (no_secrets && cli_header_secret(name, strlen(name))) {
+    } else if (no_secrets && flurry__secret_name(name, strlen(name))) {
       /* not for this origin */
     } else if (strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v)) ||
                flurry_request_add_header(bt->req, name, jv_string_value(v)) == FLURRY_EINVALID) {

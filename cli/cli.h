@@ -10,6 +10,7 @@
 
 #include "fl.h"
 #include "flurry.h"
+#include "paginate_int.h"
 
 /* ---- args.c ---- */
 typedef struct cli_header {
@@ -183,10 +184,6 @@ int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli
 /* The same from a source: a line at level 0 (a page of it: src->url or
  * src->var), or a value at a later level. */
 int cli_build_src(cli_builder *b, const cli_src *src, uint64_t lineno, cli_built *out);
-/* 1 when a header named name (n bytes) carries credentials: Authorization,
- * Cookie, or a name with auth, token, key, secret, session, passw,
- * credential or signature in it. */
-int cli_header_secret(const char *name, size_t n);
 /* A --join part: its template filled from the line. */
 int cli_build_part(cli_builder *b, const cli_level *lv, const char *line, size_t len,
                    uint64_t lineno, cli_built *bt);
@@ -195,11 +192,10 @@ void cli_built_clear(cli_built *bt);
  * or a relative URL for --base-url): no placeholder before the path. */
 int cli_template_origin_fixed(const char *tmpl);
 
-/* 64-bit FNV-1a over n bytes, continuing from h (start: CLI_HASH_INIT). */
-#define CLI_HASH_INIT 14695981039346656037ULL
-uint64_t cli_hash(uint64_t h, const void *p, size_t n);
-/* Spreads every input bit over the result (MurmurHash3's finaliser). */
-uint64_t cli_hash_finish(uint64_t h);
+/* Request hashing is the library's (paginate_int.h). */
+#define CLI_HASH_INIT FLURRY__HASH_INIT
+#define cli_hash flurry__hash
+#define cli_hash_finish flurry__hash_finish
 
 /* ---- record.c: one result -> one JSON line ---- */
 typedef struct record_opts {
@@ -255,55 +251,6 @@ int cli_expr_run(cli_expr *e, jv input, jv *outs, char **msg);
 int cli_expr_first(cli_expr *e, jv input, jv *out, char **msg);
 /* jq truthiness (not null, not false); consumes v. */
 int cli_truthy(jv v);
-
-/* ---- link.c: the Link header (RFC 8288), a pure parser ---- */
-typedef struct cli_link {
-  const char *uri; /* inside p, between < and > */
-  size_t uri_len;
-  const char *rel; /* the rel parameter's value, quotes removed; NULL: none */
-  size_t rel_len;
-} cli_link;
-enum { CLI_LINK_OK = 1, CLI_LINK_END = 0, CLI_LINK_BAD = -1, CLI_LINK_AGAIN = -2 };
-/* Parses the first link-value of p[0..n) into *out, reading nothing past
- * p + n. Returns CLI_LINK_OK (*consumed: bytes used, the separating comma
- * included), CLI_LINK_END (only white space and commas left), CLI_LINK_AGAIN
- * (the value stops in the middle) or CLI_LINK_BAD (not a link-value). */
-int cli_link_parse(const char *p, size_t n, cli_link *out, size_t *consumed);
-/* 1 when the rel value (a space-separated list) holds name (any case). */
-int cli_link_rel_has(const cli_link *l, const char *name);
-/* The URI of the first link with rel name: 1 (uri, len set), 0 none, or
- * CLI_LINK_BAD / CLI_LINK_AGAIN when the value breaks before one. */
-int cli_link_find(const char *p, size_t n, const char *rel, const char **uri, size_t *len);
-
-/* ---- url.c ---- */
-/* ref resolved against base (NULL: ref must be absolute), as an absolute
- * http(s) URL to fl_free, or NULL. */
-char *cli_url_resolve(const char *base, const char *ref);
-/* 1 when a and b have the same scheme, host and port. */
-int cli_url_same_origin(const char *a, const char *b);
-/* The pages between a next link and a last link: one query parameter
- * differs, an integer going first, first + step, ..., last. */
-typedef struct cli_page_range {
-  int64_t first, last, step;
-  size_t name_at, value_at, value_end; /* in the next link */
-} cli_page_range;
-/* From the current page's URL and its next and last links. 0, or -1 when
- * they do not differ in one integer parameter with a whole step. */
-int cli_url_page_range(const char *cur, const char *next, const char *last, cli_page_range *out);
-/* The next link with the parameter set to value (fl_free), NULL: no memory. */
-char *cli_url_page(const char *next, const cli_page_range *pr, int64_t value);
-
-/* ---- keyset.c: a bounded set of 64-bit keys ---- */
-typedef struct cli_keyset cli_keyset;
-enum { CLI_KEYSET_FULL = -1 };
-/* limit: most keys held (16 bytes each at most). 0 or FLURRY_ENOMEM. */
-int cli_keyset_new(cli_keyset **out, size_t limit);
-void cli_keyset_free(cli_keyset *s); /* NULL ok */
-/* 0 added, 1 already there, CLI_KEYSET_FULL (at the limit: not added) or
- * FLURRY_ENOMEM. */
-int cli_keyset_add(cli_keyset *s, uint64_t key);
-int cli_keyset_has(const cli_keyset *s, uint64_t key);
-size_t cli_keyset_count(const cli_keyset *s);
 
 /* ---- pager.c: --paginate SPEC ---- */
 typedef enum cli_pager_kind {

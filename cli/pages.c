@@ -16,14 +16,14 @@ void pages_chain_release(tchain *ch) {
   jv_free(ch->value);
   fl_free(ch->first_url);
   fl_free(ch->fan_url);
-  cli_keyset_free(ch->seen);
+  flurry_dedupe_free(ch->seen);
   tree_root_release(ch->rt);
   fl_free(ch);
 }
 
 static tchain *chain_new(troot *rt, tnode *parent, size_t level, jv value) {
   tchain *ch = fl_calloc(1, sizeof *ch);
-  if (ch == NULL || cli_keyset_new(&ch->seen, SIZE_MAX) != 0) {
+  if (ch == NULL || flurry_dedupe_new(&ch->seen, SIZE_MAX) != 0) {
     fl_free(ch);
     jv_free(value);
     return NULL;
@@ -52,7 +52,7 @@ int pages_chain_start(tnode *nd, jv value, int secrets) {
   ch->pages = 1;
   nd->ch = ch; /* the chain's first reference is the node's */
   nd->page = 1;
-  return ch->first_url && cli_keyset_add(ch->seen, nd->key) == 0 ? 0 : FLURRY_ENOMEM;
+  return ch->first_url && flurry_dedupe_add(ch->seen, nd->key) == 0 ? 0 : FLURRY_ENOMEM;
 }
 
 /* --resume, one level: where the chain starts again if the run stops now
@@ -113,7 +113,7 @@ static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const
   int rc = build_page(t, ch, url, var_value, &bt);
   if (rc == 0 && bt.req == NULL) {
     tree_error(t, nd, resp, "invalid_request", "template", bt.error);
-  } else if (rc == 0 && cli_keyset_add(ch->seen, bt.req_key) == 1) {
+  } else if (rc == 0 && flurry_dedupe_add(ch->seen, bt.req_key) == 1) {
     fl_buf m = FL_BUF_INIT(0);
     fl_buf_printf(&m, "pagination cycle: the next page (%.*s) was already requested in this "
                   "chain; stopped after page %lld", SHOWN_URL, bt.url, (long long)nd->page);
@@ -132,23 +132,6 @@ static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const
     }
   }
   cli_built_clear(&bt);
-}
-
-/* Every Link header's rel=name link, resolved against the page's URL. */
-static char *link_rel(const flurry_response *resp, const char *name) {
-  size_t n = flurry_response_header_count(resp);
-  for (size_t i = 0; i < n; i++) {
-    const char *hn, *hv, *uri;
-    size_t len;
-    flurry_response_header_at(resp, i, &hn, &hv);
-    if (!fl_strcaseeq(hn, "Link") || cli_link_find(hv, strlen(hv), name, &uri, &len) != 1)
-      continue;
-    char *ref = fl_strndup(uri, len);
-    char *abs = ref ? cli_url_resolve(flurry_response_effective_url(resp), ref) : NULL;
-    fl_free(ref);
-    return abs;
-  }
-  return NULL;
 }
 
 /* The pages from fan_next to fan_last are known: they go out at once. */
@@ -178,11 +161,11 @@ static void fan_out(cli_tree *t, tchain *ch) {
 
 /* A Link paginator's first page with a last link: all pages known. */
 static int link_fan(cli_tree *t, tnode *nd, const flurry_response *resp, const char *next) {
-  char *last = link_rel(resp, "last");
+  char *last = flurry__response_link(resp, "last");
   tchain *ch = nd->ch;
   int rc = -1;
   const char *cur = flurry_response_effective_url(resp);
-  if (last && cli_url_page_range(cur, next, last, &ch->pr) == 0) {
+  if (last && flurry__url_page_range(cur, next, last, &ch->pr) == 0) {
     ch->fan_url = fl_strdup(next);
     ch->fan_next = ch->pr.first;
     ch->fan_last = ch->pr.last;
@@ -276,7 +259,7 @@ void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
     return;
   }
   if (pg->kind == PAGER_LINK) {
-    char *next = link_rel(resp, "next");
+    char *next = flurry__response_link(resp, "next");
     if (next && !(nd->page == 1 && !pg->stop_when && link_fan(t, nd, resp, next) == 0))
       next_page(t, nd, resp, next, NULL);
     fl_free(next);
@@ -304,7 +287,7 @@ void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
     tree_error(t, nd, resp, "invalid_request", "jq", m.data);
     fl_buf_free(&m);
   } else {
-    char *abs = cli_url_resolve(flurry_response_effective_url(resp), text);
+    char *abs = flurry__url_resolve(flurry_response_effective_url(resp), text);
     if (abs)
       next_page(t, nd, resp, abs, NULL);
     else
@@ -323,13 +306,13 @@ void pages_known(cli_tree *t, tchain *ch) {
   char num[32];
   snprintf(num, sizeof num, "%lld", (long long)v);
   /* link pages: the next link with the page parameter set; else {NAME} */
-  char *url = L->pg.kind == PAGER_LINK ? cli_url_page(ch->fan_url, &ch->pr, v) : NULL;
+  char *url = L->pg.kind == PAGER_LINK ? flurry__url_page(ch->fan_url, &ch->pr, v) : NULL;
   cli_built bt = {0};
   int rc = L->pg.kind != PAGER_LINK ? build_page(t, ch, NULL, num, &bt)
            : url                    ? build_page(t, ch, url, NULL, &bt)
                                     : FLURRY_ENOMEM;
   fl_free(url);
-  if (rc == 0 && bt.req && cli_keyset_add(ch->seen, bt.req_key) != 1) {
+  if (rc == 0 && bt.req && flurry_dedupe_add(ch->seen, bt.req_key) != 1) {
     tnode *nd = tree_node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));
     if (nd) {
       tree_node_take(nd, &bt);

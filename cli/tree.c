@@ -220,12 +220,12 @@ int tree_add_secrets(cli_tree *t, flurry_request *req) {
 
 /* The absolute URL of a request (for origins): --base-url applied. */
 static char *absolute(cli_tree *t, const char *url) {
-  return cli_url_resolve(t->ctx->o->base_url, url);
+  return flurry__url_resolve(t->ctx->o->base_url, url);
 }
 
 int tree_same_origin(cli_tree *t, const char *a, const char *b) {
   char *x = absolute(t, a), *y = absolute(t, b);
-  int same = x && y && cli_url_same_origin(x, y);
+  int same = x && y && flurry__url_same_origin(x, y);
   fl_free(x);
   fl_free(y);
   return same;
@@ -338,8 +338,8 @@ static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
     goto out;
   }
   tree_node_take(nd, &bt);
-  int seen = t->dedup ? cli_keyset_add(t->dedup, nd->key) : 0;
-  if (seen == CLI_KEYSET_FULL && !t->dedup_warned++)
+  int seen = t->dedup ? flurry_dedupe_add(t->dedup, nd->key) : 0;
+  if (seen == FLURRY_ETOO_LARGE && !t->dedup_warned++)
     fprintf(stderr, "flurry: --dedup-limit %lld reached: later follow-ups are not "
             "de-duplicated\n", (long long)t->ctx->o->dedup_limit);
   if (seen == 1) {
@@ -625,7 +625,7 @@ int cli_tree_new(cli_tree **out, const cli_ctx *ctx) {
       rc = 2;
     }
   if (rc == 0 && ctx->o->dedup_limit > 0 && t->n > 1 &&
-      cli_keyset_new(&t->dedup, (size_t)ctx->o->dedup_limit) != 0)
+      flurry_dedupe_new(&t->dedup, (size_t)ctx->o->dedup_limit) != 0)
     rc = 1;
   if (rc != 0) {
     cli_tree_free(t);
@@ -643,6 +643,6 @@ void cli_tree_free(cli_tree *t) {
     cli_expr_free(t->lv[i].each);
   }
   fl_free(t->lv);
-  cli_keyset_free(t->dedup);
+  flurry_dedupe_free(t->dedup);
   fl_free(t);
 }

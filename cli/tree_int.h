@@ -27,7 +27,7 @@ struct cli_tree {
   const cli_ctx *ctx;
   tlevel *lv;
   size_t n;
-  cli_keyset *dedup;
+  flurry_dedupe *dedup;
   int dedup_warned;
   int stopping;
 };
@@ -53,13 +53,13 @@ struct tchain {
   char *first_url;
   uint64_t first_key;
   int secrets;   /* the first page had the credentials */
-  cli_keyset *seen; /* pages requested: a next page already seen is a cycle */
+  flurry_dedupe *seen; /* pages requested: a next page already seen is a cycle */
   int64_t pages;    /* pages started */
   /* pages known up front, fetched at once */
   int fanning, stop;
   int64_t fan_next, fan_last, fan_step;
   char *fan_url;    /* link pages: the next link, with pr */
-  cli_page_range pr;
+  flurry__page_range pr;
 };
 
 struct tnode {

@@ -201,10 +201,12 @@ static int same_header(const char *a, const char *b) {
 
 /* The request's headers, then the client's defaults it does not override. */
 static int merge_headers(flurry_client *c, flurry_request *req) {
-  if (req->headers == NULL)
+  if (req->headers == NULL && !req->no_secrets)
     return FLURRY_OK; /* send the client's list as it is */
   struct curl_slist *out = NULL;
   for (struct curl_slist *h = req->headers; h; h = h->next) {
+    if (req->no_secrets && flurry__secret_line(c, h->data))
+      continue; /* a page at another origin */
     struct curl_slist *n = curl_slist_append(out, h->data);
     if (n == NULL)
       goto nomem;
@@ -214,7 +216,7 @@ static int merge_headers(flurry_client *c, flurry_request *req) {
     int overridden = 0;
     for (struct curl_slist *h = req->headers; h && !overridden; h = h->next)
       overridden = same_header(d->data, h->data);
-    if (overridden)
+    if (overridden || (req->no_secrets && flurry__secret_line(c, d->data)))
       continue;
     struct curl_slist *n = curl_slist_append(out, d->data);
     if (n == NULL)
@@ -274,6 +276,7 @@ FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req,
     return FLURRY_ENOMEM;
   }
   req->client = c;
+  req->id = ++c->last_id;
   req->cb = cb;
   req->user_data = user_data;
   req->submit_ms = fl_now_ms();

@@ -9,6 +9,7 @@
 
 #include "fl.h"
 #include "flurry.h"
+#include "paginate_int.h"
 
 /* Defaults, documented in include/flurry/request.h. */
 #define FLURRY_DEFAULT_MAX_IN_FLIGHT 64
@@ -100,6 +101,13 @@ struct flurry_request {
   int on_failed_list;
   flurry_request *next; /* queue, park or run list link */
   flurry_request *prev;
+  /* paginate.c, follow.c: provenance and pages (0 / NULL when unused) */
+  uint64_t id, parent_id;
+  char *path;
+  struct flurry__chain *chain;
+  int64_t page;
+  int page_known;
+  int no_secrets; /* a page at another origin: no credential headers */
 };
 
 /* A scheme://host:port the client talks to, with its pacing state. */
@@ -214,6 +222,7 @@ struct flurry_client {
   int in_callback;
   int closing;
   uint64_t rng;
+  uint64_t last_id; /* request ids, given at submit */
 };
 
 /* bucket.c (pure: the caller passes the time) */

@@ -59,6 +59,7 @@ FLURRY_API void flurry_request_free(flurry_request *req) {
   fl_free(req->body);
   fl_free(req->resolved_url);
   flurry_response_free(req->resp);
+  flurry__follow_free(req);
   fl_free(req);
 }
 
@@ -173,6 +174,8 @@ int flurry__opt_check(flurry_opt opt, int64_t v) {
     return v >= 0 && v <= 1000000 ? 0 : -1;
   case FLURRY_OPT_BREAKER_COOLDOWN_MS:
     return v >= 1 && v <= 3600 * 1000LL ? 0 : -1;
+  case FLURRY_OPT_MAX_PAGES:
+    return v >= 0 && v <= INT64_MAX / 4 ? 0 : -1;
   case FLURRY_OPT_RETRY_BASE_MS:
   case FLURRY_OPT_RETRY_CAP_MS:
     return v >= 0 && v <= 3600 * 1000LL ? 0 : -1;

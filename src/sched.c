@@ -48,7 +48,10 @@ void flurry__complete(flurry_client *c, flurry_request *req) {
     req->host = NULL;
   }
   c->in_callback++;
-  req->cb(req, resp, req->user_data);
+  if (req->chain)
+    flurry__chain_complete(c, req, resp); /* the page, then what follows */
+  else
+    req->cb(req, resp, req->user_data);
   c->in_callback--;
   flurry_request_free(req);
 }

@@ -93,6 +93,10 @@ typedef enum flurry_opt {
    * failure doubles the cool-down (up to 60 s). Default 5; 0 = off. */
   FLURRY_OPT_BREAKER_THRESHOLD,
   FLURRY_OPT_BREAKER_COOLDOWN_MS, /* Client only. Default 5000. */
+  /* Pages a pagination chain makes at most (flurry/paginate.h), page 1
+   * included; the chain then ends with detail "max_pages". 0 (default) =
+   * no limit but the cycle check. */
+  FLURRY_OPT_MAX_PAGES,
   FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
 

@@ -1,4 +1,4 @@
-/* test_keyset.c: the bounded set of 64-bit keys (cli/keyset.c) behind
+/* test_keyset.c: the bounded set of 64-bit keys (src/dedupe.c) behind
  * follow-up de-duplication and cycle detection. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,22 +8,21 @@
 
 #include <string.h>
 
-/* The CLI is not a library: its pure files are compiled in here. */
-#include "../../cli/keyset.c"
+#include "internal.h"
 
 static void test_keyset_bounded(void **state) {
   (void)state;
-  cli_keyset *s;
-  assert_int_equal(cli_keyset_new(&s, 1000), 0);
+  flurry_dedupe *s;
+  assert_int_equal(flurry_dedupe_new(&s, 1000), 0);
   for (uint64_t k = 0; k < 1000; k++)
-    assert_int_equal(cli_keyset_add(s, k * 0x9e3779b97f4a7c15ULL), 0);
-  assert_int_equal(cli_keyset_add(s, 0), 1); /* key 0 is a key too */
-  assert_int_equal(cli_keyset_add(s, 5 * 0x9e3779b97f4a7c15ULL), 1);
-  assert_int_equal(cli_keyset_add(s, 12345), CLI_KEYSET_FULL);
-  assert_false(cli_keyset_has(s, 12345));
-  assert_int_equal(cli_keyset_count(s), 1000);
-  cli_keyset_free(s);
-  cli_keyset_free(NULL);
+    assert_int_equal(flurry_dedupe_add(s, k * 0x9e3779b97f4a7c15ULL), 0);
+  assert_int_equal(flurry_dedupe_add(s, 0), 1); /* key 0 is a key too */
+  assert_int_equal(flurry_dedupe_add(s, 5 * 0x9e3779b97f4a7c15ULL), 1);
+  assert_int_equal(flurry_dedupe_add(s, 12345), FLURRY_ETOO_LARGE);
+  assert_false(flurry_dedupe_has(s, 12345));
+  assert_int_equal(flurry_dedupe_count(s), 1000);
+  flurry_dedupe_free(s);
+  flurry_dedupe_free(NULL);
 }
 
 int main(void) {

@@ -1,4 +1,4 @@
-/* test_link.c: the CLI's Link header parser (cli/link.c): every prefix of
+/* test_link.c: the CLI's Link header parser (src/link.c): every prefix of
  * every input, in a buffer of exactly that size, so ASan sees any read past
  * the end. */
 #include <stdarg.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The CLI is not a library: its pure files are compiled in here. */
-#include "../../cli/link.c"
+#include "flurry.h"
+#include "fl.h"
 
 /* n bytes of s in a heap block of exactly n bytes (no NUL after). */
 static char *exact(const char *s, size_t n) {
@@ -22,14 +22,14 @@ static char *exact(const char *s, size_t n) {
 }
 
 /* Every link of a header value, as "uri|rel;" into out. Returns the last
- * parse result (CLI_LINK_END when the whole value was read). */
+ * parse result (FLURRY_LINK_END when the whole value was read). */
 static int walk(const char *p, size_t n, char *out, size_t outlen) {
   out[0] = '\0';
   for (;;) {
-    cli_link l;
+    flurry_link l;
     size_t used = SIZE_MAX;
-    int rc = cli_link_parse(p, n, &l, &used);
-    if (rc != CLI_LINK_OK)
+    int rc = flurry_link_parse(p, n, &l, &used);
+    if (rc != FLURRY_LINK_OK)
       return rc;
     assert_true(used > 0 && used <= n);
     assert_true(l.uri >= p && l.uri + l.uri_len <= p + n);
@@ -53,18 +53,18 @@ static void test_link_github_header(void **state) {
   (void)state;
   char *p = exact(github, strlen(github));
   char got[2048];
-  assert_int_equal(walk(p, strlen(github), got, sizeof got), CLI_LINK_END);
+  assert_int_equal(walk(p, strlen(github), got, sizeof got), FLURRY_LINK_END);
   assert_string_equal(got, "https://api.github.com/repositories/1300192/issues?page=2|prev;"
                            "https://api.github.com/repositories/1300192/issues?page=4|next;"
                            "https://api.github.com/repositories/1300192/issues?page=515|last;"
                            "https://api.github.com/repositories/1300192/issues?page=1|first;");
   const char *uri;
   size_t len;
-  assert_int_equal(cli_link_find(p, strlen(github), "next", &uri, &len), 1);
+  assert_int_equal(flurry_link_find(p, strlen(github), "next", &uri, &len), 1);
   assert_int_equal(len, strlen("https://api.github.com/repositories/1300192/issues?page=4"));
-  assert_int_equal(cli_link_find(p, strlen(github), "LAST", &uri, &len), 1);
+  assert_int_equal(flurry_link_find(p, strlen(github), "LAST", &uri, &len), 1);
   assert_memory_equal(uri + len - 8, "page=515", 8);
-  assert_int_equal(cli_link_find(p, strlen(github), "nex", &uri, &len), 0);
+  assert_int_equal(flurry_link_find(p, strlen(github), "nex", &uri, &len), 0);
   free(p);
 }
 
@@ -87,15 +87,15 @@ static void test_link_forms(void **state) {
     size_t n = strlen(cases[i].in);
     char *p = exact(cases[i].in, n);
     int rc = walk(p, n, got, sizeof got);
-    if (rc != CLI_LINK_END || strcmp(got, cases[i].want) != 0)
+    if (rc != FLURRY_LINK_END || strcmp(got, cases[i].want) != 0)
       fail_msg("case %zu [%s]: rc %d, got [%s], want [%s]", i, cases[i].in, rc, got,
                cases[i].want);
     free(p);
   }
-  cli_link l = {.rel = "next  last", .rel_len = 10};
-  assert_true(cli_link_rel_has(&l, "last"));
-  assert_true(cli_link_rel_has(&l, "Next"));
-  assert_false(cli_link_rel_has(&l, "nextlast"));
+  flurry_link l = {.rel = "next  last", .rel_len = 10};
+  assert_true(flurry_link_rel_has(&l, "last"));
+  assert_true(flurry_link_rel_has(&l, "Next"));
+  assert_false(flurry_link_rel_has(&l, "nextlast"));
 }
 
 static void test_link_rejects_garbage(void **state) {
@@ -109,16 +109,16 @@ static void test_link_rejects_garbage(void **state) {
     char got[256];
     int rc = walk(p, n, got, sizeof got);
     if (i == 3) /* a value cut short: more was expected */
-      assert_int_equal(rc, CLI_LINK_AGAIN);
-    else if (rc != CLI_LINK_BAD)
-      fail_msg("[%s]: rc %d, expected CLI_LINK_BAD", bad[i], rc);
+      assert_int_equal(rc, FLURRY_LINK_AGAIN);
+    else if (rc != FLURRY_LINK_BAD)
+      fail_msg("[%s]: rc %d, expected FLURRY_LINK_BAD", bad[i], rc);
     free(p);
   }
   const char *uri;
   size_t len;
   char *p = exact("<x>; rel=prev, junk, <y>; rel=next", 34);
-  assert_int_equal(cli_link_find(p, 34, "next", &uri, &len), CLI_LINK_BAD);
-  assert_int_equal(cli_link_find(p, 34, "prev", &uri, &len), 1);
+  assert_int_equal(flurry_link_find(p, 34, "next", &uri, &len), FLURRY_LINK_BAD);
+  assert_int_equal(flurry_link_find(p, 34, "prev", &uri, &len), 1);
   free(p);
 }
 
@@ -134,12 +134,12 @@ static void test_link_every_prefix(void **state) {
       char *p = exact(inputs[k], n);
       char got[2048];
       int rc = walk(p, n, got, sizeof got);
-      if (rc != CLI_LINK_END && rc != CLI_LINK_AGAIN)
+      if (rc != FLURRY_LINK_END && rc != FLURRY_LINK_AGAIN)
         fail_msg("input %zu, prefix %zu: rc %d", k, n, rc);
       const char *uri;
       size_t len;
-      rc = cli_link_find(p, n, "next", &uri, &len);
-      assert_true(rc == 1 || rc == 0 || rc == CLI_LINK_AGAIN);
+      rc = flurry_link_find(p, n, "next", &uri, &len);
+      assert_true(rc == 1 || rc == 0 || rc == FLURRY_LINK_AGAIN);
       if (rc == 1)
         assert_true(uri >= p && uri + len <= p + n);
       free(p);

@@ -1,4 +1,4 @@
-/* test_url.c: what pagination knows about URLs (cli/url.c): the pages
+/* test_url.c: what pagination knows about URLs (src/url.c): the pages
  * between a next and a last link, resolving next links, origins. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,58 +8,57 @@
 
 #include <string.h>
 
-/* The CLI is not a library: its pure files are compiled in here. */
-#include "../../cli/url.c"
+#include "internal.h"
 
 static void test_url_page_range(void **state) {
   (void)state;
-  cli_page_range pr;
+  flurry__page_range pr;
   /* page numbers, page 1 implicit */
-  assert_int_equal(cli_url_page_range("http://h/i?per_page=50", "http://h/i?per_page=50&page=2",
+  assert_int_equal(flurry__url_page_range("http://h/i?per_page=50", "http://h/i?per_page=50&page=2",
                                       "http://h/i?per_page=50&page=20", &pr), 0);
   assert_true(pr.first == 2 && pr.last == 20 && pr.step == 1);
-  char *u = cli_url_page("http://h/i?per_page=50&page=2", &pr, 7);
+  char *u = flurry__url_page("http://h/i?per_page=50&page=2", &pr, 7);
   assert_string_equal(u, "http://h/i?per_page=50&page=7");
   fl_free(u);
   /* offsets, offset 0 implicit, and explicit */
-  assert_int_equal(cli_url_page_range("http://h/i", "http://h/i?offset=50&limit=50",
+  assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?offset=50&limit=50",
                                       "http://h/i?offset=950&limit=50", &pr), 0);
   assert_true(pr.first == 50 && pr.last == 950 && pr.step == 50);
-  assert_int_equal(cli_url_page_range("http://h/i?offset=100&limit=50",
+  assert_int_equal(flurry__url_page_range("http://h/i?offset=100&limit=50",
                                       "http://h/i?offset=150&limit=50",
                                       "http://h/i?offset=950&limit=50", &pr), 0);
   assert_true(pr.first == 150 && pr.step == 50);
   /* not a range: two parameters differ, another path, no whole step, a
    * cursor, last before next */
-  assert_int_equal(cli_url_page_range("http://h/i", "http://h/i?a=2&b=2", "http://h/i?a=3&b=3",
+  assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?a=2&b=2", "http://h/i?a=3&b=3",
                                       &pr), -1);
-  assert_int_equal(cli_url_page_range("http://h/i", "http://h/i?page=2", "http://h/j?page=9",
+  assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?page=2", "http://h/j?page=9",
                                       &pr), -1);
-  assert_int_equal(cli_url_page_range("http://h/i?o=0", "http://h/i?o=30", "http://h/i?o=100",
+  assert_int_equal(flurry__url_page_range("http://h/i?o=0", "http://h/i?o=30", "http://h/i?o=100",
                                       &pr), -1);
-  assert_int_equal(cli_url_page_range("http://h/i", "http://h/i?c=abc", "http://h/i?c=xyz", &pr),
+  assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?c=abc", "http://h/i?c=xyz", &pr),
                    -1);
-  assert_int_equal(cli_url_page_range("http://h/i", "http://h/i?page=5", "http://h/i?page=3",
+  assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?page=5", "http://h/i?page=3",
                                       &pr), -1);
-  assert_int_equal(cli_url_page_range("http://h/i", "http://h/i", "http://h/i", &pr), -1);
+  assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i", "http://h/i", &pr), -1);
 }
 
 static void test_url_resolve_and_origin(void **state) {
   (void)state;
-  char *u = cli_url_resolve("http://h:8/a/b?x=1", "/items?page=2");
+  char *u = flurry__url_resolve("http://h:8/a/b?x=1", "/items?page=2");
   assert_string_equal(u, "http://h:8/items?page=2");
   fl_free(u);
-  u = cli_url_resolve("http://h/a/b", "c?d=1");
+  u = flurry__url_resolve("http://h/a/b", "c?d=1");
   assert_string_equal(u, "http://h/a/c?d=1");
   fl_free(u);
-  assert_null(cli_url_resolve(NULL, "/relative"));
-  assert_null(cli_url_resolve("http://h/", "ftp://h/x"));
-  assert_true(cli_url_same_origin("http://H:80/a", "http://h/b"));
-  assert_true(cli_url_same_origin("https://h/a", "https://h:443/b?c"));
-  assert_false(cli_url_same_origin("http://h/a", "https://h/a"));
-  assert_false(cli_url_same_origin("http://h/a", "http://h:81/a"));
-  assert_false(cli_url_same_origin("http://127.0.0.1:5/a", "http://localhost:5/a"));
-  assert_false(cli_url_same_origin("http://h/a", "not a url"));
+  assert_null(flurry__url_resolve(NULL, "/relative"));
+  assert_null(flurry__url_resolve("http://h/", "ftp://h/x"));
+  assert_true(flurry__url_same_origin("http://H:80/a", "http://h/b"));
+  assert_true(flurry__url_same_origin("https://h/a", "https://h:443/b?c"));
+  assert_false(flurry__url_same_origin("http://h/a", "https://h/a"));
+  assert_false(flurry__url_same_origin("http://h/a", "http://h:81/a"));
+  assert_false(flurry__url_same_origin("http://127.0.0.1:5/a", "http://localhost:5/a"));
+  assert_false(flurry__url_same_origin("http://h/a", "not a url"));
 }
 
 int main(void) {

@@ -1,19 +1,19 @@
-/* keyset.c: a set of 64-bit keys (request identities, page URL hashes) with
+/* dedupe.c: a set of 64-bit keys (request identities, page URL hashes) with
  * a hard limit: open addressing, linear probing, at most half full. Memory:
  * 16 bytes per key at the limit. */
 #include <string.h>
 
-#include "cli.h"
+#include "internal.h"
 
-struct cli_keyset {
+struct flurry_dedupe {
   uint64_t *slot; /* 0 = empty; key 0 is stored as 1 */
   size_t cap;     /* power of two */
   size_t count;
   size_t limit;
 };
 
-int cli_keyset_new(cli_keyset **out, size_t limit) {
-  cli_keyset *s = fl_calloc(1, sizeof *s);
+FLURRY_API int flurry_dedupe_new(flurry_dedupe **out, size_t limit) {
+  flurry_dedupe *s = fl_calloc(1, sizeof *s);
   if (s == NULL)
     return FLURRY_ENOMEM;
   s->limit = limit;
@@ -21,14 +21,14 @@ int cli_keyset_new(cli_keyset **out, size_t limit) {
   return 0;
 }
 
-void cli_keyset_free(cli_keyset *s) {
+FLURRY_API void flurry_dedupe_free(flurry_dedupe *s) {
   if (s == NULL)
     return;
   fl_free(s->slot);
   fl_free(s);
 }
 
-size_t cli_keyset_count(const cli_keyset *s) { return s->count; }
+FLURRY_API size_t flurry_dedupe_count(const flurry_dedupe *s) { return s->count; }
 
 static size_t find(const uint64_t *slot, size_t cap, uint64_t key) {
   size_t i = (size_t)(key ^ (key >> 29)) & (cap - 1);
@@ -37,7 +37,7 @@ static size_t find(const uint64_t *slot, size_t cap, uint64_t key) {
   return i;
 }
 
-static int grow(cli_keyset *s) {
+static int grow(flurry_dedupe *s) {
   size_t cap = s->cap ? s->cap * 2 : 64;
   uint64_t *slot = fl_calloc(cap, sizeof *slot);
   if (slot == NULL)
@@ -51,20 +51,39 @@ static int grow(cli_keyset *s) {
   return 0;
 }
 
-int cli_keyset_has(const cli_keyset *s, uint64_t key) {
+FLURRY_API int flurry_dedupe_has(const flurry_dedupe *s, uint64_t key) {
   key = key ? key : 1;
   return s->cap && s->slot[find(s->slot, s->cap, key)] == key;
 }
 
-int cli_keyset_add(cli_keyset *s, uint64_t key) {
+FLURRY_API int flurry_dedupe_add(flurry_dedupe *s, uint64_t key) {
   key = key ? key : 1;
-  if (cli_keyset_has(s, key))
+  if (flurry_dedupe_has(s, key))
     return 1;
   if (s->count >= s->limit)
-    return CLI_KEYSET_FULL;
+    return FLURRY_ETOO_LARGE;
   if ((s->count + 1) * 2 > s->cap && grow(s) != 0)
     return FLURRY_ENOMEM;
   s->slot[find(s->slot, s->cap, key)] = key;
   s->count++;
   return 0;
+}
+
+/* ---- hashing ---- */
+
+uint64_t flurry__hash(uint64_t h, const void *p, size_t n) {
+  const unsigned char *s = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ s[i]) * 1099511628211ULL;
+  return h;
+}
+
+/* FNV's last bytes reach the high bits but mix weakly: MurmurHash3's
+ * finaliser spreads them, so "key % N" splits shards evenly. */
+uint64_t flurry__hash_finish(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
 }

@@ -1,13 +1,13 @@
 /* url.c: what pagination needs to know about URLs: resolving a next link
  * against the page it came from (libcurl's URL API), comparing origins
- * (credentials stay with their origin), and telling the page URLs between a
- * next link and a last link. */
+ * (credentials stay with their origin, and which headers are credentials),
+ * and telling the page URLs between a next link and a last link. */
 #include <curl/curl.h>
 #include <string.h>
 
-#include "cli.h"
+#include "internal.h"
 
-char *cli_url_resolve(const char *base, const char *ref) {
+char *flurry__url_resolve(const char *base, const char *ref) {
   CURLU *u = curl_url();
   char *got = NULL, *out = NULL;
   if (u == NULL)
@@ -44,9 +44,23 @@ static int origin(const char *url, char *out, size_t outlen) {
   return rc;
 }
 
-int cli_url_same_origin(const char *a, const char *b) {
+int flurry__url_same_origin(const char *a, const char *b) {
   char oa[512], ob[512];
   return origin(a, oa, sizeof oa) == 0 && origin(b, ob, sizeof ob) == 0 && strcmp(oa, ob) == 0;
+}
+
+/* Headers that carry credentials are sent only to the origin of the
+ * request asked for, never to one a response pointed to. */
+int flurry__secret_name(const char *name, size_t n) {
+  static const char *const words[] = {"auth", "cookie", "token", "key", "secret", "session",
+                                      "passw", "credential", "signature"};
+  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+    size_t wl = strlen(words[w]);
+    for (size_t i = 0; i + wl <= n; i++)
+      if (fl_strncaseeq(name + i, words[w], wl))
+        return 1;
+  }
+  return 0;
 }
 
 /* ---- the pages between a next link and a last link ---- */
@@ -109,7 +123,7 @@ static int differing_param(const char *next, const char *last, size_t *ns, size_
   return found == 1 ? 0 : -1;
 }
 
-int cli_url_page_range(const char *cur, const char *next, const char *last, cli_page_range *out) {
+int flurry__url_page_range(const char *cur, const char *next, const char *last, flurry__page_range *out) {
   size_t s, e;
   if (differing_param(next, last, &s, &e) != 0)
     return -1;
@@ -134,7 +148,7 @@ int cli_url_page_range(const char *cur, const char *next, const char *last, cli_
   return 0;
 }
 
-char *cli_url_page(const char *next, const cli_page_range *pr, int64_t value) {
+char *flurry__url_page(const char *next, const flurry__page_range *pr, int64_t value) {
   fl_buf b = FL_BUF_INIT(0);
   fl_buf_append(&b, next, pr->value_at);
   fl_buf_i64(&b, value);

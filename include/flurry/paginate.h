@@ -1,0 +1,264 @@
+/* flurry/paginate.h: pages, follow-ups and joins on the callback API.
+ *
+ *  - The Link header parser (RFC 8288): flurry_link_parse, flurry_link_find.
+ *  - A paginator on a request (flurry_request_set_paginator): the client
+ *    follows the pages itself (Link rel="next", a next URL from the body, or
+ *    any next request a callback builds), checks each against the pages
+ *    already requested in the chain (a cycle ends it with FLURRY_EPROTOCOL),
+ *    keeps credentials to the first page's origin, stops at max pages, and
+ *    when the total is known after page 1 (rel="last", or a callback) sends
+ *    the remaining pages concurrently. Each page goes to the request's
+ *    completion callback; flurry_request_page() tells which page it is.
+ *  - Follow-ups with provenance (flurry_request_set_parent) and a
+ *    de-duplication set (flurry_dedupe, flurry_client_submit_unique).
+ *  - A group of named requests sent together, with one callback when all of
+ *    them are back (flurry_group).
+ *
+ * Every page, follow-up and part is an ordinary request: the in-flight
+ * limit, rate limits, retries and the deadline apply to each. */
+#ifndef FLURRY_PAGINATE_H
+#define FLURRY_PAGINATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flurry/client.h"
+#include "flurry/request.h"
+#include "flurry/response.h"
+#include "flurry/visibility.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the Link header (RFC 8288) ---------------------------------------- */
+
+/* One link-value. Both pointers point into the parsed buffer (borrowed). */
+typedef struct flurry_link {
+  const char *uri; /* between < and >, not resolved */
+  size_t uri_len;
+  const char *rel; /* the rel parameter's value, quotes removed; NULL: none */
+  size_t rel_len;
+} flurry_link;
+
+enum {
+  FLURRY_LINK_OK = 1,    /* one link-value parsed */
+  FLURRY_LINK_END = 0,   /* nothing but white space and commas left */
+  FLURRY_LINK_BAD = -1,  /* not a link-value */
+  FLURRY_LINK_AGAIN = -2 /* the value stops in the middle of a link */
+};
+
+/* Parses the first link-value of p[0..n) into *out. A pure parser: reads
+ * nothing past p + n, allocates nothing. Returns FLURRY_LINK_OK (*consumed:
+ * bytes used, the separating comma included; call again on the rest),
+ * FLURRY_LINK_END, FLURRY_LINK_AGAIN or FLURRY_LINK_BAD. */
+FLURRY_API int flurry_link_parse(const char *p, size_t n, flurry_link *out, size_t *consumed);
+
+/* 1 when the link's rel (a space-separated list) holds `name` (any case),
+ * else 0. */
+FLURRY_API int flurry_link_rel_has(const flurry_link *l, const char *name);
+
+/* The URI of the first link of p[0..n) whose rel holds `rel`: returns 1
+ * (*uri, *len set, pointing into p), 0 when there is none, or
+ * FLURRY_LINK_BAD / FLURRY_LINK_AGAIN when the value breaks before one. */
+FLURRY_API int flurry_link_find(const char *p, size_t n, const char *rel, const char **uri,
+                                size_t *len);
+
+/* ---- paginators ---------------------------------------------------------- */
+
+/* Which page a request is (see flurry_request_page). */
+typedef struct flurry_page {
+  uint64_t chain; /* the chain's id: the flurry_request_id of its page 1 */
+  int64_t number; /* 1-based */
+  int known;      /* 1: a page known up front, sent concurrently */
+} flurry_page;
+
+typedef enum flurry_paginate_kind {
+  /* The Link header's rel="next"; when page 1 also has rel="last" and the
+   * two differ in one integer query parameter (page=, offset=), every page
+   * up to the last goes out concurrently. */
+  FLURRY_PAGINATE_LINK = 1,
+  /* A next URL (absolute, or relative to the page) from next_url. */
+  FLURRY_PAGINATE_NEXT_URL = 2,
+  /* Any next request, built by next: cursors, page numbers, offsets. */
+  FLURRY_PAGINATE_CALLBACK = 3
+} flurry_paginate_kind;
+
+/* FLURRY_PAGINATE_NEXT_URL: writes the next page's URL (NUL-terminated, at
+ * most url_len bytes with the NUL) into url. `resp` (a successful page) is
+ * borrowed for the call; it runs before the page reaches the completion
+ * callback. Returns 1 (a next page), 0 (the last page) or a FLURRY_E* code,
+ * which ends the chain with that error (detail "next"). */
+typedef int (*flurry_next_url_cb)(const flurry_response *resp, const flurry_page *page,
+                                  void *user_data, char *url, size_t url_len);
+
+/* FLURRY_PAGINATE_CALLBACK: builds the next page's request with
+ * flurry_request_new and stores it in *next (the chain takes it over), or
+ * leaves *next NULL for the last page. Returns 0, or a FLURRY_E* code that
+ * ends the chain with that error (detail "next"; a request in *next is
+ * freed). Runs as next_url does. */
+typedef int (*flurry_next_cb)(const flurry_response *resp, const flurry_page *page,
+                              void *user_data, flurry_request **next);
+
+/* Optional, with build_page: after page 1, the number of pages in all (a
+ * count in the body, a header), or -1 when unknown (the chain goes on page
+ * by page). */
+typedef int64_t (*flurry_total_cb)(const flurry_response *first, void *user_data);
+
+/* With total: builds page `number` (2..total) into *out (taken over).
+ * Returns 0 or a FLURRY_E* code (that page is reported to on_end's error,
+ * the others go on). */
+typedef int (*flurry_build_page_cb)(int64_t number, void *user_data, flurry_request **out);
+
+/* How a chain ended. Pointers are borrowed for the callback. */
+typedef struct flurry_chain_end {
+  uint64_t chain;      /* the chain's id */
+  int64_t pages;       /* pages delivered to the completion callback */
+  int error;           /* FLURRY_OK, or why it stopped early: */
+  const char *detail;  /* "" (the last page said so), "max_pages" (with
+                          FLURRY_OK), "pagination_cycle" (FLURRY_EPROTOCOL:
+                          the next page was already requested in this
+                          chain), "page_failed" (a page failed: its error),
+                          "next" (a callback's error), "submit" (a page was
+                          refused: the client is closing, or no memory) */
+  const char *message; /* "" or a sentence naming the page or URL */
+} flurry_chain_end;
+
+/* Runs once per chain, after the completion callback of its last page. */
+typedef void (*flurry_chain_end_cb)(const flurry_chain_end *end, void *user_data);
+
+typedef struct flurry_paginator {
+  flurry_paginate_kind kind;
+  flurry_next_url_cb next_url;     /* FLURRY_PAGINATE_NEXT_URL */
+  flurry_next_cb next;             /* FLURRY_PAGINATE_CALLBACK */
+  flurry_total_cb total;           /* optional (with build_page) */
+  flurry_build_page_cb build_page; /* optional (with total) */
+  flurry_chain_end_cb on_end;      /* optional */
+  int64_t max_pages;               /* 0: FLURRY_OPT_MAX_PAGES */
+  void *user_data;                 /* for these callbacks */
+} flurry_paginator;
+
+/* Makes `req` the first page of a chain (the paginator is copied). Submit
+ * it as usual: the completion callback then runs once per page (each page
+ * a request of its own, with flurry_request_page telling which), and
+ * pg->on_end once after the last one. Pages the paginator builds from a
+ * URL (Link, NEXT_URL, known Link pages) copy the first page's method,
+ * headers, body and options. A page at another origin than page 1 is sent
+ * without the credential headers (Authorization, Cookie, and names with
+ * auth, token, key, secret, session, passw, credential or signature), the
+ * client's defaults included. Pages of one chain go one after the other
+ * unless the total is known; many chains run at once. At most 1,000,000
+ * pages are remembered per chain for cycles (past that: FLURRY_ETOO_LARGE).
+ * Returns 0, FLURRY_EINVALID (NULL, a kind without its callback, a
+ * negative max_pages, or req already submitted) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_paginator *pg);
+
+/* Which page of which chain `req` is: 0 and *out filled, or
+ * FLURRY_EINVALID when it is not a page. */
+FLURRY_API int flurry_request_page(const flurry_request *req, flurry_page *out);
+
+/* ---- follow-ups: provenance and de-duplication ------------------------ */
+
+/* The request's id, unique in its client, given at submit (0 before). */
+FLURRY_API uint64_t flurry_request_id(const flurry_request *req);
+
+/* Marks `req` (not submitted yet) as a follow-up of `parent` (submitted,
+ * typically in its completion callback), made by `step` (copied; e.g.
+ * ".[].id=3", the expression and value that produced it). The path of req
+ * is the parent's path, then "/", then step. Pages of a chain keep the
+ * first page's parent and path. Returns 0, FLURRY_EINVALID (NULL, req
+ * submitted, or parent not), FLURRY_ETOO_LARGE (a path over 4096 bytes) or
+ * FLURRY_ENOMEM. */
+FLURRY_API int flurry_request_set_parent(flurry_request *req, const flurry_request *parent,
+                                         const char *step);
+
+/* The parent's id (0: none) and the provenance path ("": none; borrowed). */
+FLURRY_API uint64_t flurry_request_parent(const flurry_request *req);
+FLURRY_API const char *flurry_request_path(const flurry_request *req);
+
+/* A bounded set of 64-bit identities, shared by any number of requests of
+ * one client run. 16 bytes per entry at most. */
+typedef struct flurry_dedupe flurry_dedupe;
+
+/* limit: the most identities held. Returns 0 or FLURRY_ENOMEM (then *out
+ * is untouched). */
+FLURRY_API int flurry_dedupe_new(flurry_dedupe **out, size_t limit);
+FLURRY_API void flurry_dedupe_free(flurry_dedupe *d); /* NULL is a no-op */
+/* Adds a key: 0 (added), 1 (already there), FLURRY_ETOO_LARGE (the set is
+ * at its limit: not added) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_dedupe_add(flurry_dedupe *d, uint64_t key);
+FLURRY_API int flurry_dedupe_has(const flurry_dedupe *d, uint64_t key);
+FLURRY_API size_t flurry_dedupe_count(const flurry_dedupe *d);
+
+/* A request's identity: a 64-bit hash of its method, URL (the client's
+ * base URL and the query applied) and body. Equal requests, equal
+ * identities. */
+FLURRY_API uint64_t flurry_request_identity(const flurry_client *client,
+                                            const flurry_request *req);
+
+/* Returned by flurry_client_submit_unique for a request already made. Not
+ * an error kind: a positive value outside the FLURRY_E* range. */
+#define FLURRY_DUPLICATE 1000
+
+/* Submits `req` unless an identical one (flurry_request_identity) was
+ * submitted through `d` before. Returns 0 (submitted: as
+ * flurry_client_submit), FLURRY_DUPLICATE (not submitted; the callback
+ * never runs and the caller still owns req), or what flurry_client_submit
+ * returns. Once d is full, requests are submitted without being
+ * remembered. */
+FLURRY_API int flurry_client_submit_unique(flurry_client *client, flurry_request *req,
+                                           flurry_dedupe *d, flurry_done_cb cb,
+                                           void *user_data);
+
+/* ---- groups: named requests sent together, one callback ---------------- */
+
+typedef struct flurry_group flurry_group;
+
+/* Runs once when every part of the group is back, success or error. The
+ * group is borrowed: the client frees it after the callback returns
+ * (responses not taken with flurry_group_take included). */
+typedef void (*flurry_group_cb)(flurry_group *group, void *user_data);
+
+/* Creates an empty group for `client`. Returns 0, FLURRY_EINVALID (NULL)
+ * or FLURRY_ENOMEM; on failure *out is untouched. */
+FLURRY_API int flurry_group_new(flurry_group **out, flurry_client *client);
+
+/* Adds part `name` (copied; unique in the group) with `req`, which the
+ * group takes over on success. At most 1024 parts. Returns 0,
+ * FLURRY_EINVALID (NULL, a name already used, req submitted, the group
+ * submitted or full) or FLURRY_ENOMEM (the caller keeps req). */
+FLURRY_API int flurry_group_add(flurry_group *g, const char *name, flurry_request *req);
+
+/* Submits every part at once (the client's limits apply). On 0, cb runs
+ * once, later, when the last part is back; a part the client refused gets
+ * an error response with the refusal's code, so each part has a response.
+ * On failure the callback never runs and the caller still owns the group:
+ * FLURRY_EINVALID (no parts, already submitted, cb NULL, or every part
+ * refused as invalid), FLURRY_ECANCELLED (the client is being freed) or
+ * FLURRY_ENOMEM. */
+FLURRY_API int flurry_group_submit(flurry_group *g, flurry_group_cb cb, void *user_data);
+
+/* Parts, in the order they were added. */
+FLURRY_API size_t flurry_group_count(const flurry_group *g);
+FLURRY_API const char *flurry_group_name(const flurry_group *g, size_t i);
+/* The index of part `name`, or -1. */
+FLURRY_API int flurry_group_find(const flurry_group *g, const char *name);
+/* Part i's response in the callback (borrowed; NULL once taken, or for
+ * i out of range). */
+FLURRY_API const flurry_response *flurry_group_response(const flurry_group *g, size_t i);
+/* Part i's error kind (FLURRY_OK, FLURRY_EHTTP for a status >= 400, ...);
+ * FLURRY_EINVALID for i out of range. */
+FLURRY_API int flurry_group_error(const flurry_group *g, size_t i);
+/* Parts that failed (error other than FLURRY_OK). */
+FLURRY_API size_t flurry_group_failed(const flurry_group *g);
+/* Hands part i's response over to the caller (flurry_response_free it);
+ * NULL when already taken or out of range. */
+FLURRY_API flurry_response *flurry_group_take(flurry_group *g, size_t i);
+/* Frees a group never submitted (or whose submit failed), with its
+ * requests. NULL is a no-op. */
+FLURRY_API void flurry_group_free(flurry_group *g);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

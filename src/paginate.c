@@ -1,0 +1,391 @@
+/* paginate.c: pagination chains. A request with a paginator is page 1 of a
+ * chain; when a page completes, the chain works out the next one (a Link
+ * rel="next", a next URL or request from a callback), checks it against
+ * the pages already requested (a cycle) and the page limit, keeps the
+ * credentials to page 1's origin, hands the page to the completion
+ * callback, then submits the next page. When page 1 says how many pages
+ * there are (rel="last", or the total callback), the rest go out at once,
+ * as many in flight as the client's in-flight limit. */
+#include <string.h>
+
+#include "internal.h"
+
+#define SEEN_LIMIT 1000000 /* pages remembered per chain, for cycles */
+#define NEXT_URL_MAX 8192  /* a next URL from flurry_next_url_cb */
+
+typedef struct flurry__chain {
+  int refs; /* pages alive (submitted or not), +1 while one completes */
+  flurry_paginator pg;
+  uint64_t id;        /* page 1's request id */
+  char *origin;       /* page 1's URL: credentials stay at its origin */
+  flurry_dedupe *seen; /* identities of the pages requested */
+  int64_t pages;      /* pages made */
+  int64_t delivered;  /* pages handed to the callback */
+  size_t outstanding; /* submitted, not complete */
+  flurry_done_cb cb;
+  void *ud;
+  /* pages known up front: known_next .. known_last by known_step */
+  int known, stop, ended;
+  int64_t known_next, known_last, known_step, known_page;
+  flurry__page_range pr; /* Link pages: the next link with its parameter */
+  char *known_url;
+  flurry_request *tmpl; /* Link pages: a copy of page 1 */
+  uint64_t parent_id;   /* page 1's provenance, for every page */
+  char *path;
+  /* how it ends */
+  int err;
+  const char *detail;
+  char *msg;
+} flurry__chain;
+
+/* ---- the credential switch ---- */
+
+/* Whether a header stays at page 1's origin. The one place that decides:
+ * it becomes the client's notion of secret headers once the client has
+ * one (flurry_client_add_secret_header). */
+static int header_secret(const flurry_client *c, const char *name, size_t n) {
+  (void)c;
+  return flurry__secret_name(name, n);
+}
+
+int flurry__secret_line(const flurry_client *c, const char *line) {
+  return header_secret(c, line, strcspn(line, ":;"));
+}
+
+/* ---- chain life ---- */
+
+static void chain_release(flurry__chain *ch) {
+  if (ch == NULL || --ch->refs > 0)
+    return;
+  flurry_dedupe_free(ch->seen);
+  fl_free(ch->origin);
+  fl_free(ch->known_url);
+  flurry_request_free(ch->tmpl);
+  fl_free(ch->msg);
+  fl_free(ch->path);
+  fl_free(ch);
+}
+
+void flurry__follow_free(flurry_request *req) {
+  fl_free(req->path);
+  chain_release(req->chain);
+}
+
+FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_paginator *pg) {
+  if (req == NULL || pg == NULL || req->state != REQ_NEW || req->chain || pg->max_pages < 0 ||
+      (pg->kind == FLURRY_PAGINATE_NEXT_URL && pg->next_url == NULL) ||
+      (pg->kind == FLURRY_PAGINATE_CALLBACK && pg->next == NULL) ||
+      (pg->kind != FLURRY_PAGINATE_LINK && pg->kind != FLURRY_PAGINATE_NEXT_URL &&
+       pg->kind != FLURRY_PAGINATE_CALLBACK))
+    return FLURRY_EINVALID;
+  flurry__chain *ch = fl_calloc(1, sizeof *ch);
+  if (ch == NULL || flurry_dedupe_new(&ch->seen, SEEN_LIMIT) != FLURRY_OK) {
+    fl_free(ch);
+    return FLURRY_ENOMEM;
+  }
+  ch->refs = 1;
+  ch->pg = *pg;
+  req->chain = ch;
+  req->page = 1;
+  return FLURRY_OK;
+}
+
+FLURRY_API int flurry_request_page(const flurry_request *req, flurry_page *out) {
+  if (req == NULL || out == NULL || req->chain == NULL)
+    return FLURRY_EINVALID;
+  out->chain = req->chain->id ? req->chain->id : req->id;
+  out->number = req->page;
+  out->known = req->page_known;
+  return FLURRY_OK;
+}
+
+/* Records why the chain stops (the first reason wins). msg: copied. */
+static void chain_stop(flurry__chain *ch, int err, const char *detail, const char *msg) {
+  if (ch->stop)
+    return;
+  ch->stop = 1;
+  ch->err = err;
+  ch->detail = detail;
+  ch->msg = fl_strdup(msg ? msg : flurry_strerror(err));
+}
+
+/* ---- making pages ---- */
+
+/* A copy of src (not submitted) for url: method, headers, body, options and
+ * provenance. NULL: no memory. */
+static flurry_request *page_copy(const flurry_request *src, const char *url) {
+  flurry_request *r;
+  if (flurry_request_new(&r, src->method, url) != FLURRY_OK)
+    return NULL;
+  for (struct curl_slist *h = src->headers; h; h = h->next) {
+    struct curl_slist *n = curl_slist_append(r->headers, h->data);
+    if (n == NULL)
+      goto fail;
+    r->headers = n;
+  }
+  if (src->has_body && flurry_request_set_body(r, src->body, src->body_len) != FLURRY_OK)
+    goto fail;
+  if (src->path && (r->path = fl_strdup(src->path)) == NULL)
+    goto fail;
+  r->has_content_type = src->has_content_type;
+  r->has_idempotency_key = src->has_idempotency_key;
+  memcpy(r->opt, src->opt, sizeof r->opt);
+  r->opt_set = src->opt_set;
+  r->parent_id = src->parent_id;
+  return r;
+fail:
+  flurry_request_free(r);
+  return NULL;
+}
+
+/* The absolute URL a request not yet submitted will fetch (fl_free), or
+ * NULL. */
+static char *target_of(const flurry_client *c, const flurry_request *req) {
+  if (req->resolved_url)
+    return fl_strdup(req->resolved_url);
+  char *abs = flurry__url_resolve(c->base_url, req->url);
+  if (abs == NULL || req->query.len == 0)
+    return abs;
+  fl_buf b = FL_BUF_INIT(0);
+  fl_buf_printf(&b, "%s%c%s", abs, strchr(abs, '?') ? '&' : '?', req->query.data);
+  fl_free(abs);
+  return b.data ? fl_buf_take(&b, NULL) : NULL;
+}
+
+FLURRY_API uint64_t flurry_request_identity(const flurry_client *c, const flurry_request *req) {
+  char *url = target_of(c, req);
+  const char *u = url ? url : req->url;
+  uint64_t h = flurry__hash(FLURRY__HASH_INIT, req->method, strlen(req->method) + 1);
+  h = flurry__hash(h, u, strlen(u) + 1);
+  h = flurry__hash_finish(flurry__hash(h, req->body ? req->body : "", req->body_len));
+  fl_free(url);
+  return h;
+}
+
+/* Makes r a page of ch: numbered, checked for a cycle and the limit, its
+ * credentials kept to page 1's origin. 0, or the chain stops (r freed). */
+static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, int known) {
+  char *url = target_of(c, r);
+  int rc = flurry_dedupe_add(ch->seen, flurry_request_identity(c, r));
+  if (rc == 1 && !known) {
+    fl_buf m = FL_BUF_INIT(0);
+    fl_buf_printf(&m, "pagination cycle: the next page (%.300s) was already requested in this "
+                  "chain; stopped after page %lld", url ? url : r->url, (long long)ch->pages);
+    chain_stop(ch, FLURRY_EPROTOCOL, "pagination_cycle", m.data);
+    fl_buf_free(&m);
+  } else if (rc != 0 && rc != 1) {
+    chain_stop(ch, rc, "submit", rc == FLURRY_ETOO_LARGE ? "too many pages to remember" : NULL);
+  }
+  if (rc != 0) { /* a known page already requested is skipped */
+    fl_free(url);
+    flurry_request_free(r);
+    return -1;
+  }
+  r->no_secrets = url == NULL || !flurry__url_same_origin(url, ch->origin);
+  fl_free(url);
+  if (r->chain != ch) {
+    chain_release(r->chain);
+    r->chain = ch;
+    ch->refs++;
+  }
+  r->page = ++ch->pages;
+  r->page_known = known;
+  if (r->parent_id == 0 && ch->parent_id) { /* a page built by a callback */
+    r->parent_id = ch->parent_id;
+    fl_free(r->path);
+    r->path = ch->path ? fl_strdup(ch->path) : NULL;
+  }
+  return 0;
+}
+
+static void page_submit(flurry_client *c, flurry__chain *ch, flurry_request *r) {
+  int rc = flurry_client_submit(c, r, ch->cb, ch->ud);
+  if (rc == FLURRY_OK) {
+    ch->outstanding++;
+    return;
+  }
+  chain_stop(ch, rc, "submit", flurry_strerror(rc));
+  flurry_request_free(r);
+}
+
+static int64_t page_limit(const flurry_client *c, const flurry__chain *ch,
+                          const flurry_request *req) {
+  return ch->pg.max_pages ? ch->pg.max_pages : flurry__opt(req, &c->opts, FLURRY_OPT_MAX_PAGES);
+}
+
+/* Pages known up front: first..last by step, within the page limit. */
+static void known_range(flurry__chain *ch, int64_t first, int64_t last, int64_t step,
+                        int64_t max) {
+  if (max && ch->pages + (last - first) / step + 1 > max) {
+    last = first + (max - ch->pages - 1) * step;
+    ch->detail = "max_pages"; /* not an error: the chain ends there */
+  }
+  ch->known = 1;
+  ch->known_next = first;
+  ch->known_last = last;
+  ch->known_step = step;
+}
+
+/* Submits known pages while the chain has room in the in-flight limit. */
+static void known_pump(flurry_client *c, flurry__chain *ch) {
+  size_t window = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
+  while (ch->known && !ch->stop && ch->known_next <= ch->known_last &&
+         ch->outstanding < window) {
+    int64_t v = ch->known_next;
+    ch->known_next += ch->known_step;
+    flurry_request *r = NULL;
+    if (ch->known_url) {
+      char *url = flurry__url_page(ch->known_url, &ch->pr, v);
+      r = url ? page_copy(ch->tmpl, url) : NULL;
+      fl_free(url);
+      if (r == NULL)
+        chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+    } else {
+      int rc = ch->pg.build_page(v, ch->pg.user_data, &r);
+      if (rc != FLURRY_OK || r == NULL) {
+        flurry_request_free(r);
+        r = NULL;
+        if (ch->err == FLURRY_OK)
+          ch->err = rc != FLURRY_OK ? rc : FLURRY_EINVALID;
+        if (ch->msg == NULL)
+          ch->msg = fl_strdup("build_page gave no request");
+        ch->detail = "next";
+      }
+    }
+    if (r && page_admit(c, ch, r, 1) == 0)
+      page_submit(c, ch, r);
+  }
+}
+
+/* A Link paginator's page 1 with a last link: every page is known. */
+static int link_known(flurry__chain *ch, const flurry_request *req, const flurry_response *resp,
+                      const char *next, int64_t max) {
+  char *last = flurry__response_link(resp, "last");
+  int ok = last && flurry__url_page_range(flurry_response_effective_url(resp), next, last,
+                                          &ch->pr) == 0;
+  fl_free(last);
+  if (!ok || (ch->known_url = fl_strdup(next)) == NULL ||
+      (ch->tmpl = page_copy(req, req->url)) == NULL)
+    return -1;
+  known_range(ch, ch->pr.first, ch->pr.last, ch->pr.step, max);
+  return 0;
+}
+
+/* The next page from a URL: a copy of this page for it. */
+static flurry_request *next_from_url(flurry__chain *ch, const flurry_request *req,
+                                     const char *url) {
+  flurry_request *r = page_copy(req, url);
+  if (r == NULL)
+    chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+  return r;
+}
+
+/* NEXT_URL: the callback's URL, resolved against the page's. */
+static flurry_request *next_url(flurry__chain *ch, const flurry_request *req,
+                                const flurry_response *resp, const flurry_page *page) {
+  char *buf = fl_malloc(NEXT_URL_MAX);
+  if (buf == NULL) {
+    chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+    return NULL;
+  }
+  buf[0] = '\0';
+  int rc = ch->pg.next_url(resp, page, ch->pg.user_data, buf, NEXT_URL_MAX);
+  buf[NEXT_URL_MAX - 1] = '\0';
+  flurry_request *r = NULL;
+  if (rc < 0 || rc > 1) {
+    chain_stop(ch, rc < 0 || rc >= FLURRY_ERR_COUNT ? FLURRY_EINVALID : rc, "next",
+               "the next_url callback failed");
+  } else if (rc == 1) {
+    char *abs = flurry__url_resolve(flurry_response_effective_url(resp), buf);
+    if (abs == NULL)
+      chain_stop(ch, FLURRY_EINVALID, "next", "the next URL is not an http(s) URL");
+    else
+      r = next_from_url(ch, req, abs);
+    fl_free(abs);
+  }
+  fl_free(buf);
+  return r;
+}
+
+/* The step after a sequential page: the next page (returned, not yet
+ * admitted), pages known up front, or the end. */
+static flurry_request *next_page(flurry_client *c, flurry__chain *ch, const flurry_request *req,
+                                 const flurry_response *resp, const flurry_page *page) {
+  int64_t max = page_limit(c, ch, req), total;
+  flurry_request *r = NULL;
+  if (ch->pg.kind == FLURRY_PAGINATE_LINK) {
+    char *next = flurry__response_link(resp, "next");
+    if (next && !(req->page == 1 && link_known(ch, req, resp, next, max) == 0))
+      r = next_from_url(ch, req, next);
+    fl_free(next);
+  } else if (ch->pg.kind == FLURRY_PAGINATE_NEXT_URL) {
+    r = next_url(ch, req, resp, page);
+  } else if (req->page == 1 && ch->pg.total && ch->pg.build_page &&
+             (total = ch->pg.total(resp, ch->pg.user_data)) >= 0) {
+    if (total >= 2)
+      known_range(ch, 2, total, 1, max);
+  } else {
+    int rc = ch->pg.next(resp, page, ch->pg.user_data, &r);
+    if (rc != FLURRY_OK) {
+      flurry_request_free(r);
+      r = NULL;
+      chain_stop(ch, rc, "next", "the next callback failed");
+    }
+  }
+  if (r && max && ch->pages >= max) {
+    flurry_request_free(r);
+    r = NULL;
+    chain_stop(ch, FLURRY_OK, "max_pages", "");
+  }
+  return r;
+}
+
+/* After the last page's callback: on_end, once. */
+static void maybe_end(flurry__chain *ch) {
+  if (ch->ended || ch->outstanding > 0 ||
+      (ch->known && !ch->stop && ch->known_next <= ch->known_last))
+    return;
+  ch->ended = 1;
+  if (ch->pg.on_end == NULL)
+    return;
+  flurry_chain_end end = {ch->id, ch->delivered, ch->err, ch->detail ? ch->detail : "",
+                          ch->msg ? ch->msg : ""};
+  ch->pg.on_end(&end, ch->pg.user_data);
+}
+
+void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_response *resp) {
+  flurry__chain *ch = req->chain;
+  ch->refs++;
+  if (req->page == 1 && ch->id == 0) { /* page 1: the chain starts */
+    ch->id = req->id;
+    ch->cb = req->cb;
+    ch->ud = req->user_data;
+    ch->pages = 1;
+    ch->origin = fl_strdup(flurry__target_url(req));
+    ch->parent_id = req->parent_id;
+    if (req->path && (ch->path = fl_strdup(req->path)) == NULL)
+      chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+    else if (ch->origin == NULL)
+      chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+    else
+      flurry_dedupe_add(ch->seen, flurry_request_identity(c, req));
+  } else {
+    ch->outstanding--;
+  }
+  flurry_page page = {ch->id, req->page, req->page_known};
+  flurry_request *next = NULL;
+  if (resp->err != FLURRY_OK) {
+    chain_stop(ch, resp->err, "page_failed", resp->errmsg);
+  } else if (!req->page_known && !ch->stop) {
+    next = next_page(c, ch, req, resp, &page);
+    if (next && page_admit(c, ch, next, 0) != 0)
+      next = NULL;
+  }
+  ch->delivered++;
+  req->cb(req, resp, req->user_data);
+  if (next)
+    page_submit(c, ch, next);
+  known_pump(c, ch);
+  maybe_end(ch);
+  chain_release(ch);
+}

@@ -1,0 +1,59 @@
+/* paginate_int.h: what pagination shares inside flurry: URLs (resolving
+ * next links, origins, the pages between a next and a last link), which
+ * headers carry credentials, request hashing, and the hooks the scheduler
+ * calls for a page or a follow-up. Internal (flurry__ names): the library
+ * and the flurry command use it; not installed. */
+#ifndef FLURRY_PAGINATE_INT_H
+#define FLURRY_PAGINATE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fl.h"
+#include "flurry.h"
+
+/* ---- url.c ---- */
+/* ref resolved against base (NULL: ref must be absolute), as an absolute
+ * http(s) URL to fl_free, or NULL. */
+char *flurry__url_resolve(const char *base, const char *ref);
+/* 1 when a and b have the same scheme, host and port. */
+int flurry__url_same_origin(const char *a, const char *b);
+/* The pages between a next link and a last link: one query parameter
+ * differs, an integer going first, first + step, ..., last. */
+typedef struct flurry__page_range {
+  int64_t first, last, step;
+  size_t name_at, value_at, value_end; /* in the next link */
+} flurry__page_range;
+/* From the current page's URL and its next and last links. 0, or -1 when
+ * they do not differ in one integer parameter with a whole step. */
+int flurry__url_page_range(const char *cur, const char *next, const char *last,
+                           flurry__page_range *out);
+/* The next link with the parameter set to value (fl_free), NULL: no memory. */
+char *flurry__url_page(const char *next, const flurry__page_range *pr, int64_t value);
+/* The URI of the response's first Link header link with rel `rel`,
+ * resolved against the response's URL (fl_free), or NULL. */
+char *flurry__response_link(const flurry_response *resp, const char *rel);
+/* 1 when a header named name (n bytes) carries credentials: Authorization,
+ * Cookie, or a name with auth, token, key, secret, session, passw,
+ * credential or signature in it. */
+int flurry__secret_name(const char *name, size_t n);
+
+/* ---- dedupe.c: hashing ---- */
+/* 64-bit FNV-1a over n bytes, continuing from h (start: FLURRY__HASH_INIT). */
+#define FLURRY__HASH_INIT 14695981039346656037ULL
+uint64_t flurry__hash(uint64_t h, const void *p, size_t n);
+/* Spreads every input bit over the result (MurmurHash3's finaliser). */
+uint64_t flurry__hash_finish(uint64_t h);
+
+/* ---- paginate.c: hooks of the scheduler and the request ---- */
+struct flurry__chain;
+/* A page is complete: the next page or pages, the callback, the chain's
+ * end. Called by flurry__complete instead of the request's callback. */
+void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_response *resp);
+/* A request is freed: its chain reference and provenance go. */
+void flurry__follow_free(flurry_request *req);
+/* 1 when a curl header line ("Name: value" or "Name;") must stay at the
+ * first page's origin. */
+int flurry__secret_line(const flurry_client *c, const char *line);
+
+#endif
