@@ -1,0 +1,556 @@
+/* test_paginate.c: the library's paginators, follow-ups and groups
+ * (src/paginate.c, src/follow.c, src/group.c) against the real mock's
+ * endpoints, served in-process on the test's own loop (two instances: two
+ * origins). Callbacks are counted through user data and asserted after the
+ * loop; every test ends with uv_loop_close() == 0. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "mock_int.h"
+
+#define MAX_ID 1000
+
+typedef struct fixture {
+  uv_loop_t loop;
+  flurry__mock mock;
+  flurry__httpd *h[2];
+  unsigned port[2];
+  int closed;
+  flurry_client *client;
+} fixture;
+
+/* What a chain saw. */
+typedef struct chain_log {
+  fixture *f;
+  int pages, known, failed, ends;
+  int end_err;
+  int64_t end_pages;
+  char end_detail[64];
+  char end_msg[512];
+  unsigned char seen[MAX_ID + 1]; /* items by id: how many times */
+  int items, dup_items;
+  int64_t numbers_sum; /* page numbers delivered */
+  uint64_t chain;
+  int same_chain; /* every page named the same chain */
+  char bodies[4][512]; /* the first pages' bodies */
+  int64_t max_pages;
+  int next_calls;
+} chain_log;
+
+static void server_closed(void *arg) { ((fixture *)arg)->closed++; }
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  assert_int_equal(flurry__mock_init(&f->mock, &f->loop), 0);
+  for (int i = 0; i < 2; i++) {
+    flurry__httpd_opts o;
+    char err[256];
+    memset(&o, 0, sizeof o);
+    o.on_request = flurry__mock_on_request;
+    o.on_abandon = flurry__mock_on_abandon;
+    o.user = &f->mock;
+    assert_int_equal(flurry__httpd_new(&f->h[i], &f->loop, &o, err, sizeof err), 0);
+    f->port[i] = flurry__httpd_port(f->h[i]);
+  }
+  assert_int_equal(flurry_client_new(&f->client, &f->loop), FLURRY_OK);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  flurry_client_free(f->client);
+  for (int i = 0; i < 2; i++)
+    flurry__httpd_close(f->h[i], server_closed, f);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(f->closed, 2);
+  flurry__mock_free(&f->mock);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  free(f);
+  return 0;
+}
+
+static void url_on(const fixture *f, int server, const char *path, char *out, size_t n) {
+  snprintf(out, n, "http://127.0.0.1:%u%s", f->port[server], path);
+}
+
+/* Counts every "id":N of a body in log->seen. */
+static void count_items(chain_log *log, const char *body) {
+  for (const char *p = body; (p = strstr(p, "\"id\":")) != NULL;) {
+    char *end;
+    long id = strtol(p + 5, &end, 10);
+    p = end;
+    if (id < 1 || id > MAX_ID)
+      continue;
+    log->items++;
+    if (log->seen[id]++)
+      log->dup_items++;
+  }
+}
+
+static void on_page(flurry_request *req, flurry_response *resp, void *ud) {
+  chain_log *log = ud;
+  flurry_page pg;
+  assert_int_equal(flurry_request_page(req, &pg), FLURRY_OK);
+  if (log->pages == 0) {
+    log->chain = pg.chain;
+    log->same_chain = 1;
+  }
+  log->same_chain &= pg.chain == log->chain;
+  if (log->pages < 4)
+    snprintf(log->bodies[pg.number <= 4 ? pg.number - 1 : 0], sizeof log->bodies[0], "%s",
+             flurry_response_body(resp, NULL));
+  log->pages++;
+  log->known += pg.known;
+  log->numbers_sum += pg.number;
+  if (flurry_response_error(resp) != FLURRY_OK)
+    log->failed++;
+  else
+    count_items(log, flurry_response_body(resp, NULL));
+  flurry_response_free(resp);
+}
+
+static void on_end(const flurry_chain_end *end, void *ud) {
+  chain_log *log = ud;
+  log->ends++;
+  log->end_err = end->error;
+  log->end_pages = end->pages;
+  snprintf(log->end_detail, sizeof log->end_detail, "%s", end->detail);
+  snprintf(log->end_msg, sizeof log->end_msg, "%s", end->message);
+  assert_int_equal(end->chain, log->chain);
+}
+
+/* Submits a chain from url with pg (user data: log) and runs it. */
+static void run_chain(fixture *f, const char *url, flurry_paginator *pg, chain_log *log) {
+  flurry_request *req;
+  log->f = f;
+  pg->on_end = on_end;
+  pg->user_data = log;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, pg), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(log->ends, 1);
+  assert_true(log->same_chain);
+}
+
+static void assert_all_items_once(const chain_log *log, int total) {
+  assert_int_equal(log->dup_items, 0);
+  assert_int_equal(log->items, total);
+  for (int id = 1; id <= total; id++)
+    assert_int_equal(log->seen[id], 1);
+}
+
+/* ---- Link ---- */
+
+static void test_paginate_link_every_item_once_known_pages_concurrent(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK};
+  url_on(f, 0, "/items?per_page=50&total=1000", url, sizeof url);
+  run_chain(f, url, &pg, log);
+  assert_int_equal(log->pages, 20);
+  assert_int_equal(log->known, 19); /* rel="last": pages 2..20 at once */
+  assert_int_equal(log->numbers_sum, 20 * 21 / 2);
+  assert_int_equal(log->end_err, FLURRY_OK);
+  assert_string_equal(log->end_detail, "");
+  assert_int_equal(log->end_pages, 20);
+  assert_all_items_once(log, 1000);
+  free(log);
+}
+
+/* A Link chain without rel="last" (the loop) goes page by page and stops
+ * at the cycle with a typed error. */
+static void test_paginate_cycle_is_a_protocol_error(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK};
+  url_on(f, 0, "/items/loop?page=1", url, sizeof url);
+  run_chain(f, url, &pg, log);
+  assert_int_equal(log->pages, 3);
+  assert_int_equal(log->known, 0);
+  assert_int_equal(log->end_err, FLURRY_EPROTOCOL);
+  assert_string_equal(log->end_detail, "pagination_cycle");
+  assert_non_null(strstr(log->end_msg, "/items/loop?page=1"));
+  assert_int_equal(log->items, 30);
+  free(log);
+}
+
+static void test_paginate_max_pages(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .max_pages = 2};
+  url_on(f, 0, "/items/loop?page=1", url, sizeof url);
+  run_chain(f, url, &pg, log);
+  assert_int_equal(log->pages, 2);
+  assert_int_equal(log->end_err, FLURRY_OK);
+  assert_string_equal(log->end_detail, "max_pages");
+  free(log);
+  /* the option, on the client, also cuts pages known up front */
+  log = calloc(1, sizeof *log);
+  flurry_paginator known = {.kind = FLURRY_PAGINATE_LINK};
+  assert_int_equal(flurry_client_set(f->client, FLURRY_OPT_MAX_PAGES, 5), FLURRY_OK);
+  url_on(f, 0, "/items?per_page=10&total=1000", url, sizeof url);
+  run_chain(f, url, &known, log);
+  assert_int_equal(log->pages, 5);
+  assert_int_equal(log->items, 50);
+  assert_string_equal(log->end_detail, "max_pages");
+  free(log);
+}
+
+/* A failed page ends the chain with its error. */
+static void test_paginate_failed_page_ends_chain(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK};
+  url_on(f, 0, "/items/link?next=/status/404", url, sizeof url);
+  run_chain(f, url, &pg, log);
+  assert_int_equal(log->pages, 2);
+  assert_int_equal(log->failed, 1);
+  assert_int_equal(log->end_err, FLURRY_EHTTP);
+  assert_string_equal(log->end_detail, "page_failed");
+  free(log);
+}
+
+/* ---- a next URL from the body ---- */
+
+/* "next":"URL" of the mock's cursor pages; null ends. */
+static int body_next(const flurry_response *resp, const flurry_page *page, void *ud, char *url,
+                     size_t len) {
+  chain_log *log = ud;
+  (void)page;
+  log->next_calls++;
+  const char *p = strstr(flurry_response_body(resp, NULL), "\"next\":\"");
+  if (p == NULL)
+    return 0;
+  p += 8;
+  size_t n = strcspn(p, "\"");
+  if (n >= len)
+    return FLURRY_ETOO_LARGE;
+  memcpy(url, p, n);
+  url[n] = '\0';
+  return 1;
+}
+
+static void test_paginate_next_url_from_body(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_NEXT_URL, .next_url = body_next};
+  url_on(f, 0, "/items/cursor?limit=100&total=1000", url, sizeof url);
+  run_chain(f, url, &pg, log);
+  assert_int_equal(log->pages, 10);
+  assert_int_equal(log->next_calls, 10);
+  assert_int_equal(log->end_err, FLURRY_OK);
+  assert_all_items_once(log, 1000);
+  free(log);
+}
+
+/* ---- a callback: offsets, with the total known after page 1 ---- */
+
+static int64_t offset_total(const flurry_response *first, void *ud) {
+  (void)ud;
+  const char *p = strstr(flurry_response_body(first, NULL), "\"total\":");
+  long total = p ? strtol(p + 8, NULL, 10) : -1;
+  return total < 0 ? -1 : (total + 99) / 100;
+}
+
+static int offset_page(int64_t number, void *ud, flurry_request **out) {
+  chain_log *log = ud;
+  char url[256], path[128];
+  snprintf(path, sizeof path, "/items/offset?offset=%lld&limit=100&total=1000",
+           (long long)(number - 1) * 100);
+  url_on(log->f, 0, path, url, sizeof url);
+  return flurry_request_new(out, "GET", url);
+}
+
+static int offset_next(const flurry_response *resp, const flurry_page *page, void *ud,
+                       flurry_request **next) {
+  chain_log *log = ud;
+  (void)resp;
+  log->next_calls++;
+  if (page->number >= 3)
+    return 0; /* *next stays NULL: the end */
+  return offset_page(page->number + 1, ud, next);
+}
+
+static void test_paginate_callback_total_sends_the_rest_at_once(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_CALLBACK, .next = offset_next,
+                         .total = offset_total, .build_page = offset_page};
+  url_on(f, 0, "/items/offset?offset=0&limit=100&total=1000", url, sizeof url);
+  run_chain(f, url, &pg, log);
+  assert_int_equal(log->pages, 10);
+  assert_int_equal(log->known, 9);
+  assert_int_equal(log->next_calls, 0);
+  assert_all_items_once(log, 1000);
+  free(log);
+  /* without a total: page by page, as next says */
+  log = calloc(1, sizeof *log);
+  flurry_paginator seq = {.kind = FLURRY_PAGINATE_CALLBACK, .next = offset_next};
+  run_chain(f, url, &seq, log);
+  assert_int_equal(log->pages, 3);
+  assert_int_equal(log->known, 0);
+  assert_int_equal(log->items, 300);
+  assert_int_equal(log->end_err, FLURRY_OK);
+  free(log);
+}
+
+/* ---- credentials stay at page 1's origin ---- */
+
+static void test_paginate_other_origin_gets_no_credentials(void **state) {
+  fixture *f = *state;
+  char url[512], other[256], path[300];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK};
+  /* page 1 on server 0 -> page 2 on server 1 -> page 3 back on server 0 */
+  url_on(f, 0, "/items/link", other, sizeof other);
+  snprintf(path, sizeof path, "/items/link?next=%s", other);
+  url_on(f, 1, path, other, sizeof other);
+  snprintf(path, sizeof path, "/items/link?next=%s", other);
+  url_on(f, 0, path, url, sizeof url);
+  assert_int_equal(flurry_client_add_header(f->client, "Authorization", "Bearer s3cret"),
+                   FLURRY_OK);
+  flurry_request *req;
+  log->f = f;
+  pg.on_end = on_end;
+  pg.user_data = log;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_add_header(req, "X-Api-Key", "k"), FLURRY_OK);
+  assert_int_equal(flurry_request_add_header(req, "X-Trace", "t"), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(log->pages, 3);
+  assert_string_equal(log->bodies[0], "{\"authorization\":\"Bearer s3cret\",\"header_names\":"
+                                      "[\"Authorization\",\"X-Api-Key\",\"Accept\",\"X-Trace\"]}");
+  assert_string_equal(log->bodies[1], "{\"authorization\":null,\"header_names\":[\"Accept\",\"X-Trace\"]}");
+  assert_string_equal(log->bodies[2], "{\"authorization\":\"Bearer s3cret\",\"header_names\":"
+                                      "[\"Authorization\",\"X-Api-Key\",\"Accept\",\"X-Trace\"]}");
+  free(log);
+}
+
+static void test_paginate_set_paginator_checks(void **state) {
+  (void)state;
+  flurry_request *req;
+  flurry_page page;
+  assert_int_equal(flurry_request_new(&req, "GET", "http://127.0.0.1:1/"), FLURRY_OK);
+  flurry_paginator none = {0}, no_cb = {.kind = FLURRY_PAGINATE_NEXT_URL},
+                   neg = {.kind = FLURRY_PAGINATE_LINK, .max_pages = -1},
+                   ok = {.kind = FLURRY_PAGINATE_LINK};
+  assert_int_equal(flurry_request_set_paginator(req, &none), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_paginator(req, &no_cb), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_paginator(req, &neg), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_page(req, &page), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_paginator(req, &ok), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, &ok), FLURRY_EINVALID); /* once */
+  assert_int_equal(flurry_request_page(req, &page), FLURRY_OK);
+  assert_int_equal(page.number, 1);
+  flurry_request_free(req); /* never submitted: the chain goes with it */
+}
+
+/* ---- follow-ups ---- */
+
+typedef struct tree_log {
+  fixture *f;
+  flurry_dedupe *dedupe;
+  int users, posts, duplicates, wrong_parent;
+  uint64_t users_id;
+  char path[128];
+} tree_log;
+
+static void on_post_list(flurry_request *req, flurry_response *resp, void *ud) {
+  tree_log *t = ud;
+  if (flurry_request_parent(req) != t->users_id)
+    t->wrong_parent++;
+  if (t->posts++ == 0)
+    snprintf(t->path, sizeof t->path, "%s", flurry_request_path(req));
+  flurry_response_free(resp);
+}
+
+static void on_users(flurry_request *req, flurry_response *resp, void *ud) {
+  tree_log *t = ud;
+  t->users_id = flurry_request_id(req);
+  const char *body = flurry_response_body(resp, NULL);
+  for (const char *p = body; (p = strstr(p, "\"id\":")) != NULL;) {
+    char *end, url[256], path[64], step[32];
+    long id = strtol(p + 5, &end, 10);
+    p = end;
+    t->users++;
+    for (int twice = 0; twice < 2; twice++) { /* the second is a duplicate */
+      flurry_request *r;
+      snprintf(path, sizeof path, "/users/%ld/posts", id);
+      url_on(t->f, 0, path, url, sizeof url);
+      snprintf(step, sizeof step, ".[].id=%ld", id);
+      assert_int_equal(flurry_request_new(&r, "GET", url), FLURRY_OK);
+      assert_int_equal(flurry_request_set_parent(r, req, step), FLURRY_OK);
+      int rc = flurry_client_submit_unique(t->f->client, r, t->dedupe, on_post_list, t);
+      if (rc == FLURRY_DUPLICATE) {
+        t->duplicates++;
+        flurry_request_free(r);
+      } else {
+        assert_int_equal(rc, FLURRY_OK);
+      }
+    }
+  }
+  flurry_response_free(resp);
+}
+
+static void test_follow_provenance_and_dedupe(void **state) {
+  fixture *f = *state;
+  tree_log t = {.f = f};
+  char url[256];
+  flurry_request *req;
+  assert_int_equal(flurry_dedupe_new(&t.dedupe, 1000), FLURRY_OK);
+  url_on(f, 0, "/users?per_page=20&total=20", url, sizeof url);
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_id(req), 0);
+  assert_int_equal(flurry_client_submit(f->client, req, on_users, &t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(t.users, 20);
+  assert_int_equal(t.posts, 20);
+  assert_int_equal(t.duplicates, 20);
+  assert_int_equal(t.wrong_parent, 0);
+  assert_true(t.users_id > 0);
+  assert_true(strncmp(t.path, ".[].id=", 7) == 0);
+  assert_int_equal(flurry_dedupe_count(t.dedupe), 20);
+  flurry_dedupe_free(t.dedupe);
+}
+
+static void test_follow_set_parent_checks(void **state) {
+  (void)state;
+  flurry_request *a, *b;
+  assert_int_equal(flurry_request_new(&a, "GET", "http://127.0.0.1:1/a"), FLURRY_OK);
+  assert_int_equal(flurry_request_new(&b, "GET", "http://127.0.0.1:1/b"), FLURRY_OK);
+  /* the parent must have been submitted (it has an id) */
+  assert_int_equal(flurry_request_set_parent(b, a, "x"), FLURRY_EINVALID);
+  a->id = 7; /* as submit gives */
+  a->path = strdup("users");
+  assert_int_equal(flurry_request_set_parent(b, a, ".[0]"), FLURRY_OK);
+  assert_string_equal(flurry_request_path(b), "users/.[0]");
+  assert_int_equal(flurry_request_parent(b), 7);
+  char big[5000];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  assert_int_equal(flurry_request_set_parent(b, a, big), FLURRY_ETOO_LARGE);
+  assert_string_equal(flurry_request_path(b), "users/.[0]"); /* unchanged */
+  free(a->path);
+  a->path = NULL;
+  flurry_request_free(a);
+  flurry_request_free(b);
+}
+
+/* ---- groups ---- */
+
+typedef struct group_log {
+  int calls;
+  size_t count, failed;
+  int err_profile, err_missing, err_bad;
+  char profile[256];
+  flurry_response *kept;
+} group_log;
+
+static void on_group(flurry_group *g, void *ud) {
+  group_log *l = ud;
+  l->calls++;
+  l->count = flurry_group_count(g);
+  l->failed = flurry_group_failed(g);
+  l->err_profile = flurry_group_error(g, (size_t)flurry_group_find(g, "profile"));
+  l->err_missing = flurry_group_error(g, (size_t)flurry_group_find(g, "missing"));
+  l->err_bad = flurry_group_error(g, (size_t)flurry_group_find(g, "bad"));
+  const flurry_response *r = flurry_group_response(g, 0);
+  snprintf(l->profile, sizeof l->profile, "%s", r ? flurry_response_body(r, NULL) : "");
+  l->kept = flurry_group_take(g, 1);
+  assert_null(flurry_group_take(g, 1));
+}
+
+static void add_part(fixture *f, flurry_group *g, const char *name, const char *path) {
+  char url[256];
+  flurry_request *req;
+  if (path[0] == '/')
+    url_on(f, 0, path, url, sizeof url);
+  else
+    snprintf(url, sizeof url, "%s", path);
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_group_add(g, name, req), FLURRY_OK);
+}
+
+static void test_group_one_callback_with_every_part(void **state) {
+  fixture *f = *state;
+  flurry_group *g;
+  group_log l = {0};
+  assert_int_equal(flurry_group_new(&g, f->client), FLURRY_OK);
+  add_part(f, g, "profile", "/users/3");
+  add_part(f, g, "posts", "/users/3/posts");
+  add_part(f, g, "missing", "/status/404");
+  add_part(f, g, "bad", "relative/without/base"); /* refused at submit */
+  flurry_request *dup;
+  assert_int_equal(flurry_request_new(&dup, "GET", "http://127.0.0.1:1/"), FLURRY_OK);
+  assert_int_equal(flurry_group_add(g, "posts", dup), FLURRY_EINVALID); /* a name twice */
+  flurry_request_free(dup);
+  assert_int_equal(flurry_group_submit(g, on_group, &l), FLURRY_OK);
+  assert_int_equal(l.calls, 0); /* never from inside submit */
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(l.calls, 1);
+  assert_int_equal(l.count, 4);
+  assert_int_equal(l.failed, 2);
+  assert_int_equal(l.err_profile, FLURRY_OK);
+  assert_int_equal(l.err_missing, FLURRY_EHTTP);
+  assert_int_equal(l.err_bad, FLURRY_EINVALID);
+  assert_non_null(strstr(l.profile, "\"id\":3"));
+  assert_non_null(l.kept);
+  assert_non_null(strstr(flurry_response_body(l.kept, NULL), "Post 3"));
+  flurry_response_free(l.kept);
+}
+
+static void test_group_refused_entirely_stays_callers(void **state) {
+  fixture *f = *state;
+  flurry_group *g;
+  group_log l = {0};
+  assert_int_equal(flurry_group_new(&g, f->client), FLURRY_OK);
+  assert_int_equal(flurry_group_submit(g, on_group, &l), FLURRY_EINVALID); /* empty */
+  add_part(f, g, "a", "no/base");
+  add_part(f, g, "b", "no/base/either");
+  assert_int_equal(flurry_group_submit(g, on_group, &l), FLURRY_EINVALID);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(l.calls, 0);
+  flurry_group_free(g);
+  flurry_group_free(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_paginate_link_every_item_once_known_pages_concurrent,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_cycle_is_a_protocol_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_max_pages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_failed_page_ends_chain, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_next_url_from_body, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_callback_total_sends_the_rest_at_once, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_other_origin_gets_no_credentials, setup,
+                                      teardown),
+      cmocka_unit_test(test_paginate_set_paginator_checks),
+      cmocka_unit_test_setup_teardown(test_follow_provenance_and_dedupe, setup, teardown),
+      cmocka_unit_test(test_follow_set_parent_checks),
+      cmocka_unit_test_setup_teardown(test_group_one_callback_with_every_part, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_group_refused_entirely_stays_callers, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
