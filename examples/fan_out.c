@@ -1,5 +1,6 @@
 /* fan_out.c: one call lists users, each user's posts, each post's comments;
- * a post shared by two users is fetched once.
+ * a post shared by two users is fetched once, and every request knows its
+ * parent and the path that made it.
  *
  * The tutorials chain gathers:
  *
@@ -10,7 +11,10 @@
  *
  * With the callback API each response submits the next level as soon as it
  * arrives (no waiting for the slowest of a level), and the client's
- * in-flight limit bounds them all. (The flurry command does this with
+ * in-flight limit bounds them all. flurry_request_set_parent records the
+ * provenance (parent request id, path of steps); flurry_client_submit_unique
+ * with a flurry_dedupe set skips a request made before. (The flurry
+ * command does this with
  * `--each '.[].id' URL/users/{}/posts --each '.[].id' URL/posts/{}/comments`,
  * and records each result's provenance.)
  *
@@ -21,27 +25,37 @@
 #include <string.h>
 
 #define USERS 50
-#define MAX_ID 1000
+
+#define MAX_REQUESTS 4096
 
 typedef struct tree {
   flurry_client *client;
-  unsigned char seen[MAX_ID + 1]; /* post ids already requested */
-  int requests, failed, posts_listed, duplicates, comments;
+  flurry_dedupe *dedupe; /* follow-ups already made */
+  unsigned char is_post_list[MAX_REQUESTS]; /* by request id */
+  int requests, failed, posts_listed, duplicates, comments, bad_provenance;
+  const flurry_request *parent; /* the response being read */
 } tree;
 
 static void on_users(flurry_request *, flurry_response *, void *);
 static void on_posts(flurry_request *, flurry_response *, void *);
 static void on_comments(flurry_request *, flurry_response *, void *);
 
-static void get(tree *t, const char *url, flurry_done_cb cb) {
+/* A follow-up of t->parent made by step (NULL: the first request). */
+static void get(tree *t, const char *url, const char *step, flurry_done_cb cb) {
   flurry_request *req;
-  if (flurry_request_new(&req, "GET", url) != FLURRY_OK) {
+  if (flurry_request_new(&req, "GET", url) != FLURRY_OK ||
+      (step && flurry_request_set_parent(req, t->parent, step) != FLURRY_OK)) {
+    flurry_request_free(req);
     t->failed++;
     return;
   }
-  if (flurry_client_submit(t->client, req, cb, t) != FLURRY_OK) {
-    flurry_request_free(req); /* refused: still ours */
-    t->failed++;
+  int rc = flurry_client_submit_unique(t->client, req, t->dedupe, cb, t);
+  if (rc != FLURRY_OK) {
+    flurry_request_free(req); /* refused or a duplicate: still ours */
+    if (rc == FLURRY_DUPLICATE)
+      t->duplicates++;
+    else
+      t->failed++;
     return;
   }
   t->requests++;
@@ -66,20 +80,18 @@ static int ok(tree *t, flurry_response *resp) {
 }
 
 static void user(tree *t, long id) {
-  char url[64];
+  char url[64], step[64];
   snprintf(url, sizeof url, "/users/%ld/posts", id);
-  get(t, url, on_posts);
+  snprintf(step, sizeof step, "user %ld", id);
+  get(t, url, step, on_posts);
 }
 
 static void post(tree *t, long id) {
+  char url[64], step[64];
   t->posts_listed++;
-  if (id < 0 || id > MAX_ID || t->seen[id]++) { /* already asked for: skip */
-    t->duplicates++;
-    return;
-  }
-  char url[64];
   snprintf(url, sizeof url, "/posts/%ld/comments", id);
-  get(t, url, on_comments);
+  snprintf(step, sizeof step, "post %ld", id);
+  get(t, url, step, on_comments); /* a post listed twice is fetched once */
 }
 
 static void comment(tree *t, long id) {
@@ -87,42 +99,55 @@ static void comment(tree *t, long id) {
   t->comments++;
 }
 
-static void on_users(flurry_request *req, flurry_response *resp, void *ud) {
-  (void)req;
-  if (ok(ud, resp))
-    each_id(ud, flurry_response_body(resp, NULL), user);
+/* Reads the ids of a response, each making a follow-up of req. */
+static void read_ids(tree *t, flurry_request *req, flurry_response *resp,
+                     void (*each)(tree *, long)) {
+  t->parent = req;
+  if (ok(t, resp))
+    each_id(t, flurry_response_body(resp, NULL), each);
   flurry_response_free(resp);
+}
+
+static void on_users(flurry_request *req, flurry_response *resp, void *ud) {
+  read_ids(ud, req, resp, user);
 }
 
 static void on_posts(flurry_request *req, flurry_response *resp, void *ud) {
-  (void)req;
-  if (ok(ud, resp))
-    each_id(ud, flurry_response_body(resp, NULL), post);
-  flurry_response_free(resp);
+  tree *t = ud;
+  uint64_t id = flurry_request_id(req);
+  if (id < MAX_REQUESTS)
+    t->is_post_list[id] = 1;
+  /* "user U": one step from the users list */
+  t->bad_provenance += strncmp(flurry_request_path(req), "user ", 5) != 0;
+  read_ids(t, req, resp, post);
 }
 
 static void on_comments(flurry_request *req, flurry_response *resp, void *ud) {
-  (void)req;
-  if (ok(ud, resp))
-    each_id(ud, flurry_response_body(resp, NULL), comment);
-  flurry_response_free(resp);
+  tree *t = ud;
+  uint64_t parent = flurry_request_parent(req);
+  /* "user U/post P": its parent is a posts list */
+  t->bad_provenance += parent >= MAX_REQUESTS || !t->is_post_list[parent] ||
+                       strstr(flurry_request_path(req), "/post ") == NULL;
+  read_ids(t, req, resp, comment);
 }
 
 int main(int argc, char **argv) {
   const char *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
   tree *t = calloc(1, sizeof *t);
-  if (t == NULL || flurry_client_new(&t->client, NULL) != FLURRY_OK)
+  if (t == NULL || flurry_client_new(&t->client, NULL) != FLURRY_OK ||
+      flurry_dedupe_new(&t->dedupe, 100000) != FLURRY_OK)
     return 1;
   if (flurry_client_set_base_url(t->client, base) != FLURRY_OK) {
     fprintf(stderr, "bad base URL '%s'\n", base);
     flurry_client_free(t->client);
+    flurry_dedupe_free(t->dedupe);
     free(t);
     return 2;
   }
   flurry_client_set(t->client, FLURRY_OPT_MAX_IN_FLIGHT, 20);
   char url[64];
   snprintf(url, sizeof url, "/users?per_page=%d&total=%d", USERS, USERS);
-  get(t, url, on_users);
+  get(t, url, NULL, on_users);
   flurry_client_run(t->client);
 
   /* On the mock, user u has posts u .. u + u%3 and post p has 1 + p%3
@@ -138,10 +163,13 @@ int main(int argc, char **argv) {
          t->requests - 1 - USERS);
   printf("posts listed %d, %d of them already fetched (skipped), comments %d\n",
          t->posts_listed, t->duplicates, t->comments);
+  printf("provenance: every request names its parent and path: %s\n",
+         t->bad_provenance ? "no" : "yes");
   int good = t->failed == 0 && t->posts_listed == want_listed && t->comments == want_comments &&
-             t->requests == 1 + USERS + last;
+             t->requests == 1 + USERS + last && t->bad_provenance == 0;
   printf("%s\n", good ? "fan-out matches the mock's data" : "fan-out does NOT match the mock's data");
   flurry_client_free(t->client);
+  flurry_dedupe_free(t->dedupe);
   free(t);
   return good ? 0 : 1;
 }

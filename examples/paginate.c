@@ -1,4 +1,6 @@
-/* paginate.c: follow Link: <...>; rel="next" pages, 20 lists at once.
+/* paginate.c: the client follows the pages itself: 20 lists by their Link
+ * headers, a list whose next URL is in the body, a list whose next links
+ * go round, and a next link to another origin.
  *
  * The tutorials paginate with a loop per list:
  *
@@ -9,91 +11,141 @@
  *                 url = r.links.get("next", {}).get("url")
  *     await asyncio.gather(*(fetch_all(u) for u in lists))
  *
- * With the callback API the loop is the completion callback: it reads the
- * page, finds the next link and submits it. The pages of one list go one
- * after the other; the lists run at once. A relative next link resolves
- * against the client's base URL. (The flurry command does this with
- * `--paginate link --items '.[]'`, and more: cycles, pages known up front,
- * credentials kept to their origin.)
+ * With a paginator on the first request (flurry_request_set_paginator)
+ * there is no loop to write: every page comes to the completion callback,
+ * flurry_request_page() says which, and on_end says how the chain ended.
+ * When page 1 has rel="last" the other pages go out at once; a next link
+ * already requested in the chain ends it with FLURRY_EPROTOCOL
+ * ("pagination_cycle"); a page at another origin is sent without the
+ * credentials. (The flurry command does the same with
+ * `--paginate link --items '.[]'`.)
  *
- * Run: example_paginate [BASE_URL]   (default http://127.0.0.1:8080) */
+ * Run: example_paginate [BASE_URL [OTHER_ORIGIN_URL]]
+ *      (default http://127.0.0.1:8080; the other origin is optional) */
+#include <ctype.h>
 #include <flurry.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #define LISTS 20
 #define PER_PAGE 10
 #define TOTAL 50 /* items per list: 5 pages each */
+#define MAX_ID 1000
 
 typedef struct list {
-  flurry_client *client; /* where its next pages go */
-  int pages, items, in_flight, max_in_flight, failed;
+  int pages, items, dups, known, ends, end_err, failed;
+  char end_detail[32];
+  unsigned char seen[MAX_ID + 1]; /* items by id */
+  char body[2][1024];             /* the first two pages, as they came */
 } list;
 
-static int submit_page(list *l, const char *url);
-
-/* The URI of the rel="next" link in a Link header value, copied into out;
- * 0 when there is none. A small parser for the example: it assumes no '<',
- * '>' or ',' inside a URI (cli/link.c in the flurry tree is the full one). */
-static int next_link(const char *v, char *out, size_t outlen) {
-  while (v && (v = strchr(v, '<')) != NULL) {
-    const char *gt = strchr(v, '>');
-    if (gt == NULL)
-      return 0;
-    const char *end = strchr(gt, ',');
-    size_t params = end ? (size_t)(end - gt) : strlen(gt);
-    const char *rel = strstr(gt, "rel=\"next\"");
-    if (rel && (size_t)(rel - gt) < params && (size_t)(gt - v - 1) < outlen) {
-      memcpy(out, v + 1, (size_t)(gt - v - 1));
-      out[gt - v - 1] = '\0';
-      return 1;
-    }
-    v = end;
+/* Counts the "id":N of a page in l->seen. */
+static void count_items(list *l, const char *body) {
+  for (const char *p = body; (p = strstr(p, "\"id\":")) != NULL;) {
+    char *end;
+    long id = strtol(p + 5, &end, 10);
+    p = end;
+    if (id < 1 || id > MAX_ID)
+      continue;
+    l->items++;
+    l->dups += l->seen[id]++ > 0;
   }
-  return 0;
 }
 
-/* Items on a page: the mock's items are {"id":N,...}. */
-static int count_items(const char *body) {
-  int n = 0;
-  for (const char *p = body; (p = strstr(p, "\"id\":")) != NULL; p += 5)
-    n++;
-  return n;
-}
-
+/* Every page of every chain comes here. */
 static void on_page(flurry_request *req, flurry_response *resp, void *user_data) {
   list *l = user_data;
-  (void)req;
-  l->in_flight--;
-  if (flurry_response_error(resp) != FLURRY_OK) {
-    fprintf(stderr, "page failed: %s\n", flurry_response_error_message(resp));
-    l->failed = 1;
-    flurry_response_free(resp);
-    return;
-  }
+  flurry_page page;
+  flurry_request_page(req, &page);
   l->pages++;
-  l->items += count_items(flurry_response_body(resp, NULL));
-  char next[512];
-  const char *link = flurry_response_header(resp, "Link");
-  /* Submitting from the callback is allowed: the next page of this list. */
-  if (link && next_link(link, next, sizeof next) && submit_page(l, next) != FLURRY_OK)
-    l->failed = 1;
+  l->known += page.known;
+  if (page.number <= 2)
+    snprintf(l->body[page.number - 1], sizeof l->body[0], "%s", flurry_response_body(resp, NULL));
+  if (flurry_response_error(resp) == FLURRY_OK)
+    count_items(l, flurry_response_body(resp, NULL));
+  else
+    l->failed++;
   flurry_response_free(resp);
 }
 
-static int submit_page(list *l, const char *url) {
+/* Once per chain, after its last page. */
+static void on_end(const flurry_chain_end *end, void *user_data) {
+  list *l = user_data;
+  l->ends++;
+  l->end_err = end->error;
+  snprintf(l->end_detail, sizeof l->end_detail, "%s", end->detail);
+}
+
+/* The mock's cursor pages say "next":"/items/cursor?cursor=..." (or null). */
+static int next_in_body(const flurry_response *resp, const flurry_page *page, void *user_data,
+                        char *url, size_t len) {
+  (void)page;
+  (void)user_data;
+  const char *p = strstr(flurry_response_body(resp, NULL), "\"next\":\"");
+  if (p == NULL)
+    return 0; /* the last page */
+  p += strlen("\"next\":\"");
+  size_t n = strcspn(p, "\"");
+  if (n >= len)
+    return FLURRY_ETOO_LARGE;
+  memcpy(url, p, n);
+  url[n] = '\0';
+  return 1;
+}
+
+/* Starts a chain at url. */
+static int paginate(flurry_client *client, const char *url, flurry_paginate_kind kind,
+                    list *l) {
+  flurry_paginator pg = {.kind = kind, .next_url = next_in_body, .on_end = on_end,
+                         .user_data = l};
   flurry_request *req;
   int rc = flurry_request_new(&req, "GET", url);
-  if (rc == FLURRY_OK && (rc = flurry_client_submit(l->client, req, on_page, l)) != FLURRY_OK)
+  if (rc == FLURRY_OK)
+    rc = flurry_request_set_paginator(req, &pg);
+  if (rc == FLURRY_OK)
+    rc = flurry_client_submit(client, req, on_page, l);
+  if (rc != FLURRY_OK) {
     flurry_request_free(req); /* refused: still ours */
-  if (rc == FLURRY_OK && ++l->in_flight > l->max_in_flight)
-    l->max_in_flight = l->in_flight;
+    l->failed++;
+  }
   return rc;
+}
+
+/* 1 when every item 1..total came exactly once. */
+static int each_once(const list *l, int total) {
+  for (int id = 1; id <= total; id++)
+    if (l->seen[id] != 1)
+      return 0;
+  return l->items == total && l->dups == 0;
+}
+
+static int has_authorization(const char *body) {
+  char lower[1024];
+  size_t i = 0;
+  for (; body[i] && i + 1 < sizeof lower; i++)
+    lower[i] = (char)tolower((unsigned char)body[i]);
+  lower[i] = '\0';
+  return strstr(lower, "\"authorization\":\"") != NULL;
+}
+
+/* The most pages the mock had in flight at once since the last reset
+ * (GET /items/stats?reset=1 reads and resets). */
+static long server_in_flight_max(flurry_client *client) {
+  flurry_request *req;
+  flurry_response *resp = NULL;
+  if (flurry_request_new(&req, "GET", "/items/stats?reset=1") != FLURRY_OK ||
+      flurry_gather(client, &req, 1, &resp) != FLURRY_OK || resp == NULL)
+    return -1;
+  const char *p = strstr(flurry_response_body(resp, NULL), "\"in_flight_max\":");
+  long n = p ? strtol(p + 16, NULL, 10) : -1;
+  flurry_response_free(resp);
+  return n;
 }
 
 int main(int argc, char **argv) {
   const char *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
+  const char *other = argc > 2 ? argv[2] : NULL;
   flurry_client *client;
   if (flurry_client_new(&client, NULL) != FLURRY_OK)
     return 1;
@@ -102,32 +154,61 @@ int main(int argc, char **argv) {
     flurry_client_free(client);
     return 2;
   }
-  list lists[LISTS];
-  memset(lists, 0, sizeof lists);
-  uint64_t t0 = uv_hrtime();
+  flurry_client_add_header(client, "Authorization", "Bearer example-token");
+  list *lists = calloc(LISTS + 4, sizeof *lists);
+  if (lists == NULL)
+    return 1;
+  list *big = &lists[LISTS], *cursor = &lists[LISTS + 1], *loop = &lists[LISTS + 2],
+       *away = &lists[LISTS + 3];
+  /* One list of 1,000 items, 20 pages of 50 ms: rel="last" on page 1 says
+   * there are 20, so pages 2..20 go out at once. */
+  server_in_flight_max(client); /* reset the mock's count */
+  paginate(client, "/items?per_page=50&total=1000&delay_ms=50", FLURRY_PAGINATE_LINK, big);
+  flurry_client_run(client);
+  long in_flight = server_in_flight_max(client);
+  int big_ok = big->ends == 1 && big->end_err == FLURRY_OK && each_once(big, 1000);
+  printf("one list: %d pages (%d known up front), %d items, each once: %s\n", big->pages,
+         big->known, big->items, big_ok ? "yes" : "no");
+  printf("the server had up to %ld pages in flight at once\n", in_flight);
+
+  char url[512];
   for (int i = 0; i < LISTS; i++) { /* each page takes 20 ms on the mock */
-    char url[128];
     snprintf(url, sizeof url, "/items?per_page=%d&total=%d&delay_ms=20&list=%d", PER_PAGE, TOTAL,
              i);
-    lists[i].client = client;
-    if (submit_page(&lists[i], url) != FLURRY_OK)
-      lists[i].failed = 1;
+    paginate(client, url, FLURRY_PAGINATE_LINK, &lists[i]);
+  }
+  paginate(client, "/items/cursor?limit=100&total=1000", FLURRY_PAGINATE_NEXT_URL, cursor);
+  paginate(client, "/items/loop?page=1", FLURRY_PAGINATE_LINK, loop);
+  if (other) {
+    snprintf(url, sizeof url, "/items/link?next=%s/headers", other);
+    paginate(client, url, FLURRY_PAGINATE_LINK, away);
   }
   flurry_client_run(client);
-  double ms = (double)(uv_hrtime() - t0) / 1e6;
 
-  int pages = 0, items = 0, complete = 0, sequential = 1;
+  int pages = 0, items = 0, complete = 0, known = 0;
   for (int i = 0; i < LISTS; i++) {
     pages += lists[i].pages;
     items += lists[i].items;
-    complete += !lists[i].failed && lists[i].items == TOTAL;
-    sequential &= lists[i].max_in_flight <= 1;
+    known += lists[i].known;
+    complete += lists[i].ends == 1 && lists[i].end_err == FLURRY_OK && each_once(&lists[i], TOTAL);
   }
-  printf("paginated %d/%d lists: %d pages, %d items in %.0f ms\n", complete, LISTS, pages, items,
-         ms);
-  /* One list after the other would take 20 x 5 x 20 ms = 2 s. */
-  printf("pages of a list one at a time: %s; the lists at once: %s\n", sequential ? "yes" : "no",
-         ms < LISTS * (TOTAL / PER_PAGE) * 20 / 2 ? "yes" : "no");
+  int good = big_ok && in_flight > 1 && complete == LISTS;
+  printf("%d lists at once: %d/%d complete, %d pages (%d known up front), %d items, each once\n",
+         LISTS, complete, LISTS, pages, known, items);
+  int cursor_ok = cursor->ends == 1 && cursor->end_err == FLURRY_OK && each_once(cursor, 1000);
+  printf("next URL in the body: %d pages, %d items, each once: %s\n", cursor->pages,
+         cursor->items, cursor_ok ? "yes" : "no");
+  printf("loop: stopped after %d pages: %s/%s\n", loop->pages, flurry_err_name(loop->end_err),
+         loop->end_detail);
+  good &= cursor_ok && loop->ends == 1 && loop->end_err == FLURRY_EPROTOCOL &&
+          strcmp(loop->end_detail, "pagination_cycle") == 0;
+  if (other) {
+    int first = has_authorization(away->body[0]), second = has_authorization(away->body[1]);
+    printf("Authorization sent to page 1: %s; to page 2 at another origin: %s\n",
+           first ? "yes" : "no", second ? "yes" : "no");
+    good &= away->pages == 2 && away->failed == 0 && first && !second;
+  }
   flurry_client_free(client);
-  return complete == LISTS && sequential ? 0 : 1;
+  free(lists);
+  return good ? 0 : 1;
 }

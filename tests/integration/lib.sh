@@ -15,11 +15,19 @@ trap cleanup EXIT
 
 # start_mock: sets BASE to the mock's URL.
 start_mock() {
-  "$FLURRY" mock --port 0 --port-file "$WORK/port" --quiet >/dev/null &
-  MOCK_PID=$!
-  for _ in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
-  [ -s "$WORK/port" ] || { echo "flurry mock did not start"; exit 1; }
-  BASE="http://127.0.0.1:$(cat "$WORK/port")"
+  start_mock_at "$WORK/port"
+  MOCK_PID=$STARTED_PID
+  BASE=$STARTED_URL
+}
+
+# start_mock_at PORT_FILE: one more mock; sets STARTED_PID and STARTED_URL
+# (the caller stops it).
+start_mock_at() {
+  "$FLURRY" mock --port 0 --port-file "$1" --quiet >/dev/null &
+  STARTED_PID=$!
+  for _ in $(seq 1 200); do [ -s "$1" ] && break; sleep 0.05; done
+  [ -s "$1" ] || { echo "flurry mock did not start"; exit 1; }
+  STARTED_URL="http://127.0.0.1:$(cat "$1")"
 }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   $1"; }

@@ -11,6 +11,8 @@ if ! ls "$EXAMPLES_DIR"/example_* >/dev/null 2>&1; then
   exit 0
 fi
 start_mock
+OTHER_PID=""
+trap '[ -n "$OTHER_PID" ] && kill "$OTHER_PID" 2>/dev/null; cleanup' EXIT
 
 # run_example NAME [ARGS...]: runs it with a time limit; sets OUT and RC.
 run_example() {
@@ -126,10 +128,23 @@ test_rate_limit() {
 }
 
 test_paginate() {
-  run_example paginate "$BASE"
+  start_mock_at "$WORK/port2" # a second instance: another origin
+  OTHER_PID=$STARTED_PID
+  OTHER=$STARTED_URL
+  run_example paginate "$BASE" "$OTHER"
   check "paginate: exit status" "$RC" 0
-  expect_line paginate '^paginated 20/20 lists: 100 pages, 1000 items in [0-9]+ ms$'
-  expect_line paginate '^pages of a list one at a time: yes; the lists at once: yes$'
+  # 1,000 items in 20 pages: page 1 gives rel="last", 19 go out at once
+  expect_line paginate '^one list: 20 pages \(19 known up front\), 1000 items, each once: yes$'
+  local max
+  max=$(sed -nE 's/^the server had up to ([0-9]+) pages in flight at once$/\1/p' <<<"$OUT")
+  at_least paginate "$max" 2 "pages in flight at the mock (total known)"
+  expect_line paginate '^20 lists at once: 20/20 complete, 100 pages \(80 known up front\), 1000 items, each once$'
+  expect_line paginate '^next URL in the body: 10 pages, 1000 items, each once: yes$'
+  expect_line paginate '^loop: stopped after 3 pages: protocol/pagination_cycle$'
+  expect_line paginate '^Authorization sent to page 1: yes; to page 2 at another origin: no$'
+  kill "$OTHER_PID" 2>/dev/null
+  wait "$OTHER_PID" 2>/dev/null
+  OTHER_PID=""
 }
 
 test_fan_out() {
@@ -137,6 +152,7 @@ test_fan_out() {
   check "fan_out: exit status" "$RC" 0
   expect_line fan_out '^103 requests: 1 list, 50 users. posts, 52 posts. comments$'
   expect_line fan_out '^posts listed 101, 49 of them already fetched \(skipped\), comments 104$'
+  expect_line fan_out '^provenance: every request names its parent and path: yes$'
   expect_line fan_out '^fan-out matches the mock.s data$'
 }
 
