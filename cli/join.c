@@ -1,8 +1,9 @@
 /* join.c: --join NAME=TEMPLATE (repeatable). Every part of an input line
- * is requested at once; when the last one is back, one record carries them
- * all: "body" {NAME: body, ...} (of the parts that succeeded, transformed
- * by --reduce when all did), "parts" {NAME: {url, status, attempts,
- * elapsed_ms[, error]}}, and "error" naming the parts that failed. */
+ * is requested at once, as one flurry_group; when the last one is back, one
+ * record carries them all: "body" {NAME: body, ...} (of the parts that
+ * succeeded, transformed by --reduce when all did), "parts" {NAME: {url,
+ * status, attempts, elapsed_ms[, error]}}, and "error" naming the parts
+ * that failed. */
 #include <string.h>
 
 #include "cli.h"
@@ -15,23 +16,17 @@ struct cli_join {
 
 typedef struct jpart {
   char *url;
-  flurry_response *resp;
-  char *error; /* the template failed: no request */
+  char *error; /* no request: the template failed, or the client refused */
 } jpart;
 
-typedef struct jgroup {
+typedef struct jline {
   cli_join *j;
   uint64_t seq, lineno, key;
   char *id_json;
   double start_ms;
-  size_t left; /* parts not back yet (+1 while they are being sent) */
+  flurry_group *g; /* during the callback: the parts' responses */
   jpart part[];
-} jgroup;
-
-typedef struct jref {
-  jgroup *g;
-  size_t i;
-} jref;
+} jline;
 
 int cli_join_new(cli_join **out, const cli_ctx *ctx) {
   char err[2048];
@@ -63,31 +58,38 @@ void cli_join_free(cli_join *j) {
   fl_free(j);
 }
 
+/* Part i's response (borrowed), or NULL when it was not sent. */
+static const flurry_response *part_resp(const jline *l, size_t i) {
+  int at = l->g ? flurry_group_find(l->g, l->j->ctx->o->joins[i].name) : -1;
+  return at < 0 ? NULL : flurry_group_response(l->g, (size_t)at);
+}
+
 /* "parts":{NAME:{...},...}; *failed: the parts that failed, for the error
  * message; *kind: the first failed part's error kind. */
-static void put_parts(jgroup *g, fl_buf *b, fl_buf *failed, const char **kind) {
-  const cli_opts *o = g->j->ctx->o;
+static void put_parts(jline *l, fl_buf *b, fl_buf *failed, const char **kind) {
+  const cli_opts *o = l->j->ctx->o;
   fl_buf_puts(b, ",\"parts\":{");
   for (size_t i = 0; i < o->njoins; i++) {
-    jpart *p = &g->part[i];
+    jpart *p = &l->part[i];
+    const flurry_response *resp = part_resp(l, i);
     const char *name = o->joins[i].name;
     fl_buf_printf(b, "%s", i ? "," : "");
     fl_json_str(b, name, strlen(name));
     fl_buf_puts(b, ":{\"url\":");
     fl_json_str(b, p->url ? p->url : "", p->url ? strlen(p->url) : 0);
     const char *why = p->error;
-    if (p->resp) {
+    if (resp) {
       flurry_timings t;
-      flurry_response_timings(p->resp, &t);
-      if (flurry_response_status(p->resp))
-        fl_buf_printf(b, ",\"status\":%d", flurry_response_status(p->resp));
-      fl_buf_printf(b, ",\"attempts\":%d,\"elapsed_ms\":%.3f", flurry_response_attempts(p->resp),
+      flurry_response_timings(resp, &t);
+      if (flurry_response_status(resp))
+        fl_buf_printf(b, ",\"status\":%d", flurry_response_status(resp));
+      fl_buf_printf(b, ",\"attempts\":%d,\"elapsed_ms\":%.3f", flurry_response_attempts(resp),
                     t.elapsed_ms);
-      if (cli_resp_failed(p->resp))
-        why = flurry_response_error_message(p->resp);
+      if (cli_resp_failed(resp))
+        why = flurry_response_error_message(resp);
     }
     if (why) {
-      const char *k = p->resp ? flurry_err_name(flurry_response_error(p->resp)) : "invalid_request";
+      const char *k = resp ? flurry_err_name(flurry_response_error(resp)) : "invalid_request";
       *kind = *kind ? *kind : k;
       fl_buf_printf(b, ",\"error\":{\"kind\":\"%s\",\"message\":", k);
       fl_json_str(b, why, strlen(why));
@@ -100,16 +102,19 @@ static void put_parts(jgroup *g, fl_buf *b, fl_buf *failed, const char **kind) {
 }
 
 /* {NAME: body} of the parts that succeeded. */
-static jv merged(jgroup *g) {
-  const cli_opts *o = g->j->ctx->o;
+static jv merged(jline *l) {
+  const cli_opts *o = l->j->ctx->o;
   jv body = jv_object();
-  for (size_t i = 0; i < o->njoins; i++)
-    if (g->part[i].resp && !cli_resp_failed(g->part[i].resp))
-      body = jv_object_set(body, jv_string(o->joins[i].name), cli_body_jv(g->part[i].resp));
+  for (size_t i = 0; i < o->njoins; i++) {
+    const flurry_response *resp = part_resp(l, i);
+    if (resp && !cli_resp_failed(resp))
+      body = jv_object_set(body, jv_string(o->joins[i].name), cli_body_jv(resp));
+  }
   return body;
 }
 
-static void group_end(jgroup *g) {
+/* Every part is back (or none could go): the record. */
+static void line_end(jline *g) {
   cli_join *j = g->j;
   const cli_ctx *ctx = j->ctx;
   fl_buf extra = FL_BUF_INIT(0), failed = FL_BUF_INIT(0), out = FL_BUF_INIT(0);
@@ -150,7 +155,6 @@ static void group_end(jgroup *g) {
   fl_buf_free(&failed);
   fl_buf_free(&out);
   for (size_t i = 0; i < ctx->o->njoins; i++) {
-    flurry_response_free(g->part[i].resp);
     fl_free(g->part[i].url);
     fl_free(g->part[i].error);
   }
@@ -159,54 +163,34 @@ static void group_end(jgroup *g) {
   ctx->unit_done(ctx->ud);
 }
 
-static void group_release(jgroup *g) {
-  if (--g->left == 0)
-    group_end(g);
-}
-
-static void on_part(flurry_request *req, flurry_response *resp, void *ud) {
-  jref *ref = ud;
-  jgroup *g = ref->g;
-  const cli_ctx *ctx = g->j->ctx;
-  (void)req;
-  cli_stats_add(ctx->stats, resp);
-  g->part[ref->i].resp = resp;
-  fl_free(ref);
-  group_release(g);
+static void on_group(flurry_group *group, void *ud) {
+  jline *l = ud;
+  const cli_ctx *ctx = l->j->ctx;
+  for (size_t i = 0; i < flurry_group_count(group); i++)
+    cli_stats_add(ctx->stats, flurry_group_response(group, i));
+  l->g = group;
+  line_end(l); /* the group and its responses go when this returns */
   ctx->kick(ctx->ud);
 }
 
-/* Builds and sends part i. */
-static void send_part(cli_join *j, jgroup *g, size_t i, const cli_unit *u) {
+/* Builds part i into the group (or its error into the line). */
+static void add_part(cli_join *j, jline *l, flurry_group *group, size_t i, const cli_unit *u) {
   const cli_ctx *ctx = j->ctx;
   cli_built bt;
-  jpart *p = &g->part[i];
-  int sent = 0;
+  jpart *p = &l->part[i];
   int rc = cli_build_part(ctx->builder, &j->lv[i], u->line ? u->line : "", u->len, u->lineno,
                           &bt);
   p->url = bt.url;
   bt.url = NULL;
-  jref *ref = rc == 0 && bt.req ? fl_malloc(sizeof *ref) : NULL;
-  for (size_t h = 0; ref && h < ctx->o->nheaders; h++)
-    if (ctx->o->headers[h].secret)
-      flurry_request_add_header(bt.req, ctx->o->headers[h].name, ctx->o->headers[h].value);
-  if (ref) {
-    ref->g = g;
-    ref->i = i;
-    g->left++;
-    rc = flurry_client_submit(ctx->client, bt.req, on_part, ref);
-    if (rc == FLURRY_OK) {
-      bt.req = NULL;
-      sent = 1;
-    } else {
-      g->left--;
-      fl_free(ref);
-      fl_free(bt.error);
-      bt.error = fl_strdup(flurry_strerror(rc));
-    }
-  }
-  if (!sent) {
-    p->error = bt.error ? bt.error : fl_strdup("out of memory");
+  for (size_t h = 0; rc == 0 && bt.req && h < ctx->o->nheaders; h++)
+    if (ctx->o->headers[h].secret &&
+        flurry_request_add_header(bt.req, ctx->o->headers[h].name, ctx->o->headers[h].value) != 0)
+      rc = FLURRY_ENOMEM;
+  if (rc == 0 && bt.req && group &&
+      (rc = flurry_group_add(group, ctx->o->joins[i].name, bt.req)) == FLURRY_OK) {
+    bt.req = NULL; /* the group's now */
+  } else {
+    p->error = bt.error ? bt.error : fl_strdup(flurry_strerror(rc ? rc : FLURRY_ENOMEM));
     bt.error = NULL;
     cli_stats_add(ctx->stats, NULL);
   }
@@ -215,19 +199,27 @@ static void send_part(cli_join *j, jgroup *g, size_t i, const cli_unit *u) {
 
 int cli_join_take(cli_join *j, cli_unit *u) {
   size_t n = j->ctx->o->njoins;
-  jgroup *g = fl_calloc(1, sizeof *g + n * sizeof g->part[0]);
-  if (g == NULL)
+  jline *l = fl_calloc(1, sizeof *l + n * sizeof l->part[0]);
+  flurry_group *group = NULL;
+  if (l == NULL)
     return FLURRY_ENOMEM;
-  g->j = j;
-  g->seq = u->seq;
-  g->lineno = u->lineno;
-  g->key = u->bt.key;
-  g->id_json = u->bt.id_json;
+  l->j = j;
+  l->seq = u->seq;
+  l->lineno = u->lineno;
+  l->key = u->bt.key;
+  l->id_json = u->bt.id_json;
   u->bt.id_json = NULL;
-  g->start_ms = fl_now_ms();
-  g->left = 1;
+  l->start_ms = fl_now_ms();
+  flurry_group_new(&group, j->ctx->client); /* NULL: each part says no memory */
   for (size_t i = 0; i < n; i++)
-    send_part(j, g, i, u);
-  group_release(g);
+    add_part(j, l, group, i, u);
+  int rc = flurry_group_count(group) ? flurry_group_submit(group, on_group, l) : FLURRY_EINVALID;
+  if (rc != FLURRY_OK) { /* nothing went: the record now */
+    for (size_t i = 0; i < n; i++)
+      if (l->part[i].error == NULL && (l->part[i].error = fl_strdup(flurry_strerror(rc))) != NULL)
+        cli_stats_add(j->ctx->stats, NULL);
+    flurry_group_free(group);
+    line_end(l);
+  }
   return 0;
 }
