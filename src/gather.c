@@ -30,7 +30,9 @@ FLURRY_API int flurry_gather(flurry_client *c, flurry_request *const *reqs, size
   int rc = FLURRY_OK;
   for (size_t i = 0; i < n; i++) {
     out[i] = NULL;
-    int err = flurry_client_submit(c, reqs[i], on_gathered, &out[i]);
+    /* a paginated request calls back once per page: not one slot */
+    int err = reqs[i]->chain ? FLURRY_EINVALID
+                             : flurry_client_submit(c, reqs[i], on_gathered, &out[i]);
     if (err != FLURRY_OK) {
       out[i] = refused(reqs[i], err);
       if (out[i] == NULL)

@@ -60,7 +60,8 @@ FLURRY_API int flurry_group_find(const flurry_group *g, const char *name) {
 }
 
 FLURRY_API int flurry_group_add(flurry_group *g, const char *name, flurry_request *req) {
-  if (g == NULL || name == NULL || req == NULL || req->state != REQ_NEW || g->submitted ||
+  if (g == NULL || name == NULL || req == NULL || req->state != REQ_NEW || req->chain ||
+      g->submitted ||
       g->n >= GROUP_MAX_PARTS || flurry_group_find(g, name) >= 0)
     return FLURRY_EINVALID;
   if (g->n == g->cap) {

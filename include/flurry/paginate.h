@@ -147,8 +147,13 @@ typedef struct flurry_paginator {
  * without the credential headers (Authorization, Cookie, and names with
  * auth, token, key, secret, session, passw, credential or signature), the
  * client's defaults included. Pages of one chain go one after the other
- * unless the total is known; many chains run at once. At most 1,000,000
- * pages are remembered per chain for cycles (past that: FLURRY_ETOO_LARGE).
+ * unless the total is known; then at most the client's in-flight limit of
+ * them are submitted at a time. Many chains run at once. Each page is a
+ * request of its own: retries, rate limits and the deadline
+ * (FLURRY_OPT_DEADLINE_MS, from that page's submit) apply to each. At most
+ * 1,000,000 pages are remembered per chain for cycles (past that:
+ * FLURRY_ETOO_LARGE). A paginated request is for flurry_client_submit:
+ * flurry_gather and flurry_group_add refuse it (FLURRY_EINVALID).
  * Returns 0, FLURRY_EINVALID (NULL, a kind without its callback, a
  * negative max_pages, or req already submitted) or FLURRY_ENOMEM. */
 FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_paginator *pg);
@@ -225,8 +230,8 @@ FLURRY_API int flurry_group_new(flurry_group **out, flurry_client *client);
 
 /* Adds part `name` (copied; unique in the group) with `req`, which the
  * group takes over on success. At most 1024 parts. Returns 0,
- * FLURRY_EINVALID (NULL, a name already used, req submitted, the group
- * submitted or full) or FLURRY_ENOMEM (the caller keeps req). */
+ * FLURRY_EINVALID (NULL, a name already used, req submitted or paginated,
+ * the group submitted or full) or FLURRY_ENOMEM (the caller keeps req). */
 FLURRY_API int flurry_group_add(flurry_group *g, const char *name, flurry_request *req);
 
 /* Submits every part at once (the client's limits apply). On 0, cb runs

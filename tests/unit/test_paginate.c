@@ -365,6 +365,26 @@ static void test_paginate_set_paginator_checks(void **state) {
   flurry_request_free(req); /* never submitted: the chain goes with it */
 }
 
+/* Once per page does not fit one slot (gather) or one part (group). */
+static void test_paginate_refused_by_gather_and_group(void **state) {
+  fixture *f = *state;
+  char url[256];
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK};
+  flurry_request *req;
+  flurry_response *out = NULL;
+  url_on(f, 0, "/items?per_page=10&total=30", url, sizeof url);
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
+  flurry_group *g;
+  assert_int_equal(flurry_group_new(&g, f->client), FLURRY_OK);
+  assert_int_equal(flurry_group_add(g, "pages", req), FLURRY_EINVALID);
+  flurry_group_free(g);
+  assert_int_equal(flurry_gather(f->client, &req, 1, &out), FLURRY_OK); /* takes req */
+  assert_non_null(out);
+  assert_int_equal(flurry_response_error(out), FLURRY_EINVALID);
+  flurry_response_free(out);
+}
+
 /* ---- follow-ups ---- */
 
 typedef struct tree_log {
@@ -547,6 +567,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_paginate_other_origin_gets_no_credentials, setup,
                                       teardown),
       cmocka_unit_test(test_paginate_set_paginator_checks),
+      cmocka_unit_test_setup_teardown(test_paginate_refused_by_gather_and_group, setup, teardown),
       cmocka_unit_test_setup_teardown(test_follow_provenance_and_dedupe, setup, teardown),
       cmocka_unit_test(test_follow_set_parent_checks),
       cmocka_unit_test_setup_teardown(test_group_one_callback_with_every_part, setup, teardown),
