@@ -143,7 +143,7 @@ fail:
 static char *target_of(const flurry_client *c, const flurry_request *req) {
   if (req->resolved_url)
     return fl_strdup(req->resolved_url);
-  char *abs = flurry__url_resolve(c->base_url, req->url);
+  char *abs = flurry__url_resolve(c ? c->base_url : NULL, req->url);
   if (abs == NULL || req->query.len == 0)
     return abs;
   fl_buf b = FL_BUF_INIT(0);
@@ -153,6 +153,8 @@ static char *target_of(const flurry_client *c, const flurry_request *req) {
 }
 
 FLURRY_API uint64_t flurry_request_identity(const flurry_client *c, const flurry_request *req) {
+  if (req == NULL)
+    return 0;
   char *url = target_of(c, req);
   const char *u = url ? url : req->url;
   uint64_t h = flurry__hash(FLURRY__HASH_INIT, req->method, strlen(req->method) + 1);
@@ -363,9 +365,9 @@ void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_respon
     ch->pages = 1;
     ch->origin = fl_strdup(flurry__target_url(req));
     ch->parent_id = req->parent_id;
-    if (req->path && (ch->path = fl_strdup(req->path)) == NULL)
-      chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
-    else if (ch->origin == NULL)
+    if (req->path)
+      ch->path = fl_strdup(req->path);
+    if (ch->origin == NULL || (req->path && ch->path == NULL))
       chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
     else
       flurry_dedupe_add(ch->seen, flurry_request_identity(c, req));

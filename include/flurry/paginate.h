@@ -196,8 +196,8 @@ FLURRY_API int flurry_dedupe_has(const flurry_dedupe *d, uint64_t key);
 FLURRY_API size_t flurry_dedupe_count(const flurry_dedupe *d);
 
 /* A request's identity: a 64-bit hash of its method, URL (the client's
- * base URL and the query applied) and body. Equal requests, equal
- * identities. */
+ * base URL, when client is not NULL, and the query applied) and body.
+ * Equal requests, equal identities; 0 for NULL. */
 FLURRY_API uint64_t flurry_request_identity(const flurry_client *client,
                                             const flurry_request *req);
 
