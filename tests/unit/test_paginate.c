@@ -43,6 +43,7 @@ typedef struct chain_log {
   char bodies[4][512]; /* the first pages' bodies */
   int64_t max_pages;
   int next_calls;
+  int last_attempts;
 } chain_log;
 
 static void server_closed(void *arg) { ((fixture *)arg)->closed++; }
@@ -69,7 +70,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
-  flurry_client_free(f->client);
+  flurry_client_free(f->client); /* NULL: a test freed it */
   for (int i = 0; i < 2; i++)
     flurry__httpd_close(f->h[i], server_closed, f);
   uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -113,6 +114,7 @@ static void on_page(flurry_request *req, flurry_response *resp, void *ud) {
   log->pages++;
   log->known += pg.known;
   log->numbers_sum += pg.number;
+  log->last_attempts = flurry_response_attempts(resp);
   if (flurry_response_error(resp) != FLURRY_OK)
     log->failed++;
   else
@@ -223,6 +225,87 @@ static void test_paginate_failed_page_ends_chain(void **state) {
   assert_int_equal(log->failed, 1);
   assert_int_equal(log->end_err, FLURRY_EHTTP);
   assert_string_equal(log->end_detail, "page_failed");
+  free(log);
+}
+
+/* Page 2 fails twice (503) then answers: the attempts page 1 was allowed
+ * apply to it too. */
+static void test_paginate_retries_apply_to_pages(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .on_end = on_end, .user_data = log};
+  flurry_request *req;
+  url_on(f, 0, "/items/link?next=%2Fflaky%3Fkey%3Dpages%26fail%3D2", url, sizeof url);
+  log->f = f;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_MAX_ATTEMPTS, 3), FLURRY_OK);
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_RETRY_BASE_MS, 5), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(log->pages, 2);
+  assert_int_equal(log->failed, 0);
+  assert_int_equal(log->last_attempts, 3);
+  assert_int_equal(log->end_err, FLURRY_OK);
+  free(log);
+}
+
+/* The client goes away in the middle of a chain: on_end still runs once,
+ * with the cancellation. */
+static void test_paginate_client_freed_mid_chain(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .on_end = on_end, .user_data = log};
+  flurry_request *req;
+  url_on(f, 0, "/items?per_page=10&total=200&delay_ms=100", url, sizeof url);
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
+  for (int turns = 0; turns < 100000 && log->pages == 0; turns++)
+    uv_run(&f->loop, UV_RUN_ONCE); /* until page 1 is back */
+  assert_int_equal(log->pages, 1);
+  flurry_client_free(f->client); /* pages 2..20 in flight: cancelled */
+  f->client = NULL;
+  assert_int_equal(log->ends, 1);
+  assert_int_equal(log->end_err, FLURRY_ECANCELLED);
+  assert_string_equal(log->end_detail, "page_failed");
+  assert_true(log->pages > 1 && log->pages <= 20);
+  assert_int_equal(log->failed, log->pages - 1);
+  free(log);
+}
+
+static int next_url_fails(const flurry_response *resp, const flurry_page *page, void *ud,
+                          char *url, size_t len) {
+  (void)resp, (void)page, (void)ud, (void)url, (void)len;
+  return FLURRY_ETOO_LARGE;
+}
+
+static int next_fails(const flurry_response *resp, const flurry_page *page, void *ud,
+                      flurry_request **next) {
+  (void)resp, (void)page, (void)ud;
+  *next = NULL;
+  return FLURRY_EINVALID;
+}
+
+static void test_paginate_callback_error_ends_chain(void **state) {
+  fixture *f = *state;
+  char url[256];
+  url_on(f, 0, "/items/cursor?limit=10&total=100", url, sizeof url);
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator a = {.kind = FLURRY_PAGINATE_NEXT_URL, .next_url = next_url_fails};
+  run_chain(f, url, &a, log);
+  assert_int_equal(log->pages, 1);
+  assert_int_equal(log->end_err, FLURRY_ETOO_LARGE);
+  assert_string_equal(log->end_detail, "next");
+  free(log);
+  log = calloc(1, sizeof *log);
+  flurry_paginator b = {.kind = FLURRY_PAGINATE_CALLBACK, .next = next_fails};
+  run_chain(f, url, &b, log);
+  assert_int_equal(log->pages, 1);
+  assert_int_equal(log->end_err, FLURRY_EINVALID);
+  assert_string_equal(log->end_detail, "next");
   free(log);
 }
 
@@ -561,6 +644,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_paginate_cycle_is_a_protocol_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_max_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_failed_page_ends_chain, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_retries_apply_to_pages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_client_freed_mid_chain, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_callback_error_ends_chain, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_next_url_from_body, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_callback_total_sends_the_rest_at_once, setup,
                                       teardown),
