@@ -43,6 +43,10 @@ static const char usage_text[] =
     "  -o, --output FILE       write results to FILE (default stdout)\n"
     "  -X, --method M          method for URL/template lines (default GET, POST with a body)\n"
     "  -H, --header 'N: V'     add a header (repeatable)\n"
+    "      --secret-header NAME  NAME carries credentials (repeatable): like\n"
+    "                          Authorization and Cookie (and -H names with auth,\n"
+    "                          token, key, secret...), never sent to another origin\n"
+    "                          and never written in records or messages\n"
     "  -d, --data TEXT         request body; {} and {.field} are substituted\n"
     "      --json TEXT         JSON body (sets Content-Type); substituted like -d\n"
     "      --base-url URL      resolve relative URLs against URL\n"
@@ -230,6 +234,19 @@ static int add_header(cli_opts *o, const char *arg) {
   return 0;
 }
 
+static int add_secret_name(cli_opts *o, const char *arg) {
+  size_t n = strlen(arg);
+  if (n == 0 || n > 256 || strspn(arg, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+    return bad("--secret-header", arg, "expected a header name");
+  const char **v = fl_realloc(o->secret_names, (o->nsecret_names + 1) * sizeof *v);
+  if (v == NULL)
+    return bad("--secret-header", arg, "out of memory");
+  o->secret_names = v;
+  v[o->nsecret_names++] = arg;
+  return 0;
+}
+
 enum {
   O_PER_HOST = 256, O_JSON, O_BASE_URL, O_CONNECT_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_SIZE,
   O_MAX_REDIRECTS, O_RETRIES, O_RETRY_BASE, O_RETRY_CAP, O_RETRY_POST, O_HTTP11, O_HTTP2,
@@ -237,7 +254,7 @@ enum {
   O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT, O_HOST_RATE, O_HOST_BURST, O_DEADLINE,
   O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS, O_CONTROL, O_RESUME,
   O_RETRY_FAILED, O_SHARD, O_FSYNC_WHEN, O_GRACE, O_STATS_JSON, O_PAGINATE, O_ITEMS,
-  O_STOP_WHEN, O_TOTAL, O_MAX_PAGES, O_EACH, O_JOIN, O_REDUCE, O_DEDUP_LIMIT
+  O_STOP_WHEN, O_TOTAL, O_MAX_PAGES, O_EACH, O_JOIN, O_REDUCE, O_DEDUP_LIMIT, O_SECRET_HEADER
 };
 
 static const struct option long_opts[] = {
@@ -248,6 +265,7 @@ static const struct option long_opts[] = {
     {"method", required_argument, NULL, 'X'},
     {"request", required_argument, NULL, 'X'},
     {"header", required_argument, NULL, 'H'},
+    {"secret-header", required_argument, NULL, O_SECRET_HEADER},
     {"data", required_argument, NULL, 'd'},
     {"json", required_argument, NULL, O_JSON},
     {"base-url", required_argument, NULL, O_BASE_URL},
@@ -410,6 +428,7 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
   case 'i': o->input = arg; return 0;
   case 'o': o->output = arg; return 0;
   case 'H': return add_header(o, arg);
+  case O_SECRET_HEADER: return add_secret_name(o, arg);
   case O_EACH: return add_level(o, arg);
   case O_JOIN: return add_join(o, arg);
   case O_REDUCE: o->reduce = arg; return 0;
@@ -562,6 +581,8 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
       return 2;
   if (check_levels(o) != 0)
     return 2;
+  for (size_t i = 0; i < o->nheaders; i++) /* --secret-header may come after -H */
+    o->headers[i].secret = cli_opts_header_secret(o, o->headers[i].name, strlen(o->headers[i].name));
   if ((o->resume || o->retry_failed) && (o->output == NULL || strcmp(o->output, "-") == 0)) {
     fprintf(stderr, "flurry: --resume needs -o FILE: the output file is the journal\n");
     return 2;
@@ -585,6 +606,9 @@ void cli_args_free(cli_opts *o) {
   fl_free(o->headers);
   o->headers = NULL;
   o->nheaders = 0;
+  fl_free(o->secret_names);
+  o->secret_names = NULL;
+  o->nsecret_names = 0;
   for (size_t i = 0; i < o->njoins; i++)
     fl_free(o->joins[i].name);
   fl_free(o->joins);

@@ -64,6 +64,8 @@ typedef struct cli_opts {
   const char *control;
   cli_header *headers;
   size_t nheaders;
+  const char **secret_names; /* --secret-header NAME (argv strings) */
+  size_t nsecret_names;
   int64_t concurrency;
   int64_t per_host;
   int64_t opt[FLURRY_OPT_COUNT_];
@@ -171,6 +173,7 @@ typedef struct cli_src {
   const char *url;       /* a next link: instead of the template or line URL */
   int no_secrets;        /* leave out a JSON line's own credential headers
                             (a page at another origin) */
+  const cli_opts *o;     /* set by cli_build_src: whose names are secret */
 } cli_src;
 
 typedef struct cli_builder cli_builder;
@@ -187,6 +190,8 @@ int cli_build_src(cli_builder *b, const cli_src *src, uint64_t lineno, cli_built
  * Cookie, or a name with auth, token, key, secret, session, passw,
  * credential or signature in it. */
 int cli_header_secret(const char *name, size_t n);
+/* cli_header_secret, or a name given with --secret-header. */
+int cli_opts_header_secret(const cli_opts *o, const char *name, size_t n);
 /* A --join part: its template filled from the line. */
 int cli_build_part(cli_builder *b, const cli_level *lv, const char *line, size_t len,
                    uint64_t lineno, cli_built *bt);

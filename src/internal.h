@@ -143,6 +143,13 @@ int flurry__method_idempotent(const char *method);
 /* Appends "Name: value" to a curl list; 0 or FLURRY_ENOMEM. */
 int flurry__slist_add(struct curl_slist **list, const char *name, const char *value);
 
+/* ---- secret.c ---- */
+/* 1 if the header `name` (len bytes, any case) carries credentials:
+ * Authorization, Proxy-Authorization, Cookie, or a name marked with
+ * flurry_client_add_secret_header on c (c may be NULL). */
+int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len);
+void flurry__secrets_free(flurry_client *c);
+
 /* ---- response.c ---- */
 flurry_response *flurry__response_new(size_t max_body);
 void flurry__response_reset(flurry_response *resp); /* for a new attempt */
@@ -191,6 +198,8 @@ struct flurry_client {
   char *base_url;
   char *ca_file; /* NULL = the system's CA store */
   struct curl_slist *headers; /* defaults; always ends with "Expect:" */
+  char **secrets;  /* header names marked secret (secret.c), besides the */
+  size_t nsecrets; /* ones that always are */
 
   flurry_request *queue_head, *queue_tail; /* FIFO waiting for a slot */
   size_t queued;
