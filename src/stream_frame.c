@@ -182,6 +182,8 @@ static int sse_line(flurry__framer *f, const char *p, size_t n) {
   int rc = FL_OK;
   int64_t ms;
   if (field_is(field, flen, "event")) {
+    if (memchr(value, '\0', vlen) != NULL)
+      return FRAME_OK; /* a C string cannot hold it: ignored, as an id */
     rc = buf_set(&f->event, value, vlen);
     f->has_event = 1;
   } else if (field_is(field, flen, "data")) {

@@ -63,8 +63,9 @@ typedef struct flurry_stream_record {
                        insignificant white space; SSE: the data lines joined
                        with LF */
   size_t len;       /* bytes in data */
-  const char *event; /* SSE: the event type ("message" when none given);
-                        NULL in the other modes */
+  const char *event; /* SSE: the event type ("message" when none given;
+                        an event field holding NUL is ignored, as the spec
+                        does for id); NULL in the other modes */
   const char *id;    /* SSE: the last event ID ("" when none); else NULL */
   int64_t retry_ms;  /* SSE: the reconnection delay the server set with
                         `retry:`, -1 when it set none; -1 in other modes */

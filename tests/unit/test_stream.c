@@ -121,7 +121,7 @@ static void test_stream_ndjson_bad_line(void **state) {
 
 /* The spec's own examples and every rule: BOM, CR / LF / CRLF, comments,
  * a field without colon, one leading space removed, multi-line data,
- * event, id kept across events, id with NUL ignored, retry digits only,
+ * event, id kept across events, id or event with NUL ignored, retry digits only,
  * empty data not dispatched, unknown fields ignored, the incomplete event
  * at the end dropped. */
 static const char sse_in[] =
@@ -134,6 +134,7 @@ static const char sse_in[] =
     "event: empty\nid: 9\n\n"
     "foo: bar\ndata:e\n\n"
     "id\ndata: f\n\n"
+    "event: a\0b\ndata: g\n\n"
     "data: never\nid: 10\n";
 static const char sse_want[] =
     "1|message||-1|first\n"
@@ -142,7 +143,8 @@ static const char sse_want[] =
     "4|message|7|1500|c\n"
     "5|message|7|1500|d\n"
     "6|message|9|1500|e\n"
-    "7|message||1500|f\n";
+    "7|message||1500|f\n"
+    "8|message||1500|g\n";
 
 static void test_stream_sse_every_split(void **state) {
   (void)state;
