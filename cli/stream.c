@@ -47,7 +47,9 @@ static int on_record(flurry_request *req, const flurry_stream_record *rec, void 
     fprintf(stderr, "flurry: out of memory: record %llu of line %llu lost\n",
             (unsigned long long)rec->seq, (unsigned long long)rt->lineno);
   fl_buf_free(&b);
-  return ctx->o->max_records > 0 && rec->seq >= (uint64_t)ctx->o->max_records;
+  /* A signal stops streams at their next record (end "stopped"): they
+   * may never end on their own. */
+  return rt->t->stopping || (ctx->o->max_records > 0 && rec->seq >= (uint64_t)ctx->o->max_records);
 }
 
 int cli_stream_attach(troot *rt, flurry_request *req) {

@@ -26,6 +26,10 @@ struct flurry__stream {
 
 static int on_record(void *ud, const flurry_stream_record *rec) {
   flurry__stream *s = ud;
+  /* Kept up to date: a request cancelled mid-stream reports its records
+   * (and, unless something better is known later, an end by error). */
+  s->req->resp->stream.records = rec->seq;
+  s->req->resp->stream.end = FLURRY_STREAM_END_ERROR;
   return s->cb(s->req, rec, s->ud);
 }
 
@@ -270,7 +274,7 @@ static int reconnect(flurry_client *c, flurry_request *req, double now) {
   if (resp->attempts <= FLURRY_ATTEMPT_LOG)
     resp->log[resp->attempts - 1].wait_ms = (double)delay;
   s->reconnects++;
-  set_info(resp, s, FLURRY_STREAM_END_NONE);
+  set_info(resp, s, FLURRY_STREAM_END_ERROR); /* what a cancel now would mean */
   return FLURRY__STREAM_AGAIN;
 }
 

@@ -87,6 +87,27 @@ test_cut_ndjson_no_partial() {
     '["reset",{"records":2,"reconnects":0,"end":"error"}]'
 }
 
+# The first connection gets the usual retries: a 503, then the stream.
+test_first_connection_retried() {
+  stream ndjson "$BASE/flaky?key=stream-$$&fail=1" --retries 2 --retry-base 10ms
+  check "retried: the record after a 503" "$(records | tr '\n' ' ')" \
+    "{\"id\":1,\"seq\":1,\"data\":{\"key\":\"stream-$$\",\"attempt\":2}} "
+  check "retried: result" "$(result '[.status, .attempts, .stream.end]')" '[200,2,"eof"]'
+}
+
+# SIGINT stops the streams at their next record: end "stopped", not a
+# wait for the grace period.
+test_sigint_stops_streams() {
+  seq 1 3 | "$FLURRY" --stream sse -q "$BASE/sse?n=100000&interval_ms=20&sub={}" \
+    >"$WORK/out" 2>"$WORK/err" &
+  local pid=$! i
+  for i in $(seq 1 200); do [ "$(records | wc -l)" -ge 6 ] && break; sleep 0.05; done
+  kill -INT "$pid"
+  wait "$pid"
+  check "sigint: exit 130" "$?" 130
+  check "sigint: every stream stopped" "$(result .stream.end | sort | uniq -c | awk '{$1=$1};1')" '3 "stopped"'
+}
+
 test_record_limits() {
   stream ndjson "$BASE/ndjson?n=3&pad=40" --max-record 58
   check "limit: records at the limit pass" "$(records | wc -l)" 3
@@ -161,6 +182,8 @@ run_test test_sse_resume_after_cuts
 run_test test_sse_reconnects_exhausted
 run_test test_stop_from_callback
 run_test test_cut_ndjson_no_partial
+run_test test_first_connection_retried
+run_test test_sigint_stops_streams
 run_test test_record_limits
 run_test test_not_a_stream
 run_test test_usage_errors
