@@ -119,6 +119,9 @@ test_record_limits() {
 test_not_a_stream() {
   stream sse "$BASE/json"
   check "not sse: typed error" "$(result '[.error.kind, .error.detail]')" '["protocol","not_event_stream"]'
+  stream sse "$BASE/status/204"
+  check "sse 204 at once: no reconnect" "$(result '[.status, .attempts, .stream, has("error")]')" \
+    '[204,1,{"records":0,"reconnects":0,"end":"no_content"},false]'
   stream ndjson "$BASE/status/503"
   check "error status: body kept, no stream" "$(result '[.status, .body.status, .stream.end]')" \
     '[503,503,"none"]'
