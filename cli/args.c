@@ -108,6 +108,17 @@ static const char usage_text[] =
     "                          once, write one record {NAME: body, ...}\n"
     "      --reduce EXPR       transform a --join record's merged body\n"
     "\n"
+    "Streams (records written as they come, one JSON line each: id, seq, data\n"
+    "and for SSE event and event_id; then the usual result with \"stream\"):\n"
+    "      --stream MODE       ndjson (a JSON value per line), sse (Server-Sent\n"
+    "                          Events, reconnecting with Last-Event-ID) or lines\n"
+    "      --max-record SIZE   largest record (default 1M): past it, too_large\n"
+    "      --max-reconnects N  SSE reconnects in all (default 5), then error stream\n"
+    "      --sse-retry DUR     SSE delay before a reconnect when the server sent no\n"
+    "                          retry: (default 3s; a server's is capped at 60s)\n"
+    "      --max-records N     stop each stream after N records (end: stopped)\n"
+    "      (a stream has no --timeout: --idle-timeout and --deadline bound it)\n"
+    "\n"
     "Long jobs:\n"
     "      --resume            with -o FILE: skip requests FILE already holds (kill\n"
     "                          the run any time, run it again: nothing lost, nothing\n"
@@ -254,7 +265,8 @@ enum {
   O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT, O_HOST_RATE, O_HOST_BURST, O_DEADLINE,
   O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS, O_CONTROL, O_RESUME,
   O_RETRY_FAILED, O_SHARD, O_FSYNC_WHEN, O_GRACE, O_STATS_JSON, O_PAGINATE, O_ITEMS,
-  O_STOP_WHEN, O_TOTAL, O_MAX_PAGES, O_EACH, O_JOIN, O_REDUCE, O_DEDUP_LIMIT, O_SECRET_HEADER
+  O_STOP_WHEN, O_TOTAL, O_MAX_PAGES, O_EACH, O_JOIN, O_REDUCE, O_DEDUP_LIMIT, O_SECRET_HEADER,
+  O_STREAM, O_MAX_RECORD, O_MAX_RECONNECTS, O_SSE_RETRY, O_MAX_RECORDS
 };
 
 static const struct option long_opts[] = {
@@ -318,6 +330,11 @@ static const struct option long_opts[] = {
     {"join", required_argument, NULL, O_JOIN},
     {"reduce", required_argument, NULL, O_REDUCE},
     {"dedup-limit", required_argument, NULL, O_DEDUP_LIMIT},
+    {"stream", required_argument, NULL, O_STREAM},
+    {"max-record", required_argument, NULL, O_MAX_RECORD},
+    {"max-reconnects", required_argument, NULL, O_MAX_RECONNECTS},
+    {"sse-retry", required_argument, NULL, O_SSE_RETRY},
+    {"max-records", required_argument, NULL, O_MAX_RECORDS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0}};
@@ -415,9 +432,36 @@ static int level_option(cli_level *l, int ch, const char *arg) {
   }
 }
 
+/* --stream and its limits; -1 when ch is not one of them. */
+static int stream_option(cli_opts *o, int ch, const char *arg) {
+  switch (ch) {
+  case O_STREAM:
+    if ((o->stream_mode = cli_stream_mode(arg)) == 0)
+      return bad("--stream", arg, "expected ndjson, sse or lines");
+    return 0;
+  case O_MAX_RECORD:
+    if (cli_parse_size(arg, &o->max_record) != 0 || o->max_record < 16 ||
+        o->max_record > 1024LL * 1024 * 1024)
+      return bad("--max-record", arg, "expected a size from 16 to 1G");
+    return 0;
+  case O_MAX_RECONNECTS:
+    return parse_int("--max-reconnects", arg, 0, 1000000, &o->max_reconnects);
+  case O_SSE_RETRY:
+    if (cli_parse_duration_ms(arg, &o->sse_retry_ms) != 0 || o->sse_retry_ms > 60000)
+      return bad("--sse-retry", arg, "expected a duration from 0 to 60s");
+    return 0;
+  case O_MAX_RECORDS:
+    return parse_int("--max-records", arg, 1, INT64_MAX / 4, &o->max_records);
+  default:
+    return -1;
+  }
+}
+
 static int one_option(cli_opts *o, int ch, const char *arg) {
   int64_t v;
   int rc = level_option(&o->levels[o->nlevels - 1], ch, arg);
+  if (rc < 0)
+    rc = stream_option(o, ch, arg);
   if (rc >= 0)
     return rc;
   switch (ch) {
@@ -553,6 +597,13 @@ static int check_levels(cli_opts *o) {
   } else if (o->reduce) {
     return usage_error("--reduce transforms a --join record: it needs --join");
   }
+  if (!o->stream_mode && (o->max_record || o->max_reconnects >= 0 || o->sse_retry_ms >= 0 ||
+                          o->max_records))
+    return usage_error("--max-record, --max-reconnects, --sse-retry and --max-records go "
+                       "with --stream");
+  if (o->stream_mode && (o->tree || o->njoins || o->ordered || o->resume || o->retry_failed))
+    return usage_error("--stream writes records as they come: not with --paginate, --items, "
+                       "--each, --join, --ordered or --resume");
   return 0;
 }
 
@@ -563,6 +614,7 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   o->fsync_mode = -1; /* batch for a file, never for stdout */
   o->grace_ms = 30000;
   o->dedup_limit = 1000000;
+  o->max_reconnects = o->sse_retry_ms = -1;
   if (add_level(o, NULL) != 0)
     return 2;
   optind = 1;

@@ -86,6 +86,11 @@ typedef struct cli_opts {
   int quiet;
   progress_mode progress;
   int64_t max_line;
+  int stream_mode;          /* --stream: a flurry_stream_mode, 0 = none */
+  int64_t max_record;       /* --max-record SIZE (0: the library's default) */
+  int64_t max_reconnects;   /* --max-reconnects N (-1: the default) */
+  int64_t sse_retry_ms;     /* --sse-retry DUR (-1: the default) */
+  int64_t max_records;      /* --max-records N: stop each stream after N (0: never) */
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed
@@ -371,6 +376,13 @@ uint64_t cli_out_written(const cli_out *o);
  * failed (the message was printed). */
 int cli_out_flush(cli_out *o);
 void cli_out_sync(cli_out *o); /* fdatasync unless FSYNC_NEVER */
+
+/* ---- stream.c: --stream ---- */
+/* "lines", "ndjson", "sse" as a flurry_stream_mode, or 0. */
+int cli_stream_mode(const char *name);
+/* ,"stream":{records, reconnects, end} for a streamed response, else
+ * nothing. FL_OK or FL_ENOMEM. */
+int cli_stream_put_info(fl_buf *out, const flurry_response *resp);
 
 /* ---- tree.c and join.c: what an input line becomes ---- */
 /* What they share with the main loop (run.c). */

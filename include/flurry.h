@@ -23,6 +23,7 @@
 #include "flurry/request.h"
 #include "flurry/response.h"
 #include "flurry/client.h"
+#include "flurry/stream.h"
 
 #define FLURRY_VERSION "0.1.0"
 

@@ -110,6 +110,11 @@ void flurry__mock_hang(flurry__mock *m, flurry__httpd_req *req,
                        const char *arg);
 void flurry__mock_malformed(flurry__mock *m, flurry__httpd_req *req,
                             const char *arg);
+void flurry__mock_ndjson(flurry__mock *m, flurry__httpd_req *req,
+                         const char *arg); /* mock_stream.c */
+void flurry__mock_lines(flurry__mock *m, flurry__httpd_req *req,
+                        const char *arg);
+void flurry__mock_sse(flurry__mock *m, flurry__httpd_req *req, const char *arg);
 
 /* ---- fault injection (mock_inject.c) ---------------------------------------
  */

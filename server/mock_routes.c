@@ -63,6 +63,11 @@ const char *const flurry__mock_endpoints[] = {
     "GET  /users/{id}/comments  id%4 comments by the user",
     "GET  /posts/{id}           a post with its comment_ids",
     "GET  /posts/{id}/comments  1 + id%3 comments",
+    "GET  /ndjson, /lines, /sse  n records {\"seq\":i} / \"line i\" / events"
+    " (id i, event tick, data \"tick i\\nof n\"; resumes after Last-Event-ID,"
+    " 204 when none is left) [?n=N (10)&interval_ms=T (0: at once)&pad=P"
+    " (ndjson)&retry=MS (sse)&crlf=1 (lines)&cut_every=K: close midway"
+    " through the record after K]",
     NULL};
 
 static const char slideshow[] =
@@ -414,6 +419,9 @@ static const struct route {
     {"/drip", 0, flurry__mock_drip},
     {"/hang", 0, flurry__mock_hang},
     {"/malformed", 0, flurry__mock_malformed},
+    {"/ndjson", 0, flurry__mock_ndjson},
+    {"/lines", 0, flurry__mock_lines},
+    {"/sse", 0, flurry__mock_sse},
 };
 
 void flurry__mock_on_request(flurry__httpd_req *req, void *user) {

@@ -45,6 +45,8 @@ struct flurry_response {
   int too_large; /* set by the write callbacks when the limit was hit */
   int nomem;     /* set by the write callbacks when memory ran out */
   flurry_attempt log[FLURRY_ATTEMPT_LOG];
+  int streamed;              /* stream.c: a streamed request's figures */
+  flurry_stream_info stream;
 };
 
 typedef enum req_state {
@@ -65,6 +67,7 @@ typedef struct flurry__bucket {
 } flurry__bucket;
 
 typedef struct flurry__host flurry__host;
+typedef struct flurry__stream flurry__stream; /* stream.c */
 
 struct flurry_request {
   char *method;
@@ -98,6 +101,7 @@ struct flurry_request {
   char errbuf[CURL_ERROR_SIZE];
   flurry_request *failed_next; /* on the client's socket-failure list */
   int on_failed_list;
+  flurry__stream *stream; /* NULL: not a streamed request */
   flurry_request *next; /* queue, park or run list link */
   flurry_request *prev;
 };
