@@ -23,6 +23,7 @@
 #include "flurry/request.h"
 #include "flurry/response.h"
 #include "flurry/client.h"
+#include "flurry/ws.h"
 
 #define FLURRY_VERSION "0.1.0"
 

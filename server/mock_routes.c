@@ -63,6 +63,12 @@ const char *const flurry__mock_endpoints[] = {
     "GET  /users/{id}/comments  id%4 comments by the user",
     "GET  /posts/{id}           a post with its comment_ids",
     "GET  /posts/{id}/comments  1 + id%3 comments",
+    "WS   /ws/echo              WebSocket: every message back, same type"
+    " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
+    " an N-byte message first; ?ping=1: ping, then report the pong as"
+    " {\"pong\":DATA}; ?bad_accept=1: a wrong Sec-WebSocket-Accept]",
+    "WS   /ws/broadcast         WebSocket: every message to every client"
+    " connected here (sender too); same options",
     NULL};
 
 static const char slideshow[] =
@@ -414,6 +420,7 @@ static const struct route {
     {"/drip", 0, flurry__mock_drip},
     {"/hang", 0, flurry__mock_hang},
     {"/malformed", 0, flurry__mock_malformed},
+    {"/ws/", 1, flurry__mock_ws},
 };
 
 void flurry__mock_on_request(flurry__httpd_req *req, void *user) {
