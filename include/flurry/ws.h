@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "flurry/client.h"
+#include "flurry/error.h"
 #include "flurry/visibility.h"
 
 #ifdef __cplusplus
