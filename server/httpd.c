@@ -436,6 +436,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
   if (u == NULL) {
     abandon(app);
     MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    schedule_run(h);
     return;
   }
   u->h = h;

@@ -69,6 +69,10 @@ static void conn_abandon(void *cls) {
   }
   unlink_conn(c);
   c->ended = 1;
+  /* Best effort, without waiting: tell the client we are going away. */
+  if (wslay_event_queue_close(c->ctx, WSLAY_CODE_GOING_AWAY,
+                              (const uint8_t *)"server shutting down", 20) == 0)
+    (void)wslay_event_send(c->ctx);
   uv_close((uv_handle_t *)&c->poll, poll_closed);
 }
 

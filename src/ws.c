@@ -212,7 +212,7 @@ static void note_close(flurry_ws *ws, int by_server, int code, const uint8_t *re
   ws->by_server = by_server;
   ws->close_code = code ? code : 1005;
   len = len < WS_MAX_REASON ? len : WS_MAX_REASON;
-  if (len)
+  if (reason != NULL)
     memcpy(ws->reason, reason, len);
   ws->reason[len] = '\0';
   ws->reason_len = len;

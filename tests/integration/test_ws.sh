@@ -111,6 +111,20 @@ test_refused() {
   check "refused: connect error, one record" "$(jq -r .error.kind "$WORK/r.jsonl")" connect
 }
 
+test_server_shutdown() {
+  "$FLURRY" mock --port 0 --port-file "$WORK/port2" --quiet > /dev/null & local mp=$!
+  for _ in $(seq 1 200); do [ -s "$WORK/port2" ] && break; sleep 0.05; done
+  WSC "ws://127.0.0.1:$(cat "$WORK/port2")/ws/echo" < /dev/null > "$WORK/sd.jsonl" & local cp=$!
+  wait_open "$WORK/sd.jsonl"
+  kill -TERM "$mp"; wait "$mp"; local mrc=$?
+  check "mock stopping with a WebSocket open: exits 0 (every handle closed)" "$mrc" 0
+  wait "$cp"; local rc=$?
+  check "mock stopping: the client hears 1001 from the server" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.by) \(.reason)"' "$WORK/sd.jsonl")" \
+    "1001 server server shutting down"
+  check "mock stopping: 1001 is a normal close (exit 0)" "$rc" 0
+}
+
 test_mock_plain_get() {
   check "mock: a plain GET of /ws/echo is 426" \
     "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/ws/echo")" 426
@@ -136,7 +150,7 @@ test_usage() {
 
 for t in test_echo_text test_echo_binary test_order test_json_data test_broadcast \
          test_server_close test_too_large test_ping_pong test_bad_handshake test_refused \
-         test_mock_plain_get test_usage; do
+         test_server_shutdown test_mock_plain_get test_usage; do
   run_test "$t"
 done
 finish
