@@ -10,6 +10,8 @@
 static const char usage_text[] =
     "Usage: flurry [OPTIONS] [URL-TEMPLATE] < input\n"
     "       flurry mock [--port N]     a local API for tests and demos\n"
+    "       flurry listen --port N ... a webhook receiver (flurry listen --help)\n"
+    "       flurry ws URL < messages   a WebSocket session as JSON lines (flurry ws --help)\n"
     "\n"
     "Makes many HTTP calls at once and writes one JSON line per request.\n"
     "\n"

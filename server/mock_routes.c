@@ -68,6 +68,12 @@ const char *const flurry__mock_endpoints[] = {
     " 204 when none is left) [?n=N (10)&interval_ms=T (0: at once)&pad=P"
     " (ndjson)&retry=MS (sse)&crlf=1 (lines)&cut_every=K: close midway"
     " through the record after K]",
+    "WS   /ws/echo              WebSocket: every message back, same type"
+    " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
+    " an N-byte message first; ?ping=1: ping, then report the pong as"
+    " {\"pong\":DATA}; ?bad_accept=1: a wrong Sec-WebSocket-Accept]",
+    "WS   /ws/broadcast         WebSocket: every message to every client"
+    " connected here (sender too); same options",
     NULL};
 
 static const char slideshow[] =
@@ -422,6 +428,7 @@ static const struct route {
     {"/ndjson", 0, flurry__mock_ndjson},
     {"/lines", 0, flurry__mock_lines},
     {"/sse", 0, flurry__mock_sse},
+    {"/ws/", 1, flurry__mock_ws},
 };
 
 void flurry__mock_on_request(flurry__httpd_req *req, void *user) {

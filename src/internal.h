@@ -186,6 +186,9 @@ typedef struct flurry__sock {
   flurry_client *client;
   int events; /* UV_READABLE | UV_WRITABLE being watched */
   int idle;   /* no transfer on it: its connection is kept alive */
+  /* Adopted (flurry__glue_adopt): readiness goes to owner_cb, not curl. */
+  void (*owner_cb)(void *owner, int status, int events);
+  void *owner;
 } flurry__sock;
 
 struct flurry_client {
@@ -227,6 +230,11 @@ struct flurry_client {
   int in_callback;
   int closing;
   uint64_t rng;
+  /* Set on a WebSocket's private client (ws.c): completed transfers go here
+   * instead of flurry__transfer_done, and so does a transfer whose socket
+   * could not be watched (then from inside libcurl: result
+   * CURLE_OUT_OF_MEMORY, no curl call allowed). */
+  void (*done_hook)(flurry_client *c, CURL *easy, CURLcode result);
 };
 
 /* bucket.c (pure: the caller passes the time) */
@@ -305,6 +313,14 @@ int flurry__glue_close_socket(void *clientp, curl_socket_t fd);
 /* Closes every poll handle still open (after curl_multi_cleanup). */
 void flurry__glue_close_socks(flurry_client *c);
 void flurry__handle_closed(uv_handle_t *h);
+/* Hands fd's poll handle (created if libcurl never asked for one) to
+ * owner_cb(owner, status, events), e.g. a CONNECT_ONLY connection now driven
+ * by its owner; libcurl still closes it (and the handle) when it closes the
+ * connection. NULL: out of memory or libuv refused. */
+flurry__sock *flurry__glue_adopt(flurry_client *c, curl_socket_t fd,
+                                 void (*owner_cb)(void *, int, int), void *owner);
+/* Watches events (UV_READABLE | UV_WRITABLE, 0: none) on an adopted socket. */
+void flurry__glue_watch(flurry__sock *s, int events);
 /* Frees a client being freed on the caller's loop once its handles closed. */
 void flurry__maybe_release(flurry_client *c);
 

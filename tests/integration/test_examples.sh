@@ -164,6 +164,17 @@ test_sse() {
   expect_line sse '^every event exactly once, in order$'
 }
 
+test_ws_echo() {
+  run_example ws_echo "$BASE"
+  check "ws_echo: exit status" "$RC" 0
+  expect_line ws_echo '^echo 2: text "two"$'
+  expect_line ws_echo '^echo 3: 3 bytes$'
+  expect_line ws_echo '^closed: code 1000 by the client$'
+  run_example ws_echo "http://127.0.0.1:1"
+  check "ws_echo without a server: exit status" "$RC" 1
+  expect_line "ws_echo without a server" '^error: connect: '
+}
+
 # The checks can fail: with nothing listening the examples say so and exit 1.
 test_examples_report_failure() {
   run_example gather "http://127.0.0.1:1"
@@ -210,5 +221,6 @@ test_fan_out
 test_join
 test_stream_ndjson
 test_sse
+test_ws_echo
 test_examples_report_failure
 finish
