@@ -10,6 +10,8 @@
 static const char usage_text[] =
     "Usage: flurry [OPTIONS] [URL-TEMPLATE] < input\n"
     "       flurry mock [--port N]     a local API for tests and demos\n"
+    "       flurry listen --port N ... a webhook receiver (flurry listen --help)\n"
+    "       flurry ws URL < messages   a WebSocket session as JSON lines (flurry ws --help)\n"
     "\n"
     "Makes many HTTP calls at once and writes one JSON line per request.\n"
     "\n"
@@ -43,6 +45,10 @@ static const char usage_text[] =
     "  -o, --output FILE       write results to FILE (default stdout)\n"
     "  -X, --method M          method for URL/template lines (default GET, POST with a body)\n"
     "  -H, --header 'N: V'     add a header (repeatable)\n"
+    "      --secret-header NAME  NAME carries credentials (repeatable): like\n"
+    "                          Authorization and Cookie (and -H names with auth,\n"
+    "                          token, key, secret...), never sent to another origin\n"
+    "                          and never written in records or messages\n"
     "  -d, --data TEXT         request body; {} and {.field} are substituted\n"
     "      --json TEXT         JSON body (sets Content-Type); substituted like -d\n"
     "      --base-url URL      resolve relative URLs against URL\n"
@@ -103,6 +109,17 @@ static const char usage_text[] =
     "      --join NAME=TEMPLATE  (repeatable) call every TEMPLATE for each line at\n"
     "                          once, write one record {NAME: body, ...}\n"
     "      --reduce EXPR       transform a --join record's merged body\n"
+    "\n"
+    "Streams (records written as they come, one JSON line each: id, seq, data\n"
+    "and for SSE event and event_id; then the usual result with \"stream\"):\n"
+    "      --stream MODE       ndjson (a JSON value per line), sse (Server-Sent\n"
+    "                          Events, reconnecting with Last-Event-ID) or lines\n"
+    "      --max-record SIZE   largest record (default 1M): past it, too_large\n"
+    "      --max-reconnects N  SSE reconnects in all (default 5), then error stream\n"
+    "      --sse-retry DUR     SSE delay before a reconnect when the server sent no\n"
+    "                          retry: (default 3s; a server's is capped at 60s)\n"
+    "      --max-records N     stop each stream after N records (end: stopped)\n"
+    "      (a stream has no --timeout: --idle-timeout and --deadline bound it)\n"
     "\n"
     "Long jobs:\n"
     "      --resume            with -o FILE: skip requests FILE already holds (kill\n"
@@ -221,12 +238,25 @@ static int add_header(cli_opts *o, const char *arg) {
     v++;
   h[o->nheaders].name = fl_strndup(arg, (size_t)(colon - arg));
   h[o->nheaders].value = fl_strdup(v);
-  h[o->nheaders].secret = flurry__secret_name(arg, (size_t)(colon - arg));
+  h[o->nheaders].secret = cli_header_secret(arg, (size_t)(colon - arg));
   o->nheaders++;
   if (h[o->nheaders - 1].name == NULL || h[o->nheaders - 1].value == NULL)
     return bad("--header", arg, "out of memory");
   if (strpbrk(v, "\r\n") != NULL)
     return bad("--header", arg, "CR or LF in a header value");
+  return 0;
+}
+
+static int add_secret_name(cli_opts *o, const char *arg) {
+  size_t n = strlen(arg);
+  if (n == 0 || n > 256 || strspn(arg, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+    return bad("--secret-header", arg, "expected a header name");
+  const char **v = fl_realloc(o->secret_names, (o->nsecret_names + 1) * sizeof *v);
+  if (v == NULL)
+    return bad("--secret-header", arg, "out of memory");
+  o->secret_names = v;
+  v[o->nsecret_names++] = arg;
   return 0;
 }
 
@@ -237,7 +267,8 @@ enum {
   O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT, O_HOST_RATE, O_HOST_BURST, O_DEADLINE,
   O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS, O_CONTROL, O_RESUME,
   O_RETRY_FAILED, O_SHARD, O_FSYNC_WHEN, O_GRACE, O_STATS_JSON, O_PAGINATE, O_ITEMS,
-  O_STOP_WHEN, O_TOTAL, O_MAX_PAGES, O_EACH, O_JOIN, O_REDUCE, O_DEDUP_LIMIT
+  O_STOP_WHEN, O_TOTAL, O_MAX_PAGES, O_EACH, O_JOIN, O_REDUCE, O_DEDUP_LIMIT, O_SECRET_HEADER,
+  O_STREAM, O_MAX_RECORD, O_MAX_RECONNECTS, O_SSE_RETRY, O_MAX_RECORDS
 };
 
 static const struct option long_opts[] = {
@@ -248,6 +279,7 @@ static const struct option long_opts[] = {
     {"method", required_argument, NULL, 'X'},
     {"request", required_argument, NULL, 'X'},
     {"header", required_argument, NULL, 'H'},
+    {"secret-header", required_argument, NULL, O_SECRET_HEADER},
     {"data", required_argument, NULL, 'd'},
     {"json", required_argument, NULL, O_JSON},
     {"base-url", required_argument, NULL, O_BASE_URL},
@@ -300,6 +332,11 @@ static const struct option long_opts[] = {
     {"join", required_argument, NULL, O_JOIN},
     {"reduce", required_argument, NULL, O_REDUCE},
     {"dedup-limit", required_argument, NULL, O_DEDUP_LIMIT},
+    {"stream", required_argument, NULL, O_STREAM},
+    {"max-record", required_argument, NULL, O_MAX_RECORD},
+    {"max-reconnects", required_argument, NULL, O_MAX_RECONNECTS},
+    {"sse-retry", required_argument, NULL, O_SSE_RETRY},
+    {"max-records", required_argument, NULL, O_MAX_RECORDS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0}};
@@ -397,9 +434,36 @@ static int level_option(cli_level *l, int ch, const char *arg) {
   }
 }
 
+/* --stream and its limits; -1 when ch is not one of them. */
+static int stream_option(cli_opts *o, int ch, const char *arg) {
+  switch (ch) {
+  case O_STREAM:
+    if ((o->stream_mode = cli_stream_mode(arg)) == 0)
+      return bad("--stream", arg, "expected ndjson, sse or lines");
+    return 0;
+  case O_MAX_RECORD:
+    if (cli_parse_size(arg, &o->max_record) != 0 || o->max_record < 16 ||
+        o->max_record > 1024LL * 1024 * 1024)
+      return bad("--max-record", arg, "expected a size from 16 to 1G");
+    return 0;
+  case O_MAX_RECONNECTS:
+    return parse_int("--max-reconnects", arg, 0, 1000000, &o->max_reconnects);
+  case O_SSE_RETRY:
+    if (cli_parse_duration_ms(arg, &o->sse_retry_ms) != 0 || o->sse_retry_ms > 60000)
+      return bad("--sse-retry", arg, "expected a duration from 0 to 60s");
+    return 0;
+  case O_MAX_RECORDS:
+    return parse_int("--max-records", arg, 1, INT64_MAX / 4, &o->max_records);
+  default:
+    return -1;
+  }
+}
+
 static int one_option(cli_opts *o, int ch, const char *arg) {
   int64_t v;
   int rc = level_option(&o->levels[o->nlevels - 1], ch, arg);
+  if (rc < 0)
+    rc = stream_option(o, ch, arg);
   if (rc >= 0)
     return rc;
   switch (ch) {
@@ -410,6 +474,7 @@ static int one_option(cli_opts *o, int ch, const char *arg) {
   case 'i': o->input = arg; return 0;
   case 'o': o->output = arg; return 0;
   case 'H': return add_header(o, arg);
+  case O_SECRET_HEADER: return add_secret_name(o, arg);
   case O_EACH: return add_level(o, arg);
   case O_JOIN: return add_join(o, arg);
   case O_REDUCE: o->reduce = arg; return 0;
@@ -534,6 +599,13 @@ static int check_levels(cli_opts *o) {
   } else if (o->reduce) {
     return usage_error("--reduce transforms a --join record: it needs --join");
   }
+  if (!o->stream_mode && (o->max_record || o->max_reconnects >= 0 || o->sse_retry_ms >= 0 ||
+                          o->max_records))
+    return usage_error("--max-record, --max-reconnects, --sse-retry and --max-records go "
+                       "with --stream");
+  if (o->stream_mode && (o->tree || o->njoins || o->ordered || o->resume || o->retry_failed))
+    return usage_error("--stream writes records as they come: not with --paginate, --items, "
+                       "--each, --join, --ordered or --resume");
   return 0;
 }
 
@@ -544,6 +616,7 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   o->fsync_mode = -1; /* batch for a file, never for stdout */
   o->grace_ms = 30000;
   o->dedup_limit = 1000000;
+  o->max_reconnects = o->sse_retry_ms = -1;
   if (add_level(o, NULL) != 0)
     return 2;
   optind = 1;
@@ -562,6 +635,8 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
       return 2;
   if (check_levels(o) != 0)
     return 2;
+  for (size_t i = 0; i < o->nheaders; i++) /* --secret-header may come after -H */
+    o->headers[i].secret = cli_opts_header_secret(o, o->headers[i].name, strlen(o->headers[i].name));
   if ((o->resume || o->retry_failed) && (o->output == NULL || strcmp(o->output, "-") == 0)) {
     fprintf(stderr, "flurry: --resume needs -o FILE: the output file is the journal\n");
     return 2;
@@ -585,6 +660,9 @@ void cli_args_free(cli_opts *o) {
   fl_free(o->headers);
   o->headers = NULL;
   o->nheaders = 0;
+  fl_free(o->secret_names);
+  o->secret_names = NULL;
+  o->nsecret_names = 0;
   for (size_t i = 0; i < o->njoins; i++)
     fl_free(o->joins[i].name);
   fl_free(o->joins);

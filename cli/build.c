@@ -73,6 +73,27 @@ static int line_error(cli_built *bt, uint64_t lineno, const char *fmt, ...) {
   return bt->error ? 0 : FLURRY_ENOMEM;
 }
 
+/* Headers that carry credentials are sent only to the origin of the
+ * request the input asked for, never to one a response pointed to. */
+int cli_header_secret(const char *name, size_t n) {
+  static const char *const words[] = {"auth", "cookie", "token", "key", "secret", "session",
+                                      "passw", "credential", "signature"};
+  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+    size_t wl = strlen(words[w]);
+    for (size_t i = 0; i + wl <= n; i++)
+      if (fl_strncaseeq(name + i, words[w], wl))
+        return 1;
+  }
+  return 0;
+}
+
+int cli_opts_header_secret(const cli_opts *o, const char *name, size_t n) {
+  for (size_t i = 0; i < o->nsecret_names; i++)
+    if (strlen(o->secret_names[i]) == n && fl_strncaseeq(o->secret_names[i], name, n))
+      return 1;
+  return cli_header_secret(name, n);
+}
+
 static int is_unreserved(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          c == '-' || c == '.' || c == '_' || c == '~';
@@ -310,7 +331,7 @@ static int build_template(const cli_src *src, uint64_t lineno, cli_built *bt) {
 }
 
 /* Applies "headers": {"Name": "value", ...}; consumes h. */
-static int object_headers(cli_built *bt, uint64_t lineno, jv h, int no_secrets) {
+static int object_headers(cli_built *bt, uint64_t lineno, jv h, const cli_src *src) {
   int rc = 0;
   if (jv_get_kind(h) != JV_KIND_OBJECT) {
     jv_free(h);
@@ -323,7 +344,7 @@ static int object_headers(cli_built *bt, uint64_t lineno, jv h, int no_secrets) 
     const char *name = jv_string_value(k);
     if (jv_get_kind(v) != JV_KIND_STRING) {
       rc = line_error(bt, lineno, "header \"%s\" must be a string", name);
-    } else if (no_secrets && flurry__secret_name(name, strlen(name))) {
+    } else if (src->no_secrets && cli_opts_header_secret(src->o, name, strlen(name))) {
       /* not for this origin */
     } else if (strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v)) ||
                flurry_request_add_header(bt->req, name, jv_string_value(v)) == FLURRY_EINVALID) {
@@ -456,7 +477,7 @@ static int build_object(const cli_src *src, jv obj, uint64_t lineno, cli_built *
   jv_free(method);
   jv h = jv_object_get(jv_copy(obj), jv_string("headers"));
   if (rc == 0 && bt->req && jv_is_valid(h))
-    rc = object_headers(bt, lineno, jv_copy(h), src->no_secrets);
+    rc = object_headers(bt, lineno, jv_copy(h), src);
   jv_free(h);
   jv q = jv_object_get(jv_copy(obj), jv_string("query"));
   if (rc == 0 && bt->req && jv_is_valid(q) && src->url == NULL) /* a next link has it all */
@@ -523,7 +544,10 @@ static int build_identity(const cli_src *src, cli_built *bt) {
   return bt->method && bt->url && bt->id_json ? 0 : FLURRY_ENOMEM;
 }
 
-int cli_build_src(cli_builder *b, const cli_src *src, uint64_t lineno, cli_built *bt) {
+int cli_build_src(cli_builder *b, const cli_src *src_in, uint64_t lineno, cli_built *bt) {
+  cli_src own = *src_in;
+  own.o = b->o;
+  const cli_src *src = &own;
   memset(bt, 0, sizeof *bt);
   bt->line = lineno;
   /* a bad line: its text */

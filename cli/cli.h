@@ -65,6 +65,8 @@ typedef struct cli_opts {
   const char *control;
   cli_header *headers;
   size_t nheaders;
+  const char **secret_names; /* --secret-header NAME (argv strings) */
+  size_t nsecret_names;
   int64_t concurrency;
   int64_t per_host;
   int64_t opt[FLURRY_OPT_COUNT_];
@@ -85,6 +87,11 @@ typedef struct cli_opts {
   int quiet;
   progress_mode progress;
   int64_t max_line;
+  int stream_mode;          /* --stream: a flurry_stream_mode, 0 = none */
+  int64_t max_record;       /* --max-record SIZE (0: the library's default) */
+  int64_t max_reconnects;   /* --max-reconnects N (-1: the default) */
+  int64_t sse_retry_ms;     /* --sse-retry DUR (-1: the default) */
+  int64_t max_records;      /* --max-records N: stop each stream after N (0: never) */
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed
@@ -172,6 +179,7 @@ typedef struct cli_src {
   const char *url;       /* a next link: instead of the template or line URL */
   int no_secrets;        /* leave out a JSON line's own credential headers
                             (a page at another origin) */
+  const cli_opts *o;     /* set by cli_build_src: whose names are secret */
 } cli_src;
 
 typedef struct cli_builder cli_builder;
@@ -184,6 +192,12 @@ int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli
 /* The same from a source: a line at level 0 (a page of it: src->url or
  * src->var), or a value at a later level. */
 int cli_build_src(cli_builder *b, const cli_src *src, uint64_t lineno, cli_built *out);
+/* 1 when a header named name (n bytes) carries credentials: Authorization,
+ * Cookie, or a name with auth, token, key, secret, session, passw,
+ * credential or signature in it. */
+int cli_header_secret(const char *name, size_t n);
+/* cli_header_secret, or a name given with --secret-header. */
+int cli_opts_header_secret(const cli_opts *o, const char *name, size_t n);
 /* A --join part: its template filled from the line. */
 int cli_build_part(cli_builder *b, const cli_level *lv, const char *line, size_t len,
                    uint64_t lineno, cli_built *bt);
@@ -313,6 +327,13 @@ uint64_t cli_out_written(const cli_out *o);
  * failed (the message was printed). */
 int cli_out_flush(cli_out *o);
 void cli_out_sync(cli_out *o); /* fdatasync unless FSYNC_NEVER */
+
+/* ---- stream.c: --stream ---- */
+/* "lines", "ndjson", "sse" as a flurry_stream_mode, or 0. */
+int cli_stream_mode(const char *name);
+/* ,"stream":{records, reconnects, end} for a streamed response, else
+ * nothing. FL_OK or FL_ENOMEM. */
+int cli_stream_put_info(fl_buf *out, const flurry_response *resp);
 
 /* ---- tree.c and join.c: what an input line becomes ---- */
 /* What they share with the main loop (run.c). */

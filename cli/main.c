@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "listen.h"
 #include "mock.h"
+#include "ws_cli.h"
 
 int cli_run(int argc, char **argv);
 
@@ -12,5 +13,7 @@ int main(int argc, char **argv) {
     return flurry_mock_main(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "listen") == 0)
     return flurry_listen_main(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "ws") == 0)
+    return flurry_ws_main(argc - 1, argv + 1);
   return cli_run(argc, argv);
 }

@@ -150,6 +150,8 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) 
     if (rc == FL_OK)
       rc = fl_json_str(out, eff, strlen(eff));
   }
+  if (rc == FL_OK)
+    rc = cli_stream_put_info(out, resp);
   if (rc == FL_OK && ro->with_headers && status)
     rc = put_headers(out, resp);
   if (rc == FL_OK && ro->with_timings)
@@ -165,7 +167,9 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) 
                    flurry_response_curl_code(resp), flurry_response_os_errno(resp));
   if (rc == FL_OK && rec->has_item)
     return put_jv(out, ",\"item\":", rec->item);
-  if (rc == FL_OK && !ro->no_body && (err == FLURRY_OK || err == FLURRY_EHTTP))
+  flurry_stream_info si; /* a stream's records went out on their own */
+  int streamed = flurry_response_stream(resp, &si) == FLURRY_OK && si.end != FLURRY_STREAM_END_NONE;
+  if (rc == FL_OK && !ro->no_body && !streamed && (err == FLURRY_OK || err == FLURRY_EHTTP))
     rc = put_body(out, resp);
   return rc;
 }

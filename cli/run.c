@@ -269,6 +269,15 @@ static int configure_client(run *r) {
   }
   if (o->cacert && flurry_client_set_ca_file(r->client, o->cacert) != FLURRY_OK)
     return 1;
+  /* One notion of secret: the library's (redirects, messages) learns the
+   * CLI's names too. */
+  for (size_t i = 0; i < o->nsecret_names; i++)
+    if (flurry_client_add_secret_header(r->client, o->secret_names[i]) == FLURRY_ENOMEM)
+      return 1;
+  for (size_t i = 0; i < o->nheaders; i++)
+    if (o->headers[i].secret &&
+        flurry_client_add_secret_header(r->client, o->headers[i].name) == FLURRY_ENOMEM)
+      return 1;
   for (size_t i = 0; i < o->nheaders; i++) {
     /* Credentials go on each request, as its origin allows (tree.c). */
     if (!o->headers[i].secret &&

@@ -582,6 +582,8 @@ int cli_tree_take(cli_tree *t, cli_unit *u) {
     tree_node_take(nd, &u->bt);
     rt->origin_url = fl_strdup(nd->url);
     rc = rt->origin_url == NULL ? FLURRY_ENOMEM : secrets ? tree_add_secrets(t, u->bt.req) : 0;
+    if (rc == 0 && t->ctx->o->stream_mode)
+      rc = cli_stream_attach(rt, u->bt.req);
     if (rc == 0 && L->pg.kind != PAGER_NONE)
       rc = pages_chain_start(nd, jv_null(), secrets);
     if (rc == 0 && nd->ch && page > 1) /* resumed: the pages before are not known */

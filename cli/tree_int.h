@@ -130,4 +130,8 @@ void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body, in
 /* Submits the next page known up front of ch. */
 void pages_known(cli_tree *t, tchain *ch);
 
+/* stream.c: makes the line's request a stream whose records go out as
+ * they come (--stream). 0 or a FLURRY_E* code. */
+int cli_stream_attach(troot *rt, flurry_request *req);
+
 #endif

@@ -24,6 +24,8 @@
 #include "flurry/response.h"
 #include "flurry/client.h"
 #include "flurry/paginate.h"
+#include "flurry/stream.h"
+#include "flurry/ws.h"
 
 #define FLURRY_VERSION "0.1.0"
 

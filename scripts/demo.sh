@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: starts `flurry mock` on loopback and shows flurry's main job:
-# many concurrent calls (against one at a time), retries, rate limiting.
+# many concurrent calls (against one at a time), retries, rate limiting,
+# pages and follow-ups, streams.
 set -euo pipefail
 FLURRY=${1:-build/flurry}
 work=$(mktemp -d)
@@ -88,6 +89,17 @@ seq 1 3 | "$FLURRY" -q -o "$work/join.jsonl" --join profile="$base/users/{}" \
   --reduce '{id: .profile.id, name: .profile.name, posts: (.posts|length), comments: (.comments|length)}' || true
 echo "   --join three calls per user, one record each:"
 jq -c .body "$work/join.jsonl" | sed 's/^/   /'
+
+bold "7. Streams: records as they come, nothing of the body kept"
+echo "$base/sse?n=6&cut_every=2&retry=50" | "$FLURRY" -q --stream sse -o "$work/sse.jsonl" || true
+echo "   SSE cut midway through every 3rd event, resumed with Last-Event-ID:" \
+  "event ids $(jq -sr 'map(select(has("seq")) | .event_id) | join(" ")' "$work/sse.jsonl");" \
+  "$(jq -c 'select(has("stream")) | .stream' "$work/sse.jsonl")"
+t_sub=$(seq 1 500 | timed "$work/subs.jsonl" --stream sse -c 500 "$base/sse?n=5&interval_ms=100&retry=50&sub={}")
+echo "   500 SSE subscriptions at once, 5 events 100 ms apart each: ${t_sub} s," \
+  "$(count "$work/subs.jsonl" 'has("seq")') events"
+t_nd=$(echo "$base/ndjson?n=100000&pad=1000" | timed /dev/null --stream ndjson)
+echo "   a 100 MB NDJSON stream, one record per JSON value: ${t_nd} s (RSS stays flat)"
 
 echo
 echo "Try it yourself:  $FLURRY mock --port 8080 &   then   seq 1 1000 | $FLURRY -c 100 'http://127.0.0.1:8080/users/{}'"

@@ -68,6 +68,7 @@ struct flurry__httpd {
   dnode *clocked;        /* connections with a deadline (conn_clock.node) */
   dnode *deferred;       /* suspended requests (flurry__httpd_req.node) */
   dnode *paused;         /* suspended streams (flurry__httpd_stream.node) */
+  dnode *upgraded;       /* upgraded connections (flurry__httpd_upgraded) */
   flurry__httpd_closed_cb closed_cb;
   void *closed_arg;
 };
@@ -85,6 +86,18 @@ struct flurry__httpd_req {
   void *data;
   char peer[INET6_ADDRSTRLEN];
   dnode node; /* in h->deferred while DEFERRED */
+  /* a 101 answer not handed over yet (reply_upgrade) */
+  flurry__httpd_upgrade_cb up_cb;
+  void (*up_abandon)(void *cls);
+  void *up_cls;
+};
+
+struct flurry__httpd_upgraded {
+  flurry__httpd *h;
+  struct MHD_UpgradeResponseHandle *urh;
+  void (*abandon)(void *cls);
+  void *cls;
+  dnode node; /* in h->upgraded */
 };
 
 struct flurry__httpd_stream {
@@ -405,6 +418,70 @@ int flurry__httpd_reply_stream(flurry__httpd_req *req, unsigned status,
   return 0;
 }
 
+/* ---- upgrades -------------------------------------------------------------- */
+
+/* MHD sent the 101: the connection leaves HTTP for the application. */
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
+                        const char *extra, size_t extra_len, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh) {
+  flurry__httpd *h = cls;
+  flurry__httpd_req *req = con_cls;
+  clock_set(h, conn, 0); /* no request deadline on an upgraded connection */
+  flurry__httpd_upgraded *u = fl_calloc(1, sizeof *u);
+  void (*abandon)(void *) = req->up_abandon;
+  void *app = req->up_cls;
+  flurry__httpd_upgrade_cb cb = req->up_cb;
+  req->up_abandon = NULL;
+  req->up_cb = NULL;
+  if (u == NULL) {
+    abandon(app);
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+    schedule_run(h);
+    return;
+  }
+  u->h = h;
+  u->urh = urh;
+  u->abandon = abandon;
+  u->cls = app;
+  list_add(&h->upgraded, &u->node);
+  cb(app, u, sock, extra, extra_len);
+}
+
+int flurry__httpd_reply_upgrade(flurry__httpd_req *req,
+                                flurry__httpd_upgrade_cb cb,
+                                void (*abandon)(void *cls), void *cls) {
+  if (!can_reply(req)) {
+    abandon(cls);
+    return -1;
+  }
+  struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgraded, req->h);
+  if (settle(req, MHD_HTTP_SWITCHING_PROTOCOLS, r, NULL) != 0) {
+    abandon(cls);
+    return -1;
+  }
+  req->up_cb = cb;
+  req->up_abandon = abandon;
+  req->up_cls = cls;
+  return 0;
+}
+
+void flurry__httpd_upgraded_close(flurry__httpd_upgraded *u) {
+  flurry__httpd *h = u->h;
+  list_remove(&h->upgraded, &u->node);
+  MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+  fl_free(u);
+  schedule_run(h); /* MHD finishes the connection on its next run */
+}
+
+/* The server closes: every upgraded connection is ended. */
+static void close_upgraded(flurry__httpd *h) {
+  while (h->upgraded) {
+    flurry__httpd_upgraded *u = CONTAINER(h->upgraded, flurry__httpd_upgraded, node);
+    u->abandon(u->cls);
+    flurry__httpd_upgraded_close(u);
+  }
+}
+
 int flurry__httpd_drop(flurry__httpd_req *req, int how) {
   if (!can_reply(req))
     return -1;
@@ -644,6 +721,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   }
   if (req->resp)
     MHD_destroy_response(req->resp);
+  if (req->up_abandon) /* ended before the hand-over */
+    req->up_abandon(req->up_cls);
   fl_buf_free(&req->body);
   fl_buf_free(&req->hdrs);
   fl_free(req);
@@ -711,7 +790,7 @@ static void log_error(void *cls, const char *fmt, va_list ap) {
 
 static struct MHD_Daemon *start_daemon(flurry__httpd *h,
                                        const struct sockaddr_storage *ss) {
-  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE;
   if (h->opts.log_errors)
     flags |= MHD_USE_ERROR_LOG;
   if (ss->ss_family == AF_INET6)
@@ -825,6 +904,7 @@ void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
   h->closing = 1;
   abandon_deferred(h);
   wake_paused(h);
+  close_upgraded(h);
   MHD_run(h->daemon); /* let MHD take the resumed connections back */
   uv_close((uv_handle_t *)&h->poll, on_handle_closed); /* stops the poll */
   uv_close((uv_handle_t *)&h->timer, on_handle_closed);

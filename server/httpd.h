@@ -188,4 +188,32 @@ enum {
  * answered (nothing happens). */
 int flurry__httpd_drop(flurry__httpd_req *req, int how);
 
+/* ---- protocol upgrades (WebSocket) ------------------------------------- */
+
+/* An upgraded connection: after a 101 answer the socket is the
+ * application's, until flurry__httpd_upgraded_close(). */
+typedef struct flurry__httpd_upgraded flurry__httpd_upgraded;
+
+/* The 101 answer went out: fd (non-blocking) is the application's to read
+ * and write (never to close); extra holds len bytes the client sent after
+ * its request, already read. */
+typedef void (*flurry__httpd_upgrade_cb)(void *cls, flurry__httpd_upgraded *u,
+                                         int fd, const char *extra,
+                                         size_t len);
+
+/* Answers 101 Switching Protocols with the pending headers (Upgrade and the
+ * like, set with flurry__httpd_header), then hands the connection to
+ * cb(cls). abandon(cls) runs instead when the connection ends before the
+ * hand-over, or when the server closes while the connection is upgraded:
+ * the application stops using fd at once (the glue closes it) and releases
+ * what it holds. Same rules as flurry__httpd_reply; on failure (-1) abandon
+ * has run. */
+int flurry__httpd_reply_upgrade(flurry__httpd_req *req,
+                                flurry__httpd_upgrade_cb cb,
+                                void (*abandon)(void *cls), void *cls);
+
+/* Ends an upgraded connection: the socket is closed. Stop polling fd
+ * first. u must not be used afterwards. */
+void flurry__httpd_upgraded_close(flurry__httpd_upgraded *u);
+
 #endif

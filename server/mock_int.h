@@ -23,6 +23,7 @@ typedef struct flurry__mock {
   flurry__mock_table *limits; /* "ip|key rate burst" -> token bucket */
   flurry__mock_table *faults; /* hash of a seeded URL -> requests seen */
   uint64_t rng;               /* state of the unseeded fault draws */
+  struct flurry__mock_ws *ws; /* open WebSocket connections (mock_ws.c) */
 } flurry__mock;
 
 /* An endpoint: arg is the path past a prefix route ("/delay/" + "300"),
@@ -110,6 +111,13 @@ void flurry__mock_hang(flurry__mock *m, flurry__httpd_req *req,
                        const char *arg);
 void flurry__mock_malformed(flurry__mock *m, flurry__httpd_req *req,
                             const char *arg);
+void flurry__mock_ndjson(flurry__mock *m, flurry__httpd_req *req,
+                         const char *arg); /* mock_stream.c */
+void flurry__mock_lines(flurry__mock *m, flurry__httpd_req *req,
+                        const char *arg);
+void flurry__mock_sse(flurry__mock *m, flurry__httpd_req *req, const char *arg);
+void flurry__mock_ws(flurry__mock *m, flurry__httpd_req *req,
+                     const char *arg); /* mock_ws.c: /ws/echo, /ws/broadcast */
 
 /* ---- fault injection (mock_inject.c) ---------------------------------------
  */

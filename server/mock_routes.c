@@ -63,6 +63,17 @@ const char *const flurry__mock_endpoints[] = {
     "GET  /users/{id}/comments  id%4 comments by the user",
     "GET  /posts/{id}           a post with its comment_ids",
     "GET  /posts/{id}/comments  1 + id%3 comments",
+    "GET  /ndjson, /lines, /sse  n records {\"seq\":i} / \"line i\" / events"
+    " (id i, event tick, data \"tick i\\nof n\"; resumes after Last-Event-ID,"
+    " 204 when none is left) [?n=N (10)&interval_ms=T (0: at once)&pad=P"
+    " (ndjson)&retry=MS (sse)&crlf=1 (lines)&cut_every=K: close midway"
+    " through the record after K]",
+    "WS   /ws/echo              WebSocket: every message back, same type"
+    " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
+    " an N-byte message first; ?ping=1: ping, then report the pong as"
+    " {\"pong\":DATA}; ?bad_accept=1: a wrong Sec-WebSocket-Accept]",
+    "WS   /ws/broadcast         WebSocket: every message to every client"
+    " connected here (sender too); same options",
     NULL};
 
 static const char slideshow[] =
@@ -414,6 +425,10 @@ static const struct route {
     {"/drip", 0, flurry__mock_drip},
     {"/hang", 0, flurry__mock_hang},
     {"/malformed", 0, flurry__mock_malformed},
+    {"/ndjson", 0, flurry__mock_ndjson},
+    {"/lines", 0, flurry__mock_lines},
+    {"/sse", 0, flurry__mock_sse},
+    {"/ws/", 1, flurry__mock_ws},
 };
 
 void flurry__mock_on_request(flurry__httpd_req *req, void *user) {

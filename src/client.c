@@ -321,6 +321,7 @@ static void client_release(flurry_client *c) {
   fl_free(c->fdmap);
   fl_heap_free(&c->backoff);
   curl_slist_free_all(c->headers);
+  flurry__secrets_free(c);
   fl_free(c->base_url);
   fl_free(c->ca_file);
   fl_free(c);

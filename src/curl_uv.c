@@ -58,7 +58,9 @@ static void drain_done(flurry_client *c) {
   CURLMsg *msg;
   int left;
   while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
-    if (msg->msg == CURLMSG_DONE)
+    if (msg->msg == CURLMSG_DONE && c->done_hook)
+      c->done_hook(c, msg->easy_handle, msg->data.result);
+    else if (msg->msg == CURLMSG_DONE)
       flurry__transfer_done(c, msg->easy_handle, msg->data.result);
   }
 }
@@ -88,6 +90,10 @@ static void socket_action(flurry_client *c, curl_socket_t fd, int events) {
 
 /* Remembers the transfer of `easy` for drain_sock_failed. */
 static int sock_failed(flurry_client *c, CURL *easy) {
+  if (c->done_hook) {
+    c->done_hook(c, easy, CURLE_OUT_OF_MEMORY);
+    return -1;
+  }
   flurry_request *req = NULL;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
   if (req && !req->on_failed_list) {
@@ -100,6 +106,10 @@ static int sock_failed(flurry_client *c, CURL *easy) {
 
 static void on_poll(uv_poll_t *p, int status, int events) {
   flurry__sock *s = (flurry__sock *)p;
+  if (s->owner_cb) {
+    s->owner_cb(s->owner, status, events);
+    return;
+  }
   if (s->idle) { /* a kept-alive connection's peer closed or spoke out of
                     turn: stop watching; libcurl checks it before reuse */
     uv_poll_stop(p);
@@ -141,6 +151,38 @@ static void sock_watch(flurry__sock *s, int events) {
   s->events = events;
 }
 
+/* A poll handle for fd, mapped; NULL when out of memory or refused. */
+static flurry__sock *sock_open(flurry_client *c, curl_socket_t fd) {
+  flurry__sock *s = fl_calloc(1, sizeof *s);
+  if (s == NULL)
+    return NULL;
+  if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
+    fl_free(s);
+    return NULL;
+  }
+  s->fd = fd;
+  s->client = c;
+  c->open_handles++;
+  if (sock_map(c, fd, s) != 0) {
+    uv_close((uv_handle_t *)&s->poll, sock_closed);
+    return NULL;
+  }
+  return s;
+}
+
+flurry__sock *flurry__glue_adopt(flurry_client *c, curl_socket_t fd,
+                                 void (*owner_cb)(void *, int, int), void *owner) {
+  flurry__sock *s = sock_get(c, fd);
+  if (s == NULL && (s = sock_open(c, fd)) == NULL)
+    return NULL;
+  s->idle = 0;
+  s->owner_cb = owner_cb;
+  s->owner = owner;
+  return s;
+}
+
+void flurry__glue_watch(flurry__sock *s, int events) { sock_watch(s, events); }
+
 /* CURLMOPT_SOCKETFUNCTION. A socket keeps its poll handle for as long as it
  * is open, across the transfers of a kept-alive connection: CURL_POLL_REMOVE
  * only turns it to "idle, readable", so the next transfer on that
@@ -152,6 +194,8 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
   flurry_client *c = userp;
   flurry__sock *s = sock_get(c, fd);
   (void)socketp;
+  if (s && s->owner_cb)
+    return 0; /* adopted: its owner watches it */
   if (what == CURL_POLL_REMOVE) {
     if (s) {
       s->idle = 1;
@@ -159,22 +203,8 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
     }
     return 0;
   }
-  if (s == NULL) {
-    s = fl_calloc(1, sizeof *s);
-    if (s == NULL)
-      return sock_failed(c, easy);
-    if (uv_poll_init_socket(c->loop, &s->poll, fd) != 0) {
-      fl_free(s);
-      return sock_failed(c, easy);
-    }
-    s->fd = fd;
-    s->client = c;
-    c->open_handles++;
-    if (sock_map(c, fd, s) != 0) {
-      uv_close((uv_handle_t *)&s->poll, sock_closed);
-      return sock_failed(c, easy);
-    }
-  }
+  if (s == NULL && (s = sock_open(c, fd)) == NULL)
+    return sock_failed(c, easy);
   s->idle = 0;
   int events = 0;
   if (what & CURL_POLL_IN)

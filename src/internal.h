@@ -46,6 +46,8 @@ struct flurry_response {
   int too_large; /* set by the write callbacks when the limit was hit */
   int nomem;     /* set by the write callbacks when memory ran out */
   flurry_attempt log[FLURRY_ATTEMPT_LOG];
+  int streamed;              /* stream.c: a streamed request's figures */
+  flurry_stream_info stream;
 };
 
 typedef enum req_state {
@@ -66,6 +68,7 @@ typedef struct flurry__bucket {
 } flurry__bucket;
 
 typedef struct flurry__host flurry__host;
+typedef struct flurry__stream flurry__stream; /* stream.c */
 
 struct flurry_request {
   char *method;
@@ -99,6 +102,7 @@ struct flurry_request {
   char errbuf[CURL_ERROR_SIZE];
   flurry_request *failed_next; /* on the client's socket-failure list */
   int on_failed_list;
+  flurry__stream *stream; /* NULL: not a streamed request */
   flurry_request *next; /* queue, park or run list link */
   flurry_request *prev;
   /* paginate.c, follow.c: provenance and pages (0 / NULL when unused) */
@@ -151,6 +155,13 @@ int flurry__method_idempotent(const char *method);
 /* Appends "Name: value" to a curl list; 0 or FLURRY_ENOMEM. */
 int flurry__slist_add(struct curl_slist **list, const char *name, const char *value);
 
+/* ---- secret.c ---- */
+/* 1 if the header `name` (len bytes, any case) carries credentials:
+ * Authorization, Proxy-Authorization, Cookie, or a name marked with
+ * flurry_client_add_secret_header on c (c may be NULL). */
+int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len);
+void flurry__secrets_free(flurry_client *c);
+
 /* ---- response.c ---- */
 flurry_response *flurry__response_new(size_t max_body);
 void flurry__response_reset(flurry_response *resp); /* for a new attempt */
@@ -183,6 +194,9 @@ typedef struct flurry__sock {
   flurry_client *client;
   int events; /* UV_READABLE | UV_WRITABLE being watched */
   int idle;   /* no transfer on it: its connection is kept alive */
+  /* Adopted (flurry__glue_adopt): readiness goes to owner_cb, not curl. */
+  void (*owner_cb)(void *owner, int status, int events);
+  void *owner;
 } flurry__sock;
 
 struct flurry_client {
@@ -199,6 +213,8 @@ struct flurry_client {
   char *base_url;
   char *ca_file; /* NULL = the system's CA store */
   struct curl_slist *headers; /* defaults; always ends with "Expect:" */
+  char **secrets;  /* header names marked secret (secret.c), besides the */
+  size_t nsecrets; /* ones that always are */
 
   flurry_request *queue_head, *queue_tail; /* FIFO waiting for a slot */
   size_t queued;
@@ -223,6 +239,11 @@ struct flurry_client {
   int closing;
   uint64_t rng;
   uint64_t last_id; /* request ids, given at submit */
+  /* Set on a WebSocket's private client (ws.c): completed transfers go here
+   * instead of flurry__transfer_done, and so does a transfer whose socket
+   * could not be watched (then from inside libcurl: result
+   * CURLE_OUT_OF_MEMORY, no curl call allowed). */
+  void (*done_hook)(flurry_client *c, CURL *easy, CURLcode result);
 };
 
 /* bucket.c (pure: the caller passes the time) */
@@ -301,6 +322,14 @@ int flurry__glue_close_socket(void *clientp, curl_socket_t fd);
 /* Closes every poll handle still open (after curl_multi_cleanup). */
 void flurry__glue_close_socks(flurry_client *c);
 void flurry__handle_closed(uv_handle_t *h);
+/* Hands fd's poll handle (created if libcurl never asked for one) to
+ * owner_cb(owner, status, events), e.g. a CONNECT_ONLY connection now driven
+ * by its owner; libcurl still closes it (and the handle) when it closes the
+ * connection. NULL: out of memory or libuv refused. */
+flurry__sock *flurry__glue_adopt(flurry_client *c, curl_socket_t fd,
+                                 void (*owner_cb)(void *, int, int), void *owner);
+/* Watches events (UV_READABLE | UV_WRITABLE, 0: none) on an adopted socket. */
+void flurry__glue_watch(flurry__sock *s, int events);
 /* Frees a client being freed on the caller's loop once its handles closed. */
 void flurry__maybe_release(flurry_client *c);
 

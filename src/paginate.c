@@ -38,18 +38,13 @@ typedef struct flurry__chain {
   char *msg;
 } flurry__chain;
 
-/* ---- the credential switch ---- */
+/* ---- credentials ---- */
 
-/* Whether a header stays at page 1's origin. The one place that decides:
- * it becomes the client's notion of secret headers once the client has
- * one (flurry_client_add_secret_header). */
-static int header_secret(const flurry_client *c, const char *name, size_t n) {
-  (void)c;
-  return flurry__secret_name(name, n);
-}
-
+/* A "Name: value" line whose header is secret (flurry__header_is_secret:
+ * Authorization, Proxy-Authorization, Cookie and the client's
+ * flurry_client_add_secret_header names) stays at page 1's origin. */
 int flurry__secret_line(const flurry_client *c, const char *line) {
-  return header_secret(c, line, strcspn(line, ":;"));
+  return flurry__header_is_secret(c, line, strcspn(line, ":;"));
 }
 
 /* ---- chain life ---- */

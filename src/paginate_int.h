@@ -1,6 +1,6 @@
 /* paginate_int.h: what pagination shares inside flurry: URLs (resolving
- * next links, origins, the pages between a next and a last link), which
- * headers carry credentials, request hashing, and the hooks the scheduler
+ * next links, origins, the pages between a next and a last link), request
+ * hashing, and the hooks the scheduler
  * calls for a page or a follow-up. Internal (flurry__ names): the library
  * and the flurry command use it; not installed. */
 #ifndef FLURRY_PAGINATE_INT_H
@@ -33,10 +33,6 @@ char *flurry__url_page(const char *next, const flurry__page_range *pr, int64_t v
 /* The URI of the response's first Link header link with rel `rel`,
  * resolved against the response's URL (fl_free), or NULL. */
 char *flurry__response_link(const flurry_response *resp, const char *rel);
-/* 1 when a header named name (n bytes) carries credentials: Authorization,
- * Cookie, or a name with auth, token, key, secret, session, passw,
- * credential or signature in it. */
-int flurry__secret_name(const char *name, size_t n);
 
 /* ---- dedupe.c: hashing ---- */
 /* 64-bit FNV-1a over n bytes, continuing from h (start: FLURRY__HASH_INIT). */

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "stream_int.h"
 
 /* RFC 9110 token characters (method and header names). */
 static int is_tchar(unsigned char c) {
@@ -60,6 +61,7 @@ FLURRY_API void flurry_request_free(flurry_request *req) {
   fl_free(req->resolved_url);
   flurry_response_free(req->resp);
   flurry__follow_free(req);
+  flurry__stream_free(req->stream);
   fl_free(req);
 }
 

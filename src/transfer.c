@@ -6,10 +6,13 @@
 #include <time.h>
 
 #include "internal.h"
+#include "stream_int.h"
 
 static size_t on_body(char *data, size_t size, size_t n, void *userp) {
   flurry_request *req = userp;
   size_t len = size * n;
+  if (req->stream && flurry__stream_wants_body(req))
+    return flurry__stream_body(req, data, len);
   int rc = fl_buf_append(&req->resp->body, data, len);
   if (rc == FL_OK)
     return len;
@@ -167,7 +170,9 @@ void flurry__start(flurry_client *c, flurry_request *req) {
     return;
   }
   configure(c, req, e, timeout);
-  CURLMcode mc = curl_multi_add_handle(c->multi, e);
+  CURLMcode mc = req->stream && flurry__stream_configure(c, req, e, now) != FLURRY_OK
+                     ? CURLM_OUT_OF_MEMORY
+                     : curl_multi_add_handle(c->multi, e);
   if (mc != CURLM_OK) {
     easy_put(c, e);
     flurry__response_set_error(resp, mc == CURLM_OUT_OF_MEMORY ? FLURRY_ENOMEM : FLURRY_EINTERNAL,
@@ -349,7 +354,8 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   double now = fl_now_ms();
   log_attempt(req->resp, now - req->attempt_ms);
   flurry__host_learn(c, req->host, req, now);
-  if (!maybe_retry(c, req, now)) {
+  int st = req->stream ? flurry__stream_done(c, req, result, now) : FLURRY__STREAM_USUAL;
+  if (st == FLURRY__STREAM_FINAL || (st == FLURRY__STREAM_USUAL && !maybe_retry(c, req, now))) {
     budget_settle(c, req);
     flurry__complete(c, req);
   }

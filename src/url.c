@@ -1,7 +1,6 @@
 /* url.c: what pagination needs to know about URLs: resolving a next link
  * against the page it came from (libcurl's URL API), comparing origins
- * (credentials stay with their origin, and which headers are credentials),
- * and telling the page URLs between a next link and a last link. */
+ * (credentials stay with their origin), and telling the page URLs between a next link and a last link. */
 #include <curl/curl.h>
 #include <string.h>
 
@@ -47,20 +46,6 @@ static int origin(const char *url, char *out, size_t outlen) {
 int flurry__url_same_origin(const char *a, const char *b) {
   char oa[512], ob[512];
   return origin(a, oa, sizeof oa) == 0 && origin(b, ob, sizeof ob) == 0 && strcmp(oa, ob) == 0;
-}
-
-/* Headers that carry credentials are sent only to the origin of the
- * request asked for, never to one a response pointed to. */
-int flurry__secret_name(const char *name, size_t n) {
-  static const char *const words[] = {"auth", "cookie", "token", "key", "secret", "session",
-                                      "passw", "credential", "signature"};
-  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
-    size_t wl = strlen(words[w]);
-    for (size_t i = 0; i + wl <= n; i++)
-      if (fl_strncaseeq(name + i, words[w], wl))
-        return 1;
-  }
-  return 0;
 }
 
 /* ---- the pages between a next link and a last link ---- */

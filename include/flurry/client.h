@@ -63,6 +63,16 @@ FLURRY_API int flurry_client_set_ca_file(flurry_client *client, const char *path
 FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
                                         const char *value);
 
+/* Marks the header `name` (copied; compared without regard to case) as a
+ * credential, like Authorization, Proxy-Authorization and Cookie always
+ * are: it is not sent to another origin (scheme, host or port) after a
+ * redirect, and its value is never written in an error message. Applies
+ * to the client's default headers and to every request's own. Returns 0,
+ * FLURRY_EINVALID (not a header name, over 256 bytes, or more than 256
+ * names) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_client_add_secret_header(flurry_client *client,
+                                               const char *name);
+
 /* Submits a request. On success (0) the client owns `req`, and `cb` runs
  * exactly once, later, from the loop (never from inside this call). On
  * failure the callback never runs and the caller still owns `req`:

@@ -25,6 +25,7 @@ extern "C" {
   X(EPROTOCOL, "protocol", "the server broke the HTTP protocol")               \
   X(ETOO_LARGE, "too_large", "the response exceeded the size limit")           \
   X(ECANCELLED, "cancelled", "the request was cancelled")                      \
+  X(ESTREAM, "stream", "the stream dropped and could not be resumed")          \
   X(EINVALID, "invalid_request", "the request is invalid")                     \
   X(ENOMEM, "nomem", "out of memory")                                          \
   X(EINTERNAL, "internal", "internal error (a bug: please report it)")

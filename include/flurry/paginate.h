@@ -144,9 +144,9 @@ typedef struct flurry_paginator {
  * pg->on_end once after the last one. Pages the paginator builds from a
  * URL (Link, NEXT_URL, known Link pages) copy the first page's method,
  * headers, body and options. A page at another origin than page 1 is sent
- * without the credential headers (Authorization, Cookie, and names with
- * auth, token, key, secret, session, passw, credential or signature), the
- * client's defaults included. Pages of one chain go one after the other
+ * without the secret headers (Authorization, Proxy-Authorization, Cookie
+ * and those named by flurry_client_add_secret_header), the client's
+ * defaults included. Pages of one chain go one after the other
  * unless the total is known; then at most the client's in-flight limit of
  * them are submitted at a time. Many chains run at once. Each page is a
  * request of its own: retries, rate limits and the deadline

@@ -42,6 +42,15 @@ char *fl_strdup(const char *s) { return fl_strndup(s, strlen(s)); }
 
 /* ---- fl_buf ---- */
 
+size_t fl_buf_drain(const fl_buf *b, size_t *off, void *dst, size_t n) {
+  size_t left = *off < b->len ? b->len - *off : 0;
+  n = n < left ? n : left;
+  if (n > 0)
+    memcpy(dst, b->data + *off, n);
+  *off += n;
+  return n;
+}
+
 int fl_buf_reserve(fl_buf *b, size_t n) {
   size_t max = b->max ? b->max : SIZE_MAX - 1;
   if (n > max - b->len)

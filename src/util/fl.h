@@ -46,6 +46,9 @@ int fl_buf_i64(fl_buf *b, int64_t v);
 int fl_buf_fixed3(fl_buf *b, double v);
 void fl_buf_reset(fl_buf *b); /* len = 0, memory kept */
 void fl_buf_free(fl_buf *b);  /* releases memory, keeps max */
+/* Copies up to n bytes of b from offset *off into dst and advances *off:
+ * reading back what was buffered. Returns the count (0: nothing left). */
+size_t fl_buf_drain(const fl_buf *b, size_t *off, void *dst, size_t n);
 /* Hands the storage over to the caller (never NULL unless out of memory:
  * an empty buffer gives ""), leaving b empty. */
 char *fl_buf_take(fl_buf *b, size_t *len);

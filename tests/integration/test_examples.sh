@@ -164,6 +164,33 @@ test_join() {
   expect_line join '^\{"user":3,"profile":\{"id":3,.*"posts":\[\{"id":3,"title":"Post 3"\}\],"comments":\['
 }
 
+test_stream_ndjson() {
+  run_example stream_ndjson "$BASE"
+  check "stream_ndjson: exit status" "$RC" 0
+  expect_line stream_ndjson '^/ndjson\?n=1000 +-> ok, status 200, 1000 records, sum 500500, end eof$'
+  expect_line stream_ndjson '-> ok, status 200, 100 records, sum 5050, end stopped$'
+  expect_line stream_ndjson '^both feeds read as expected$'
+}
+
+test_sse() {
+  run_example sse "$BASE"
+  check "sse: exit status" "$RC" 0
+  expect_line sse '^event tick id 12: tick 12 \(\+6 bytes\)$'
+  expect_line sse '^stream ended: ok, 12 events, 3 reconnects, end no_content$'
+  expect_line sse '^every event exactly once, in order$'
+}
+
+test_ws_echo() {
+  run_example ws_echo "$BASE"
+  check "ws_echo: exit status" "$RC" 0
+  expect_line ws_echo '^echo 2: text "two"$'
+  expect_line ws_echo '^echo 3: 3 bytes$'
+  expect_line ws_echo '^closed: code 1000 by the client$'
+  run_example ws_echo "http://127.0.0.1:1"
+  check "ws_echo without a server: exit status" "$RC" 1
+  expect_line "ws_echo without a server" '^error: connect: '
+}
+
 # The checks can fail: with nothing listening the examples say so and exit 1.
 test_examples_report_failure() {
   run_example gather "http://127.0.0.1:1"
@@ -178,7 +205,7 @@ test_examples_report_failure() {
   run_example rate_limit "not a url"
   check "rate_limit with a bad base URL: exit status" "$RC" 2
   local name
-  for name in paginate fan_out join; do
+  for name in paginate fan_out join stream_ndjson sse; do
     run_example "$name" "http://127.0.0.1:1"
     check "$name without a server: exit status" "$RC" 1
   done
@@ -208,5 +235,8 @@ test_rate_limit
 test_paginate
 test_fan_out
 test_join
+test_stream_ndjson
+test_sse
+test_ws_echo
 test_examples_report_failure
 finish

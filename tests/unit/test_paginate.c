@@ -410,6 +410,7 @@ static void test_paginate_other_origin_gets_no_credentials(void **state) {
   url_on(f, 0, path, url, sizeof url);
   assert_int_equal(flurry_client_add_header(f->client, "Authorization", "Bearer s3cret"),
                    FLURRY_OK);
+  assert_int_equal(flurry_client_add_secret_header(f->client, "X-Api-Key"), FLURRY_OK);
   flurry_request *req;
   log->f = f;
   pg.on_end = on_end;

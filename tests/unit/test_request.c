@@ -329,6 +329,7 @@ static void test_request_error_names_and_strings(void **state) {
               {FLURRY_EPROTOCOL, "protocol"},
               {FLURRY_ETOO_LARGE, "too_large"},
               {FLURRY_ECANCELLED, "cancelled"},
+              {FLURRY_ESTREAM, "stream"},
               {FLURRY_EINVALID, "invalid_request"},
               {FLURRY_ENOMEM, "nomem"},
               {FLURRY_EINTERNAL, "internal"}};

@@ -1,0 +1,448 @@
+/* ws.c: `flurry ws URL`: a WebSocket session from the shell. Lines from
+ * stdin go out as text messages (or, with --jsonl, {"text":...} /
+ * {"binary":BASE64} objects); every message received is written and flushed
+ * as one JSON line with its type and a timestamp; the close comes last as
+ * its own record. At the end of stdin the connection is closed normally
+ * (1000) after --linger, or at once when --count messages came. */
+#include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "ws_cli.h"
+
+#define MAX_HEADERS 64
+#define HIGH_WATER (1u << 20) /* queued bytes past which stdin waits */
+#define DRAIN_CHECK_MS 20
+#define DEFAULT_LINGER_MS 1000
+
+static const char ws_usage[] =
+    "Usage: flurry ws [OPTIONS] URL < messages\n"
+    "\n"
+    "Opens a WebSocket (ws:// or wss://), sends each stdin line as a text message\n"
+    "and writes each message received as a JSON line, flushed at once:\n"
+    "  {\"type\":\"text\",\"data\":\"hi\",\"ts\":1700000000.123}\n"
+    "  {\"type\":\"binary\",\"data\":BASE64,\"ts\":...}    ping and pong likewise;\n"
+    "first {\"type\":\"open\",...}, last {\"type\":\"close\",\"code\":1000,\"reason\":\"\",\n"
+    "\"by\":\"client\"|\"server\",...} with \"error\":{\"kind\",\"message\"} on failure.\n"
+    "Pings are answered; an idle connection is pinged.\n"
+    "\n"
+    "Example: echo hi | flurry ws ws://127.0.0.1:8080/ws/echo   (flurry mock)\n"
+    "\n"
+    "  -H, --header 'Name: value'  add a header to the handshake (repeatable)\n"
+    "      --jsonl               input lines are JSON: {\"text\":\"...\"} or\n"
+    "                            {\"binary\":\"BASE64\"}\n"
+    "      --json                text messages that are JSON are written as JSON\n"
+    "                            (data is then the value, not a string)\n"
+    "      --count N             close (1000) once N messages were received\n"
+    "      --linger DUR          at the end of stdin, wait DUR for replies, then\n"
+    "                            close (default 1s)\n"
+    "      --max-message SIZE    largest message received; a larger one closes\n"
+    "                            with 1009 (default 1M)\n"
+    "      --max-line SIZE       longest input line (default 1M)\n"
+    "      --connect-timeout DUR (default 10s)\n"
+    "      --handshake-timeout DUR  from connected to the 101 answer (default 10s)\n"
+    "      --idle-timeout DUR    ping after DUR/2 of silence, fail after DUR\n"
+    "                            (default 60s)\n"
+    "      --close-timeout DUR   wait for the server's close frame (default 5s)\n"
+    "  -k, --insecure            do not verify TLS certificates (never the default)\n"
+    "      --cacert FILE         trust the CA certificates in FILE (PEM)\n"
+    "  -h, --help                this help\n"
+    "\n"
+    "DUR: 250ms, 10s, 2m or seconds. SIZE: bytes or with k, M, G.\n"
+    "Exit: 0 the connection closed normally (1000, 1001 or no code), 1 an error\n"
+    "or another close code, 2 bad usage or a bad input line.\n";
+
+typedef struct ws_cli {
+  const char *url;
+  const char *headers[MAX_HEADERS + 1];
+  size_t nheaders;
+  int jsonl, json_data, insecure;
+  const char *cacert;
+  int64_t count, linger_ms, max_line;
+  flurry_ws_opts wo;
+  /* run */
+  uv_loop_t loop;
+  flurry_client *client;
+  flurry_ws *ws;
+  cli_input *in;
+  uv_timer_t timer; /* linger, or waiting for the send queue to drain */
+  uv_signal_t sigint, sigterm;
+  int open, eof, closing, done;
+  int64_t received;
+  int bad_input;
+  int status;
+  fl_buf out;
+} ws_cli;
+
+/* ---- options --------------------------------------------------------------- */
+
+enum { O_JSONL = 256, O_JSON, O_COUNT, O_LINGER, O_MAXMSG, O_MAXLINE, O_CT, O_HT, O_IT,
+       O_CLT, O_CACERT };
+
+static int bad(const char *opt, const char *arg) {
+  fprintf(stderr, "flurry ws: bad value for %s: '%s'\n", opt, arg);
+  return -1;
+}
+
+static int set_dur(int64_t *dst, const char *opt, const char *arg) {
+  int64_t ms;
+  if (cli_parse_duration_ms(arg, &ms) != 0 || ms <= 0)
+    return bad(opt, arg);
+  *dst = ms;
+  return 0;
+}
+
+static int set_size(int64_t *dst, const char *opt, const char *arg, int64_t max) {
+  int64_t n;
+  if (cli_parse_size(arg, &n) != 0 || n <= 0 || n > max)
+    return bad(opt, arg);
+  *dst = n;
+  return 0;
+}
+
+static int add_header(ws_cli *w, const char *h) {
+  if (w->nheaders == MAX_HEADERS) {
+    fprintf(stderr, "flurry ws: at most %d headers\n", MAX_HEADERS);
+    return -1;
+  }
+  if (strchr(h, ':') == NULL)
+    return bad("-H", h);
+  w->headers[w->nheaders++] = h;
+  return 0;
+}
+
+static int one_opt(ws_cli *w, int ch, const char *arg) {
+  int64_t v;
+  switch (ch) {
+  case 'H': return add_header(w, arg);
+  case 'k': w->insecure = 1; return 0;
+  case O_CACERT: w->cacert = arg; return 0;
+  case O_JSONL: w->jsonl = 1; return 0;
+  case O_JSON: w->json_data = 1; return 0;
+  case O_COUNT:
+    if (fl_parse_i64(arg, strlen(arg), 1, INT64_MAX, &w->count) != 0)
+      return bad("--count", arg);
+    return 0;
+  case O_LINGER:
+    if (cli_parse_duration_ms(arg, &w->linger_ms) != 0 || w->linger_ms < 0)
+      return bad("--linger", arg);
+    return 0;
+  case O_MAXMSG:
+    if (set_size(&v, "--max-message", arg, ((int64_t)1 << 31) - 1) != 0)
+      return -1;
+    w->wo.max_message = (size_t)v;
+    return 0;
+  case O_MAXLINE: return set_size(&w->max_line, "--max-line", arg, (int64_t)1 << 30);
+  case O_CT: return set_dur(&w->wo.connect_timeout_ms, "--connect-timeout", arg);
+  case O_HT: return set_dur(&w->wo.handshake_timeout_ms, "--handshake-timeout", arg);
+  case O_IT: return set_dur(&w->wo.idle_timeout_ms, "--idle-timeout", arg);
+  case O_CLT: return set_dur(&w->wo.close_timeout_ms, "--close-timeout", arg);
+  default: return -1;
+  }
+}
+
+/* Returns 0, 1 (--help shown) or -1 (bad usage, message written). */
+static int parse_args(ws_cli *w, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"header", required_argument, NULL, 'H'}, {"insecure", no_argument, NULL, 'k'},
+      {"cacert", required_argument, NULL, O_CACERT}, {"jsonl", no_argument, NULL, O_JSONL},
+      {"json", no_argument, NULL, O_JSON}, {"count", required_argument, NULL, O_COUNT},
+      {"linger", required_argument, NULL, O_LINGER},
+      {"max-message", required_argument, NULL, O_MAXMSG},
+      {"max-line", required_argument, NULL, O_MAXLINE},
+      {"connect-timeout", required_argument, NULL, O_CT},
+      {"handshake-timeout", required_argument, NULL, O_HT},
+      {"idle-timeout", required_argument, NULL, O_IT},
+      {"close-timeout", required_argument, NULL, O_CLT}, {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  int ch;
+  w->linger_ms = DEFAULT_LINGER_MS;
+  w->max_line = 1 << 20;
+  optind = 1;
+  opterr = 1;
+  while ((ch = getopt_long(argc, argv, "H:kh", opts, NULL)) != -1) {
+    if (ch == 'h') {
+      fputs(ws_usage, stdout);
+      return 1;
+    }
+    if (ch == '?' || one_opt(w, ch, optarg) != 0)
+      return -1;
+  }
+  if (optind != argc - 1) {
+    fprintf(stderr, "flurry ws: %s\n", optind < argc ? "one URL only" : "a URL is needed");
+    return -1;
+  }
+  w->url = argv[optind];
+  return 0;
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void put_ts(fl_buf *b) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  (void)fl_buf_puts(b, ",\"ts\":");
+  (void)fl_buf_fixed3(b, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+static void emit(ws_cli *w) {
+  put_ts(&w->out);
+  (void)fl_buf_puts(&w->out, "}\n");
+  fwrite(w->out.data, 1, w->out.len, stdout);
+  fflush(stdout);
+  fl_buf_reset(&w->out);
+}
+
+static const char *type_name(flurry_ws_type t) {
+  switch (t) {
+  case FLURRY_WS_TEXT: return "text";
+  case FLURRY_WS_BINARY: return "binary";
+  case FLURRY_WS_PING: return "ping";
+  default: return "pong";
+  }
+}
+
+static void put_data(ws_cli *w, flurry_ws_type t, const char *data, size_t len) {
+  fl_buf *b = &w->out;
+  fl_buf_printf(b, "{\"type\":\"%s\",\"data\":", type_name(t));
+  if (t == FLURRY_WS_BINARY) {
+    (void)fl_buf_putc(b, '"');
+    (void)fl_base64(b, (const unsigned char *)data, len);
+    (void)fl_buf_putc(b, '"');
+    return;
+  }
+  if (t == FLURRY_WS_TEXT && w->json_data && len > 0 &&
+      fl_json_compact(b, data, len, NULL) == FL_OK)
+    return;
+  (void)fl_json_str(b, data, len);
+}
+
+/* ---- the connection's callbacks ------------------------------------------- */
+
+static void pump_input(ws_cli *w);
+
+static void start_close(ws_cli *w, int code, const char *reason) {
+  if (w->closing || w->done)
+    return;
+  w->closing = 1;
+  uv_timer_stop(&w->timer);
+  (void)flurry_ws_close(w->ws, code, reason);
+}
+
+static void on_open(flurry_ws *ws, void *ud) {
+  ws_cli *w = ud;
+  (void)ws;
+  w->open = 1;
+  (void)fl_buf_puts(&w->out, "{\"type\":\"open\",\"url\":");
+  (void)fl_json_str(&w->out, w->url, strlen(w->url));
+  emit(w);
+  pump_input(w);
+}
+
+static void on_control(flurry_ws *ws, flurry_ws_type t, const char *data, size_t len,
+                       void *ud) {
+  ws_cli *w = ud;
+  (void)ws;
+  put_data(w, t, data, len);
+  emit(w);
+}
+
+static void on_message(flurry_ws *ws, flurry_ws_type t, const char *data, size_t len,
+                       void *ud) {
+  ws_cli *w = ud;
+  on_control(ws, t, data, len, ud); /* the same record */
+  if (w->count && ++w->received >= w->count)
+    start_close(w, 1000, NULL);
+}
+
+static void on_close(flurry_ws *ws, const flurry_ws_status *st, void *ud) {
+  ws_cli *w = ud;
+  (void)ws;
+  fl_buf *b = &w->out;
+  fl_buf_printf(b, "{\"type\":\"close\",\"code\":%d,\"reason\":", st->code);
+  (void)fl_json_str(b, st->reason, st->reason_len);
+  fl_buf_printf(b, ",\"by\":\"%s\"", st->code == 1006 ? "none" : st->by_server ? "server" : "client");
+  if (st->http_status && st->http_status != 101)
+    fl_buf_printf(b, ",\"status\":%d", st->http_status);
+  if (st->err) {
+    fl_buf_printf(b, ",\"error\":{\"kind\":\"%s\",\"message\":", flurry_err_name(st->err));
+    (void)fl_json_str(b, st->message, strlen(st->message));
+    (void)fl_buf_putc(b, '}');
+  }
+  emit(w);
+  int normal = st->err == 0 && (st->code == 1000 || st->code == 1001 || st->code == 1005);
+  w->status = w->bad_input ? 2 : normal ? 0 : 1;
+  w->done = 1;
+  w->ws = NULL;
+  uv_timer_stop(&w->timer);
+  cli_input_close(w->in);
+  w->in = NULL;
+  uv_close((uv_handle_t *)&w->sigint, NULL);
+  uv_close((uv_handle_t *)&w->sigterm, NULL);
+  uv_close((uv_handle_t *)&w->timer, NULL);
+}
+
+/* ---- input ------------------------------------------------------------------ */
+
+static void on_timer(uv_timer_t *t) {
+  ws_cli *w = t->data;
+  if (w->eof)
+    start_close(w, 1000, NULL); /* the linger is over */
+  else
+    pump_input(w); /* the queue had to drain */
+}
+
+static void line_error(ws_cli *w, uint64_t lineno, const char *what) {
+  fprintf(stderr, "flurry ws: input line %llu: %s (skipped)\n", (unsigned long long)lineno, what);
+  w->bad_input = 1;
+}
+
+static int absent(jv v) {
+  return jv_get_kind(v) == JV_KIND_INVALID || jv_get_kind(v) == JV_KIND_NULL;
+}
+
+/* A --jsonl line: {"text": S} or {"binary": BASE64}. */
+static void send_jsonl(ws_cli *w, const char *line, size_t len, uint64_t lineno) {
+  jv v = jv_parse_sized(line, (int)len);
+  jv text = jv_invalid(), bin = jv_invalid();
+  if (jv_get_kind(v) == JV_KIND_OBJECT) {
+    text = jv_object_get(jv_copy(v), jv_string("text"));
+    bin = jv_object_get(jv_copy(v), jv_string("binary"));
+  }
+  int rc = FLURRY_EINVALID;
+  if (jv_get_kind(text) == JV_KIND_STRING && absent(bin)) {
+    rc = flurry_ws_send(w->ws, FLURRY_WS_TEXT, jv_string_value(text),
+                        (size_t)jv_string_length_bytes(jv_copy(text)));
+  } else if (jv_get_kind(bin) == JV_KIND_STRING && absent(text)) {
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(bin));
+    unsigned char *raw = fl_malloc(n / 4 * 3 + 3);
+    int got = raw && n % 4 == 0
+                  ? EVP_DecodeBlock(raw, (const unsigned char *)jv_string_value(bin), (int)n)
+                  : -1;
+    if (got >= 0) {
+      const char *s = jv_string_value(bin);
+      got -= (n >= 1 && s[n - 1] == '=') + (n >= 2 && s[n - 2] == '=');
+      rc = flurry_ws_send(w->ws, FLURRY_WS_BINARY, raw, (size_t)got);
+    } else {
+      rc = -1;
+    }
+    fl_free(raw);
+  }
+  if (rc == -1)
+    line_error(w, lineno, "\"binary\" is not valid base64");
+  else if (rc == FLURRY_EINVALID)
+    line_error(w, lineno, "want a JSON object with \"text\" (a string) or \"binary\" (base64)");
+  jv_free(text);
+  jv_free(bin);
+  jv_free(v);
+}
+
+static void on_input(void *ud) { pump_input(ud); }
+
+static void pump_input(ws_cli *w) {
+  while (w->open && !w->eof && !w->closing && !w->done) {
+    if (flurry_ws_queued(w->ws) >= HIGH_WATER) {
+      uv_timer_start(&w->timer, on_timer, DRAIN_CHECK_MS, 0);
+      return;
+    }
+    const char *line;
+    size_t len;
+    uint64_t lineno;
+    input_status st = cli_input_next(w->in, &line, &len, &lineno);
+    if (st == INPUT_AGAIN) {
+      cli_input_wait(w->in, on_input, w);
+      return;
+    }
+    if (st == INPUT_LINE && w->jsonl)
+      send_jsonl(w, line, len, lineno);
+    else if (st == INPUT_LINE)
+      (void)flurry_ws_send(w->ws, FLURRY_WS_TEXT, line, len);
+    else if (st == INPUT_TOO_LONG)
+      line_error(w, lineno, "longer than --max-line");
+    if (st == INPUT_EOF || st == INPUT_ERROR) {
+      if (st == INPUT_ERROR)
+        fprintf(stderr, "flurry ws: reading stdin: %s\n", cli_input_errmsg(w->in));
+      w->eof = 1;
+      uv_timer_start(&w->timer, on_timer, (uint64_t)w->linger_ms, 0);
+    }
+  }
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  ws_cli *w = s->data;
+  (void)signum;
+  start_close(w, 1001, "interrupted");
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+static int setup(ws_cli *w) {
+  char err[256];
+  if (flurry_client_new(&w->client, &w->loop) != FLURRY_OK ||
+      (w->insecure && flurry_client_set(w->client, FLURRY_OPT_VERIFY_TLS, 0) != FLURRY_OK) ||
+      (w->cacert && flurry_client_set_ca_file(w->client, w->cacert) != FLURRY_OK)) {
+    fprintf(stderr, "flurry ws: cannot create the client\n");
+    return 1;
+  }
+  if (cli_input_open(&w->in, NULL, (size_t)w->max_line, &w->loop, err, sizeof err) != 0) {
+    fprintf(stderr, "flurry ws: stdin: %s\n", err);
+    return 1;
+  }
+  flurry_ws_callbacks cbs = {on_open, on_message, on_control, on_close};
+  int rc = flurry_ws_connect(&w->ws, w->client, w->url, w->headers, &w->wo, &cbs, w);
+  if (rc != FLURRY_OK) {
+    fprintf(stderr, "flurry ws: %s: %s\n", w->url,
+            rc == FLURRY_EINVALID ? "not a ws:// or wss:// URL, or a bad header or option"
+                                  : flurry_strerror(rc));
+    return rc == FLURRY_EINVALID ? 2 : 1;
+  }
+  return 0;
+}
+
+int flurry_ws_main(int argc, char **argv) {
+  ws_cli w;
+  memset(&w, 0, sizeof w);
+  int rc = parse_args(&w, argc, argv);
+  if (rc != 0) {
+    if (rc < 0)
+      fputs("usage: flurry ws [OPTIONS] URL (see flurry ws --help)\n", stderr);
+    return rc > 0 ? 0 : 2;
+  }
+  if (w.cacert && access(w.cacert, R_OK) != 0) {
+    fprintf(stderr, "flurry ws: --cacert '%s': cannot read it\n", w.cacert);
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  if (uv_loop_init(&w.loop) != 0) {
+    fprintf(stderr, "flurry ws: cannot create the event loop\n");
+    return 1;
+  }
+  w.out.max = 64u << 20;
+  uv_timer_init(&w.loop, &w.timer);
+  w.timer.data = &w;
+  uv_signal_init(&w.loop, &w.sigint);
+  uv_signal_init(&w.loop, &w.sigterm);
+  w.sigint.data = w.sigterm.data = &w;
+  uv_signal_start(&w.sigint, on_signal, SIGINT);
+  uv_signal_start(&w.sigterm, on_signal, SIGTERM);
+  w.status = setup(&w);
+  if (w.status != 0) {
+    cli_input_close(w.in);
+    uv_close((uv_handle_t *)&w.sigint, NULL);
+    uv_close((uv_handle_t *)&w.sigterm, NULL);
+    uv_close((uv_handle_t *)&w.timer, NULL);
+  }
+  uv_run(&w.loop, UV_RUN_DEFAULT);
+  flurry_client_free(w.client);
+  uv_run(&w.loop, UV_RUN_DEFAULT);
+  fl_buf_free(&w.out);
+  if (uv_loop_close(&w.loop) != 0) {
+    fprintf(stderr, "flurry ws: handles left open at exit\n");
+    return 1;
+  }
+  return w.status;
+}

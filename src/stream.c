@@ -1,0 +1,311 @@
+/* stream.c: streamed requests: the record callback, the body hook (records
+ * out, nothing kept), the attempt's options (no total timeout,
+ * Last-Event-ID) and what a stream's end means: done, or (SSE) connect
+ * again after the server's retry delay. See include/flurry/stream.h. */
+#include <string.h>
+
+#include "internal.h"
+#include "stream_int.h"
+
+struct flurry__stream {
+  int mode;
+  flurry_record_cb cb;
+  void *ud;
+  flurry_request *req;
+  int64_t max_reconnects;
+  int64_t retry_default_ms;
+  flurry__framer fr;
+  int decided;     /* this attempt: the response was judged */
+  int active;      /* this attempt streams (a 2xx, an event stream) */
+  int established; /* an attempt streamed: later drops reconnect (SSE) */
+  int not_sse;     /* this attempt: 200 but not text/event-stream */
+  int frame_rc;    /* this attempt: what ended the framer (FRAME_*) */
+  int reconnects;
+  struct curl_slist *hdrs; /* this attempt's request headers */
+};
+
+static int on_record(void *ud, const flurry_stream_record *rec) {
+  flurry__stream *s = ud;
+  /* Kept up to date: a request cancelled mid-stream reports its records
+   * (and, unless something better is known later, an end by error). */
+  s->req->resp->stream.records = rec->seq;
+  s->req->resp->stream.end = FLURRY_STREAM_END_ERROR;
+  return s->cb(s->req, rec, s->ud);
+}
+
+FLURRY_API int flurry_request_set_stream(flurry_request *req, int mode, flurry_record_cb cb,
+                                         void *user_data) {
+  if (req == NULL || cb == NULL || req->state != REQ_NEW ||
+      (mode != FLURRY_STREAM_LINES && mode != FLURRY_STREAM_NDJSON && mode != FLURRY_STREAM_SSE))
+    return FLURRY_EINVALID;
+  flurry__stream *s = req->stream;
+  if (s == NULL && (s = fl_calloc(1, sizeof *s)) == NULL)
+    return FLURRY_ENOMEM;
+  size_t max = s->fr.max_record ? s->fr.max_record : FLURRY_STREAM_MAX_RECORD_DEFAULT;
+  flurry__framer_free(&s->fr);
+  flurry__framer_init(&s->fr, mode, max, on_record, s);
+  s->mode = mode;
+  s->cb = cb;
+  s->ud = user_data;
+  s->req = req;
+  if (req->stream == NULL) {
+    s->max_reconnects = FLURRY_STREAM_MAX_RECONNECTS_DEFAULT;
+    s->retry_default_ms = FLURRY_STREAM_RETRY_DEFAULT_MS;
+    req->stream = s;
+  }
+  return FLURRY_OK;
+}
+
+FLURRY_API int flurry_request_set_stream_opt(flurry_request *req, flurry_stream_opt opt,
+                                             int64_t value) {
+  flurry__stream *s = req ? req->stream : NULL;
+  if (s == NULL || req->state != REQ_NEW)
+    return FLURRY_EINVALID;
+  switch (opt) {
+  case FLURRY_STREAM_MAX_RECORD_BYTES:
+    if (value < FLURRY_STREAM_MAX_RECORD_MIN || value > FLURRY_STREAM_MAX_RECORD_MAX)
+      return FLURRY_EINVALID;
+    flurry__framer_init(&s->fr, s->mode, (size_t)value, on_record, s); /* nothing held yet */
+    return FLURRY_OK;
+  case FLURRY_STREAM_MAX_RECONNECTS:
+    if (value < 0 || value > FLURRY_STREAM_MAX_RECONNECTS_MAX)
+      return FLURRY_EINVALID;
+    s->max_reconnects = value;
+    return FLURRY_OK;
+  case FLURRY_STREAM_RETRY_MS:
+    if (value < 0 || value > FLURRY_STREAM_RETRY_CAP_MS)
+      return FLURRY_EINVALID;
+    s->retry_default_ms = value;
+    return FLURRY_OK;
+  }
+  return FLURRY_EINVALID;
+}
+
+void flurry__stream_free(flurry__stream *s) {
+  if (s == NULL)
+    return;
+  flurry__framer_free(&s->fr);
+  curl_slist_free_all(s->hdrs);
+  fl_free(s);
+}
+
+FLURRY_API int flurry_response_stream(const flurry_response *resp, flurry_stream_info *out) {
+  memset(out, 0, sizeof *out);
+  if (!resp->streamed)
+    return FLURRY_EINVALID;
+  *out = resp->stream;
+  return FLURRY_OK;
+}
+
+FLURRY_API const char *flurry_stream_end_name(int end) {
+  static const char *const names[] = {"none", "eof", "stopped", "no_content", "error"};
+  return end >= 0 && end <= FLURRY_STREAM_END_ERROR ? names[end] : "unknown";
+}
+
+/* ---- one attempt ---- */
+
+static int has_header(const struct curl_slist *l, const char *name) {
+  size_t n = strlen(name);
+  for (; l; l = l->next)
+    if (fl_strncaseeq(l->data, name, n) && (l->data[n] == ':' || l->data[n] == ';'))
+      return 1;
+  return 0;
+}
+
+/* The request's headers, and for SSE Accept, Cache-Control and
+ * Last-Event-ID (unless the caller set them). */
+static int attempt_headers(flurry__stream *s, const struct curl_slist *base) {
+  struct curl_slist *l = NULL;
+  int rc = FLURRY_OK;
+  curl_slist_free_all(s->hdrs);
+  s->hdrs = NULL;
+  for (const struct curl_slist *b = base; b && rc == FLURRY_OK; b = b->next) {
+    struct curl_slist *n = curl_slist_append(l, b->data);
+    rc = n ? FLURRY_OK : FLURRY_ENOMEM;
+    l = n ? n : l;
+  }
+  if (s->mode == FLURRY_STREAM_SSE) {
+    if (rc == FLURRY_OK && !has_header(base, "Accept"))
+      rc = flurry__slist_add(&l, "Accept", "text/event-stream");
+    if (rc == FLURRY_OK && !has_header(base, "Cache-Control"))
+      rc = flurry__slist_add(&l, "Cache-Control", "no-cache");
+    if (rc == FLURRY_OK && s->fr.last_id.len > 0 && !has_header(base, "Last-Event-ID"))
+      rc = flurry__slist_add(&l, "Last-Event-ID", s->fr.last_id.data);
+  }
+  s->hdrs = l;
+  return rc;
+}
+
+int flurry__stream_configure(flurry_client *c, flurry_request *req, CURL *e, double now) {
+  flurry__stream *s = req->stream;
+  flurry__framer_reset(&s->fr);
+  s->decided = s->active = s->not_sse = 0;
+  s->frame_rc = FRAME_OK;
+  req->resp->streamed = 1;
+  /* No whole-request timeout: what is left of the deadline, if any. */
+  int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
+  double left = deadline ? req->submit_ms + (double)deadline - now : 0;
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, deadline ? (long)(left < 1 ? 1 : left) : 0L);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
+  int rc = attempt_headers(s, req->send_headers ? req->send_headers : c->headers);
+  if (rc == FLURRY_OK)
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs);
+  return rc;
+}
+
+static int is_event_stream(const flurry_response *resp) {
+  const char *ct = flurry_response_header(resp, "Content-Type");
+  static const char want[] = "text/event-stream";
+  if (ct == NULL || !fl_strncaseeq(ct, want, sizeof want - 1))
+    return 0;
+  char next = ct[sizeof want - 1];
+  return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}
+
+/* Judges the response once its head is in: does this attempt stream? */
+static void decide(flurry__stream *s, const flurry_response *resp) {
+  if (s->decided)
+    return;
+  s->decided = 1;
+  if (s->mode != FLURRY_STREAM_SSE) {
+    s->active = resp->status >= 200 && resp->status < 300;
+  } else if (resp->status == 200) {
+    s->active = is_event_stream(resp);
+    s->not_sse = !s->active;
+  } else {
+    s->not_sse = resp->status != 204 && resp->status < 400; /* 2xx, 3xx: no stream */
+  }
+  if (s->active)
+    s->established = 1;
+}
+
+int flurry__stream_wants_body(flurry_request *req) {
+  flurry__stream *s = req->stream;
+  decide(s, req->resp);
+  return s->active || s->not_sse;
+}
+
+size_t flurry__stream_body(flurry_request *req, const char *data, size_t len) {
+  flurry__stream *s = req->stream;
+  if (s->not_sse)
+    return 0; /* not an event stream: abort (reported at the end) */
+  s->frame_rc = flurry__framer_feed(&s->fr, data, len);
+  return s->frame_rc == FRAME_OK ? len : 0;
+}
+
+/* ---- the end of an attempt ---- */
+
+static void set_info(flurry_response *resp, const flurry__stream *s, int end) {
+  resp->streamed = 1;
+  resp->stream.records = s->fr.seq;
+  resp->stream.reconnects = s->reconnects;
+  resp->stream.end = end;
+  if (resp->attempts > 0) /* the attempt's log says what the stream made of it */
+    resp->log[resp->attempts <= FLURRY_ATTEMPT_LOG ? resp->attempts - 1 : FLURRY_ATTEMPT_LOG - 1]
+        .error = resp->err;
+}
+
+/* A clean end: no error, whatever libcurl said of the aborted transfer. */
+static int end_ok(flurry_response *resp, const flurry__stream *s, int end) {
+  resp->err = FLURRY_OK;
+  fl_free(resp->errmsg);
+  resp->errmsg = NULL;
+  resp->detail = NULL;
+  resp->curl_code = 0;
+  resp->os_errno = 0;
+  set_info(resp, s, end);
+  return FLURRY__STREAM_FINAL;
+}
+
+static int end_error(flurry_response *resp, const flurry__stream *s) {
+  set_info(resp, s, FLURRY_STREAM_END_ERROR);
+  return FLURRY__STREAM_FINAL;
+}
+
+/* The framer stopped the transfer: its reason is the request's. */
+static int frame_end(flurry_response *resp, flurry__stream *s) {
+  switch (s->frame_rc) {
+  case FRAME_STOP:
+    return end_ok(resp, s, FLURRY_STREAM_END_STOPPED);
+  case FRAME_TOO_LARGE:
+    flurry__response_set_error(resp, FLURRY_ETOO_LARGE, "a record larger than %zu bytes",
+                               s->fr.max_record);
+    resp->detail = "record_too_large";
+    break;
+  case FRAME_BAD:
+    flurry__response_set_error(resp, FLURRY_EPROTOCOL, "record %zu is not a JSON value",
+                               s->fr.bad_at);
+    resp->detail = "bad_record";
+    break;
+  default:
+    flurry__response_set_error(resp, FLURRY_ENOMEM, "out of memory framing the stream");
+  }
+  resp->curl_code = 0;
+  return end_error(resp, s);
+}
+
+/* SSE: the stream dropped; connect again after the retry delay, or give up. */
+static int reconnect(flurry_client *c, flurry_request *req, double now) {
+  flurry__stream *s = req->stream;
+  flurry_response *resp = req->resp;
+  const char *why = resp->err ? flurry_err_name(resp->err) : "eof";
+  if (s->reconnects >= s->max_reconnects) {
+    flurry__response_set_error(resp, FLURRY_ESTREAM,
+                               "the event stream dropped (%s) and %d reconnects were made",
+                               why, s->reconnects);
+    resp->detail = "reconnects_exhausted";
+    return end_error(resp, s);
+  }
+  int64_t delay = s->fr.retry_ms >= 0 ? s->fr.retry_ms : s->retry_default_ms;
+  if (delay > FLURRY_STREAM_RETRY_CAP_MS)
+    delay = FLURRY_STREAM_RETRY_CAP_MS;
+  int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
+  if (deadline && now + (double)delay >= req->submit_ms + (double)deadline) {
+    flurry__response_set_error(resp, FLURRY_ETIMEOUT,
+                               "the event stream dropped (%s); the deadline comes before "
+                               "the next reconnect", why);
+    resp->detail = "deadline";
+    return end_error(resp, s);
+  }
+  if (flurry__backoff_push(c, req, (double)delay) != FLURRY_OK) {
+    flurry__response_set_error(resp, FLURRY_ENOMEM, "out of memory");
+    return end_error(resp, s);
+  }
+  if (resp->attempts <= FLURRY_ATTEMPT_LOG)
+    resp->log[resp->attempts - 1].wait_ms = (double)delay;
+  s->reconnects++;
+  set_info(resp, s, FLURRY_STREAM_END_ERROR); /* what a cancel now would mean */
+  return FLURRY__STREAM_AGAIN;
+}
+
+int flurry__stream_done(flurry_client *c, flurry_request *req, CURLcode result, double now) {
+  flurry__stream *s = req->stream;
+  flurry_response *resp = req->resp;
+  if (resp->status > 0 && !s->decided)
+    decide(s, resp); /* a response with no body at all */
+  if (s->frame_rc != FRAME_OK)
+    return frame_end(resp, s);
+  if (s->not_sse) {
+    flurry__response_set_error(resp, FLURRY_EPROTOCOL,
+                               "not an event stream (status %d, Content-Type: %s)",
+                               resp->status, flurry_response_header(resp, "Content-Type")
+                                   ? flurry_response_header(resp, "Content-Type")
+                                   : "none");
+    resp->detail = "not_event_stream";
+    resp->curl_code = 0;
+    return end_error(resp, s);
+  }
+  if (s->mode == FLURRY_STREAM_SSE && resp->status == 204 && result == CURLE_OK)
+    return end_ok(resp, s, FLURRY_STREAM_END_NO_CONTENT);
+  if (s->mode == FLURRY_STREAM_SSE && (s->active || (s->established && resp->status == 0)))
+    return reconnect(c, req, now);
+  if (s->active) { /* lines or NDJSON: the body ended */
+    if (result != CURLE_OK)
+      return end_error(resp, s); /* cut: a partial last record is dropped */
+    s->frame_rc = flurry__framer_finish(&s->fr);
+    return s->frame_rc == FRAME_OK ? end_ok(resp, s, FLURRY_STREAM_END_EOF) : frame_end(resp, s);
+  }
+  set_info(resp, s, s->established ? FLURRY_STREAM_END_ERROR : FLURRY_STREAM_END_NONE);
+  /* Never streamed: the usual retry policy, unless a stream ran before. */
+  return s->established ? FLURRY__STREAM_FINAL : FLURRY__STREAM_USUAL;
+}

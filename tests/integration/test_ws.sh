@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# flurry ws against flurry mock's /ws/echo and /ws/broadcast: round trips,
+# order, broadcast, close codes, the 1009 size limit, ping/pong, bad
+# handshakes and typed errors. Every wait is bounded and event-based
+# (--count: close once N messages came), never a sleep to be "long enough".
+source "$(dirname "$0")/lib.sh"
+start_mock
+WS="ws://127.0.0.1:${BASE##*:}"
+WSC() { timeout 60 "$FLURRY" ws --linger 30s "$@"; }
+types() { jq -r .type "$1" | paste -sd, -; }
+
+test_echo_text() {
+  echo hi | WSC --count 1 "$WS/ws/echo" > "$WORK/t.jsonl"; local rc=$?
+  check "echo: exit 0 on a normal close" "$rc" 0
+  check "echo: open, text, close" "$(types "$WORK/t.jsonl")" "open,text,close"
+  check "echo: the text came back" "$(jq -r 'select(.type=="text").data' "$WORK/t.jsonl")" hi
+  check "echo: close 1000 by the client" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.by) \(.error // "none")"' "$WORK/t.jsonl")" \
+    "1000 client none"
+  check "echo: timestamps" "$(jq -r '.ts | type' "$WORK/t.jsonl" | sort -u)" number
+}
+
+test_echo_binary() {
+  printf '{"binary":"AAEC/w=="}\n{"text":"caf\\u00e9"}\n' |
+    WSC --jsonl --count 2 "$WS/ws/echo" > "$WORK/b.jsonl"
+  check "binary: the bytes came back (base64)" \
+    "$(jq -r 'select(.type=="binary").data' "$WORK/b.jsonl")" "AAEC/w=="
+  check "jsonl text: UTF-8 kept" "$(jq -r 'select(.type=="text").data' "$WORK/b.jsonl")" "café"
+}
+
+test_order() {
+  seq 1 200 | WSC --count 200 "$WS/ws/echo" > "$WORK/o.jsonl"
+  check "200 messages back, in order" \
+    "$(jq -r 'select(.type=="text").data' "$WORK/o.jsonl" | paste -sd, -)" "$(seq 1 200 | paste -sd, -)"
+}
+
+test_json_data() {
+  echo '{"a":[1, 2]}' | WSC --json --count 1 "$WS/ws/echo" > "$WORK/j.jsonl"
+  check "--json: a JSON text message is written as JSON" \
+    "$(jq -c 'select(.type=="text").data' "$WORK/j.jsonl")" '{"a":[1,2]}'
+}
+
+# Waits (bounded) until file $1 has an "open" record.
+wait_open() {
+  for _ in $(seq 1 400); do grep -q '"type":"open"' "$1" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+
+test_broadcast() {
+  WSC --count 2 "$WS/ws/broadcast" < /dev/null > "$WORK/b1.jsonl" & local p1=$!
+  WSC --count 2 "$WS/ws/broadcast" < /dev/null > "$WORK/b2.jsonl" & local p2=$!
+  wait_open "$WORK/b1.jsonl" && wait_open "$WORK/b2.jsonl"
+  check "broadcast: two listeners connected" "$?" 0
+  printf 'x\ny\n' | WSC --count 2 "$WS/ws/broadcast" > "$WORK/b3.jsonl"
+  wait "$p1"; wait "$p2"
+  for f in b1 b2 b3; do
+    check "broadcast: client $f got x,y" \
+      "$(jq -r 'select(.type=="text").data' "$WORK/$f.jsonl" | paste -sd, -)" "x,y"
+  done
+}
+
+test_server_close() {
+  echo a | WSC "$WS/ws/echo?close=4001&after=1" > "$WORK/c.jsonl"; local rc=$?
+  check "server close: exit 1 (not a normal close)" "$rc" 1
+  check "server close: the echo came before the close" "$(types "$WORK/c.jsonl")" "open,text,close"
+  check "server close: code, reason, by" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.reason) \(.by)"' "$WORK/c.jsonl")" \
+    "4001 mock close server"
+  WSC "$WS/ws/echo?close=1000" < /dev/null > "$WORK/c2.jsonl"; rc=$?
+  check "server close 1000: exit 0" "$rc" 0
+}
+
+test_too_large() {
+  WSC --max-message 1000 "$WS/ws/echo?big=1001" < /dev/null > "$WORK/big.jsonl"; local rc=$?
+  check "1001 bytes over a 1000 limit: exit 1" "$rc" 1
+  check "over the limit: closed with 1009 by the client, too_large" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.by) \(.error.kind)"' "$WORK/big.jsonl")" \
+    "1009 client too_large"
+  check "over the limit: no message written" "$(types "$WORK/big.jsonl")" "open,close"
+  WSC --max-message 1000 --count 1 "$WS/ws/echo?big=1000" < /dev/null > "$WORK/big2.jsonl"
+  check "exactly the limit: received" \
+    "$(jq -r 'select(.type=="text").data | length' "$WORK/big2.jsonl")" 1000
+}
+
+test_ping_pong() {
+  WSC --json --count 1 "$WS/ws/echo?ping=1" < /dev/null > "$WORK/p.jsonl"
+  check "ping: reported" "$(jq -r 'select(.type=="ping").data' "$WORK/p.jsonl")" mock-ping
+  check "ping: answered (the mock reports our pong)" \
+    "$(jq -r 'select(.type=="text").data.pong' "$WORK/p.jsonl")" mock-ping
+}
+
+test_bad_handshake() {
+  WSC "$WS/json" < /dev/null > "$WORK/h1.jsonl"; local rc=$?
+  check "plain HTTP endpoint: exit 1" "$rc" 1
+  check "plain HTTP endpoint: protocol error, status 200, code 1006" \
+    "$(jq -r '"\(.error.kind) \(.status) \(.code)"' "$WORK/h1.jsonl")" "protocol 200 1006"
+  WSC "$WS/ws/nope" < /dev/null > "$WORK/h2.jsonl"
+  check "404: http error" "$(jq -r '"\(.error.kind) \(.status)"' "$WORK/h2.jsonl")" "http 404"
+  WSC "$WS/ws/echo?bad_accept=1" < /dev/null > "$WORK/h3.jsonl"
+  check "wrong Sec-WebSocket-Accept: protocol error" "$(jq -r .error.kind "$WORK/h3.jsonl")" protocol
+  check "wrong Sec-WebSocket-Accept: said so" \
+    "$(jq -r '.error.message | test("Sec-WebSocket-Accept")' "$WORK/h3.jsonl")" true
+  WSC --handshake-timeout 300ms "$WS/hang" < /dev/null > "$WORK/h4.jsonl"
+  check "no answer: timeout" "$(jq -r .error.kind "$WORK/h4.jsonl")" timeout
+}
+
+test_refused() {
+  # Port 1 on loopback: nothing listens there (a privileged port).
+  WSC "ws://127.0.0.1:1/" < /dev/null > "$WORK/r.jsonl"; local rc=$?
+  check "refused: exit 1" "$rc" 1
+  check "refused: connect error, one record" "$(jq -r .error.kind "$WORK/r.jsonl")" connect
+}
+
+test_server_shutdown() {
+  "$FLURRY" mock --port 0 --port-file "$WORK/port2" --quiet > /dev/null & local mp=$!
+  for _ in $(seq 1 200); do [ -s "$WORK/port2" ] && break; sleep 0.05; done
+  WSC "ws://127.0.0.1:$(cat "$WORK/port2")/ws/echo" < /dev/null > "$WORK/sd.jsonl" & local cp=$!
+  wait_open "$WORK/sd.jsonl"
+  kill -TERM "$mp"; wait "$mp"; local mrc=$?
+  check "mock stopping with a WebSocket open: exits 0 (every handle closed)" "$mrc" 0
+  wait "$cp"; local rc=$?
+  check "mock stopping: the client hears 1001 from the server" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.by) \(.reason)"' "$WORK/sd.jsonl")" \
+    "1001 server server shutting down"
+  check "mock stopping: 1001 is a normal close (exit 0)" "$rc" 0
+}
+
+test_mock_plain_get() {
+  check "mock: a plain GET of /ws/echo is 426" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/ws/echo")" 426
+}
+
+test_usage() {
+  "$FLURRY" ws < /dev/null > /dev/null 2>&1
+  check "no URL: exit 2" "$?" 2
+  "$FLURRY" ws "$BASE/ws/echo" < /dev/null > /dev/null 2>&1
+  check "http:// URL: exit 2" "$?" 2
+  "$FLURRY" ws --max-message 0 "$WS/ws/echo" < /dev/null > /dev/null 2>&1
+  check "bad --max-message: exit 2" "$?" 2
+  echo 'not json' | WSC --jsonl --count 1 "$WS/ws/echo" > /dev/null 2> "$WORK/u.err"
+  check "bad --jsonl line: exit 2" "$?" 2
+  check "bad --jsonl line: named" "$(grep -c 'input line 1' "$WORK/u.err")" 1
+  "$FLURRY" ws --help | grep -q -- '--max-message'
+  check "flurry ws --help" "$?" 0
+  "$FLURRY" --help | grep -q 'flurry ws'
+  check "flurry --help lists flurry ws" "$?" 0
+  "$FLURRY" --help | grep -q 'flurry listen'
+  check "flurry --help lists flurry listen" "$?" 0
+}
+
+for t in test_echo_text test_echo_binary test_order test_json_data test_broadcast \
+         test_server_close test_too_large test_ping_pong test_bad_handshake test_refused \
+         test_server_shutdown test_mock_plain_get test_usage; do
+  run_test "$t"
+done
+finish
