@@ -132,14 +132,21 @@ static void on_end(const flurry_chain_end *end, void *ud) {
   assert_int_equal(end->chain, log->chain);
 }
 
-/* Submits a chain from url with pg (user data: log) and runs it. */
-static void run_chain(fixture *f, const char *url, flurry_paginator *pg, chain_log *log) {
+/* Page 1 of a chain from url with pg (callbacks' user data: log). */
+static flurry_request *page_one(fixture *f, const char *url, flurry_paginator *pg,
+                                chain_log *log) {
   flurry_request *req;
   log->f = f;
   pg->on_end = on_end;
   pg->user_data = log;
   assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
   assert_int_equal(flurry_request_set_paginator(req, pg), FLURRY_OK);
+  return req;
+}
+
+/* Submits a chain from url with pg (user data: log) and runs it. */
+static void run_chain(fixture *f, const char *url, flurry_paginator *pg, chain_log *log) {
+  flurry_request *req = page_one(f, url, pg, log);
   assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
   assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
   assert_int_equal(log->ends, 1);
@@ -234,14 +241,11 @@ static void test_paginate_retries_apply_to_pages(void **state) {
   fixture *f = *state;
   char url[256];
   chain_log *log = calloc(1, sizeof *log);
-  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .on_end = on_end, .user_data = log};
-  flurry_request *req;
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK};
   url_on(f, 0, "/items/link?next=%2Fflaky%3Fkey%3Dpages%26fail%3D2", url, sizeof url);
-  log->f = f;
-  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  flurry_request *req = page_one(f, url, &pg, log);
   assert_int_equal(flurry_request_set(req, FLURRY_OPT_MAX_ATTEMPTS, 3), FLURRY_OK);
   assert_int_equal(flurry_request_set(req, FLURRY_OPT_RETRY_BASE_MS, 5), FLURRY_OK);
-  assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
   assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
   assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
   assert_int_equal(log->pages, 2);
@@ -257,11 +261,9 @@ static void test_paginate_client_freed_mid_chain(void **state) {
   fixture *f = *state;
   char url[256];
   chain_log *log = calloc(1, sizeof *log);
-  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .on_end = on_end, .user_data = log};
-  flurry_request *req;
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK};
   url_on(f, 0, "/items?per_page=10&total=200&delay_ms=100", url, sizeof url);
-  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
-  assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
+  flurry_request *req = page_one(f, url, &pg, log);
   assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
   for (int turns = 0; turns < 100000 && log->pages == 0; turns++)
     uv_run(&f->loop, UV_RUN_ONCE); /* until page 1 is back */
@@ -411,14 +413,9 @@ static void test_paginate_other_origin_gets_no_credentials(void **state) {
   assert_int_equal(flurry_client_add_header(f->client, "Authorization", "Bearer s3cret"),
                    FLURRY_OK);
   assert_int_equal(flurry_client_add_secret_header(f->client, "X-Api-Key"), FLURRY_OK);
-  flurry_request *req;
-  log->f = f;
-  pg.on_end = on_end;
-  pg.user_data = log;
-  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  flurry_request *req = page_one(f, url, &pg, log);
   assert_int_equal(flurry_request_add_header(req, "X-Api-Key", "k"), FLURRY_OK);
   assert_int_equal(flurry_request_add_header(req, "X-Trace", "t"), FLURRY_OK);
-  assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
   assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
   assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
   assert_int_equal(log->pages, 3);
