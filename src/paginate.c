@@ -32,6 +32,7 @@ typedef struct flurry__chain {
   flurry_request *tmpl; /* Link pages: a copy of page 1 */
   uint64_t parent_id;   /* page 1's provenance, for every page */
   char *path;
+  const flurry_request *in_page; /* the page whose callback runs */
   /* how it ends */
   int err;
   const char *detail;
@@ -91,6 +92,17 @@ FLURRY_API int flurry_request_page(const flurry_request *req, flurry_page *out) 
   out->chain = req->chain->id ? req->chain->id : req->id;
   out->number = req->page;
   out->known = req->page_known;
+  return FLURRY_OK;
+}
+
+FLURRY_API int flurry_request_chain_stop(flurry_request *req) {
+  if (req == NULL || req->chain == NULL || req->chain->in_page != req)
+    return FLURRY_EINVALID;
+  flurry__chain *ch = req->chain;
+  if (!ch->stop) {
+    ch->stop = 1;
+    ch->detail = ch->detail ? ch->detail : "stopped";
+  }
   return FLURRY_OK;
 }
 
@@ -310,17 +322,17 @@ static flurry_request *next_page(flurry_client *c, flurry__chain *ch, const flur
                                  const flurry_response *resp, const flurry_page *page) {
   int64_t max = page_limit(c, ch, req), total;
   flurry_request *r = NULL;
-  if (ch->pg.kind == FLURRY_PAGINATE_LINK) {
+  if (req->page == 1 && ch->pg.total && ch->pg.build_page &&
+      (total = ch->pg.total(resp, ch->pg.user_data)) >= 0) {
+    if (total >= 2) /* any kind: the total callback knows best */
+      known_range(ch, 2, total, 1, max);
+  } else if (ch->pg.kind == FLURRY_PAGINATE_LINK) {
     char *next = flurry__response_link(resp, "next");
     if (next && !(req->page == 1 && link_known(ch, req, resp, next, max) == 0))
       r = next_from_url(ch, req, next);
     fl_free(next);
   } else if (ch->pg.kind == FLURRY_PAGINATE_NEXT_URL) {
     r = next_url(ch, req, resp, page);
-  } else if (req->page == 1 && ch->pg.total && ch->pg.build_page &&
-             (total = ch->pg.total(resp, ch->pg.user_data)) >= 0) {
-    if (total >= 2)
-      known_range(ch, 2, total, 1, max);
   } else {
     int rc = ch->pg.next(resp, page, ch->pg.user_data, &r);
     if (rc != FLURRY_OK) {
@@ -379,8 +391,12 @@ void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_respon
       next = NULL;
   }
   ch->delivered++;
+  ch->in_page = req;
   req->cb(req, resp, req->user_data);
-  if (next)
+  ch->in_page = NULL;
+  if (next && ch->stop) /* flurry_request_chain_stop in the callback */
+    flurry_request_free(next);
+  else if (next)
     page_submit(c, ch, next);
   known_pump(c, ch);
   maybe_end(ch);

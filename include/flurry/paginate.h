@@ -100,9 +100,10 @@ typedef int (*flurry_next_url_cb)(const flurry_response *resp, const flurry_page
 typedef int (*flurry_next_cb)(const flurry_response *resp, const flurry_page *page,
                               void *user_data, flurry_request **next);
 
-/* Optional, with build_page: after page 1, the number of pages in all (a
- * count in the body, a header), or -1 when unknown (the chain goes on page
- * by page). */
+/* Optional, with build_page, for any kind: after page 1, the number of
+ * pages in all (a count in the body, a header), or -1 when unknown (the
+ * chain goes on page by page as its kind says). A total of 0 or 1 ends the
+ * chain at page 1. */
 typedef int64_t (*flurry_total_cb)(const flurry_response *first, void *user_data);
 
 /* With total: builds page `number` (2..total) into *out (taken over).
@@ -120,7 +121,8 @@ typedef struct flurry_chain_end {
                           the next page was already requested in this
                           chain), "page_failed" (a page failed: its error),
                           "next" (a callback's error), "submit" (a page was
-                          refused: the client is closing, or no memory) */
+                          refused: the client is closing, or no memory),
+                          "stopped" (flurry_request_chain_stop) */
   const char *message; /* "" or a sentence naming the page or URL */
 } flurry_chain_end;
 
@@ -161,6 +163,13 @@ FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_pa
 /* Which page of which chain `req` is: 0 and *out filled, or
  * FLURRY_EINVALID when it is not a page. */
 FLURRY_API int flurry_request_page(const flurry_request *req, flurry_page *out);
+
+/* From the completion callback of page `req`: the chain makes no more
+ * pages (an empty page says the total was wrong, the caller has enough).
+ * Pages already in flight still come to the callback; on_end follows with
+ * FLURRY_OK and detail "stopped" (or the reason it had already). Returns 0,
+ * or FLURRY_EINVALID when req is not a page whose callback is running. */
+FLURRY_API int flurry_request_chain_stop(flurry_request *req);
 
 /* ---- follow-ups: provenance and de-duplication ------------------------ */
 

@@ -397,6 +397,68 @@ static void test_paginate_callback_total_sends_the_rest_at_once(void **state) {
   free(log);
 }
 
+/* Page numbers with a total that is too high: the first empty page stops
+ * the chain from its callback. */
+static int64_t ten_pages(const flurry_response *first, void *ud) {
+  (void)first, (void)ud;
+  return 10;
+}
+
+static int numbered_page(int64_t number, void *ud, flurry_request **out) {
+  chain_log *log = ud;
+  char url[256], path[128];
+  snprintf(path, sizeof path, "/items?page=%lld&per_page=100&total=500", (long long)number);
+  url_on(log->f, 0, path, url, sizeof url);
+  return flurry_request_new(out, "GET", url);
+}
+
+static void on_page_stop_when_empty(flurry_request *req, flurry_response *resp, void *ud) {
+  int empty = strcmp(flurry_response_body(resp, NULL), "[]") == 0;
+  if (empty)
+    assert_int_equal(flurry_request_chain_stop(req), FLURRY_OK);
+  on_page(req, resp, ud);
+}
+
+static void test_paginate_chain_stop_from_callback(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_CALLBACK, .next = offset_next,
+                         .total = ten_pages, .build_page = numbered_page};
+  assert_int_equal(flurry_client_set(f->client, FLURRY_OPT_MAX_IN_FLIGHT, 2), FLURRY_OK);
+  url_on(f, 0, "/items?page=1&per_page=100&total=500", url, sizeof url);
+  flurry_request *req = page_one(f, url, &pg, log);
+  assert_int_equal(flurry_request_chain_stop(req), FLURRY_EINVALID); /* not in its callback */
+  assert_int_equal(flurry_client_submit(f->client, req, on_page_stop_when_empty, log), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(log->ends, 1);
+  assert_int_equal(log->end_err, FLURRY_OK);
+  assert_string_equal(log->end_detail, "stopped");
+  assert_true(log->pages >= 6 && log->pages < 10); /* 2 at a time: 7 or 8 */
+  assert_all_items_once(log, 500);
+  free(log);
+}
+
+/* The total callback works with any kind: 1 page ends a looping chain. */
+static int64_t one_page(const flurry_response *first, void *ud) {
+  (void)first, (void)ud;
+  return 1;
+}
+
+static void test_paginate_total_with_link_kind(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .total = one_page,
+                         .build_page = numbered_page};
+  url_on(f, 0, "/items/loop?page=1", url, sizeof url);
+  run_chain(f, url, &pg, log);
+  assert_int_equal(log->pages, 1);
+  assert_int_equal(log->end_err, FLURRY_OK);
+  assert_string_equal(log->end_detail, "");
+  free(log);
+}
+
 /* ---- credentials stay at page 1's origin ---- */
 
 static void test_paginate_other_origin_gets_no_credentials(void **state) {
@@ -648,6 +710,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_paginate_next_url_from_body, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_callback_total_sends_the_rest_at_once, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_chain_stop_from_callback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_total_with_link_kind, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_other_origin_gets_no_credentials, setup,
                                       teardown),
       cmocka_unit_test(test_paginate_set_paginator_checks),
