@@ -89,8 +89,8 @@ FLURRY_API int flurry_request_set_stream(flurry_request *req, int mode, flurry_r
 
 typedef enum flurry_stream_opt {
   /* Largest record, in bytes: a line, an NDJSON value, an SSE event's data
-   * (and any one line of the event stream). Default 1 MiB, range
-   * 16..1 GiB. */
+   * (and any one line of the event stream; an SSE event type or id is
+   * limited to 1 KiB). Default 1 MiB, range 16..1 GiB. */
   FLURRY_STREAM_MAX_RECORD_BYTES = 1,
   /* SSE: reconnects allowed in all (0: none). Default 5, range
    * 0..1000000. */
