@@ -79,6 +79,9 @@ void cli_stats_add(cli_stats *s, const flurry_response *resp) {
   if (status > 0 && status < 600)
     s->by_status[status]++;
   int attempts = flurry_response_attempts(resp);
+  flurry_stream_info si; /* an SSE reconnect is not a retry */
+  if (flurry_response_stream(resp, &si) == FLURRY_OK)
+    attempts -= si.reconnects;
   if (attempts > 1)
     s->retries += (uint64_t)(attempts - 1);
   flurry_timings t;

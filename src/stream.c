@@ -30,7 +30,11 @@ static int on_record(void *ud, const flurry_stream_record *rec) {
    * (and, unless something better is known later, an end by error). */
   s->req->resp->stream.records = rec->seq;
   s->req->resp->stream.end = FLURRY_STREAM_END_ERROR;
-  return s->cb(s->req, rec, s->ud);
+  flurry_client *c = s->req->client;
+  c->in_callback++; /* run, cancel, gather and free are refused, as in a completion */
+  int rc = s->cb(s->req, rec, s->ud);
+  c->in_callback--;
+  return rc;
 }
 
 FLURRY_API int flurry_request_set_stream(flurry_request *req, int mode, flurry_record_cb cb,

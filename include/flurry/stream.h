@@ -74,9 +74,11 @@ typedef struct flurry_stream_record {
 /* Called for each record, on the loop thread, between submit and the
  * completion callback (never after it). Return 0 to go on, or non-zero to
  * stop the stream: the transfer ends at once and the request completes
- * with FLURRY_OK and FLURRY_STREAM_END_STOPPED. The callback must not call
- * flurry_client_cancel_all() or flurry_client_free() (return non-zero
- * instead); submitting other requests is fine. */
+ * with FLURRY_OK and FLURRY_STREAM_END_STOPPED. As in a completion
+ * callback, flurry_client_run(), flurry_client_cancel_all(),
+ * flurry_client_cancel_queued() and flurry_gather() are refused there
+ * (FLURRY_EINVALID) and flurry_client_free() does nothing: return non-zero
+ * instead. Submitting other requests is fine. */
 typedef int (*flurry_record_cb)(flurry_request *req, const flurry_stream_record *rec,
                                 void *user_data);
 
@@ -89,8 +91,8 @@ FLURRY_API int flurry_request_set_stream(flurry_request *req, int mode, flurry_r
 
 typedef enum flurry_stream_opt {
   /* Largest record, in bytes: a line, an NDJSON value, an SSE event's data
-   * (and any one line of the event stream). Default 1 MiB, range
-   * 16..1 GiB. */
+   * (and any one line of the event stream; an SSE event type or id is
+   * limited to 1 KiB). Default 1 MiB, range 16..1 GiB. */
   FLURRY_STREAM_MAX_RECORD_BYTES = 1,
   /* SSE: reconnects allowed in all (0: none). Default 5, range
    * 0..1000000. */

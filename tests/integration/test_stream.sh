@@ -47,6 +47,16 @@ test_sse_exact() {
     '[204,2,{"records":2,"reconnects":1,"end":"no_content"}]'
 }
 
+# The summary does not count reconnects as retries; a real retry still is.
+test_summary_retries() {
+  echo "$BASE/sse?n=4&retry=1&cut_every=1" | "$FLURRY" --stream sse --progress never \
+    >/dev/null 2>"$WORK/err"
+  check "summary: reconnects are not retries" "$(grep -c retries "$WORK/err")" 0
+  echo "$BASE/flaky?key=sum-$$&fail=1" | "$FLURRY" --stream ndjson --progress never --retries 1 \
+    --retry-base 10ms >/dev/null 2>"$WORK/err"
+  check "summary: a retry is" "$(grep -Eo '[0-9]+ retries' "$WORK/err")" "1 retries"
+}
+
 # Cut midway through an event every 7 events: every event exactly once, in
 # order, whatever the cuts.
 test_sse_resume_after_cuts() {
@@ -181,6 +191,7 @@ test_rss_flat() {
 run_test test_ndjson_exact
 run_test test_lines_exact
 run_test test_sse_exact
+run_test test_summary_retries
 run_test test_sse_resume_after_cuts
 run_test test_sse_reconnects_exhausted
 run_test test_stop_from_callback

@@ -2,7 +2,10 @@
  * (src/stream_frame.c): exact records for lines, NDJSON and SSE corpora
  * (the WHATWG event-stream rules one by one), and the same records however
  * the bytes are split: at every split point, and one byte at a time, each
- * piece in a heap block of exactly its size so ASan sees any over-read. */
+ * piece in a heap block of exactly its size so ASan sees any over-read.
+ * Then the API (src/stream.c) with a client and flurry mock's stream
+ * endpoints on one loop: records, stop from the callback, calls refused
+ * there, the loop closed clean. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpd.h"
+#include "mock_int.h"
 #include "stream_int.h"
 
 typedef struct sink {
@@ -240,6 +245,121 @@ static void test_stream_pure_helpers(void **state) {
   assert_int_equal(vn, 0);
 }
 
+/* ---- the API, against flurry mock on the same loop ---- */
+
+static int api_record(flurry_request *req, const flurry_stream_record *rec, void *ud);
+
+static void test_stream_api_rejects(void **state) {
+  (void)state;
+  flurry_request *req;
+  assert_int_equal(flurry_request_new(&req, "GET", "http://127.0.0.1:1/"), FLURRY_OK);
+  assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_MAX_RECONNECTS, 1),
+                   FLURRY_EINVALID); /* not a stream yet */
+  assert_int_equal(flurry_request_set_stream(req, 0, api_record, NULL), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream(req, 4, api_record, NULL), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream(req, FLURRY_STREAM_SSE, NULL, NULL), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream(req, FLURRY_STREAM_SSE, api_record, NULL), FLURRY_OK);
+  assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_MAX_RECORD_BYTES, 15),
+                   FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_MAX_RECORD_BYTES, 16),
+                   FLURRY_OK);
+  assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_MAX_RECONNECTS, -1),
+                   FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_RETRY_MS, 60001),
+                   FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream_opt(req, (flurry_stream_opt)99, 1), FLURRY_EINVALID);
+  flurry_request_free(req); /* the stream's state with it (ASan: no leak) */
+  assert_string_equal(flurry_stream_end_name(FLURRY_STREAM_END_STOPPED), "stopped");
+  assert_string_equal(flurry_stream_end_name(42), "unknown");
+  assert_string_equal(flurry_err_name(FLURRY_ESTREAM), "stream");
+}
+
+typedef struct api_case {
+  flurry_client *client;
+  uint64_t stop_at;  /* 0: never */
+  uint64_t records;
+  int refused;       /* calls refused inside the record callback */
+  int done;
+  int err;
+  flurry_stream_info info;
+  size_t body_len;
+} api_case;
+
+static int api_record(flurry_request *req, const flurry_stream_record *rec, void *ud) {
+  api_case *a = ud;
+  (void)req;
+  a->records++;
+  assert_int_equal(rec->seq, a->records);
+  a->refused += flurry_client_cancel_all(a->client) == FLURRY_EINVALID;
+  a->refused += flurry_client_run(a->client) == FLURRY_EINVALID;
+  return a->stop_at && rec->seq >= a->stop_at;
+}
+
+static void api_done(flurry_request *req, flurry_response *resp, void *ud) {
+  api_case *a = ud;
+  (void)req;
+  a->done++;
+  a->err = flurry_response_error(resp);
+  assert_int_equal(flurry_response_stream(resp, &a->info), FLURRY_OK);
+  flurry_response_body(resp, &a->body_len);
+  flurry_response_free(resp);
+}
+
+static void api_submit(flurry_client *c, unsigned port, const char *path, int mode, api_case *a) {
+  char url[256];
+  flurry_request *req;
+  snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
+  a->client = c;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set_stream(req, mode, api_record, a), FLURRY_OK);
+  assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_MAX_RECONNECTS, 3), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(c, req, api_done, a), FLURRY_OK);
+}
+
+static void test_stream_api_on_one_loop(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  flurry__mock m;
+  flurry__httpd *h;
+  flurry_client *c;
+  char err[256];
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(flurry__mock_init(&m, &loop), 0);
+  flurry__httpd_opts o;
+  memset(&o, 0, sizeof o);
+  o.on_request = flurry__mock_on_request;
+  o.on_abandon = flurry__mock_on_abandon;
+  o.user = &m;
+  assert_int_equal(flurry__httpd_new(&h, &loop, &o, err, sizeof err), 0);
+  unsigned port = flurry__httpd_port(h);
+  assert_int_equal(flurry_client_new(&c, &loop), FLURRY_OK);
+  api_case whole = {0}, stopped = {0}, sse = {0};
+  stopped.stop_at = 5;
+  api_submit(c, port, "/ndjson?n=200&pad=100", FLURRY_STREAM_NDJSON, &whole);
+  api_submit(c, port, "/lines?n=1000000", FLURRY_STREAM_LINES, &stopped);
+  api_submit(c, port, "/sse?n=7&cut_every=3&retry=1", FLURRY_STREAM_SSE, &sse);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  flurry__httpd_close(h, NULL, NULL);
+  flurry_client_free(c);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  flurry__mock_free(&m);
+  assert_int_equal(uv_loop_close(&loop), 0);
+
+  assert_int_equal(whole.done, 1);
+  assert_int_equal(whole.err, FLURRY_OK);
+  assert_int_equal(whole.info.records, 200);
+  assert_int_equal(whole.info.end, FLURRY_STREAM_END_EOF);
+  assert_int_equal(whole.body_len, 0); /* nothing of the body kept */
+  assert_int_equal(whole.refused, 2 * 200);
+  assert_int_equal(stopped.err, FLURRY_OK);
+  assert_int_equal(stopped.records, 5);
+  assert_int_equal(stopped.info.end, FLURRY_STREAM_END_STOPPED);
+  assert_int_equal(sse.err, FLURRY_OK);
+  assert_int_equal(sse.records, 7);
+  assert_int_equal(sse.info.reconnects, 3); /* cut after 3, after 6, end; then 204 */
+  assert_int_equal(sse.info.end, FLURRY_STREAM_END_NO_CONTENT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stream_lines_every_split),
@@ -251,6 +371,8 @@ int main(void) {
       cmocka_unit_test(test_stream_stop),
       cmocka_unit_test(test_stream_reset_drops_partial),
       cmocka_unit_test(test_stream_pure_helpers),
+      cmocka_unit_test(test_stream_api_rejects),
+      cmocka_unit_test(test_stream_api_on_one_loop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
