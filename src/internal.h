@@ -86,6 +86,11 @@ struct flurry_request {
   flurry_done_cb cb;
   void *user_data;
   char *resolved_url; /* NULL: url is used as it is */
+  char *hop_url;                  /* redirect.c: the current hop, NULL = first */
+  struct curl_slist *hop_headers; /* after another origin: without secrets */
+  int64_t hops;                   /* redirects followed in this attempt */
+  int hop_get;                    /* the hop continues as GET, no body */
+  int hop_pending;                /* the next flurry__start is a hop */
   struct curl_slist *send_headers; /* merged list, or NULL = client's */
   CURL *easy;
   flurry_response *resp;
@@ -149,6 +154,18 @@ int flurry__slist_add(struct curl_slist **list, const char *name, const char *va
  * flurry_client_add_secret_header on c (c may be NULL). */
 int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len);
 void flurry__secrets_free(flurry_client *c);
+
+/* ---- redirect.c ---- */
+/* After an attempt's transfer: 1 when it was a redirect to follow (the next
+ * hop is set up: flurry__start it), else 0, with resp's error set when the
+ * redirect was refused (too_many_redirects, redirect_downgrade,
+ * redirect_scheme). */
+int flurry__redirect_next(flurry_client *c, flurry_request *req, CURL *e, CURLcode result);
+/* Forgets the hops (a new attempt starts from the request's URL). */
+void flurry__redirect_reset(flurry_request *req);
+/* The URL and the header list of the hop to fetch now. */
+const char *flurry__attempt_url(const flurry_request *req);
+const struct curl_slist *flurry__hop_headers(const flurry_client *c, const flurry_request *req);
 
 /* ---- response.c ---- */
 flurry_response *flurry__response_new(size_t max_body);

@@ -58,6 +58,7 @@ FLURRY_API void flurry_request_free(flurry_request *req) {
   curl_slist_free_all(req->send_headers);
   fl_free(req->body);
   fl_free(req->resolved_url);
+  flurry__redirect_reset(req);
   flurry_response_free(req->resp);
   fl_free(req);
 }

@@ -37,8 +37,17 @@ typedef enum flurry_opt {
   /* Largest response body accepted; a larger one fails with
    * FLURRY_ETOO_LARGE. Default 64 MiB. */
   FLURRY_OPT_MAX_RESPONSE_BYTES,
-  /* Redirects followed (0 = none). Default 10. Authorization and Cookie
-   * headers are never sent to another origin. */
+  /* Redirects followed (0 = none: a 3xx is the answer). Default 10; one
+   * more ends the request with FLURRY_EPROTOCOL, detail
+   * "too_many_redirects". On a redirect to another origin (scheme, host or
+   * port) no secret header (Authorization, Proxy-Authorization, Cookie and
+   * those of flurry_client_add_secret_header), no custom Host and no URL
+   * user:password go along, on that hop and the later ones. A redirect
+   * from https to http (detail "redirect_downgrade") or to a scheme other
+   * than http(s) ("redirect_scheme") is refused with FLURRY_EPROTOCOL. 303,
+   * and 301/302 after a POST, continue as GET without the body. The hops
+   * share the attempt's FLURRY_OPT_TIMEOUT_MS; a retry starts again from
+   * the request's URL. */
   FLURRY_OPT_MAX_REDIRECTS,
   /* 1 (default) verifies the server's TLS certificate and host name. */
   FLURRY_OPT_VERIFY_TLS,

@@ -5,16 +5,114 @@
 source "$(dirname "$0")/lib.sh"
 start_mock
 F() { "$FLURRY" -q "$@"; }
+enc() { jq -rn --arg u "$1" '$u | @uri'; }
+A_PORT=$(cat "$WORK/port")
+A=$BASE
 
-test_secret_header_option() {
-  "$FLURRY" -q --secret-header 'bad name' "$BASE/json" </dev/null 2>"$WORK/sh.err"
-  check "--secret-header with a bad name: exit 2" "$?" 2
-  check "--secret-header with a bad name: says so" \
-    "$(grep -c -- "--secret-header 'bad name': expected a header name" "$WORK/sh.err")" 1
-  # A secret -H is still sent to the request's own origin.
-  echo "$BASE/headers" | F -H 'X-Custom: s3cr3t' --secret-header X-Custom > "$WORK/sh.jsonl"
-  check "secret header reaches its own origin" "$(jq -r '.body.headers["x-custom"]' "$WORK/sh.jsonl")" s3cr3t
+# A second mock: another origin (same host, another port).
+"$FLURRY" mock --port 0 --port-file "$WORK/port_b" --quiet >/dev/null &
+MOCK_B_PID=$!
+NGX_PID=""
+trap 'kill $MOCK_B_PID 2>/dev/null; wait $MOCK_B_PID 2>/dev/null;
+      [ -n "$NGX_PID" ] && { kill $NGX_PID 2>/dev/null; wait $NGX_PID 2>/dev/null; }; cleanup' EXIT
+for _ in $(seq 1 200); do [ -s "$WORK/port_b" ] && break; sleep 0.05; done
+[ -s "$WORK/port_b" ] || { echo "the second flurry mock did not start"; exit 1; }
+B="http://127.0.0.1:$(cat "$WORK/port_b")"
+
+# nginx over TLS for https -> http, and a redirect to itself (a loop).
+nginx_tls() {
+  NP=$(free_port)
+  start_nginx "
+  access_log off;
+  server {
+    listen 127.0.0.1:$NP ssl;
+    ssl_certificate $WORK/ngx/cert.pem;
+    ssl_certificate_key $WORK/ngx/key.pem;
+    location /to-http { return 302 $B/echo; }
+    location /loop { return 302 /loop; }
+    location /doc.json { return 200 ok; }
+  }" "https://127.0.0.1:$NP/doc.json"
+  TLS="https://127.0.0.1:$NP"
+}
+
+# Credentials: four -H that are secret (two always, one by the name
+# heuristic, one by --secret-header), one that is not.
+CREDS=(-H 'Authorization: Bearer SECRET_AUTH' -H 'Cookie: sid=SECRET_COOKIE'
+       -H 'X-Api-Key: SECRET_KEY' -H 'X-Custom: SECRET_CUSTOM' --secret-header X-Custom
+       -H 'X-Plain: visible')
+hdrs() { jq -c '.body.headers | [.authorization, .cookie, .["x-api-key"], .["x-custom"], .["x-plain"]]' "$1"; }
+
+test_redirect_other_origin_drops_secrets() {
+  echo "$A/redirect-to?url=$(enc "$B/headers")" | F "${CREDS[@]}" > "$WORK/r1.jsonl"
+  check "redirect to another port: followed" "$(jq -r .effective_url "$WORK/r1.jsonl")" "$B/headers"
+  check "redirect to another port: no secret header there" "$(hdrs "$WORK/r1.jsonl")" \
+    '[null,null,null,null,"visible"]'
+  # Another host name for the same address and port is another origin too.
+  echo "$A/redirect-to?url=$(enc "http://localhost:$A_PORT/headers")" | F "${CREDS[@]}" > "$WORK/r2.jsonl"
+  check "redirect to another host: no secret header there" "$(hdrs "$WORK/r2.jsonl")" \
+    '[null,null,null,null,"visible"]'
+  # A JSON line's own header named by --secret-header: the same.
+  jq -cn --arg u "$A/redirect-to?url=$(enc "$B/headers")" \
+    '{url: $u, headers: {"X-Own": "SECRET_OWN", "X-Fine": "ok"}}' \
+    | F --secret-header X-Own > "$WORK/r3.jsonl"
+  check "redirect: a request's own secret header stays home" \
+    "$(jq -c '.body.headers | [.["x-own"], .["x-fine"]]' "$WORK/r3.jsonl")" '[null,"ok"]'
+  grep -rq SECRET_ "$WORK"/r[123].jsonl && fail "no secret value in the records" "found" \
+    || pass "no secret value in the records"
+}
+
+test_redirect_same_origin_keeps_them() {
+  echo "$A/redirect-to?url=%2Fheaders" | F "${CREDS[@]}" > "$WORK/r4.jsonl"
+  check "same-origin redirect: credentials still sent" "$(hdrs "$WORK/r4.jsonl")" \
+    '["Bearer SECRET_AUTH","sid=SECRET_COOKIE","SECRET_KEY","SECRET_CUSTOM","visible"]'
+}
+
+test_redirect_userinfo() {
+  echo "http://user:pw@127.0.0.1:$A_PORT/redirect-to?url=$(enc "$B/headers")" | F > "$WORK/u1.jsonl"
+  check "userinfo: not sent to another origin" "$(jq -c '.body.headers.authorization' "$WORK/u1.jsonl")" null
+  echo "http://user:pw@127.0.0.1:$A_PORT/redirect-to?url=%2Fheaders" | F > "$WORK/u2.jsonl"
+  check "userinfo: sent again to the same origin" \
+    "$(jq -r '.body.headers.authorization' "$WORK/u2.jsonl")" "Basic $(printf user:pw | base64)"
+}
+
+test_redirect_methods() {
+  echo "$A/redirect-to?url=$(enc "$B/echo")&status=307" | F -d hello > "$WORK/m1.jsonl"
+  check "307: method and body kept" "$(jq -c '[.status, .body.method, .body.body]' "$WORK/m1.jsonl")" \
+    '[200,"POST","hello"]'
+  echo "$A/redirect-to?url=$(enc "$B/echo")&status=303" | F -d hello > "$WORK/m2.jsonl"
+  check "303: on as GET without the body" "$(jq -c '[.status, .body.method]' "$WORK/m2.jsonl")" \
+    '[200,"GET"]'
+}
+
+test_redirect_refusals() {
+  { echo "$A/redirect-to?url=$(enc ftp://127.0.0.1/x)"
+    echo "$A/redirect-to?url=$(enc 'javascript:alert(1)')"
+    echo "$A/redirect-to?url=$(enc file:///etc/passwd)"; } | F > "$WORK/s.jsonl"
+  check "non-HTTP schemes refused, typed" \
+    "$(jq -s -c 'map([.status, .error.kind, .error.detail]) | unique' "$WORK/s.jsonl")" \
+    '[[302,"protocol","redirect_scheme"]]'
+  echo "$A/redirect/20" | F --max-redirects 5 > "$WORK/l1.jsonl"
+  check "a long chain stops at --max-redirects" \
+    "$(jq -c '[.error.kind, .error.detail, .error.message]' "$WORK/l1.jsonl")" \
+    '["protocol","too_many_redirects","stopped after 5 redirects (the maximum)"]'
+  echo "$A/redirect/3" | F --max-redirects 3 > "$WORK/l2.jsonl"
+  check "a chain of exactly --max-redirects is followed" "$(jq .status "$WORK/l2.jsonl")" 200
+  echo "$A/redirect/1" | F --max-redirects 0 > "$WORK/l3.jsonl"
+  check "--max-redirects 0: the 302 is the answer" "$(jq -c '[.status, .error]' "$WORK/l3.jsonl")" '[302,null]'
+  nginx_tls
+  echo "$TLS/loop" | F --cacert "$WORK/ngx/cert.pem" > "$WORK/l4.jsonl"
+  check "a redirect loop stops at the default max (10)" \
+    "$(jq -c '[.error.kind, .error.detail]' "$WORK/l4.jsonl")" '["protocol","too_many_redirects"]'
+  echo "$TLS/to-http" | F --cacert "$WORK/ngx/cert.pem" -H 'Authorization: Bearer SECRET_AUTH' \
+    > "$WORK/d.jsonl"
+  check "https -> http refused, typed" "$(jq -c '[.status, .error.kind, .error.detail]' "$WORK/d.jsonl")" \
+    '[302,"protocol","redirect_downgrade"]'
 }
 
 run_test test_secret_header_option
+run_test test_redirect_other_origin_drops_secrets
+run_test test_redirect_same_origin_keeps_them
+run_test test_redirect_userinfo
+run_test test_redirect_methods
+run_test test_redirect_refusals
 finish
