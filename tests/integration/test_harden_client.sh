@@ -35,6 +35,16 @@ nginx_tls() {
   TLS="https://127.0.0.1:$NP"
 }
 
+test_secret_header_option() {
+  "$FLURRY" -q --secret-header 'bad name' "$BASE/json" </dev/null 2>"$WORK/sh.err"
+  check "--secret-header with a bad name: exit 2" "$?" 2
+  check "--secret-header with a bad name: says so" \
+    "$(grep -c -- "--secret-header 'bad name': expected a header name" "$WORK/sh.err")" 1
+  # A secret -H is still sent to the request's own origin.
+  echo "$BASE/headers" | F -H 'X-Custom: s3cr3t' --secret-header X-Custom > "$WORK/sh.jsonl"
+  check "secret header reaches its own origin" "$(jq -r '.body.headers["x-custom"]' "$WORK/sh.jsonl")" s3cr3t
+}
+
 # Credentials: four -H that are secret (two always, one by the name
 # heuristic, one by --secret-header), one that is not.
 CREDS=(-H 'Authorization: Bearer SECRET_AUTH' -H 'Cookie: sid=SECRET_COOKIE'
