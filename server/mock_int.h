@@ -110,6 +110,10 @@ void flurry__mock_hang(flurry__mock *m, flurry__httpd_req *req,
                        const char *arg);
 void flurry__mock_malformed(flurry__mock *m, flurry__httpd_req *req,
                             const char *arg);
+void flurry__mock_huge_headers(flurry__mock *m, flurry__httpd_req *req,
+                               const char *arg); /* mock_hostile.c */
+void flurry__mock_gzip_bomb(flurry__mock *m, flurry__httpd_req *req,
+                            const char *arg);
 
 /* ---- fault injection (mock_inject.c) ---------------------------------------
  */

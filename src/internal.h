@@ -19,7 +19,8 @@
 #define FLURRY_DEFAULT_MAX_REDIRECTS 10
 #define FLURRY_DEFAULT_RETRY_BASE_MS 100
 #define FLURRY_DEFAULT_RETRY_CAP_MS 10000
-#define FLURRY_MAX_HEADER_BYTES (256 * 1024) /* all headers of one response */
+#define FLURRY_MAX_HEADER_BYTES (256 * 1024) /* raw header bytes of one response, */
+#define FLURRY_MAX_HEADER_LINES 1000         /* and lines, 1xx ones included */
 #define FLURRY_MAX_RETRY_AFTER_MS 60000      /* longer: give up instead */
 
 typedef struct flurry__opts {
@@ -27,6 +28,7 @@ typedef struct flurry__opts {
 } flurry__opts;
 
 #define FLURRY_ATTEMPT_LOG 64 /* attempts kept per response */
+#define TOO_LARGE_HEADERS 2
 
 struct flurry_response {
   int err;
@@ -42,7 +44,10 @@ struct flurry_response {
   char *effective_url; /* NULL = "" */
   int attempts;
   flurry_timings timings;
-  int too_large; /* set by the write callbacks when the limit was hit */
+  size_t hdr_bytes; /* raw header bytes and lines so far (this hop) */
+  size_t hdr_lines;
+  int too_large; /* set by the write callbacks when the limit was hit:
+                    1 the body, TOO_LARGE_HEADERS the headers */
   int nomem;     /* set by the write callbacks when memory ran out */
   flurry_attempt log[FLURRY_ATTEMPT_LOG];
 };

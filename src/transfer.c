@@ -27,7 +27,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp) {
   if (rc == FLURRY_OK)
     return len;
   if (rc == FLURRY_ETOO_LARGE)
-    req->resp->too_large = 1;
+    req->resp->too_large = TOO_LARGE_HEADERS;
   else
     req->resp->nomem = 1;
   return 0;
@@ -241,12 +241,17 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
   int kind = resp->too_large ? FLURRY_ETOO_LARGE
              : resp->nomem   ? FLURRY_ENOMEM
                              : flurry__curl_kind(result);
-  if (resp->too_large)
+  if (resp->too_large == TOO_LARGE_HEADERS) {
+    flurry__response_set_error(resp, kind, "response headers over %d bytes or %d lines",
+                               FLURRY_MAX_HEADER_BYTES, FLURRY_MAX_HEADER_LINES);
+    resp->detail = "header_too_large";
+  } else if (resp->too_large) {
     flurry__response_set_error(resp, kind, "response larger than %zu bytes",
                                resp->body.max);
-  else
+  } else {
     flurry__response_set_error(resp, kind, "%s",
                                req->errbuf[0] ? req->errbuf : curl_easy_strerror(result));
+  }
   if (kind == FLURRY_ETIMEOUT)
     resp->detail = timeout_detail(req);
 }

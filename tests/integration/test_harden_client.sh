@@ -119,10 +119,48 @@ test_redirect_refusals() {
     '[302,"protocol","redirect_downgrade"]'
 }
 
+# peak_rss_kb CMD...: runs CMD (stdin and stdout passed on) and prints its
+# peak resident set size in KiB on fd 3.
+peak_rss_kb() {
+  python3 -c 'import resource, subprocess, sys, os
+subprocess.run(sys.argv[1:])
+os.write(3, b"%d" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+MIB64=$((64 * 1024))
+
+test_huge_headers() {
+  echo "$A/huge-headers" | peak_rss_kb "$FLURRY" -q > "$WORK/hh1.jsonl" 3> "$WORK/hh1.rss"
+  check "300 KiB of headers: typed error" "$(jq -c '[.error.kind, .error.detail]' "$WORK/hh1.jsonl")" \
+    '["too_large","header_too_large"]'
+  check "300 KiB of headers: bounded memory (peak RSS under 64 MiB, ASan included)" \
+    "$([ "$(cat "$WORK/hh1.rss")" -lt $MIB64 ] && echo yes || echo "no: $(cat "$WORK/hh1.rss") KiB")" yes
+  echo "$A/huge-headers?lines=5000&bytes=100000" | F > "$WORK/hh2.jsonl"
+  check "5,000 header lines (100 KB): typed error" \
+    "$(jq -c '[.error.kind, .error.detail]' "$WORK/hh2.jsonl")" '["too_large","header_too_large"]'
+  { echo "$A/huge-headers?lines=900&bytes=100000"; echo "$A/huge-headers?lines=10&bytes=200000"; } \
+    | F > "$WORK/hh3.jsonl"
+  check "900 header lines, or 200 KB of them: accepted" \
+    "$(jq -s -c 'map([.status, .error, .body]) | unique' "$WORK/hh3.jsonl")" '[[200,null,{}]]'
+}
+
+test_gzip_bomb() {
+  echo "$A/gzip-bomb?mib=2" | F > "$WORK/gz1.jsonl"
+  check "gzip: decoded (2 MiB from a few KiB)" "$(jq -c '[.status, .bytes]' "$WORK/gz1.jsonl")" \
+    "[200,$((2 << 20))]"
+  echo "$A/gzip-bomb" | peak_rss_kb "$FLURRY" -q --max-size 10M > "$WORK/gz2.jsonl" 3> "$WORK/gz2.rss"
+  check "gzip bomb (1 GiB): too_large at the 10 MiB limit" \
+    "$(jq -c '[.error.kind, .error.message, .bytes <= 10485760]' "$WORK/gz2.jsonl")" \
+    '["too_large","response larger than 10485760 bytes",true]'
+  check "gzip bomb: peak RSS under 64 MiB (ASan included)" \
+    "$([ "$(cat "$WORK/gz2.rss")" -lt $MIB64 ] && echo yes || echo "no: $(cat "$WORK/gz2.rss") KiB")" yes
+}
+
 run_test test_secret_header_option
 run_test test_redirect_other_origin_drops_secrets
 run_test test_redirect_same_origin_keeps_them
 run_test test_redirect_userinfo
 run_test test_redirect_methods
 run_test test_redirect_refusals
+run_test test_huge_headers
+run_test test_gzip_bomb
 finish
