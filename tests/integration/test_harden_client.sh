@@ -30,10 +30,12 @@ nginx_tls() {
     ssl_certificate_key $WORK/ngx/key.pem;
     location /to-http { return 302 $B/echo; }
     location /loop { return 302 /loop; }
+    location /set-cookie { add_header Set-Cookie \"sid=SECRET_SETCOOKIE\" always; return 500; }
     location /doc.json { return 200 ok; }
   }" "https://127.0.0.1:$NP/doc.json"
   TLS="https://127.0.0.1:$NP"
 }
+nginx_tls
 
 test_secret_header_option() {
   "$FLURRY" -q --secret-header 'bad name' "$BASE/json" </dev/null 2>"$WORK/sh.err"
@@ -109,7 +111,6 @@ test_redirect_refusals() {
   check "a chain of exactly --max-redirects is followed" "$(jq .status "$WORK/l2.jsonl")" 200
   echo "$A/redirect/1" | F --max-redirects 0 > "$WORK/l3.jsonl"
   check "--max-redirects 0: the 302 is the answer" "$(jq -c '[.status, .error]' "$WORK/l3.jsonl")" '[302,null]'
-  nginx_tls
   echo "$TLS/loop" | F --cacert "$WORK/ngx/cert.pem" > "$WORK/l4.jsonl"
   check "a redirect loop stops at the default max (10)" \
     "$(jq -c '[.error.kind, .error.detail]' "$WORK/l4.jsonl")" '["protocol","too_many_redirects"]'
@@ -155,12 +156,51 @@ test_gzip_bomb() {
     "$([ "$(cat "$WORK/gz2.rss")" -lt $MIB64 ] && echo yes || echo "no: $(cat "$WORK/gz2.rss") KiB")" yes
 }
 
+test_redaction() {
+  local P=$A_PORT
+  { echo "http://user:SECRET_PW@127.0.0.1:$P/status/500"
+    echo "http://user:SECRET_PW@127.0.0.1:$P/reset"
+    echo "http://SECRET_TOKEN@127.0.0.1:$P/redirect-to?url=%2Fstatus%2F404"
+    echo "http://user:SECRET_PW@127.0.0.1:$P/bad url"
+    echo "{\"url\":\"http://user:SECRET_PW@127.0.0.1:$P/flaky?key=red&fail=9\",\"headers\":{\"X-Line-Key\":\"SECRET_LINE\"}}"
+    echo "$TLS/set-cookie"; } > "$WORK/red.in"
+  F -i "$WORK/red.in" -o "$WORK/red.jsonl" --resume --retries 1 --retry-base 1ms --headers --attempts \
+    --progress always --cacert "$WORK/ngx/cert.pem" "${CREDS[@]}" 2> "$WORK/red.err"
+  "$FLURRY" --progress always --strict <<< "http://user:SECRET_PW@127.0.0.1:$P/a b" \
+    > "$WORK/red2.jsonl" 2>> "$WORK/red.err"
+  "$FLURRY" -H "Authorization: Bearer SECRET_AUTH$(printf '\r')" "$A/x" </dev/null 2>> "$WORK/red.err"
+  "$FLURRY" --base-url "http://user:SECRET_PW@" </dev/null 2>> "$WORK/red.err"
+  check "redaction: every line has its record" "$(cat "$WORK/red.jsonl" "$WORK/red2.jsonl" | jq -s length)" 7
+  check "redaction: no secret in records, stderr or the resume file" \
+    "$(cat "$WORK/red.jsonl" "$WORK/red2.jsonl" "$WORK/red.err" "$WORK/red.jsonl.resume" | grep -o 'SECRET_[A-Z]*' | sort -u | tr '\n' ' ')" ""
+  check "redaction: the password is masked, the user kept" \
+    "$(jq -r 'select(.line == 1) | .url' "$WORK/red.jsonl")" "http://user:***@127.0.0.1:$P/status/500"
+  check "redaction: a lone user name (a token) is masked" \
+    "$(jq -r 'select(.line == 3) | .effective_url' "$WORK/red.jsonl")" "http://***@127.0.0.1:$P/status/404"
+  check "redaction: Set-Cookie in --headers is masked" \
+    "$(jq -r 'select(.line == 6) | .headers["set-cookie"]' "$WORK/red.jsonl")" "***"
+  check "redaction: the messages still say what went wrong" \
+    "$(grep -c -e "--header 'Authorization': CR or LF" -e "--base-url 'http://user:\*\*\*@'" \
+       -e 'line 1: invalid request.*--strict' "$WORK/red.err")" 3
+}
+
+test_failing_start_ends_the_run() {
+  # A URL libcurl refuses (port 99999) fails inside a timer callback; the
+  # run used to poll for ever after the last record (input from a file).
+  echo "http://127.0.0.1:99999/x" > "$WORK/port.in"
+  timeout 60 "$FLURRY" -q -i "$WORK/port.in" > "$WORK/port.jsonl"
+  check "a request failing at its start: the run ends (exit 1)" "$?" 1
+  check "a request failing at its start: typed" "$(jq -r .error.kind "$WORK/port.jsonl")" invalid_request
+}
+
 run_test test_secret_header_option
+run_test test_failing_start_ends_the_run
 run_test test_redirect_other_origin_drops_secrets
 run_test test_redirect_same_origin_keeps_them
 run_test test_redirect_userinfo
 run_test test_redirect_methods
 run_test test_redirect_refusals
 run_test test_huge_headers
+run_test test_redaction
 run_test test_gzip_bomb
 finish
