@@ -230,8 +230,9 @@ static int add_header(cli_opts *o, const char *arg) {
   const char *name = h[o->nheaders - 1].name; /* messages name it, never show the value */
   if (name == NULL || h[o->nheaders - 1].value == NULL)
     return bad("--header", "", "out of memory");
-  if (strpbrk(v, "\r\n") != NULL)
-    return bad("--header", name, "CR or LF in the header's value");
+  for (const char *c = v; *c; c++)
+    if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+      return bad("--header", name, "CR, LF or another control character in the value");
   return 0;
 }
 

@@ -11,6 +11,18 @@
 #include "fl.h"
 #include "flurry.h"
 
+/* jv_parse_sized after flurry's own JSON check (fl_json_valid): libjq 1.6
+ * leaks on some invalid input ('{"a" "b"}'), so jq only ever parses valid
+ * JSON. Otherwise an invalid jv whose message gives the offset. */
+static inline jv cli_jv_parse(const char *p, size_t n) {
+  size_t off = 0;
+  if (n > (size_t)INT32_MAX)
+    return jv_invalid_with_msg(jv_string("too long for JSON"));
+  if (fl_json_valid(p, n, &off) != FL_OK)
+    return jv_invalid_with_msg(jv_string_fmt("invalid JSON at byte %zu", off));
+  return jv_parse_sized(p, (int)n);
+}
+
 /* ---- args.c ---- */
 typedef struct cli_header {
   char *name;

@@ -53,10 +53,9 @@ static int put_body(fl_buf *out, const flurry_response *resp) {
 
 static int put_headers(fl_buf *out, const flurry_response *resp, const cli_opts *o) {
   int rc = fl_buf_puts(out, ",\"headers\":{");
-  size_t n = flurry_response_header_count(resp);
-  for (size_t i = 0; i < n && rc == FL_OK; i++) {
-    const char *name, *value;
-    flurry_response_header_at(resp, i, &name, &value);
+  size_t cursor = 0;
+  const char *name, *value;
+  for (size_t i = 0; rc == FL_OK && flurry_response_header_next(resp, &cursor, &name, &value); i++) {
     char lower[256];
     size_t nl = strlen(name);
     if (nl >= sizeof lower)
@@ -240,7 +239,7 @@ jv cli_body_jv(const flurry_response *resp) {
   if (len == 0 || len > (size_t)INT32_MAX)
     return jv_null();
   if (json_type(flurry_response_header(resp, "Content-Type"))) {
-    jv v = jv_parse_sized(body, (int)len);
+    jv v = cli_jv_parse(body, len);
     if (jv_is_valid(v))
       return v;
     jv_free(v);

@@ -215,6 +215,18 @@ FLURRY_API int flurry_response_header_at(const flurry_response *resp, size_t i,
   return FLURRY_OK;
 }
 
+FLURRY_API int flurry_response_header_next(const flurry_response *resp, size_t *cursor,
+                                           const char **name, const char **value) {
+  if (*cursor >= resp->hdrs.len || resp->hdrs.data == NULL)
+    return 0;
+  const char *n = resp->hdrs.data + *cursor;
+  const char *v = n + strlen(n) + 1;
+  *name = n;
+  *value = v;
+  *cursor = (size_t)(v - resp->hdrs.data) + strlen(v) + 1;
+  return 1;
+}
+
 FLURRY_API const char *flurry_response_header(const flurry_response *resp,
                                               const char *name) {
   const char *p = resp->hdrs.data;

@@ -120,8 +120,9 @@ typedef enum flurry_http_version {
 /* Creates a request for `method` (any token: GET, POST, PURGE...) and `url`.
  * `url` may be absolute (http:// or https://) or, when the client has a base
  * URL, relative to it; it is resolved and validated at submit time.
- * Returns 0, FLURRY_EINVALID (method not an HTTP token, or CR, LF, NUL or
- * space in `url`) or FLURRY_ENOMEM. On failure *out is untouched. */
+ * Returns 0, FLURRY_EINVALID (method not an HTTP token, or a space or a
+ * control character (CR, LF, tab, any C0, DEL) in `url`) or
+ * FLURRY_ENOMEM. On failure *out is untouched. */
 FLURRY_API int flurry_request_new(flurry_request **out, const char *method,
                                   const char *url);
 
@@ -130,7 +131,8 @@ FLURRY_API void flurry_request_free(flurry_request *req);
 
 /* Adds a header (copied). A header of the same name set on the client is
  * replaced by this one. Returns 0, FLURRY_EINVALID (name not an HTTP token,
- * or CR, LF or NUL in the value) or FLURRY_ENOMEM. */
+ * or a control character but tab, such as CR or LF, in the value) or
+ * FLURRY_ENOMEM. */
 FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name,
                                          const char *value);
 

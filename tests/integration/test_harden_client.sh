@@ -180,7 +180,7 @@ test_redaction() {
   check "redaction: Set-Cookie in --headers is masked" \
     "$(jq -r 'select(.line == 6) | .headers["set-cookie"]' "$WORK/red.jsonl")" "***"
   check "redaction: the messages still say what went wrong" \
-    "$(grep -c -e "--header 'Authorization': CR or LF" -e "--base-url 'http://user:\*\*\*@'" \
+    "$(grep -c -e "--header 'Authorization': CR, LF" -e "--base-url 'http://user:\*\*\*@'" \
        -e 'line 1: invalid request.*--strict' "$WORK/red.err")" 3
 }
 
@@ -193,7 +193,40 @@ test_failing_start_ends_the_run() {
   check "a request failing at its start: typed" "$(jq -r .error.kind "$WORK/port.jsonl")" invalid_request
 }
 
+# Requests that reached mock B's /items endpoints so far.
+items_seen() { curl -s "$B/items/stats" | jq '[.requests[]] | add'; }
+
+test_injection_nothing_sent() {
+  local before; before=$(items_seen)
+  local U="$B/items"
+  # JSON lines: CR, LF, NUL (\u0000), other C0 and DEL in URLs, header names
+  # and values; then raw lines with a lone CR or a control byte; then the
+  # same through a whole-value template ({} and {.u}).
+  jq -cn --arg u "$U" '
+    {url: ($u + "?a\r\nX-Injected: 1")}, {url: ($u + "\u0000.evil")}, {url: ($u + "?\u0001")},
+    {url: ($u + "?\u007f")}, {url: ($u + "?a\tb")},
+    {url: $u, headers: {"X-A": "v\r\nX-Injected: 1"}}, {url: $u, headers: {"X-A": "v\u0000w"}},
+    {url: $u, headers: {"X-A\r\nX-Injected": "1"}}, {url: $u, headers: {"X-A\u0000B": "v"}},
+    {url: $u, headers: {"X-A": "v\u0007"}}, {url: $u, method: "GET\u0000X"},
+    {url: $u, query: {"a\u0000b": "1"}}' > "$WORK/inj.in"
+  printf '%s\r%s\n%s\001\n' "$U?a" "X-Injected: 1" "$U?b" >> "$WORK/inj.in"
+  F -i "$WORK/inj.in" > "$WORK/inj.jsonl"
+  check "injection: exit 1 (error records, not a crash)" "$?" 1
+  check "injection: one invalid_request record per line, naming it" \
+    "$(jq -s -c '[(map(.error.kind) | unique), (map(.error.message | test("^line [0-9]+: ")) | all),
+                  (map(.line) | sort == [range(1; 15)])]' "$WORK/inj.jsonl")" '[["invalid_request"],true,true]'
+  printf '%s\r%s\n' "$U?a" "X-Injected: 1" | F '{}' > "$WORK/inj2.jsonl"
+  jq -cn --arg u "$U" '{u: ($u + "?a\r\nX-Injected: 1")}, {u: ($u + "\u0000")}' | F '{.u}' >> "$WORK/inj2.jsonl"
+  check "injection through a template: invalid_request" \
+    "$(jq -s -c 'map(.error.kind)' "$WORK/inj2.jsonl")" '["invalid_request","invalid_request","invalid_request"]'
+  check "injection: nothing reached the server" "$(items_seen)" "$before"
+  # The same endpoint with clean input is counted: the counter works.
+  echo "$U?per_page=1" | F > /dev/null
+  check "injection: a clean request is counted" "$(items_seen)" "$((before + 1))"
+}
+
 run_test test_secret_header_option
+run_test test_injection_nothing_sent
 run_test test_failing_start_ends_the_run
 run_test test_redirect_other_origin_drops_secrets
 run_test test_redirect_same_origin_keeps_them
