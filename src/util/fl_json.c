@@ -326,7 +326,7 @@ static int js_container(jscan *s, int depth, unsigned char close) {
     js_ws(s);
     if (s->i >= s->n)
       return js_fail(s, FL_EPARSE);
-    char c = (char)s->p[s->i++];
+    unsigned char c = s->p[s->i++];
     if (c == close)
       return js_put(s, (char)close);
     if (c != ',')

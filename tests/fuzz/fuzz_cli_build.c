@@ -46,7 +46,7 @@ static void check_request(const cli_opts *o, const cli_built *bt, int object_lin
 
 static void check_record(const cli_built *bt) {
   fl_buf out = FL_BUF_INIT(0);
-  record_opts ro = {1, 0, 1, 1, 1};
+  record_opts ro = {1, 0, 1, 1, 1, NULL};
   flurry_response *resp = NULL;
   if (bt->req) { /* a plain success: the request's side of the record */
     resp = flurry__response_new(1024);
