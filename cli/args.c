@@ -240,10 +240,12 @@ static int add_header(cli_opts *o, const char *arg) {
   h[o->nheaders].value = fl_strdup(v);
   h[o->nheaders].secret = cli_header_secret(arg, (size_t)(colon - arg));
   o->nheaders++;
-  if (h[o->nheaders - 1].name == NULL || h[o->nheaders - 1].value == NULL)
-    return bad("--header", arg, "out of memory");
-  if (strpbrk(v, "\r\n") != NULL)
-    return bad("--header", arg, "CR or LF in a header value");
+  const char *name = h[o->nheaders - 1].name; /* messages name it, never show the value */
+  if (name == NULL || h[o->nheaders - 1].value == NULL)
+    return bad("--header", "", "out of memory");
+  for (const char *c = v; *c; c++)
+    if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+      return bad("--header", name, "CR, LF or another control character in the value");
   return 0;
 }
 

@@ -198,7 +198,7 @@ static int substitute(cli_built *bt, uint64_t lineno, const char *tmpl, const cl
       if (jv_get_kind(*parsed) == JV_KIND_INVALID) {
         jv_free(*parsed);
         *parsed = jv_is_valid(src->value) ? jv_copy(src->value)
-                                          : jv_parse_sized(src->text, (int)src->len);
+                                          : cli_jv_parse(src->text, src->len);
       }
       if (jv_get_kind(*parsed) != JV_KIND_OBJECT)
         return line_error(bt, lineno, "%.*s needs a JSON object %s", (int)(close - open + 1), open,
@@ -319,6 +319,8 @@ static int build_template(const cli_src *src, uint64_t lineno, cli_built *bt) {
       jv_get_kind(parsed) == JV_KIND_OBJECT)
     take_line_id(bt, parsed);
   jv_free(parsed);
+  if (rc == 0 && bt->error == NULL && url.data && memchr(url.data, '\0', url.len))
+    rc = line_error(bt, lineno, "NUL byte in the URL"); /* a value's \u0000 */
   if (rc == 0 && bt->error == NULL)
     rc = new_request(bt, lineno, level_method(lv, lv->data != NULL), url.data ? url.data : "");
   if (rc == 0 && bt->req && lv->data)
@@ -328,6 +330,11 @@ static int build_template(const cli_src *src, uint64_t lineno, cli_built *bt) {
   fl_buf_free(&url);
   fl_buf_free(&body);
   return rc;
+}
+
+/* 1 when a jq string has a NUL byte (\u0000): C would cut it there. */
+static int jv_has_nul(jv s) {
+  return strlen(jv_string_value(s)) != (size_t)jv_string_length_bytes(jv_copy(s));
 }
 
 /* Applies "headers": {"Name": "value", ...}; consumes h. */
@@ -344,6 +351,8 @@ static int object_headers(cli_built *bt, uint64_t lineno, jv h, const cli_src *s
     const char *name = jv_string_value(k);
     if (jv_get_kind(v) != JV_KIND_STRING) {
       rc = line_error(bt, lineno, "header \"%s\" must be a string", name);
+    } else if (jv_has_nul(k)) {
+      rc = line_error(bt, lineno, "header \"%s\" has a NUL byte in its name", name);
     } else if (src->no_secrets && cli_opts_header_secret(src->o, name, strlen(name))) {
       /* not for this origin */
     } else if (strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v)) ||
@@ -373,6 +382,8 @@ static int object_query(cli_built *bt, uint64_t lineno, jv q) {
     fl_buf text = FL_BUF_INIT(0);
     if (append_jv_text(&text, v, 0) != FL_OK)
       rc = FLURRY_ENOMEM;
+    else if (jv_has_nul(k) || (text.data && memchr(text.data, '\0', text.len)))
+      rc = line_error(bt, lineno, "query parameter \"%s\" has a NUL byte", jv_string_value(k));
     else if (flurry_request_add_query(bt->req, jv_string_value(k), text.data ? text.data : "") !=
              FLURRY_OK)
       rc = line_error(bt, lineno, "query parameter \"%s\" is invalid", jv_string_value(k));
@@ -466,6 +477,8 @@ static int build_object(const cli_src *src, jv obj, uint64_t lineno, cli_built *
       rc = line_error(bt, lineno, "\"url\" is missing or not a string");
     else if (jv_is_valid(method) && jv_get_kind(method) != JV_KIND_STRING)
       rc = line_error(bt, lineno, "\"method\" must be a string");
+    else if (jv_has_nul(url) || (jv_is_valid(method) && jv_has_nul(method)))
+      rc = line_error(bt, lineno, "NUL byte in \"url\" or \"method\"");
     else if ((rc = page_url(src, jv_string_value(url), strlen(jv_string_value(url)), &u)) == 0)
       rc = new_request(bt, lineno,
                        jv_is_valid(method) ? jv_string_value(method)
@@ -501,7 +514,7 @@ static int build_line(const cli_src *src, uint64_t lineno, cli_built *bt) {
   const char *line = src->text;
   size_t len = src->len;
   if (len > 0 && line[0] == '{') {
-    jv obj = jv_parse_sized(line, (int)len);
+    jv obj = cli_jv_parse(line, len);
     int rc;
     if (jv_get_kind(obj) == JV_KIND_OBJECT) {
       rc = build_object(src, obj, lineno, bt);
@@ -534,7 +547,7 @@ static int build_line(const cli_src *src, uint64_t lineno, cli_built *bt) {
 /* --join: the line is only an identity (its parts have their templates). */
 static int build_identity(const cli_src *src, cli_built *bt) {
   if (src->len > 0 && src->text[0] == '{') {
-    jv obj = jv_parse_sized(src->text, (int)src->len);
+    jv obj = cli_jv_parse(src->text, src->len);
     if (jv_get_kind(obj) == JV_KIND_OBJECT)
       take_line_id(bt, obj);
     jv_free(obj);
@@ -555,20 +568,21 @@ int cli_build_src(cli_builder *b, const cli_src *src_in, uint64_t lineno, cli_bu
   bt->req_key = bt->key;
   if (set_id_line(bt, lineno) != 0)
     return FLURRY_ENOMEM;
-  if (src->len > (size_t)INT32_MAX)
-    return line_error(bt, lineno, "line too long");
   int rc;
-  if (b->o->njoins && src->lv == b->level0) {
+  /* An error before the request exists still gets method and url (below):
+   * without them run.c would take the line for out of memory. */
+  if (src->len > (size_t)INT32_MAX)
+    rc = line_error(bt, lineno, "line too long");
+  else if (b->o->njoins && src->lv == b->level0)
     return build_identity(src, bt);
-  } else if (src->lv->template_url) {
-    if (memchr(src->text, '\0', src->len) != NULL)
-      return line_error(bt, lineno, "NUL byte in the input line");
+  else if (src->lv->template_url && memchr(src->text, '\0', src->len) != NULL)
+    rc = line_error(bt, lineno, "NUL byte in the input line");
+  else if (src->lv->template_url)
     rc = build_template(src, lineno, bt);
-  } else {
+  else
     rc = build_line(src, lineno, bt);
-  }
   if (rc == FLURRY_EINVALID)
-    return line_error(bt, lineno, "invalid request option");
+    rc = line_error(bt, lineno, "invalid request option");
   if (rc == 0 && bt->method == NULL) { /* failed before a request existed */
     bt->method = fl_strdup(level_method(src->lv, 0));
     bt->url = fl_strdup("");

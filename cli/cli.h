@@ -12,6 +12,18 @@
 #include "flurry.h"
 #include "paginate_int.h"
 
+/* jv_parse_sized after flurry's own JSON check (fl_json_valid): libjq 1.6
+ * leaks on some invalid input ('{"a" "b"}'), so jq only ever parses valid
+ * JSON. Otherwise an invalid jv whose message gives the offset. */
+static inline jv cli_jv_parse(const char *p, size_t n) {
+  size_t off = 0;
+  if (n > (size_t)INT32_MAX)
+    return jv_invalid_with_msg(jv_string("too long for JSON"));
+  if (fl_json_valid(p, n, &off) != FL_OK)
+    return jv_invalid_with_msg(jv_string_fmt("invalid JSON at byte %zu", off));
+  return jv_parse_sized(p, (int)n);
+}
+
 /* ---- args.c ---- */
 typedef struct cli_header {
   char *name;
@@ -218,6 +230,7 @@ typedef struct record_opts {
   int with_headers;
   int with_timings;
   int with_attempts;
+  const cli_opts *o; /* whose header names are secret (NULL: the fixed ones) */
 } record_opts;
 
 /* What one record says. Pointers are borrowed for the call. */
@@ -248,6 +261,24 @@ int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
 jv cli_body_jv(const flurry_response *resp);
 /* 1 when the response failed (transport error or status >= 400). */
 int cli_resp_failed(const flurry_response *resp);
+
+/* ---- redact.c: no credential in what flurry writes ---- */
+/* 1 when s[0..n) has a URL with userinfo (user:password@). */
+int cli_redact_needed(const char *s, size_t n);
+/* Appends s[0..n) with every URL's password (or lone user name) as ***. */
+int cli_redact_append(fl_buf *out, const char *s, size_t n);
+/* fl_json_str of s, redacted. */
+int cli_json_str_redacted(fl_buf *out, const char *s);
+/* A redacted copy (fl_free it), NULL when out of memory. */
+char *cli_redact_dup(const char *s);
+/* 1 when a header's value is a credential: Authorization,
+ * Proxy-Authorization, Cookie, Set-Cookie, and o's secret names. */
+int cli_header_value_secret(const cli_opts *o, const char *name);
+const char *cli_redact_mask(void); /* what a secret value becomes */
+/* Appends "sha256:HEX" of a secret value: what a file may keep of it. */
+int cli_secret_digest(fl_buf *out, const char *value);
+/* Prints "flurry: MESSAGE\n" to stderr, redacted. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- expr.c: jq expressions (libjq) ---- */
 typedef struct cli_expr cli_expr;

@@ -98,7 +98,7 @@ static int push_key(cli_journal *j, uint64_t key) {
 
 /* A checkpoint line (see the top): kept, the latest of its chain wins. */
 static int push_checkpoint(cli_journal *j, const char *p, size_t n) {
-  jv v = jv_parse_sized(p, (int)n);
+  jv v = cli_jv_parse(p, n);
   jv chain = jv_object_get(jv_copy(v), jv_string("chain"));
   jv page = jv_object_get(jv_copy(v), jv_string("next_page"));
   jv url = jv_object_get(jv_copy(v), jv_string("url"));

@@ -51,12 +51,11 @@ static int put_body(fl_buf *out, const flurry_response *resp) {
   return rc == FL_OK ? fl_buf_putc(out, '"') : rc;
 }
 
-static int put_headers(fl_buf *out, const flurry_response *resp) {
+static int put_headers(fl_buf *out, const flurry_response *resp, const cli_opts *o) {
   int rc = fl_buf_puts(out, ",\"headers\":{");
-  size_t n = flurry_response_header_count(resp);
-  for (size_t i = 0; i < n && rc == FL_OK; i++) {
-    const char *name, *value;
-    flurry_response_header_at(resp, i, &name, &value);
+  size_t cursor = 0;
+  const char *name, *value;
+  for (size_t i = 0; rc == FL_OK && flurry_response_header_next(resp, &cursor, &name, &value); i++) {
     char lower[256];
     size_t nl = strlen(name);
     if (nl >= sizeof lower)
@@ -69,6 +68,8 @@ static int put_headers(fl_buf *out, const flurry_response *resp) {
       rc = fl_json_str(out, lower, nl);
     if (rc == FL_OK)
       rc = fl_buf_putc(out, ':');
+    if (cli_header_value_secret(o, name))
+      value = cli_redact_mask();
     if (rc == FL_OK)
       rc = fl_json_str(out, value, strlen(value));
   }
@@ -108,7 +109,7 @@ static int put_error(fl_buf *out, const char *kind, const char *detail, const ch
   if (rc == FL_OK)
     rc = fl_buf_puts(out, "\"message\":");
   if (rc == FL_OK)
-    rc = fl_json_str(out, msg, strlen(msg));
+    rc = cli_json_str_redacted(out, msg);
   if (rc == FL_OK && curl_code)
     rc = key_i64(out, ",\"curl_code\":", curl_code);
   if (rc == FL_OK && os_errno)
@@ -148,12 +149,12 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) 
   if (rc == FL_OK && *eff && rec->url && strcmp(eff, rec->url) != 0) {
     rc = fl_buf_puts(out, ",\"effective_url\":");
     if (rc == FL_OK)
-      rc = fl_json_str(out, eff, strlen(eff));
+      rc = cli_json_str_redacted(out, eff);
   }
   if (rc == FL_OK)
     rc = cli_stream_put_info(out, resp);
   if (rc == FL_OK && ro->with_headers && status)
-    rc = put_headers(out, resp);
+    rc = put_headers(out, resp, ro->o);
   if (rc == FL_OK && ro->with_timings)
     rc = put_timings(out, resp);
   if (rc == FL_OK && ro->with_attempts)
@@ -189,7 +190,7 @@ static int put_outcome(fl_buf *out, const record_opts *ro, const cli_rec *rec) {
 
 static int put_str(fl_buf *out, const char *key, const char *s) {
   int rc = fl_buf_puts(out, key);
-  return rc == FL_OK ? fl_json_str(out, s, strlen(s)) : rc;
+  return rc == FL_OK ? cli_json_str_redacted(out, s) : rc;
 }
 
 int cli_record_write(fl_buf *out, const record_opts *ro, const cli_rec *rec) {
@@ -242,7 +243,7 @@ jv cli_body_jv(const flurry_response *resp) {
   if (len == 0 || len > (size_t)INT32_MAX)
     return jv_null();
   if (json_type(flurry_response_header(resp, "Content-Type"))) {
-    jv v = jv_parse_sized(body, (int)len);
+    jv v = cli_jv_parse(body, len);
     if (jv_is_valid(v))
       return v;
     jv_free(v);

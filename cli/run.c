@@ -43,6 +43,7 @@ typedef struct run {
   int signal_exit;
   int exit_code;
   int finished;
+  int in_turn; /* inside cli_run's uv_run */
 } run;
 
 static void pump_input(run *r);
@@ -64,8 +65,14 @@ static void on_check(uv_check_t *h) { out_flush(h->data); }
 /* ---- requests ---- */
 
 static void maybe_finish(run *r) {
-  if ((r->input_done || r->stopping) && r->live == 0)
+  if ((r->input_done || r->stopping) && r->live == 0) {
     r->finished = 1; /* the loop in cli_run runs one turn at a time */
+    /* From a timer callback, that turn would go on to poll with no timeout
+     * left: a request failing at its start (a bad URL) hung the run. Not
+     * outside the turn: the stop would cut the closing run short. */
+    if (r->in_turn)
+      uv_stop(&r->loop);
+  }
 }
 
 static void on_unit_done(void *ud) {
@@ -137,7 +144,7 @@ static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
     return;
   }
   if (u.bt.req == NULL && u.bt.error && r->o.strict) {
-    fprintf(stderr, "flurry: %s (--strict: stopping)\n", u.bt.error);
+    cli_warn("%s (--strict: stopping)", u.bt.error);
     r->stopping = 1;
     r->exit_code = 2;
   }
@@ -260,7 +267,7 @@ static int configure_client(run *r) {
     }
   }
   if (o->base_url && flurry_client_set_base_url(r->client, o->base_url) != FLURRY_OK) {
-    fprintf(stderr, "flurry: --base-url '%s': not an absolute http(s) URL\n", o->base_url);
+    cli_warn("--base-url '%s': not an absolute http(s) URL", o->base_url);
     return 2;
   }
   if (o->cacert && access(o->cacert, R_OK) != 0) {
@@ -298,8 +305,14 @@ static char *fingerprint(const cli_opts *o) {
                 "base-url: %s\n",
                 l0->template_url ? l0->template_url : "", l0->method ? l0->method : "",
                 l0->data ? l0->data : "", l0->data_is_json, o->base_url ? o->base_url : "");
-  for (size_t i = 0; i < o->nheaders; i++)
-    fl_buf_printf(&f, "header: %s: %s\n", o->headers[i].name, o->headers[i].value);
+  for (size_t i = 0; i < o->nheaders; i++) { /* a credential: its digest, not itself */
+    fl_buf_printf(&f, "header: %s: ", o->headers[i].name);
+    if (o->headers[i].secret)
+      cli_secret_digest(&f, o->headers[i].value);
+    else
+      fl_buf_puts(&f, o->headers[i].value);
+    fl_buf_putc(&f, '\n');
+  }
   for (size_t i = 0; i < o->nlevels; i++) { /* pages, items and follow-ups: other records */
     const cli_level *l = &o->levels[i];
     if (i > 0)
@@ -373,6 +386,7 @@ static int setup_units(run *r) {
   r->ctx.ro.with_headers = r->o.with_headers;
   r->ctx.ro.with_timings = r->o.with_timings;
   r->ctx.ro.with_attempts = r->o.with_attempts;
+  r->ctx.ro.o = &r->o;
   r->single = single_request(&r->o);
   return r->o.njoins ? cli_join_new(&r->join, &r->ctx) : cli_tree_new(&r->tree, &r->ctx);
 }
@@ -508,8 +522,11 @@ int cli_run(int argc, char **argv) {
   if (rc == 0) {
     start_handles(r);
     pump_input(r);
-    while (!r->finished)
+    while (!r->finished) {
+      r->in_turn = 1;
       uv_run(&r->loop, UV_RUN_ONCE);
+      r->in_turn = 0;
+    }
     out_flush(r);
     cli_out_sync(r->out);
     if (r->progress_on && r->progress_tty)

@@ -522,6 +522,12 @@ const char *flurry__httpd_req_path(const flurry__httpd_req *req) {
   return req->path;
 }
 
+int flurry__httpd_req_fd(const flurry__httpd_req *req) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return ci ? ci->connect_fd : -1;
+}
+
 const char *flurry__httpd_req_body(const flurry__httpd_req *req, size_t *len) {
   *len = req->body.len;
   return req->body.data ? req->body.data : "";

@@ -53,6 +53,10 @@ typedef ssize_t (*flurry__httpd_read_cb)(void *cls, uint64_t pos, char *buf,
 #define FLURRY__HTTPD_STREAM_CLOSE (-2)
 #define FLURRY__HTTPD_STREAM_RESET (-3)
 
+/* The size of a streamed body that ends when read_cb says END (sent
+ * chunked). */
+#define FLURRY__HTTPD_SIZE_UNKNOWN UINT64_MAX
+
 /* A streamed reply in progress, for flurry__httpd_stream_wake(). */
 typedef struct flurry__httpd_stream flurry__httpd_stream;
 
@@ -115,6 +119,9 @@ void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
 const char *flurry__httpd_req_method(const flurry__httpd_req *req);
 /* The decoded path, without the query string. */
 const char *flurry__httpd_req_path(const flurry__httpd_req *req);
+/* The connection's socket (non-blocking), for an endpoint that writes a
+ * raw answer itself and then drops req (mock_hostile.c), or -1. */
+int flurry__httpd_req_fd(const flurry__httpd_req *req);
 /* The request body (NUL-terminated for convenience, may hold NULs). */
 const char *flurry__httpd_req_body(const flurry__httpd_req *req, size_t *len);
 /* A request header (case-insensitive name) or NULL. */

@@ -118,6 +118,10 @@ void flurry__mock_lines(flurry__mock *m, flurry__httpd_req *req,
 void flurry__mock_sse(flurry__mock *m, flurry__httpd_req *req, const char *arg);
 void flurry__mock_ws(flurry__mock *m, flurry__httpd_req *req,
                      const char *arg); /* mock_ws.c: /ws/echo, /ws/broadcast */
+void flurry__mock_huge_headers(flurry__mock *m, flurry__httpd_req *req,
+                               const char *arg); /* mock_hostile.c */
+void flurry__mock_gzip_bomb(flurry__mock *m, flurry__httpd_req *req,
+                            const char *arg);
 
 /* ---- fault injection (mock_inject.c) ---------------------------------------
  */

@@ -47,6 +47,10 @@ const char *const flurry__mock_endpoints[] = {
     "ANY  /hang                 read the request, never answer"
     " [?ms=T: close after T ms (1..3600000), still no answer]",
     "ANY  /malformed            200, application/json, a body that is not JSON",
+    "ANY  /huge-headers         200 with LINES headers making about BYTES bytes"
+    " [?bytes=BYTES (307200)&lines=LINES (300)]",
+    "ANY  /gzip-bomb            Content-Encoding: gzip, about 1 KiB per MiB of"
+    " zeros it inflates to [?mib=N (1024: 1 GiB from ~1 MiB)]",
     "GET  /items                items {id,name}, Link rel=first/prev/next/last and"
     " X-Total-Count [?page=P&per_page=K (50)&total=N (1000)]",
     "GET  /items/cursor         {items, meta:{next_cursor,total}, next (a URL)}"
@@ -429,6 +433,8 @@ static const struct route {
     {"/lines", 0, flurry__mock_lines},
     {"/sse", 0, flurry__mock_sse},
     {"/ws/", 1, flurry__mock_ws},
+    {"/huge-headers", 0, flurry__mock_huge_headers},
+    {"/gzip-bomb", 0, flurry__mock_gzip_bomb},
 };
 
 void flurry__mock_on_request(flurry__httpd_req *req, void *user) {

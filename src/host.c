@@ -150,7 +150,7 @@ void flurry__host_release(flurry_client *c, flurry__host *h) {
     c->idle_head = h;
   c->idle_tail = h;
   c->nidle++;
-  while (c->nidle > IDLE_HOSTS_KEPT) {
+  while (c->nidle > IDLE_HOSTS_KEPT && c->idle_head) { /* nidle counts that list */
     flurry__host *old = c->idle_head;
     idle_unlink(c, old);
     if (fl_heap_contains(&old->wake))

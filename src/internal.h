@@ -20,7 +20,8 @@
 #define FLURRY_DEFAULT_MAX_REDIRECTS 10
 #define FLURRY_DEFAULT_RETRY_BASE_MS 100
 #define FLURRY_DEFAULT_RETRY_CAP_MS 10000
-#define FLURRY_MAX_HEADER_BYTES (256 * 1024) /* all headers of one response */
+#define FLURRY_MAX_HEADER_BYTES (256 * 1024) /* raw header bytes of one response, */
+#define FLURRY_MAX_HEADER_LINES 1000         /* and lines, 1xx ones included */
 #define FLURRY_MAX_RETRY_AFTER_MS 60000      /* longer: give up instead */
 
 typedef struct flurry__opts {
@@ -28,6 +29,7 @@ typedef struct flurry__opts {
 } flurry__opts;
 
 #define FLURRY_ATTEMPT_LOG 64 /* attempts kept per response */
+#define TOO_LARGE_HEADERS 2
 
 struct flurry_response {
   int err;
@@ -43,7 +45,10 @@ struct flurry_response {
   char *effective_url; /* NULL = "" */
   int attempts;
   flurry_timings timings;
-  int too_large; /* set by the write callbacks when the limit was hit */
+  size_t hdr_bytes; /* raw header bytes and lines so far (this hop) */
+  size_t hdr_lines;
+  int too_large; /* set by the write callbacks when the limit was hit:
+                    1 the body, TOO_LARGE_HEADERS the headers */
   int nomem;     /* set by the write callbacks when memory ran out */
   flurry_attempt log[FLURRY_ATTEMPT_LOG];
   int streamed;              /* stream.c: a streamed request's figures */
@@ -90,6 +95,11 @@ struct flurry_request {
   flurry_done_cb cb;
   void *user_data;
   char *resolved_url; /* NULL: url is used as it is */
+  char *hop_url;                  /* redirect.c: the current hop, NULL = first */
+  struct curl_slist *hop_headers; /* after another origin: without secrets */
+  int64_t hops;                   /* redirects followed in this attempt */
+  int hop_get;                    /* the hop continues as GET, no body */
+  int hop_pending;                /* the next flurry__start is a hop */
   struct curl_slist *send_headers; /* merged list, or NULL = client's */
   CURL *easy;
   flurry_response *resp;
@@ -161,6 +171,18 @@ int flurry__slist_add(struct curl_slist **list, const char *name, const char *va
  * flurry_client_add_secret_header on c (c may be NULL). */
 int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len);
 void flurry__secrets_free(flurry_client *c);
+
+/* ---- redirect.c ---- */
+/* After an attempt's transfer: 1 when it was a redirect to follow (the next
+ * hop is set up: flurry__start it), else 0, with resp's error set when the
+ * redirect was refused (too_many_redirects, redirect_downgrade,
+ * redirect_scheme). */
+int flurry__redirect_next(flurry_client *c, flurry_request *req, CURL *e, CURLcode result);
+/* Forgets the hops (a new attempt starts from the request's URL). */
+void flurry__redirect_reset(flurry_request *req);
+/* The URL and the header list of the hop to fetch now. */
+const char *flurry__attempt_url(const flurry_request *req);
+const struct curl_slist *flurry__hop_headers(const flurry_client *c, const flurry_request *req);
 
 /* ---- response.c ---- */
 flurry_response *flurry__response_new(size_t max_body);

@@ -20,10 +20,22 @@ static int is_token(const char *s) {
   return 1;
 }
 
+/* 1 when s has a control character (C0 or DEL); tab allowed if tab_ok. */
+static int has_ctl(const char *s, int tab_ok) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if ((c < 0x20 && !(tab_ok && c == '\t')) || c == 0x7f)
+      return 1;
+  }
+  return 0;
+}
+
+/* A header value may hold tabs, never CR, LF (a header of the attacker's
+ * choosing) or another control character; NUL cannot get in (C strings). */
 int flurry__header_valid(const char *name, const char *value) {
   if (!is_token(name) || value == NULL)
     return 0;
-  return strpbrk(value, "\r\n") == NULL;
+  return !has_ctl(value, 1);
 }
 
 int flurry__method_idempotent(const char *method) {
@@ -33,7 +45,7 @@ int flurry__method_idempotent(const char *method) {
 FLURRY_API int flurry_request_new(flurry_request **out, const char *method,
                                   const char *url) {
   if (out == NULL || !is_token(method) || url == NULL || *url == '\0' ||
-      strpbrk(url, "\r\n \t") != NULL)
+      strchr(url, ' ') != NULL || has_ctl(url, 0))
     return FLURRY_EINVALID;
   flurry_request *req = fl_calloc(1, sizeof *req);
   if (req == NULL)
@@ -59,6 +71,7 @@ FLURRY_API void flurry_request_free(flurry_request *req) {
   curl_slist_free_all(req->send_headers);
   fl_free(req->body);
   fl_free(req->resolved_url);
+  flurry__redirect_reset(req);
   flurry_response_free(req->resp);
   flurry__follow_free(req);
   flurry__stream_free(req->stream);

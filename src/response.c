@@ -27,6 +27,8 @@ void flurry__response_reset(flurry_response *resp) {
   fl_buf_reset(&resp->body);
   fl_buf_reset(&resp->hdrs);
   resp->nhdrs = 0;
+  resp->hdr_bytes = 0;
+  resp->hdr_lines = 0;
   resp->too_large = 0;
   resp->nomem = 0;
 }
@@ -66,6 +68,11 @@ static int status_line(flurry_response *resp, const char *line, size_t n) {
 }
 
 int flurry__response_header_line(flurry_response *resp, const char *line, size_t n) {
+  /* Raw bytes and lines, whatever is kept: a server cannot make us read
+   * headers for ever (1xx after 1xx, or tiny lines). */
+  resp->hdr_bytes += n;
+  if (resp->hdr_bytes > FLURRY_MAX_HEADER_BYTES || ++resp->hdr_lines > FLURRY_MAX_HEADER_LINES)
+    return FLURRY_ETOO_LARGE;
   while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
     n--;
   if (n == 0)
@@ -206,6 +213,18 @@ FLURRY_API int flurry_response_header_at(const flurry_response *resp, size_t i,
   if (value)
     *value = p + strlen(p) + 1;
   return FLURRY_OK;
+}
+
+FLURRY_API int flurry_response_header_next(const flurry_response *resp, size_t *cursor,
+                                           const char **name, const char **value) {
+  if (*cursor >= resp->hdrs.len || resp->hdrs.data == NULL)
+    return 0;
+  const char *n = resp->hdrs.data + *cursor;
+  const char *v = n + strlen(n) + 1;
+  *name = n;
+  *value = v;
+  *cursor = (size_t)(v - resp->hdrs.data) + strlen(v) + 1;
+  return 1;
 }
 
 FLURRY_API const char *flurry_response_header(const flurry_response *resp,

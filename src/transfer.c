@@ -30,7 +30,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp) {
   if (rc == FLURRY_OK)
     return len;
   if (rc == FLURRY_ETOO_LARGE)
-    req->resp->too_large = 1;
+    req->resp->too_large = TOO_LARGE_HEADERS;
   else
     req->resp->nomem = 1;
   return 0;
@@ -51,7 +51,9 @@ static long curl_http_version(int64_t v) {
 
 static void set_method(CURL *e, flurry_request *req) {
   const char *m = req->method;
-  if (req->has_body) {
+  if (req->hop_get) { /* 303, or 301/302 after a POST */
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else if (req->has_body) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     if (strcmp(m, "POST") != 0)
@@ -65,7 +67,7 @@ static void set_method(CURL *e, flurry_request *req) {
 
 static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t timeout_ms) {
 #define OPT(o) flurry__opt(req, &c->opts, FLURRY_OPT_##o)
-  curl_easy_setopt(e, CURLOPT_URL, flurry__target_url(req));
+  curl_easy_setopt(e, CURLOPT_URL, flurry__attempt_url(req));
   curl_easy_setopt(e, CURLOPT_PRIVATE, req);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, flurry__glue_close_socket);
@@ -75,7 +77,7 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t ti
   curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->send_headers ? req->send_headers : c->headers);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, flurry__hop_headers(c, req));
   curl_easy_setopt(e, CURLOPT_USERAGENT, "flurry/" FLURRY_VERSION);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -85,8 +87,7 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t ti
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((OPT(IDLE_TIMEOUT_MS) + 999) / 1000));
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OPT(MAX_RESPONSE_BYTES));
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, OPT(MAX_REDIRECTS) > 0 ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)OPT(MAX_REDIRECTS));
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* redirect.c follows */
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, OPT(VERIFY_TLS) ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, OPT(VERIFY_TLS) ? 2L : 0L);
   if (c->ca_file)
@@ -102,7 +103,7 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t ti
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
   } else if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE ||
-             (hv != FLURRY_HTTP_1_1 && fl_strncaseeq(flurry__target_url(req), "https:", 6))) {
+             (hv != FLURRY_HTTP_1_1 && fl_strncaseeq(flurry__attempt_url(req), "https:", 6))) {
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   }
   set_method(e, req);
@@ -133,10 +134,16 @@ static void easy_put(flurry_client *c, CURL *e) {
   }
 }
 
-/* The attempt's time limit: the timeout, or what is left of the deadline.
- * Returns 0 when the deadline has passed. */
+/* The attempt's time limit: the timeout (what is left of it for a
+ * redirect's next hop), or what is left of the deadline. Returns 0 when
+ * the deadline has passed, -1 when a hop has no time left. */
 static int64_t attempt_timeout(flurry_client *c, flurry_request *req, double now) {
   int64_t t = flurry__opt(req, &c->opts, FLURRY_OPT_TIMEOUT_MS);
+  if (req->hop_pending) {
+    t -= (int64_t)(now - req->attempt_ms);
+    if (t < 1)
+      return -1;
+  }
   int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
   if (deadline == 0)
     return t;
@@ -151,16 +158,22 @@ void flurry__start(flurry_client *c, flurry_request *req) {
   double now = fl_now_ms();
   int64_t timeout = attempt_timeout(c, req, now);
   flurry_response *resp = req->resp;
-  if (timeout == 0) { /* nothing is sent: no attempt is counted */
-    flurry__response_set_error(resp, FLURRY_ETIMEOUT, "the request's deadline passed");
-    resp->detail = "deadline";
+  if (timeout <= 0) { /* nothing is sent: no attempt is counted */
+    flurry__response_set_error(resp, FLURRY_ETIMEOUT, timeout ? "the attempt timed out "
+                               "following redirects" : "the request's deadline passed");
+    resp->detail = timeout ? "total_timeout" : "deadline";
     flurry__complete(c, req);
     return;
   }
-  resp->attempts++;
   flurry__response_reset(resp);
   req->errbuf[0] = '\0';
-  req->attempt_ms = now;
+  if (req->hop_pending) { /* the same attempt goes on */
+    req->hop_pending = 0;
+  } else {
+    resp->attempts++;
+    flurry__redirect_reset(req);
+    req->attempt_ms = now;
+  }
   if (req->first_ms == 0)
     req->first_ms = now;
   CURL *e = easy_get(c);
@@ -233,12 +246,17 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
   int kind = resp->too_large ? FLURRY_ETOO_LARGE
              : resp->nomem   ? FLURRY_ENOMEM
                              : flurry__curl_kind(result);
-  if (resp->too_large)
+  if (resp->too_large == TOO_LARGE_HEADERS) {
+    flurry__response_set_error(resp, kind, "response headers over %d bytes or %d lines",
+                               FLURRY_MAX_HEADER_BYTES, FLURRY_MAX_HEADER_LINES);
+    resp->detail = "header_too_large";
+  } else if (resp->too_large) {
     flurry__response_set_error(resp, kind, "response larger than %zu bytes",
                                resp->body.max);
-  else
+  } else {
     flurry__response_set_error(resp, kind, "%s",
                                req->errbuf[0] ? req->errbuf : curl_easy_strerror(result));
+  }
   if (kind == FLURRY_ETIMEOUT)
     resp->detail = timeout_detail(req);
 }
@@ -347,17 +365,22 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&req);
   curl_multi_remove_handle(c->multi, e);
   fill_response(req, e, result);
+  int hop = flurry__redirect_next(c, req, e, result);
   easy_put(c, e);
   req->easy = NULL;
   flurry__list_remove(&c->run_head, &c->run_tail, req);
   c->running--;
   double now = fl_now_ms();
-  log_attempt(req->resp, now - req->attempt_ms);
-  flurry__host_learn(c, req->host, req, now);
-  int st = req->stream ? flurry__stream_done(c, req, result, now) : FLURRY__STREAM_USUAL;
-  if (st == FLURRY__STREAM_FINAL || (st == FLURRY__STREAM_USUAL && !maybe_retry(c, req, now))) {
-    budget_settle(c, req);
-    flurry__complete(c, req);
+  if (hop) { /* the same attempt, on to the next hop (it may fail at once) */
+    flurry__start(c, req);
+  } else {
+    log_attempt(req->resp, now - req->attempt_ms);
+    flurry__host_learn(c, req->host, req, now);
+    int st = req->stream ? flurry__stream_done(c, req, result, now) : FLURRY__STREAM_USUAL;
+    if (st == FLURRY__STREAM_FINAL || (st == FLURRY__STREAM_USUAL && !maybe_retry(c, req, now))) {
+      budget_settle(c, req);
+      flurry__complete(c, req);
+    }
   }
   flurry__pump(c);
 }

@@ -58,8 +58,8 @@ FLURRY_API int flurry_client_set_base_url(flurry_client *client,
 FLURRY_API int flurry_client_set_ca_file(flurry_client *client, const char *path);
 
 /* Adds a default header (copied) sent with every request unless the request
- * sets the same name. Returns 0, FLURRY_EINVALID (bad name, or CR, LF or NUL
- * in the value) or FLURRY_ENOMEM. */
+ * sets the same name. Returns 0, FLURRY_EINVALID (bad name, or a control
+ * character but tab, such as CR or LF, in the value) or FLURRY_ENOMEM. */
 FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
                                         const char *value);
 

@@ -37,8 +37,17 @@ typedef enum flurry_opt {
   /* Largest response body accepted; a larger one fails with
    * FLURRY_ETOO_LARGE. Default 64 MiB. */
   FLURRY_OPT_MAX_RESPONSE_BYTES,
-  /* Redirects followed (0 = none). Default 10. Authorization and Cookie
-   * headers are never sent to another origin. */
+  /* Redirects followed (0 = none: a 3xx is the answer). Default 10; one
+   * more ends the request with FLURRY_EPROTOCOL, detail
+   * "too_many_redirects". On a redirect to another origin (scheme, host or
+   * port) no secret header (Authorization, Proxy-Authorization, Cookie and
+   * those of flurry_client_add_secret_header), no custom Host and no URL
+   * user:password go along, on that hop and the later ones. A redirect
+   * from https to http (detail "redirect_downgrade") or to a scheme other
+   * than http(s) ("redirect_scheme") is refused with FLURRY_EPROTOCOL. 303,
+   * and 301/302 after a POST, continue as GET without the body. The hops
+   * share the attempt's FLURRY_OPT_TIMEOUT_MS; a retry starts again from
+   * the request's URL. */
   FLURRY_OPT_MAX_REDIRECTS,
   /* 1 (default) verifies the server's TLS certificate and host name. */
   FLURRY_OPT_VERIFY_TLS,
@@ -115,8 +124,9 @@ typedef enum flurry_http_version {
 /* Creates a request for `method` (any token: GET, POST, PURGE...) and `url`.
  * `url` may be absolute (http:// or https://) or, when the client has a base
  * URL, relative to it; it is resolved and validated at submit time.
- * Returns 0, FLURRY_EINVALID (method not an HTTP token, or CR, LF, NUL or
- * space in `url`) or FLURRY_ENOMEM. On failure *out is untouched. */
+ * Returns 0, FLURRY_EINVALID (method not an HTTP token, or a space or a
+ * control character (CR, LF, tab, any C0, DEL) in `url`) or
+ * FLURRY_ENOMEM. On failure *out is untouched. */
 FLURRY_API int flurry_request_new(flurry_request **out, const char *method,
                                   const char *url);
 
@@ -125,7 +135,8 @@ FLURRY_API void flurry_request_free(flurry_request *req);
 
 /* Adds a header (copied). A header of the same name set on the client is
  * replaced by this one. Returns 0, FLURRY_EINVALID (name not an HTTP token,
- * or CR, LF or NUL in the value) or FLURRY_ENOMEM. */
+ * or a control character but tab, such as CR or LF, in the value) or
+ * FLURRY_ENOMEM. */
 FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name,
                                          const char *value);
 

@@ -73,6 +73,13 @@ FLURRY_API size_t flurry_response_header_count(const flurry_response *resp);
 FLURRY_API int flurry_response_header_at(const flurry_response *resp, size_t i,
                                          const char **name, const char **value);
 
+/* Walks the headers in arrival order, each step O(1) (header_at(i) walks
+ * from the first: a loop over it is quadratic). Set *cursor to 0, then
+ * each call stores the next name and value (borrowed, valid as long as
+ * resp) and returns 1, or returns 0 when none is left. */
+FLURRY_API int flurry_response_header_next(const flurry_response *resp, size_t *cursor,
+                                           const char **name, const char **value);
+
 /* The URL of the final response, after redirects (the request URL when none
  * was followed; "" when the URL never got resolved). */
 FLURRY_API const char *flurry_response_effective_url(const flurry_response *resp);

@@ -95,6 +95,8 @@ int fl_json_str(fl_buf *b, const char *s, size_t n);
  * *err_off, if not NULL, receives the offending offset). Depth limit 512. */
 enum { FL_EPARSE = -3 };
 int fl_json_compact(fl_buf *b, const char *p, size_t n, size_t *err_off);
+/* The same check without output: FL_OK or FL_EPARSE (with *err_off). */
+int fl_json_valid(const char *p, size_t n, size_t *err_off);
 /* 1 if p[0..n) is valid UTF-8 with no NUL byte and no C0 control other than
  * tab, CR and LF, else 0. */
 int fl_is_text(const char *p, size_t n);

@@ -184,6 +184,22 @@ static int is_hex(unsigned c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The code unit of the "\\uXXXX" at s->p + at, or -1 when there is none. */
+static long u_escape(const jscan *s, size_t at) {
+  if (at + 6 > s->n || s->p[at] != '\\' || s->p[at + 1] != 'u')
+    return -1;
+  long v = 0;
+  for (size_t k = 2; k < 6; k++) {
+    unsigned c = s->p[at + k];
+    if (!is_hex(c))
+      return -1;
+    v = v * 16 + (long)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
+
+/* A string; unpaired UTF-16 surrogate escapes are refused (jq would refuse
+ * the whole document, and they name no character). */
 static int js_string(jscan *s) {
   size_t from = s->i++; /* opening quote */
   while (s->i < s->n) {
@@ -203,11 +219,17 @@ static int js_string(jscan *s) {
         return js_fail(s, FL_EPARSE);
       unsigned e = s->p[s->i + 1];
       if (e == 'u') {
-        if (s->i + 6 > s->n)
+        long u = u_escape(s, s->i);
+        if (u >= 0xDC00 && u <= 0xDFFF) /* a low surrogate alone */
           return js_fail(s, FL_EPARSE);
-        for (size_t k = 2; k < 6; k++)
-          if (!is_hex(s->p[s->i + k]))
+        if (u >= 0xD800 && u <= 0xDBFF) { /* a high one: its low one must follow */
+          long lo = u_escape(s, s->i + 6);
+          if (lo < 0xDC00 || lo > 0xDFFF)
             return js_fail(s, FL_EPARSE);
+          s->i += 6;
+        }
+        if (u < 0)
+          return js_fail(s, FL_EPARSE);
         s->i += 6;
       } else if (strchr("\"\\/bfnrt", (int)e) != NULL && e != 0) {
         s->i += 2;
@@ -277,7 +299,7 @@ static int js_put(jscan *s, char c) {
 }
 
 /* Object or array: open/close bracket, members separated by commas. */
-static int js_container(jscan *s, int depth, char close) {
+static int js_container(jscan *s, int depth, unsigned char close) {
   if (depth >= 512) /* the outermost value is depth 0: 512 levels at most */
     return js_fail(s, FL_EPARSE);
   if (js_put(s, (char)s->p[s->i++]) < 0)
@@ -285,7 +307,7 @@ static int js_container(jscan *s, int depth, char close) {
   js_ws(s);
   if (s->i < s->n && s->p[s->i] == close) {
     s->i++;
-    return js_put(s, close);
+    return js_put(s, (char)close);
   }
   for (;;) {
     js_ws(s);
@@ -304,9 +326,9 @@ static int js_container(jscan *s, int depth, char close) {
     js_ws(s);
     if (s->i >= s->n)
       return js_fail(s, FL_EPARSE);
-    char c = (char)s->p[s->i++];
+    unsigned char c = s->p[s->i++];
     if (c == close)
-      return js_put(s, close);
+      return js_put(s, (char)close);
     if (c != ',')
       return js_fail(s, FL_EPARSE);
     if (js_put(s, ',') < 0)
@@ -350,6 +372,15 @@ static int scan(fl_buf *out, const char *p, size_t n, int *ws_seen, size_t *err_
   *ws_seen = s.ws_seen;
   *err_off = s.i;
   return s.err;
+}
+
+int fl_json_valid(const char *p, size_t n, size_t *err_off) {
+  size_t off;
+  int ws;
+  int rc = scan(NULL, p, n, &ws, &off);
+  if (rc != FL_OK && err_off)
+    *err_off = off;
+  return rc;
 }
 
 int fl_json_compact(fl_buf *b, const char *p, size_t n, size_t *err_off) {

@@ -65,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cli_built bt;
   static const char url[] = "http://127.0.0.1:8080/users/7";
   FUZZ_CHECK(cli_build(b, url, sizeof url - 1, 7, &bt) == 0 && bt.req != NULL);
-  static const record_opts all = {1, 0, 1, 1, 1}, none = {0, 0, 0, 0, 0},
-                           no_body = {0, 1, 1, 0, 0};
+  static const record_opts all = {1, 0, 1, 1, 1, NULL}, none = {0, 0, 0, 0, 0, NULL},
+                           no_body = {0, 1, 1, 0, 0, NULL};
   const record_opts *ros[] = {&all, &none, &no_body};
   fl_buf out = FL_BUF_INIT(0);
   for (size_t i = 0; i < sizeof ros / sizeof ros[0]; i++) {

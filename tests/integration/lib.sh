@@ -30,6 +30,41 @@ start_mock_at() {
   STARTED_URL="http://127.0.0.1:$(cat "$1")"
 }
 
+# free_port: a port the kernel says is free now (for servers without port 0).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_nginx HTTP_BLOCK READY_URL: nginx in $WORK/ngx with a self-signed
+# certificate ($WORK/ngx/cert.pem, for 127.0.0.1 and localhost) and
+# HTTP_BLOCK inside http {}; waits until READY_URL answers. Sets NGX_PID
+# (the caller's EXIT trap stops it).
+start_nginx() {
+  command -v nginx >/dev/null || { echo "nginx missing (scripts/deps.sh installs it)"; exit 1; }
+  mkdir -p "$WORK/ngx/logs"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$WORK/ngx/key.pem" -out "$WORK/ngx/cert.pem" 2>/dev/null
+  cat > "$WORK/ngx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/ngx/nginx.pid;
+error_log $WORK/ngx/logs/error.log;
+events { worker_connections 1024; }
+http {
+  client_body_temp_path $WORK/ngx/tmp;
+  proxy_temp_path $WORK/ngx/tmp; fastcgi_temp_path $WORK/ngx/tmp;
+  uwsgi_temp_path $WORK/ngx/tmp; scgi_temp_path $WORK/ngx/tmp;
+$1
+}
+CONF
+  nginx -c "$WORK/ngx/nginx.conf" -p "$WORK/ngx" 2> "$WORK/ngx/start.err" &
+  NGX_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sk -o /dev/null "$2" && break; sleep 0.05
+  done
+}
+
 pass() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; }
 

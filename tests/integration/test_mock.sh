@@ -178,7 +178,7 @@ set +e
 "$FLURRY" mock --port >/dev/null 2>&1; rc2=$?
 set -e
 check "bad port exits 2" "2 2" "$rc1 $rc2"
-check "--help lists endpoints" "29" "$("$FLURRY" mock --help | grep -cE '^  (GET|ANY)  /')"
+check "--help lists endpoints" "31" "$("$FLURRY" mock --help | grep -cE '^  (GET|ANY)  /')"
 
 # ---- SIGTERM with requests in flight: clean exit 0 ------------------------------------------------------
 curl -s -o /dev/null "$U/delay/5000" &

@@ -2,45 +2,21 @@
 # flurry against nginx (a neutral server): connection reuse, HTTP/2 over TLS
 # and h2c with prior knowledge, TLS verification on by default.
 source "$(dirname "$0")/lib.sh"
-command -v nginx >/dev/null || { echo "nginx missing (scripts/deps.sh installs it)"; exit 1; }
-
-free_port() { # a port the kernel says is free now
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 P1=$(free_port); P2=$(free_port); P3=$(free_port)
-mkdir -p "$WORK/ngx/logs"
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-  -keyout "$WORK/ngx/key.pem" -out "$WORK/ngx/cert.pem" 2>/dev/null
-cat > "$WORK/ngx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/ngx/nginx.pid;
-error_log $WORK/ngx/logs/error.log;
-events { worker_connections 1024; }
-http {
+NGX_PID=""
+trap '[ -n "$NGX_PID" ] && { kill $NGX_PID 2>/dev/null; wait $NGX_PID 2>/dev/null; }; cleanup' EXIT
+start_nginx "
   log_format conn '\$connection \$server_protocol \$server_port \$request_uri';
   access_log $WORK/ngx/logs/access.log conn;
   keepalive_requests 100000;
-  client_body_temp_path $WORK/ngx/tmp;
-  proxy_temp_path $WORK/ngx/tmp; fastcgi_temp_path $WORK/ngx/tmp;
-  uwsgi_temp_path $WORK/ngx/tmp; scgi_temp_path $WORK/ngx/tmp;
   server {
     listen 127.0.0.1:$P1;
     listen 127.0.0.1:$P2 http2;
     listen 127.0.0.1:$P3 ssl http2;
     ssl_certificate $WORK/ngx/cert.pem;
     ssl_certificate_key $WORK/ngx/key.pem;
-    location /doc.json { default_type application/json; return 200 '{"ok":true}'; }
-  }
-}
-CONF
-nginx -c "$WORK/ngx/nginx.conf" -p "$WORK/ngx" 2> "$WORK/ngx/start.err" &
-NGX_PID=$!
-trap 'kill $NGX_PID 2>/dev/null; wait $NGX_PID 2>/dev/null; cleanup' EXIT
-for _ in $(seq 1 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$P1/doc.json" && break; sleep 0.05
-done
+    location /doc.json { default_type application/json; return 200 '{\"ok\":true}'; }
+  }" "http://127.0.0.1:$P1/doc.json"
 F() { "$FLURRY" -q "$@"; }
 curl_num() { # libcurl's version as a number, from flurry --version
   "$FLURRY" --version | sed -n 's/.*libcurl\/\([0-9]*\)\.\([0-9]*\)\.\([0-9]*\).*/\1 \2 \3/p' \

@@ -68,6 +68,29 @@ static void test_build_line_placeholders(void **state) {
   assert_string_equal(line(f, "http://h/{nope}/{ x}", "1")->url, "http://h/{nope}/{ x}");
 }
 
+/* A NUL byte in a templated line, or one a value brings (\u0000), is an
+ * input error with method and URL set (once taken for out of memory). */
+static void test_build_nul_byte_is_a_line_error(void **state) {
+  fixture *f = *state;
+  f->lv[0].template_url = "http://h/{}";
+  cli_built_clear(&f->bt);
+  cli_src src = {.lv = &f->lv[0], .text = "a\0b", .len = 3, .value = jv_invalid()};
+  assert_int_equal(cli_build_src(f->b, &src, 3, &f->bt), 0);
+  assert_null(f->bt.req);
+  assert_string_equal(f->bt.error, "line 3: NUL byte in the input line");
+  assert_non_null(f->bt.method);
+  assert_non_null(f->bt.url);
+  cli_built *bt = line(f, "{.u}", "{\"u\":\"http://h/a\\u0000.evil\"}");
+  assert_null(bt->req);
+  assert_string_equal(bt->error, "line 3: NUL byte in the URL");
+  bt = line(f, NULL, "{\"url\":\"http://h/\",\"headers\":{\"X-A\\u0000B\":\"v\"}}");
+  assert_null(bt->req);
+  assert_string_equal(bt->error, "line 3: header \"X-A\" has a NUL byte in its name");
+  bt = line(f, NULL, "{\"url\":\"http://h/\" \"x\"}"); /* libjq 1.6 would leak */
+  assert_null(bt->req);
+  assert_string_equal(bt->error, "line 3: not a JSON request object: invalid JSON at byte 20");
+}
+
 static void test_build_missing_field_is_clear(void **state) {
   fixture *f = *state;
   cli_built *bt = line(f, "http://h/u/{.a.c}", "{\"a\":{\"b\":1}}");
@@ -161,6 +184,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_build_paginator_variable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_build_json_body_graphql, setup, teardown),
       cmocka_unit_test(test_build_origin_fixed),
+      cmocka_unit_test_setup_teardown(test_build_nul_byte_is_a_line_error, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
