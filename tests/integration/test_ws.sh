@@ -89,6 +89,14 @@ test_ping_pong() {
     "$(jq -r 'select(.type=="text").data.pong' "$WORK/p.jsonl")" mock-ping
 }
 
+test_idle_timeout() {
+  WSC --idle-timeout 600ms "$WS/ws/echo?mute=1" < /dev/null > "$WORK/i.jsonl"; local rc=$?
+  check "silent server: exit 1" "$rc" 1
+  check "silent server: timeout (the ping got no pong)" \
+    "$(jq -r 'select(.type=="close") | "\(.error.kind) \(.error.message)"' "$WORK/i.jsonl")" \
+    "timeout nothing from the server for 600 ms"
+}
+
 test_bad_handshake() {
   WSC "$WS/json" < /dev/null > "$WORK/h1.jsonl"; local rc=$?
   check "plain HTTP endpoint: exit 1" "$rc" 1
@@ -149,7 +157,7 @@ test_usage() {
 }
 
 for t in test_echo_text test_echo_binary test_order test_json_data test_broadcast \
-         test_server_close test_too_large test_ping_pong test_bad_handshake test_refused \
+         test_server_close test_too_large test_ping_pong test_idle_timeout test_bad_handshake test_refused \
          test_server_shutdown test_mock_plain_get test_usage; do
   run_test "$t"
 done
