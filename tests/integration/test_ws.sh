@@ -97,6 +97,16 @@ test_idle_timeout() {
     "timeout nothing from the server for 600 ms"
 }
 
+test_idle_keepalive() {
+  # A quiet but live server: the idle pings are answered, so nothing times
+  # out; the linger (7 s, well past the 3 s idle timeout) ends it normally.
+  WSC --idle-timeout 3s --linger 7s "$WS/ws/echo" < /dev/null > "$WORK/k.jsonl"
+  check "quiet server: pinged, answered, closed normally" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.error // "none")"' "$WORK/k.jsonl")" "1000 none"
+  check "quiet server: pongs came back" \
+    "$([ "$(grep -c '"type":"pong"' "$WORK/k.jsonl")" -ge 1 ] && echo yes)" yes
+}
+
 test_bad_handshake() {
   WSC "$WS/json" < /dev/null > "$WORK/h1.jsonl"; local rc=$?
   check "plain HTTP endpoint: exit 1" "$rc" 1
@@ -174,7 +184,7 @@ test_usage() {
 }
 
 for t in test_echo_text test_echo_binary test_order test_json_data test_broadcast \
-         test_server_close test_too_large test_ping_pong test_idle_timeout test_bad_handshake test_refused \
+         test_server_close test_too_large test_ping_pong test_idle_timeout test_idle_keepalive test_bad_handshake test_refused \
          test_server_shutdown test_sigterm test_mock_plain_get test_usage; do
   run_test "$t"
 done
