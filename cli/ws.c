@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "ws_cli.h"
+#include "ws_int.h"
 
 #define MAX_HEADERS 64
 #define HIGH_WATER (1u << 20) /* queued bytes past which stdin waits */
@@ -53,6 +54,7 @@ static const char ws_usage[] =
     "  -h, --help                this help\n"
     "\n"
     "DUR: 250ms, 10s, 2m or seconds. SIZE: bytes or with k, M, G.\n"
+    "SIGINT or SIGTERM closes the connection with 1001 (exit 130 or 143).\n"
     "Exit: 0 the connection closed normally (1000, 1001 or no code), 1 an error\n"
     "or another close code, 2 bad usage or a bad input line.\n";
 
@@ -74,6 +76,7 @@ typedef struct ws_cli {
   int open, eof, closing, done;
   int64_t received;
   int bad_input;
+  int signum; /* the SIGINT or SIGTERM that closed it */
   int status;
   fl_buf out;
 } ws_cli;
@@ -109,8 +112,11 @@ static int add_header(ws_cli *w, const char *h) {
     fprintf(stderr, "flurry ws: at most %d headers\n", MAX_HEADERS);
     return -1;
   }
-  if (strchr(h, ':') == NULL)
-    return bad("-H", h);
+  if (!flurry__ws_header_ok(h)) {
+    fprintf(stderr, "flurry ws: -H '%s': want 'Name: value' (a token name, no CR or LF); "
+            "Host, Upgrade, Connection and Sec-WebSocket-* belong to the handshake\n", h);
+    return -1;
+  }
   w->headers[w->nheaders++] = h;
   return 0;
 }
@@ -177,6 +183,10 @@ static int parse_args(ws_cli *w, int argc, char **argv) {
     return -1;
   }
   w->url = argv[optind];
+  if (!fl_strncaseeq(w->url, "ws://", 5) && !fl_strncaseeq(w->url, "wss://", 6)) {
+    fprintf(stderr, "flurry ws: '%s': want a ws:// or wss:// URL\n", w->url);
+    return -1;
+  }
   return 0;
 }
 
@@ -275,7 +285,7 @@ static void on_close(flurry_ws *ws, const flurry_ws_status *st, void *ud) {
   }
   emit(w);
   int normal = st->err == 0 && (st->code == 1000 || st->code == 1001 || st->code == 1005);
-  w->status = w->bad_input ? 2 : normal ? 0 : 1;
+  w->status = w->bad_input ? 2 : w->signum ? 128 + w->signum : normal ? 0 : 1;
   w->done = 1;
   w->ws = NULL;
   uv_timer_stop(&w->timer);
@@ -374,7 +384,8 @@ static void pump_input(ws_cli *w) {
 
 static void on_signal(uv_signal_t *s, int signum) {
   ws_cli *w = s->data;
-  (void)signum;
+  if (w->signum == 0)
+    w->signum = signum;
   start_close(w, 1001, "interrupted");
 }
 

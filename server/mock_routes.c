@@ -75,7 +75,8 @@ const char *const flurry__mock_endpoints[] = {
     "WS   /ws/echo              WebSocket: every message back, same type"
     " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
     " an N-byte message first; ?ping=1: ping, then report the pong as"
-    " {\"pong\":DATA}; ?bad_accept=1: a wrong Sec-WebSocket-Accept]",
+    " {\"pong\":DATA}; ?mute=1: answer nothing, not even pongs;"
+    " ?bad_accept=1: a wrong Sec-WebSocket-Accept]",
     "WS   /ws/broadcast         WebSocket: every message to every client"
     " connected here (sender too); same options",
     NULL};

@@ -3,7 +3,7 @@
  * there. libmicrohttpd answers the 101 (flurry__httpd_reply_upgrade) and
  * hands over the socket; a uv_poll_t on the loop drives it and wslay does
  * the server side framing. Misbehaviour on request, for the client's tests:
- * ?close=CODE&after=N, ?big=N, ?ping=1, ?bad_accept=1. */
+ * ?close=CODE&after=N, ?big=N, ?ping=1, ?mute=1, ?bad_accept=1. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -29,6 +29,7 @@ typedef struct flurry__mock_ws {
   int broadcast;
   int64_t close_code, after, big;
   int ping;
+  int mute; /* ?mute=1: read and drop everything, answer nothing */
   int64_t seen; /* messages received */
   int close_due; /* close (close_code) once the messages queued are out */
   int ended;
@@ -184,9 +185,30 @@ static void close_when_flushed(conn *c) {
 
 /* ---- the connection -------------------------------------------------------- */
 
+/* ?mute=1: a peer that went quiet (for the client's idle timeout): reads
+ * and drops, answers nothing (no pong), ends at EOF. */
+static void mute_pump(conn *c) {
+  char buf[4096];
+  int fd = -1;
+  uv_fileno((uv_handle_t *)&c->poll, &fd);
+  for (;;) {
+    ssize_t r = recv(fd, buf, sizeof buf, 0);
+    if (r > 0)
+      continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+      return;
+    conn_end(c);
+    return;
+  }
+}
+
 static void conn_pump(conn *c) {
   if (c->ended)
     return;
+  if (c->mute) {
+    mute_pump(c);
+    return;
+  }
   int rv = 0;
   if (wslay_event_want_read(c->ctx))
     rv = wslay_event_recv(c->ctx);
@@ -267,13 +289,15 @@ static int header_has(flurry__httpd_req *req, const char *name, const char *toke
 }
 
 static int parse_params(flurry__httpd_req *req, conn *c) {
-  int64_t ping = 0;
+  int64_t ping = 0, mute = 0;
   if (flurry__mock_query_num(req, "close", 1000, 4999, 0, &c->close_code) != 0 ||
       flurry__mock_query_num(req, "after", 0, 1000000, 0, &c->after) != 0 ||
       flurry__mock_query_num(req, "big", 0, WS_BIG_MAX, 0, &c->big) != 0 ||
-      flurry__mock_query_num(req, "ping", 0, 1, 0, &ping) != 0)
+      flurry__mock_query_num(req, "ping", 0, 1, 0, &ping) != 0 ||
+      flurry__mock_query_num(req, "mute", 0, 1, 0, &mute) != 0)
     return -1;
   c->ping = (int)ping;
+  c->mute = (int)mute;
   return 0;
 }
 
@@ -302,7 +326,7 @@ void flurry__mock_ws(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   c->pre.max = 65536;
   if (parse_params(req, c) != 0) {
     fl_free(c);
-    flurry__mock_send_error(req, 400, "bad close, after, big or ping parameter");
+    flurry__mock_send_error(req, 400, "bad close, after, big, ping or mute parameter");
     return;
   }
   if (flurry__httpd_req_query(req, "bad_accept"))

@@ -61,6 +61,9 @@ struct flurry_ws {
   int by_server;
   int close_err;   /* what a close wslay started itself means (1009...) */
   int close_due;   /* flurry_ws_close: queue it once the messages are out */
+  int due_code;
+  char due_reason[WS_MAX_REASON + 1];
+  size_t due_len;
   char reason[WS_MAX_REASON + 1];
   size_t reason_len;
   char errbuf[CURL_ERROR_SIZE];
@@ -278,9 +281,10 @@ static void watch(flurry_ws *ws) {
 static void io_failed(flurry_ws *ws, int rv) {
   if (rv == WSLAY_ERR_NOMEM) {
     end(ws, FLURRY_ENOMEM, "out of memory");
-  } else if (ws->eof && wslay_event_get_close_received(ws->wslay) &&
-             wslay_event_get_close_sent(ws->wslay)) {
-    finish(ws, ws->close_err); /* the close handshake was over */
+  } else if (wslay_event_get_close_received(ws->wslay)) {
+    /* The server said its last word (its close frame) and went: whether
+     * our answer got out or not, the close is complete. */
+    finish(ws, ws->close_err);
   } else if (ws->eof) {
     end(ws, FLURRY_ERESET, "the server closed the connection without a close handshake");
   } else if (ws->io_err != CURLE_OK) {
@@ -297,10 +301,12 @@ static int close_when_flushed(flurry_ws *ws) {
   if (!ws->close_due || wslay_event_get_queued_msg_count(ws->wslay) != 0)
     return 0;
   ws->close_due = 0;
-  int rv = wslay_event_queue_close(ws->wslay, (uint16_t)ws->close_code,
-                                   (const uint8_t *)ws->reason, ws->reason_len);
+  int rv = wslay_event_queue_close(ws->wslay, (uint16_t)ws->due_code,
+                                   (const uint8_t *)ws->due_reason, ws->due_len);
   if (rv == WSLAY_ERR_NO_MORE_MSG)
     return 0; /* the server's close came first: wslay answers it */
+  if (rv == 0)
+    note_close(ws, 0, ws->due_code, (const uint8_t *)ws->due_reason, ws->due_len);
   return rv == 0 ? wslay_event_send(ws->wslay) : rv;
 }
 
@@ -660,7 +666,10 @@ FLURRY_API int flurry_ws_close(flurry_ws *ws, int code, const char *reason) {
   }
   if (wslay_event_get_close_sent(ws->wslay) || !wslay_event_get_write_enabled(ws->wslay))
     return FLURRY_EINVALID; /* wslay is closing already */
-  note_close(ws, 0, code, (const uint8_t *)reason, rl);
+  ws->due_code = code;
+  if (rl)
+    memcpy(ws->due_reason, reason, rl);
+  ws->due_len = rl;
   ws->close_due = 1;
   ws->state = WS_CLOSING;
   arm(ws, ws->o.close_timeout_ms);

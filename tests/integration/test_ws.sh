@@ -89,6 +89,24 @@ test_ping_pong() {
     "$(jq -r 'select(.type=="text").data.pong' "$WORK/p.jsonl")" mock-ping
 }
 
+test_idle_timeout() {
+  WSC --idle-timeout 600ms "$WS/ws/echo?mute=1" < /dev/null > "$WORK/i.jsonl"; local rc=$?
+  check "silent server: exit 1" "$rc" 1
+  check "silent server: timeout (the ping got no pong)" \
+    "$(jq -r 'select(.type=="close") | "\(.error.kind) \(.error.message)"' "$WORK/i.jsonl")" \
+    "timeout nothing from the server for 600 ms"
+}
+
+test_idle_keepalive() {
+  # A quiet but live server: the idle pings are answered, so nothing times
+  # out; the linger (7 s, well past the 3 s idle timeout) ends it normally.
+  WSC --idle-timeout 3s --linger 7s "$WS/ws/echo" < /dev/null > "$WORK/k.jsonl"
+  check "quiet server: pinged, answered, closed normally" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.error // "none")"' "$WORK/k.jsonl")" "1000 none"
+  check "quiet server: pongs came back" \
+    "$([ "$(grep -c '"type":"pong"' "$WORK/k.jsonl")" -ge 1 ] && echo yes)" yes
+}
+
 test_bad_handshake() {
   WSC "$WS/json" < /dev/null > "$WORK/h1.jsonl"; local rc=$?
   check "plain HTTP endpoint: exit 1" "$rc" 1
@@ -125,6 +143,20 @@ test_server_shutdown() {
   check "mock stopping: 1001 is a normal close (exit 0)" "$rc" 0
 }
 
+test_sigterm() {
+  # Not under timeout(1): the signal must reach flurry itself.
+  "$FLURRY" ws --linger 30s "$WS/ws/echo" < /dev/null > "$WORK/sig.jsonl" & local cp=$!
+  wait_open "$WORK/sig.jsonl"
+  kill -TERM "$cp"
+  for _ in $(seq 1 400); do kill -0 "$cp" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$cp" 2>/dev/null # still there after 20 s: the checks below fail
+  wait "$cp"; local rc=$?
+  check "SIGTERM: exit 143" "$rc" 143
+  check "SIGTERM: closed with 1001 by the client" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.by) \(.reason)"' "$WORK/sig.jsonl")" \
+    "1001 client interrupted"
+}
+
 test_mock_plain_get() {
   check "mock: a plain GET of /ws/echo is 426" \
     "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/ws/echo")" 426
@@ -137,7 +169,10 @@ test_usage() {
   check "http:// URL: exit 2" "$?" 2
   "$FLURRY" ws --max-message 0 "$WS/ws/echo" < /dev/null > /dev/null 2>&1
   check "bad --max-message: exit 2" "$?" 2
-  echo 'not json' | WSC --jsonl --count 1 "$WS/ws/echo" > /dev/null 2> "$WORK/u.err"
+  "$FLURRY" ws -H 'Upgrade: h2c' "$WS/ws/echo" < /dev/null > /dev/null 2> "$WORK/h.err"
+  check "-H with a handshake header: exit 2" "$?" 2
+  check "-H with a handshake header: said so" "$(grep -c "belong to the handshake" "$WORK/h.err")" 1
+  echo 'not json' | WSC --jsonl --linger 0 "$WS/ws/echo" > /dev/null 2> "$WORK/u.err"
   check "bad --jsonl line: exit 2" "$?" 2
   check "bad --jsonl line: named" "$(grep -c 'input line 1' "$WORK/u.err")" 1
   "$FLURRY" ws --help | grep -q -- '--max-message'
@@ -149,8 +184,8 @@ test_usage() {
 }
 
 for t in test_echo_text test_echo_binary test_order test_json_data test_broadcast \
-         test_server_close test_too_large test_ping_pong test_bad_handshake test_refused \
-         test_server_shutdown test_mock_plain_get test_usage; do
+         test_server_close test_too_large test_ping_pong test_idle_timeout test_idle_keepalive test_bad_handshake test_refused \
+         test_server_shutdown test_sigterm test_mock_plain_get test_usage; do
   run_test "$t"
 done
 finish
