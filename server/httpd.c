@@ -67,6 +67,7 @@ struct flurry__httpd {
   int quiet_run;         /* this MHD_run aborts on purpose: no error log */
   int closing;
   int handles_open;      /* poll + timer (+ clock), until closed */
+  unsigned conns;        /* open connections (NOTIFY_CONNECTION) */
   uv_timer_t clock;      /* request deadlines, when any is set */
   dnode *clocked;        /* connections with a deadline (conn_clock.node) */
   dnode *deferred;       /* suspended requests (flurry__httpd_req.node) */
@@ -229,6 +230,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   flurry__httpd *h = cls;
   conn_clock *c = *socket_context;
   if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    /* At the connection cap MHD takes its listening socket out of the
+     * epoll set, and puts it back at the start of a later MHD_run only:
+     * nothing would call one (no connection left, no timeout), and the
+     * server would never accept again. */
+    if (h->conns-- >= h->opts.conn_limit)
+      schedule_run(h);
     if (c) {
       list_remove(&h->clocked, &c->node);
       fl_free(c);
@@ -236,6 +243,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     }
     return;
   }
+  h->conns++;
   if (!clocks_on(h))
     return;
   c = fl_calloc(1, sizeof *c);
