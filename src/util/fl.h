@@ -17,6 +17,10 @@ char *fl_strdup(const char *s);
 char *fl_strndup(const char *s, size_t n);
 /* Test seam: make the k-th allocation from now fail (0 disables). */
 void fl_alloc_fail_at(uint64_t k);
+/* Allocation calls (fl_malloc, fl_calloc, fl_realloc and what calls them)
+ * made so far by this process, failed ones included: tests measure a
+ * scenario's allocations K, then fail each k = 1..K in turn. */
+uint64_t fl_alloc_count(void);
 
 /* ---- bounded growable buffer -------------------------------------------- */
 typedef struct fl_buf {
