@@ -86,7 +86,12 @@ static void socket_action(flurry_client *c, curl_socket_t fd, int events) {
   drain_done(c);
 }
 
-/* Remembers the transfer of `easy` for drain_sock_failed. */
+/* Remembers the transfer of `easy` for drain_sock_failed. Returns 0, not
+ * -1: an error from the socket callback makes libcurl 7.88 end the round
+ * at once (CURLM_ABORTED_BY_CALLBACK) before the other transfers ran and
+ * before it re-armed its timer (they then waited for ever), and a later
+ * round could crash inside libcurl. The transfer is removed right after
+ * the round instead. */
 static int sock_failed(flurry_client *c, CURL *easy) {
   flurry_request *req = NULL;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
@@ -95,7 +100,7 @@ static int sock_failed(flurry_client *c, CURL *easy) {
     req->failed_next = c->sock_failed;
     c->sock_failed = req;
   }
-  return -1;
+  return 0;
 }
 
 static void on_poll(uv_poll_t *p, int status, int events) {
