@@ -72,6 +72,8 @@ typedef struct fl_heap {
 #define FL_HEAP_INIT {NULL, 0, 0, 0}
 #define FL_HEAP_NODE_INIT {0, 0, SIZE_MAX}
 int fl_heap_push(fl_heap *h, fl_heap_node *n, double key); /* FL_OK / FL_ENOMEM */
+/* Room for n nodes: pushes up to n cannot fail. FL_OK / FL_ENOMEM. */
+int fl_heap_reserve(fl_heap *h, size_t n);
 fl_heap_node *fl_heap_top(const fl_heap *h);               /* NULL when empty */
 fl_heap_node *fl_heap_pop(fl_heap *h);
 void fl_heap_remove(fl_heap *h, fl_heap_node *n); /* n must be in h */
