@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 
 #include "fl.h"
+#include "httpd_strict.h"
 
 #define HDRS_MAX 4096u       /* bytes of pending response headers */
 #define STREAM_BLOCK 65536u  /* read size for streamed bodies */
@@ -42,8 +43,10 @@ typedef struct dnode {
   ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 enum req_state {
+  REQ_NEW, /* request line seen (on_uri), head not yet complete */
   REQ_BEGUN,
   REQ_TOO_LARGE,
+  REQ_REJECTED, /* ambiguous framing: 400 before the body (httpd_strict.c) */
   REQ_HANDLING,
   REQ_DEFERRED,
   REQ_READY,
@@ -64,6 +67,7 @@ struct flurry__httpd {
   int quiet_run;         /* this MHD_run aborts on purpose: no error log */
   int closing;
   int handles_open;      /* poll + timer (+ clock), until closed */
+  unsigned conns;        /* open connections (NOTIFY_CONNECTION) */
   uv_timer_t clock;      /* request deadlines, when any is set */
   dnode *clocked;        /* connections with a deadline (conn_clock.node) */
   dnode *deferred;       /* suspended requests (flurry__httpd_req.node) */
@@ -85,7 +89,8 @@ struct flurry__httpd_req {
   unsigned status;
   void *data;
   char peer[INET6_ADDRSTRLEN];
-  dnode node; /* in h->deferred while DEFERRED */
+  dnode node;                 /* in h->deferred while DEFERRED */
+  flurry__httpd_raw_line raw; /* for the layout checks, in req_begin only */
   /* a 101 answer not handed over yet (reply_upgrade) */
   flurry__httpd_upgrade_cb up_cb;
   void (*up_abandon)(void *cls);
@@ -238,6 +243,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   flurry__httpd *h = cls;
   conn_clock *c = *socket_context;
   if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    /* At the connection cap MHD takes its listening socket out of the
+     * epoll set, and puts it back at the start of a later MHD_run only:
+     * nothing would call one (no connection left, no timeout), and the
+     * server would never accept again. */
+    if (h->conns-- >= h->opts.conn_limit)
+      schedule_run(h);
     if (c) {
       list_remove(&h->clocked, &c->node);
       fl_free(c);
@@ -245,6 +256,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     }
     return;
   }
+  h->conns++;
   if (!clocks_on(h))
     return;
   c = fl_calloc(1, sizeof *c);
@@ -313,7 +325,7 @@ static int settle(flurry__httpd_req *req, unsigned status,
 
 static int can_reply(const flurry__httpd_req *req) {
   return req->state == REQ_HANDLING || req->state == REQ_DEFERRED ||
-         req->state == REQ_TOO_LARGE;
+         req->state == REQ_TOO_LARGE || req->state == REQ_REJECTED;
 }
 
 static void free_with_fl(void *p) { fl_free(p); }
@@ -628,10 +640,23 @@ static int declared_too_large(struct MHD_Connection *conn, size_t max) {
   return (uint64_t)n > (uint64_t)max;
 }
 
+/* 400 with the reason, then the connection closes: the body is never read,
+ * nothing reaches on_request. */
+static enum MHD_Result reject_framing(flurry__httpd_req *req,
+                                      const char *why) {
+  char body[160];
+  snprintf(body, sizeof body, "{\"error\":\"bad request: %s\"}", why);
+  req->state = REQ_REJECTED;
+  flurry__httpd_header(req, "Connection", "close");
+  flurry__httpd_reply(req, MHD_HTTP_BAD_REQUEST, "application/json", body,
+                      strlen(body), FLURRY__HTTPD_COPY);
+  return outcome(req);
+}
+
 static enum MHD_Result req_begin(flurry__httpd *h, struct MHD_Connection *conn,
                                  const char *url, const char *method,
-                                 void **con_cls) {
-  flurry__httpd_req *req = fl_calloc(1, sizeof *req);
+                                 const char *version, void **con_cls) {
+  flurry__httpd_req *req = *con_cls ? *con_cls : fl_calloc(1, sizeof *req);
   if (req == NULL)
     return MHD_NO;
   req->h = h;
@@ -643,6 +668,11 @@ static enum MHD_Result req_begin(flurry__httpd *h, struct MHD_Connection *conn,
   req->hdrs.max = HDRS_MAX;
   *con_cls = req;
   clock_set(h, conn, h->opts.body_timeout_ms);
+  const char *why = flurry__httpd_strict_layout(conn, method, version, &req->raw);
+  if (why == NULL)
+    why = flurry__httpd_strict_check(conn, version);
+  if (why)
+    return reject_framing(req, why);
   if (!declared_too_large(conn, h->opts.max_body))
     return MHD_YES;
   /* Answer before the body is read: MHD skips it and closes afterwards. */
@@ -704,13 +734,26 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls) {
-  (void)version;
   flurry__httpd_req *req = *con_cls;
-  if (req == NULL)
-    return req_begin(cls, conn, url, method, con_cls);
+  if (req == NULL || req->state == REQ_NEW)
+    return req_begin(cls, conn, url, method, version, con_cls);
   if (*upload_size != 0)
     return req_upload(req, upload, upload_size);
   return req_complete(req);
+}
+
+/* MHD's URI log callback: the request line was parsed, the URI is still
+ * raw. The request starts here so that req_begin can check the line. NULL
+ * (out of memory): req_begin allocates it and skips that check. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  (void)conn;
+  flurry__httpd_req *req = fl_calloc(1, sizeof *req);
+  if (req == NULL)
+    return NULL;
+  req->h = cls;
+  req->state = REQ_NEW;
+  flurry__httpd_raw_line_set(&req->raw, uri);
+  return req;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -811,6 +854,7 @@ static struct MHD_Daemon *start_daemon(flurry__httpd *h,
       MHD_OPTION_LISTEN_BACKLOG_SIZE, BACKLOG,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
       h->opts.conn_memory ? MHD_OPTION_CONNECTION_MEMORY_LIMIT : MHD_OPTION_END,
       h->opts.conn_memory, MHD_OPTION_END);
 }

@@ -97,7 +97,9 @@ static void usage(FILE *f) {
       "  --help                this text\n\n"
       "Replies: 200 {\"ok\":true} accepted (\"duplicate\":true when the id "
       "was\n"
-      "seen: not written again); 400 malformed signature header or id; 401\n"
+      "seen: not written again); 400 malformed signature header or id, or a\n"
+      "request framed ambiguously (Content-Length with Transfer-Encoding,\n"
+      "bare LF, obs-fold, ...: then the connection closes too); 401\n"
       "missing or wrong signature, or timestamp outside the tolerance; 404\n"
       "other path with --path; 405 not POST; 413 body too large; 431 head\n"
       "too large; 500 the event could not be written.\n",

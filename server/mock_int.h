@@ -76,7 +76,8 @@ int flurry__mock_query_num(flurry__httpd_req *req, const char *name,
 /* 1 when s is printable ASCII (and tab), 1..1024 bytes: safe in a header. */
 int flurry__mock_header_value_ok(const char *s);
 /* Adds Retry-After from ?retry_after= (seconds or an HTTP-date, verbatim)
- * if given. Returns 0, or -1 when the value is not a safe header value. */
+ * if given. Returns 0, -1 when the value is not a safe header value, or -2
+ * when the header could not be added (out of memory). */
 int flurry__mock_retry_after(flurry__httpd_req *req);
 /* The splitmix64 finaliser: a well-mixed 64-bit function of x. */
 uint64_t flurry__mock_mix64(uint64_t x);

@@ -148,8 +148,10 @@ void flurry__mock_status(flurry__mock *m, flurry__httpd_req *req,
         req, 400, "status must be 200..599 (1xx is not a final status)");
     return;
   }
-  if (flurry__mock_retry_after(req) != 0) {
-    flurry__mock_send_error(req, 400, "bad retry_after");
+  int ra = flurry__mock_retry_after(req);
+  if (ra != 0) { /* -2: out of memory, not the client's fault */
+    flurry__mock_send_error(req, ra == -1 ? 400 : 500,
+                            ra == -1 ? "bad retry_after" : "internal error");
     return;
   }
   if (code == 204 || code == 304) { /* no body allowed */

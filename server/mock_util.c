@@ -101,7 +101,7 @@ int flurry__mock_retry_after(flurry__httpd_req *req) {
     return 0;
   if (!flurry__mock_header_value_ok(v))
     return -1;
-  return flurry__httpd_header(req, "Retry-After", v);
+  return flurry__httpd_header(req, "Retry-After", v) == 0 ? 0 : -2;
 }
 
 uint64_t flurry__mock_mix64(uint64_t x) {

@@ -293,10 +293,14 @@ FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req,
 FLURRY_API int flurry_client_run(flurry_client *c) {
   if (c == NULL || c->in_callback)
     return FLURRY_EINVALID;
+  c->in_run = 1;
   while (flurry_client_pending(c) > 0) {
-    if (uv_run(c->loop, UV_RUN_ONCE) == 0 && flurry_client_pending(c) > 0)
+    if (uv_run(c->loop, UV_RUN_ONCE) == 0 && flurry_client_pending(c) > 0) {
+      c->in_run = 0;
       return FLURRY_EINTERNAL; /* nothing left to wake them: never spin */
+    }
   }
+  c->in_run = 0;
   return FLURRY_OK;
 }
 

@@ -88,7 +88,16 @@ static void socket_action(flurry_client *c, curl_socket_t fd, int events) {
   drain_done(c);
 }
 
-/* Remembers the transfer of `easy` for drain_sock_failed. */
+static void on_curl_timer(uv_timer_t *t);
+
+/* Remembers the transfer of `easy` for drain_sock_failed, which runs after
+ * the current round, or after a timeout round on the next loop turn when
+ * libcurl called from elsewhere (adding or removing a handle). Returns 0, not
+ * -1: an error from the socket callback makes libcurl 7.88 end the round
+ * at once (CURLM_ABORTED_BY_CALLBACK) before the other transfers ran and
+ * before it re-armed its timer (they then waited for ever), and a later
+ * round could crash inside libcurl. The transfer is removed right after
+ * the round instead. */
 static int sock_failed(flurry_client *c, CURL *easy) {
   if (c->done_hook) {
     c->done_hook(c, easy, CURLE_OUT_OF_MEMORY);
@@ -101,7 +110,8 @@ static int sock_failed(flurry_client *c, CURL *easy) {
     req->failed_next = c->sock_failed;
     c->sock_failed = req;
   }
-  return -1;
+  uv_timer_start(&c->curl_timer, on_curl_timer, 0, 0);
+  return 0;
 }
 
 static void on_poll(uv_poll_t *p, int status, int events) {

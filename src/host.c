@@ -118,7 +118,10 @@ flurry__host *flurry__host_acquire(flurry_client *c, const char *url) {
     h->refs++;
     return h;
   }
-  if (c->nhosts + 1 > c->hosts_cap && table_grow(c) != FLURRY_OK) {
+  /* Room in the wake-up heap for every host: parking one can then never
+   * fail to schedule its wake-up (its requests would wait for ever). */
+  if ((c->nhosts + 1 > c->hosts_cap && table_grow(c) != FLURRY_OK) ||
+      fl_heap_reserve(&c->host_wake, c->nhosts + 1) != FL_OK) {
     fl_free(key);
     return NULL;
   }

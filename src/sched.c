@@ -54,6 +54,11 @@ void flurry__complete(flurry_client *c, flurry_request *req) {
     req->cb(req, resp, req->user_data);
   c->in_callback--;
   flurry_request_free(req);
+  /* The last one, completed from a timer: uv_run(UV_RUN_ONCE) would go on
+   * to block in its poll phase until some other handle fires (seconds, or
+   * never), and flurry_client_run would return only then. */
+  if (c->in_run && flurry_client_pending(c) == 0)
+    uv_stop(c->loop);
 }
 
 void flurry__cancel(flurry_client *c, flurry_request *req) {

@@ -219,6 +219,10 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
   if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) {
     fl_free(resp->effective_url);
     resp->effective_url = fl_strdup(url);
+    if (resp->effective_url == NULL) { /* lost: the attempt fails, nomem */
+      resp->nomem = 1;
+      result = CURLE_OUT_OF_MEMORY;
+    }
   }
 #define TIMING(info, field)                                                    \
   if (curl_easy_getinfo(e, info, &t) == CURLE_OK)                              \
@@ -342,8 +346,11 @@ static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
     no_retry(resp, "retry_budget", "the client's retry budget is spent");
     return 0;
   }
-  if (flurry__backoff_push(c, req, delay) != FLURRY_OK)
+  if (flurry__backoff_push(c, req, delay) != FLURRY_OK) {
+    /* not the last attempt's result, as if no retry had been allowed */
+    flurry__response_set_error(resp, FLURRY_ENOMEM, "out of memory: the retry could not be scheduled");
     return 0;
+  }
   req->prev_delay_ms = delay;
   if (resp->attempts <= FLURRY_ATTEMPT_LOG)
     resp->log[resp->attempts - 1].wait_ms = delay;

@@ -8,10 +8,14 @@
 #include <time.h>
 
 static uint64_t alloc_fail_countdown; /* 0 = never fail */
+static uint64_t alloc_calls;
 
 void fl_alloc_fail_at(uint64_t k) { alloc_fail_countdown = k; }
 
+uint64_t fl_alloc_count(void) { return alloc_calls; }
+
 static int alloc_should_fail(void) {
+  alloc_calls++;
   if (alloc_fail_countdown == 0)
     return 0;
   return --alloc_fail_countdown == 0;

@@ -17,6 +17,10 @@ char *fl_strdup(const char *s);
 char *fl_strndup(const char *s, size_t n);
 /* Test seam: make the k-th allocation from now fail (0 disables). */
 void fl_alloc_fail_at(uint64_t k);
+/* Allocation calls (fl_malloc, fl_calloc, fl_realloc and what calls them)
+ * made so far by this process, failed ones included: tests measure a
+ * scenario's allocations K, then fail each k = 1..K in turn. */
+uint64_t fl_alloc_count(void);
 
 /* ---- bounded growable buffer -------------------------------------------- */
 typedef struct fl_buf {
@@ -71,6 +75,8 @@ typedef struct fl_heap {
 #define FL_HEAP_INIT {NULL, 0, 0, 0}
 #define FL_HEAP_NODE_INIT {0, 0, SIZE_MAX}
 int fl_heap_push(fl_heap *h, fl_heap_node *n, double key); /* FL_OK / FL_ENOMEM */
+/* Room for n nodes: pushes up to n cannot fail. FL_OK / FL_ENOMEM. */
+int fl_heap_reserve(fl_heap *h, size_t n);
 fl_heap_node *fl_heap_top(const fl_heap *h);               /* NULL when empty */
 fl_heap_node *fl_heap_pop(fl_heap *h);
 void fl_heap_remove(fl_heap *h, fl_heap_node *n); /* n must be in h */

@@ -35,15 +35,23 @@ static void down(fl_heap *h, size_t i) {
   }
 }
 
+int fl_heap_reserve(fl_heap *h, size_t n) {
+  if (n <= h->cap)
+    return FL_OK;
+  size_t cap = h->cap ? h->cap : 64;
+  while (cap < n)
+    cap *= 2;
+  fl_heap_node **v = fl_realloc(h->v, cap * sizeof *v);
+  if (v == NULL)
+    return FL_ENOMEM;
+  h->v = v;
+  h->cap = cap;
+  return FL_OK;
+}
+
 int fl_heap_push(fl_heap *h, fl_heap_node *n, double key) {
-  if (h->len == h->cap) {
-    size_t cap = h->cap ? h->cap * 2 : 64;
-    fl_heap_node **v = fl_realloc(h->v, cap * sizeof *v);
-    if (v == NULL)
-      return FL_ENOMEM;
-    h->v = v;
-    h->cap = cap;
-  }
+  if (h->len == h->cap && fl_heap_reserve(h, h->len + 1) != FL_OK)
+    return FL_ENOMEM;
   n->key = key;
   n->seq = h->seq++;
   n->index = h->len;
