@@ -193,7 +193,7 @@ static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, in
   }
   if (rc != 0) { /* a known page already requested is skipped */
     fl_free(url);
-    return rc == 1 && !known ? FLURRY_EPROTOCOL : rc == 1 ? 1 : rc;
+    return rc == 1 && !known ? FLURRY_EPROTOCOL : rc; /* 1: a known page, skipped */
   }
   r->no_secrets = url == NULL || !flurry__url_same_origin(url, ch->origin);
   fl_free(url);
