@@ -249,11 +249,14 @@ static void known_range(flurry__chain *ch, int64_t first, int64_t last, int64_t 
   ch->known_step = step;
 }
 
-/* Submits known pages while the chain has room in the in-flight limit. */
+/* Submits known pages while the chain has room in the in-flight limit and
+ * the client too (with many chains, pages wait here, not built in the
+ * client's queue); a chain with none outstanding always sends one. */
 static void known_pump(flurry_client *c, flurry__chain *ch) {
   size_t window = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
   while (ch->known && !ch->stop && ch->known_next <= ch->known_last &&
-         ch->outstanding < window) {
+         ch->outstanding < window &&
+         (ch->outstanding == 0 || flurry_client_pending(c) < window)) {
     int64_t v = ch->known_next;
     ch->known_next += ch->known_step;
     flurry_request *r = NULL;

@@ -168,7 +168,9 @@ typedef struct flurry_paginator {
  * and those named by flurry_client_add_secret_header), the client's
  * defaults included. Pages of one chain go one after the other
  * unless the total is known; then at most the client's in-flight limit of
- * them are submitted at a time. Many chains run at once. Each page is a
+ * them are submitted at a time, and only one while the client has that
+ * many requests pending (the rest wait unbuilt: many chains do not fill
+ * the client's queue). Many chains run at once. Each page is a
  * request of its own: retries, rate limits and the deadline
  * (FLURRY_OPT_DEADLINE_MS, from that page's submit) apply to each. At most
  * 1,000,000 pages are remembered per chain for cycles (past that:

@@ -397,6 +397,44 @@ static void test_paginate_callback_total_sends_the_rest_at_once(void **state) {
   free(log);
 }
 
+/* Many chains with known pages: pages are built while the client has room
+ * (or the chain has nothing out), so the client's queue stays near its
+ * in-flight limit instead of every chain's limit at once. */
+static size_t max_pending_at_build;
+
+static int watched_page(int64_t number, void *ud, flurry_request **out) {
+  chain_log *log = ud;
+  size_t pending = flurry_client_pending(log->f->client);
+  if (pending > max_pending_at_build)
+    max_pending_at_build = pending;
+  return offset_page(number, ud, out);
+}
+
+static void test_paginate_known_pages_share_the_window(void **state) {
+  fixture *f = *state;
+  char url[256];
+  enum { CHAINS = 6, WINDOW = 3 };
+  chain_log *logs = calloc(CHAINS, sizeof *logs);
+  max_pending_at_build = 0;
+  assert_int_equal(flurry_client_set(f->client, FLURRY_OPT_MAX_IN_FLIGHT, WINDOW), FLURRY_OK);
+  url_on(f, 0, "/items/offset?offset=0&limit=100&total=1000&delay_ms=20", url, sizeof url);
+  for (int i = 0; i < CHAINS; i++) {
+    flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .total = offset_total,
+                           .build_page = watched_page};
+    flurry_request *req = page_one(f, url, &pg, &logs[i]);
+    assert_int_equal(flurry_client_submit(f->client, req, on_page, &logs[i]), FLURRY_OK);
+  }
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  for (int i = 0; i < CHAINS; i++) {
+    assert_int_equal(logs[i].ends, 1);
+    assert_int_equal(logs[i].pages, 10);
+    assert_all_items_once(&logs[i], 1000);
+  }
+  /* each chain's limit at once would be CHAINS * WINDOW */
+  assert_true(max_pending_at_build < WINDOW + CHAINS);
+  free(logs);
+}
+
 /* Page numbers with a total that is too high: the first empty page stops
  * the chain from its callback. */
 static int64_t ten_pages(const flurry_response *first, void *ud) {
@@ -915,6 +953,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_paginate_callback_total_sends_the_rest_at_once, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_paginate_chain_stop_from_callback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_known_pages_share_the_window, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_paginate_total_with_link_kind, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_manual_next_cycle_at_its_page, setup,
                                       teardown),
