@@ -1,8 +1,11 @@
-/* pages.c: pagination chains. A chain's pages go one after the other
- * (the next link, the next URL or cursor from the body, the next number),
- * each checked against the pages already requested (a cycle) and
- * --max-pages; when the first page says how many there are (rel="last",
- * X-Total-Count, --total) the rest are queued at once. With --resume a
+/* pages.c: pagination chains on the library's paginator (a MANUAL chain,
+ * flurry/paginate.h). Each page's callback reads the page once and works
+ * out the next step: the next page (the next link, the next URL or cursor
+ * from the body, the next number), handed to the chain, which checks it
+ * against the pages already requested (a cycle) and --max-pages; or,
+ * when the first page says how many there are (rel="last",
+ * X-Total-Count, --total), the rest, which the chain sends at once. Every
+ * page is a node of its own (the page's user data). With --resume a
  * one-level chain leaves a checkpoint after each page. */
 #include <string.h>
 
@@ -16,15 +19,13 @@ void pages_chain_release(tchain *ch) {
   jv_free(ch->value);
   fl_free(ch->first_url);
   fl_free(ch->fan_url);
-  flurry_dedupe_free(ch->seen);
   tree_root_release(ch->rt);
   fl_free(ch);
 }
 
 static tchain *chain_new(troot *rt, tnode *parent, size_t level, jv value) {
   tchain *ch = fl_calloc(1, sizeof *ch);
-  if (ch == NULL || flurry_dedupe_new(&ch->seen, SIZE_MAX) != 0) {
-    fl_free(ch);
+  if (ch == NULL) {
     jv_free(value);
     return NULL;
   }
@@ -39,8 +40,33 @@ static tchain *chain_new(troot *rt, tnode *parent, size_t level, jv value) {
   return ch;
 }
 
-/* nd is page 1 of a new chain of its level, built from value. */
-int pages_chain_start(tnode *nd, jv value, int secrets) {
+/* ---- the paginator's callbacks (user data: the chain) ---- */
+
+static int known_build(int64_t value, void *ud, flurry_request **out);
+
+/* A page built but never sent: its node goes. */
+static void page_drop(void *page_data, void *ud) {
+  (void)ud;
+  tree_node_release(page_data);
+}
+
+static void chain_end(const flurry_chain_end *end, void *ud) {
+  tchain *ch = ud;
+  const cli_ctx *ctx = ch->rt->t->ctx;
+  if (strcmp(end->detail, "max_pages") == 0)
+    cli_stats_count(ctx->stats, COUNT_MAX_PAGES, 1);
+  if (ch->interrupted && end->not_started > 0) { /* a signal: known pages left */
+    ch->rt->dropped += (uint64_t)end->not_started;
+    cli_stats_count(ctx->stats, COUNT_NOT_STARTED, (uint64_t)end->not_started);
+  }
+}
+
+static void chain_free(void *ud) { pages_chain_release(ud); }
+
+/* nd is page `page` (1, or where a resumed chain starts again) of a new
+ * chain of its level, built from value; req, its request, becomes the
+ * chain's first page. */
+int pages_chain_start(tnode *nd, jv value, int secrets, flurry_request *req, int64_t page) {
   tchain *ch = chain_new(nd->rt, nd->parent, nd->level, value);
   if (ch == NULL)
     return FLURRY_ENOMEM;
@@ -49,10 +75,19 @@ int pages_chain_start(tnode *nd, jv value, int secrets) {
   /* items are known by their chain: at level 0 the line's identity, the
    * same when a resumed run starts the chain from a later page */
   ch->first_key = nd->level == 0 ? tree_key(nd->rt->key, "chain", "") : nd->key;
-  ch->pages = 1;
+  ch->base = page - 1;
   nd->ch = ch; /* the chain's first reference is the node's */
-  nd->page = 1;
-  return ch->first_url && flurry_dedupe_add(ch->seen, nd->key) == 0 ? 0 : FLURRY_ENOMEM;
+  nd->page = page;
+  int64_t max = nd->rt->t->lv[nd->level].pg.max_pages;
+  /* a resumed chain counts the pages before it: the limit is what is left */
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_MANUAL, .build_page = known_build,
+                         .on_end = chain_end, .drop = page_drop, .on_free = chain_free,
+                         .max_pages = max ? (max - ch->base > 1 ? max - ch->base : 1) : 0,
+                         .user_data = ch};
+  if (ch->first_url == NULL || flurry_request_set_paginator(req, &pg) != FLURRY_OK)
+    return FLURRY_ENOMEM;
+  ch->refs++; /* the paginator's, until chain_free */
+  return 0;
 }
 
 /* --resume, one level: where the chain starts again if the run stops now
@@ -78,12 +113,15 @@ static void checkpoint(cli_tree *t, troot *rt, int64_t page, const char *url, co
 /* One level, one page at a time: a chain that can start again from a
  * checkpoint. */
 static int checkpointed(const cli_tree *t, const tchain *ch) {
-  return t->ctx->journal && t->n == 1 && ch->level == 0 && !ch->fanning;
+  return t->ctx->journal && t->n == 1 && ch->level == 0;
 }
 
 /* Whether a page of ch at url (NULL: from the template, as the first page)
  * gets the credentials: only at the origin of the chain's first page, and
- * only if that one had them. */
+ * only if that one had them. The CLI's notion of a credential header is
+ * wider than the client's secret names (any name with "token", "key",
+ * ... in a JSON line), so the CLI decides; the library's paginator strips
+ * the client's secret headers at another origin as well. */
 static int page_secrets(cli_tree *t, const tchain *ch, const char *url) {
   return ch->secrets && (url == NULL || tree_same_origin(t, url, ch->first_url));
 }
@@ -99,80 +137,58 @@ static int build_page(cli_tree *t, tchain *ch, const char *url, const char *var_
   return rc;
 }
 
-/* Starts page nd->page + 1 of nd's chain from a next link or variable:
- * checks the cycle and --max-pages, builds, submits. */
-static void next_page(cli_tree *t, tnode *nd, const flurry_response *resp, const char *url,
-                      const char *var_value) {
+/* A node for page bt of ch, made the request's page data (NULL: no
+ * memory). */
+static tnode *page_node(tchain *ch, cli_built *bt) {
+  tnode *nd = tree_node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));
+  if (nd == NULL)
+    return NULL;
+  tree_node_take(nd, bt);
+  flurry_request_set_page_data(bt->req, nd);
+  return nd;
+}
+
+/* Hands page nd->page + 1 of nd's chain (from a next link or variable) to
+ * the chain, which answers for this page: a cycle, --max-pages. */
+static void next_page(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp,
+                      const char *url, const char *var_value) {
   tchain *ch = nd->ch;
-  tlevel *L = &t->lv[ch->level];
-  if (L->pg.max_pages && ch->pages >= L->pg.max_pages) {
-    cli_stats_count(t->ctx->stats, COUNT_MAX_PAGES, 1);
-    return;
-  }
   cli_built bt = {0};
   int rc = build_page(t, ch, url, var_value, &bt);
+  tnode *next = rc == 0 && bt.req ? page_node(ch, &bt) : NULL;
   if (rc == 0 && bt.req == NULL) {
     tree_error(t, nd, resp, "invalid_request", "template", bt.error);
-  } else if (rc == 0 && flurry_dedupe_add(ch->seen, bt.req_key) == 1) {
-    fl_buf m = FL_BUF_INIT(0);
-    fl_buf_printf(&m, "pagination cycle: the next page (%.*s) was already requested in this "
-                  "chain; stopped after page %lld", SHOWN_URL, bt.url, (long long)nd->page);
-    tree_error(t, nd, resp, "protocol", "pagination_cycle", m.data);
-    fl_buf_free(&m);
-  } else if (rc == 0) {
-    tnode *next = tree_node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));
-    if (next) {
-      tree_node_take(next, &bt);
-      next->page = nd->page + 1;
-      ch->pages++;
-      if (checkpointed(t, ch))
-        checkpoint(t, ch->rt, next->page, url, url ? NULL : var_value);
-      tree_submit(t, next, bt.req);
-      bt.req = NULL;
+  } else if (next) {
+    rc = flurry_request_chain_next(req, bt.req);
+    if (rc != FLURRY_EINVALID)
+      bt.req = NULL; /* the chain's */
+    if (rc == FLURRY_OK && checkpointed(t, ch))
+      checkpoint(t, ch->rt, nd->page + 1, url, url ? NULL : var_value);
+    if (rc == FLURRY_EPROTOCOL) {
+      fl_buf m = FL_BUF_INIT(0);
+      fl_buf_printf(&m, "pagination cycle: the next page (%.*s) was already requested in "
+                    "this chain; stopped after page %lld", SHOWN_URL, next->url,
+                    (long long)nd->page);
+      tree_error(t, nd, resp, "protocol", "pagination_cycle", m.data);
+      fl_buf_free(&m);
     }
+    if (rc != FLURRY_OK)
+      tree_node_release(next);
   }
   cli_built_clear(&bt);
 }
 
-/* The pages from fan_next to fan_last are known: they go out at once. */
-static void fan_out(cli_tree *t, tchain *ch) {
-  twork *w = fl_calloc(1, sizeof *w);
-  if (w == NULL)
-    return;
-  tlevel *L = &t->lv[ch->level];
-  if (L->pg.max_pages) {
-    int64_t room = L->pg.max_pages - ch->pages;
-    int64_t want = (ch->fan_last - ch->fan_next) / ch->fan_step + 1;
-    if (want > room) {
-      ch->fan_last = ch->fan_next + (room - 1) * ch->fan_step;
-      cli_stats_count(t->ctx->stats, COUNT_MAX_PAGES, 1);
-    }
-  }
-  if (ch->fan_last < ch->fan_next) {
-    fl_free(w);
-    return;
-  }
-  ch->fanning = 1;
-  w->ch = ch;
-  ch->refs++;
-  w->values = jv_invalid();
-  tree_work_push(t, ch->level, w);
-}
-
 /* A Link paginator's first page with a last link: all pages known. */
-static int link_fan(cli_tree *t, tnode *nd, const flurry_response *resp, const char *next) {
+static int link_fan(tnode *nd, flurry_request *req, const flurry_response *resp,
+                    const char *next) {
   char *last = flurry__response_link(resp, "last");
   tchain *ch = nd->ch;
   int rc = -1;
   const char *cur = flurry_response_effective_url(resp);
   if (last && flurry__url_page_range(cur, next, last, &ch->pr) == 0) {
     ch->fan_url = fl_strdup(next);
-    ch->fan_next = ch->pr.first;
-    ch->fan_last = ch->pr.last;
-    ch->fan_step = ch->pr.step;
-    rc = ch->fan_url ? 0 : -1;
-    if (rc == 0)
-      fan_out(t, ch);
+    rc = ch->fan_url ? flurry_request_chain_known(req, ch->pr.first, ch->pr.last, ch->pr.step)
+                     : -1;
   }
   fl_free(last);
   return rc;
@@ -200,10 +216,9 @@ static int64_t page_total(cli_tree *t, tnode *nd, const flurry_response *resp, j
 
 /* Numbered pages: the next number, or all of them when the total is
  * known after page 1. count: items on this page (-1 unknown). */
-static void number_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
-                        int64_t count) {
-  tchain *ch = nd->ch;
-  cli_pager *pg = &t->lv[ch->level].pg;
+static void number_next(cli_tree *t, tnode *nd, flurry_request *req,
+                        const flurry_response *resp, jv body, int64_t count) {
+  cli_pager *pg = &t->lv[nd->ch->level].pg;
   if (count == 0)
     return; /* an empty page: the end */
   if (count < 0 && !pg->stop_when && !pg->total) {
@@ -221,27 +236,25 @@ static void number_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv 
     int64_t per = pg->step == 1 ? count : pg->step;
     if (total >= 0 && per > 0) {
       int64_t pages = (total + per - 1) / per;
-      ch->fan_next = pg->start + pg->step;
-      ch->fan_last = pg->start + pg->step * (pages - 1);
-      ch->fan_step = pg->step;
-      fan_out(t, ch);
+      flurry_request_chain_known(req, pg->start + pg->step, pg->start + pg->step * (pages - 1),
+                                 pg->step);
       return;
     }
   }
   char num[32];
   snprintf(num, sizeof num, "%lld", (long long)(pg->start + pg->step * nd->page));
-  next_page(t, nd, resp, NULL, num);
+  next_page(t, nd, req, resp, NULL, num);
 }
 
 /* The next step of a chain after page nd. */
-void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
-                      int64_t count) {
-  tchain *ch = nd->ch;
-  cli_pager *pg = &t->lv[ch->level].pg;
+void pages_next(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp,
+                jv body, int64_t count) {
+  cli_pager *pg = &t->lv[nd->ch->level].pg;
   char *msg = NULL;
-  if (nd->fanned) {
+  flurry_page page;
+  if (flurry_request_page(req, &page) == FLURRY_OK && page.known) {
     if (count == 0)
-      ch->stop = 1; /* the total was wrong: no more */
+      flurry_request_chain_stop(req); /* the total was wrong: no more */
     return;
   }
   if (pg->stop_when) {
@@ -255,13 +268,13 @@ void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
       return;
   }
   if (pg->kind == PAGER_NUMBER) {
-    number_next(t, nd, resp, body, count);
+    number_next(t, nd, req, resp, body, count);
     return;
   }
   if (pg->kind == PAGER_LINK) {
     char *next = flurry__response_link(resp, "next");
-    if (next && !(nd->page == 1 && !pg->stop_when && link_fan(t, nd, resp, next) == 0))
-      next_page(t, nd, resp, next, NULL);
+    if (next && !(nd->page == 1 && !pg->stop_when && link_fan(nd, req, resp, next) == 0))
+      next_page(t, nd, req, resp, next, NULL);
     fl_free(next);
     return;
   }
@@ -279,7 +292,7 @@ void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
   }
   char *text = tree_value_text(v);
   if (pg->kind == PAGER_CURSOR) {
-    next_page(t, nd, resp, NULL, text);
+    next_page(t, nd, req, resp, NULL, text);
   } else if (k != JV_KIND_STRING) {
     fl_buf m = FL_BUF_INIT(0);
     fl_buf_printf(&m, "--paginate '%s': the next URL is not a string: %.*s",
@@ -289,7 +302,7 @@ void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
   } else {
     char *abs = flurry__url_resolve(flurry_response_effective_url(resp), text);
     if (abs)
-      next_page(t, nd, resp, abs, NULL);
+      next_page(t, nd, req, resp, abs, NULL);
     else
       tree_error(t, nd, resp, "invalid_request", "pagination", "the next URL is not a URL");
     fl_free(abs);
@@ -298,30 +311,40 @@ void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body,
   jv_free(v);
 }
 
-/* One known page of a chain. */
-void pages_known(cli_tree *t, tchain *ch) {
-  int64_t v = ch->fan_next;
-  ch->fan_next += ch->fan_step;
+/* build_page: the known page with this value ({NAME}, or the link page
+ * parameter), a node of its own. */
+static int known_build(int64_t value, void *ud, flurry_request **out) {
+  tchain *ch = ud;
+  cli_tree *t = ch->rt->t;
   tlevel *L = &t->lv[ch->level];
   char num[32];
-  snprintf(num, sizeof num, "%lld", (long long)v);
+  snprintf(num, sizeof num, "%lld", (long long)value);
   /* link pages: the next link with the page parameter set; else {NAME} */
-  char *url = L->pg.kind == PAGER_LINK ? flurry__url_page(ch->fan_url, &ch->pr, v) : NULL;
+  char *url = L->pg.kind == PAGER_LINK ? flurry__url_page(ch->fan_url, &ch->pr, value) : NULL;
   cli_built bt = {0};
   int rc = L->pg.kind != PAGER_LINK ? build_page(t, ch, NULL, num, &bt)
            : url                    ? build_page(t, ch, url, NULL, &bt)
                                     : FLURRY_ENOMEM;
   fl_free(url);
-  if (rc == 0 && bt.req && flurry_dedupe_add(ch->seen, bt.req_key) != 1) {
-    tnode *nd = tree_node_new(ch->rt, ch->parent, ch, ch->level, jv_copy(ch->value));
-    if (nd) {
-      tree_node_take(nd, &bt);
-      nd->fanned = 1;
-      nd->page = ch->pages + 1;
-      ch->pages++;
-      tree_submit(t, nd, bt.req);
-      bt.req = NULL;
-    }
+  if (rc == 0 && bt.req == NULL)
+    rc = FLURRY_EINVALID;
+  if (rc == 0 && page_node(ch, &bt) == NULL)
+    rc = FLURRY_ENOMEM;
+  if (rc == 0) {
+    *out = bt.req;
+    bt.req = NULL;
   }
   cli_built_clear(&bt);
+  return rc;
+}
+
+void pages_delivered(cli_tree *t, tnode *nd, flurry_request *req) {
+  flurry_page page;
+  if (nd->ch == NULL || flurry_request_page(req, &page) != FLURRY_OK)
+    return;
+  nd->page = nd->ch->base + page.number;
+  if (t->stopping) { /* no more pages; those known and left are counted */
+    nd->ch->interrupted = 1;
+    flurry_request_chain_stop(req);
+  }
 }

@@ -353,7 +353,7 @@ static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
   int secrets = L->origin_fixed || tree_same_origin(t, nd->url, rt->origin_url);
   if (secrets && tree_add_secrets(t, bt.req) != 0)
     goto out;
-  if (L->pg.kind != PAGER_NONE && pages_chain_start(nd, jv_copy(value), secrets) != 0)
+  if (L->pg.kind != PAGER_NONE && pages_chain_start(nd, jv_copy(value), secrets, bt.req, 1) != 0)
     goto out;
   nd->refs++;
   tree_submit(t, nd, bt.req);
@@ -366,9 +366,7 @@ out:
 
 
 static void work_free(twork *w) {
-  if (w->parent)
-    tree_node_release(w->parent);
-  pages_chain_release(w->ch);
+  tree_node_release(w->parent);
   jv_free(w->values);
   fl_free(w);
 }
@@ -379,16 +377,8 @@ int cli_tree_step(cli_tree *t) {
     twork *w = L->head;
     if (w == NULL)
       continue;
-    int more;
-    if (w->ch) {
-      if (!w->ch->stop && !t->stopping)
-        pages_known(t, w->ch);
-      more = !w->ch->stop && w->ch->fan_next <= w->ch->fan_last;
-    } else {
-      follow_up(t, w->parent, level, jv_array_get(jv_copy(w->values), w->i++));
-      more = w->i < w->n;
-    }
-    if (!more) {
+    follow_up(t, w->parent, level, jv_array_get(jv_copy(w->values), w->i++));
+    if (w->i >= w->n) {
       L->head = w->next;
       if (L->head == NULL)
         L->tail = NULL;
@@ -406,10 +396,8 @@ void cli_tree_stop(cli_tree *t) {
     while (L->head) {
       twork *w = L->head;
       L->head = w->next;
-      uint64_t left = w->ch ? (uint64_t)((w->ch->fan_last - w->ch->fan_next) / w->ch->fan_step + 1)
-                            : (uint64_t)(w->n - w->i);
-      troot *rt = w->ch ? w->ch->rt : w->parent->rt;
-      rt->dropped += left;
+      uint64_t left = (uint64_t)(w->n - w->i);
+      w->parent->rt->dropped += left;
       cli_stats_count(t->ctx->stats, COUNT_NOT_STARTED, left);
       work_free(w);
     }
@@ -485,13 +473,11 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
   troot *rt = nd->rt;
   cli_tree *t = rt->t;
   tlevel *L = &t->lv[nd->level];
-  (void)req;
   cli_stats_add(t->ctx->stats, resp);
   uint64_t plain_key = t->ctx->o->tree ? nd->key : rt->key;
+  pages_delivered(t, nd, req); /* a failed page ends its chain (the library) */
   if (cli_resp_failed(resp) || !t->ctx->o->tree) {
     request_record(t, nd, resp, plain_key, NULL, NULL, NULL);
-    if (nd->ch && nd->fanned)
-      nd->ch->stop = 1;
   } else {
     jv body = needs_body(L) ? cli_body_jv(resp) : jv_null();
     jv outs;
@@ -504,7 +490,7 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
     else if (ok)
       queue_follow_ups(t, nd, resp, outs);
     if (ok && nd->ch && !t->stopping)
-      pages_next(t, nd, resp, body, count);
+      pages_next(t, nd, req, resp, body, count);
     if (ok)
       jv_free(outs);
     jv_free(body);
@@ -584,10 +570,9 @@ int cli_tree_take(cli_tree *t, cli_unit *u) {
     rc = rt->origin_url == NULL ? FLURRY_ENOMEM : secrets ? tree_add_secrets(t, u->bt.req) : 0;
     if (rc == 0 && t->ctx->o->stream_mode)
       rc = cli_stream_attach(rt, u->bt.req);
+    /* resumed at a later page: the pages before are not known */
     if (rc == 0 && L->pg.kind != PAGER_NONE)
-      rc = pages_chain_start(nd, jv_null(), secrets);
-    if (rc == 0 && nd->ch && page > 1) /* resumed: the pages before are not known */
-      nd->page = nd->ch->pages = page;
+      rc = pages_chain_start(nd, jv_null(), secrets, u->bt.req, page);
     if (rc == 0) {
       nd->refs++;
       tree_submit(t, nd, u->bt.req);

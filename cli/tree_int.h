@@ -53,12 +53,10 @@ struct tchain {
   char *first_url;
   uint64_t first_key;
   int secrets;   /* the first page had the credentials */
-  flurry_dedupe *seen; /* pages requested: a next page already seen is a cycle */
-  int64_t pages;    /* pages started */
-  /* pages known up front, fetched at once */
-  int fanning, stop;
-  int64_t fan_next, fan_last, fan_step;
-  char *fan_url;    /* link pages: the next link, with pr */
+  int64_t base;  /* pages before the first (a resumed chain) */
+  int interrupted; /* stopped by a signal: known pages left are counted */
+  /* the cycle, --max-pages and known pages: the library's paginator */
+  char *fan_url; /* link pages known up front: the next link, with pr */
   flurry__page_range pr;
 };
 
@@ -72,7 +70,6 @@ struct tnode {
   char *method, *url;
   uint64_t key;
   int64_t page; /* 1-based; 0 when the level is not paginated */
-  int fanned;   /* a page known up front: no next step from it */
 };
 
 struct twork {
@@ -80,7 +77,6 @@ struct twork {
   tnode *parent; /* --each outputs of parent, one request each */
   jv values;
   int i, n;
-  tchain *ch;    /* or the known pages of a chain */
 };
 
 /* ---- tree.c ---- */
@@ -119,16 +115,19 @@ char *tree_value_text(jv v);
 
 /* ---- pages.c ---- */
 
-/* nd (a node of its level, built from value) is page 1 of a new chain;
- * secrets: it got the credentials. 0 or FLURRY_ENOMEM. */
-int pages_chain_start(tnode *nd, jv value, int secrets);
+/* nd (a node of its level, built from value) is page `page` (1, or where
+ * a resumed chain starts) of a new chain; req, its request, gets the
+ * chain's paginator; secrets: it got the credentials. 0 or
+ * FLURRY_ENOMEM. */
+int pages_chain_start(tnode *nd, jv value, int secrets, flurry_request *req, int64_t page);
 void pages_chain_release(tchain *ch); /* NULL ok */
-/* The next step of nd's chain after its page came back (body: the page as
- * a jq value, count: its items, -1 unknown): the next page, all pages
- * known up front, a checkpoint, or the end. */
-void pages_next(cli_tree *t, tnode *nd, const flurry_response *resp, jv body, int64_t count);
-/* Submits the next page known up front of ch. */
-void pages_known(cli_tree *t, tchain *ch);
+/* The next step of nd's chain after its page req came back (body: the
+ * page as a jq value, count: its items, -1 unknown): the next page, all
+ * pages known up front, a checkpoint, or the end. */
+void pages_next(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp,
+                jv body, int64_t count);
+/* From page req's callback: nd's page number; a signal stops the chain. */
+void pages_delivered(cli_tree *t, tnode *nd, flurry_request *req);
 
 /* stream.c: makes the line's request a stream whose records go out as
  * they come (--stream). 0 or a FLURRY_E* code. */

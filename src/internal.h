@@ -122,6 +122,8 @@ struct flurry_request {
   int64_t page;
   int page_known;
   int no_secrets; /* a page at another origin: no credential headers */
+  void *page_data;   /* flurry_request_set_page_data: this page's user data */
+  int has_page_data;
 };
 
 /* A scheme://host:port the client talks to, with its pacing state. */

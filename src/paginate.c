@@ -33,6 +33,8 @@ typedef struct flurry__chain {
   uint64_t parent_id;   /* page 1's provenance, for every page */
   char *path;
   const flurry_request *in_page; /* the page whose callback runs */
+  flurry_request *handed;        /* MANUAL: the next page, from the callback */
+  int64_t not_started;           /* pages handed over or built, then dropped */
   /* how it ends */
   int err;
   const char *detail;
@@ -53,6 +55,8 @@ int flurry__secret_line(const flurry_client *c, const char *line) {
 static void chain_release(flurry__chain *ch) {
   if (ch == NULL || --ch->refs > 0)
     return;
+  if (ch->pg.on_free)
+    ch->pg.on_free(ch->pg.user_data);
   flurry_dedupe_free(ch->seen);
   fl_free(ch->origin);
   fl_free(ch->known_url);
@@ -72,7 +76,7 @@ FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_pa
       (pg->kind == FLURRY_PAGINATE_NEXT_URL && pg->next_url == NULL) ||
       (pg->kind == FLURRY_PAGINATE_CALLBACK && pg->next == NULL) ||
       (pg->kind != FLURRY_PAGINATE_LINK && pg->kind != FLURRY_PAGINATE_NEXT_URL &&
-       pg->kind != FLURRY_PAGINATE_CALLBACK))
+       pg->kind != FLURRY_PAGINATE_CALLBACK && pg->kind != FLURRY_PAGINATE_MANUAL))
     return FLURRY_EINVALID;
   flurry__chain *ch = fl_calloc(1, sizeof *ch);
   if (ch == NULL || flurry_dedupe_new(&ch->seen, SEEN_LIMIT) != FLURRY_OK) {
@@ -171,8 +175,10 @@ FLURRY_API uint64_t flurry_request_identity(const flurry_client *c, const flurry
   return h;
 }
 
-/* Makes r a page of ch: numbered, checked for a cycle and the limit, its
- * credentials kept to page 1's origin. 0, or the chain stops (r freed). */
+/* Makes r a page of ch: numbered, checked for a cycle, its credentials
+ * kept to page 1's origin. 0; 1 (a known page already requested: skip
+ * it); or the chain stops (FLURRY_EPROTOCOL: a cycle, or another code).
+ * On failure the caller still has r. */
 static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, int known) {
   char *url = target_of(c, r);
   int rc = flurry_dedupe_add(ch->seen, flurry_request_identity(c, r));
@@ -187,8 +193,7 @@ static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, in
   }
   if (rc != 0) { /* a known page already requested is skipped */
     fl_free(url);
-    flurry_request_free(r);
-    return -1;
+    return rc == 1 && !known ? FLURRY_EPROTOCOL : rc; /* 1: a known page, skipped */
   }
   r->no_secrets = url == NULL || !flurry__url_same_origin(url, ch->origin);
   fl_free(url);
@@ -207,14 +212,23 @@ static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, in
   return 0;
 }
 
+/* Frees a page never submitted; its own data goes back through drop. */
+static void page_discard(flurry__chain *ch, flurry_request *r, int counted) {
+  if (r && r->has_page_data && ch->pg.drop)
+    ch->pg.drop(r->page_data, ch->pg.user_data);
+  if (r && counted)
+    ch->not_started++;
+  flurry_request_free(r);
+}
+
 static void page_submit(flurry_client *c, flurry__chain *ch, flurry_request *r) {
-  int rc = flurry_client_submit(c, r, ch->cb, ch->ud);
+  int rc = flurry_client_submit(c, r, ch->cb, r->has_page_data ? r->page_data : ch->ud);
   if (rc == FLURRY_OK) {
     ch->outstanding++;
     return;
   }
   chain_stop(ch, rc, "submit", flurry_strerror(rc));
-  flurry_request_free(r);
+  page_discard(ch, r, 1);
 }
 
 static int64_t page_limit(const flurry_client *c, const flurry__chain *ch,
@@ -235,11 +249,14 @@ static void known_range(flurry__chain *ch, int64_t first, int64_t last, int64_t 
   ch->known_step = step;
 }
 
-/* Submits known pages while the chain has room in the in-flight limit. */
+/* Submits known pages while the chain has room in the in-flight limit and
+ * the client too (with many chains, pages wait here, not built in the
+ * client's queue); a chain with none outstanding always sends one. */
 static void known_pump(flurry_client *c, flurry__chain *ch) {
   size_t window = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
   while (ch->known && !ch->stop && ch->known_next <= ch->known_last &&
-         ch->outstanding < window) {
+         ch->outstanding < window &&
+         (ch->outstanding == 0 || flurry_client_pending(c) < window)) {
     int64_t v = ch->known_next;
     ch->known_next += ch->known_step;
     flurry_request *r = NULL;
@@ -263,6 +280,8 @@ static void known_pump(flurry_client *c, flurry__chain *ch) {
     }
     if (r && page_admit(c, ch, r, 1) == 0)
       page_submit(c, ch, r);
+    else
+      page_discard(ch, r, 0);
   }
 }
 
@@ -333,7 +352,7 @@ static flurry_request *next_page(flurry_client *c, flurry__chain *ch, const flur
     fl_free(next);
   } else if (ch->pg.kind == FLURRY_PAGINATE_NEXT_URL) {
     r = next_url(ch, req, resp, page);
-  } else {
+  } else if (ch->pg.kind == FLURRY_PAGINATE_CALLBACK) {
     int rc = ch->pg.next(resp, page, ch->pg.user_data, &r);
     if (rc != FLURRY_OK) {
       flurry_request_free(r);
@@ -357,8 +376,11 @@ static void maybe_end(flurry__chain *ch) {
   ch->ended = 1;
   if (ch->pg.on_end == NULL)
     return;
+  int64_t left = ch->known && ch->known_next <= ch->known_last
+                     ? (ch->known_last - ch->known_next) / ch->known_step + 1
+                     : 0;
   flurry_chain_end end = {ch->id, ch->delivered, ch->err, ch->detail ? ch->detail : "",
-                          ch->msg ? ch->msg : ""};
+                          ch->msg ? ch->msg : "", ch->not_started + left};
   ch->pg.on_end(&end, ch->pg.user_data);
 }
 
@@ -387,18 +409,70 @@ void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_respon
     chain_stop(ch, resp->err, "page_failed", resp->errmsg);
   } else if (!req->page_known && !ch->stop) {
     next = next_page(c, ch, req, resp, &page);
-    if (next && page_admit(c, ch, next, 0) != 0)
+    if (next && page_admit(c, ch, next, 0) != 0) {
+      flurry_request_free(next);
       next = NULL;
+    }
   }
   ch->delivered++;
   ch->in_page = req;
   req->cb(req, resp, req->user_data);
   ch->in_page = NULL;
+  if (next == NULL) /* MANUAL: flurry_request_chain_next in the callback */
+    next = ch->handed;
+  ch->handed = NULL;
   if (next && ch->stop) /* flurry_request_chain_stop in the callback */
-    flurry_request_free(next);
+    page_discard(ch, next, 1);
   else if (next)
     page_submit(c, ch, next);
   known_pump(c, ch);
   maybe_end(ch);
   chain_release(ch);
+}
+
+FLURRY_API int flurry_request_set_page_data(flurry_request *req, void *data) {
+  if (req == NULL || req->state != REQ_NEW)
+    return FLURRY_EINVALID;
+  req->page_data = data;
+  req->has_page_data = 1;
+  return FLURRY_OK;
+}
+
+/* page is a MANUAL page whose callback runs, nothing handed over yet. */
+static flurry__chain *manual_page(const flurry_request *page) {
+  flurry__chain *ch = page ? page->chain : NULL;
+  return ch && ch->in_page == page && ch->pg.kind == FLURRY_PAGINATE_MANUAL && !ch->handed
+             ? ch
+             : NULL;
+}
+
+FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next) {
+  flurry__chain *ch = manual_page(page);
+  if (ch == NULL || next == NULL || next->state != REQ_NEW || next->chain)
+    return FLURRY_EINVALID;
+  flurry_client *c = page->client;
+  int64_t max = page_limit(c, ch, page);
+  int rc = ch->stop ? FLURRY_ECANCELLED : FLURRY_OK;
+  if (rc == FLURRY_OK && max && ch->pages >= max) {
+    chain_stop(ch, FLURRY_OK, "max_pages", "");
+    rc = FLURRY_PAGE_LIMIT;
+  }
+  if (rc == FLURRY_OK)
+    rc = page_admit(c, ch, next, 0);
+  if (rc != FLURRY_OK) {
+    flurry_request_free(next); /* its page data stays the caller's */
+    return rc;
+  }
+  ch->handed = next;
+  return FLURRY_OK;
+}
+
+FLURRY_API int flurry_request_chain_known(flurry_request *page, int64_t first, int64_t last,
+                                          int64_t step) {
+  flurry__chain *ch = manual_page(page);
+  if (ch == NULL || page->page != 1 || ch->known || ch->pg.build_page == NULL || step < 1)
+    return FLURRY_EINVALID;
+  if (!ch->stop)
+    known_range(ch, first, last, step, page_limit(page->client, ch, page));
+  return FLURRY_OK;
 }

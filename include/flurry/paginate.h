@@ -81,7 +81,13 @@ typedef enum flurry_paginate_kind {
   /* A next URL (absolute, or relative to the page) from next_url. */
   FLURRY_PAGINATE_NEXT_URL = 2,
   /* Any next request, built by next: cursors, page numbers, offsets. */
-  FLURRY_PAGINATE_CALLBACK = 3
+  FLURRY_PAGINATE_CALLBACK = 3,
+  /* Nothing before the completion callback: the callback itself, having
+   * read the page once, hands the next page over with
+   * flurry_request_chain_next, or the pages known up front with
+   * flurry_request_chain_known (built by build_page), or neither (the
+   * last page). */
+  FLURRY_PAGINATE_MANUAL = 4
 } flurry_paginate_kind;
 
 /* FLURRY_PAGINATE_NEXT_URL: writes the next page's URL (NUL-terminated, at
@@ -124,6 +130,9 @@ typedef struct flurry_chain_end {
                           refused: the client is closing, or no memory),
                           "stopped" (flurry_request_chain_stop) */
   const char *message; /* "" or a sentence naming the page or URL */
+  int64_t not_started; /* pages the chain knew of but never submitted:
+                          known pages left when it stopped, and pages
+                          handed over but dropped (see drop) */
 } flurry_chain_end;
 
 /* Runs once per chain, after the completion callback of its last page. */
@@ -138,6 +147,15 @@ typedef struct flurry_paginator {
   flurry_chain_end_cb on_end;      /* optional */
   int64_t max_pages;               /* 0: FLURRY_OPT_MAX_PAGES */
   void *user_data;                 /* for these callbacks */
+  /* Optional: a page that carries its own data (flurry_request_set_page_data)
+   * is freed by the chain without ever being submitted (a known page
+   * already requested, the chain stopped, the client refused it): the
+   * data goes back to the caller here, before the request is freed. */
+  void (*drop)(void *page_data, void *user_data);
+  /* Optional: runs once when the chain is done with user_data (after
+   * on_end; or when page 1 is freed without completing), so user_data
+   * may hold a reference the chain releases. */
+  void (*on_free)(void *user_data);
 } flurry_paginator;
 
 /* Makes `req` the first page of a chain (the paginator is copied). Submit
@@ -150,14 +168,20 @@ typedef struct flurry_paginator {
  * and those named by flurry_client_add_secret_header), the client's
  * defaults included. Pages of one chain go one after the other
  * unless the total is known; then at most the client's in-flight limit of
- * them are submitted at a time. Many chains run at once. Each page is a
+ * them are submitted at a time, and only one while the client has that
+ * many requests pending (the rest wait unbuilt: many chains do not fill
+ * the client's queue). Many chains run at once. Each page is a
  * request of its own: retries, rate limits and the deadline
  * (FLURRY_OPT_DEADLINE_MS, from that page's submit) apply to each. At most
  * 1,000,000 pages are remembered per chain for cycles (past that:
  * FLURRY_ETOO_LARGE). A paginated request is for flurry_client_submit:
  * flurry_gather and flurry_group_add refuse it (FLURRY_EINVALID).
+ * A MANUAL chain makes the pages its completion callback hands over
+ * (flurry_request_chain_next, flurry_request_chain_known); a page may
+ * carry its own user data (flurry_request_set_page_data).
  * Returns 0, FLURRY_EINVALID (NULL, a kind without its callback, a
- * negative max_pages, or req already submitted) or FLURRY_ENOMEM. */
+ * negative max_pages, or req already submitted or paginated) or
+ * FLURRY_ENOMEM. pg->on_free runs only after a 0. */
 FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_paginator *pg);
 
 /* Which page of which chain `req` is: 0 and *out filled, or
@@ -170,6 +194,51 @@ FLURRY_API int flurry_request_page(const flurry_request *req, flurry_page *out);
  * FLURRY_OK and detail "stopped" (or the reason it had already). Returns 0,
  * or FLURRY_EINVALID when req is not a page whose callback is running. */
 FLURRY_API int flurry_request_chain_stop(flurry_request *req);
+
+/* Gives a page (not submitted yet, built by build_page or for
+ * flurry_request_chain_next) its own user data: its completion callback
+ * gets `data` instead of page 1's user data. Ownership of data stays with
+ * the caller; a page freed unsubmitted hands it to the paginator's drop.
+ * Returns 0, or FLURRY_EINVALID (NULL req, or req submitted). */
+FLURRY_API int flurry_request_set_page_data(flurry_request *req, void *data);
+
+/* Returned by flurry_request_chain_next when the chain is at its page
+ * limit. Not an error kind: a positive value outside the FLURRY_E*
+ * range. */
+#define FLURRY_PAGE_LIMIT 1001
+
+/* From the completion callback of page `page` of a FLURRY_PAGINATE_MANUAL
+ * chain: `next` (not submitted) is the next page. It is checked at once
+ * against the pages already requested and the page limit, so the answer
+ * belongs to the page whose callback runs; credentials are kept to page
+ * 1's origin as for any page. Returns:
+ *  0                 taken over: submitted when the callback returns
+ *                    (unless flurry_request_chain_stop follows: then
+ *                    dropped as the paginator's drop says);
+ *  FLURRY_EPROTOCOL  a cycle: next was already requested in this chain;
+ *                    next is freed, the chain ends ("pagination_cycle");
+ *  FLURRY_PAGE_LIMIT the chain has max pages; next is freed, the chain
+ *                    ends (FLURRY_OK, "max_pages");
+ *  FLURRY_ECANCELLED the chain was stopped already; next is freed;
+ *  FLURRY_ETOO_LARGE, FLURRY_ENOMEM: next is freed, the chain ends;
+ *  FLURRY_EINVALID   (NULL, page not a MANUAL page whose callback runs, a
+ *                    next page handed over already for it, or next
+ *                    submitted or paginated): the caller keeps next.
+ * When next is freed, its page data is not dropped: it stays the
+ * caller's. */
+FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next);
+
+/* From the completion callback of page 1 of a FLURRY_PAGINATE_MANUAL chain
+ * whose paginator has build_page: the pages with the values first, first
+ * + step, ..., last are known and go out when the callback returns, each
+ * built by build_page(value, ...), at most the client's in-flight limit
+ * of them at a time, clipped to the page limit (detail "max_pages"). A
+ * built page already requested in the chain is skipped. Returns 0 (an
+ * empty range, last < first, is the end), or FLURRY_EINVALID (NULL, page
+ * not page 1 of such a chain in its callback, step < 1, called twice,
+ * or a next page was handed over). */
+FLURRY_API int flurry_request_chain_known(flurry_request *page, int64_t first, int64_t last,
+                                          int64_t step);
 
 /* ---- follow-ups: provenance and de-duplication ------------------------ */
 

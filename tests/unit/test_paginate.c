@@ -397,6 +397,44 @@ static void test_paginate_callback_total_sends_the_rest_at_once(void **state) {
   free(log);
 }
 
+/* Many chains with known pages: pages are built while the client has room
+ * (or the chain has nothing out), so the client's queue stays near its
+ * in-flight limit instead of every chain's limit at once. */
+static size_t max_pending_at_build;
+
+static int watched_page(int64_t number, void *ud, flurry_request **out) {
+  chain_log *log = ud;
+  size_t pending = flurry_client_pending(log->f->client);
+  if (pending > max_pending_at_build)
+    max_pending_at_build = pending;
+  return offset_page(number, ud, out);
+}
+
+static void test_paginate_known_pages_share_the_window(void **state) {
+  fixture *f = *state;
+  char url[256];
+  enum { CHAINS = 6, WINDOW = 3 };
+  chain_log *logs = calloc(CHAINS, sizeof *logs);
+  max_pending_at_build = 0;
+  assert_int_equal(flurry_client_set(f->client, FLURRY_OPT_MAX_IN_FLIGHT, WINDOW), FLURRY_OK);
+  url_on(f, 0, "/items/offset?offset=0&limit=100&total=1000&delay_ms=20", url, sizeof url);
+  for (int i = 0; i < CHAINS; i++) {
+    flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .total = offset_total,
+                           .build_page = watched_page};
+    flurry_request *req = page_one(f, url, &pg, &logs[i]);
+    assert_int_equal(flurry_client_submit(f->client, req, on_page, &logs[i]), FLURRY_OK);
+  }
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  for (int i = 0; i < CHAINS; i++) {
+    assert_int_equal(logs[i].ends, 1);
+    assert_int_equal(logs[i].pages, 10);
+    assert_all_items_once(&logs[i], 1000);
+  }
+  /* each chain's limit at once would be CHAINS * WINDOW */
+  assert_true(max_pending_at_build < WINDOW + CHAINS);
+  free(logs);
+}
+
 /* Page numbers with a total that is too high: the first empty page stops
  * the chain from its callback. */
 static int64_t ten_pages(const flurry_response *first, void *ud) {
@@ -437,6 +475,210 @@ static void test_paginate_chain_stop_from_callback(void **state) {
   assert_true(log->pages >= 6 && log->pages < 10); /* 2 at a time: 7 or 8 */
   assert_all_items_once(log, 500);
   free(log);
+}
+
+/* ---- MANUAL: the page's callback hands the next page over ---- */
+
+/* One page's own user data. */
+typedef struct page_tag {
+  struct manual_log *log;
+  int64_t number; /* the page it was made for */
+  int delivered, dropped;
+  int next_rc; /* what flurry_request_chain_next said from this page */
+} page_tag;
+
+typedef struct manual_log {
+  chain_log base; /* the paginator's user data */
+  page_tag tags[16];
+  int ntags, frees, drops, wrong_data;
+  int64_t not_started;
+  int stop_after; /* MANUAL: chain_stop from this page, after handing over */
+  int dup_value;  /* build_page: this value builds the page of value 2 */
+} manual_log;
+
+static page_tag *new_tag(manual_log *m, int64_t number) {
+  assert_true(m->ntags < 16);
+  page_tag *t = &m->tags[m->ntags++];
+  t->log = m;
+  t->number = number;
+  return t;
+}
+
+static void manual_drop(void *page_data, void *ud) {
+  manual_log *m = ud;
+  page_tag *t = page_data;
+  m->drops++;
+  m->wrong_data += t->log != m;
+  t->dropped++;
+}
+
+static void manual_free(void *ud) { ((manual_log *)ud)->frees++; }
+
+static void manual_end(const flurry_chain_end *end, void *ud) {
+  manual_log *m = ud;
+  m->not_started = end->not_started;
+  on_end(end, &m->base);
+}
+
+/* Reads the Link header once, in the callback, and hands the next over. */
+static void on_manual_page(flurry_request *req, flurry_response *resp, void *ud) {
+  page_tag *t = ud;
+  manual_log *m = t->log;
+  flurry_page pg;
+  assert_int_equal(flurry_request_page(req, &pg), FLURRY_OK);
+  m->wrong_data += pg.number != t->number;
+  t->delivered++;
+  const char *link = flurry_response_header(resp, "Link");
+  const char *uri;
+  size_t len;
+  if (flurry_response_error(resp) == FLURRY_OK && link &&
+      flurry_link_find(link, strlen(link), "next", &uri, &len) == 1) {
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%.*s", m->base.f->port[0], (int)len, uri);
+    flurry_request *next;
+    assert_int_equal(flurry_request_new(&next, "GET", url), FLURRY_OK);
+    assert_int_equal(flurry_request_set_page_data(next, new_tag(m, pg.number + 1)), FLURRY_OK);
+    t->next_rc = flurry_request_chain_next(req, next);
+    if (t->next_rc == FLURRY_OK) { /* one hand-over per page */
+      flurry_request *again;
+      assert_int_equal(flurry_request_new(&again, "GET", url), FLURRY_OK);
+      assert_int_equal(flurry_request_chain_next(req, again), FLURRY_EINVALID);
+      flurry_request_free(again);
+    }
+  }
+  if (m->stop_after == pg.number)
+    assert_int_equal(flurry_request_chain_stop(req), FLURRY_OK);
+  on_page(req, resp, &m->base);
+}
+
+/* Page 1 of a MANUAL chain at path on server 0 (user data: m, page 1's
+ * tag), submitted and run. */
+static void run_manual(fixture *f, const char *path, flurry_paginator *pg, manual_log *m,
+                       flurry_done_cb cb) {
+  char url[256];
+  url_on(f, 0, path, url, sizeof url);
+  pg->drop = manual_drop;
+  pg->on_free = manual_free;
+  flurry_request *req = page_one(f, url, pg, &m->base);
+  assert_int_equal(flurry_request_set_paginator(req, pg), FLURRY_EINVALID); /* once */
+  pg->on_end = manual_end; /* page_one set on_end; set it again */
+  pg->user_data = m;
+  flurry_request_free(req); /* freed unsubmitted: on_free runs */
+  assert_int_equal(m->frees, 1);
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, pg), FLURRY_OK);
+  assert_int_equal(flurry_request_chain_next(req, req), FLURRY_EINVALID); /* not in a callback */
+  assert_int_equal(flurry_client_submit(f->client, req, cb, new_tag(m, 1)), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(m->base.ends, 1);
+  assert_int_equal(m->frees, 2);
+  assert_int_equal(m->wrong_data, 0);
+}
+
+/* The cycle is the answer to the page that caused it; every page got its
+ * own data. */
+static void test_paginate_manual_next_cycle_at_its_page(void **state) {
+  fixture *f = *state;
+  manual_log *m = calloc(1, sizeof *m);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_MANUAL};
+  run_manual(f, "/items/loop?page=1", &pg, m, on_manual_page);
+  assert_int_equal(m->base.pages, 3);
+  assert_int_equal(m->base.items, 30);
+  assert_int_equal(m->tags[0].next_rc, FLURRY_OK);
+  assert_int_equal(m->tags[1].next_rc, FLURRY_OK);
+  assert_int_equal(m->tags[2].next_rc, FLURRY_EPROTOCOL); /* page 3 links to page 1 */
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(m->tags[i].delivered, 1);
+  assert_int_equal(m->tags[3].delivered + m->tags[3].dropped, 0); /* the caller's */
+  assert_int_equal(m->base.end_err, FLURRY_EPROTOCOL);
+  assert_string_equal(m->base.end_detail, "pagination_cycle");
+  assert_int_equal(m->not_started, 0);
+  free(m);
+}
+
+/* The page limit; a page handed over, then stopped: dropped, counted. */
+static void test_paginate_manual_limit_and_drop(void **state) {
+  fixture *f = *state;
+  manual_log *m = calloc(1, sizeof *m);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_MANUAL, .max_pages = 2};
+  run_manual(f, "/items/loop?page=1", &pg, m, on_manual_page);
+  assert_int_equal(m->base.pages, 2);
+  assert_int_equal(m->tags[1].next_rc, FLURRY_PAGE_LIMIT);
+  assert_string_equal(m->base.end_detail, "max_pages");
+  assert_int_equal(m->base.end_err, FLURRY_OK);
+  free(m);
+  m = calloc(1, sizeof *m);
+  m->stop_after = 2;
+  flurry_paginator stop = {.kind = FLURRY_PAGINATE_MANUAL};
+  run_manual(f, "/items/loop?page=1", &stop, m, on_manual_page);
+  assert_int_equal(m->base.pages, 2);
+  assert_int_equal(m->tags[1].next_rc, FLURRY_OK);
+  assert_int_equal(m->drops, 1); /* page 3, handed over by page 2 */
+  assert_int_equal(m->tags[2].dropped, 1);
+  assert_int_equal(m->tags[2].delivered, 0);
+  assert_int_equal(m->not_started, 1);
+  assert_string_equal(m->base.end_detail, "stopped");
+  free(m);
+}
+
+/* Known pages from the callback: built with their own data; one built
+ * twice is skipped (dropped, not counted); a stop counts the rest. */
+static int manual_build(int64_t number, void *ud, flurry_request **out) {
+  manual_log *m = ud;
+  char url[256], path[128];
+  int64_t n = number == m->dup_value ? 2 : number;
+  snprintf(path, sizeof path, "/items?page=%lld&per_page=10&total=100", (long long)n);
+  url_on(m->base.f, 0, path, url, sizeof url);
+  int rc = flurry_request_new(out, "GET", url);
+  if (rc == FLURRY_OK)
+    rc = flurry_request_set_page_data(*out, new_tag(m, 0));
+  return rc;
+}
+
+static void on_known_page(flurry_request *req, flurry_response *resp, void *ud) {
+  page_tag *t = ud;
+  manual_log *m = t->log;
+  flurry_page pg;
+  assert_int_equal(flurry_request_page(req, &pg), FLURRY_OK);
+  t->delivered++;
+  if (pg.number == 1) {
+    assert_int_equal(flurry_request_chain_known(req, 2, 10, 0), FLURRY_EINVALID);
+    assert_int_equal(flurry_request_chain_known(req, 2, 10, 1), FLURRY_OK);
+    assert_int_equal(flurry_request_chain_known(req, 2, 10, 1), FLURRY_EINVALID); /* twice */
+  } else {
+    assert_int_equal(flurry_request_chain_known(req, 2, 10, 1), FLURRY_EINVALID);
+  }
+  if (m->stop_after && m->base.pages + 1 == m->stop_after)
+    assert_int_equal(flurry_request_chain_stop(req), FLURRY_OK);
+  on_page(req, resp, &m->base);
+}
+
+static void test_paginate_manual_known_pages(void **state) {
+  fixture *f = *state;
+  manual_log *m = calloc(1, sizeof *m);
+  m->dup_value = 3; /* value 3 builds page 2 again */
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_MANUAL, .build_page = manual_build};
+  run_manual(f, "/items?page=1&per_page=10&total=100", &pg, m, on_known_page);
+  assert_int_equal(m->base.pages, 9); /* 10 but the duplicate */
+  assert_int_equal(m->base.known, 8);
+  assert_int_equal(m->drops, 1);
+  assert_int_equal(m->not_started, 0);
+  assert_int_equal(m->base.dup_items, 0);
+  assert_int_equal(m->base.items, 90);
+  assert_string_equal(m->base.end_detail, "");
+  free(m);
+  /* stopped at the 3rd page delivered, 2 in flight at a time: every page
+   * is delivered or counted as not started */
+  m = calloc(1, sizeof *m);
+  m->stop_after = 3;
+  assert_int_equal(flurry_client_set(f->client, FLURRY_OPT_MAX_IN_FLIGHT, 2), FLURRY_OK);
+  flurry_paginator stop = {.kind = FLURRY_PAGINATE_MANUAL, .build_page = manual_build};
+  run_manual(f, "/items?page=1&per_page=10&total=100", &stop, m, on_known_page);
+  assert_true(m->base.pages >= 3 && m->base.pages < 10);
+  assert_int_equal(m->base.pages + m->not_started, 10);
+  assert_int_equal(m->drops, 0);
+  assert_string_equal(m->base.end_detail, "stopped");
+  free(m);
 }
 
 /* The total callback works with any kind: 1 page ends a looping chain. */
@@ -711,7 +953,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_paginate_callback_total_sends_the_rest_at_once, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_paginate_chain_stop_from_callback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_known_pages_share_the_window, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_paginate_total_with_link_kind, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_manual_next_cycle_at_its_page, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_manual_limit_and_drop, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_manual_known_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_other_origin_gets_no_credentials, setup,
                                       teardown),
       cmocka_unit_test(test_paginate_set_paginator_checks),
