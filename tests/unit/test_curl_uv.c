@@ -108,6 +108,7 @@ static void test_curl_uv_connect_timeouts_leave_no_handle(void **state) {
   assert_int_equal(flurry_client_run(c), FLURRY_OK);
   assert_int_equal(o.calls, 1);
   assert_int_equal(o.err, FLURRY_ETIMEOUT);
+  assert_string_equal(o.detail, "connect_timeout");
   assert_int_equal(o.attempts, 3);
   assert_int_equal(socks_held(c), 0); /* no handle for a closed socket */
   finish(c, &loop, fds);
