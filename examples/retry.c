@@ -35,19 +35,22 @@ typedef struct retry_case {
   int max_attempts;     /* 0: the client's */
   int unsafe;           /* FLURRY_OPT_RETRY_UNSAFE on this request */
   const char *idem_key; /* an Idempotency-Key header, or NULL */
-  int want_attempts;    /* what we expect */
+  int want_attempts;    /* what we expect (-1: any) */
   int want_status;
   const char *want_detail;
+  int or_timeout;       /* or a last attempt that timed out */
 } retry_case;
 
 static const retry_case cases[] = {
-    {"GET  fail=2", "GET", "fail=2", 0, 0, 0, NULL, 3, 200, ""},
-    {"GET  fail=100", "GET", "fail=100", 0, 0, 0, NULL, 4, 503, ""},
-    /* 10 attempts allowed, but waits of 50 ms or more cannot fit 10 in 400 ms */
-    {"GET  fail=100, deadline 400 ms", "GET", "fail=100", 400, 10, 0, NULL, -1, 503, "deadline"},
-    {"POST fail=1", "POST", "fail=1", 0, 0, 0, NULL, 1, 503, ""},
-    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, ""},
-    {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200, ""},
+    {"GET  fail=2", "GET", "fail=2", 0, 0, 0, NULL, 3, 200, "", 0},
+    {"GET  fail=100", "GET", "fail=100", 0, 0, 0, NULL, 4, 503, "", 0},
+    /* 10 attempts allowed, but waits of 50 ms or more cannot fit 10 in 400 ms;
+     * the last attempt gets what is left of the 400 ms and may time out on
+     * a slow machine instead of reading its 503 */
+    {"GET  fail=100, deadline 400 ms", "GET", "fail=100", 400, 10, 0, NULL, -1, 503, "deadline", 1},
+    {"POST fail=1", "POST", "fail=1", 0, 0, 0, NULL, 1, 503, "", 0},
+    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, "", 0},
+    {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200, "", 0},
 };
 #define N (sizeof cases / sizeof cases[0])
 
@@ -103,7 +106,9 @@ static void print_response(const char *what, const flurry_response *resp, int ma
 
 static int as_expected(const retry_case *c, const flurry_response *resp) {
   return (c->want_attempts < 0 || flurry_response_attempts(resp) == c->want_attempts) &&
-         flurry_response_status(resp) == c->want_status &&
+         (flurry_response_status(resp) == c->want_status ||
+          (c->or_timeout && flurry_response_error(resp) == FLURRY_ETIMEOUT &&
+           flurry_response_attempts(resp) > 0)) &&
          strcmp(flurry_response_error_detail(resp), c->want_detail) == 0;
 }
 

@@ -5,6 +5,7 @@
  * transfers of a kept-alive connection and closed when libcurl closes the
  * socket. Completed transfers are drained after every action. */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -170,6 +171,11 @@ static flurry__sock *sock_open(flurry_client *c, curl_socket_t fd) {
     fl_free(s);
     return NULL;
   }
+  struct stat st;
+  if (fstat(fd, &st) == 0) {
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+  }
   s->fd = fd;
   s->client = c;
   c->open_handles++;
@@ -193,12 +199,24 @@ flurry__sock *flurry__glue_adopt(flurry_client *c, curl_socket_t fd,
 
 void flurry__glue_watch(flurry__sock *s, int events) { sock_watch(s, events); }
 
+/* 1 when the socket s was made for is closed: libcurl 7.88.0 to 8.2.0
+ * close a socket that never connected (a connect timeout, a transfer
+ * removed while connecting) without CURLOPT_CLOSESOCKETFUNCTION and say
+ * CURL_POLL_REMOVE after the close (curl pull request 11439). Its number
+ * may already name another file: the inode tells. A handle kept for it
+ * would make libuv's next epoll_ctl fail, and libuv abort()s on that. */
+static int sock_gone(const flurry__sock *s) {
+  struct stat st;
+  return fstat(s->fd, &st) != 0 || st.st_ino != s->ino || st.st_dev != s->dev;
+}
+
 /* CURLMOPT_SOCKETFUNCTION. A socket keeps its poll handle for as long as it
  * is open, across the transfers of a kept-alive connection: CURL_POLL_REMOVE
  * only turns it to "idle, readable", so the next transfer on that
  * connection, which asks for the same events, costs no epoll_ctl (a handle
  * per transfer cost two or three per request). The handle goes when libcurl
- * closes the socket (close_socket below). */
+ * closes the socket (close_socket below), or on CURL_POLL_REMOVE when
+ * libcurl closed it alone (sock_gone). */
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
                           void *socketp) {
   flurry_client *c = userp;
@@ -207,7 +225,9 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
   if (s && s->owner_cb)
     return 0; /* adopted: its owner watches it */
   if (what == CURL_POLL_REMOVE) {
-    if (s) {
+    if (s && sock_gone(s))
+      sock_close(c, s);
+    else if (s) {
       s->idle = 1;
       sock_watch(s, UV_READABLE);
     }

@@ -218,6 +218,8 @@ typedef struct flurry__sock {
   flurry_client *client;
   int events; /* UV_READABLE | UV_WRITABLE being watched */
   int idle;   /* no transfer on it: its connection is kept alive */
+  dev_t dev;  /* the socket's identity (fstat), to tell when libcurl */
+  ino_t ino;  /* closed it without a word and the number was reused */
   /* Adopted (flurry__glue_adopt): readiness goes to owner_cb, not curl. */
   void (*owner_cb)(void *owner, int status, int events);
   void *owner;

@@ -201,11 +201,14 @@ void flurry__start(flurry_client *c, flurry_request *req) {
 
 /* connect_timeout, idle_timeout or total_timeout. libcurl's message is
  * the one sure sign of the phase ("Connection timed out after", "Resolving
- * timed out after", "Operation too slow", "Operation timed out after"):
- * timings cannot tell, since a reused connection reports no connect time. */
+ * timed out after", "Failed to connect to ... Timeout was reached" from
+ * 7.88's connect filters, "Operation too slow", "Operation timed out
+ * after"): timings cannot tell, since a reused connection reports no
+ * connect time. */
 static const char *timeout_detail(const flurry_request *req) {
   if (strncmp(req->errbuf, "Connection timed out", 20) == 0 ||
-      strncmp(req->errbuf, "Resolving timed out", 19) == 0)
+      strncmp(req->errbuf, "Resolving timed out", 19) == 0 ||
+      strncmp(req->errbuf, "Failed to connect to", 20) == 0)
     return "connect_timeout";
   if (strncmp(req->errbuf, "Operation too slow", 18) == 0)
     return "idle_timeout";
