@@ -107,7 +107,8 @@ typedef struct cli_opts {
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed
- * --help or --version (exit 0), or 2 after printing a usage error. */
+ * --help or --version (exit 0), 2 after printing a usage error, or
+ * CLI_ARGS_NOMEM after saying it ran out of memory (exit 1). */
 int cli_args_parse(cli_opts *o, int argc, char **argv);
 void cli_args_free(cli_opts *o);
 /* Parses "10s", "250ms", "2m", "1h" or a plain number of seconds. */
@@ -279,6 +280,11 @@ const char *cli_redact_mask(void); /* what a secret value becomes */
 int cli_secret_digest(fl_buf *out, const char *value);
 /* Prints "flurry: MESSAGE\n" to stderr, redacted. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* nomem.c: prints "flurry: out of memory (WHAT): stopping" to stderr and
+ * returns 1, the exit status of a run that ran out of memory. */
+int cli_nomem(const char *what);
+/* cli_args_parse's status when out of memory (after the message): exit 1. */
+#define CLI_ARGS_NOMEM 3
 
 /* ---- expr.c: jq expressions (libjq) ---- */
 typedef struct cli_expr cli_expr;
