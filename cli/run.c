@@ -98,8 +98,10 @@ static void too_long(cli_built *bt, uint64_t lineno, int64_t max_line) {
   bt->key = cli_hash(CLI_HASH_INIT ^ 0x3c, &lineno, sizeof lineno);
   bt->req_key = bt->key;
   fl_buf m = FL_BUF_INIT(0);
-  fl_buf_printf(&m, "%llu", (unsigned long long)lineno);
-  bt->id_json = fl_buf_take(&m, NULL);
+  /* id_json NULL (take_line: out of memory) unless the number is whole */
+  if (fl_buf_i64(&m, (int64_t)lineno) == FL_OK)
+    bt->id_json = fl_buf_take(&m, NULL);
+  fl_buf_free(&m);
   fl_buf_printf(&m, "line %llu: longer than --max-line (%lld bytes)", (unsigned long long)lineno,
                 (long long)max_line);
   bt->error = fl_buf_take(&m, NULL);
@@ -122,7 +124,8 @@ static int skip_line(run *r, const cli_built *bt) {
 }
 
 static void out_of_memory(run *r, uint64_t lineno) {
-  fprintf(stderr, "flurry: out of memory at line %llu\n", (unsigned long long)lineno);
+  fprintf(stderr, "flurry: out of memory at line %llu: stopping (no record for it or the "
+          "lines after it)\n", (unsigned long long)lineno);
   r->stopping = 1;
   r->exit_code = 1;
 }
