@@ -405,7 +405,8 @@ void cli_tree_free(cli_tree *t); /* NULL ok; after the last unit ended */
 /* The identity run.c checks in the journal for an input line. */
 uint64_t cli_tree_done_key(const cli_tree *t, const cli_built *bt);
 /* Starts the requests of one input line; unit_done runs once, later or
- * now, when its last record is written. 0 or FLURRY_ENOMEM. */
+ * now, when its last record is written, also on failure (the unit ends
+ * then, maybe with no record). 0 or FLURRY_ENOMEM. */
 int cli_tree_take(cli_tree *t, cli_unit *u);
 /* Submits one waiting follow-up or page, if any: 1 when it did something. */
 int cli_tree_step(cli_tree *t);

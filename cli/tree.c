@@ -543,8 +543,11 @@ static void bad_line(cli_tree *t, troot *rt, cli_built *bt) {
 
 int cli_tree_take(cli_tree *t, cli_unit *u) {
   troot *rt = fl_calloc(1, sizeof *rt);
-  if (rt == NULL)
+  if (rt == NULL) { /* the unit ends now: run.c counted it live */
+    cli_out_end(t->ctx->out, u->seq);
+    t->ctx->unit_done(t->ctx->ud);
     return FLURRY_ENOMEM;
+  }
   rt->t = t;
   rt->refs = 1;
   rt->seq = u->seq;
