@@ -356,12 +356,16 @@ int cli_out_new(cli_out **out, int fd, int ordered, size_t window, int fsync_mod
 void cli_out_free(cli_out *o); /* NULL ok */
 /* Appends whole records of unit seq. */
 void cli_out_write(cli_out *o, uint64_t seq, const char *p, size_t n);
+/* A record of n bytes lost to out of memory: says so; flushes fail from
+ * now on (the run stops, exit 1). */
+void cli_out_lost(cli_out *o, size_t n);
 /* Unit seq writes nothing more. */
 void cli_out_end(cli_out *o, uint64_t seq);
 /* Units (numbered from 0) written whole so far, in ordered mode. */
 uint64_t cli_out_written(const cli_out *o);
 /* Writes what is buffered (fdatasync as fsync_mode says). -1 once a write
- * failed (the message was printed). */
+ * failed or a record was lost to out of memory (the message was printed):
+ * the run stops with exit 1. */
 int cli_out_flush(cli_out *o);
 void cli_out_sync(cli_out *o); /* fdatasync unless FSYNC_NEVER */
 

@@ -7,7 +7,9 @@
 # either the clean run's records and exit status (the failure absorbed), or
 # exit 1 with every record the clean run's or of error kind nomem, and
 # "out of memory" on stderr unless every line has its record.
-# k: every one from 1 to K (about 120 runs, well under a minute under ASan).
+# Two batches: 4 lines with retries and a 503 (every k of about 118), and
+# 2 lines all ok (exit 0: a lost record must make it 1), together about a
+# minute under ASan.
 # Needs jq.
 . "$(dirname "$0")/lib.sh"
 
@@ -31,13 +33,6 @@ bad_lines() {
   jq -R -r 'try (fromjson | if type == "object" and has("id") and has("line") then empty
                            else "x" end) catch "x"' "$1" | wc -l | tr -d ' '
 }
-
-FLURRY_TEST_ALLOC_COUNT=1 "$FLURRY" "${ARGS[@]}" >"$WORK/clean.jsonl" 2>"$WORK/clean.err"
-clean_rc=$?
-K=$(sed -n 's/^flurry-test: allocations //p' "$WORK/clean.err")
-check "clean run: exit 1 (the 503), 4 records" "$clean_rc $(wc -l <"$WORK/clean.jsonl" | tr -d ' ')" "1 $LINES"
-check "the hook counts allocations" "$([ "${K:-0}" -gt 20 ] && echo yes)" yes
-stable "$WORK/clean.jsonl" >"$WORK/clean.stable"
 
 # verdict K RC: "absorbed", "said", or what is wrong
 verdict() {
@@ -69,20 +64,42 @@ verdict() {
   echo said
 }
 
-absorbed=0 said=0 runs=0 bad=""
-for k in $(seq 1 "${K:-0}"); do
-  FLURRY_TEST_ALLOC_FAIL_AT=$k ASAN_OPTIONS="${ASAN_OPTIONS:-}:exitcode=86" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:exitcode=86" \
-    timeout -s KILL 30 "$FLURRY" "${ARGS[@]}" >"$WORK/out.jsonl" 2>"$WORK/err"
-  rc=$?
-  runs=$((runs + 1))
-  v=$(verdict "$k" "$rc")
-  case $v in
-    absorbed) absorbed=$((absorbed + 1)) ;;
-    said) said=$((said + 1)) ;;
-    *) bad="$bad k=$k:$v"; cp "$WORK/err" "/tmp/test_nomem_cli.err.$k" 2>/dev/null ;;
-  esac
-done
-echo "note: $K allocations, $runs runs: $said failures said, $absorbed absorbed"
-check "every failed allocation said or absorbed, none crashed or hung" "$bad" ""
-check "the sweep saw failures said" "$([ "$said" -gt 10 ] && echo yes)" yes
+# sweep NAME LINES FIRST: the clean run (its exit status clean_rc, LINES
+# records, K allocations), then each k from FIRST to K failing.
+sweep() {
+  local name=$1 k rc v absorbed=0 said=0 runs=0 bad=""
+  LINES=$2
+  FLURRY_TEST_ALLOC_COUNT=1 "$FLURRY" "${ARGS[@]}" >"$WORK/clean.jsonl" 2>"$WORK/clean.err"
+  clean_rc=$?
+  K=$(sed -n 's/^flurry-test: allocations //p' "$WORK/clean.err")
+  check "$name: clean run: $LINES records" "$(wc -l <"$WORK/clean.jsonl" | tr -d ' ')" "$LINES"
+  check "$name: the hook counts allocations" "$([ "${K:-0}" -gt 20 ] && echo yes)" yes
+  stable "$WORK/clean.jsonl" >"$WORK/clean.stable"
+  for k in $(seq "$3" "${K:-0}"); do
+    FLURRY_TEST_ALLOC_FAIL_AT=$k ASAN_OPTIONS="${ASAN_OPTIONS:-}:exitcode=86" \
+      UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:exitcode=86" \
+      timeout -s KILL 30 "$FLURRY" "${ARGS[@]}" >"$WORK/out.jsonl" 2>"$WORK/err"
+    rc=$?
+    runs=$((runs + 1))
+    v=$(verdict "$k" "$rc")
+    case $v in
+      absorbed) absorbed=$((absorbed + 1)) ;;
+      said) said=$((said + 1)) ;;
+      *) bad="$bad k=$k:$v"; echo "k=$k ($v): stderr: $(head -c 400 "$WORK/err" | tr '\n' '|')" ;;
+    esac
+  done
+  echo "note: $name: $K allocations, $runs runs: $said failures said, $absorbed absorbed"
+  check "$name: every failed allocation said or absorbed, none crashed or hung" "$bad" ""
+  check "$name: the sweep saw failures said" "$([ "$said" -gt 10 ] && echo yes)" yes
+}
+
+# A batch with retries and a failure (exit 1 clean), every k.
+sweep "batch with retries" 4 1
+check "batch with retries: clean exit 1 (the 503)" "$clean_rc" 1
+# All ok (exit 0 clean): a lost record must turn the exit into 1. From k =
+# 16: the start-up's allocations (the same as above) are swept already.
+printf '/status/200\n{"url":"/echo","method":"POST","json":{"k":[1,2]}}\n' >"$WORK/in.txt"
+ARGS=(--base-url "$BASE" --input "$WORK/in.txt")
+sweep "all ok" 2 16
+check "all ok: clean exit 0" "$clean_rc" 0
 finish
