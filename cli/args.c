@@ -225,13 +225,19 @@ static int set_opt(cli_opts *o, flurry_opt opt, int64_t v, const char *name, con
   return 0;
 }
 
+/* Out of memory in an option: exit 1, not a usage error. */
+static int nomem(const char *opt) {
+  cli_nomem(opt);
+  return CLI_ARGS_NOMEM;
+}
+
 static int add_header(cli_opts *o, const char *arg) {
   const char *colon = strchr(arg, ':');
   if (colon == NULL || colon == arg)
     return bad("--header", arg, "expected 'Name: value'");
   cli_header *h = fl_realloc(o->headers, (o->nheaders + 1) * sizeof *h);
   if (h == NULL)
-    return bad("--header", arg, "out of memory");
+    return nomem("--header");
   o->headers = h;
   const char *v = colon + 1;
   while (*v == ' ' || *v == '\t')
@@ -242,7 +248,7 @@ static int add_header(cli_opts *o, const char *arg) {
   o->nheaders++;
   const char *name = h[o->nheaders - 1].name; /* messages name it, never show the value */
   if (name == NULL || h[o->nheaders - 1].value == NULL)
-    return bad("--header", "", "out of memory");
+    return nomem("--header");
   for (const char *c = v; *c; c++)
     if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
       return bad("--header", name, "CR, LF or another control character in the value");
@@ -256,7 +262,7 @@ static int add_secret_name(cli_opts *o, const char *arg) {
     return bad("--secret-header", arg, "expected a header name");
   const char **v = fl_realloc(o->secret_names, (o->nsecret_names + 1) * sizeof *v);
   if (v == NULL)
-    return bad("--secret-header", arg, "out of memory");
+    return nomem("--secret-header");
   o->secret_names = v;
   v[o->nsecret_names++] = arg;
   return 0;
@@ -383,7 +389,7 @@ static int duration(cli_opts *o, flurry_opt opt, const char *name, const char *v
 static int add_level(cli_opts *o, const char *each) {
   cli_level *l = fl_realloc(o->levels, (o->nlevels + 1) * sizeof *l);
   if (l == NULL)
-    return bad("--each", each ? each : "", "out of memory");
+    return nomem(each ? "--each" : "options");
   o->levels = l;
   memset(&l[o->nlevels], 0, sizeof *l);
   l[o->nlevels++].each = each;
@@ -396,12 +402,12 @@ static int add_join(cli_opts *o, const char *arg) {
     return bad("--join", arg, "expected NAME=TEMPLATE");
   cli_join_part *j = fl_realloc(o->joins, (o->njoins + 1) * sizeof *j);
   if (j == NULL)
-    return bad("--join", arg, "out of memory");
+    return nomem("--join");
   o->joins = j;
   j[o->njoins].name = fl_strndup(arg, (size_t)(eq - arg));
   j[o->njoins].template_url = eq + 1;
   if (j[o->njoins++].name == NULL)
-    return bad("--join", arg, "out of memory");
+    return nomem("--join");
   for (size_t i = 0; i + 1 < o->njoins; i++)
     if (strcmp(j[i].name, j[o->njoins - 1].name) == 0)
       return bad("--join", arg, "the name is already taken");
@@ -620,7 +626,7 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   o->dedup_limit = 1000000;
   o->max_reconnects = o->sse_retry_ms = -1;
   if (add_level(o, NULL) != 0)
-    return 2;
+    return CLI_ARGS_NOMEM;
   optind = 1;
   opterr = 1;
   int ch, want_template = 0;

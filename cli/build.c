@@ -248,9 +248,15 @@ static int template_whole(const char *t) {
   return n >= 2 && t[0] == '{' && t[n - 1] == '}' && strchr(t + 1, '{') == NULL;
 }
 
+/* The line number as the id. fl_buf_take of a buffer whose append failed
+ * gives "", which made the record's "id":, (invalid JSON): check the
+ * append. */
 static int set_id_line(cli_built *bt, uint64_t lineno) {
   fl_buf id = FL_BUF_INIT(32);
-  fl_buf_printf(&id, "%llu", (unsigned long long)lineno);
+  if (fl_buf_i64(&id, (int64_t)lineno) != FL_OK) {
+    fl_buf_free(&id);
+    return FLURRY_ENOMEM;
+  }
   bt->id_json = fl_buf_take(&id, NULL);
   return bt->id_json ? 0 : FLURRY_ENOMEM;
 }

@@ -107,7 +107,8 @@ typedef struct cli_opts {
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed
- * --help or --version (exit 0), or 2 after printing a usage error. */
+ * --help or --version (exit 0), 2 after printing a usage error, or
+ * CLI_ARGS_NOMEM after saying it ran out of memory (exit 1). */
 int cli_args_parse(cli_opts *o, int argc, char **argv);
 void cli_args_free(cli_opts *o);
 /* Parses "10s", "250ms", "2m", "1h" or a plain number of seconds. */
@@ -279,6 +280,11 @@ const char *cli_redact_mask(void); /* what a secret value becomes */
 int cli_secret_digest(fl_buf *out, const char *value);
 /* Prints "flurry: MESSAGE\n" to stderr, redacted. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* nomem.c: prints "flurry: out of memory (WHAT): stopping" to stderr and
+ * returns 1, the exit status of a run that ran out of memory. */
+int cli_nomem(const char *what);
+/* cli_args_parse's status when out of memory (after the message): exit 1. */
+#define CLI_ARGS_NOMEM 3
 
 /* ---- expr.c: jq expressions (libjq) ---- */
 typedef struct cli_expr cli_expr;
@@ -350,12 +356,16 @@ int cli_out_new(cli_out **out, int fd, int ordered, size_t window, int fsync_mod
 void cli_out_free(cli_out *o); /* NULL ok */
 /* Appends whole records of unit seq. */
 void cli_out_write(cli_out *o, uint64_t seq, const char *p, size_t n);
+/* A record of n bytes lost to out of memory: says so; flushes fail from
+ * now on (the run stops, exit 1). */
+void cli_out_lost(cli_out *o, size_t n);
 /* Unit seq writes nothing more. */
 void cli_out_end(cli_out *o, uint64_t seq);
 /* Units (numbered from 0) written whole so far, in ordered mode. */
 uint64_t cli_out_written(const cli_out *o);
 /* Writes what is buffered (fdatasync as fsync_mode says). -1 once a write
- * failed (the message was printed). */
+ * failed or a record was lost to out of memory (the message was printed):
+ * the run stops with exit 1. */
 int cli_out_flush(cli_out *o);
 void cli_out_sync(cli_out *o); /* fdatasync unless FSYNC_NEVER */
 
@@ -399,7 +409,8 @@ void cli_tree_free(cli_tree *t); /* NULL ok; after the last unit ended */
 /* The identity run.c checks in the journal for an input line. */
 uint64_t cli_tree_done_key(const cli_tree *t, const cli_built *bt);
 /* Starts the requests of one input line; unit_done runs once, later or
- * now, when its last record is written. 0 or FLURRY_ENOMEM. */
+ * now, when its last record is written, also on failure (the unit ends
+ * then, maybe with no record). 0 or FLURRY_ENOMEM. */
 int cli_tree_take(cli_tree *t, cli_unit *u);
 /* Submits one waiting follow-up or page, if any: 1 when it did something. */
 int cli_tree_step(cli_tree *t);

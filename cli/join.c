@@ -201,8 +201,11 @@ int cli_join_take(cli_join *j, cli_unit *u) {
   size_t n = j->ctx->o->njoins;
   jline *l = fl_calloc(1, sizeof *l + n * sizeof l->part[0]);
   flurry_group *group = NULL;
-  if (l == NULL)
+  if (l == NULL) { /* the unit ends now: run.c counted it live */
+    cli_out_end(j->ctx->out, u->seq);
+    j->ctx->unit_done(j->ctx->ud);
     return FLURRY_ENOMEM;
+  }
   l->j = j;
   l->seq = u->seq;
   l->lineno = u->lineno;

@@ -21,6 +21,7 @@ struct cli_out {
   int ordered;
   int fsync_mode;
   int failed;
+  int lost; /* records lost to out of memory: the run stops, exit 1 */
   fl_buf buf;
   slot *ring;
   size_t window;
@@ -73,7 +74,7 @@ static int write_all(int fd, const char *p, size_t n) {
 
 int cli_out_flush(cli_out *o) {
   if (o->buf.len == 0 || o->failed)
-    return o->failed ? -1 : 0;
+    return o->failed || o->lost ? -1 : 0;
   if (write_all(o->fd, o->buf.data, o->buf.len) != 0) {
     if (errno != EPIPE)
       fprintf(stderr, "flurry: writing output: %s\n", strerror(errno));
@@ -86,7 +87,7 @@ int cli_out_flush(cli_out *o) {
     fdatasync(o->fd);
     o->last_sync_ms = now;
   }
-  return o->failed ? -1 : 0;
+  return o->failed || o->lost ? -1 : 0;
 }
 
 void cli_out_sync(cli_out *o) {
@@ -94,9 +95,17 @@ void cli_out_sync(cli_out *o) {
     fdatasync(o->fd);
 }
 
+void cli_out_lost(cli_out *o, size_t n) {
+  if (n)
+    fprintf(stderr, "flurry: out of memory: %zu bytes of records lost: stopping\n", n);
+  else
+    fprintf(stderr, "flurry: out of memory: a record lost: stopping\n");
+  o->lost = 1;
+}
+
 static void append(cli_out *o, const char *p, size_t n) {
   if (fl_buf_append(&o->buf, p, n) != FL_OK)
-    fprintf(stderr, "flurry: out of memory: %zu bytes of records lost\n", n);
+    cli_out_lost(o, n);
   if (o->buf.len >= OUT_FLUSH_BYTES)
     cli_out_flush(o);
 }
@@ -108,7 +117,7 @@ void cli_out_write(cli_out *o, uint64_t seq, const char *p, size_t n) {
   }
   slot *s = &o->ring[seq % o->window];
   if (fl_buf_append(&s->held, p, n) != FL_OK)
-    fprintf(stderr, "flurry: out of memory: %zu bytes of records lost\n", n);
+    cli_out_lost(o, n);
 }
 
 void cli_out_end(cli_out *o, uint64_t seq) {

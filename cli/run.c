@@ -98,8 +98,10 @@ static void too_long(cli_built *bt, uint64_t lineno, int64_t max_line) {
   bt->key = cli_hash(CLI_HASH_INIT ^ 0x3c, &lineno, sizeof lineno);
   bt->req_key = bt->key;
   fl_buf m = FL_BUF_INIT(0);
-  fl_buf_printf(&m, "%llu", (unsigned long long)lineno);
-  bt->id_json = fl_buf_take(&m, NULL);
+  /* id_json NULL (take_line: out of memory) unless the number is whole */
+  if (fl_buf_i64(&m, (int64_t)lineno) == FL_OK)
+    bt->id_json = fl_buf_take(&m, NULL);
+  fl_buf_free(&m);
   fl_buf_printf(&m, "line %llu: longer than --max-line (%lld bytes)", (unsigned long long)lineno,
                 (long long)max_line);
   bt->error = fl_buf_take(&m, NULL);
@@ -122,7 +124,8 @@ static int skip_line(run *r, const cli_built *bt) {
 }
 
 static void out_of_memory(run *r, uint64_t lineno) {
-  fprintf(stderr, "flurry: out of memory at line %llu\n", (unsigned long long)lineno);
+  fprintf(stderr, "flurry: out of memory at line %llu: stopping (no record for it or the "
+          "lines after it)\n", (unsigned long long)lineno);
   r->stopping = 1;
   r->exit_code = 1;
 }
@@ -266,7 +269,10 @@ static int configure_client(run *r) {
       return 2;
     }
   }
-  if (o->base_url && flurry_client_set_base_url(r->client, o->base_url) != FLURRY_OK) {
+  int rc = o->base_url ? flurry_client_set_base_url(r->client, o->base_url) : FLURRY_OK;
+  if (rc == FLURRY_ENOMEM)
+    return cli_nomem("--base-url");
+  if (rc != FLURRY_OK) {
     cli_warn("--base-url '%s': not an absolute http(s) URL", o->base_url);
     return 2;
   }
@@ -275,21 +281,23 @@ static int configure_client(run *r) {
     return 2;
   }
   if (o->cacert && flurry_client_set_ca_file(r->client, o->cacert) != FLURRY_OK)
-    return 1;
+    return cli_nomem("--cacert");
   /* One notion of secret: the library's (redirects, messages) learns the
    * CLI's names too. */
   for (size_t i = 0; i < o->nsecret_names; i++)
     if (flurry_client_add_secret_header(r->client, o->secret_names[i]) == FLURRY_ENOMEM)
-      return 1;
+      return cli_nomem("--secret-header");
   for (size_t i = 0; i < o->nheaders; i++)
     if (o->headers[i].secret &&
         flurry_client_add_secret_header(r->client, o->headers[i].name) == FLURRY_ENOMEM)
-      return 1;
+      return cli_nomem("--header");
   for (size_t i = 0; i < o->nheaders; i++) {
     /* Credentials go on each request, as its origin allows (tree.c). */
-    if (!o->headers[i].secret &&
-        flurry_client_add_header(r->client, o->headers[i].name, o->headers[i].value) !=
-            FLURRY_OK) {
+    rc = o->headers[i].secret ? FLURRY_OK
+         : flurry_client_add_header(r->client, o->headers[i].name, o->headers[i].value);
+    if (rc == FLURRY_ENOMEM)
+      return cli_nomem("--header");
+    if (rc != FLURRY_OK) {
       fprintf(stderr, "flurry: --header '%s': invalid name or value\n", o->headers[i].name);
       return 2;
     }
@@ -393,15 +401,21 @@ static int setup_units(run *r) {
 
 static int setup(run *r) {
   char err[512];
-  if (uv_loop_init(&r->loop) != 0)
+  int rc = uv_loop_init(&r->loop);
+  if (rc != 0) {
+    fprintf(stderr, "flurry: cannot start the event loop: %s\n", uv_strerror(rc));
     return 1;
-  int rc = setup_units(r);
+  }
+  rc = setup_units(r);
+  if (rc == 1) /* 2: a bad expression, said */
+    return cli_nomem("setup");
   if (rc == 0)
     rc = open_output(r);
   if (rc)
     return rc;
-  if (flurry_client_new(&r->client, &r->loop) != FLURRY_OK) {
-    fprintf(stderr, "flurry: cannot create the HTTP client\n");
+  rc = flurry_client_new(&r->client, &r->loop);
+  if (rc != FLURRY_OK) {
+    fprintf(stderr, "flurry: cannot create the HTTP client: %s\n", flurry_strerror(rc));
     return 1;
   }
   rc = configure_client(r);
@@ -411,14 +425,12 @@ static int setup(run *r) {
       (!r->single &&
        cli_input_open(&r->in, r->o.input, (size_t)r->o.max_line, &r->loop, err, sizeof err) != 0)) {
     fprintf(stderr, "flurry: %s\n", err);
-    return 2;
+    return strcmp(err, "out of memory") == 0 ? 1 : 2; /* else: a bad input file */
   }
   r->stats = cli_stats_new();
   if (r->stats == NULL || cli_out_new(&r->out, r->out_fd, r->o.ordered,
-                                      (size_t)r->o.reorder_window, r->o.fsync_mode) != 0) {
-    fprintf(stderr, "flurry: out of memory\n");
-    return 1;
-  }
+                                      (size_t)r->o.reorder_window, r->o.fsync_mode) != 0)
+    return cli_nomem("setup");
   if (r->o.control &&
       cli_control_start(&r->control, &r->loop, r->o.control, r->client, &r->o.concurrency) != 0)
     return 2;
@@ -509,13 +521,13 @@ static int write_stats_json(run *r) {
 int cli_run(int argc, char **argv) {
   run *r = fl_calloc(1, sizeof *r);
   if (r == NULL)
-    return 1;
+    return cli_nomem("start-up");
   signal(SIGPIPE, SIG_IGN);
   int rc = cli_args_parse(&r->o, argc, argv);
   if (rc != 0) {
     cli_args_free(&r->o);
     fl_free(r);
-    return rc == 1 ? 0 : 2;
+    return rc == 1 ? 0 : rc == CLI_ARGS_NOMEM ? 1 : 2;
   }
   r->out_fd = -1;
   rc = setup(r);

@@ -46,46 +46,58 @@ static void out_record(cli_tree *t, troot *rt, cli_rec *rec) {
   fl_buf b = FL_BUF_INIT(0);
   rec->id_json = rt->id_json;
   rec->line = rt->lineno;
-  if (cli_record_write(&b, &t->ctx->ro, rec) != FL_OK) {
+  int rc = cli_record_write(&b, &t->ctx->ro, rec);
+  if (rc != FL_OK) { /* a failure, counted: the exit status says so */
     fl_buf_reset(&b);
-    fl_buf_printf(&b, "{\"id\":%s,\"line\":%llu,\"error\":{\"kind\":\"nomem\",\"message\":"
-                  "\"out of memory writing the record\"}}\n",
-                  rt->id_json, (unsigned long long)rt->lineno);
+    rt->failed = 1;
+    cli_stats_record_error(t->ctx->stats, "other");
+    rc = fl_buf_printf(&b, "{\"id\":%s,\"line\":%llu,\"error\":{\"kind\":\"nomem\",\"message\":"
+                       "\"out of memory writing the record\"}}\n",
+                       rt->id_json, (unsigned long long)rt->lineno);
   }
   cli_stats_count(t->ctx->stats, COUNT_RECORDS, 1);
-  if (b.data)
+  if (rc == FL_OK)
     cli_out_write(t->ctx->out, rt->seq, b.data, b.len);
+  else
+    cli_out_lost(t->ctx->out, b.len);
   fl_buf_free(&b);
 }
 
 /* "path":[{"each":".[].id","value":3},...] from level 1 down to nd. */
-static void put_path(fl_buf *b, const cli_tree *t, const tnode *nd) {
+static int put_path(fl_buf *b, const cli_tree *t, const tnode *nd) {
+  int rc = FL_OK;
   if (nd->parent && nd->parent->level >= 1) {
-    put_path(b, t, nd->parent);
-    fl_buf_putc(b, ',');
+    rc |= put_path(b, t, nd->parent);
+    rc |= fl_buf_putc(b, ',');
   }
   const char *e = t->lv[nd->level].lv->each;
-  fl_buf_puts(b, "{\"each\":");
-  fl_json_str(b, e, strlen(e));
+  rc |= fl_buf_puts(b, "{\"each\":");
+  rc |= fl_json_str(b, e, strlen(e));
   jv s = jv_dump_string(jv_copy(nd->value), 0);
-  fl_buf_printf(b, ",\"value\":%s}", jv_string_value(s));
+  rc |= fl_buf_printf(b, ",\"value\":%s}", jv_string_value(s));
   jv_free(s);
+  return rc;
 }
 
 /* The provenance members of nd's records; index < 0: not an item. */
 static char *provenance(const cli_tree *t, const tnode *nd, int64_t index) {
   fl_buf b = FL_BUF_INIT(0);
+  int rc = FL_OK; /* a failed append leaves a hole: no members rather than broken JSON */
   if (nd->page)
-    fl_buf_printf(&b, ",\"page\":%lld", (long long)nd->page);
+    rc |= fl_buf_printf(&b, ",\"page\":%lld", (long long)nd->page);
   if (index >= 0) /* an item: where in which response */
-    fl_buf_printf(&b, ",\"index\":%lld,\"request\":\"%016llx\"", (long long)index,
-                  (unsigned long long)nd->key);
+    rc |= fl_buf_printf(&b, ",\"index\":%lld,\"request\":\"%016llx\"", (long long)index,
+                        (unsigned long long)nd->key);
   if (nd->parent)
-    fl_buf_printf(&b, ",\"parent\":\"%016llx\"", (unsigned long long)nd->parent->key);
+    rc |= fl_buf_printf(&b, ",\"parent\":\"%016llx\"", (unsigned long long)nd->parent->key);
   if (nd->level >= 1) {
-    fl_buf_puts(&b, ",\"path\":[");
-    put_path(&b, t, nd);
-    fl_buf_putc(&b, ']');
+    rc |= fl_buf_puts(&b, ",\"path\":[");
+    rc |= put_path(&b, t, nd);
+    rc |= fl_buf_putc(&b, ']');
+  }
+  if (rc != FL_OK) {
+    fl_buf_free(&b);
+    return NULL;
   }
   return fl_buf_take(&b, NULL);
 }
@@ -536,8 +548,11 @@ static void bad_line(cli_tree *t, troot *rt, cli_built *bt) {
 
 int cli_tree_take(cli_tree *t, cli_unit *u) {
   troot *rt = fl_calloc(1, sizeof *rt);
-  if (rt == NULL)
+  if (rt == NULL) { /* the unit ends now: run.c counted it live */
+    cli_out_end(t->ctx->out, u->seq);
+    t->ctx->unit_done(t->ctx->ud);
     return FLURRY_ENOMEM;
+  }
   rt->t = t;
   rt->refs = 1;
   rt->seq = u->seq;

@@ -154,7 +154,8 @@ int flurry__curl_kind(CURLcode code) {
 FLURRY_API int flurry_response_error(const flurry_response *resp) { return resp->err; }
 
 FLURRY_API const char *flurry_response_error_message(const flurry_response *resp) {
-  return resp->errmsg ? resp->errmsg : "";
+  /* the message itself may have been lost to out of memory: never "" */
+  return resp->errmsg ? resp->errmsg : resp->err ? flurry_strerror(resp->err) : "";
 }
 
 FLURRY_API const char *flurry_response_error_detail(const flurry_response *resp) {

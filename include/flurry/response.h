@@ -34,7 +34,8 @@ typedef struct flurry_timings {
  * FLURRY_EHTTP, with status, headers and body still available. */
 FLURRY_API int flurry_response_error(const flurry_response *resp);
 
-/* A one-line description of the error ("" when there is none). */
+/* A one-line description of the error ("" when there is none; the error
+ * kind's flurry_strerror() when the message was lost to out of memory). */
 FLURRY_API const char *flurry_response_error_message(const flurry_response *resp);
 
 /* A stable word refining the error kind, or "" when there is none:
