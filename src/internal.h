@@ -174,6 +174,12 @@ int flurry__slist_add(struct curl_slist **list, const char *name, const char *va
 int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len);
 void flurry__secrets_free(flurry_client *c);
 
+/* ---- url.c ---- */
+/* 1 when the parsed URLs a and b have the same origin: scheme and host
+ * (case aside) and port (the scheme's default when none is given). The one
+ * notion of origin that credentials stay with (redirects and pages). */
+int flurry__curlu_same_origin(CURLU *a, CURLU *b);
+
 /* ---- redirect.c ---- */
 /* After an attempt's transfer: 1 when it was a redirect to follow (the next
  * hop is set up: flurry__start it), else 0, with resp's error set when the

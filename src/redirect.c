@@ -20,16 +20,15 @@ static int is_redirect(int status) {
 }
 
 typedef struct origin {
-  char *scheme, *host, *port;
+  char *scheme, *host;
 } origin;
 
 static void origin_free(origin *o) {
   curl_free(o->scheme);
   curl_free(o->host);
-  curl_free(o->port);
 }
 
-/* Parses url into u and its origin; 0, or -1 when it is not a URL. */
+/* Parses url into u and its scheme and host; 0, or -1 when it is not a URL. */
 static int origin_of(CURLU *u, const char *url, origin *o) {
   memset(o, 0, sizeof *o);
   if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
@@ -39,13 +38,7 @@ static int origin_of(CURLU *u, const char *url, origin *o) {
     origin_free(o);
     return -1;
   }
-  curl_url_get(u, CURLUPART_PORT, &o->port, CURLU_DEFAULT_PORT); /* none: ftp-like */
   return 0;
-}
-
-static int same_origin(const origin *a, const origin *b) {
-  return fl_strcaseeq(a->scheme, b->scheme) && fl_strcaseeq(a->host, b->host) &&
-         a->port && b->port && strcmp(a->port, b->port) == 0;
 }
 
 /* The list of headers in force without the secret ones and Host
@@ -106,7 +99,7 @@ static int next_hop(flurry_client *c, flurry_request *req, const char *from, con
     refuse(resp, "redirect_downgrade", "refused a redirect from https to http");
     goto done;
   }
-  int cross = !same_origin(&a, &b);
+  int cross = !flurry__curlu_same_origin(u_from, u_to);
   if (cross && (curl_url_set(u_to, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
                 curl_url_set(u_to, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
                 strip_secrets(c, req) != FLURRY_OK)) {

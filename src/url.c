@@ -21,31 +21,29 @@ char *flurry__url_resolve(const char *base, const char *ref) {
   return out;
 }
 
-/* "scheme://host:port", lower-cased, into out (size outlen). 0 or -1. */
-static int origin(const char *url, char *out, size_t outlen) {
-  CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL, *port = NULL;
-  int rc = -1;
-  if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-    int n = snprintf(out, outlen, "%s://%s:%s", scheme, host, port);
-    rc = n > 0 && (size_t)n < outlen ? 0 : -1;
-    for (char *c = out; rc == 0 && *c; c++)
-      if (*c >= 'A' && *c <= 'Z')
-        *c = (char)(*c + 32);
-  }
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_url_cleanup(u);
-  return rc;
+int flurry__curlu_same_origin(CURLU *a, CURLU *b) {
+  char *part[2][3] = {{NULL}};
+  CURLU *u[2] = {a, b};
+  int ok = 1;
+  for (int i = 0; i < 2; i++)
+    ok = ok && curl_url_get(u[i], CURLUPART_SCHEME, &part[i][0], 0) == CURLUE_OK &&
+         curl_url_get(u[i], CURLUPART_HOST, &part[i][1], 0) == CURLUE_OK &&
+         curl_url_get(u[i], CURLUPART_PORT, &part[i][2], CURLU_DEFAULT_PORT) == CURLUE_OK;
+  int same = ok && fl_strcaseeq(part[0][0], part[1][0]) && fl_strcaseeq(part[0][1], part[1][1]) &&
+             strcmp(part[0][2], part[1][2]) == 0;
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 3; j++)
+      curl_free(part[i][j]);
+  return same;
 }
 
 int flurry__url_same_origin(const char *a, const char *b) {
-  char oa[512], ob[512];
-  return origin(a, oa, sizeof oa) == 0 && origin(b, ob, sizeof ob) == 0 && strcmp(oa, ob) == 0;
+  CURLU *ua = curl_url(), *ub = curl_url();
+  int same = ua && ub && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK &&
+             curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK && flurry__curlu_same_origin(ua, ub);
+  curl_url_cleanup(ua);
+  curl_url_cleanup(ub);
+  return same;
 }
 
 /* ---- the pages between a next link and a last link ---- */
