@@ -219,11 +219,6 @@ void cli_built_clear(cli_built *bt);
  * or a relative URL for --base-url): no placeholder before the path. */
 int cli_template_origin_fixed(const char *tmpl);
 
-/* Request hashing is the library's (paginate_int.h). */
-#define CLI_HASH_INIT FLURRY__HASH_INIT
-#define cli_hash flurry__hash
-#define cli_hash_finish flurry__hash_finish
-
 /* ---- record.c: one result -> one JSON line ---- */
 typedef struct record_opts {
   int with_key; /* lead with "key" and "ok" (resume journal, shards, trees) */

@@ -95,7 +95,7 @@ static int room_for_lines(run *r) {
 /* The error of a line longer than --max-line. */
 static void too_long(cli_built *bt, uint64_t lineno, int64_t max_line) {
   bt->line = lineno;
-  bt->key = cli_hash(CLI_HASH_INIT ^ 0x3c, &lineno, sizeof lineno);
+  bt->key = fl_hash(FL_HASH_INIT ^ 0x3c, &lineno, sizeof lineno);
   bt->req_key = bt->key;
   fl_buf m = FL_BUF_INIT(0);
   /* id_json NULL (take_line: out of memory) unless the number is whole */

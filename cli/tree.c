@@ -15,8 +15,8 @@
 /* ---- keys ---- */
 
 uint64_t tree_key(uint64_t base, const char *what, const char *text) {
-  uint64_t h = cli_hash(CLI_HASH_INIT ^ base, what, strlen(what) + 1);
-  return cli_hash_finish(cli_hash(h, text, strlen(text)));
+  uint64_t h = fl_hash(FL_HASH_INIT ^ base, what, strlen(what) + 1);
+  return fl_hash_finish(fl_hash(h, text, strlen(text)));
 }
 
 /* An item's identity: its chain and its content, so a resumed run knows it

@@ -168,9 +168,9 @@ FLURRY_API uint64_t flurry_request_identity(const flurry_client *c, const flurry
     return 0;
   char *url = target_of(c, req);
   const char *u = url ? url : req->url;
-  uint64_t h = flurry__hash(FLURRY__HASH_INIT, req->method, strlen(req->method) + 1);
-  h = flurry__hash(h, u, strlen(u) + 1);
-  h = flurry__hash_finish(flurry__hash(h, req->body ? req->body : "", req->body_len));
+  uint64_t h = fl_hash(FL_HASH_INIT, req->method, strlen(req->method) + 1);
+  h = fl_hash(h, u, strlen(u) + 1);
+  h = fl_hash_finish(fl_hash(h, req->body ? req->body : "", req->body_len));
   fl_free(url);
   return h;
 }

@@ -1,5 +1,6 @@
 /* fl: the small layer shared by the library, the CLI and the servers:
- * one allocation seam, a bounded buffer, a monotonic clock, JSON text helpers.
+ * one allocation seam, a bounded buffer, a monotonic clock, JSON text helpers,
+ * a hash function.
  * Nothing else is shared sideways. Internal: not installed. */
 #ifndef FL_H
 #define FL_H
@@ -108,6 +109,16 @@ int fl_json_valid(const char *p, size_t n, size_t *err_off);
 int fl_is_text(const char *p, size_t n);
 /* Appends the base64 (RFC 4648, padded) encoding of p[0..n). */
 int fl_base64(fl_buf *b, const unsigned char *p, size_t n);
+
+/* ---- hashing -------------------------------------------------------------- */
+/* 64-bit FNV-1a over p[0..n), continuing from h (start: FL_HASH_INIT); chain
+ * calls to hash several fields. Stable across runs and machines: request
+ * identities (resume journals, shards) are made of it. */
+#define FL_HASH_INIT 14695981039346656037ULL
+uint64_t fl_hash(uint64_t h, const void *p, size_t n);
+/* Spreads every input bit over the result (MurmurHash3's finaliser), so
+ * "key % N" splits evenly. */
+uint64_t fl_hash_finish(uint64_t h);
 
 /* ---- misc ---------------------------------------------------------------- */
 /* Case-insensitive ASCII comparison of n bytes / of C strings. */
