@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "ws_cli.h"
-#include "ws_int.h"
 
 #define MAX_HEADERS 64
 #define HIGH_WATER (1u << 20) /* queued bytes past which stdin waits */
@@ -112,7 +111,7 @@ static int add_header(ws_cli *w, const char *h) {
     fprintf(stderr, "flurry ws: at most %d headers\n", MAX_HEADERS);
     return -1;
   }
-  if (!flurry__ws_header_ok(h)) {
+  if (!flurry_ws_header_valid(h)) {
     fprintf(stderr, "flurry ws: -H '%s': want 'Name: value' (a token name, no CR or LF); "
             "Host, Upgrade, Connection and Sec-WebSocket-* belong to the handshake\n", h);
     return -1;

@@ -146,6 +146,10 @@ int flurry__ws_header_ok(const char *line) {
   return strpbrk(line + n, "\r\n") == NULL;
 }
 
+FLURRY_API int flurry_ws_header_valid(const char *line) {
+  return line != NULL && flurry__ws_header_ok(line);
+}
+
 static int set_by(const char *const *extra, const char *line) {
   size_t n = name_len(line);
   for (size_t i = 0; extra && extra[i]; i++)

@@ -143,6 +143,14 @@ FLURRY_API int flurry_ws_close(flurry_ws *ws, int code, const char *reason);
 /* Bytes queued for sending, not yet written to the socket. */
 FLURRY_API size_t flurry_ws_queued(const flurry_ws *ws);
 
+/* 1 when `line` is a "Name: value" header flurry_ws_connect accepts: a
+ * token name, no CR or LF, and not one the handshake writes itself (Host,
+ * Upgrade, Connection, Sec-WebSocket-Key, -Version, -Extensions,
+ * Content-Length, Transfer-Encoding); else 0 (also for NULL). For checking
+ * headers when they are given (command-line options) rather than at
+ * connect. */
+FLURRY_API int flurry_ws_header_valid(const char *line);
+
 /* The RFC 6455 Sec-WebSocket-Accept value for a Sec-WebSocket-Key: base64
  * of the SHA-1 of key + the protocol GUID, written NUL-terminated to out
  * (at least 29 bytes). Returns 0, or FLURRY_EINVALID (NULL, or key longer

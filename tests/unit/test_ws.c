@@ -85,6 +85,11 @@ static void test_ws_request_headers(void **state) {
   assert_false(flurry__ws_header_ok("X-A: b\r\nX-B: c"));
   assert_false(flurry__ws_header_ok("Bad Name: v"));
   assert_false(flurry__ws_header_ok("no colon"));
+  /* the public check (flurry ws -H) is the same one */
+  assert_true(flurry_ws_header_valid("X-A: b"));
+  assert_false(flurry_ws_header_valid("Sec-WebSocket-Version: 8"));
+  assert_false(flurry_ws_header_valid("X-A: b\nX-B: c"));
+  assert_false(flurry_ws_header_valid(NULL));
 }
 
 #define ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
