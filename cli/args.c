@@ -244,7 +244,7 @@ static int add_header(cli_opts *o, const char *arg) {
     v++;
   h[o->nheaders].name = fl_strndup(arg, (size_t)(colon - arg));
   h[o->nheaders].value = fl_strdup(v);
-  h[o->nheaders].secret = cli_header_secret(arg, (size_t)(colon - arg));
+  h[o->nheaders].secret = 0; /* run.c asks the client (flurry_header_is_secret) */
   o->nheaders++;
   const char *name = h[o->nheaders - 1].name; /* messages name it, never show the value */
   if (name == NULL || h[o->nheaders - 1].value == NULL)
@@ -643,8 +643,6 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
       return 2;
   if (check_levels(o) != 0)
     return 2;
-  for (size_t i = 0; i < o->nheaders; i++) /* --secret-header may come after -H */
-    o->headers[i].secret = cli_opts_header_secret(o, o->headers[i].name, strlen(o->headers[i].name));
   if ((o->resume || o->retry_failed) && (o->output == NULL || strcmp(o->output, "-") == 0)) {
     fprintf(stderr, "flurry: --resume needs -o FILE: the output file is the journal\n");
     return 2;

@@ -8,17 +8,20 @@
 
 struct cli_builder {
   const cli_opts *o;
+  const flurry_client *client; /* whose headers are credentials */
   const cli_level *level0;
   cli_level own; /* level 0 of a cli_opts filled by hand (nlevels 0) */
 };
 
-int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errlen) {
+int cli_builder_new(cli_builder **out, const cli_opts *o, const flurry_client *client, char *err,
+                    size_t errlen) {
   cli_builder *b = fl_calloc(1, sizeof *b);
   if (b == NULL) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
   b->o = o;
+  b->client = client;
   b->level0 = o->nlevels ? &o->levels[0] : &b->own;
   b->own.template_url = o->template_url;
   b->own.method = o->method;
@@ -71,27 +74,6 @@ static int line_error(cli_built *bt, uint64_t lineno, const char *fmt, ...) {
   flurry_request_free(bt->req);
   bt->req = NULL;
   return bt->error ? 0 : FLURRY_ENOMEM;
-}
-
-/* Headers that carry credentials are sent only to the origin of the
- * request the input asked for, never to one a response pointed to. */
-int cli_header_secret(const char *name, size_t n) {
-  static const char *const words[] = {"auth", "cookie", "token", "key", "secret", "session",
-                                      "passw", "credential", "signature"};
-  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
-    size_t wl = strlen(words[w]);
-    for (size_t i = 0; i + wl <= n; i++)
-      if (fl_strncaseeq(name + i, words[w], wl))
-        return 1;
-  }
-  return 0;
-}
-
-int cli_opts_header_secret(const cli_opts *o, const char *name, size_t n) {
-  for (size_t i = 0; i < o->nsecret_names; i++)
-    if (strlen(o->secret_names[i]) == n && fl_strncaseeq(o->secret_names[i], name, n))
-      return 1;
-  return cli_header_secret(name, n);
 }
 
 static int is_unreserved(unsigned char c) {
@@ -359,7 +341,7 @@ static int object_headers(cli_built *bt, uint64_t lineno, jv h, const cli_src *s
       rc = line_error(bt, lineno, "header \"%s\" must be a string", name);
     } else if (jv_has_nul(k)) {
       rc = line_error(bt, lineno, "header \"%s\" has a NUL byte in its name", name);
-    } else if (src->no_secrets && cli_opts_header_secret(src->o, name, strlen(name))) {
+    } else if (src->no_secrets && flurry_header_is_secret(src->client, name, FLURRY_HEADER_REQUEST)) {
       /* not for this origin */
     } else if (strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v)) ||
                flurry_request_add_header(bt->req, name, jv_string_value(v)) == FLURRY_EINVALID) {
@@ -565,7 +547,7 @@ static int build_identity(const cli_src *src, cli_built *bt) {
 
 int cli_build_src(cli_builder *b, const cli_src *src_in, uint64_t lineno, cli_built *bt) {
   cli_src own = *src_in;
-  own.o = b->o;
+  own.client = b->client;
   const cli_src *src = &own;
   memset(bt, 0, sizeof *bt);
   bt->line = lineno;

@@ -28,7 +28,7 @@ static inline jv cli_jv_parse(const char *p, size_t n) {
 typedef struct cli_header {
   char *name;
   char *value;
-  int secret; /* carries credentials: Authorization, Cookie, *token*, *key*... */
+  int secret; /* carries credentials (flurry_header_is_secret): set by run.c */
 } cli_header;
 
 enum { FSYNC_NEVER = 0, FSYNC_BATCH = 1, FSYNC_ALWAYS = 2 };
@@ -191,12 +191,16 @@ typedef struct cli_src {
                             a query parameter (when not empty) */
   const char *url;       /* a next link: instead of the template or line URL */
   int no_secrets;        /* leave out a JSON line's own credential headers
-                            (a page at another origin) */
-  const cli_opts *o;     /* set by cli_build_src: whose names are secret */
+                            (a follow-up at another origin) */
+  const flurry_client *client; /* set by cli_build_src: whose headers are
+                                  credentials */
 } cli_src;
 
 typedef struct cli_builder cli_builder;
-int cli_builder_new(cli_builder **out, const cli_opts *o, char *err, size_t errlen);
+/* client: whose rule says which headers are credentials
+ * (flurry_header_is_secret; NULL: the fixed names); borrowed. */
+int cli_builder_new(cli_builder **out, const cli_opts *o, const flurry_client *client, char *err,
+                    size_t errlen);
 void cli_builder_free(cli_builder *b);
 /* Builds the request for one input line at level 0. Always fills id_json,
  * method, url (possibly "") and either req or error. Returns 0, or
@@ -205,12 +209,6 @@ int cli_build(cli_builder *b, const char *line, size_t len, uint64_t lineno, cli
 /* The same from a source: a line at level 0 (a page of it: src->url or
  * src->var), or a value at a later level. */
 int cli_build_src(cli_builder *b, const cli_src *src, uint64_t lineno, cli_built *out);
-/* 1 when a header named name (n bytes) carries credentials: Authorization,
- * Cookie, or a name with auth, token, key, secret, session, passw,
- * credential or signature in it. */
-int cli_header_secret(const char *name, size_t n);
-/* cli_header_secret, or a name given with --secret-header. */
-int cli_opts_header_secret(const cli_opts *o, const char *name, size_t n);
 /* A --join part: its template filled from the line. */
 int cli_build_part(cli_builder *b, const cli_level *lv, const char *line, size_t len,
                    uint64_t lineno, cli_built *bt);
@@ -226,7 +224,8 @@ typedef struct record_opts {
   int with_headers;
   int with_timings;
   int with_attempts;
-  const cli_opts *o; /* whose header names are secret (NULL: the fixed ones) */
+  const flurry_client *client; /* whose header names are secret (NULL: the
+                                  fixed ones): flurry_header_is_secret */
 } record_opts;
 
 /* What one record says. Pointers are borrowed for the call. */
@@ -267,9 +266,6 @@ int cli_redact_append(fl_buf *out, const char *s, size_t n);
 int cli_json_str_redacted(fl_buf *out, const char *s);
 /* A redacted copy (fl_free it), NULL when out of memory. */
 char *cli_redact_dup(const char *s);
-/* 1 when a header's value is a credential: Authorization,
- * Proxy-Authorization, Cookie, Set-Cookie, and o's secret names. */
-int cli_header_value_secret(const cli_opts *o, const char *name);
 const char *cli_redact_mask(void); /* what a secret value becomes */
 /* Appends "sha256:HEX" of a secret value: what a file may keep of it. */
 int cli_secret_digest(fl_buf *out, const char *value);

@@ -51,7 +51,7 @@ static int put_body(fl_buf *out, const flurry_response *resp) {
   return rc == FL_OK ? fl_buf_putc(out, '"') : rc;
 }
 
-static int put_headers(fl_buf *out, const flurry_response *resp, const cli_opts *o) {
+static int put_headers(fl_buf *out, const flurry_response *resp, const flurry_client *client) {
   int rc = fl_buf_puts(out, ",\"headers\":{");
   size_t cursor = 0;
   const char *name, *value;
@@ -68,7 +68,7 @@ static int put_headers(fl_buf *out, const flurry_response *resp, const cli_opts 
       rc = fl_json_str(out, lower, nl);
     if (rc == FL_OK)
       rc = fl_buf_putc(out, ':');
-    if (cli_header_value_secret(o, name))
+    if (flurry_header_is_secret(client, name, FLURRY_HEADER_RESPONSE))
       value = cli_redact_mask();
     if (rc == FL_OK)
       rc = fl_json_str(out, value, strlen(value));
@@ -154,7 +154,7 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) 
   if (rc == FL_OK)
     rc = cli_stream_put_info(out, resp);
   if (rc == FL_OK && ro->with_headers && status)
-    rc = put_headers(out, resp, ro->o);
+    rc = put_headers(out, resp, ro->client);
   if (rc == FL_OK && ro->with_timings)
     rc = put_timings(out, resp);
   if (rc == FL_OK && ro->with_attempts)

@@ -1,8 +1,9 @@
 /* redact.c: what the flurry command writes never shows a credential: the
  * userinfo of a URL (user:password@) becomes "user:***@" ("***@" without a
- * password: a token as user name), and the value of a secret header
- * (Authorization, Proxy-Authorization, Cookie, Set-Cookie, --secret-header
- * names and the -H ones taken for credentials) becomes "***". For records
+ * password: a token as user name), and the value of a secret response
+ * header (flurry_header_is_secret: Authorization, Proxy-Authorization,
+ * Cookie, Set-Cookie, --secret-header names and the -H ones taken for
+ * credentials, which run.c gives the client) becomes "***". For records
  * (url, effective_url, error messages, --headers) and stderr. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,21 +75,6 @@ char *cli_redact_dup(const char *s) {
     return NULL;
   }
   return fl_buf_take(&tmp, NULL);
-}
-
-int cli_header_value_secret(const cli_opts *o, const char *name) {
-  static const char *const always[] = {"Authorization", "Proxy-Authorization", "Cookie",
-                                       "Set-Cookie"};
-  for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
-    if (fl_strcaseeq(name, always[i]))
-      return 1;
-  for (size_t i = 0; o && i < o->nsecret_names; i++)
-    if (fl_strcaseeq(name, o->secret_names[i]))
-      return 1;
-  for (size_t i = 0; o && i < o->nheaders; i++)
-    if (o->headers[i].secret && fl_strcaseeq(name, o->headers[i].name))
-      return 1;
-  return 0;
 }
 
 const char *cli_redact_mask(void) { return MASK; }

@@ -257,6 +257,29 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 /* ---- setup and teardown ---- */
 
+/* One notion of a credential header, the library's (flurry_header_is_secret):
+ * Authorization, Cookie, the --secret-header names and, the input being
+ * anyone's, any name with auth, token, key, secret... in it. The -H
+ * headers it takes are sent as the origin allows (tree.c), their digest
+ * kept in the journal, and their names masked in records, as the
+ * client's own names. Before the output opens: the journal's fingerprint
+ * needs them. */
+static int mark_secrets(run *r) {
+  cli_opts *o = &r->o;
+  flurry_client_set_secret_heuristic(r->client, 1);
+  for (size_t i = 0; i < o->nsecret_names; i++)
+    if (flurry_client_add_secret_header(r->client, o->secret_names[i]) == FLURRY_ENOMEM)
+      return cli_nomem("--secret-header");
+  for (size_t i = 0; i < o->nheaders; i++) {
+    o->headers[i].secret =
+        flurry_header_is_secret(r->client, o->headers[i].name, FLURRY_HEADER_REQUEST);
+    if (o->headers[i].secret &&
+        flurry_client_add_secret_header(r->client, o->headers[i].name) == FLURRY_ENOMEM)
+      return cli_nomem("--header");
+  }
+  return 0;
+}
+
 static int configure_client(run *r) {
   cli_opts *o = &r->o;
   flurry_client_set(r->client, FLURRY_OPT_MAX_IN_FLIGHT, o->concurrency);
@@ -282,15 +305,6 @@ static int configure_client(run *r) {
   }
   if (o->cacert && flurry_client_set_ca_file(r->client, o->cacert) != FLURRY_OK)
     return cli_nomem("--cacert");
-  /* One notion of secret: the library's (redirects, messages) learns the
-   * CLI's names too. */
-  for (size_t i = 0; i < o->nsecret_names; i++)
-    if (flurry_client_add_secret_header(r->client, o->secret_names[i]) == FLURRY_ENOMEM)
-      return cli_nomem("--secret-header");
-  for (size_t i = 0; i < o->nheaders; i++)
-    if (o->headers[i].secret &&
-        flurry_client_add_secret_header(r->client, o->headers[i].name) == FLURRY_ENOMEM)
-      return cli_nomem("--header");
   for (size_t i = 0; i < o->nheaders; i++) {
     /* Credentials go on each request, as its origin allows (tree.c). */
     rc = o->headers[i].secret ? FLURRY_OK
@@ -394,7 +408,6 @@ static int setup_units(run *r) {
   r->ctx.ro.with_headers = r->o.with_headers;
   r->ctx.ro.with_timings = r->o.with_timings;
   r->ctx.ro.with_attempts = r->o.with_attempts;
-  r->ctx.ro.o = &r->o;
   r->single = single_request(&r->o);
   return r->o.njoins ? cli_join_new(&r->join, &r->ctx) : cli_tree_new(&r->tree, &r->ctx);
 }
@@ -409,8 +422,6 @@ static int setup(run *r) {
   rc = setup_units(r);
   if (rc == 1) /* 2: a bad expression, said */
     return cli_nomem("setup");
-  if (rc == 0)
-    rc = open_output(r);
   if (rc)
     return rc;
   rc = flurry_client_new(&r->client, &r->loop);
@@ -418,10 +429,15 @@ static int setup(run *r) {
     fprintf(stderr, "flurry: cannot create the HTTP client: %s\n", flurry_strerror(rc));
     return 1;
   }
-  rc = configure_client(r);
+  r->ctx.ro.client = r->client;
+  rc = mark_secrets(r);
+  if (rc == 0)
+    rc = open_output(r);
+  if (rc == 0)
+    rc = configure_client(r);
   if (rc)
     return rc;
-  if (cli_builder_new(&r->builder, &r->o, err, sizeof err) != 0 ||
+  if (cli_builder_new(&r->builder, &r->o, r->client, err, sizeof err) != 0 ||
       (!r->single &&
        cli_input_open(&r->in, r->o.input, (size_t)r->o.max_line, &r->loop, err, sizeof err) != 0)) {
     fprintf(stderr, "flurry: %s\n", err);

@@ -168,9 +168,10 @@ int flurry__method_idempotent(const char *method);
 int flurry__slist_add(struct curl_slist **list, const char *name, const char *value);
 
 /* ---- secret.c ---- */
-/* 1 if the header `name` (len bytes, any case) carries credentials:
- * Authorization, Proxy-Authorization, Cookie, or a name marked with
- * flurry_client_add_secret_header on c (c may be NULL). */
+/* 1 if the request header `name` (len bytes, any case) carries
+ * credentials: Authorization, Proxy-Authorization, Cookie, a name marked
+ * with flurry_client_add_secret_header on c (c may be NULL), or, with
+ * flurry_client_set_secret_heuristic, a name with a credential's word. */
 int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len);
 void flurry__secrets_free(flurry_client *c);
 
@@ -247,6 +248,7 @@ struct flurry_client {
   struct curl_slist *headers; /* defaults; always ends with "Expect:" */
   char **secrets;  /* header names marked secret (secret.c), besides the */
   size_t nsecrets; /* ones that always are */
+  int secret_words; /* flurry_client_set_secret_heuristic */
 
   flurry_request *queue_head, *queue_tail; /* FIFO waiting for a slot */
   size_t queued;

@@ -1,8 +1,11 @@
-/* secret.c: which request headers carry credentials. A secret header is
- * never sent to an origin other than the request's own (redirects), and its
- * value never appears in a message or a record. Authorization,
+/* secret.c: which headers carry credentials: the one rule, for the
+ * library (redirects and pages to another origin go without them) and for
+ * its clients (flurry_header_is_secret: the command's -H headers, its
+ * input lines' headers, what it masks in records). Authorization,
  * Proxy-Authorization and Cookie always are; flurry_client_add_secret_header
- * adds more (X-Api-Key...). */
+ * adds names (X-Api-Key...); flurry_client_set_secret_heuristic adds every
+ * request header whose name has a credential's word in it. A response
+ * header is looked at by name only, and Set-Cookie is one. */
 #include <string.h>
 
 #include "internal.h"
@@ -14,10 +17,9 @@ static int same_name(const char *a, size_t na, const char *b, size_t nb) {
   return na == nb && fl_strncaseeq(a, b, na);
 }
 
-int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len) {
+/* Authorization, Proxy-Authorization, Cookie, or one of c's names. */
+static int named_secret(const flurry_client *c, const char *name, size_t len) {
   static const char *const always[] = {"Authorization", "Proxy-Authorization", "Cookie"};
-  if (name == NULL)
-    return 0;
   for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
     if (same_name(name, len, always[i], strlen(always[i])))
       return 1;
@@ -27,10 +29,47 @@ int flurry__header_is_secret(const flurry_client *c, const char *name, size_t le
   return 0;
 }
 
+/* A name with a credential's word in it: X-Api-Key, X-Auth-Token... */
+static int word_secret(const char *name, size_t len) {
+  static const char *const words[] = {"auth",   "cookie",  "token",      "key",      "secret",
+                                      "session", "passw", "credential", "signature"};
+  for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+    size_t wl = strlen(words[w]);
+    for (size_t i = 0; i + wl <= len; i++)
+      if (fl_strncaseeq(name + i, words[w], wl))
+        return 1;
+  }
+  return 0;
+}
+
+int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len) {
+  if (name == NULL)
+    return 0;
+  return named_secret(c, name, len) || (c != NULL && c->secret_words && word_secret(name, len));
+}
+
+FLURRY_API int flurry_header_is_secret(const flurry_client *client, const char *name,
+                                       flurry_header_dir dir) {
+  if (name == NULL)
+    return 0;
+  size_t len = strlen(name);
+  if (dir == FLURRY_HEADER_RESPONSE)
+    return named_secret(client, name, len) || same_name(name, len, "Set-Cookie", 10);
+  return dir == FLURRY_HEADER_REQUEST && flurry__header_is_secret(client, name, len);
+}
+
+FLURRY_API int flurry_client_set_secret_heuristic(flurry_client *c, int on) {
+  if (c == NULL || (on != 0 && on != 1))
+    return FLURRY_EINVALID;
+  c->secret_words = on;
+  return FLURRY_OK;
+}
+
 FLURRY_API int flurry_client_add_secret_header(flurry_client *c, const char *name) {
   if (c == NULL || !flurry__header_valid(name, "") || strlen(name) > MAX_SECRET_NAME)
     return FLURRY_EINVALID;
-  if (flurry__header_is_secret(c, name, strlen(name)))
+  if (named_secret(c, name, strlen(name))) /* the heuristic's aside: a name is
+                                              both ways */
     return FLURRY_OK;
   if (c->nsecrets >= MAX_SECRET_NAMES)
     return FLURRY_EINVALID;

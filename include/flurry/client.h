@@ -66,12 +66,47 @@ FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
 /* Marks the header `name` (copied; compared without regard to case) as a
  * credential, like Authorization, Proxy-Authorization and Cookie always
  * are: it is not sent to another origin (scheme, host or port) after a
- * redirect, and its value is never written in an error message. Applies
+ * redirect or to a page at another origin, and its value is never written
+ * in an error message (flurry_header_is_secret, both ways). Applies
  * to the client's default headers and to every request's own. Returns 0,
  * FLURRY_EINVALID (not a header name, over 256 bytes, or more than 256
  * names) or FLURRY_ENOMEM. */
 FLURRY_API int flurry_client_add_secret_header(flurry_client *client,
                                                const char *name);
+
+/* Also takes for a credential every request header whose name contains
+ * auth, cookie, token, key, secret, session, passw, credential or
+ * signature (any case): X-Api-Key, X-Auth-Token, X-Session-Id. For
+ * headers the program does not know in advance (the flurry command's
+ * input lines). They are then treated as the names of
+ * flurry_client_add_secret_header are, for every request of the client.
+ * on: 1, or 0 (the default). Returns 0 or FLURRY_EINVALID (NULL client,
+ * on neither 0 nor 1). */
+FLURRY_API int flurry_client_set_secret_heuristic(flurry_client *client, int on);
+
+/* Which way a header goes (flurry_header_is_secret). */
+typedef enum flurry_header_dir {
+  FLURRY_HEADER_REQUEST = 0, /* sent: a request header */
+  FLURRY_HEADER_RESPONSE = 1 /* received: a response header */
+} flurry_header_dir;
+
+/* 1 when the header `name` (any case) carries a credential for `client`,
+ * else 0 (also for a NULL name or an unknown dir). client may be NULL:
+ * the fixed names only. The rule is the client's own, so a program that
+ * writes headers out or sends requests of its own applies the same one:
+ *  - FLURRY_HEADER_REQUEST: Authorization, Proxy-Authorization, Cookie,
+ *    the names of flurry_client_add_secret_header and, with
+ *    flurry_client_set_secret_heuristic, every name with one of its
+ *    words. The client sends none of these to another origin than the
+ *    request's after a redirect, nor to a page at another origin than
+ *    page 1 (flurry/paginate.h), and writes their values in no message.
+ *  - FLURRY_HEADER_RESPONSE: what to mask when writing a response's
+ *    headers: Set-Cookie, Authorization, Proxy-Authorization, Cookie and
+ *    the names of flurry_client_add_secret_header. Not the heuristic: a
+ *    server's WWW-Authenticate or Access-Control-Allow-Credentials is no
+ *    credential. */
+FLURRY_API int flurry_header_is_secret(const flurry_client *client, const char *name,
+                                       flurry_header_dir dir);
 
 /* Submits a request. On success (0) the client owns `req`, and `cb` runs
  * exactly once, later, from the loop (never from inside this call). On

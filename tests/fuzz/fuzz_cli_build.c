@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.method = flags && strchr(flags, 'p') ? "PUT" : NULL;
   cli_builder *b = NULL;
   char err[256];
-  FUZZ_CHECK(cli_builder_new(&b, &o, err, sizeof err) == 0);
+  FUZZ_CHECK(cli_builder_new(&b, &o, NULL, err, sizeof err) == 0);
   for (uint64_t lineno = 1; fuzz_line(&p, &n, &line, &len); lineno++) {
     char *copy = fuzz_copy(line, len, 0);
     cli_built bt;

@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&o, 0, sizeof o);
   cli_builder *b = NULL;
   char err[64];
-  FUZZ_CHECK(cli_builder_new(&b, &o, err, sizeof err) == 0);
+  FUZZ_CHECK(cli_builder_new(&b, &o, NULL, err, sizeof err) == 0);
   cli_built bt;
   static const char url[] = "http://127.0.0.1:8080/users/7";
   FUZZ_CHECK(cli_build(b, url, sizeof url - 1, 7, &bt) == 0 && bt.req != NULL);

@@ -26,7 +26,7 @@ static int setup(void **state) {
   char err[128];
   f->o.levels = f->lv;
   f->o.nlevels = 2;
-  assert_int_equal(cli_builder_new(&f->b, &f->o, err, sizeof err), 0);
+  assert_int_equal(cli_builder_new(&f->b, &f->o, NULL, err, sizeof err), 0);
   *state = f;
   return 0;
 }

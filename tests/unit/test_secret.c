@@ -1,4 +1,5 @@
-/* test_secret.c: which header names carry credentials (secret.c). */
+/* test_secret.c: which header names carry credentials (secret.c): the
+ * library's rule and the public predicate its clients use. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -56,6 +57,61 @@ static void test_secret_added_names(void **state) {
   flurry_client_free(c);
 }
 
+/* The name heuristic (the flurry command's input lines): request headers
+ * only, and only when the client asks for it. */
+static void test_secret_heuristic_on_request_headers(void **state) {
+  (void)state;
+  flurry_client *c = NULL;
+  assert_int_equal(flurry_client_new(&c, NULL), FLURRY_OK);
+  const char *words[] = {"X-Api-Key",     "X-Auth-Token", "x-session-id", "X-Client-Secret",
+                         "X-Password",    "X-Credential", "X-Signature",  "Set-Cookie"};
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    assert_false(flurry_header_is_secret(c, words[i], FLURRY_HEADER_REQUEST));
+  assert_int_equal(flurry_client_set_secret_heuristic(c, 1), FLURRY_OK);
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+    assert_true(flurry_header_is_secret(c, words[i], FLURRY_HEADER_REQUEST));
+    assert_true(secret(c, words[i])); /* what redirects and pages strip */
+  }
+  const char *plain[] = {"Accept", "X-Trace", "Content-Type", "Keep-Alive", ""};
+  for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+    assert_false(flurry_header_is_secret(c, plain[i], FLURRY_HEADER_REQUEST));
+  /* the length counts: a word past it is not in the name */
+  assert_false(flurry__header_is_secret(c, "X-Api-Key", 5));
+  assert_int_equal(flurry_client_set_secret_heuristic(c, 2), FLURRY_EINVALID);
+  assert_int_equal(flurry_client_set_secret_heuristic(NULL, 1), FLURRY_EINVALID);
+  assert_int_equal(flurry_client_set_secret_heuristic(c, 0), FLURRY_OK);
+  assert_false(flurry_header_is_secret(c, "X-Api-Key", FLURRY_HEADER_REQUEST));
+  flurry_client_free(c);
+}
+
+/* Response headers: Set-Cookie and the names, never the heuristic (a
+ * server's WWW-Authenticate is no credential). */
+static void test_secret_response_headers(void **state) {
+  (void)state;
+  flurry_client *c = NULL;
+  assert_int_equal(flurry_client_new(&c, NULL), FLURRY_OK);
+  assert_int_equal(flurry_client_set_secret_heuristic(c, 1), FLURRY_OK);
+  const char *yes[] = {"set-cookie", "SET-COOKIE", "Authorization", "Proxy-Authorization",
+                       "cookie"};
+  for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+    assert_true(flurry_header_is_secret(c, yes[i], FLURRY_HEADER_RESPONSE));
+    assert_true(flurry_header_is_secret(NULL, yes[i], FLURRY_HEADER_RESPONSE));
+  }
+  const char *no[] = {"WWW-Authenticate", "Access-Control-Allow-Credentials", "X-Api-Key",
+                      "Set-Cookie2", "Content-Type"};
+  for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+    assert_false(flurry_header_is_secret(c, no[i], FLURRY_HEADER_RESPONSE));
+  assert_int_equal(flurry_client_add_secret_header(c, "X-Api-Key"), FLURRY_OK);
+  assert_true(flurry_header_is_secret(c, "x-api-key", FLURRY_HEADER_RESPONSE));
+  assert_false(flurry_header_is_secret(NULL, "x-api-key", FLURRY_HEADER_RESPONSE)); /* per client */
+  /* Set-Cookie is a response's: a request's Set-Cookie is not a credential
+   * without the heuristic */
+  assert_false(flurry_header_is_secret(NULL, "Set-Cookie", FLURRY_HEADER_REQUEST));
+  assert_false(flurry_header_is_secret(c, NULL, FLURRY_HEADER_RESPONSE));
+  assert_false(flurry_header_is_secret(c, "Cookie", (flurry_header_dir)7));
+  flurry_client_free(c);
+}
+
 static void test_secret_out_of_memory(void **state) {
   (void)state;
   flurry_client *c = NULL;
@@ -75,6 +131,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_secret_builtin_names_any_case),
       cmocka_unit_test(test_secret_added_names),
+      cmocka_unit_test(test_secret_heuristic_on_request_headers),
+      cmocka_unit_test(test_secret_response_headers),
       cmocka_unit_test(test_secret_out_of_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
