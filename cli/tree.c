@@ -230,17 +230,8 @@ int tree_add_secrets(cli_tree *t, flurry_request *req) {
   return 0;
 }
 
-/* The absolute URL of a request (for origins): --base-url applied. */
-static char *absolute(cli_tree *t, const char *url) {
-  return flurry__url_resolve(t->ctx->o->base_url, url);
-}
-
 int tree_same_origin(cli_tree *t, const char *a, const char *b) {
-  char *x = absolute(t, a), *y = absolute(t, b);
-  int same = x && y && flurry__url_same_origin(x, y);
-  fl_free(x);
-  fl_free(y);
-  return same;
+  return flurry_url_same_origin(t->ctx->o->base_url, a, b);
 }
 
 /* Submits nd with req (taken over either way). Failing that, nd gets an

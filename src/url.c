@@ -1,6 +1,7 @@
 /* url.c: what pagination needs to know about URLs: resolving a next link
  * against the page it came from (libcurl's URL API), comparing origins
- * (credentials stay with their origin), and telling the page URLs between a next link and a last link. */
+ * (credentials stay with their origin; public: flurry_url_same_origin),
+ * and telling the page URLs between a next link and a last link. */
 #include <curl/curl.h>
 #include <string.h>
 
@@ -43,6 +44,16 @@ int flurry__url_same_origin(const char *a, const char *b) {
              curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK && flurry__curlu_same_origin(ua, ub);
   curl_url_cleanup(ua);
   curl_url_cleanup(ub);
+  return same;
+}
+
+FLURRY_API int flurry_url_same_origin(const char *base, const char *a, const char *b) {
+  if (a == NULL || b == NULL)
+    return 0;
+  char *x = flurry__url_resolve(base, a), *y = flurry__url_resolve(base, b);
+  int same = x && y && flurry__url_same_origin(x, y);
+  fl_free(x);
+  fl_free(y);
   return same;
 }
 

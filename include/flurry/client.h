@@ -108,6 +108,15 @@ typedef enum flurry_header_dir {
 FLURRY_API int flurry_header_is_secret(const flurry_client *client, const char *name,
                                        flurry_header_dir dir);
 
+/* 1 when URLs a and b, each resolved against base (NULL: both must be
+ * absolute), are http(s) URLs of the same origin: scheme and host (case
+ * aside) and port (the scheme's default when none is given), else 0 (also
+ * for NULL or a URL that does not parse). The origin the client keeps
+ * credentials to on redirects and pages: a program that adds credentials
+ * to requests of its own (follow-ups found in a response) applies the
+ * same rule. No allocation survives the call; the client is not needed. */
+FLURRY_API int flurry_url_same_origin(const char *base, const char *a, const char *b);
+
 /* Submits a request. On success (0) the client owns `req`, and `cb` runs
  * exactly once, later, from the loop (never from inside this call). On
  * failure the callback never runs and the caller still owns `req`:

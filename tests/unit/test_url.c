@@ -61,10 +61,25 @@ static void test_url_resolve_and_origin(void **state) {
   assert_false(flurry__url_same_origin("http://h/a", "not a url"));
 }
 
+/* The public rule: relative URLs resolved against base first. */
+static void test_url_same_origin_public(void **state) {
+  (void)state;
+  assert_true(flurry_url_same_origin(NULL, "http://H:80/a", "http://h/b"));
+  assert_true(flurry_url_same_origin("https://h/x/", "y?z=1", "https://h:443/w"));
+  assert_true(flurry_url_same_origin("http://h:8/", "/a", "//h:8/b"));
+  assert_false(flurry_url_same_origin("http://h:8/", "/a", "http://h/a"));
+  assert_false(flurry_url_same_origin(NULL, "/a", "/a")); /* relative, no base */
+  assert_false(flurry_url_same_origin(NULL, "http://h/a", "https://h/a"));
+  assert_false(flurry_url_same_origin(NULL, "ftp://h/a", "ftp://h/b")); /* not http(s) */
+  assert_false(flurry_url_same_origin("http://h/", "http://h/a", NULL));
+  assert_false(flurry_url_same_origin("http://h/", NULL, "http://h/a"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_url_page_range),
       cmocka_unit_test(test_url_resolve_and_origin),
+      cmocka_unit_test(test_url_same_origin_public),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
