@@ -5,7 +5,10 @@
  * credentials to page 1's origin, hands the page to the completion
  * callback, then submits the next page. When page 1 says how many pages
  * there are (rel="last", or the total callback), the rest go out at once,
- * as many in flight as the client's in-flight limit. */
+ * as many in flight as the client's in-flight limit. The caller's hooks
+ * (stop, build_url, checkpoint, first_page) let a client such as the
+ * flurry command run its pages on these kinds: which page comes next is
+ * decided here, once. */
 #include <string.h>
 
 #include "internal.h"
@@ -35,6 +38,7 @@ typedef struct flurry__chain {
   const flurry_request *in_page; /* the page whose callback runs */
   flurry_request *handed;        /* MANUAL: the next page, from the callback */
   int64_t not_started;           /* pages handed over or built, then dropped */
+  int stopped_here;              /* working out in_page's next stopped it */
   /* how it ends */
   int err;
   const char *detail;
@@ -71,12 +75,25 @@ void flurry__follow_free(flurry_request *req) {
   chain_release(req->chain);
 }
 
+/* pg's kind has what it needs, and nothing it cannot use. */
+static int paginator_valid(const flurry_paginator *pg) {
+  switch (pg->kind) {
+  case FLURRY_PAGINATE_LINK:
+    return 1;
+  case FLURRY_PAGINATE_NEXT_URL:
+    return pg->next_url != NULL;
+  case FLURRY_PAGINATE_CALLBACK:
+    return pg->next != NULL && pg->build_url == NULL;
+  case FLURRY_PAGINATE_MANUAL:
+    return pg->stop == NULL && pg->build_url == NULL;
+  default:
+    return 0;
+  }
+}
+
 FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_paginator *pg) {
   if (req == NULL || pg == NULL || req->state != REQ_NEW || req->chain || pg->max_pages < 0 ||
-      (pg->kind == FLURRY_PAGINATE_NEXT_URL && pg->next_url == NULL) ||
-      (pg->kind == FLURRY_PAGINATE_CALLBACK && pg->next == NULL) ||
-      (pg->kind != FLURRY_PAGINATE_LINK && pg->kind != FLURRY_PAGINATE_NEXT_URL &&
-       pg->kind != FLURRY_PAGINATE_CALLBACK && pg->kind != FLURRY_PAGINATE_MANUAL))
+      pg->first_page < 0 || !paginator_valid(pg))
     return FLURRY_EINVALID;
   flurry__chain *ch = fl_calloc(1, sizeof *ch);
   if (ch == NULL || flurry_dedupe_new(&ch->seen, SEEN_LIMIT) != FLURRY_OK) {
@@ -86,7 +103,7 @@ FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_pa
   ch->refs = 1;
   ch->pg = *pg;
   req->chain = ch;
-  req->page = 1;
+  req->page = pg->first_page > 1 ? pg->first_page : 1;
   return FLURRY_OK;
 }
 
@@ -117,10 +134,16 @@ static void chain_stop(flurry__chain *ch, int err, const char *detail, const cha
   ch->stop = 1;
   ch->err = err;
   ch->detail = detail;
+  fl_free(ch->msg); /* a known page's build error, noted before */
   ch->msg = fl_strdup(msg ? msg : flurry_strerror(err));
 }
 
 /* ---- making pages ---- */
+
+/* A callback's answer as an error code: a FLURRY_E* code, or EINVALID. */
+static int callback_err(int rc) {
+  return rc <= 0 || rc >= FLURRY_ERR_COUNT ? FLURRY_EINVALID : rc;
+}
 
 /* A copy of src (not submitted) for url: method, headers, body, options and
  * provenance. NULL: no memory. */
@@ -249,6 +272,40 @@ static void known_range(flurry__chain *ch, int64_t first, int64_t last, int64_t 
   ch->known_step = step;
 }
 
+/* Known page v by the caller's callback (build_page, or build_url for a
+ * Link page): NULL when it failed, noted for on_end (the other pages go
+ * on). */
+static flurry_request *known_by_callback(flurry__chain *ch, int64_t v, const char *url) {
+  flurry_request *r = NULL;
+  int rc = url ? ch->pg.build_url(url, NULL, ch->pg.user_data, &r)
+               : ch->pg.build_page(v, ch->pg.user_data, &r);
+  if (rc == FLURRY_OK && r)
+    return r;
+  page_discard(ch, r, 0);
+  if (ch->err == FLURRY_OK)
+    ch->err = rc != FLURRY_OK ? callback_err(rc) : FLURRY_EINVALID;
+  if (ch->msg == NULL)
+    ch->msg = fl_strdup(url ? "build_url gave no request" : "build_page gave no request");
+  ch->detail = "next";
+  return NULL;
+}
+
+/* Known page v: from the Link pages' URL (a copy of page 1, or built by
+ * build_url) or by build_page. NULL: not made (no memory stops the
+ * chain). */
+static flurry_request *known_page(flurry__chain *ch, int64_t v) {
+  if (ch->known_url == NULL)
+    return known_by_callback(ch, v, NULL);
+  char *url = flurry__url_page(ch->known_url, &ch->pr, v);
+  flurry_request *r = url == NULL         ? NULL
+                      : ch->pg.build_url ? known_by_callback(ch, v, url)
+                                         : page_copy(ch->tmpl, url);
+  if (r == NULL && (url == NULL || ch->pg.build_url == NULL))
+    chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+  fl_free(url);
+  return r;
+}
+
 /* Submits known pages while the chain has room in the in-flight limit and
  * the client too (with many chains, pages wait here, not built in the
  * client's queue); a chain with none outstanding always sends one. */
@@ -259,25 +316,7 @@ static void known_pump(flurry_client *c, flurry__chain *ch) {
          (ch->outstanding == 0 || flurry_client_pending(c) < window)) {
     int64_t v = ch->known_next;
     ch->known_next += ch->known_step;
-    flurry_request *r = NULL;
-    if (ch->known_url) {
-      char *url = flurry__url_page(ch->known_url, &ch->pr, v);
-      r = url ? page_copy(ch->tmpl, url) : NULL;
-      fl_free(url);
-      if (r == NULL)
-        chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
-    } else {
-      int rc = ch->pg.build_page(v, ch->pg.user_data, &r);
-      if (rc != FLURRY_OK || r == NULL) {
-        flurry_request_free(r);
-        r = NULL;
-        if (ch->err == FLURRY_OK)
-          ch->err = rc != FLURRY_OK ? rc : FLURRY_EINVALID;
-        if (ch->msg == NULL)
-          ch->msg = fl_strdup("build_page gave no request");
-        ch->detail = "next";
-      }
-    }
+    flurry_request *r = known_page(ch, v);
     if (r && page_admit(c, ch, r, 1) == 0)
       page_submit(c, ch, r);
     else
@@ -293,16 +332,27 @@ static int link_known(flurry__chain *ch, const flurry_request *req, const flurry
                                           &ch->pr) == 0;
   fl_free(last);
   if (!ok || (ch->known_url = fl_strdup(next)) == NULL ||
-      (ch->tmpl = page_copy(req, req->url)) == NULL)
+      (ch->pg.build_url == NULL && (ch->tmpl = page_copy(req, req->url)) == NULL))
     return -1;
   known_range(ch, ch->pr.first, ch->pr.last, ch->pr.step, max);
   return 0;
 }
 
-/* The next page from a URL: a copy of this page for it. */
+/* The next page from a URL found on page `from`: the caller's build_url,
+ * else a copy of this page for it. NULL: the chain stopped. */
 static flurry_request *next_from_url(flurry__chain *ch, const flurry_request *req,
-                                     const char *url) {
-  flurry_request *r = page_copy(req, url);
+                                     const flurry_page *from, const char *url) {
+  flurry_request *r = NULL;
+  if (ch->pg.build_url) {
+    int rc = ch->pg.build_url(url, from, ch->pg.user_data, &r);
+    if (rc == FLURRY_OK && r)
+      return r;
+    page_discard(ch, r, 0);
+    chain_stop(ch, rc == FLURRY_OK ? FLURRY_EINVALID : callback_err(rc), "next",
+               rc == FLURRY_OK ? "build_url gave no request" : "the build_url callback failed");
+    return NULL;
+  }
+  r = page_copy(req, url);
   if (r == NULL)
     chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
   return r;
@@ -321,47 +371,59 @@ static flurry_request *next_url(flurry__chain *ch, const flurry_request *req,
   buf[NEXT_URL_MAX - 1] = '\0';
   flurry_request *r = NULL;
   if (rc < 0 || rc > 1) {
-    chain_stop(ch, rc < 0 || rc >= FLURRY_ERR_COUNT ? FLURRY_EINVALID : rc, "next",
-               "the next_url callback failed");
+    chain_stop(ch, callback_err(rc), "next", "the next_url callback failed");
   } else if (rc == 1) {
     char *abs = flurry__url_resolve(flurry_response_effective_url(resp), buf);
     if (abs == NULL)
       chain_stop(ch, FLURRY_EINVALID, "next", "the next URL is not an http(s) URL");
     else
-      r = next_from_url(ch, req, abs);
+      r = next_from_url(ch, req, page, abs);
     fl_free(abs);
   }
   fl_free(buf);
   return r;
 }
 
+/* The stop callback: 1 when page is the last one (the chain may have
+ * stopped with its error). */
+static int stop_here(flurry__chain *ch, const flurry_response *resp, const flurry_page *page) {
+  int rc = ch->pg.stop ? ch->pg.stop(resp, page, ch->pg.user_data) : 0;
+  if (rc != 0 && rc != 1)
+    chain_stop(ch, callback_err(rc), "next", "the stop callback failed");
+  return rc != 0;
+}
+
 /* The step after a sequential page: the next page (returned, not yet
- * admitted), pages known up front, or the end. */
+ * admitted), pages known up front, or the end. Page 1 of the chain (not a
+ * resumed chain's first page) may know the total. */
 static flurry_request *next_page(flurry_client *c, flurry__chain *ch, const flurry_request *req,
                                  const flurry_response *resp, const flurry_page *page) {
   int64_t max = page_limit(c, ch, req), total;
   flurry_request *r = NULL;
+  if (stop_here(ch, resp, page))
+    return NULL;
   if (req->page == 1 && ch->pg.total && ch->pg.build_page &&
       (total = ch->pg.total(resp, ch->pg.user_data)) >= 0) {
     if (total >= 2) /* any kind: the total callback knows best */
       known_range(ch, 2, total, 1, max);
   } else if (ch->pg.kind == FLURRY_PAGINATE_LINK) {
     char *next = flurry__response_link(resp, "next");
-    if (next && !(req->page == 1 && link_known(ch, req, resp, next, max) == 0))
-      r = next_from_url(ch, req, next);
+    /* with stop, pages one by one: known pages would not be asked */
+    if (next && !(req->page == 1 && ch->pg.stop == NULL && link_known(ch, req, resp, next, max) == 0))
+      r = next_from_url(ch, req, page, next);
     fl_free(next);
   } else if (ch->pg.kind == FLURRY_PAGINATE_NEXT_URL) {
     r = next_url(ch, req, resp, page);
   } else if (ch->pg.kind == FLURRY_PAGINATE_CALLBACK) {
     int rc = ch->pg.next(resp, page, ch->pg.user_data, &r);
     if (rc != FLURRY_OK) {
-      flurry_request_free(r);
+      page_discard(ch, r, 0);
       r = NULL;
-      chain_stop(ch, rc, "next", "the next callback failed");
+      chain_stop(ch, callback_err(rc), "next", "the next callback failed");
     }
   }
   if (r && max && ch->pages >= max) {
-    flurry_request_free(r);
+    page_discard(ch, r, 0);
     r = NULL;
     chain_stop(ch, FLURRY_OK, "max_pages", "");
   }
@@ -387,11 +449,11 @@ static void maybe_end(flurry__chain *ch) {
 void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_response *resp) {
   flurry__chain *ch = req->chain;
   ch->refs++;
-  if (req->page == 1 && ch->id == 0) { /* page 1: the chain starts */
+  if (ch->id == 0) { /* its first page: the chain starts */
     ch->id = req->id;
     ch->cb = req->cb;
     ch->ud = req->user_data;
-    ch->pages = 1;
+    ch->pages = req->page; /* 1, or where a resumed chain starts */
     ch->origin = fl_strdup(flurry__target_url(req));
     ch->parent_id = req->parent_id;
     if (req->path)
@@ -405,15 +467,17 @@ void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_respon
   }
   flurry_page page = {ch->id, req->page, req->page_known};
   flurry_request *next = NULL;
+  int stopped = ch->stop;
   if (resp->err != FLURRY_OK) {
     chain_stop(ch, resp->err, "page_failed", resp->errmsg);
   } else if (!req->page_known && !ch->stop) {
     next = next_page(c, ch, req, resp, &page);
     if (next && page_admit(c, ch, next, 0) != 0) {
-      flurry_request_free(next);
+      page_discard(ch, next, 0);
       next = NULL;
     }
   }
+  ch->stopped_here = !stopped && ch->stop; /* flurry_request_chain_stopped */
   ch->delivered++;
   ch->in_page = req;
   req->cb(req, resp, req->user_data);
@@ -421,13 +485,33 @@ void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_respon
   if (next == NULL) /* MANUAL: flurry_request_chain_next in the callback */
     next = ch->handed;
   ch->handed = NULL;
-  if (next && ch->stop) /* flurry_request_chain_stop in the callback */
+  if (next && ch->stop) { /* flurry_request_chain_stop in the callback */
     page_discard(ch, next, 1);
-  else if (next)
+  } else if (next) {
+    if (ch->pg.checkpoint) { /* every page before next was delivered */
+      flurry_page np = {ch->id, next->page, 0};
+      ch->pg.checkpoint(next, &np, ch->pg.user_data);
+    }
     page_submit(c, ch, next);
+  }
   known_pump(c, ch);
   maybe_end(ch);
   chain_release(ch);
+}
+
+FLURRY_API int flurry_request_chain_stopped(const flurry_request *req, flurry_chain_end *out) {
+  if (req == NULL || out == NULL || req->chain == NULL || req->chain->in_page != req)
+    return FLURRY_EINVALID;
+  const flurry__chain *ch = req->chain;
+  if (!ch->stopped_here)
+    return 0;
+  out->chain = ch->id;
+  out->pages = ch->delivered;
+  out->error = ch->err;
+  out->detail = ch->detail ? ch->detail : "";
+  out->message = ch->msg ? ch->msg : "";
+  out->not_started = 0;
+  return 1;
 }
 
 FLURRY_API int flurry_request_set_page_data(flurry_request *req, void *data) {

@@ -117,6 +117,43 @@ typedef int64_t (*flurry_total_cb)(const flurry_response *first, void *user_data
  * the others go on). */
 typedef int (*flurry_build_page_cb)(int64_t number, void *user_data, flurry_request **out);
 
+/* Optional, any kind but MANUAL: whether `page` (a successful page made
+ * one after the other, not one known up front) is the last one. Runs
+ * before its next page is worked out, before the page reaches the
+ * completion callback; resp is borrowed for the call. Returns 1 (the last
+ * page: the chain ends, FLURRY_OK, detail ""), 0 (go on as the kind says)
+ * or a FLURRY_E* code other than 1 (the chain ends with it, detail
+ * "next"). With stop, a Link chain does not send the pages of rel="last"
+ * at once (stop would not see them): its pages go one after the other; a
+ * total callback still sends them at once. */
+typedef int (*flurry_stop_cb)(const flurry_response *resp, const flurry_page *page,
+                              void *user_data);
+
+/* Optional, FLURRY_PAGINATE_LINK and NEXT_URL: builds the page for `url`
+ * (absolute http(s), borrowed for the call: a next link, a next URL, or a
+ * page of rel="last" known up front) with flurry_request_new into *out
+ * (the chain takes it over; it may carry page data). `from` is the page
+ * the URL was found on, whose completion callback runs next, or NULL for
+ * a page known up front (built later, when the in-flight limit lets it
+ * go). Without build_url such a page is a copy of the page before it
+ * (method, headers, body, options). For pages whose headers depend on
+ * their URL (signatures) or that carry their own data. Returns 0, or a
+ * FLURRY_E* code: the chain ends with it (detail "next"); a page known up
+ * front is skipped instead and the error reported to on_end (as
+ * build_page's). A request left in *out on error is freed. */
+typedef int (*flurry_build_url_cb)(const char *url, const flurry_page *from, void *user_data,
+                                   flurry_request **out);
+
+/* Optional: a page made one after the other (not known up front) is about
+ * to be submitted, and the completion callback of the page before it has
+ * returned: every page before `next` was delivered. The place to save a
+ * checkpoint: a chain started again with next's URL (flurry_request_url)
+ * as its first request and first_page = page->number repeats and loses
+ * no page. `next` is borrowed for the call (not submitted yet); page
+ * describes it. */
+typedef void (*flurry_checkpoint_cb)(const flurry_request *next, const flurry_page *page,
+                                     void *user_data);
+
 /* How a chain ended. Pointers are borrowed for the callback. */
 typedef struct flurry_chain_end {
   uint64_t chain;      /* the chain's id */
@@ -126,7 +163,8 @@ typedef struct flurry_chain_end {
                           FLURRY_OK), "pagination_cycle" (FLURRY_EPROTOCOL:
                           the next page was already requested in this
                           chain), "page_failed" (a page failed: its error),
-                          "next" (a callback's error), "submit" (a page was
+                          "next" (a callback's error, or a next URL
+                          that is not an http(s) URL), "submit" (a page was
                           refused: the client is closing, or no memory),
                           "stopped" (flurry_request_chain_stop) */
   const char *message; /* "" or a sentence naming the page or URL */
@@ -156,6 +194,16 @@ typedef struct flurry_paginator {
    * on_end; or when page 1 is freed without completing), so user_data
    * may hold a reference the chain releases. */
   void (*on_free)(void *user_data);
+  flurry_stop_cb stop;             /* optional (not MANUAL) */
+  flurry_build_url_cb build_url;   /* optional (LINK, NEXT_URL) */
+  flurry_checkpoint_cb checkpoint; /* optional */
+  /* The number of the chain's first request: 0 or 1 for a new chain, N >
+   * 1 for a chain started again at page N (from a checkpoint). Pages are
+   * numbered from there (flurry_request_page); max_pages still counts from
+   * page 1, so such a chain makes at most max_pages - N + 1 pages (at
+   * least its first); neither rel="last" nor total is asked, those being
+   * page 1's. */
+  int64_t first_page;
 } flurry_paginator;
 
 /* Makes `req` the first page of a chain (the paginator is copied). Submit
@@ -179,9 +227,10 @@ typedef struct flurry_paginator {
  * A MANUAL chain makes the pages its completion callback hands over
  * (flurry_request_chain_next, flurry_request_chain_known); a page may
  * carry its own user data (flurry_request_set_page_data).
- * Returns 0, FLURRY_EINVALID (NULL, a kind without its callback, a
- * negative max_pages, or req already submitted or paginated) or
- * FLURRY_ENOMEM. pg->on_free runs only after a 0. */
+ * Returns 0, FLURRY_EINVALID (NULL, a kind without its callback, stop
+ * with MANUAL, build_url with CALLBACK or MANUAL, a negative max_pages or
+ * first_page, or req already submitted or paginated) or FLURRY_ENOMEM.
+ * pg->on_free runs only after a 0. */
 FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_paginator *pg);
 
 /* Which page of which chain `req` is: 0 and *out filled, or
@@ -194,6 +243,21 @@ FLURRY_API int flurry_request_page(const flurry_request *req, flurry_page *out);
  * FLURRY_OK and detail "stopped" (or the reason it had already). Returns 0,
  * or FLURRY_EINVALID when req is not a page whose callback is running. */
 FLURRY_API int flurry_request_chain_stop(flurry_request *req);
+
+/* From the completion callback of page `req`: whether working out the
+ * page after it (which happens before the callback runs) stopped the
+ * chain, so that this page is its last one made one after the other: a
+ * cycle ("pagination_cycle", FLURRY_EPROTOCOL), the page limit
+ * ("max_pages", FLURRY_OK), a next URL that is not an http(s) URL or a
+ * callback's error ("next"), no memory ("submit"), or the page itself
+ * failed ("page_failed"). Returns 1 with *out as on_end will report it
+ * (the chain, the pages delivered so far, error, detail and message,
+ * borrowed until the callback returns; not_started 0); 0 when it did not
+ * (a next page follows, or the chain ends as its kind or stop says, or it
+ * had stopped before); FLURRY_EINVALID (NULL, or req not a page whose
+ * callback runs). For a caller that reports the stop with the page it
+ * happened at (the flurry command's error record). */
+FLURRY_API int flurry_request_chain_stopped(const flurry_request *req, flurry_chain_end *out);
 
 /* Gives a page (not submitted yet, built by build_page or for
  * flurry_request_chain_next) its own user data: its completion callback

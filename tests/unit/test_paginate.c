@@ -44,6 +44,10 @@ typedef struct chain_log {
   int64_t max_pages;
   int next_calls;
   int last_attempts;
+  int stop_calls;
+  int64_t stopped_at; /* flurry_request_chain_stopped said 1 at this page */
+  int stopped_err, stopped_calls;
+  char stopped_detail[64], stopped_msg[512];
 } chain_log;
 
 static void server_closed(void *arg) { ((fixture *)arg)->closed++; }
@@ -701,6 +705,325 @@ static void test_paginate_total_with_link_kind(void **state) {
   free(log);
 }
 
+/* ---- hooks: stop, build_url, checkpoint, first_page, chain_stopped ---- */
+
+static int stop_at_3(const flurry_response *resp, const flurry_page *page, void *ud) {
+  chain_log *log = ud;
+  assert_int_equal(flurry_response_error(resp), FLURRY_OK);
+  log->stop_calls++;
+  assert_int_equal(log->pages, page->number - 1); /* before the page's callback */
+  return page->number >= 3;
+}
+
+static int stop_fails(const flurry_response *resp, const flurry_page *page, void *ud) {
+  (void)resp, (void)page, (void)ud;
+  return FLURRY_ETOO_LARGE;
+}
+
+/* A stop callback ends the chain at its page; with it, rel="last" sends
+ * nothing at once (the predicate would not see those pages). */
+static void test_paginate_stop_callback(void **state) {
+  fixture *f = *state;
+  char url[256];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .stop = stop_at_3};
+  url_on(f, 0, "/items?per_page=50&total=1000", url, sizeof url);
+  run_chain(f, url, &pg, log);
+  assert_int_equal(log->pages, 3);
+  assert_int_equal(log->known, 0);
+  assert_int_equal(log->stop_calls, 3);
+  assert_int_equal(log->end_err, FLURRY_OK);
+  assert_string_equal(log->end_detail, "");
+  assert_all_items_once(log, 150);
+  free(log);
+  log = calloc(1, sizeof *log);
+  flurry_paginator bad = {.kind = FLURRY_PAGINATE_LINK, .stop = stop_fails};
+  run_chain(f, url, &bad, log);
+  assert_int_equal(log->pages, 1);
+  assert_int_equal(log->end_err, FLURRY_ETOO_LARGE);
+  assert_string_equal(log->end_detail, "next");
+  free(log);
+  /* a total callback still sends the pages at once */
+  log = calloc(1, sizeof *log);
+  flurry_paginator total = {.kind = FLURRY_PAGINATE_CALLBACK, .next = offset_next,
+                            .stop = stop_at_3, .total = offset_total,
+                            .build_page = offset_page};
+  url_on(f, 0, "/items/offset?offset=0&limit=100&total=1000", url, sizeof url);
+  run_chain(f, url, &total, log);
+  assert_int_equal(log->pages, 10);
+  assert_int_equal(log->known, 9);
+  assert_int_equal(log->stop_calls, 1);
+  free(log);
+}
+
+/* Pages built by the caller from the URLs the paginator found, each with
+ * its own data; a page made and not sent gives its data back. */
+typedef struct url_log {
+  chain_log base;
+  int built_known, built_next, drops, tagged, wrong_from;
+  struct url_tag *first;
+} url_log;
+
+typedef struct url_tag {
+  url_log *log;
+  int64_t from; /* the page it was built from (0: known up front) */
+} url_tag;
+
+static int build_tagged(const char *url, const flurry_page *from, void *ud,
+                        flurry_request **out) {
+  url_log *u = ud;
+  assert_true(strncmp(url, "http://127.0.0.1:", 17) == 0); /* absolute, resolved */
+  if (from) {
+    u->built_next++;
+    u->wrong_from += from->number != u->base.pages + 1; /* its callback runs next */
+  } else {
+    u->built_known++;
+  }
+  int rc = flurry_request_new(out, "GET", url);
+  url_tag *t = rc == FLURRY_OK ? malloc(sizeof *t) : NULL;
+  if (t == NULL)
+    return rc == FLURRY_OK ? FLURRY_ENOMEM : rc;
+  t->log = u;
+  t->from = from ? from->number : 0;
+  return flurry_request_set_page_data(*out, t);
+}
+
+static void url_drop(void *page_data, void *ud) {
+  url_log *u = ud;
+  assert_ptr_equal(((url_tag *)page_data)->log, u);
+  u->drops++;
+  free(page_data);
+}
+
+static void on_url_page(flurry_request *req, flurry_response *resp, void *ud) {
+  url_tag *t = ud;
+  url_log *u = t->log;
+  u->tagged += t != u->first;
+  on_page(req, resp, &u->base);
+  if (t != u->first)
+    free(t);
+}
+
+/* Runs a chain from path on server 0 with build_url (user data: u). */
+static void run_built(fixture *f, const char *path, flurry_paginator *pg, url_log *u) {
+  char url[256];
+  url_tag first = {u, 0};
+  u->first = &first;
+  pg->build_url = build_tagged;
+  pg->drop = url_drop;
+  url_on(f, 0, path, url, sizeof url);
+  flurry_request *req = page_one(f, url, pg, &u->base);
+  assert_int_equal(flurry_client_submit(f->client, req, on_url_page, &first), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(u->base.ends, 1);
+  assert_int_equal(u->wrong_from, 0);
+  assert_int_equal(u->tagged, u->base.pages - 1); /* every page but the first */
+}
+
+static void test_paginate_build_url_pages_carry_data(void **state) {
+  fixture *f = *state;
+  url_log *u = calloc(1, sizeof *u);
+  flurry_paginator known = {.kind = FLURRY_PAGINATE_LINK};
+  run_built(f, "/items?per_page=10&total=100", &known, u);
+  assert_int_equal(u->base.pages, 10);
+  assert_int_equal(u->built_known, 9); /* rel="last": built as the window allows */
+  assert_int_equal(u->built_next, 0);
+  assert_int_equal(u->drops, 0);
+  assert_all_items_once(&u->base, 100);
+  free(u);
+  /* one after the other: the cycle's page is dropped, its data given back */
+  u = calloc(1, sizeof *u);
+  flurry_paginator loop = {.kind = FLURRY_PAGINATE_LINK};
+  run_built(f, "/items/loop?page=1", &loop, u);
+  assert_int_equal(u->base.pages, 3);
+  assert_int_equal(u->built_next, 3);
+  assert_int_equal(u->drops, 1);
+  assert_string_equal(u->base.end_detail, "pagination_cycle");
+  free(u);
+  /* the page limit drops the page made past it */
+  u = calloc(1, sizeof *u);
+  flurry_paginator limit = {.kind = FLURRY_PAGINATE_LINK, .max_pages = 2};
+  run_built(f, "/items/loop?page=1", &limit, u);
+  assert_int_equal(u->base.pages, 2);
+  assert_int_equal(u->drops, 1);
+  assert_string_equal(u->base.end_detail, "max_pages");
+  free(u);
+  /* a next URL from the body, resolved against the page */
+  u = calloc(1, sizeof *u);
+  flurry_paginator next = {.kind = FLURRY_PAGINATE_NEXT_URL, .next_url = body_next};
+  run_built(f, "/items/cursor?limit=100&total=300", &next, u);
+  assert_int_equal(u->base.pages, 3);
+  assert_int_equal(u->built_next, 2);
+  assert_all_items_once(&u->base, 300);
+  free(u);
+}
+
+/* Checkpoints: after the page before has been delivered, before the next
+ * is sent; a chain started again there with first_page goes on. */
+typedef struct ck_log {
+  chain_log base;
+  int n;
+  int64_t number[16];
+  int delivered[16];
+  char url[16][256];
+} ck_log;
+
+static void checkpoint(const flurry_request *next, const flurry_page *page, void *ud) {
+  ck_log *k = ud;
+  assert_true(k->n < 16);
+  k->number[k->n] = page->number;
+  k->delivered[k->n] = k->base.pages;
+  snprintf(k->url[k->n], sizeof k->url[0], "%s", flurry_request_url(next));
+  k->n++;
+}
+
+/* A NEXT_URL chain from url, its first request numbered `first`, with
+ * checkpoints (user data: k, whose first member is the chain_log that
+ * on_page, on_end and body_next take). */
+static void resume_at(fixture *f, ck_log *k, const char *url, int64_t first, int64_t max) {
+  memset(k, 0, sizeof *k);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_NEXT_URL, .next_url = body_next,
+                         .checkpoint = checkpoint, .first_page = first, .max_pages = max,
+                         .on_end = on_end, .user_data = k};
+  flurry_request *req;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(f->client, req, on_page, k), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(k->base.ends, 1);
+}
+
+static void test_paginate_checkpoint_and_first_page(void **state) {
+  fixture *f = *state;
+  char url[256], again[256];
+  ck_log *k = calloc(1, sizeof *k);
+  url_on(f, 0, "/items/cursor?limit=100&total=1000", url, sizeof url);
+  resume_at(f, k, url, 0, 0);
+  assert_int_equal(k->base.pages, 10);
+  assert_int_equal(k->n, 9);
+  for (int i = 0; i < 9; i++) {
+    assert_int_equal(k->number[i], i + 2);
+    assert_int_equal(k->delivered[i], i + 1); /* every page before it */
+  }
+  snprintf(again, sizeof again, "%s", k->url[4]); /* page 6 */
+  assert_non_null(strstr(again, "/items/cursor?cursor="));
+  /* started again at page 6: pages 6..10, items 501..1000 */
+  resume_at(f, k, again, 6, 0);
+  assert_int_equal(k->base.pages, 5);
+  assert_int_equal(k->base.numbers_sum, 6 + 7 + 8 + 9 + 10);
+  assert_int_equal(k->base.items, 500);
+  assert_int_equal(k->base.dup_items, 0);
+  for (int id = 501; id <= 1000; id++)
+    assert_int_equal(k->base.seen[id], 1);
+  assert_int_equal(k->number[0], 7);
+  /* max_pages counts from page 1: 6, 7, 8 */
+  resume_at(f, k, again, 6, 8);
+  assert_int_equal(k->base.pages, 3);
+  assert_string_equal(k->base.end_detail, "max_pages");
+  /* past it already: the first page alone */
+  resume_at(f, k, again, 6, 4);
+  assert_int_equal(k->base.pages, 1);
+  assert_string_equal(k->base.end_detail, "max_pages");
+  free(k);
+  /* a Link chain started again at page 5: no rel="last" fan-out, no
+   * checkpoint for pages known up front */
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator link = {.kind = FLURRY_PAGINATE_LINK, .first_page = 5};
+  url_on(f, 0, "/items?page=5&per_page=50&total=1000", url, sizeof url);
+  run_chain(f, url, &link, log);
+  assert_int_equal(log->pages, 16);
+  assert_int_equal(log->known, 0);
+  assert_int_equal(log->numbers_sum, (5 + 20) * 16 / 2);
+  assert_int_equal(log->items, 800);
+  free(log);
+  k = calloc(1, sizeof *k);
+  flurry_paginator fan = {.kind = FLURRY_PAGINATE_LINK, .checkpoint = checkpoint,
+                          .on_end = on_end, .user_data = k};
+  url_on(f, 0, "/items?per_page=50&total=1000", url, sizeof url);
+  flurry_request *req;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, &fan), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(f->client, req, on_page, k), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(k->base.pages, 20);
+  assert_int_equal(k->n, 0);
+  free(k);
+}
+
+/* The page whose next page stopped the chain learns why, in its own
+ * callback. */
+static void on_page_stopped(flurry_request *req, flurry_response *resp, void *ud) {
+  chain_log *log = ud;
+  flurry_chain_end e;
+  flurry_page pg;
+  assert_int_equal(flurry_request_page(req, &pg), FLURRY_OK);
+  int rc = flurry_request_chain_stopped(req, &e);
+  assert_true(rc == 0 || rc == 1);
+  assert_int_equal(flurry_request_chain_stopped(req, NULL), FLURRY_EINVALID);
+  if (rc == 1) {
+    log->stopped_calls++;
+    log->stopped_at = pg.number;
+    log->stopped_err = e.error;
+    assert_int_equal(e.chain, pg.chain);
+    assert_int_equal(e.pages, pg.number);
+    snprintf(log->stopped_detail, sizeof log->stopped_detail, "%s", e.detail);
+    snprintf(log->stopped_msg, sizeof log->stopped_msg, "%s", e.message);
+  }
+  on_page(req, resp, ud);
+}
+
+static int next_url_ftp(const flurry_response *resp, const flurry_page *page, void *ud,
+                        char *url, size_t len) {
+  (void)resp, (void)page, (void)ud;
+  snprintf(url, len, "ftp://127.0.0.1/items");
+  return 1;
+}
+
+static void run_stopped(fixture *f, const char *path, flurry_paginator *pg, chain_log *log) {
+  char url[256];
+  url_on(f, 0, path, url, sizeof url);
+  flurry_request *req = page_one(f, url, pg, log);
+  assert_int_equal(flurry_request_chain_stopped(req, &(flurry_chain_end){0}), FLURRY_EINVALID);
+  assert_int_equal(flurry_client_submit(f->client, req, on_page_stopped, log), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(log->ends, 1);
+}
+
+static void test_paginate_chain_stopped_at_its_page(void **state) {
+  fixture *f = *state;
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator loop = {.kind = FLURRY_PAGINATE_LINK};
+  run_stopped(f, "/items/loop?page=1", &loop, log);
+  assert_int_equal(log->stopped_calls, 1);
+  assert_int_equal(log->stopped_at, 3);
+  assert_int_equal(log->stopped_err, FLURRY_EPROTOCOL);
+  assert_string_equal(log->stopped_detail, "pagination_cycle");
+  assert_non_null(strstr(log->stopped_msg, "stopped after page 3"));
+  free(log);
+  log = calloc(1, sizeof *log);
+  flurry_paginator ftp = {.kind = FLURRY_PAGINATE_NEXT_URL, .next_url = next_url_ftp};
+  run_stopped(f, "/items/cursor?limit=10&total=100", &ftp, log);
+  assert_int_equal(log->stopped_at, 1);
+  assert_int_equal(log->stopped_err, FLURRY_EINVALID);
+  assert_string_equal(log->stopped_detail, "next");
+  assert_string_equal(log->end_detail, "next");
+  free(log);
+  log = calloc(1, sizeof *log);
+  flurry_paginator limit = {.kind = FLURRY_PAGINATE_LINK, .max_pages = 2};
+  run_stopped(f, "/items/loop?page=1", &limit, log);
+  assert_int_equal(log->stopped_at, 2);
+  assert_int_equal(log->stopped_err, FLURRY_OK);
+  assert_string_equal(log->stopped_detail, "max_pages");
+  free(log);
+  /* an end as the kind says, and pages known up front: no stop */
+  log = calloc(1, sizeof *log);
+  flurry_paginator known = {.kind = FLURRY_PAGINATE_LINK};
+  run_stopped(f, "/items?per_page=50&total=200", &known, log);
+  assert_int_equal(log->pages, 4);
+  assert_int_equal(log->stopped_calls, 0);
+  free(log);
+}
+
 /* ---- credentials stay at page 1's origin ---- */
 
 static void test_paginate_other_origin_gets_no_credentials(void **state) {
@@ -731,6 +1054,30 @@ static void test_paginate_other_origin_gets_no_credentials(void **state) {
   free(log);
 }
 
+/* With the name heuristic (flurry_client_set_secret_heuristic), a page's
+ * own header named like a credential stays at page 1's origin too. */
+static void test_paginate_other_origin_heuristic_names(void **state) {
+  fixture *f = *state;
+  char url[512], other[256], path[300];
+  chain_log *log = calloc(1, sizeof *log);
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK};
+  url_on(f, 1, "/items/link", other, sizeof other);
+  snprintf(path, sizeof path, "/items/link?next=%s", other);
+  url_on(f, 0, path, url, sizeof url);
+  assert_int_equal(flurry_client_set_secret_heuristic(f->client, 1), FLURRY_OK);
+  flurry_request *req = page_one(f, url, &pg, log);
+  /* not given to flurry_client_add_secret_header: a name with "key" */
+  assert_int_equal(flurry_request_add_header(req, "X-Api-Key", "k"), FLURRY_OK);
+  assert_int_equal(flurry_request_add_header(req, "X-Trace", "t"), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(f->client, req, on_page, log), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
+  assert_int_equal(log->pages, 2);
+  assert_string_equal(log->bodies[0], "{\"authorization\":null,\"header_names\":"
+                                      "[\"X-Api-Key\",\"Accept\",\"X-Trace\"]}");
+  assert_string_equal(log->bodies[1], "{\"authorization\":null,\"header_names\":[\"Accept\",\"X-Trace\"]}");
+  free(log);
+}
+
 static void test_paginate_set_paginator_checks(void **state) {
   (void)state;
   flurry_request *req;
@@ -738,16 +1085,31 @@ static void test_paginate_set_paginator_checks(void **state) {
   assert_int_equal(flurry_request_new(&req, "GET", "http://127.0.0.1:1/"), FLURRY_OK);
   flurry_paginator none = {0}, no_cb = {.kind = FLURRY_PAGINATE_NEXT_URL},
                    neg = {.kind = FLURRY_PAGINATE_LINK, .max_pages = -1},
+                   neg_first = {.kind = FLURRY_PAGINATE_LINK, .first_page = -1},
+                   manual_stop = {.kind = FLURRY_PAGINATE_MANUAL, .stop = stop_at_3},
+                   manual_url = {.kind = FLURRY_PAGINATE_MANUAL, .build_url = build_tagged},
+                   cb_url = {.kind = FLURRY_PAGINATE_CALLBACK, .next = next_fails,
+                             .build_url = build_tagged},
                    ok = {.kind = FLURRY_PAGINATE_LINK};
   assert_int_equal(flurry_request_set_paginator(req, &none), FLURRY_EINVALID);
   assert_int_equal(flurry_request_set_paginator(req, &no_cb), FLURRY_EINVALID);
   assert_int_equal(flurry_request_set_paginator(req, &neg), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_paginator(req, &neg_first), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_paginator(req, &manual_stop), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_paginator(req, &manual_url), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_paginator(req, &cb_url), FLURRY_EINVALID);
   assert_int_equal(flurry_request_page(req, &page), FLURRY_EINVALID);
   assert_int_equal(flurry_request_set_paginator(req, &ok), FLURRY_OK);
   assert_int_equal(flurry_request_set_paginator(req, &ok), FLURRY_EINVALID); /* once */
   assert_int_equal(flurry_request_page(req, &page), FLURRY_OK);
   assert_int_equal(page.number, 1);
   flurry_request_free(req); /* never submitted: the chain goes with it */
+  flurry_paginator later = {.kind = FLURRY_PAGINATE_LINK, .first_page = 7};
+  assert_int_equal(flurry_request_new(&req, "GET", "http://127.0.0.1:1/"), FLURRY_OK);
+  assert_int_equal(flurry_request_set_paginator(req, &later), FLURRY_OK);
+  assert_int_equal(flurry_request_page(req, &page), FLURRY_OK);
+  assert_int_equal(page.number, 7);
+  flurry_request_free(req);
 }
 
 /* Once per page does not fit one slot (gather) or one part (group). */
@@ -960,7 +1322,13 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_paginate_manual_limit_and_drop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_manual_known_pages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_stop_callback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_build_url_pages_carry_data, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_checkpoint_and_first_page, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_chain_stopped_at_its_page, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_other_origin_gets_no_credentials, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_other_origin_heuristic_names, setup,
                                       teardown),
       cmocka_unit_test(test_paginate_set_paginator_checks),
       cmocka_unit_test_setup_teardown(test_paginate_refused_by_gather_and_group, setup, teardown),
