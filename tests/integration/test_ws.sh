@@ -212,6 +212,18 @@ test_ping_flood_server_not_reading() {
     "1006 timeout nothing from the server for 2000 ms"
 }
 
+test_stdin_flood_server_not_reading() {
+  # Empty lines are messages of no bytes: the queue limit in bytes alone
+  # would let stdin in without end.
+  start_flood noread 0
+  local kb; kb=$(yes '' | head -n 1000000 | peak_kb "$WORK/fs.jsonl" --idle-timeout 2s "$FURL")
+  kill "$FP" 2>/dev/null; wait "$FP"
+  echo "     peak RSS, 1,000,000 empty stdin lines, server not reading: $kb kB"
+  check "stdin flood, server not reading: peak RSS under 64 MB" "$(under_64mb "$kb")" yes
+  check "stdin flood, server not reading: ended by the idle timeout" \
+    "$(jq -r 'select(.type=="close") | .error.kind' "$WORK/fs.jsonl")" timeout
+}
+
 test_fragmented_ping() {
   start_flood fragping
   WSC "$FURL" < /dev/null > "$WORK/fp.jsonl"; local rc=$?
@@ -254,7 +266,8 @@ test_usage() {
 for t in test_echo_text test_echo_binary test_order test_json_data test_broadcast \
          test_server_close test_too_large test_ping_pong test_idle_timeout test_idle_keepalive test_bad_handshake test_refused \
          test_server_shutdown test_sigterm test_ping_flood_server_reading \
-         test_ping_flood_server_not_reading test_fragmented_ping test_mock_plain_get test_usage; do
+         test_ping_flood_server_not_reading test_stdin_flood_server_not_reading \
+         test_fragmented_ping test_mock_plain_get test_usage; do
   run_test "$t"
 done
 finish
