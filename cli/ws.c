@@ -17,6 +17,8 @@
 
 #define MAX_HEADERS 64
 #define HIGH_WATER (1u << 20) /* queued bytes past which stdin waits */
+#define HIGH_WATER_MSGS 1024 /* queued messages likewise (empty lines have no bytes);
+                                under FLURRY_WS_PAUSE_MESSAGES: stdin never pauses reading */
 #define DRAIN_CHECK_MS 20
 #define DEFAULT_LINGER_MS 1000
 
@@ -355,7 +357,8 @@ static void on_input(void *ud) { pump_input(ud); }
 
 static void pump_input(ws_cli *w) {
   while (w->open && !w->eof && !w->closing && !w->done) {
-    if (flurry_ws_queued(w->ws) >= HIGH_WATER) {
+    if (flurry_ws_queued(w->ws) >= HIGH_WATER ||
+        flurry_ws_queued_messages(w->ws) >= HIGH_WATER_MSGS) {
       uv_timer_start(&w->timer, on_timer, DRAIN_CHECK_MS, 0);
       return;
     }
