@@ -224,17 +224,17 @@ static void unpark(flurry_client *c, flurry__host *h, double now) {
   }
   double tokens = flurry__bucket_available(&h->bucket, now);
   size_t n = tokens < 0 ? h->parked : tokens >= 1 ? (size_t)tokens : 1;
-  fl_list *last = fl_list_first(&h->park);
-  for (size_t i = 1; i < n && fl_list_next(&h->park, last); i++)
-    last = fl_list_next(&h->park, last);
-  while (last) {
-    fl_list *prev = fl_list_prev(&h->park, last);
-    fl_list_remove(last);
+  fl_list go = FL_LIST_INIT(go); /* the first n, newest first */
+  for (size_t i = 0; i < n; i++) {
+    fl_list *l = fl_list_pop_front(&h->park);
+    if (l == NULL)
+      break;
+    fl_list_push_front(&go, l);
     h->parked--;
     c->parked--;
-    flurry__queue_front(c, flurry__req_of(last));
-    last = prev;
   }
+  for (fl_list *l = fl_list_pop_front(&go); l; l = fl_list_pop_front(&go))
+    flurry__queue_front(c, flurry__req_of(l));
   if (h->parked) {
     double wait = 1;
     flurry__bucket_peek(&h->bucket, now, &wait);

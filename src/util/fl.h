@@ -92,8 +92,9 @@ void fl_heap_free(fl_heap *h);
  * list_head): the owner embeds an fl_list node and FL_CONTAINER gets it
  * back. Every operation is O(1) and allocates nothing. The head must be
  * initialised (fl_list_init or FL_LIST_INIT); a node need not be: a node
- * of zero bytes, and a node fl_list_remove took out, is in no list
- * (fl_list_linked says so). A node is in at most one list at a time. */
+ * of zero bytes is in no list, and so is a node fl_list_remove took out
+ * (it then points at itself, as Linux's list_del_init leaves it). A node
+ * is in at most one list at a time. */
 typedef struct fl_list {
   struct fl_list *prev, *next;
 } fl_list;
@@ -103,7 +104,7 @@ typedef struct fl_list {
 static inline void fl_list_init(fl_list *head) { head->prev = head->next = head; }
 static inline int fl_list_empty(const fl_list *head) { return head->next == head; }
 /* 1 when the node is in a list. */
-static inline int fl_list_linked(const fl_list *n) { return n->next != NULL; }
+static inline int fl_list_linked(const fl_list *n) { return n->next != NULL && n->next != n; }
 
 /* Links n (in no list) right after at (the head or a node). */
 static inline void fl_list_insert_after(fl_list *at, fl_list *n) {
@@ -117,11 +118,12 @@ static inline void fl_list_push_back(fl_list *head, fl_list *n) {
   fl_list_insert_after(head->prev, n);
 }
 
-/* Unlinks n (in a list) and leaves it in none. */
+/* Unlinks n from its list and leaves it in none. n is in a list, or was
+ * taken out by fl_list_remove before (then nothing happens). */
 static inline void fl_list_remove(fl_list *n) {
   n->prev->next = n->next;
   n->next->prev = n->prev;
-  n->prev = n->next = NULL;
+  n->prev = n->next = n;
 }
 
 /* The first / last node, or NULL when the list is empty. */

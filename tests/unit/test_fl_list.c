@@ -81,8 +81,9 @@ static void test_fl_list_linked_state(void **state) {
   assert_true(fl_list_linked(&a.link));
   fl_list_remove(&a.link);
   assert_false(fl_list_linked(&a.link));
-  assert_null(a.link.next);
-  assert_null(a.link.prev);
+  fl_list_remove(&a.link); /* again: nothing happens */
+  assert_false(fl_list_linked(&a.link));
+  assert_true(fl_list_empty(&head));
   /* and it can go in again, into another list */
   fl_list other = FL_LIST_INIT(other);
   fl_list_push_front(&other, &a.link);
