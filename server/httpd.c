@@ -81,7 +81,7 @@ struct flurry__httpd_req {
   unsigned status;
   void *data;
   char peer[INET6_ADDRSTRLEN];
-  fl_list node;                 /* in h->deferred while DEFERRED */
+  fl_list node;               /* in h->deferred while DEFERRED */
   flurry__httpd_raw_line raw; /* for the layout checks, in req_begin only */
   /* a 101 answer not handed over yet (reply_upgrade) */
   flurry__httpd_upgrade_cb up_cb;
@@ -112,7 +112,7 @@ struct flurry__httpd_stream {
 typedef struct conn_clock {
   int fd;
   double deadline; /* fl_now_ms() past which it is cut; 0: none */
-  fl_list node;      /* in h->clocked */
+  fl_list node;    /* in h->clocked */
 } conn_clock;
 
 /* ---- the MHD run loop ---------------------------------------------------- */
