@@ -57,8 +57,11 @@ FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   o[FLURRY_OPT_BREAKER_COOLDOWN_MS] = 5000;
   c->budget = 500;
   flurry__bucket_init(&c->rate, 0, 1, fl_now_ms());
+  fl_list_init(&c->queue);
+  fl_list_init(&c->run);
   c->backoff = (fl_heap)FL_HEAP_INIT;
   c->host_wake = (fl_heap)FL_HEAP_INIT;
+  flurry__hosts_init(c);
   c->rng = uv_hrtime() | 1;
   c->h2c_reuse_broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
   *out = c;
@@ -282,7 +285,7 @@ FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req,
   req->submit_ms = fl_now_ms();
   req->state = REQ_QUEUED;
   req->backoff.index = SIZE_MAX;
-  flurry__list_push_back(&c->queue_head, &c->queue_tail, req);
+  fl_list_push_back(&c->queue, &req->link);
   c->queued++;
   flurry__kick(c);
   return FLURRY_OK;

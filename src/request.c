@@ -240,37 +240,3 @@ const char *flurry__target_url(const flurry_request *req) {
 }
 
 FLURRY_API const char *flurry_request_url(const flurry_request *req) { return req->url; }
-
-/* ---- the intrusive lists a request moves between (queue, park, run) ---- */
-
-void flurry__list_push_back(flurry_request **head, flurry_request **tail, flurry_request *r) {
-  r->next = NULL;
-  r->prev = *tail;
-  if (*tail)
-    (*tail)->next = r;
-  else
-    *head = r;
-  *tail = r;
-}
-
-void flurry__list_push_front(flurry_request **head, flurry_request **tail, flurry_request *r) {
-  r->prev = NULL;
-  r->next = *head;
-  if (*head)
-    (*head)->prev = r;
-  else
-    *tail = r;
-  *head = r;
-}
-
-void flurry__list_remove(flurry_request **head, flurry_request **tail, flurry_request *r) {
-  if (r->prev)
-    r->prev->next = r->next;
-  else
-    *head = r->next;
-  if (r->next)
-    r->next->prev = r->prev;
-  else
-    *tail = r->prev;
-  r->next = r->prev = NULL;
-}

@@ -209,7 +209,7 @@ void flurry__start(flurry_client *c, flurry_request *req) {
   }
   req->easy = e;
   req->state = REQ_RUNNING;
-  flurry__list_push_back(&c->run_head, &c->run_tail, req);
+  fl_list_push_back(&c->run, &req->link);
   c->running++;
 }
 
@@ -394,7 +394,7 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   int hop = flurry__redirect_next(c, req, e, result);
   easy_put(c, e);
   req->easy = NULL;
-  flurry__list_remove(&c->run_head, &c->run_tail, req);
+  fl_list_remove(&req->link);
   c->running--;
   double now = fl_now_ms();
   if (hop) { /* the same attempt, on to the next hop (it may fail at once) */
