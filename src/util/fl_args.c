@@ -1,0 +1,226 @@
+/* fl_args.c: command-line options from one table (see fl_args.h). */
+#include "fl_args.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fl.h"
+
+#define HELP_COL 26
+
+static const fl_arg *row_at(const fl_args *a, size_t i) {
+  return (const fl_arg *)(const void *)(a->rows + i * a->stride);
+}
+
+int fl_args_init(fl_args *a, const char *prog, const fl_arg *rows, size_t n, size_t stride,
+                 int in_order) {
+  memset(a, 0, sizeof *a);
+  a->prog = prog;
+  a->rows = (const char *)rows;
+  a->n = n;
+  a->stride = stride;
+  a->in_order = in_order;
+  size_t k = 0, s = 0;
+  if (in_order)
+    a->shortopts[s++] = '-';
+  for (size_t i = 0; i < n; i++) {
+    const fl_arg *r = row_at(a, i);
+    if (r->name == NULL || r->help_only)
+      continue;
+    if (k == FL_ARGS_MAX)
+      return -1;
+    a->longopts[k].name = r->name;
+    a->longopts[k].has_arg = r->metavar ? required_argument : no_argument;
+    a->longopts[k].flag = NULL;
+    a->longopts[k++].val = 256 + (int)i;
+    if (r->short_name) {
+      a->shortopts[s++] = (char)r->short_name;
+      if (r->metavar)
+        a->shortopts[s++] = ':';
+    }
+  }
+  return 0;
+}
+
+void fl_args_start(fl_args *a) {
+  (void)a;
+  optind = 1;
+  opterr = 1;
+}
+
+int fl_args_next(fl_args *a, int argc, char **argv, const fl_arg **row, const char **arg) {
+  int ch = getopt_long(argc, argv, a->shortopts, a->longopts, NULL);
+  *arg = optarg;
+  *row = NULL;
+  if (ch == -1 || ch == 1 || ch == '?')
+    return ch;
+  if (ch >= 256 && (size_t)(ch - 256) < a->n) {
+    *row = row_at(a, (size_t)(ch - 256));
+    return 0;
+  }
+  for (size_t i = 0; i < a->n; i++) /* a short name: its row */
+    if (row_at(a, i)->name && !row_at(a, i)->help_only && row_at(a, i)->short_name == ch) {
+      *row = row_at(a, i);
+      return 0;
+    }
+  return '?';
+}
+
+static void help_row(const fl_arg *r, FILE *out) {
+  char col[128];
+  int len = snprintf(col, sizeof col, "  %c%c%s--%s%s%s", r->short_name ? '-' : ' ',
+                     r->short_name ? r->short_name : ' ', r->short_name ? ", " : "  ", r->name,
+                     r->metavar ? " " : "", r->metavar ? r->metavar : "");
+  fputs(col, out);
+  int pad = len < HELP_COL - 1 ? HELP_COL - len : 2;
+  for (const char *p = r->help; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    fprintf(out, "%*s%.*s\n", pad, "", (int)n, p);
+    pad = HELP_COL;
+    p += n + (nl != NULL);
+  }
+}
+
+void fl_args_help(const fl_args *a, FILE *out) {
+  for (size_t i = 0; i < a->n; i++) {
+    const fl_arg *r = row_at(a, i);
+    if (r->name == NULL)
+      fputs(r->help, out);
+    else if (r->help)
+      help_row(r, out);
+  }
+}
+
+int fl_args_bad(const fl_args *a, const fl_arg *r, const char *value, const char *why) {
+  fprintf(stderr, "%s: --%s '%s': %s (see %s --help)\n", a->prog, r ? r->name : "?",
+          value ? value : "", why, a->prog);
+  return 2;
+}
+
+/* ---- values ---- */
+
+int fl_parse_duration_ms(const char *s, int64_t *ms) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || v < 0 || v > 1e12)
+    return -1;
+  double mul;
+  if (strcmp(end, "ms") == 0)
+    mul = 1;
+  else if (strcmp(end, "s") == 0 || *end == '\0')
+    mul = 1000;
+  else if (strcmp(end, "m") == 0)
+    mul = 60000;
+  else if (strcmp(end, "h") == 0)
+    mul = 3600000;
+  else
+    return -1;
+  *ms = (int64_t)(v * mul + 0.5);
+  return 0;
+}
+
+int fl_parse_rate_milli(const char *s, int64_t *milli) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || !(v > 0) || v > 1e6)
+    return -1;
+  double per;
+  if (*end == '\0' || strcmp(end, "/s") == 0 || strcmp(end, "/sec") == 0)
+    per = 1;
+  else if (strcmp(end, "/m") == 0 || strcmp(end, "/min") == 0)
+    per = 60;
+  else if (strcmp(end, "/h") == 0 || strcmp(end, "/hour") == 0)
+    per = 3600;
+  else
+    return -1;
+  double m = v * 1000.0 / per;
+  if (m < 1)
+    return -1;
+  *milli = (int64_t)(m + 0.5);
+  return 0;
+}
+
+int fl_parse_size(const char *s, int64_t *bytes) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || v < 0)
+    return -1;
+  double mul = 1;
+  if (*end == 'k' || *end == 'K')
+    mul = 1024.0;
+  else if (*end == 'm' || *end == 'M')
+    mul = 1024.0 * 1024;
+  else if (*end == 'g' || *end == 'G')
+    mul = 1024.0 * 1024 * 1024;
+  else if (*end != '\0')
+    return -1;
+  if (*end && end[1] != '\0' && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0)
+    return -1;
+  if (v * mul > 1e13)
+    return -1;
+  *bytes = (int64_t)(v * mul);
+  return 0;
+}
+
+/* A value in its largest whole unit: 3600000 ms "1h", 1048576 bytes "1M". */
+static const char *unit_str(char *buf, size_t cap, int64_t v, const int64_t *mul,
+                            const char *const *name, size_t n) {
+  size_t i = n - 1;
+  while (i > 0 && (v == 0 || v % mul[i] != 0))
+    i--;
+  snprintf(buf, cap, "%lld%s", (long long)(v / mul[i]), name[i]);
+  return buf;
+}
+
+static const char *ms_str(char *buf, size_t cap, int64_t ms) {
+  static const int64_t mul[] = {1, 1000, 60000, 3600000};
+  static const char *const name[] = {"ms", "s", "m", "h"};
+  return unit_str(buf, cap, ms, mul, name, 4);
+}
+
+static const char *size_str(char *buf, size_t cap, int64_t b) {
+  static const int64_t mul[] = {1, 1024, 1024 * 1024, 1024 * 1024 * 1024};
+  static const char *const name[] = {"", "k", "M", "G"};
+  return unit_str(buf, cap, b, mul, name, 4);
+}
+
+static int range_bad(const fl_args *a, const fl_arg *row, const char *s, const char *what, const char *lo,
+                     const char *hi) {
+  char why[160];
+  snprintf(why, sizeof why, "expected %s from %s to %s", what, lo, hi);
+  return fl_args_bad(a, row, s, why);
+}
+
+int fl_args_int(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max, int64_t *out) {
+  char lo[32], hi[32];
+  if (fl_parse_i64(s, strlen(s), min, max, out) == 0)
+    return 0;
+  snprintf(lo, sizeof lo, "%lld", (long long)min);
+  snprintf(hi, sizeof hi, "%lld", (long long)max);
+  return range_bad(a, row, s, "a whole number", lo, hi);
+}
+
+int fl_args_duration(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,
+                     int64_t *out) {
+  char lo[32], hi[32];
+  int64_t v;
+  if (fl_parse_duration_ms(s, &v) == 0 && v >= min && v <= max) {
+    *out = v;
+    return 0;
+  }
+  return range_bad(a, row, s, "a duration (500ms, 10s, 2m, 1h)", ms_str(lo, sizeof lo, min),
+                   ms_str(hi, sizeof hi, max));
+}
+
+int fl_args_size(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,
+                 int64_t *out) {
+  char lo[32], hi[32];
+  int64_t v;
+  if (fl_parse_size(s, &v) == 0 && v >= min && v <= max) {
+    *out = v;
+    return 0;
+  }
+  return range_bad(a, row, s, "a size (bytes, or with k, M, G)", size_str(lo, sizeof lo, min),
+                   size_str(hi, sizeof hi, max));
+}
