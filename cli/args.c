@@ -570,10 +570,8 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   const fl_arg *row;
   const char *arg;
   while ((ch = fl_args_next(&args, argc, argv, &row, &arg)) != -1) {
-    if (ch == '?') {
-      fprintf(stderr, "flurry: unknown option (see flurry --help)\n");
-      return 2;
-    }
+    if (ch == '?')
+      return 2; /* said */
     const opt_row *r = FL_CONTAINER(row, opt_row, arg);
     int rc = ch == 1 ? positional(o, arg, &want_template) : r->set(o, r, arg);
     if (rc == 0 && ch == 0 && r->set == set_each)

@@ -45,14 +45,31 @@ int fl_args_init(fl_args *a, const char *prog, const fl_arg *rows, size_t n, siz
 void fl_args_start(fl_args *a) {
   (void)a;
   optind = 1;
-  opterr = 1;
+  opterr = 0; /* fl_args_next says what was wrong, with the program's name */
+}
+
+/* getopt refused argv[optind - 1]: a value missing, or no such option. */
+static int refused(const fl_args *a, char **argv) {
+  const char *what = argv[optind - 1];
+  if (optopt >= 256 && (size_t)(optopt - 256) < a->n)
+    fprintf(stderr, "%s: --%s needs a value (see %s --help)\n", a->prog,
+            row_at(a, (size_t)(optopt - 256))->name, a->prog);
+  else if (optopt > 0 && optopt < 256 && strchr(a->shortopts, optopt))
+    fprintf(stderr, "%s: -%c needs a value (see %s --help)\n", a->prog, optopt, a->prog);
+  else if (optopt > 0 && optopt < 256)
+    fprintf(stderr, "%s: unknown option '-%c' (see %s --help)\n", a->prog, optopt, a->prog);
+  else
+    fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", a->prog, what, a->prog);
+  return '?';
 }
 
 int fl_args_next(fl_args *a, int argc, char **argv, const fl_arg **row, const char **arg) {
   int ch = getopt_long(argc, argv, a->shortopts, a->longopts, NULL);
   *arg = optarg;
   *row = NULL;
-  if (ch == -1 || ch == 1 || ch == '?')
+  if (ch == '?')
+    return refused(a, argv);
+  if (ch == -1 || ch == 1)
     return ch;
   if (ch >= 256 && (size_t)(ch - 256) < a->n) {
     *row = row_at(a, (size_t)(ch - 256));

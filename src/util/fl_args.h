@@ -40,11 +40,13 @@ int fl_args_init(fl_args *a, const char *prog, const fl_arg *rows, size_t n, siz
 #define FL_ARGS_INIT(a, prog, table, in_order)                                               \
   fl_args_init((a), (prog), &(table)[0].arg, sizeof(table) / sizeof((table)[0]),             \
                sizeof((table)[0]), (in_order))
-/* Starts parsing argv again (getopt's state is global). */
+/* Starts parsing argv again (getopt's state is global; its own messages
+ * are off). */
 void fl_args_start(fl_args *a);
 /* The next argument: 0 for an option (*row its row, *arg its value or
  * NULL), 1 for a positional argument (in_order) in *arg, -1 at the end,
- * or '?' after getopt said what was wrong. */
+ * or '?' after a message on stderr ("PROG: unknown option '--x'", "PROG:
+ * --name needs a value"). */
 int fl_args_next(fl_args *a, int argc, char **argv, const fl_arg **row, const char **arg);
 /* Writes the rows' help: "  -c, --name META" padded to column 26 (or two
  * spaces after a longer one), then the help, continuation lines at column
