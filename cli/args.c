@@ -552,6 +552,22 @@ static int check_levels(cli_opts *o) {
   return 0;
 }
 
+typedef struct parse_ctx {
+  cli_opts *o;
+  int want_template; /* the argument after --each EXPR is its TEMPLATE */
+} parse_ctx;
+
+static int one_arg(const fl_arg *row, const char *v, void *ud) {
+  parse_ctx *ctx = ud;
+  if (row == NULL)
+    return positional(ctx->o, v, &ctx->want_template);
+  const opt_row *r = FL_CONTAINER(row, opt_row, arg);
+  int rc = r->set(ctx->o, r, v);
+  if (rc == 0 && r->set == set_each)
+    ctx->want_template = 1;
+  return rc;
+}
+
 int cli_args_parse(cli_opts *o, int argc, char **argv) {
   memset(o, 0, sizeof *o);
   o->concurrency = 64;
@@ -563,25 +579,11 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   if (add_level(o, NULL) != 0)
     return CLI_ARGS_NOMEM;
   /* In order: options apply to the level named before them. */
-  if (FL_ARGS_INIT(&args, "flurry", table, 1) != 0)
-    return 2;
-  fl_args_start(&args);
-  int ch, want_template = 0;
-  const fl_arg *row;
-  const char *arg;
-  while ((ch = fl_args_next(&args, argc, argv, &row, &arg)) != -1) {
-    if (ch == '?')
-      return 2; /* said */
-    const opt_row *r = FL_CONTAINER(row, opt_row, arg);
-    int rc = ch == 1 ? positional(o, arg, &want_template) : r->set(o, r, arg);
-    if (rc == 0 && ch == 0 && r->set == set_each)
-      want_template = 1;
-    if (rc != 0)
-      return rc;
-  }
-  while (optind < argc)
-    if (positional(o, argv[optind++], &want_template) != 0)
-      return 2;
+  parse_ctx ctx = {o, 0};
+  int rc = FL_ARGS_INIT(&args, "flurry", table, 1) != 0 ? 2
+                                                        : fl_args_parse(&args, argc, argv, one_arg, &ctx);
+  if (rc != 0)
+    return rc;
   if (check_levels(o) != 0)
     return 2;
   for (size_t i = 0; i < o->nheaders; i++) /* --secret-header may come after -H */

@@ -56,7 +56,15 @@ static void usage(const fl_args *a, FILE *f) {
         f);
 }
 
-static int one_option(const fl_args *a, const opt_row *r, const char *v, mock_opts *o) {
+typedef struct parse_ctx {
+  fl_args *a;
+  mock_opts *o;
+} parse_ctx;
+
+static int one_option(const fl_arg *row, const char *v, void *ud) {
+  const fl_args *a = ((parse_ctx *)ud)->a;
+  mock_opts *o = ((parse_ctx *)ud)->o;
+  const opt_row *r = FL_CONTAINER(row, opt_row, arg);
   int64_t port;
   switch (r->key) {
   case O_PORT:
@@ -86,20 +94,9 @@ static int one_option(const fl_args *a, const opt_row *r, const char *v, mock_op
 static int parse_opts(int argc, char **argv, fl_args *a, mock_opts *o) {
   memset(o, 0, sizeof *o);
   o->host = "127.0.0.1";
-  if (FL_ARGS_INIT(a, "flurry mock", table, 0) != 0)
-    return -1;
-  fl_args_start(a);
-  const fl_arg *row;
-  const char *v;
-  int ch;
-  while ((ch = fl_args_next(a, argc, argv, &row, &v)) == 0)
-    if (one_option(a, FL_CONTAINER(row, opt_row, arg), v, o) != 0)
-      return -1;
-  if (ch == -1 && optind < argc) {
-    fprintf(stderr, "flurry mock: unexpected argument '%s'\n", argv[optind]);
-    return -1;
-  }
-  return ch == -1 ? 0 : -1;
+  parse_ctx ctx = {a, o};
+  return FL_ARGS_INIT(a, "flurry mock", table, 0) != 0 ? -1
+                                                        : fl_args_parse(a, argc, argv, one_option, &ctx);
 }
 
 /* ---- start-up ------------------------------------------------------------ */

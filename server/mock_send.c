@@ -77,7 +77,15 @@ static void usage(const fl_args *a, FILE *f) {
   fl_args_help(a, f);
 }
 
-static int one_option(const fl_args *a, const opt_row *r, const char *v, send_opts *o) {
+typedef struct parse_ctx {
+  fl_args *a;
+  send_opts *o;
+} parse_ctx;
+
+static int one_option(const fl_arg *row, const char *v, void *ud) {
+  const fl_args *a = ((parse_ctx *)ud)->a;
+  send_opts *o = ((parse_ctx *)ud)->o;
+  const opt_row *r = FL_CONTAINER(row, opt_row, arg);
   switch (r->key) {
   case O_URL: o->url = v; return 0;
   case O_SCHEME: o->scheme_name = v; return 0;
@@ -124,20 +132,10 @@ static int check_opts(send_opts *o) {
 static int parse_opts(int argc, char **argv, fl_args *a, send_opts *o) {
   memset(o, 0, sizeof *o);
   o->count = 1;
-  if (FL_ARGS_INIT(a, PROG, table, 0) != 0)
+  parse_ctx ctx = {a, o};
+  if (FL_ARGS_INIT(a, PROG, table, 0) != 0 || fl_args_parse(a, argc, argv, one_option, &ctx) != 0)
     return -1;
-  fl_args_start(a);
-  const fl_arg *row;
-  const char *v;
-  int ch;
-  while ((ch = fl_args_next(a, argc, argv, &row, &v)) == 0)
-    if (one_option(a, FL_CONTAINER(row, opt_row, arg), v, o) != 0)
-      return -1;
-  if (ch == -1 && optind < argc) {
-    fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-    return -1;
-  }
-  return ch != -1 ? -1 : o->help ? 0 : check_opts(o);
+  return o->help ? 0 : check_opts(o);
 }
 
 /* ---- one delivery

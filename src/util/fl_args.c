@@ -115,6 +115,24 @@ int fl_args_bad(const fl_args *a, const fl_arg *r, const char *value, const char
   return 2;
 }
 
+int fl_args_parse(fl_args *a, int argc, char **argv, fl_args_fn fn, void *ud) {
+  const fl_arg *row;
+  const char *v;
+  int ch, rc = 0;
+  fl_args_start(a);
+  while (rc == 0 && (ch = fl_args_next(a, argc, argv, &row, &v)) != -1)
+    rc = ch == '?' ? 2 : fn(ch == 1 ? NULL : row, v, ud);
+  while (rc == 0 && optind < argc) { /* after "--", or any when not in order */
+    if (!a->in_order) {
+      fprintf(stderr, "%s: unexpected argument '%s' (see %s --help)\n", a->prog, argv[optind],
+              a->prog);
+      return 2;
+    }
+    rc = fn(NULL, argv[optind++], ud);
+  }
+  return rc;
+}
+
 /* ---- values ---- */
 
 int fl_parse_duration_ms(const char *s, int64_t *ms) {
@@ -180,64 +198,57 @@ int fl_parse_size(const char *s, int64_t *bytes) {
   return 0;
 }
 
-/* A value in its largest whole unit: 3600000 ms "1h", 1048576 bytes "1M". */
-static const char *unit_str(char *buf, size_t cap, int64_t v, const int64_t *mul,
-                            const char *const *name, size_t n) {
-  size_t i = n - 1;
-  while (i > 0 && (v == 0 || v % mul[i] != 0))
+/* A kind of value: its parser, what it is called, and its units for
+ * messages (the largest whole one is used: 3600000 ms "1h"). */
+typedef struct kind {
+  int (*parse)(const char *s, int64_t *out);
+  const char *what;
+  int64_t mul[4];
+  const char *unit[4];
+} kind;
+
+static int parse_int(const char *s, int64_t *out) {
+  return fl_parse_i64(s, strlen(s), INT64_MIN, INT64_MAX, out);
+}
+
+static const kind k_int = {parse_int, "a whole number", {1, 1, 1, 1}, {"", "", "", ""}};
+static const kind k_duration = {fl_parse_duration_ms, "a duration (500ms, 10s, 2m, 1h)",
+                                {1, 1000, 60000, 3600000}, {"ms", "s", "m", "h"}};
+static const kind k_size = {fl_parse_size, "a size (bytes, or with k, M, G)",
+                            {1, 1024, 1024 * 1024, 1024 * 1024 * 1024}, {"", "k", "M", "G"}};
+
+static const char *unit_str(char *buf, size_t cap, int64_t v, const kind *k) {
+  int i = 3;
+  while (i > 0 && (v == 0 || v % k->mul[i] != 0))
     i--;
-  snprintf(buf, cap, "%lld%s", (long long)(v / mul[i]), name[i]);
+  snprintf(buf, cap, "%lld%s", (long long)(v / k->mul[i]), k->unit[i]);
   return buf;
 }
 
-static const char *ms_str(char *buf, size_t cap, int64_t ms) {
-  static const int64_t mul[] = {1, 1000, 60000, 3600000};
-  static const char *const name[] = {"ms", "s", "m", "h"};
-  return unit_str(buf, cap, ms, mul, name, 4);
-}
-
-static const char *size_str(char *buf, size_t cap, int64_t b) {
-  static const int64_t mul[] = {1, 1024, 1024 * 1024, 1024 * 1024 * 1024};
-  static const char *const name[] = {"", "k", "M", "G"};
-  return unit_str(buf, cap, b, mul, name, 4);
-}
-
-static int range_bad(const fl_args *a, const fl_arg *row, const char *s, const char *what, const char *lo,
-                     const char *hi) {
-  char why[160];
-  snprintf(why, sizeof why, "expected %s from %s to %s", what, lo, hi);
+static int ranged(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,
+                  int64_t *out, const kind *k) {
+  char lo[32], hi[32], why[160];
+  int64_t v;
+  if (k->parse(s, &v) == 0 && v >= min && v <= max) {
+    *out = v;
+    return 0;
+  }
+  snprintf(why, sizeof why, "expected %s from %s to %s", k->what, unit_str(lo, sizeof lo, min, k),
+           unit_str(hi, sizeof hi, max, k));
   return fl_args_bad(a, row, s, why);
 }
 
-int fl_args_int(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max, int64_t *out) {
-  char lo[32], hi[32];
-  if (fl_parse_i64(s, strlen(s), min, max, out) == 0)
-    return 0;
-  snprintf(lo, sizeof lo, "%lld", (long long)min);
-  snprintf(hi, sizeof hi, "%lld", (long long)max);
-  return range_bad(a, row, s, "a whole number", lo, hi);
+int fl_args_int(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,
+                int64_t *out) {
+  return ranged(a, row, s, min, max, out, &k_int);
 }
 
 int fl_args_duration(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,
                      int64_t *out) {
-  char lo[32], hi[32];
-  int64_t v;
-  if (fl_parse_duration_ms(s, &v) == 0 && v >= min && v <= max) {
-    *out = v;
-    return 0;
-  }
-  return range_bad(a, row, s, "a duration (500ms, 10s, 2m, 1h)", ms_str(lo, sizeof lo, min),
-                   ms_str(hi, sizeof hi, max));
+  return ranged(a, row, s, min, max, out, &k_duration);
 }
 
 int fl_args_size(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,
                  int64_t *out) {
-  char lo[32], hi[32];
-  int64_t v;
-  if (fl_parse_size(s, &v) == 0 && v >= min && v <= max) {
-    *out = v;
-    return 0;
-  }
-  return range_bad(a, row, s, "a size (bytes, or with k, M, G)", size_str(lo, sizeof lo, min),
-                   size_str(hi, sizeof hi, max));
+  return ranged(a, row, s, min, max, out, &k_size);
 }

@@ -48,6 +48,13 @@ void fl_args_start(fl_args *a);
  * or '?' after a message on stderr ("PROG: unknown option '--x'", "PROG:
  * --name needs a value"). */
 int fl_args_next(fl_args *a, int argc, char **argv, const fl_arg **row, const char **arg);
+/* Called for each option (row and value, NULL for a flag) and, in order,
+ * each positional argument (row NULL); returns 0 to go on. */
+typedef int (*fl_args_fn)(const fl_arg *row, const char *value, void *ud);
+/* Parses argv from the start with fn. Returns 0, fn's first non-zero
+ * answer, or 2 after a message (an unknown option, a missing value, an
+ * argument that is not an option when positional ones are not taken). */
+int fl_args_parse(fl_args *a, int argc, char **argv, fl_args_fn fn, void *ud);
 /* Writes the rows' help: "  -c, --name META" padded to column 26 (or two
  * spaces after a longer one), then the help, continuation lines at column
  * 26; a text row as it is. */
