@@ -47,6 +47,7 @@ static const flurry_opt_info rows[FLURRY_OPT_COUNT_] = {
 };
 
 /* Every option has its row, and the request's override mask has its bit. */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): each row is a term of a sum */
 #define COUNT_ROW(e, name, def, min, max, client_only) +1
 _Static_assert(1 FLURRY_OPT_TABLE(COUNT_ROW) == FLURRY_OPT_COUNT_,
                "one row in FLURRY_OPT_TABLE per flurry_opt");
