@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "fl_args.h"
 #include "ws_cli.h"
 #include "ws_int.h"
 
@@ -95,7 +96,7 @@ static int bad(const char *opt, const char *arg) {
 
 static int set_dur(int64_t *dst, const char *opt, const char *arg) {
   int64_t ms;
-  if (cli_parse_duration_ms(arg, &ms) != 0 || ms <= 0)
+  if (fl_parse_duration_ms(arg, &ms) != 0 || ms <= 0)
     return bad(opt, arg);
   *dst = ms;
   return 0;
@@ -103,7 +104,7 @@ static int set_dur(int64_t *dst, const char *opt, const char *arg) {
 
 static int set_size(int64_t *dst, const char *opt, const char *arg, int64_t max) {
   int64_t n;
-  if (cli_parse_size(arg, &n) != 0 || n <= 0 || n > max)
+  if (fl_parse_size(arg, &n) != 0 || n <= 0 || n > max)
     return bad(opt, arg);
   *dst = n;
   return 0;
@@ -136,7 +137,7 @@ static int one_opt(ws_cli *w, int ch, const char *arg) {
       return bad("--count", arg);
     return 0;
   case O_LINGER:
-    if (cli_parse_duration_ms(arg, &w->linger_ms) != 0 || w->linger_ms < 0)
+    if (fl_parse_duration_ms(arg, &w->linger_ms) != 0 || w->linger_ms < 0)
       return bad("--linger", arg);
     return 0;
   case O_MAXMSG:

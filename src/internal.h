@@ -11,15 +11,7 @@
 #include "flurry.h"
 #include "paginate_int.h"
 
-/* Defaults, documented in include/flurry/request.h. */
-#define FLURRY_DEFAULT_MAX_IN_FLIGHT 64
-#define FLURRY_DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define FLURRY_DEFAULT_TIMEOUT_MS 30000
-#define FLURRY_DEFAULT_IDLE_TIMEOUT_MS 30000
-#define FLURRY_DEFAULT_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
-#define FLURRY_DEFAULT_MAX_REDIRECTS 10
-#define FLURRY_DEFAULT_RETRY_BASE_MS 100
-#define FLURRY_DEFAULT_RETRY_CAP_MS 10000
+/* Option defaults and ranges: the table in opt.c. */
 #define FLURRY_MAX_HEADER_BYTES (256 * 1024) /* raw header bytes of one response, */
 #define FLURRY_MAX_HEADER_LINES 1000         /* and lines, 1xx ones included */
 #define FLURRY_MAX_RETRY_AFTER_MS 60000      /* longer: give up instead */
@@ -86,7 +78,7 @@ struct flurry_request {
   int has_content_type;
   int has_idempotency_key;
   int64_t opt[FLURRY_OPT_COUNT_];
-  uint32_t opt_set; /* bit i: opt[i] overrides the client's */
+  uint64_t opt_set; /* bit i: opt[i] overrides the client's */
 
   /* runtime, owned by the client once submitted */
   req_state state;
@@ -159,6 +151,9 @@ int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults,
 int flurry__opt_check(flurry_opt opt, int64_t value);
 /* 1 for the options a request cannot override (pool and rate limits). */
 int flurry__opt_client_only(flurry_opt opt);
+/* The client's defaults, from opt.c's table. */
+void flurry__opts_init(flurry__opts *o);
+int64_t flurry__opt_default(flurry_opt opt);
 int flurry__header_valid(const char *name, const char *value);
 /* 1 if the method may be retried without explicit consent. */
 int flurry__method_idempotent(const char *method);

@@ -828,7 +828,7 @@ int flurry__ws_detached_new(flurry_ws **out, const flurry_ws_opts *opts,
   if (out == NULL || cbs == NULL || cbs->on_message == NULL || cbs->on_close == NULL)
     return FLURRY_EINVALID;
   flurry_ws_opts o;
-  if (opts_resolve(&o, opts, FLURRY_DEFAULT_CONNECT_TIMEOUT_MS) != FLURRY_OK)
+  if (opts_resolve(&o, opts, flurry__opt_default(FLURRY_OPT_CONNECT_TIMEOUT_MS)) != FLURRY_OK)
     return FLURRY_EINVALID;
   flurry_ws *ws = ws_alloc(cbs, user_data);
   if (ws == NULL)
