@@ -39,7 +39,7 @@ void cli_builder_free(cli_builder *b) { fl_free(b); }
 static void set_key(cli_built *bt, const char *body, size_t body_len) {
   uint64_t h = fl_hash(FL_HASH_INIT, bt->method, strlen(bt->method) + 1);
   h = fl_hash(h, bt->url, strlen(bt->url) + 1);
-  bt->req_key = fl_hash_finish(fl_hash(h, body, body_len));
+  bt->req_key = fl_hash_mix(fl_hash(h, body, body_len));
   if (!bt->explicit_id)
     bt->key = bt->req_key;
 }
@@ -47,7 +47,7 @@ static void set_key(cli_built *bt, const char *body, size_t body_len) {
 /* An id given by the line is the identity. */
 static void set_explicit_id(cli_built *bt, const char *id_json) {
   bt->explicit_id = 1;
-  bt->key = fl_hash_finish(fl_hash(FL_HASH_INIT ^ 0x1d, id_json, strlen(id_json)));
+  bt->key = fl_hash_mix(fl_hash(FL_HASH_INIT ^ 0x1d, id_json, strlen(id_json)));
 }
 
 void cli_built_clear(cli_built *bt) {
@@ -552,7 +552,7 @@ int cli_build_src(cli_builder *b, const cli_src *src_in, uint64_t lineno, cli_bu
   memset(bt, 0, sizeof *bt);
   bt->line = lineno;
   /* a bad line: its text */
-  bt->key = fl_hash_finish(fl_hash(FL_HASH_INIT ^ 0x2b, src->text, src->len));
+  bt->key = fl_hash_mix(fl_hash(FL_HASH_INIT ^ 0x2b, src->text, src->len));
   bt->req_key = bt->key;
   if (set_id_line(bt, lineno) != 0)
     return FLURRY_ENOMEM;

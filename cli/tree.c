@@ -16,7 +16,7 @@
 
 uint64_t tree_key(uint64_t base, const char *what, const char *text) {
   uint64_t h = fl_hash(FL_HASH_INIT ^ base, what, strlen(what) + 1);
-  return fl_hash_finish(fl_hash(h, text, strlen(text)));
+  return fl_hash_mix(fl_hash(h, text, strlen(text)));
 }
 
 /* An item's identity: its chain and its content, so a resumed run knows it

@@ -193,7 +193,7 @@ FLURRY_API uint64_t flurry_request_identity(const flurry_client *c, const flurry
   const char *u = url ? url : req->url;
   uint64_t h = fl_hash(FL_HASH_INIT, req->method, strlen(req->method) + 1);
   h = fl_hash(h, u, strlen(u) + 1);
-  h = fl_hash_finish(fl_hash(h, req->body ? req->body : "", req->body_len));
+  h = fl_hash_mix(fl_hash(h, req->body ? req->body : "", req->body_len));
   fl_free(url);
   return h;
 }

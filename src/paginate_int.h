@@ -1,8 +1,8 @@
-/* paginate_int.h: what pagination shares inside flurry: URLs (resolving
- * next links, origins, the pages between a next and a last link), request
- * hashing, and the hooks the scheduler
- * calls for a page or a follow-up. Internal (flurry__ names): the library
- * and the flurry command use it; not installed. */
+/* paginate_int.h: what pagination shares inside the library: URLs
+ * (resolving next links, origins, the pages between a next and a last
+ * link) and the hooks the scheduler calls for a page or a follow-up.
+ * Internal (flurry__ names): not installed, and no client includes it
+ * (flurry_url_same_origin and flurry/paginate.h are the public side). */
 #ifndef FLURRY_PAGINATE_INT_H
 #define FLURRY_PAGINATE_INT_H
 

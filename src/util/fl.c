@@ -181,25 +181,6 @@ double fl_now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* ---- hashing ---- */
-
-uint64_t fl_hash(uint64_t h, const void *p, size_t n) {
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * 1099511628211ULL;
-  return h;
-}
-
-/* FNV's last bytes reach the high bits but mix weakly: MurmurHash3's
- * finaliser spreads them, so "key % N" splits shards evenly. */
-uint64_t fl_hash_finish(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  return h ^ (h >> 33);
-}
-
 /* ---- strings ---- */
 
 static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
