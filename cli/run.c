@@ -266,7 +266,7 @@ static void on_signal(uv_signal_t *h, int signum) {
  * needs them. */
 static int mark_secrets(run *r) {
   cli_opts *o = &r->o;
-  flurry_client_set_secret_heuristic(r->client, 1);
+  flurry_client_set(r->client, FLURRY_OPT_SECRET_NAME_HEURISTIC, 1);
   for (size_t i = 0; i < o->nsecret_names; i++)
     if (flurry_client_add_secret_header(r->client, o->secret_names[i]) == FLURRY_ENOMEM)
       return cli_nomem("--secret-header");

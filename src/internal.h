@@ -164,7 +164,7 @@ int flurry__slist_add(struct curl_slist **list, const char *name, const char *va
 /* 1 if the request header `name` (len bytes, any case) carries
  * credentials: Authorization, Proxy-Authorization, Cookie, a name marked
  * with flurry_client_add_secret_header on c (c may be NULL), or, with
- * flurry_client_set_secret_heuristic, a name with a credential's word. */
+ * FLURRY_OPT_SECRET_NAME_HEURISTIC, a name with a credential's word. */
 int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len);
 void flurry__secrets_free(flurry_client *c);
 
@@ -241,7 +241,6 @@ struct flurry_client {
   struct curl_slist *headers; /* defaults; always ends with "Expect:" */
   char **secrets;  /* header names marked secret (secret.c), besides the */
   size_t nsecrets; /* ones that always are */
-  int secret_words; /* flurry_client_set_secret_heuristic */
 
   fl_list queue; /* FIFO waiting for a slot (flurry_request.link) */
   size_t queued;

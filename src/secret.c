@@ -3,7 +3,7 @@
  * its clients (flurry_header_is_secret: the command's -H headers, its
  * input lines' headers, what it masks in records). Authorization,
  * Proxy-Authorization and Cookie always are; flurry_client_add_secret_header
- * adds names (X-Api-Key...); flurry_client_set_secret_heuristic adds every
+ * adds names (X-Api-Key...); FLURRY_OPT_SECRET_NAME_HEURISTIC adds every
  * request header whose name has a credential's word in it. A response
  * header is looked at by name only, and Set-Cookie is one. */
 #include <string.h>
@@ -45,7 +45,7 @@ static int word_secret(const char *name, size_t len) {
 int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len) {
   if (name == NULL)
     return 0;
-  return named_secret(c, name, len) || (c != NULL && c->secret_words && word_secret(name, len));
+  return named_secret(c, name, len) || (c != NULL && c->opts.v[FLURRY_OPT_SECRET_NAME_HEURISTIC] && word_secret(name, len));
 }
 
 FLURRY_API int flurry_header_is_secret(const flurry_client *client, const char *name,
@@ -58,12 +58,6 @@ FLURRY_API int flurry_header_is_secret(const flurry_client *client, const char *
   return dir == FLURRY_HEADER_REQUEST && flurry__header_is_secret(client, name, len);
 }
 
-FLURRY_API int flurry_client_set_secret_heuristic(flurry_client *c, int on) {
-  if (c == NULL || (on != 0 && on != 1))
-    return FLURRY_EINVALID;
-  c->secret_words = on;
-  return FLURRY_OK;
-}
 
 FLURRY_API int flurry_client_add_secret_header(flurry_client *c, const char *name) {
   if (c == NULL || !flurry__header_valid(name, "") || strlen(name) > MAX_SECRET_NAME)

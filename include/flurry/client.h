@@ -74,16 +74,6 @@ FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
 FLURRY_API int flurry_client_add_secret_header(flurry_client *client,
                                                const char *name);
 
-/* Also takes for a credential every request header whose name contains
- * auth, cookie, token, key, secret, session, passw, credential or
- * signature (any case): X-Api-Key, X-Auth-Token, X-Session-Id. For
- * headers the program does not know in advance (the flurry command's
- * input lines). They are then treated as the names of
- * flurry_client_add_secret_header are, for every request of the client.
- * on: 1, or 0 (the default). Returns 0 or FLURRY_EINVALID (NULL client,
- * on neither 0 nor 1). */
-FLURRY_API int flurry_client_set_secret_heuristic(flurry_client *client, int on);
-
 /* Which way a header goes (flurry_header_is_secret). */
 typedef enum flurry_header_dir {
   FLURRY_HEADER_REQUEST = 0, /* sent: a request header */
@@ -95,8 +85,8 @@ typedef enum flurry_header_dir {
  * the fixed names only. The rule is the client's own, so a program that
  * writes headers out or sends requests of its own applies the same one:
  *  - FLURRY_HEADER_REQUEST: Authorization, Proxy-Authorization, Cookie,
- *    the names of flurry_client_add_secret_header and, with
- *    flurry_client_set_secret_heuristic, every name with one of its
+ *    the names of flurry_client_add_secret_header and, with the client
+ *    option FLURRY_OPT_SECRET_NAME_HEURISTIC, every name with one of its
  *    words. The client sends none of these to another origin than the
  *    request's after a redirect, nor to a page at another origin than
  *    page 1 (flurry/paginate.h), and writes their values in no message.

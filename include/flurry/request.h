@@ -106,6 +106,13 @@ typedef enum flurry_opt {
    * included; the chain then ends with detail "max_pages". 0 (default) =
    * no limit but the cycle check. */
   FLURRY_OPT_MAX_PAGES,
+  /* Client only. 1: every request header whose name contains auth,
+   * cookie, token, key, secret, session, passw, credential or signature
+   * (any case: X-Api-Key, X-Auth-Token, X-Session-Id) is a credential too,
+   * as those of flurry_client_add_secret_header are (see
+   * flurry_header_is_secret): for headers the program does not know in
+   * advance, such as the flurry command's input lines. Default 0. */
+  FLURRY_OPT_SECRET_NAME_HEURISTIC,
   FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
 

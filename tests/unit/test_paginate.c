@@ -1054,7 +1054,7 @@ static void test_paginate_other_origin_gets_no_credentials(void **state) {
   free(log);
 }
 
-/* With the name heuristic (flurry_client_set_secret_heuristic), a page's
+/* With the name heuristic (FLURRY_OPT_SECRET_NAME_HEURISTIC), a page's
  * own header named like a credential stays at page 1's origin too. */
 static void test_paginate_other_origin_heuristic_names(void **state) {
   fixture *f = *state;
@@ -1064,7 +1064,7 @@ static void test_paginate_other_origin_heuristic_names(void **state) {
   url_on(f, 1, "/items/link", other, sizeof other);
   snprintf(path, sizeof path, "/items/link?next=%s", other);
   url_on(f, 0, path, url, sizeof url);
-  assert_int_equal(flurry_client_set_secret_heuristic(f->client, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(f->client, FLURRY_OPT_SECRET_NAME_HEURISTIC, 1), FLURRY_OK);
   flurry_request *req = page_one(f, url, &pg, log);
   /* not given to flurry_client_add_secret_header: a name with "key" */
   assert_int_equal(flurry_request_add_header(req, "X-Api-Key", "k"), FLURRY_OK);

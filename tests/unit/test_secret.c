@@ -67,7 +67,7 @@ static void test_secret_heuristic_on_request_headers(void **state) {
                          "X-Password",    "X-Credential", "X-Signature",  "Set-Cookie"};
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     assert_false(flurry_header_is_secret(c, words[i], FLURRY_HEADER_REQUEST));
-  assert_int_equal(flurry_client_set_secret_heuristic(c, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_SECRET_NAME_HEURISTIC, 1), FLURRY_OK);
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
     assert_true(flurry_header_is_secret(c, words[i], FLURRY_HEADER_REQUEST));
     assert_true(secret(c, words[i])); /* what redirects and pages strip */
@@ -77,9 +77,9 @@ static void test_secret_heuristic_on_request_headers(void **state) {
     assert_false(flurry_header_is_secret(c, plain[i], FLURRY_HEADER_REQUEST));
   /* the length counts: a word past it is not in the name */
   assert_false(flurry__header_is_secret(c, "X-Api-Key", 5));
-  assert_int_equal(flurry_client_set_secret_heuristic(c, 2), FLURRY_EINVALID);
-  assert_int_equal(flurry_client_set_secret_heuristic(NULL, 1), FLURRY_EINVALID);
-  assert_int_equal(flurry_client_set_secret_heuristic(c, 0), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_SECRET_NAME_HEURISTIC, 2), FLURRY_EINVALID);
+  assert_int_equal(flurry_client_set(NULL, FLURRY_OPT_SECRET_NAME_HEURISTIC, 1), FLURRY_EINVALID);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_SECRET_NAME_HEURISTIC, 0), FLURRY_OK);
   assert_false(flurry_header_is_secret(c, "X-Api-Key", FLURRY_HEADER_REQUEST));
   flurry_client_free(c);
 }
@@ -90,7 +90,7 @@ static void test_secret_response_headers(void **state) {
   (void)state;
   flurry_client *c = NULL;
   assert_int_equal(flurry_client_new(&c, NULL), FLURRY_OK);
-  assert_int_equal(flurry_client_set_secret_heuristic(c, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_SECRET_NAME_HEURISTIC, 1), FLURRY_OK);
   const char *yes[] = {"set-cookie", "SET-COOKIE", "Authorization", "Proxy-Authorization",
                        "cookie"};
   for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
