@@ -10,7 +10,6 @@
 
 #include "fl.h"
 #include "flurry.h"
-#include "paginate_int.h"
 
 /* jv_parse_sized after flurry's own JSON check (fl_json_valid): libjq 1.6
  * leaks on some invalid input ('{"a" "b"}'), so jq only ever parses valid

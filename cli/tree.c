@@ -410,26 +410,47 @@ void cli_tree_stop(cli_tree *t) {
 
 /* ---- a response ---- */
 
-/* The outputs of a page: --items, else the body itself. count: items on
- * the page (-1: unknown, the body is not an array). 0, or -1 after an
- * error record. */
-static int page_outputs(cli_tree *t, tnode *nd, const flurry_response *resp, jv body, jv *outs,
-                        int64_t *count) {
-  tlevel *L = &t->lv[nd->level];
+/* Whether a level needs the body as a jq value. */
+static int needs_body(const tlevel *L) {
+  return !L->last || L->pg.items || L->pg.kind == PAGER_URL || L->pg.kind == PAGER_CURSOR ||
+         L->pg.kind == PAGER_NUMBER || L->pg.stop_when || L->pg.total;
+}
+
+void tree_read_clear(tread *rd) {
+  jv_free(rd->body);
+  jv_free(rd->outs);
+  fl_free(rd->items_err);
+  fl_free(rd->err_msg);
+  memset(rd, 0, sizeof *rd);
+  rd->body = rd->outs = jv_null();
+}
+
+/* The body, and the outputs of the page: --items, else the body itself;
+ * count: items on the page (-1: unknown, the body is not an array). An
+ * error a paginator callback noted before the read stays. */
+void tree_read(cli_tree *t, size_t level, const flurry_response *resp, tread *rd) {
+  tlevel *L = &t->lv[level];
+  if (rd->resp == resp)
+    return;
+  if (rd->resp) /* another page's: on_done clears it, so not expected */
+    tree_read_clear(rd);
+  rd->resp = resp;
+  rd->body = needs_body(L) ? cli_body_jv(resp) : jv_null();
   if (L->pg.items == NULL) {
-    *outs = jv_array_append(jv_array(), jv_copy(body));
-    jv_kind k = jv_get_kind(body);
-    *count = k == JV_KIND_ARRAY ? jv_array_length(jv_copy(body)) : k == JV_KIND_NULL ? 0 : -1;
-    return 0;
+    rd->outs = jv_array_append(jv_array(), jv_copy(rd->body));
+    jv_kind k = jv_get_kind(rd->body);
+    rd->count = k == JV_KIND_ARRAY ? jv_array_length(jv_copy(rd->body))
+                : k == JV_KIND_NULL  ? 0
+                                     : -1;
+    return;
   }
-  char *msg;
-  if (cli_expr_run(L->pg.items, jv_copy(body), outs, &msg) != 0) {
-    tree_error(t, nd, resp, "invalid_request", "jq", msg);
-    fl_free(msg);
-    return -1;
+  if (cli_expr_run(L->pg.items, jv_copy(rd->body), &rd->outs, &rd->items_err) != 0) {
+    rd->items_failed = 1;
+    rd->outs = jv_null();
+    rd->count = -1;
+    return;
   }
-  *count = jv_array_length(jv_copy(*outs));
-  return 0;
+  rd->count = jv_array_length(jv_copy(rd->outs));
 }
 
 /* The next level's values from outputs, queued as follow-ups. */
@@ -465,12 +486,6 @@ static void queue_follow_ups(cli_tree *t, tnode *nd, const flurry_response *resp
   tree_work_push(t, nd->level + 1, w);
 }
 
-/* Whether a level needs the body as a jq value. */
-static int needs_body(const tlevel *L) {
-  return !L->last || L->pg.items || L->pg.kind == PAGER_URL || L->pg.kind == PAGER_CURSOR ||
-         L->pg.kind == PAGER_NUMBER || L->pg.stop_when || L->pg.total;
-}
-
 static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
   tnode *nd = ud;
   troot *rt = nd->rt;
@@ -479,25 +494,25 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
   cli_stats_add(t->ctx->stats, resp);
   uint64_t plain_key = t->ctx->o->tree ? nd->key : rt->key;
   pages_delivered(t, nd, req); /* a failed page ends its chain (the library) */
+  /* a page: its chain's callbacks may have read it already */
+  tread own = {.body = jv_null(), .outs = jv_null()}, *rd = nd->ch ? &nd->ch->rd : &own;
   if (cli_resp_failed(resp) || !t->ctx->o->tree) {
     request_record(t, nd, resp, plain_key, NULL, NULL, NULL);
   } else {
-    jv body = needs_body(L) ? cli_body_jv(resp) : jv_null();
-    jv outs;
-    int64_t count = -1;
-    int ok = page_outputs(t, nd, resp, body, &outs, &count) == 0;
-    if (ok && L->last && L->pg.items)
-      item_records(t, nd, resp, outs);
-    else if (ok && L->last)
+    tree_read(t, nd->level, resp, rd);
+    int ok = !rd->items_failed;
+    if (!ok)
+      tree_error(t, nd, resp, "invalid_request", "jq", rd->items_err);
+    else if (L->last && L->pg.items)
+      item_records(t, nd, resp, rd->outs);
+    else if (L->last)
       request_record(t, nd, resp, nd->key, NULL, NULL, NULL);
-    else if (ok)
-      queue_follow_ups(t, nd, resp, outs);
-    if (ok && nd->ch && !t->stopping)
-      pages_next(t, nd, req, resp, body, count);
-    if (ok)
-      jv_free(outs);
-    jv_free(body);
+    else
+      queue_follow_ups(t, nd, resp, rd->outs);
+    if (nd->ch)
+      pages_after(t, nd, req, resp, ok);
   }
+  tree_read_clear(rd);
   flurry_response_free(resp);
   tree_node_release(nd);
   t->ctx->kick(t->ctx->ud);

@@ -14,6 +14,22 @@ typedef struct tchain tchain;
 typedef struct tnode tnode;
 typedef struct twork twork;
 
+/* A page read once: its body and --items outputs, by the paginator's
+ * callbacks (which run before the page's completion callback) and then by
+ * the completion callback; with what those callbacks found wrong, written
+ * after the page's records. */
+typedef struct tread {
+  const flurry_response *resp; /* the page read; NULL: none yet */
+  jv body;                     /* as jq (null when its level needs none) */
+  jv outs;                     /* --items outputs, else [body] */
+  int64_t count;               /* items on the page; -1: unknown */
+  int items_failed;            /* --items failed: items_err (NULL: no memory) */
+  char *items_err;
+  int has_err;                 /* an error record for the page */
+  const char *err_kind, *err_detail;
+  char *err_msg;
+} tread;
+
 typedef struct tlevel {
   const cli_level *lv;
   cli_pager pg;     /* kind PAGER_NONE when not paginated; items always here */
@@ -44,20 +60,22 @@ struct troot {
   uint64_t dropped; /* requests not started (a signal) */
 };
 
+/* A paginated level's pages for one value: the library's paginator finds
+ * the next page, detects cycles, keeps --max-pages and sends the pages
+ * known up front; pages.c builds each page from the template and reads
+ * the page once. */
 struct tchain {
   int refs;
   troot *rt;
   tnode *parent; /* the parent of every page */
   size_t level;
   jv value;      /* what the pages are built from (level >= 1) */
-  char *first_url;
   uint64_t first_key;
-  int secrets;   /* the first page had the credentials */
-  int64_t base;  /* pages before the first (a resumed chain) */
+  int secrets;   /* the first page had the credentials: every page gets
+                    them, the library keeps them to its origin */
   int interrupted; /* stopped by a signal: known pages left are counted */
-  /* the cycle, --max-pages and known pages: the library's paginator */
-  char *fan_url; /* link pages known up front: the next link, with pr */
-  flurry__page_range pr;
+  char *ck_var;  /* the cursor or number of the page handed over last */
+  tread rd;      /* the page whose completion is under way */
 };
 
 struct tnode {
@@ -108,6 +126,10 @@ void tree_submit(cli_tree *t, tnode *nd, flurry_request *req);
 int tree_add_secrets(cli_tree *t, flurry_request *req);
 /* 1 when a and b (--base-url applied) have the same origin. */
 int tree_same_origin(cli_tree *t, const char *a, const char *b);
+/* Reads page resp of a level into rd, unless rd holds it already. */
+void tree_read(cli_tree *t, size_t level, const flurry_response *resp, tread *rd);
+/* Frees what rd holds; it may be read again. */
+void tree_read_clear(tread *rd);
 /* Queues work for level (submitted by cli_tree_step, deepest first). */
 void tree_work_push(cli_tree *t, size_t level, twork *w);
 /* {}'s text of a value: a string as it is, the rest as JSON (fl_free). */
@@ -121,13 +143,14 @@ char *tree_value_text(jv v);
  * FLURRY_ENOMEM. */
 int pages_chain_start(tnode *nd, jv value, int secrets, flurry_request *req, int64_t page);
 void pages_chain_release(tchain *ch); /* NULL ok */
-/* The next step of nd's chain after its page req came back (body: the
- * page as a jq value, count: its items, -1 unknown): the next page, all
- * pages known up front, a checkpoint, or the end. */
-void pages_next(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp,
-                jv body, int64_t count);
-/* From page req's callback: nd's page number; a signal stops the chain. */
+/* From page req's callback, first: nd's page number; a signal stops the
+ * chain. */
 void pages_delivered(cli_tree *t, tnode *nd, flurry_request *req);
+/* From page req's callback, after its records (ok: its --items ran): the
+ * error the chain stopped with at this page, as a record; an empty page
+ * known up front stops the chain. */
+void pages_after(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp,
+                 int ok);
 
 /* stream.c: makes the line's request a stream whose records go out as
  * they come (--stream). 0 or a FLURRY_E* code. */

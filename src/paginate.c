@@ -409,7 +409,8 @@ static flurry_request *next_page(flurry_client *c, flurry__chain *ch, const flur
   } else if (ch->pg.kind == FLURRY_PAGINATE_LINK) {
     char *next = flurry__response_link(resp, "next");
     /* with stop, pages one by one: known pages would not be asked */
-    if (next && !(req->page == 1 && ch->pg.stop == NULL && link_known(ch, req, resp, next, max) == 0))
+    int fan_out = req->page == 1 && ch->pg.stop == NULL;
+    if (next && !(fan_out && link_known(ch, req, resp, next, max) == 0))
       r = next_from_url(ch, req, page, next);
     fl_free(next);
   } else if (ch->pg.kind == FLURRY_PAGINATE_NEXT_URL) {

@@ -45,7 +45,8 @@ static int word_secret(const char *name, size_t len) {
 int flurry__header_is_secret(const flurry_client *c, const char *name, size_t len) {
   if (name == NULL)
     return 0;
-  return named_secret(c, name, len) || (c != NULL && c->opts.v[FLURRY_OPT_SECRET_NAME_HEURISTIC] && word_secret(name, len));
+  int words = c != NULL && c->opts.v[FLURRY_OPT_SECRET_NAME_HEURISTIC];
+  return named_secret(c, name, len) || (words && word_secret(name, len));
 }
 
 FLURRY_API int flurry_header_is_secret(const flurry_client *client, const char *name,

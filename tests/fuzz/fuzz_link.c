@@ -2,7 +2,7 @@
  * (RFC 8288) and the next/last URLs taken from it, resolved against the page
  * they came from, compared by origin, and the page range between them. The
  * input's first line is the current page's URL, the rest the Link value. */
-#include "cli.h"
+#include "internal.h"
 #include "fuzz.h"
 
 /* Every link the parser returns lies inside the value; it always moves on. */

@@ -1074,7 +1074,8 @@ static void test_paginate_other_origin_heuristic_names(void **state) {
   assert_int_equal(log->pages, 2);
   assert_string_equal(log->bodies[0], "{\"authorization\":null,\"header_names\":"
                                       "[\"X-Api-Key\",\"Accept\",\"X-Trace\"]}");
-  assert_string_equal(log->bodies[1], "{\"authorization\":null,\"header_names\":[\"Accept\",\"X-Trace\"]}");
+  assert_string_equal(log->bodies[1],
+                      "{\"authorization\":null,\"header_names\":[\"Accept\",\"X-Trace\"]}");
   free(log);
 }
 
