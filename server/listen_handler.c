@@ -175,6 +175,18 @@ static const char *id_header(flurry__listen *l, flurry__httpd_req *req) {
   return v;
 }
 
+/* Why the id header cannot be an id, or NULL. An id must be UTF-8 text:
+ * its key is the hash of its JSON string, where every invalid byte would
+ * become U+FFFD and distinct ids one key (and a restart only sees the
+ * JSON). Stripe's id is checked when the body is read (valid JSON). */
+static const char *bad_id(flurry__listen *l, flurry__httpd_req *req) {
+  const char *v = l->cfg.scheme == FLURRY__SIG_STRIPE ? NULL : id_header(l, req);
+  size_t n = v ? strlen(v) : 0;
+  if (n > FLURRY__SIG_ID_MAX)
+    return "delivery id too long";
+  return fl_is_text(v ? v : "", n) ? NULL : "delivery id is not UTF-8 text";
+}
+
 /* The delivery id as a JSON string token into id (left empty when there
  * is none). Stripe: the "id" string of the (compact) JSON body. Returns
  * 0, or 400 (too long), or 500. */
@@ -191,11 +203,9 @@ static unsigned delivery_id(flurry__listen *l, flurry__httpd_req *req,
       return 400;
     return fl_buf_append(id, l->json.data + off, len) == FL_OK ? 0 : 500;
   }
-  const char *v = id_header(l, req);
+  const char *v = id_header(l, req); /* checked by bad_id */
   if (v == NULL || v[0] == '\0')
     return 0;
-  if (strlen(v) > FLURRY__SIG_ID_MAX)
-    return 400;
   return fl_json_str(id, v, strlen(v)) == FL_OK ? 0 : 500;
 }
 
@@ -290,6 +300,12 @@ static int seen(flurry__listen *l, const unsigned char *key, int64_t now_ms) {
 
 static void handle(flurry__listen *l, flurry__httpd_req *req) {
   int64_t now_ms = flurry__listen_now_ms();
+  const char *why = bad_id(l, req);
+  if (why) {
+    l->rejected++;
+    reply_error(req, 400, why);
+    return;
+  }
   int rc = verify(l, req, now_ms);
   if (rc != FLURRY__SIG_OK) {
     l->rejected++;
@@ -315,6 +331,25 @@ static void handle(flurry__listen *l, flurry__httpd_req *req) {
   shrink(&l->line);
 }
 
+/* Why the request's path is not served (404), or NULL. With --path the
+ * request target must be that path byte for byte, as sent: libmicrohttpd
+ * hands over the decoded path, where /ho%6fk is /hook and /hook%00x ends
+ * at the NUL. */
+static const char *bad_path(flurry__listen *l, flurry__httpd_req *req,
+                            unsigned *status) {
+  const char *target = flurry__httpd_req_target(req);
+  *status = 500;
+  if (target == NULL)
+    return "out of memory";
+  *status = 400;
+  if (strstr(target, "%00") != NULL)
+    return "NUL (%00) in the path";
+  *status = 404;
+  if (l->cfg.path && strcmp(target, l->cfg.path) != 0)
+    return "not found";
+  return NULL;
+}
+
 void flurry__listen_on_request(flurry__httpd_req *req, void *user) {
   flurry__listen *l = user;
   if (strcmp(flurry__httpd_req_method(req), "POST") != 0) {
@@ -322,9 +357,10 @@ void flurry__listen_on_request(flurry__httpd_req *req, void *user) {
     reply_error(req, 405, "method not allowed: POST only");
     return;
   }
-  if (l->cfg.path && strcmp(flurry__httpd_req_path(req), l->cfg.path) != 0) {
-    reply_error(req, 404, "not found");
-    return;
-  }
-  handle(l, req);
+  unsigned status = 0;
+  const char *why = bad_path(l, req, &status);
+  if (why)
+    reply_error(req, status, why);
+  else
+    handle(l, req);
 }
