@@ -7,7 +7,11 @@
 # after a restart on the same file: written once; 413, 431, 405, 404, 400,
 # and the server still serving after each; secret rotation; --fsync; slow
 # clients cut by the head and body timeouts; a torn last line repaired;
-# stdout output; clean SIGTERM/SIGINT. Needs curl, jq, openssl.
+# stdout output; a stdout pipe whose reader stops or goes away (driven by
+# listen_output.py): the server keeps serving, 503 with Retry-After past
+# --max-queue, every acknowledged line whole and written once, the real
+# write error; ids that are not UTF-8 and --path look-alikes refused; clean
+# SIGTERM/SIGINT. Needs curl, jq, openssl, python3.
 . "$(dirname "$0")/lib.sh"
 
 LPID=""
@@ -277,6 +281,27 @@ test_file() {
     '1 ["n-1","/hook",{"a":1}] [null,"/hook",{"a":3}] '
 }
 
+# ---- stdout into a pipe whose reader stops, or goes away ---------------------
+# output_checks SCENARIO [FLAG]: listen_output.py's checks, one each.
+output_checks() {
+  local name got want ended=no label="$1${2:+ $2}"
+  while IFS=$'\t' read -r name got want; do
+    check "$label: $name" "$got" "$want"
+    [ "$name" = "the driver ran to its end" ] && ended=yes
+  done < <(timeout 200 python3 "$(dirname "$0")/listen_output.py" "$FLURRY" "$@")
+  [ "$ended" = yes ] || fail "$label" "listen_output.py did not run to its end"
+}
+
+test_slow_reader() {
+  output_checks backlog
+  output_checks backlog nonblock
+  output_checks gone
+  output_checks gone nonblock
+  output_checks tty
+  output_checks shutdown
+  output_checks shutdown never
+}
+
 test_options() {
   local rc
   "$FLURRY" listen --secret x >/dev/null 2>"$WORK/o1"; rc="$?"
@@ -296,5 +321,6 @@ run_test test_stripe
 run_test test_standard
 run_test test_limits
 run_test test_file
+run_test test_slow_reader
 run_test test_options
 finish
