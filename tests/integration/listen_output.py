@@ -163,18 +163,42 @@ class Drain(threading.Thread):
             self.data += b
 
 
+def send_many(port, prefix, n):
+    """n deliveries of 20 KB at once; returns once half were answered."""
+    senders = [Sender(port, f"{prefix}-{i}", event(f"{prefix}-{i}", 20000)) for i in range(n)]
+    for s in senders:
+        s.start()
+    wait_for(lambda: sum(s.result is not None for s in senders) >= n // 2, 30)
+    return senders
+
+
 def event(ident, size):
     return json.dumps({"id": ident, "pad": "x" * size})
 
 
-def stop(p, secs=15):
-    p.send_signal(signal.SIGTERM)
+def wait_exit(p, secs=15):
+    """The exit status, or "hung" (then killed)."""
     try:
         return str(p.wait(secs))
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()
         return "hung"
+
+
+def stop(p, secs=15):
+    p.send_signal(signal.SIGTERM)
+    return wait_exit(p, secs)
+
+
+def begin_big_line(port, r):
+    """A delivery whose line (100 KB) is more than the pipe holds: begun,
+    then waiting for the reader."""
+    s = Sender(port, "big-1", event("big-1", 100000))
+    s.start()
+    wait_for(lambda: in_pipe(r) > 0 or s.result is not None, 10)
+    check("a line larger than the pipe waits for the reader", s.result, None)
+    return s
 
 
 def check_output(data, acked):
@@ -197,10 +221,7 @@ def backlog(flurry, nonblock):
     p, r, keep, err, port = spawn(flurry, ["--quiet", "--max-queue", "100K",
                                            "--header-timeout", "1"], nonblock)
     n = 40
-    senders = [Sender(port, f"ev-{i}", event(f"ev-{i}", 20000)) for i in range(n)]
-    for s in senders:
-        s.start()
-    wait_for(lambda: sum(s.result is not None for s in senders) >= n // 2, 30)
+    senders = send_many(port, "ev", n)
     check("a GET answered while the output is backed up", get_status(port), "405")
     check("a slow client cut while the output is backed up", slow_client_cut(port), "closed")
     now = [s.result for s in senders if s.result is not None]
@@ -229,10 +250,7 @@ def backlog(flurry, nonblock):
 
 def gone(flurry, nonblock):
     p, r, keep, err, port = spawn(flurry, ["--quiet"], nonblock)
-    s = Sender(port, "big-1", event("big-1", 100000))
-    s.start()
-    wait_for(lambda: in_pipe(r) > 0 or s.result is not None, 10)
-    check("a line larger than the pipe waits for the reader", s.result, None)
+    s = begin_big_line(port, r)
     os.close(r)  # the reader is gone
     s.join(10)
     st, _, body = s.result if s.result else ("none", None, "")
@@ -254,11 +272,7 @@ def on_tty(flurry):
     while not line.endswith(b"\n") and select.select([master], [], [], 10)[0]:
         line += os.read(master, 1)
     port = int(line)
-    n = 20
-    senders = [Sender(port, f"tty-{i}", event(f"tty-{i}", 20000)) for i in range(n)]
-    for s in senders:
-        s.start()
-    wait_for(lambda: sum(s.result is not None for s in senders) >= n // 2, 30)
+    senders = send_many(port, "tty", 20)
     check("a GET answered while the terminal is not read", get_status(port), "405")
     check("503 once the queue is full", "yes" if any(
         s.result and s.result[0] == "503" for s in senders) else "no", "yes")
@@ -277,30 +291,15 @@ def on_tty(flurry):
 
 def shutdown(flurry, never):
     p, r, keep, err, port = spawn(flurry, [], False)
-    s = Sender(port, "big-1", event("big-1", 100000))
-    s.start()
-    wait_for(lambda: in_pipe(r) > 0 or s.result is not None, 10)
-    check("a line larger than the pipe waits for the reader", s.result, None)
+    s = begin_big_line(port, r)
     p.send_signal(signal.SIGTERM)
     if never:
-        try:
-            rc = str(p.wait(15))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            rc = "hung"
-        check("ends with a line begun and no reader", rc, "0")
+        check("ends with a line begun and no reader", wait_exit(p), "0")
         check("says the line is unfinished", "left unfinished" in stderr_of(err), True)
         return
     drain = Drain(r)
     drain.start()
-    try:
-        rc = str(p.wait(15))
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        rc = "hung"
-    check("exit status", rc, "0")
+    check("exit status", wait_exit(p), "0")
     os.close(keep)
     drain.join(10)
     s.join(10)
