@@ -74,6 +74,7 @@ struct flurry__httpd_req {
   struct MHD_Connection *conn;
   const char *method;
   const char *path;
+  char *target; /* the raw path as sent, fl_malloc'd (on_uri); or NULL */
   enum req_state state;
   fl_buf body;
   fl_buf hdrs; /* pending response headers: name\0value\0... */
@@ -508,6 +509,10 @@ const char *flurry__httpd_req_path(const flurry__httpd_req *req) {
   return req->path;
 }
 
+const char *flurry__httpd_req_target(const flurry__httpd_req *req) {
+  return req->target;
+}
+
 int flurry__httpd_req_fd(const flurry__httpd_req *req) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -727,6 +732,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   req->h = cls;
   req->state = REQ_NEW;
   flurry__httpd_raw_line_set(&req->raw, uri);
+  if (uri)
+    req->target = fl_strndup(uri, strcspn(uri, "?")); /* NULL: out of memory */
   return req;
 }
 
@@ -747,6 +754,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req->up_abandon(req->up_cls);
   fl_buf_free(&req->body);
   fl_buf_free(&req->hdrs);
+  fl_free(req->target);
   fl_free(req);
   *con_cls = NULL;
 }
