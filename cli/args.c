@@ -1,12 +1,13 @@
 /* args.c: the flurry command's options. */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "fl_args.h"
 
+/* --help: this text, the table's rows, usage_tail. */
 static const char usage_text[] =
     "Usage: flurry [OPTIONS] [URL-TEMPLATE] < input\n"
     "       flurry mock [--port N]     a local API for tests and demos\n"
@@ -37,107 +38,9 @@ static const char usage_text[] =
     "                        object line; substitutions are percent-encoded unless\n"
     "                        the template is only {} or {.field}\n"
     "  blank lines are skipped (and counted); a bad line becomes an error record.\n"
-    "\n"
-    "Options:\n"
-    "  -c, --concurrency N     requests in flight at once (default 64)\n"
-    "      --per-host N        connections per host (default: no cap)\n"
-    "  -i, --input FILE        read requests from FILE (default stdin)\n"
-    "  -o, --output FILE       write results to FILE (default stdout)\n"
-    "  -X, --method M          method for URL/template lines (default GET, POST with a body)\n"
-    "  -H, --header 'N: V'     add a header (repeatable)\n"
-    "      --secret-header NAME  NAME carries credentials (repeatable): like\n"
-    "                          Authorization and Cookie (and -H names with auth,\n"
-    "                          token, key, secret...), never sent to another origin\n"
-    "                          and never written in records or messages\n"
-    "  -d, --data TEXT         request body; {} and {.field} are substituted\n"
-    "      --json TEXT         JSON body (sets Content-Type); substituted like -d\n"
-    "      --base-url URL      resolve relative URLs against URL\n"
-    "  -m, --timeout DUR       whole request, per attempt (default 30s)\n"
-    "      --connect-timeout DUR  (default 10s)\n"
-    "      --idle-timeout DUR  fail when no byte arrives for DUR (default 30s)\n"
-    "      --max-size SIZE     largest response body (default 64M)\n"
-    "      --max-redirects N   redirects to follow (default 10, 0 = none)\n"
-    "      --retries N         retry up to N times on connect/reset/timeout and\n"
-    "                          408/429/500/502/503/504, with backoff (default 0)\n"
-    "      --retry-base DUR    backoff base (default 100ms); full jitter, doubling\n"
-    "      --retry-cap DUR     backoff cap (default 10s); Retry-After is honoured\n"
-    "      --retry-post        also retry POST and PATCH\n"
-    "      --rate R            start at most R requests per second (20/s, 3000/min,\n"
-    "                          100/h), retries included; with --burst N (default 1)\n"
-    "      --rate auto         adapt each host's rate: halve on 429/503 and spent\n"
-    "                          RateLimit quotas, follow RateLimit-Policy, grow 10%/s\n"
-    "      --host-rate R       the same limit for each host on its own (--host-burst N)\n"
-    "      --deadline DUR      whole request, retries and waits included (default none)\n"
-    "      --jitter KIND       full (default) or decorrelated backoff\n"
-    "      --retry-budget N    retry tokens (a retry costs 5, 10 after a timeout; a\n"
-    "                          success earns 1); 0 = unlimited (default 500)\n"
-    "      --control FILE      change limits while running: FILE holds lines such as\n"
-    "                          'rate 50/s', 'concurrency 20', 'host-rate auto',\n"
-    "                          'retries 3'; re-read when it changes and on SIGHUP\n"
-    "      --breaker N         fail a host's requests at once after N consecutive\n"
-    "                          connection failures (default 5, 0 = off), probing again\n"
-    "                          after --breaker-cooldown DUR (default 5s, doubling)\n"
-    "  -k, --insecure          do not verify TLS certificates (never the default)\n"
-    "      --cacert FILE       trust the CA certificates in FILE (PEM)\n"
-    "      --http1.1 | --http2 | --http2-prior-knowledge\n"
-    "      --ordered           write results in input order (bounded reorder window)\n"
-    "      --reorder-window N  results held back at most (default 4 x concurrency, >= 256)\n"
-    "      --no-body           leave the body out of records\n"
-    "      --headers           include response headers in records\n"
-    "      --timings           include timings (dns, connect, tls, first byte, total)\n"
-    "      --attempts          include each attempt's status, error and wait\n"
-    "      --strict            stop at the first bad input line (exit 2)\n"
-    "\n"
-    "Pages, follow-ups, joins (EXPR: jq, compiled before anything is sent):\n"
-    "      --paginate SPEC     follow the pages of each request: link (the Link\n"
-    "                          header's rel=\"next\"), EXPR (the next URL from the\n"
-    "                          body, e.g. .next), NAME=EXPR (a cursor from the body\n"
-    "                          put in {NAME}, e.g. cursor=.meta.next_cursor),\n"
-    "                          NAME=START.. (page numbers) or NAME=START..+STEP\n"
-    "                          (offsets); pages known up front (rel=\"last\",\n"
-    "                          X-Total-Count, --total) go out at once\n"
-    "      --items EXPR        one record per output of EXPR on each page (.[])\n"
-    "      --stop-when EXPR    the last page is the one where EXPR is true\n"
-    "      --total EXPR        the item count, from the first page's body\n"
-    "      --max-pages N       at most N pages per chain\n"
-    "      --each EXPR TEMPLATE  a follow-up request for each output of EXPR on a\n"
-    "                          response: {} is the output, {.field} a field of it;\n"
-    "                          repeat for deeper levels (records: the last level's).\n"
-    "                          -X, -d, --json and the paging options after it are its\n"
-    "      --dedup-limit N     identical follow-ups made once: remember up to N\n"
-    "                          (default 1000000, 16 bytes each; 0 = off)\n"
-    "      --join NAME=TEMPLATE  (repeatable) call every TEMPLATE for each line at\n"
-    "                          once, write one record {NAME: body, ...}\n"
-    "      --reduce EXPR       transform a --join record's merged body\n"
-    "\n"
-    "Streams (records written as they come, one JSON line each: id, seq, data\n"
-    "and for SSE event and event_id; then the usual result with \"stream\"):\n"
-    "      --stream MODE       ndjson (a JSON value per line), sse (Server-Sent\n"
-    "                          Events, reconnecting with Last-Event-ID) or lines\n"
-    "      --max-record SIZE   largest record (default 1M): past it, too_large\n"
-    "      --max-reconnects N  SSE reconnects in all (default 5), then error stream\n"
-    "      --sse-retry DUR     SSE delay before a reconnect when the server sent no\n"
-    "                          retry: (default 3s; a server's is capped at 60s)\n"
-    "      --max-records N     stop each stream after N records (end: stopped)\n"
-    "      (a stream has no --timeout: --idle-timeout and --deadline bound it)\n"
-    "\n"
-    "Long jobs:\n"
-    "      --resume            with -o FILE: skip requests FILE already holds (kill\n"
-    "                          the run any time, run it again: nothing lost, nothing\n"
-    "                          twice); a changed command is refused\n"
-    "      --retry-failed      with --resume: also redo the ones that failed\n"
-    "      --shard K/N         only this machine's K-th of N shares of the input,\n"
-    "                          split by request identity (the same on every machine)\n"
-    "      --fsync WHEN        never, batch (default with -o: at most once a second)\n"
-    "                          or always (every batch of records before going on)\n"
-    "      --grace DUR         after Ctrl-C, wait this long for requests in flight\n"
-    "                          (default 30s), then cancel them\n"
-    "      --stats-json FILE   write the final summary as JSON\n"
-    "      --progress WHEN     auto (a redrawn line on a terminal, else a line every\n"
-    "                          10 s), always (every 2 s when not a terminal), never\n"
-    "  -q, --quiet             no progress, no summary\n"
-    "      --max-line SIZE     longest input line (default 1M)\n"
-    "  -h, --help              this help;   --version  the version\n"
+    "\n";
+
+static const char usage_tail[] =
     "\n"
     "DUR: 250ms, 10s, 2m, 1h or seconds. SIZE: bytes or with k, M, G.\n"
     "Output: one JSON object per request: id, method, url, status, attempts,\n"
@@ -148,81 +51,27 @@ static const char usage_text[] =
     "merged body.\n"
     "Exit: 0 all ok, 1 some failed, 2 usage (a bad jq expression: nothing sent).\n";
 
-int cli_parse_duration_ms(const char *s, int64_t *ms) {
-  char *end = NULL;
-  double v = strtod(s, &end);
-  if (end == s || v < 0 || v > 1e12)
-    return -1;
-  double mul = 1000;
-  if (strcmp(end, "ms") == 0)
-    mul = 1;
-  else if (strcmp(end, "s") == 0 || *end == '\0')
-    mul = 1000;
-  else if (strcmp(end, "m") == 0)
-    mul = 60000;
-  else if (strcmp(end, "h") == 0)
-    mul = 3600000;
-  else
-    return -1;
-  *ms = (int64_t)(v * mul + 0.5);
-  return 0;
-}
+/* ---- setters: what an option's value does (one per kind of row) ---- */
 
-int cli_parse_rate_milli(const char *s, int64_t *milli) {
-  char *end = NULL;
-  double v = strtod(s, &end);
-  if (end == s || !(v > 0) || v > 1e6)
-    return -1;
-  double per = 1;
-  if (*end == '\0' || strcmp(end, "/s") == 0 || strcmp(end, "/sec") == 0)
-    per = 1;
-  else if (strcmp(end, "/m") == 0 || strcmp(end, "/min") == 0)
-    per = 60;
-  else if (strcmp(end, "/h") == 0 || strcmp(end, "/hour") == 0)
-    per = 3600;
-  else
-    return -1;
-  double m = v * 1000.0 / per;
-  if (m < 1)
-    return -1;
-  *milli = (int64_t)(m + 0.5);
-  return 0;
-}
+typedef struct opt_row opt_row;
+typedef int (*opt_set_fn)(cli_opts *o, const opt_row *r, const char *v);
 
-int cli_parse_size(const char *s, int64_t *bytes) {
-  char *end = NULL;
-  double v = strtod(s, &end);
-  if (end == s || v < 0)
-    return -1;
-  double mul = 1;
-  if (*end == 'k' || *end == 'K')
-    mul = 1024.0;
-  else if (*end == 'm' || *end == 'M')
-    mul = 1024.0 * 1024;
-  else if (*end == 'g' || *end == 'G')
-    mul = 1024.0 * 1024 * 1024;
-  else if (*end != '\0')
-    return -1;
-  if (*end && end[1] != '\0' && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0)
-    return -1;
-  if (v * mul > 1e13)
-    return -1;
-  *bytes = (int64_t)(v * mul);
-  return 0;
-}
+/* A row of the table: its fl_arg (name, short name, metavar, help), and
+ * how its value is taken: set(o, row, value) with the row's lib option,
+ * number and range or field. */
+struct opt_row {
+  fl_arg arg;
+  opt_set_fn set;
+  int lib;         /* a flurry_opt, for the lib_* setters */
+  int64_t num;     /* lib_flag: the value; lib_int: added to N; int_field: min */
+  int64_t max;     /* int_field, size_field: the range's top */
+  size_t field;    /* offsetof in cli_opts (or cli_level, for the level setters) */
+};
 
-static int bad(const char *opt, const char *val, const char *why) {
-  fprintf(stderr, "flurry: %s '%s': %s (see flurry --help)\n", opt, val, why);
-  return 2;
-}
+static fl_args args; /* the parser over the table, for messages */
 
-/* Stores a library option; its range is checked when the client takes it. */
-static int set_opt(cli_opts *o, flurry_opt opt, int64_t v, const char *name, const char *val) {
-  (void)name;
-  (void)val;
-  o->opt[opt] = v;
-  o->opt_set |= 1u << opt;
-  return 0;
+static int bad(const opt_row *r, const char *val, const char *why) {
+  return fl_args_bad(&args, &r->arg, val, why);
 }
 
 /* Out of memory in an option: exit 1, not a usage error. */
@@ -231,10 +80,137 @@ static int nomem(const char *opt) {
   return CLI_ARGS_NOMEM;
 }
 
-static int add_header(cli_opts *o, const char *arg) {
+/* Stores a library option, checked against the library's own range
+ * (flurry_opt_get_info) here, so that the message names the option. */
+static int lib_store(cli_opts *o, const opt_row *r, int64_t v, const char *val) {
+  flurry_opt_info in;
+  if (flurry_opt_get_info((flurry_opt)r->lib, &in) != FLURRY_OK)
+    return bad(r, val, "not an option of this libflurry");
+  if (v < in.min || v > in.max) {
+    char why[128];
+    snprintf(why, sizeof why, "out of range (%s from %lld to %lld)", in.name,
+             (long long)in.min, (long long)in.max);
+    return bad(r, val, why);
+  }
+  o->opt[r->lib] = v;
+  o->opt_set |= (uint64_t)1 << r->lib;
+  return 0;
+}
+
+static int lib_duration(cli_opts *o, const opt_row *r, const char *v) {
+  flurry_opt_info in;
+  int64_t ms;
+  flurry_opt_get_info((flurry_opt)r->lib, &in);
+  if (fl_args_duration(&args, &r->arg, v, in.min > 1 ? in.min : 1, in.max, &ms) != 0)
+    return 2;
+  return lib_store(o, r, ms, v);
+}
+
+static int lib_int(cli_opts *o, const opt_row *r, const char *v) {
+  flurry_opt_info in;
+  int64_t n;
+  flurry_opt_get_info((flurry_opt)r->lib, &in);
+  if (fl_args_int(&args, &r->arg, v, in.min - r->num, in.max - r->num, &n) != 0)
+    return 2;
+  return lib_store(o, r, n + r->num, v);
+}
+
+static int lib_size(cli_opts *o, const opt_row *r, const char *v) {
+  flurry_opt_info in;
+  int64_t n;
+  flurry_opt_get_info((flurry_opt)r->lib, &in);
+  if (fl_args_size(&args, &r->arg, v, in.min, in.max, &n) != 0)
+    return 2;
+  return lib_store(o, r, n, v);
+}
+
+static int lib_flag(cli_opts *o, const opt_row *r, const char *v) {
+  (void)v;
+  return lib_store(o, r, r->num, "");
+}
+
+/* --rate / --host-rate: "auto" (adaptive, per host) or a fixed rate. */
+static int lib_rate(cli_opts *o, const opt_row *r, const char *v) {
+  int64_t milli;
+  if (strcmp(v, "auto") == 0) {
+    opt_row autorow = *r;
+    autorow.lib = FLURRY_OPT_RATE_AUTO;
+    return lib_store(o, &autorow, 1, v);
+  }
+  if (fl_parse_rate_milli(v, &milli) != 0)
+    return bad(r, v, "expected auto or a rate such as 20/s, 3000/min, 100/h");
+  return lib_store(o, r, milli, v);
+}
+
+#define FIELD(o, r, type) ((type *)(void *)((char *)(o) + (r)->field))
+
+static int str_field(cli_opts *o, const opt_row *r, const char *v) {
+  *FIELD(o, r, const char *) = v;
+  return 0;
+}
+
+static int flag_field(cli_opts *o, const opt_row *r, const char *v) {
+  (void)v;
+  *FIELD(o, r, int) = 1;
+  return 0;
+}
+
+static int int_field(cli_opts *o, const opt_row *r, const char *v) {
+  return fl_args_int(&args, &r->arg, v, r->num, r->max, FIELD(o, r, int64_t));
+}
+
+static int size_field(cli_opts *o, const opt_row *r, const char *v) {
+  return fl_args_size(&args, &r->arg, v, r->num, r->max, FIELD(o, r, int64_t));
+}
+
+static int duration_field(cli_opts *o, const opt_row *r, const char *v) {
+  return fl_args_duration(&args, &r->arg, v, r->num, r->max, FIELD(o, r, int64_t));
+}
+
+/* The index of v in a NULL-terminated list of words, or -1. */
+static int word(const char *v, const char *const *words) {
+  for (int i = 0; words[i]; i++)
+    if (strcmp(v, words[i]) == 0)
+      return i;
+  return -1;
+}
+
+static int set_progress(cli_opts *o, const opt_row *r, const char *v) {
+  static const char *const w[] = {"auto", "always", "never", NULL}; /* progress_mode order */
+  int i = word(v, w);
+  if (i < 0)
+    return bad(r, v, "expected auto, always or never");
+  o->progress = (progress_mode)i;
+  return 0;
+}
+
+static int set_fsync(cli_opts *o, const opt_row *r, const char *v) {
+  static const char *const w[] = {"never", "batch", "always", NULL}; /* FSYNC_* order */
+  int i = word(v, w);
+  if (i < 0)
+    return bad(r, v, "expected never, batch or always");
+  o->fsync_mode = i;
+  return 0;
+}
+
+static int set_jitter(cli_opts *o, const opt_row *r, const char *v) {
+  if (strcmp(v, "full") == 0)
+    return lib_store(o, r, FLURRY_JITTER_FULL, v);
+  if (strcmp(v, "decorrelated") == 0)
+    return lib_store(o, r, FLURRY_JITTER_DECORRELATED, v);
+  return bad(r, v, "expected full or decorrelated");
+}
+
+static int set_stream(cli_opts *o, const opt_row *r, const char *v) {
+  if ((o->stream_mode = cli_stream_mode(v)) == 0)
+    return bad(r, v, "expected ndjson, sse or lines");
+  return 0;
+}
+
+static int add_header(cli_opts *o, const opt_row *r, const char *arg) {
   const char *colon = strchr(arg, ':');
   if (colon == NULL || colon == arg)
-    return bad("--header", arg, "expected 'Name: value'");
+    return bad(r, arg, "expected 'Name: value'");
   cli_header *h = fl_realloc(o->headers, (o->nheaders + 1) * sizeof *h);
   if (h == NULL)
     return nomem("--header");
@@ -251,15 +227,15 @@ static int add_header(cli_opts *o, const char *arg) {
     return nomem("--header");
   for (const char *c = v; *c; c++)
     if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
-      return bad("--header", name, "CR, LF or another control character in the value");
+      return bad(r, name, "CR, LF or another control character in the value");
   return 0;
 }
 
-static int add_secret_name(cli_opts *o, const char *arg) {
+static int add_secret_name(cli_opts *o, const opt_row *r, const char *arg) {
   size_t n = strlen(arg);
   if (n == 0 || n > 256 || strspn(arg, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
                                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
-    return bad("--secret-header", arg, "expected a header name");
+    return bad(r, arg, "expected a header name");
   const char **v = fl_realloc(o->secret_names, (o->nsecret_names + 1) * sizeof *v);
   if (v == NULL)
     return nomem("--secret-header");
@@ -268,121 +244,14 @@ static int add_secret_name(cli_opts *o, const char *arg) {
   return 0;
 }
 
-enum {
-  O_PER_HOST = 256, O_JSON, O_BASE_URL, O_CONNECT_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_SIZE,
-  O_MAX_REDIRECTS, O_RETRIES, O_RETRY_BASE, O_RETRY_CAP, O_RETRY_POST, O_HTTP11, O_HTTP2,
-  O_H2PK, O_ORDERED, O_REORDER, O_NO_BODY, O_HEADERS, O_TIMINGS, O_STRICT, O_PROGRESS,
-  O_MAX_LINE, O_VERSION, O_RATE, O_BURST, O_CACERT, O_HOST_RATE, O_HOST_BURST, O_DEADLINE,
-  O_JITTER, O_RETRY_BUDGET, O_BREAKER, O_BREAKER_COOLDOWN, O_ATTEMPTS, O_CONTROL, O_RESUME,
-  O_RETRY_FAILED, O_SHARD, O_FSYNC_WHEN, O_GRACE, O_STATS_JSON, O_PAGINATE, O_ITEMS,
-  O_STOP_WHEN, O_TOTAL, O_MAX_PAGES, O_EACH, O_JOIN, O_REDUCE, O_DEDUP_LIMIT, O_SECRET_HEADER,
-  O_STREAM, O_MAX_RECORD, O_MAX_RECONNECTS, O_SSE_RETRY, O_MAX_RECORDS
-};
-
-static const struct option long_opts[] = {
-    {"concurrency", required_argument, NULL, 'c'},
-    {"per-host", required_argument, NULL, O_PER_HOST},
-    {"input", required_argument, NULL, 'i'},
-    {"output", required_argument, NULL, 'o'},
-    {"method", required_argument, NULL, 'X'},
-    {"request", required_argument, NULL, 'X'},
-    {"header", required_argument, NULL, 'H'},
-    {"secret-header", required_argument, NULL, O_SECRET_HEADER},
-    {"data", required_argument, NULL, 'd'},
-    {"json", required_argument, NULL, O_JSON},
-    {"base-url", required_argument, NULL, O_BASE_URL},
-    {"timeout", required_argument, NULL, 'm'},
-    {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
-    {"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
-    {"max-size", required_argument, NULL, O_MAX_SIZE},
-    {"max-redirects", required_argument, NULL, O_MAX_REDIRECTS},
-    {"retries", required_argument, NULL, O_RETRIES},
-    {"retry-base", required_argument, NULL, O_RETRY_BASE},
-    {"retry-cap", required_argument, NULL, O_RETRY_CAP},
-    {"retry-post", no_argument, NULL, O_RETRY_POST},
-    {"insecure", no_argument, NULL, 'k'},
-    {"cacert", required_argument, NULL, O_CACERT},
-    {"http1.1", no_argument, NULL, O_HTTP11},
-    {"http2", no_argument, NULL, O_HTTP2},
-    {"http2-prior-knowledge", no_argument, NULL, O_H2PK},
-    {"ordered", no_argument, NULL, O_ORDERED},
-    {"reorder-window", required_argument, NULL, O_REORDER},
-    {"no-body", no_argument, NULL, O_NO_BODY},
-    {"headers", no_argument, NULL, O_HEADERS},
-    {"timings", no_argument, NULL, O_TIMINGS},
-    {"strict", no_argument, NULL, O_STRICT},
-    {"progress", required_argument, NULL, O_PROGRESS},
-    {"quiet", no_argument, NULL, 'q'},
-    {"max-line", required_argument, NULL, O_MAX_LINE},
-    {"rate", required_argument, NULL, O_RATE},
-    {"host-rate", required_argument, NULL, O_HOST_RATE},
-    {"host-burst", required_argument, NULL, O_HOST_BURST},
-    {"deadline", required_argument, NULL, O_DEADLINE},
-    {"jitter", required_argument, NULL, O_JITTER},
-    {"retry-budget", required_argument, NULL, O_RETRY_BUDGET},
-    {"breaker", required_argument, NULL, O_BREAKER},
-    {"breaker-cooldown", required_argument, NULL, O_BREAKER_COOLDOWN},
-    {"attempts", no_argument, NULL, O_ATTEMPTS},
-    {"control", required_argument, NULL, O_CONTROL},
-    {"resume", no_argument, NULL, O_RESUME},
-    {"retry-failed", no_argument, NULL, O_RETRY_FAILED},
-    {"shard", required_argument, NULL, O_SHARD},
-    {"fsync", required_argument, NULL, O_FSYNC_WHEN},
-    {"grace", required_argument, NULL, O_GRACE},
-    {"stats-json", required_argument, NULL, O_STATS_JSON},
-    {"burst", required_argument, NULL, O_BURST},
-    {"paginate", required_argument, NULL, O_PAGINATE},
-    {"items", required_argument, NULL, O_ITEMS},
-    {"stop-when", required_argument, NULL, O_STOP_WHEN},
-    {"total", required_argument, NULL, O_TOTAL},
-    {"max-pages", required_argument, NULL, O_MAX_PAGES},
-    {"each", required_argument, NULL, O_EACH},
-    {"join", required_argument, NULL, O_JOIN},
-    {"reduce", required_argument, NULL, O_REDUCE},
-    {"dedup-limit", required_argument, NULL, O_DEDUP_LIMIT},
-    {"stream", required_argument, NULL, O_STREAM},
-    {"max-record", required_argument, NULL, O_MAX_RECORD},
-    {"max-reconnects", required_argument, NULL, O_MAX_RECONNECTS},
-    {"sse-retry", required_argument, NULL, O_SSE_RETRY},
-    {"max-records", required_argument, NULL, O_MAX_RECORDS},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, O_VERSION},
-    {NULL, 0, NULL, 0}};
-
-static int parse_int(const char *name, const char *val, int64_t min, int64_t max, int64_t *out) {
-  if (fl_parse_i64(val, strlen(val), min, max, out) != 0) {
-    fprintf(stderr, "flurry: %s '%s': expected a whole number from %lld to %lld\n", name,
-            val, (long long)min, (long long)max);
-    return 2;
-  }
-  return 0;
-}
-
-/* --rate / --host-rate: "auto" (adaptive, per host) or a fixed rate. */
-static int rate_option(cli_opts *o, flurry_opt opt, const char *name, const char *arg) {
-  int64_t v;
-  if (strcmp(arg, "auto") == 0)
-    return set_opt(o, FLURRY_OPT_RATE_AUTO, 1, name, arg);
-  if (cli_parse_rate_milli(arg, &v) != 0)
-    return bad(name, arg, "expected auto or a rate such as 20/s, 3000/min, 100/h");
-  return set_opt(o, opt, v, name, arg);
-}
-
 /* "K/N" with 1 <= K <= N. */
-static int parse_shard(cli_opts *o, const char *arg) {
+static int set_shard(cli_opts *o, const opt_row *r, const char *arg) {
   const char *slash = strchr(arg, '/');
   if (slash == NULL ||
       fl_parse_i64(slash + 1, strlen(slash + 1), 1, 1000000, &o->shard_n) != 0 ||
       fl_parse_i64(arg, (size_t)(slash - arg), 1, o->shard_n, &o->shard_k) != 0)
-    return bad("--shard", arg, "expected K/N with 1 <= K <= N, e.g. 3/8");
+    return bad(r, arg, "expected K/N with 1 <= K <= N, e.g. 3/8");
   return 0;
-}
-
-static int duration(cli_opts *o, flurry_opt opt, const char *name, const char *val) {
-  int64_t ms;
-  if (cli_parse_duration_ms(val, &ms) != 0 || ms <= 0)
-    return bad(name, val, "expected a positive duration such as 500ms, 10s, 2m");
-  return set_opt(o, opt, ms, name, val);
 }
 
 /* --each EXPR starts a level; its TEMPLATE is the next argument. */
@@ -396,10 +265,15 @@ static int add_level(cli_opts *o, const char *each) {
   return 0;
 }
 
-static int add_join(cli_opts *o, const char *arg) {
+static int set_each(cli_opts *o, const opt_row *r, const char *v) {
+  (void)r;
+  return add_level(o, v);
+}
+
+static int add_join(cli_opts *o, const opt_row *r, const char *arg) {
   const char *eq = strchr(arg, '=');
   if (eq == NULL || eq == arg || eq[1] == '\0')
-    return bad("--join", arg, "expected NAME=TEMPLATE");
+    return bad(r, arg, "expected NAME=TEMPLATE");
   cli_join_part *j = fl_realloc(o->joins, (o->njoins + 1) * sizeof *j);
   if (j == NULL)
     return nomem("--join");
@@ -410,8 +284,226 @@ static int add_join(cli_opts *o, const char *arg) {
     return nomem("--join");
   for (size_t i = 0; i + 1 < o->njoins; i++)
     if (strcmp(j[i].name, j[o->njoins - 1].name) == 0)
-      return bad("--join", arg, "the name is already taken");
+      return bad(r, arg, "the name is already taken");
   return 0;
+}
+
+/* Options that shape the requests of the last level named (-X, -d,
+ * --json, the paging options): the field is in cli_level. */
+static cli_level *last_level(cli_opts *o) {
+  return &o->levels[o->nlevels - 1];
+}
+
+static int level_str(cli_opts *o, const opt_row *r, const char *v) {
+  *FIELD(last_level(o), r, const char *) = v;
+  return 0;
+}
+
+static int level_data(cli_opts *o, const opt_row *r, const char *v) {
+  last_level(o)->data = v;
+  last_level(o)->data_is_json = (int)r->num;
+  return 0;
+}
+
+static int level_int(cli_opts *o, const opt_row *r, const char *v) {
+  return fl_args_int(&args, &r->arg, v, r->num, r->max, FIELD(last_level(o), r, int64_t));
+}
+
+static int show_help(cli_opts *o, const opt_row *r, const char *v);
+static int show_version(cli_opts *o, const opt_row *r, const char *v) {
+  (void)o, (void)r, (void)v;
+  printf("flurry %s (%s)\n", FLURRY_VERSION, curl_version());
+  return 1;
+}
+
+/* ---- the table: one row per option, in --help's order ---- */
+
+#define TEXT(t) {{NULL, 0, NULL, t, 0}, NULL, 0, 0, 0, 0}
+#define LIB(name, sh, meta, help, fn, opt) {{name, sh, meta, help, 0}, fn, FLURRY_OPT_##opt, 0, 0, 0}
+#define LIBN(name, sh, meta, help, fn, opt, n) {{name, sh, meta, help, 0}, fn, FLURRY_OPT_##opt, n, 0, 0}
+#define FLD(name, sh, meta, help, fn, f) {{name, sh, meta, help, 0}, fn, 0, 0, 0, offsetof(cli_opts, f)}
+#define RANGE(name, sh, meta, help, fn, f, lo, hi)                                           \
+  {{name, sh, meta, help, 0}, fn, 0, lo, hi, offsetof(cli_opts, f)}
+#define LVL(name, sh, meta, help, fn, f) {{name, sh, meta, help, 0}, fn, 0, 0, 0, offsetof(cli_level, f)}
+#define FN(name, sh, meta, help, fn) {{name, sh, meta, help, 0}, fn, 0, 0, 0, 0}
+#define MORE_HELP(name, meta, help) {{name, 0, meta, help, 1}, NULL, 0, 0, 0, 0}
+#define BIG (INT64_MAX / 4)
+
+static const opt_row table[] = {
+    TEXT("Options:\n"),
+    RANGE("concurrency", 'c', "N", "requests in flight at once (default 64)", int_field,
+          concurrency, 1, 100000),
+    RANGE("per-host", 0, "N", "connections per host (default: no cap)", int_field, per_host, 0,
+          100000),
+    FLD("input", 'i', "FILE", "read requests from FILE (default stdin)", str_field, input),
+    FLD("output", 'o', "FILE", "write results to FILE (default stdout)", str_field, output),
+    LVL("method", 'X', "M", "method for URL/template lines (default GET, POST with a body)",
+        level_str, method),
+    LVL("request", 0, "M", NULL, level_str, method),
+    FN("header", 'H', "'N: V'", "add a header (repeatable)", add_header),
+    FN("secret-header", 0, "NAME",
+       "NAME carries credentials (repeatable): like\n"
+       "Authorization and Cookie (and -H names with auth,\n"
+       "token, key, secret...), never sent to another origin\n"
+       "and never written in records or messages",
+       add_secret_name),
+    {{"data", 'd', "TEXT", "request body; {} and {.field} are substituted", 0}, level_data, 0, 0,
+     0, 0},
+    {{"json", 0, "TEXT", "JSON body (sets Content-Type); substituted like -d", 0}, level_data, 0,
+     1, 0, 0},
+    FLD("base-url", 0, "URL", "resolve relative URLs against URL", str_field, base_url),
+    LIB("timeout", 'm', "DUR", "whole request, per attempt (default 30s)", lib_duration,
+        TIMEOUT_MS),
+    LIB("connect-timeout", 0, "DUR", "(default 10s)", lib_duration, CONNECT_TIMEOUT_MS),
+    LIB("idle-timeout", 0, "DUR", "fail when no byte arrives for DUR (default 30s)",
+        lib_duration, IDLE_TIMEOUT_MS),
+    LIB("max-size", 0, "SIZE", "largest response body (default 64M)", lib_size,
+        MAX_RESPONSE_BYTES),
+    LIB("max-redirects", 0, "N", "redirects to follow (default 10, 0 = none)", lib_int,
+        MAX_REDIRECTS),
+    LIBN("retries", 0, "N",
+         "retry up to N times on connect/reset/timeout and\n"
+         "408/429/500/502/503/504, with backoff (default 0)",
+         lib_int, MAX_ATTEMPTS, 1),
+    LIB("retry-base", 0, "DUR", "backoff base (default 100ms); full jitter, doubling",
+        lib_duration, RETRY_BASE_MS),
+    LIB("retry-cap", 0, "DUR", "backoff cap (default 10s); Retry-After is honoured",
+        lib_duration, RETRY_CAP_MS),
+    LIBN("retry-post", 0, NULL, "also retry POST and PATCH", lib_flag, RETRY_UNSAFE, 1),
+    LIB("rate", 0, "R",
+        "start at most R requests per second (20/s, 3000/min,\n"
+        "100/h), retries included; with --burst N (default 1)",
+        lib_rate, RATE_MILLI),
+    MORE_HELP("rate", "auto",
+              "adapt each host's rate: halve on 429/503 and spent\n"
+              "RateLimit quotas, follow RateLimit-Policy, grow 10%/s"),
+    LIB("burst", 0, "N", NULL, lib_int, RATE_BURST),
+    LIB("host-rate", 0, "R", "the same limit for each host on its own (--host-burst N)",
+        lib_rate, HOST_RATE_MILLI),
+    LIB("host-burst", 0, "N", NULL, lib_int, HOST_BURST),
+    LIB("deadline", 0, "DUR", "whole request, retries and waits included (default none)",
+        lib_duration, DEADLINE_MS),
+    LIB("jitter", 0, "KIND", "full (default) or decorrelated backoff", set_jitter, RETRY_JITTER),
+    LIB("retry-budget", 0, "N",
+        "retry tokens (a retry costs 5, 10 after a timeout; a\n"
+        "success earns 1); 0 = unlimited (default 500)",
+        lib_int, RETRY_BUDGET),
+    FLD("control", 0, "FILE",
+        "change limits while running: FILE holds lines such as\n"
+        "'rate 50/s', 'concurrency 20', 'host-rate auto',\n"
+        "'retries 3'; re-read when it changes and on SIGHUP",
+        str_field, control),
+    LIB("breaker", 0, "N",
+        "fail a host's requests at once after N consecutive\n"
+        "connection failures (default 5, 0 = off), probing again\n"
+        "after --breaker-cooldown DUR (default 5s, doubling)",
+        lib_int, BREAKER_THRESHOLD),
+    LIB("breaker-cooldown", 0, "DUR", NULL, lib_duration, BREAKER_COOLDOWN_MS),
+    LIB("insecure", 'k', NULL, "do not verify TLS certificates (never the default)", lib_flag,
+        VERIFY_TLS),
+    FLD("cacert", 0, "FILE", "trust the CA certificates in FILE (PEM)", str_field, cacert),
+    TEXT("      --http1.1 | --http2 | --http2-prior-knowledge\n"),
+    LIBN("http1.1", 0, NULL, NULL, lib_flag, HTTP_VERSION, FLURRY_HTTP_1_1),
+    LIBN("http2", 0, NULL, NULL, lib_flag, HTTP_VERSION, FLURRY_HTTP_2),
+    LIBN("http2-prior-knowledge", 0, NULL, NULL, lib_flag, HTTP_VERSION,
+         FLURRY_HTTP_2_PRIOR_KNOWLEDGE),
+    FLD("ordered", 0, NULL, "write results in input order (bounded reorder window)", flag_field,
+        ordered),
+    RANGE("reorder-window", 0, "N", "results held back at most (default 4 x concurrency, >= 256)",
+          int_field, reorder_window, 1, 10000000),
+    FLD("no-body", 0, NULL, "leave the body out of records", flag_field, no_body),
+    FLD("headers", 0, NULL, "include response headers in records", flag_field, with_headers),
+    FLD("timings", 0, NULL, "include timings (dns, connect, tls, first byte, total)", flag_field,
+        with_timings),
+    FLD("attempts", 0, NULL, "include each attempt's status, error and wait", flag_field,
+        with_attempts),
+    FLD("strict", 0, NULL, "stop at the first bad input line (exit 2)", flag_field, strict),
+    TEXT("\nPages, follow-ups, joins (EXPR: jq, compiled before anything is sent):\n"),
+    LVL("paginate", 0, "SPEC",
+        "follow the pages of each request: link (the Link\n"
+        "header's rel=\"next\"), EXPR (the next URL from the\n"
+        "body, e.g. .next), NAME=EXPR (a cursor from the body\n"
+        "put in {NAME}, e.g. cursor=.meta.next_cursor),\n"
+        "NAME=START.. (page numbers) or NAME=START..+STEP\n"
+        "(offsets); pages known up front (rel=\"last\",\n"
+        "X-Total-Count, --total) go out at once",
+        level_str, paginate),
+    LVL("items", 0, "EXPR", "one record per output of EXPR on each page (.[])", level_str, items),
+    LVL("stop-when", 0, "EXPR", "the last page is the one where EXPR is true", level_str,
+        stop_when),
+    LVL("total", 0, "EXPR", "the item count, from the first page's body", level_str, total),
+    {{"max-pages", 0, "N", "at most N pages per chain", 0}, level_int, 0, 1, BIG,
+     offsetof(cli_level, max_pages)},
+    FN("each", 0, "EXPR TEMPLATE",
+       "a follow-up request for each output of EXPR on a\n"
+       "response: {} is the output, {.field} a field of it;\n"
+       "repeat for deeper levels (records: the last level's).\n"
+       "-X, -d, --json and the paging options after it are its",
+       set_each),
+    RANGE("dedup-limit", 0, "N",
+          "identical follow-ups made once: remember up to N\n"
+          "(default 1000000, 16 bytes each; 0 = off)",
+          int_field, dedup_limit, 0, BIG),
+    FN("join", 0, "NAME=TEMPLATE",
+       "(repeatable) call every TEMPLATE for each line at\n"
+       "once, write one record {NAME: body, ...}",
+       add_join),
+    FLD("reduce", 0, "EXPR", "transform a --join record's merged body", str_field, reduce),
+    TEXT("\nStreams (records written as they come, one JSON line each: id, seq, data\n"
+         "and for SSE event and event_id; then the usual result with \"stream\"):\n"),
+    FN("stream", 0, "MODE",
+       "ndjson (a JSON value per line), sse (Server-Sent\n"
+       "Events, reconnecting with Last-Event-ID) or lines",
+       set_stream),
+    RANGE("max-record", 0, "SIZE", "largest record (default 1M): past it, too_large", size_field,
+          max_record, 16, 1024LL * 1024 * 1024),
+    RANGE("max-reconnects", 0, "N", "SSE reconnects in all (default 5), then error stream",
+          int_field, max_reconnects, 0, 1000000),
+    RANGE("sse-retry", 0, "DUR",
+          "SSE delay before a reconnect when the server sent no\n"
+          "retry: (default 3s; a server's is capped at 60s)",
+          duration_field, sse_retry_ms, 0, 60000),
+    RANGE("max-records", 0, "N", "stop each stream after N records (end: stopped)", int_field,
+          max_records, 1, BIG),
+    TEXT("      (a stream has no --timeout: --idle-timeout and --deadline bound it)\n"
+         "\nLong jobs:\n"),
+    FLD("resume", 0, NULL,
+        "with -o FILE: skip requests FILE already holds (kill\n"
+        "the run any time, run it again: nothing lost, nothing\n"
+        "twice); a changed command is refused",
+        flag_field, resume),
+    FLD("retry-failed", 0, NULL, "with --resume: also redo the ones that failed", flag_field,
+        retry_failed),
+    FN("shard", 0, "K/N",
+       "only this machine's K-th of N shares of the input,\n"
+       "split by request identity (the same on every machine)",
+       set_shard),
+    FLD("fsync", 0, "WHEN",
+        "never, batch (default with -o: at most once a second)\n"
+        "or always (every batch of records before going on)",
+        set_fsync, fsync_mode), /* field: for the row's shape only */
+    RANGE("grace", 0, "DUR",
+          "after Ctrl-C, wait this long for requests in flight\n"
+          "(default 30s), then cancel them",
+          duration_field, grace_ms, 0, 7 * 24 * 3600 * 1000LL),
+    FLD("stats-json", 0, "FILE", "write the final summary as JSON", str_field, stats_json),
+    FLD("progress", 0, "WHEN",
+        "auto (a redrawn line on a terminal, else a line every\n"
+        "10 s), always (every 2 s when not a terminal), never",
+        set_progress, progress),
+    FLD("quiet", 'q', NULL, "no progress, no summary", flag_field, quiet),
+    RANGE("max-line", 0, "SIZE", "longest input line (default 1M)", size_field, max_line, 16,
+          1024LL * 1024 * 1024),
+    FN("help", 'h', NULL, "this help;   --version  the version", show_help),
+    FN("version", 0, NULL, NULL, show_version),
+};
+
+static int show_help(cli_opts *o, const opt_row *r, const char *v) {
+  (void)o, (void)r, (void)v;
+  fputs(usage_text, stdout);
+  fl_args_help(&args, stdout);
+  fputs(usage_tail, stdout);
+  return 1;
 }
 
 /* A positional argument: the URL template, or the last --each's. */
@@ -425,163 +517,6 @@ static int positional(cli_opts *o, const char *arg, int *want_template) {
   fprintf(stderr, "flurry: unexpected argument '%s' (one URL template at most, then one "
           "after each --each; quote them)\n", arg);
   return 2;
-}
-
-/* Options that shape the requests of the last level named. */
-static int level_option(cli_level *l, int ch, const char *arg) {
-  switch (ch) {
-  case 'X': l->method = arg; return 0;
-  case 'd': l->data = arg; l->data_is_json = 0; return 0;
-  case O_JSON: l->data = arg; l->data_is_json = 1; return 0;
-  case O_PAGINATE: l->paginate = arg; return 0;
-  case O_ITEMS: l->items = arg; return 0;
-  case O_STOP_WHEN: l->stop_when = arg; return 0;
-  case O_TOTAL: l->total = arg; return 0;
-  case O_MAX_PAGES: return parse_int("--max-pages", arg, 1, INT64_MAX / 4, &l->max_pages);
-  default: return -1;
-  }
-}
-
-/* --stream and its limits; -1 when ch is not one of them. */
-static int stream_option(cli_opts *o, int ch, const char *arg) {
-  switch (ch) {
-  case O_STREAM:
-    if ((o->stream_mode = cli_stream_mode(arg)) == 0)
-      return bad("--stream", arg, "expected ndjson, sse or lines");
-    return 0;
-  case O_MAX_RECORD:
-    if (cli_parse_size(arg, &o->max_record) != 0 || o->max_record < 16 ||
-        o->max_record > 1024LL * 1024 * 1024)
-      return bad("--max-record", arg, "expected a size from 16 to 1G");
-    return 0;
-  case O_MAX_RECONNECTS:
-    return parse_int("--max-reconnects", arg, 0, 1000000, &o->max_reconnects);
-  case O_SSE_RETRY:
-    if (cli_parse_duration_ms(arg, &o->sse_retry_ms) != 0 || o->sse_retry_ms > 60000)
-      return bad("--sse-retry", arg, "expected a duration from 0 to 60s");
-    return 0;
-  case O_MAX_RECORDS:
-    return parse_int("--max-records", arg, 1, INT64_MAX / 4, &o->max_records);
-  default:
-    return -1;
-  }
-}
-
-static int one_option(cli_opts *o, int ch, const char *arg) {
-  int64_t v;
-  int rc = level_option(&o->levels[o->nlevels - 1], ch, arg);
-  if (rc < 0)
-    rc = stream_option(o, ch, arg);
-  if (rc >= 0)
-    return rc;
-  switch (ch) {
-  case 'c':
-    return parse_int("--concurrency", arg, 1, 100000, &o->concurrency);
-  case O_PER_HOST:
-    return parse_int("--per-host", arg, 0, 100000, &o->per_host);
-  case 'i': o->input = arg; return 0;
-  case 'o': o->output = arg; return 0;
-  case 'H': return add_header(o, arg);
-  case O_SECRET_HEADER: return add_secret_name(o, arg);
-  case O_EACH: return add_level(o, arg);
-  case O_JOIN: return add_join(o, arg);
-  case O_REDUCE: o->reduce = arg; return 0;
-  case O_DEDUP_LIMIT: return parse_int("--dedup-limit", arg, 0, INT64_MAX / 4, &o->dedup_limit);
-  case O_BASE_URL: o->base_url = arg; return 0;
-  case 'm': return duration(o, FLURRY_OPT_TIMEOUT_MS, "--timeout", arg);
-  case O_CONNECT_TIMEOUT: return duration(o, FLURRY_OPT_CONNECT_TIMEOUT_MS, "--connect-timeout", arg);
-  case O_IDLE_TIMEOUT: return duration(o, FLURRY_OPT_IDLE_TIMEOUT_MS, "--idle-timeout", arg);
-  case O_MAX_SIZE:
-    if (cli_parse_size(arg, &v) != 0)
-      return bad("--max-size", arg, "expected a size such as 1048576, 64k, 10M");
-    return set_opt(o, FLURRY_OPT_MAX_RESPONSE_BYTES, v, "--max-size", arg);
-  case O_MAX_REDIRECTS:
-    if (parse_int("--max-redirects", arg, 0, 1000, &v))
-      return 2;
-    return set_opt(o, FLURRY_OPT_MAX_REDIRECTS, v, "--max-redirects", arg);
-  case O_RETRIES:
-    if (parse_int("--retries", arg, 0, 999, &v))
-      return 2;
-    return set_opt(o, FLURRY_OPT_MAX_ATTEMPTS, v + 1, "--retries", arg);
-  case O_RETRY_BASE: return duration(o, FLURRY_OPT_RETRY_BASE_MS, "--retry-base", arg);
-  case O_RETRY_CAP: return duration(o, FLURRY_OPT_RETRY_CAP_MS, "--retry-cap", arg);
-  case O_RETRY_POST: return set_opt(o, FLURRY_OPT_RETRY_UNSAFE, 1, "--retry-post", "");
-  case O_CACERT: o->cacert = arg; return 0;
-  case 'k': return set_opt(o, FLURRY_OPT_VERIFY_TLS, 0, "--insecure", "");
-  case O_HTTP11: return set_opt(o, FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_1_1, "--http1.1", "");
-  case O_HTTP2: return set_opt(o, FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_2, "--http2", "");
-  case O_H2PK:
-    return set_opt(o, FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_2_PRIOR_KNOWLEDGE,
-                   "--http2-prior-knowledge", "");
-  case O_ORDERED: o->ordered = 1; return 0;
-  case O_REORDER: return parse_int("--reorder-window", arg, 1, 10000000, &o->reorder_window);
-  case O_NO_BODY: o->no_body = 1; return 0;
-  case O_HEADERS: o->with_headers = 1; return 0;
-  case O_TIMINGS: o->with_timings = 1; return 0;
-  case O_STRICT: o->strict = 1; return 0;
-  case 'q': o->quiet = 1; return 0;
-  case O_PROGRESS:
-    if (strcmp(arg, "auto") == 0) o->progress = PROGRESS_AUTO;
-    else if (strcmp(arg, "always") == 0) o->progress = PROGRESS_ALWAYS;
-    else if (strcmp(arg, "never") == 0) o->progress = PROGRESS_NEVER;
-    else return bad("--progress", arg, "expected auto, always or never");
-    return 0;
-  case O_MAX_LINE:
-    if (cli_parse_size(arg, &v) != 0 || v < 16 || v > 1024LL * 1024 * 1024)
-      return bad("--max-line", arg, "expected a size from 16 to 1G");
-    o->max_line = v;
-    return 0;
-  case O_RATE:
-    return rate_option(o, FLURRY_OPT_RATE_MILLI, "--rate", arg);
-  case O_HOST_RATE:
-    return rate_option(o, FLURRY_OPT_HOST_RATE_MILLI, "--host-rate", arg);
-  case O_HOST_BURST:
-    if (parse_int("--host-burst", arg, 1, 1000000, &v))
-      return 2;
-    return set_opt(o, FLURRY_OPT_HOST_BURST, v, "--host-burst", arg);
-  case O_DEADLINE: return duration(o, FLURRY_OPT_DEADLINE_MS, "--deadline", arg);
-  case O_JITTER:
-    if (strcmp(arg, "full") == 0)
-      return set_opt(o, FLURRY_OPT_RETRY_JITTER, FLURRY_JITTER_FULL, "--jitter", arg);
-    if (strcmp(arg, "decorrelated") == 0)
-      return set_opt(o, FLURRY_OPT_RETRY_JITTER, FLURRY_JITTER_DECORRELATED, "--jitter", arg);
-    return bad("--jitter", arg, "expected full or decorrelated");
-  case O_RETRY_BUDGET:
-    if (parse_int("--retry-budget", arg, 0, 1000000000, &v))
-      return 2;
-    return set_opt(o, FLURRY_OPT_RETRY_BUDGET, v, "--retry-budget", arg);
-  case O_BREAKER:
-    if (parse_int("--breaker", arg, 0, 1000000, &v))
-      return 2;
-    return set_opt(o, FLURRY_OPT_BREAKER_THRESHOLD, v, "--breaker", arg);
-  case O_BREAKER_COOLDOWN:
-    return duration(o, FLURRY_OPT_BREAKER_COOLDOWN_MS, "--breaker-cooldown", arg);
-  case O_ATTEMPTS: o->with_attempts = 1; return 0;
-  case O_CONTROL: o->control = arg; return 0;
-  case O_RESUME: o->resume = 1; return 0;
-  case O_RETRY_FAILED: o->retry_failed = 1; return 0;
-  case O_SHARD: return parse_shard(o, arg);
-  case O_FSYNC_WHEN:
-    if (strcmp(arg, "never") == 0) o->fsync_mode = FSYNC_NEVER;
-    else if (strcmp(arg, "batch") == 0) o->fsync_mode = FSYNC_BATCH;
-    else if (strcmp(arg, "always") == 0) o->fsync_mode = FSYNC_ALWAYS;
-    else return bad("--fsync", arg, "expected never, batch or always");
-    return 0;
-  case O_GRACE:
-    if (cli_parse_duration_ms(arg, &o->grace_ms) != 0)
-      return bad("--grace", arg, "expected a duration such as 30s");
-    return 0;
-  case O_STATS_JSON: o->stats_json = arg; return 0;
-  case O_BURST:
-    if (parse_int("--burst", arg, 1, 1000000, &v))
-      return 2;
-    return set_opt(o, FLURRY_OPT_RATE_BURST, v, "--burst", arg);
-  case 'h': fputs(usage_text, stdout); return 1;
-  case O_VERSION: printf("flurry %s (%s)\n", FLURRY_VERSION, curl_version()); return 1;
-  default:
-    fprintf(stderr, "flurry: unknown option (see flurry --help)\n");
-    return 2;
-  }
 }
 
 static int usage_error(const char *msg) {
@@ -617,6 +552,22 @@ static int check_levels(cli_opts *o) {
   return 0;
 }
 
+typedef struct parse_ctx {
+  cli_opts *o;
+  int want_template; /* the argument after --each EXPR is its TEMPLATE */
+} parse_ctx;
+
+static int one_arg(const fl_arg *row, const char *v, void *ud) {
+  parse_ctx *ctx = ud;
+  if (row == NULL)
+    return positional(ctx->o, v, &ctx->want_template);
+  const opt_row *r = FL_CONTAINER(row, opt_row, arg);
+  int rc = r->set(ctx->o, r, v);
+  if (rc == 0 && r->set == set_each)
+    ctx->want_template = 1;
+  return rc;
+}
+
 int cli_args_parse(cli_opts *o, int argc, char **argv) {
   memset(o, 0, sizeof *o);
   o->concurrency = 64;
@@ -627,20 +578,12 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   o->max_reconnects = o->sse_retry_ms = -1;
   if (add_level(o, NULL) != 0)
     return CLI_ARGS_NOMEM;
-  optind = 1;
-  opterr = 1;
-  int ch, want_template = 0;
-  /* "-": arguments in order, so options apply to the level named before. */
-  while ((ch = getopt_long(argc, argv, "-c:i:o:X:H:d:m:kqh", long_opts, NULL)) != -1) {
-    int rc = ch == 1 ? positional(o, optarg, &want_template) : one_option(o, ch, optarg);
-    if (rc == 0 && ch == O_EACH)
-      want_template = 1;
-    if (rc != 0)
-      return rc;
-  }
-  while (optind < argc)
-    if (positional(o, argv[optind++], &want_template) != 0)
-      return 2;
+  /* In order: options apply to the level named before them. */
+  parse_ctx ctx = {o, 0};
+  int rc = FL_ARGS_INIT(&args, "flurry", table, 1) != 0 ? 2
+                                                        : fl_args_parse(&args, argc, argv, one_arg, &ctx);
+  if (rc != 0)
+    return rc;
   if (check_levels(o) != 0)
     return 2;
   for (size_t i = 0; i < o->nheaders; i++) /* --secret-header may come after -H */

@@ -82,7 +82,7 @@ typedef struct cli_opts {
   int64_t concurrency;
   int64_t per_host;
   int64_t opt[FLURRY_OPT_COUNT_];
-  uint32_t opt_set;
+  uint64_t opt_set; /* bit i: opt[i] was given */
   int ordered;
   int resume;
   int retry_failed;
@@ -111,13 +111,7 @@ typedef struct cli_opts {
  * CLI_ARGS_NOMEM after saying it ran out of memory (exit 1). */
 int cli_args_parse(cli_opts *o, int argc, char **argv);
 void cli_args_free(cli_opts *o);
-/* Parses "10s", "250ms", "2m", "1h" or a plain number of seconds. */
-int cli_parse_duration_ms(const char *s, int64_t *ms);
-/* Parses "20/s", "3000/min", "100/h" or a plain per-second number into
- * thousandths of a request per second. */
-int cli_parse_rate_milli(const char *s, int64_t *milli);
-/* Parses "1048576", "64k", "10M", "1G" (binary units). */
-int cli_parse_size(const char *s, int64_t *bytes);
+/* Values: fl_parse_duration_ms, fl_parse_size, fl_parse_rate_milli (fl_args.h). */
 
 /* ---- journal.c: --resume ---- */
 typedef struct cli_journal cli_journal;

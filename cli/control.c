@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fl_args.h"
 
 struct cli_control {
   uv_fs_poll_t poll;
@@ -46,7 +47,7 @@ static int parse_line(char *line, flurry_opt *opt, int64_t *v, int64_t *conc, co
       *v = 0;
       return 0;
     }
-    return cli_parse_rate_milli(val, v);
+    return fl_parse_rate_milli(val, v);
   }
   if (strcmp(key, "burst") == 0 || strcmp(key, "host-burst") == 0) {
     *opt = key[0] == 'h' ? FLURRY_OPT_HOST_BURST : FLURRY_OPT_RATE_BURST;

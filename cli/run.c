@@ -262,10 +262,13 @@ static int configure_client(run *r) {
   flurry_client_set(r->client, FLURRY_OPT_MAX_IN_FLIGHT, o->concurrency);
   flurry_client_set(r->client, FLURRY_OPT_MAX_PER_HOST, o->per_host);
   for (int opt = 1; opt < FLURRY_OPT_COUNT_; opt++) {
-    if (!(o->opt_set & (1u << opt)))
+    if (!(o->opt_set & ((uint64_t)1 << opt)))
       continue;
     if (flurry_client_set(r->client, (flurry_opt)opt, o->opt[opt]) != FLURRY_OK) {
-      fprintf(stderr, "flurry: option value out of range (%lld)\n", (long long)o->opt[opt]);
+      flurry_opt_info in = {"?", 0, 0, 0, 0};
+      flurry_opt_get_info((flurry_opt)opt, &in); /* args.c checked the range: a bug */
+      fprintf(stderr, "flurry: option %s: value out of range (%lld)\n", in.name,
+              (long long)o->opt[opt]);
       return 2;
     }
   }

@@ -12,11 +12,14 @@
 #include <time.h>
 
 #include "cli.h"
+#include "fl_args.h"
 #include "ws_cli.h"
 #include "ws_int.h"
 
 #define MAX_HEADERS 64
 #define HIGH_WATER (1u << 20) /* queued bytes past which stdin waits */
+#define HIGH_WATER_MSGS 1024 /* queued messages likewise (empty lines have no bytes);
+                                under FLURRY_WS_PAUSE_MESSAGES: stdin never pauses reading */
 #define DRAIN_CHECK_MS 20
 #define DEFAULT_LINGER_MS 1000
 
@@ -93,7 +96,7 @@ static int bad(const char *opt, const char *arg) {
 
 static int set_dur(int64_t *dst, const char *opt, const char *arg) {
   int64_t ms;
-  if (cli_parse_duration_ms(arg, &ms) != 0 || ms <= 0)
+  if (fl_parse_duration_ms(arg, &ms) != 0 || ms <= 0)
     return bad(opt, arg);
   *dst = ms;
   return 0;
@@ -101,7 +104,7 @@ static int set_dur(int64_t *dst, const char *opt, const char *arg) {
 
 static int set_size(int64_t *dst, const char *opt, const char *arg, int64_t max) {
   int64_t n;
-  if (cli_parse_size(arg, &n) != 0 || n <= 0 || n > max)
+  if (fl_parse_size(arg, &n) != 0 || n <= 0 || n > max)
     return bad(opt, arg);
   *dst = n;
   return 0;
@@ -134,7 +137,7 @@ static int one_opt(ws_cli *w, int ch, const char *arg) {
       return bad("--count", arg);
     return 0;
   case O_LINGER:
-    if (cli_parse_duration_ms(arg, &w->linger_ms) != 0 || w->linger_ms < 0)
+    if (fl_parse_duration_ms(arg, &w->linger_ms) != 0 || w->linger_ms < 0)
       return bad("--linger", arg);
     return 0;
   case O_MAXMSG:
@@ -355,7 +358,8 @@ static void on_input(void *ud) { pump_input(ud); }
 
 static void pump_input(ws_cli *w) {
   while (w->open && !w->eof && !w->closing && !w->done) {
-    if (flurry_ws_queued(w->ws) >= HIGH_WATER) {
+    if (flurry_ws_queued(w->ws) >= HIGH_WATER ||
+        flurry_ws_queued_messages(w->ws) >= HIGH_WATER_MSGS) {
       uv_timer_start(&w->timer, on_timer, DRAIN_CHECK_MS, 0);
       return;
     }

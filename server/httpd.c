@@ -34,14 +34,6 @@
  * on_request) -> READY (response stored) | DEFERRED (suspended) -> READY ->
  * DONE (queued). TOO_LARGE, FAILED, DROPPED (on purpose) and ABANDONED end
  * it early. */
-/* A node of an intrusive doubly linked list; the head is a plain pointer. */
-typedef struct dnode {
-  struct dnode *prev, *next;
-} dnode;
-
-#define CONTAINER(ptr, type, member)                                           \
-  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-
 enum req_state {
   REQ_NEW, /* request line seen (on_uri), head not yet complete */
   REQ_BEGUN,
@@ -69,10 +61,10 @@ struct flurry__httpd {
   int handles_open;      /* poll + timer (+ clock), until closed */
   unsigned conns;        /* open connections (NOTIFY_CONNECTION) */
   uv_timer_t clock;      /* request deadlines, when any is set */
-  dnode *clocked;        /* connections with a deadline (conn_clock.node) */
-  dnode *deferred;       /* suspended requests (flurry__httpd_req.node) */
-  dnode *paused;         /* suspended streams (flurry__httpd_stream.node) */
-  dnode *upgraded;       /* upgraded connections (flurry__httpd_upgraded) */
+  fl_list clocked;       /* connections with a deadline (conn_clock.node) */
+  fl_list deferred;      /* suspended requests (flurry__httpd_req.node) */
+  fl_list paused;        /* suspended streams (flurry__httpd_stream.node) */
+  fl_list upgraded;      /* upgraded connections (flurry__httpd_upgraded) */
   flurry__httpd_closed_cb closed_cb;
   void *closed_arg;
 };
@@ -82,6 +74,7 @@ struct flurry__httpd_req {
   struct MHD_Connection *conn;
   const char *method;
   const char *path;
+  char *target; /* the raw path as sent, fl_malloc'd (on_uri); or NULL */
   enum req_state state;
   fl_buf body;
   fl_buf hdrs; /* pending response headers: name\0value\0... */
@@ -89,7 +82,7 @@ struct flurry__httpd_req {
   unsigned status;
   void *data;
   char peer[INET6_ADDRSTRLEN];
-  dnode node;                 /* in h->deferred while DEFERRED */
+  fl_list node;               /* in h->deferred while DEFERRED */
   flurry__httpd_raw_line raw; /* for the layout checks, in req_begin only */
   /* a 101 answer not handed over yet (reply_upgrade) */
   flurry__httpd_upgrade_cb up_cb;
@@ -102,7 +95,7 @@ struct flurry__httpd_upgraded {
   struct MHD_UpgradeResponseHandle *urh;
   void (*abandon)(void *cls);
   void *cls;
-  dnode node; /* in h->upgraded */
+  fl_list node; /* in h->upgraded */
 };
 
 struct flurry__httpd_stream {
@@ -112,7 +105,7 @@ struct flurry__httpd_stream {
   void *cls;
   void (*free_cb)(void *cls);
   int paused;
-  dnode node; /* in h->paused while paused */
+  fl_list node; /* in h->paused while paused */
 };
 
 /* A connection's deadline for its request head or body (opts
@@ -120,7 +113,7 @@ struct flurry__httpd_stream {
 typedef struct conn_clock {
   int fd;
   double deadline; /* fl_now_ms() past which it is cut; 0: none */
-  dnode node;      /* in h->clocked */
+  fl_list node;    /* in h->clocked */
 } conn_clock;
 
 /* ---- the MHD run loop ---------------------------------------------------- */
@@ -160,26 +153,6 @@ static void schedule_run(flurry__httpd *h) {
   h->run_soon = 1;
   if (!h->closing)
     uv_timer_start(&h->timer, on_timer, 0, 0);
-}
-
-/* ---- lists of suspended connections -------------------------------------- */
-
-static void list_add(dnode **head, dnode *l) {
-  l->prev = NULL;
-  l->next = *head;
-  if (*head)
-    (*head)->prev = l;
-  *head = l;
-}
-
-static void list_remove(dnode **head, dnode *l) {
-  if (l->prev)
-    l->prev->next = l->next;
-  else
-    *head = l->next;
-  if (l->next)
-    l->next->prev = l->prev;
-  l->prev = l->next = NULL;
 }
 
 /* Linux: connect(AF_UNSPEC) disconnects a TCP socket at once with an RST
@@ -223,8 +196,9 @@ static void on_clock(uv_timer_t *t) {
   flurry__httpd *h = t->data;
   double now = fl_now_ms();
   int cut = 0;
-  for (dnode *l = h->clocked; l; l = l->next) {
-    conn_clock *c = CONTAINER(l, conn_clock, node);
+  fl_list *l;
+  FL_LIST_FOREACH(l, &h->clocked) {
+    conn_clock *c = FL_CONTAINER(l, conn_clock, node);
     if (c->deadline == 0 || now < c->deadline || c->fd < 0)
       continue;
     c->deadline = 0;
@@ -250,7 +224,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     if (h->conns-- >= h->opts.conn_limit)
       schedule_run(h);
     if (c) {
-      list_remove(&h->clocked, &c->node);
+      fl_list_remove(&c->node);
       fl_free(c);
       *socket_context = NULL;
     }
@@ -267,7 +241,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   c->fd = ci ? ci->connect_fd : -1;
   if (h->opts.header_timeout_ms)
     c->deadline = fl_now_ms() + h->opts.header_timeout_ms;
-  list_add(&h->clocked, &c->node);
+  fl_list_push_front(&h->clocked, &c->node);
   *socket_context = c;
 }
 
@@ -306,7 +280,7 @@ static void conclude(flurry__httpd_req *req, enum req_state state,
   req->state = state;
   fl_buf_free(&req->hdrs);
   if (was_deferred) {
-    list_remove(&req->h->deferred, &req->node);
+    fl_list_remove(&req->node);
     MHD_resume_connection(req->conn);
     schedule_run(req->h);
   }
@@ -366,7 +340,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
   if (n == FLURRY__HTTPD_STREAM_PAUSE) {
     MHD_suspend_connection(s->conn); /* allowed from the content reader */
     s->paused = 1;
-    list_add(&s->h->paused, &s->node);
+    fl_list_push_front(&s->h->paused, &s->node);
     return 0;
   }
   if (n == FLURRY__HTTPD_STREAM_RESET)
@@ -381,7 +355,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 static void stream_free(void *cls) {
   flurry__httpd_stream *s = cls;
   if (s->paused) /* cannot happen: resumed before the daemon stops */
-    list_remove(&s->h->paused, &s->node);
+    fl_list_remove(&s->node);
   if (s->free_cb)
     s->free_cb(s->cls);
   fl_free(s);
@@ -391,7 +365,7 @@ void flurry__httpd_stream_wake(flurry__httpd_stream *s) {
   if (!s->paused)
     return;
   s->paused = 0;
-  list_remove(&s->h->paused, &s->node);
+  fl_list_remove(&s->node);
   MHD_resume_connection(s->conn);
   schedule_run(s->h);
 }
@@ -455,7 +429,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
   u->urh = urh;
   u->abandon = abandon;
   u->cls = app;
-  list_add(&h->upgraded, &u->node);
+  fl_list_push_front(&h->upgraded, &u->node);
   cb(app, u, sock, extra, extra_len);
 }
 
@@ -479,7 +453,7 @@ int flurry__httpd_reply_upgrade(flurry__httpd_req *req,
 
 void flurry__httpd_upgraded_close(flurry__httpd_upgraded *u) {
   flurry__httpd *h = u->h;
-  list_remove(&h->upgraded, &u->node);
+  fl_list_remove(&u->node);
   MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
   fl_free(u);
   schedule_run(h); /* MHD finishes the connection on its next run */
@@ -487,8 +461,9 @@ void flurry__httpd_upgraded_close(flurry__httpd_upgraded *u) {
 
 /* The server closes: every upgraded connection is ended. */
 static void close_upgraded(flurry__httpd *h) {
-  while (h->upgraded) {
-    flurry__httpd_upgraded *u = CONTAINER(h->upgraded, flurry__httpd_upgraded, node);
+  while (!fl_list_empty(&h->upgraded)) {
+    flurry__httpd_upgraded *u =
+        FL_CONTAINER(fl_list_first(&h->upgraded), flurry__httpd_upgraded, node);
     u->abandon(u->cls);
     flurry__httpd_upgraded_close(u);
   }
@@ -521,7 +496,7 @@ void flurry__httpd_defer(flurry__httpd_req *req) {
   if (req->state != REQ_HANDLING)
     return;
   req->state = REQ_DEFERRED;
-  list_add(&req->h->deferred, &req->node);
+  fl_list_push_front(&req->h->deferred, &req->node);
 }
 
 /* ---- request accessors --------------------------------------------------- */
@@ -532,6 +507,10 @@ const char *flurry__httpd_req_method(const flurry__httpd_req *req) {
 
 const char *flurry__httpd_req_path(const flurry__httpd_req *req) {
   return req->path;
+}
+
+const char *flurry__httpd_req_target(const flurry__httpd_req *req) {
+  return req->target;
 }
 
 int flurry__httpd_req_fd(const flurry__httpd_req *req) {
@@ -753,6 +732,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   req->h = cls;
   req->state = REQ_NEW;
   flurry__httpd_raw_line_set(&req->raw, uri);
+  if (uri)
+    req->target = fl_strndup(uri, strcspn(uri, "?")); /* NULL: out of memory */
   return req;
 }
 
@@ -765,8 +746,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (req == NULL)
     return;
   if (req->state == REQ_DEFERRED) { /* cannot happen: abandoned before stop */
-    flurry__httpd *h = cls;
-    list_remove(&h->deferred, &req->node);
+    fl_list_remove(&req->node);
   }
   if (req->resp)
     MHD_destroy_response(req->resp);
@@ -774,6 +754,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req->up_abandon(req->up_cls);
   fl_buf_free(&req->body);
   fl_buf_free(&req->hdrs);
+  fl_free(req->target);
   fl_free(req);
   *con_cls = NULL;
 }
@@ -901,6 +882,10 @@ int flurry__httpd_new(flurry__httpd **out, uv_loop_t *loop,
   h->loop = loop;
   h->opts = o;
   h->opts.host = NULL; /* not kept: the caller's string */
+  fl_list_init(&h->clocked);
+  fl_list_init(&h->deferred);
+  fl_list_init(&h->paused);
+  fl_list_init(&h->upgraded);
   raise_nofile();
   h->daemon = start_daemon(h, &ss);
   if (h->daemon == NULL || attach_loop(h) != 0) {
@@ -931,9 +916,9 @@ static void on_handle_closed(uv_handle_t *handle) {
 }
 
 static void abandon_deferred(flurry__httpd *h) {
-  while (h->deferred) {
-    flurry__httpd_req *req = CONTAINER(h->deferred, flurry__httpd_req, node);
-    list_remove(&h->deferred, &req->node);
+  for (fl_list *l = fl_list_pop_front(&h->deferred); l;
+       l = fl_list_pop_front(&h->deferred)) {
+    flurry__httpd_req *req = FL_CONTAINER(l, flurry__httpd_req, node);
     req->state = REQ_ABANDONED;
     if (h->opts.on_abandon)
       h->opts.on_abandon(req, h->opts.user);
@@ -943,8 +928,9 @@ static void abandon_deferred(flurry__httpd *h) {
 
 /* Resumed while closing, a stream's next read aborts its connection. */
 static void wake_paused(flurry__httpd *h) {
-  while (h->paused)
-    flurry__httpd_stream_wake(CONTAINER(h->paused, flurry__httpd_stream, node));
+  while (!fl_list_empty(&h->paused))
+    flurry__httpd_stream_wake(
+        FL_CONTAINER(fl_list_first(&h->paused), flurry__httpd_stream, node));
 }
 
 void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,

@@ -117,8 +117,12 @@ void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
 /* ---- the request (valid until answered or abandoned) ------------------ */
 
 const char *flurry__httpd_req_method(const flurry__httpd_req *req);
-/* The decoded path, without the query string. */
+/* The decoded path, without the query string. libmicrohttpd decodes it in
+ * place: a %00 in the request ends it early. */
 const char *flurry__httpd_req_path(const flurry__httpd_req *req);
+/* The path as the request line sent it (percent-encoding kept), without
+ * the query string; NULL when unknown (out of memory at the request line). */
+const char *flurry__httpd_req_target(const flurry__httpd_req *req);
 /* The connection's socket (non-blocking), for an endpoint that writes a
  * raw answer itself and then drops req (mock_hostile.c), or -1. */
 int flurry__httpd_req_fd(const flurry__httpd_req *req);

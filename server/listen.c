@@ -24,11 +24,13 @@
 #define BODY_TIMEOUT_DEFAULT_S 30
 #define CONNS_DEFAULT 1000
 #define LINE_SLACK (1 * MIB) /* line buffer: 2 x max body + this */
+#define QUEUE_DEFAULT (8 * MIB)
+#define QUEUE_LIMIT (1024 * MIB)
 
 typedef struct listen_opts {
   const char *host, *port_str, *port_file, *out, *scheme, *path;
   const char *tolerance, *window, *dedup_max, *max_body, *max_header;
-  const char *header_timeout, *body_timeout, *max_conns;
+  const char *header_timeout, *body_timeout, *max_conns, *max_queue;
   const char *secrets[FLURRY__LISTEN_SECRETS_MAX];
   size_t nsecrets;
   const char *files[SECRET_FILES_MAX];
@@ -73,7 +75,8 @@ static void usage(FILE *f) {
       "                        2xx (needs -o)\n"
       "  --headers             write the request headers too (Authorization\n"
       "                        and Cookie redacted)\n"
-      "  --path PATH           serve only PATH (else any path; 404)\n"
+      "  --path PATH           serve only PATH, compared byte for byte with\n"
+      "                        the path as sent (else any path; 404)\n"
       "  --tolerance SECONDS   timestamp tolerance either way, stripe and\n"
       "                        standard (default 300)\n"
       "  --dedup-window SECONDS  how long a delivery id is remembered,\n"
@@ -90,19 +93,26 @@ static void usage(FILE *f) {
       "  --body-timeout SECONDS    body within this after the head (default\n"
       "                        30)\n"
       "  --max-conns N         concurrent connections (default 1000)\n"
+      "  --max-queue BYTES     event lines waiting for a slow stdout (a pipe\n"
+      "                        or terminal not read) at most (default 8M;\n"
+      "                        one line always fits), and at most half of\n"
+      "                        --max-conns deliveries waiting: past either,\n"
+      "                        503 with Retry-After\n"
       "  --port N              port to bind (default 0: any free port)\n"
       "  --host ADDR           address to bind (default 127.0.0.1)\n"
       "  --port-file FILE      also write the port to FILE (atomically)\n"
       "  --quiet               nothing on stderr but errors\n"
       "  --help                this text\n\n"
-      "Replies: 200 {\"ok\":true} accepted (\"duplicate\":true when the id "
-      "was\n"
-      "seen: not written again); 400 malformed signature header or id, or a\n"
-      "request framed ambiguously (Content-Length with Transfer-Encoding,\n"
-      "bare LF, obs-fold, ...: then the connection closes too); 401\n"
-      "missing or wrong signature, or timestamp outside the tolerance; 404\n"
-      "other path with --path; 405 not POST; 413 body too large; 431 head\n"
-      "too large; 500 the event could not be written.\n",
+      "Replies: 200 {\"ok\":true} accepted, once the line is written whole\n"
+      "(\"duplicate\":true when the id was seen: not written again); 400\n"
+      "malformed signature header, an id too long or not UTF-8, %00 in the\n"
+      "path, or a request framed ambiguously (Content-Length with\n"
+      "Transfer-Encoding, bare LF, obs-fold, ...: then the connection\n"
+      "closes too); 401 missing or wrong signature, or timestamp outside the\n"
+      "tolerance; 404 other path with --path (compared as sent); 405 not\n"
+      "POST; 413 body too large; 431 head too large; 500 the event could not\n"
+      "be written (the error is in the body); 503 (Retry-After) the output\n"
+      "is backed up.\n",
       f);
 }
 
@@ -155,6 +165,7 @@ static int parse_one(int argc, char **argv, int *i, listen_opts *o) {
       {"--header-timeout", &o->header_timeout},
       {"--body-timeout", &o->body_timeout},
       {"--max-conns", &o->max_conns},
+      {"--max-queue", &o->max_queue},
   };
   const char *a = argv[*i];
   if (opt_flag(a, o))
@@ -217,6 +228,11 @@ static int parse_numbers(const listen_opts *o, flurry__listen_cfg *c,
                  BODY_TIMEOUT_DEFAULT_S, &lim->body_timeout);
   bad |= num_opt("--max-conns", o->max_conns, 0, 1, 20000, CONNS_DEFAULT,
                  &lim->max_conns);
+  int64_t max_queue = 0;
+  bad |= num_opt("--max-queue", o->max_queue, 1, 0, QUEUE_LIMIT, QUEUE_DEFAULT,
+                 &max_queue);
+  c->max_queue = (size_t)max_queue;
+  c->max_wait = lim->max_conns > 1 ? (size_t)lim->max_conns / 2 : 1;
   int timed = c->scheme == FLURRY__SIG_STRIPE ||
               c->scheme == FLURRY__SIG_STANDARD;
   if (!bad && timed && window_s < 2 * c->tolerance_s) {
@@ -393,12 +409,13 @@ static void httpd_opts(flurry__httpd_opts *ho, flurry__listen *l,
 
 static void on_stop(void *arg) {
   listen_run *r = arg;
-  r->l.closing = 1; /* no new fdatasync; deferred replies are abandoned */
+  flurry__listen_out_stop(&r->l); /* waiting replies are abandoned next */
 }
 
 static void banner(void *arg, unsigned port) {
   listen_run *r = arg;
   const listen_opts *o = r->o;
+  flurry__listen_out_start(&r->l); /* after the port line */
   if (r->l.cfg.scheme == FLURRY__SIG_NONE)
     fprintf(stderr, PROG ": warning: --scheme none: deliveries are NOT "
                          "verified (local testing only)\n");
@@ -441,9 +458,10 @@ static int finish(listen_run *r, int status) {
   if (!l->cfg.quiet && status == 0)
     fprintf(stderr,
             PROG ": %llu accepted, %llu duplicates, %llu rejected, "
-                 "%llu failed\n",
+                 "%llu failed, %llu refused while the output was backed up\n",
             (unsigned long long)l->accepted, (unsigned long long)l->duplicates,
-            (unsigned long long)l->rejected, (unsigned long long)l->failed);
+            (unsigned long long)l->rejected, (unsigned long long)l->failed,
+            (unsigned long long)l->busy);
   flurry__store_close(&l->store);
   flurry__dedup_free(l->dedup);
   fl_buf_free(&l->line);

@@ -1,8 +1,6 @@
-/* listen_dedup.c: a FIFO ring of (key, expiry) entries indexed by a
- * linear-probing hash table of ring positions (see listen_dedup.h).
- * Removal from the index uses backward shifting, so there are no
- * tombstones; a key removed out of order stays in the ring as a dead entry
- * until it reaches the head. */
+/* listen_dedup.c: a FIFO ring of (key, expiry) entries indexed by an
+ * fl_map of ring positions (see listen_dedup.h). A key removed out of
+ * order stays in the ring as a dead entry until it reaches the head. */
 #include "listen_dedup.h"
 
 #include <string.h>
@@ -12,7 +10,6 @@
 #include "fl.h"
 
 #define RING_MIN 1024u
-#define EMPTY UINT32_MAX
 
 typedef struct entry {
   unsigned char key[FLURRY__DEDUP_KEY_LEN];
@@ -22,8 +19,7 @@ typedef struct entry {
 struct flurry__dedup {
   entry *ring;
   size_t cap, head, len, live, max;
-  uint32_t *index; /* ring positions; EMPTY when free */
-  size_t mask;     /* index size - 1 (a power of two >= 2 * cap) */
+  fl_map index; /* uint32_t ring position + 1, of each live entry */
   uint64_t evicted;
 };
 
@@ -38,68 +34,62 @@ int flurry__dedup_key(const char *id, size_t n,
   return 0;
 }
 
-static size_t home(const flurry__dedup *d, const unsigned char *key) {
+static uint64_t key_hash(const unsigned char *key) {
   uint64_t h;
   memcpy(&h, key, sizeof h); /* SHA-256 bits: uniform already */
-  return (size_t)h & d->mask;
+  return h;
 }
 
-/* The index slot holding key, or the empty slot where it would go. */
-static size_t find_slot(const flurry__dedup *d, const unsigned char *key) {
-  size_t i = home(d, key);
-  while (d->index[i] != EMPTY &&
-         memcmp(d->ring[d->index[i]].key, key, FLURRY__DEDUP_KEY_LEN) != 0)
-    i = (i + 1) & d->mask;
-  return i;
+/* The ring entry of an index element. */
+static entry *entry_at(const flurry__dedup *d, const void *elem) {
+  uint32_t pos1;
+  memcpy(&pos1, elem, sizeof pos1);
+  return &d->ring[pos1 - 1];
 }
 
-/* Empties slot i and shifts back the entries of its probe run. */
-static void index_delete(flurry__dedup *d, size_t i) {
-  size_t j = i;
-  for (;;) {
-    j = (j + 1) & d->mask;
-    if (d->index[j] == EMPTY)
-      break;
-    size_t k = home(d, d->ring[d->index[j]].key);
-    /* leave j where it is when its home lies cyclically in (i, j] */
-    if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-      continue;
-    d->index[i] = d->index[j];
-    i = j;
-  }
-  d->index[i] = EMPTY;
+static uint64_t index_hash(const void *elem, void *ud) {
+  return key_hash(entry_at(ud, elem)->key);
 }
 
-static size_t pow2_at_least(size_t n) {
-  size_t p = 1;
-  while (p < n)
-    p <<= 1;
-  return p;
+static int index_eq(const void *elem, const void *key, void *ud) {
+  return memcmp(entry_at(ud, elem)->key, key, FLURRY__DEDUP_KEY_LEN) == 0;
+}
+
+static const fl_map_type index_type = {sizeof(uint32_t), index_hash,
+                                       index_eq};
+
+/* The index element of key, or NULL. */
+static void *index_find(const flurry__dedup *d, const unsigned char *key) {
+  return fl_map_find(&d->index, key_hash(key), key);
+}
+
+/* Indexes the live entry at ring position pos (room is reserved). */
+static void index_put(flurry__dedup *d, size_t pos) {
+  uint32_t pos1 = (uint32_t)pos + 1;
+  (void)fl_map_insert(&d->index, key_hash(d->ring[pos].key), &pos1);
 }
 
 /* Rebuilds ring and index with room for cap entries, the ring unwrapped. */
 static int grow(flurry__dedup *d, size_t cap) {
-  size_t isize = pow2_at_least(2 * cap);
   entry *ring = fl_malloc(cap * sizeof *ring);
-  uint32_t *index = fl_malloc(isize * sizeof *index);
-  if (ring == NULL || index == NULL) {
+  fl_map index;
+  fl_map_init(&index, &index_type, d, cap);
+  if (ring == NULL || fl_map_reserve(&index, cap) != FL_OK) {
     fl_free(ring);
-    fl_free(index);
+    fl_map_free(&index);
     return -1;
   }
   for (size_t i = 0; i < d->len; i++)
     ring[i] = d->ring[(d->head + i) % d->cap];
-  memset(index, 0xff, isize * sizeof *index);
   fl_free(d->ring);
-  fl_free(d->index);
+  fl_map_free(&d->index);
   d->ring = ring;
   d->index = index;
   d->cap = cap;
   d->head = 0;
-  d->mask = isize - 1;
   for (size_t i = 0; i < d->len; i++)
     if (ring[i].expires != INT64_MIN)
-      d->index[find_slot(d, ring[i].key)] = (uint32_t)i;
+      index_put(d, i);
   return 0;
 }
 
@@ -122,7 +112,7 @@ void flurry__dedup_free(flurry__dedup *d) {
   if (d == NULL)
     return;
   fl_free(d->ring);
-  fl_free(d->index);
+  fl_map_free(&d->index);
   fl_free(d);
 }
 
@@ -130,7 +120,7 @@ void flurry__dedup_free(flurry__dedup *d) {
 static void pop_head(flurry__dedup *d) {
   entry *e = &d->ring[d->head];
   if (e->expires != INT64_MIN) {
-    index_delete(d, find_slot(d, e->key));
+    fl_map_remove(&d->index, index_find(d, e->key));
     d->live--;
   }
   d->head = (d->head + 1) % d->cap;
@@ -143,7 +133,7 @@ void flurry__dedup_expire(flurry__dedup *d, int64_t now) {
 }
 
 int flurry__dedup_has(const flurry__dedup *d, const unsigned char *key) {
-  return d->index[find_slot(d, key)] != EMPTY;
+  return index_find(d, key) != NULL;
 }
 
 int flurry__dedup_add(flurry__dedup *d, const unsigned char *key,
@@ -160,18 +150,18 @@ int flurry__dedup_add(flurry__dedup *d, const unsigned char *key,
   size_t pos = (d->head + d->len) % d->cap;
   memcpy(d->ring[pos].key, key, FLURRY__DEDUP_KEY_LEN);
   d->ring[pos].expires = expires == INT64_MIN ? INT64_MIN + 1 : expires;
-  d->index[find_slot(d, key)] = (uint32_t)pos;
+  index_put(d, pos);
   d->len++;
   d->live++;
   return 0;
 }
 
 int flurry__dedup_remove(flurry__dedup *d, const unsigned char *key) {
-  size_t i = find_slot(d, key);
-  if (d->index[i] == EMPTY)
+  void *elem = index_find(d, key);
+  if (elem == NULL)
     return 0;
-  d->ring[d->index[i]].expires = INT64_MIN;
-  index_delete(d, i);
+  entry_at(d, elem)->expires = INT64_MIN;
+  fl_map_remove(&d->index, elem);
   d->live--;
   return 1;
 }

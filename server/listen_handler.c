@@ -1,11 +1,7 @@
-/* listen_handler.c: one webhook delivery, start to reply: method and path,
- * the signature over the raw body (before anything parses it), the
- * delivery id, dedup, the event line written whole, and the reply: at
- * once, or with --fsync once an fdatasync that covers the line has
- * returned. Those fdatasyncs run on libuv's thread pool, one at a time,
- * each covering every line written before it started (group commit): the
- * loop never waits for the disk. */
-#include <errno.h>
+/* listen_handler.c: one webhook delivery, from its request to the line
+ * handed to the output: method and path, the id, the signature over the
+ * raw body (before anything parses it), dedup, the event line. When and
+ * how it is answered once accepted: listen_out.c. */
 #include <string.h>
 #include <time.h>
 
@@ -17,20 +13,16 @@
 #define KEEP_BUF_MAX (4u << 20) /* reused buffers above this are released */
 #define ID_TOKEN_MAX (FLURRY__SIG_ID_MAX * 6 + 2) /* escaped, quoted */
 
-static const char ok_body[] = "{\"ok\":true}";
-static const char dup_body[] = "{\"ok\":true,\"duplicate\":true}";
-
 int64_t flurry__listen_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- replies
- * ------------------------------------------------------------------ */
+/* ---- replies ------------------------------------------------------------- */
 
-static void reply_error(flurry__httpd_req *req, unsigned status,
-                        const char *msg) {
+void flurry__listen_reply_error(flurry__httpd_req *req, unsigned status,
+                                const char *msg) {
   fl_buf b = FL_BUF_INIT(1024);
   int rc = fl_buf_puts(&b, "{\"error\":");
   rc = rc == FL_OK ? fl_json_str(&b, msg, strlen(msg)) : rc;
@@ -44,108 +36,7 @@ static void reply_error(flurry__httpd_req *req, unsigned status,
     flurry__httpd_reply(req, 500, NULL, "", 0, FLURRY__HTTPD_STATIC);
 }
 
-static void reply_ok(flurry__httpd_req *req, int duplicate) {
-  const char *b = duplicate ? dup_body : ok_body;
-  flurry__httpd_reply(req, 200, JSON_TYPE, b, strlen(b), FLURRY__HTTPD_STATIC);
-}
-
-/* ---- --fsync: group commit
- * ------------------------------------------------------ */
-
-static void start_sync(flurry__listen *l);
-
-/* Answers (or drops, when abandoned) the waiters covered by the fdatasync
- * that ended; failed: it returned an error. */
-static void release_waits(flurry__listen *l, uint64_t upto, int failed) {
-  while (l->wait_head && l->wait_head->need <= upto) {
-    flurry__listen_wait *w = l->wait_head;
-    l->wait_head = w->next;
-    if (l->wait_head == NULL)
-      l->wait_tail = NULL;
-    if (failed && w->owns_key) /* not durable: let a retry write it again */
-      flurry__dedup_remove(l->dedup, w->key);
-    if (w->req && failed)
-      reply_error(w->req, 500, "cannot make the event durable");
-    else if (w->req)
-      reply_ok(w->req, w->duplicate);
-    fl_free(w);
-  }
-}
-
-static void on_synced(uv_fs_t *r) {
-  flurry__listen *l = r->data;
-  int failed = r->result < 0;
-  uv_fs_req_cleanup(r);
-  l->syncing = 0;
-  if (failed)
-    l->failed++;
-  else
-    l->synced = l->sync_target;
-  release_waits(l, l->sync_target, failed);
-  start_sync(l);
-}
-
-static void start_sync(flurry__listen *l) {
-  if (l->syncing || l->closing || l->wait_head == NULL)
-    return;
-  l->sync_target = l->written;
-  l->syncing = 1;
-  l->fsreq.data = l;
-  if (uv_fs_fdatasync(l->loop, &l->fsreq, l->store.fd, on_synced) != 0) {
-    l->syncing = 0;
-    l->failed++;
-    release_waits(l, l->sync_target, 1);
-  }
-}
-
-/* The 2xx for req: now, or once the lines written so far are durable. */
-static void reply_durable(flurry__listen *l, flurry__httpd_req *req,
-                          const unsigned char *key, int duplicate) {
-  if (!l->cfg.fsync || l->synced >= l->written) {
-    reply_ok(req, duplicate);
-    return;
-  }
-  flurry__listen_wait *w = fl_calloc(1, sizeof *w);
-  if (w == NULL) {
-    if (key && !duplicate)
-      flurry__dedup_remove(l->dedup, key);
-    reply_error(req, 500, "out of memory");
-    return;
-  }
-  w->req = req;
-  w->need = l->written;
-  w->duplicate = duplicate;
-  w->owns_key = key != NULL && !duplicate;
-  if (key)
-    memcpy(w->key, key, sizeof w->key);
-  if (l->wait_tail)
-    l->wait_tail->next = w;
-  else
-    l->wait_head = w;
-  l->wait_tail = w;
-  flurry__httpd_req_set_data(req, w);
-  flurry__httpd_defer(req);
-  start_sync(l);
-}
-
-void flurry__listen_on_abandon(flurry__httpd_req *req, void *user) {
-  (void)user;
-  flurry__listen_wait *w = flurry__httpd_req_data(req);
-  if (w)
-    w->req = NULL; /* freed when its fdatasync ends, or at exit */
-}
-
-void flurry__listen_free_waits(flurry__listen *l) {
-  while (l->wait_head) {
-    flurry__listen_wait *w = l->wait_head;
-    l->wait_head = w->next;
-    fl_free(w);
-  }
-  l->wait_tail = NULL;
-}
-
-/* ---- the delivery
- * ------------------------------------------------------------- */
+/* ---- the delivery -------------------------------------------------------- */
 
 static unsigned sig_status(int rc) {
   if (rc == FLURRY__SIG_EMALFORMED)
@@ -175,6 +66,19 @@ static const char *id_header(flurry__listen *l, flurry__httpd_req *req) {
   return v;
 }
 
+/* Why the id header cannot be an id, or NULL. An id must be UTF-8 text:
+ * its key is the hash of its JSON string, where every invalid byte would
+ * become U+FFFD and distinct ids one key (and a restart only sees the
+ * JSON). Stripe's id is checked when the body is read (valid JSON). */
+static const char *bad_id(flurry__listen *l, flurry__httpd_req *req) {
+  const char *v =
+      l->cfg.scheme == FLURRY__SIG_STRIPE ? NULL : id_header(l, req);
+  size_t n = v ? strlen(v) : 0;
+  if (n > FLURRY__SIG_ID_MAX)
+    return "delivery id too long";
+  return fl_is_text(v ? v : "", n) ? NULL : "delivery id is not UTF-8 text";
+}
+
 /* The delivery id as a JSON string token into id (left empty when there
  * is none). Stripe: the "id" string of the (compact) JSON body. Returns
  * 0, or 400 (too long), or 500. */
@@ -191,11 +95,9 @@ static unsigned delivery_id(flurry__listen *l, flurry__httpd_req *req,
       return 400;
     return fl_buf_append(id, l->json.data + off, len) == FL_OK ? 0 : 500;
   }
-  const char *v = id_header(l, req);
+  const char *v = id_header(l, req); /* checked by bad_id */
   if (v == NULL || v[0] == '\0')
     return 0;
-  if (strlen(v) > FLURRY__SIG_ID_MAX)
-    return 400;
   return fl_json_str(id, v, strlen(v)) == FL_OK ? 0 : 500;
 }
 
@@ -245,25 +147,16 @@ static void shrink(fl_buf *b) {
     fl_buf_free(b);
 }
 
-/* Writes the event, remembers its id, answers. */
+/* Builds the event's line and hands it to the output, which answers. */
 static void accept_event(flurry__listen *l, flurry__httpd_req *req,
                          const fl_buf *id, const unsigned char *key,
                          int is_json, int64_t now_ms) {
   if (build_line(l, req, id, is_json, now_ms) != 0) {
     l->failed++;
-    reply_error(req, 500, "out of memory");
+    flurry__listen_reply_error(req, 500, "out of memory");
     return;
   }
-  if (flurry__store_append(&l->store, l->line.data, l->line.len) != 0) {
-    l->failed++;
-    reply_error(req, 500, strerror(errno));
-    return;
-  }
-  l->written++;
-  l->accepted++;
-  if (key && flurry__dedup_add(l->dedup, key, now_ms + l->cfg.window_ms) != 0)
-    key = NULL; /* out of memory: this id will not be recognised again */
-  reply_durable(l, req, key, 0);
+  flurry__listen_commit(l, req, key, now_ms + l->cfg.window_ms);
 }
 
 /* Compacts the body (when JSON: *is_json) and finds the delivery id and
@@ -290,10 +183,16 @@ static int seen(flurry__listen *l, const unsigned char *key, int64_t now_ms) {
 
 static void handle(flurry__listen *l, flurry__httpd_req *req) {
   int64_t now_ms = flurry__listen_now_ms();
+  const char *why = bad_id(l, req);
+  if (why) {
+    l->rejected++;
+    flurry__listen_reply_error(req, 400, why);
+    return;
+  }
   int rc = verify(l, req, now_ms);
   if (rc != FLURRY__SIG_OK) {
     l->rejected++;
-    reply_error(req, sig_status(rc), flurry__sig_strerror(rc));
+    flurry__listen_reply_error(req, sig_status(rc), flurry__sig_strerror(rc));
     return;
   }
   fl_buf id = FL_BUF_INIT(ID_TOKEN_MAX);
@@ -302,11 +201,11 @@ static void handle(flurry__listen *l, flurry__httpd_req *req) {
   unsigned status = read_delivery(l, req, &id, key, &is_json);
   if (status != 0) {
     l->rejected += status == 400;
-    reply_error(req, status,
-                status == 400 ? "delivery id too long" : "internal error");
+    flurry__listen_reply_error(
+        req, status, status == 400 ? "delivery id too long" : "internal error");
   } else if (id.len && seen(l, key, now_ms)) {
     l->duplicates++;
-    reply_durable(l, req, key, 1);
+    flurry__listen_commit_dup(l, req);
   } else {
     accept_event(l, req, &id, id.len ? key : NULL, is_json, now_ms);
   }
@@ -315,16 +214,36 @@ static void handle(flurry__listen *l, flurry__httpd_req *req) {
   shrink(&l->line);
 }
 
+/* Why the request's path is not served (404), or NULL. With --path the
+ * request target must be that path byte for byte, as sent: libmicrohttpd
+ * hands over the decoded path, where /ho%6fk is /hook and /hook%00x ends
+ * at the NUL. */
+static const char *bad_path(flurry__listen *l, flurry__httpd_req *req,
+                            unsigned *status) {
+  const char *target = flurry__httpd_req_target(req);
+  *status = 500;
+  if (target == NULL)
+    return "out of memory";
+  *status = 400;
+  if (strstr(target, "%00") != NULL)
+    return "NUL (%00) in the path";
+  *status = 404;
+  if (l->cfg.path && strcmp(target, l->cfg.path) != 0)
+    return "not found";
+  return NULL;
+}
+
 void flurry__listen_on_request(flurry__httpd_req *req, void *user) {
   flurry__listen *l = user;
   if (strcmp(flurry__httpd_req_method(req), "POST") != 0) {
     flurry__httpd_header(req, "Allow", "POST");
-    reply_error(req, 405, "method not allowed: POST only");
+    flurry__listen_reply_error(req, 405, "method not allowed: POST only");
     return;
   }
-  if (l->cfg.path && strcmp(flurry__httpd_req_path(req), l->cfg.path) != 0) {
-    reply_error(req, 404, "not found");
-    return;
-  }
-  handle(l, req);
+  unsigned status = 0;
+  const char *why = bad_path(l, req, &status);
+  if (why)
+    flurry__listen_reply_error(req, status, why);
+  else
+    handle(l, req);
 }

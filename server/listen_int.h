@@ -1,6 +1,7 @@
 /* listen_int.h: what the parts of `flurry listen` share: main and options
- * (listen.c) and the request handler with its durable replies
- * (listen_handler.c). Internal to the flurry binary. */
+ * (listen.c), the request handler (listen_handler.c) and the output with
+ * the replies that wait for it (listen_out.c). Internal to the flurry
+ * binary. */
 #ifndef FLURRY_LISTEN_INT_H
 #define FLURRY_LISTEN_INT_H
 
@@ -26,19 +27,30 @@ typedef struct flurry__listen_cfg {
   int64_t window_ms;   /* how long an id is remembered */
   const char *path;    /* the only path served; NULL: any */
   size_t max_body;
-  int headers; /* write the request headers */
-  int fsync;   /* durable before the 2xx */
+  size_t max_queue; /* bytes of lines waiting for the output (one always) */
+  size_t max_wait;  /* replies waiting for the output (half the conns) */
+  int headers;      /* write the request headers */
+  int fsync;        /* durable before the 2xx */
   int quiet;
 } flurry__listen_cfg;
 
-/* A reply that waits for fdatasync (--fsync). */
+/* A delivery whose reply waits: for its line to be written (a slow
+ * pipe or terminal), or made durable (--fsync); a duplicate, for the
+ * lines before it. Also the queue entry of its line, while queued. */
 typedef struct flurry__listen_wait {
   flurry__httpd_req *req; /* NULL once abandoned */
-  uint64_t need;          /* lines that must be durable first */
-  int owns_key;           /* the line written for this request holds key */
+  uint64_t need;          /* the line (number) that must be done first */
+  int owns_key;           /* its line holds key (removed if it fails) */
   int duplicate;
+  int err; /* errno that failed it (ECANCELED: shutting down), or 0 */
   unsigned char key[FLURRY__DEDUP_KEY_LEN];
-  struct flurry__listen_wait *next;
+  struct flurry__listen_wait *next; /* waiting replies, in order */
+  /* its line while queued (queued = 1): line[off..len) still to write */
+  struct flurry__listen_wait *next_line;
+  char *line; /* borrowed (l->line) until owned */
+  size_t len, off;
+  int queued, owned;
+  int unsynced; /* err came from fdatasync */
 } flurry__listen_wait;
 
 typedef struct flurry__listen {
@@ -49,15 +61,27 @@ typedef struct flurry__listen {
   fl_buf line;    /* the event line being built (reused) */
   fl_buf json;    /* the compact body (reused) */
   fl_buf scratch; /* headers object (reused) */
-  /* --fsync: group commit. Lines written so far, lines known durable, the
-   * count the running fdatasync covers, the replies waiting (FIFO). */
+  /* Lines are numbered from 1 as they are handed over (queued); written:
+   * every line up to it is written or failed; synced: up to it every
+   * fdatasync has ended (--fsync).
+   * Replies wait in order (wait_head: FIFO), nwait of them at most
+   * cfg.max_wait; the lines not yet written, out_bytes of them at most
+   * cfg.max_queue, in order too (out_head). */
+  uint64_t queued, written, synced, sync_target;
+  flurry__listen_wait *wait_head, *wait_tail;
+  size_t nwait;
+  flurry__listen_wait *out_head, *out_tail;
+  size_t out_bytes;
+  int streaming;   /* the output is written from out_poll (non-blocking) */
+  int out_handles; /* out_poll, out_drain: open until closed */
+  int polling;
+  uv_poll_t out_poll;
+  uv_timer_t out_drain; /* shutdown: time left to finish a started line */
   uv_fs_t fsreq;
   int syncing;
   int closing;
-  uint64_t written, synced, sync_target;
-  flurry__listen_wait *wait_head, *wait_tail;
   /* counts, for the summary on exit */
-  uint64_t accepted, duplicates, rejected, failed;
+  uint64_t accepted, duplicates, rejected, failed, busy;
 } flurry__listen;
 
 /* The httpd callbacks; user is the flurry__listen. */
@@ -67,7 +91,40 @@ void flurry__listen_on_abandon(flurry__httpd_req *req, void *user);
 /* Wall-clock Unix milliseconds. */
 int64_t flurry__listen_now_ms(void);
 
-/* Frees the waiters left (after the loop ran to its end). */
+/* Answers req with status and {"error": msg}. */
+void flurry__listen_reply_error(flurry__httpd_req *req, unsigned status,
+                                const char *msg);
+
+/* ---- the output (listen_out.c) ---------------------------------------- */
+
+/* How long a Retry-After a 503 (output backed up) asks for, seconds. */
+#define FLURRY__LISTEN_RETRY_AFTER "5"
+/* At shutdown, how long a line already begun may take to finish. */
+#define FLURRY__LISTEN_DRAIN_MS 5000
+
+/* Starts the output once the port line is out: a pipe, terminal or socket
+ * is then written without blocking. */
+void flurry__listen_out_start(flurry__listen *l);
+
+/* Shutting down: no new fdatasync; lines not begun are dropped (their
+ * deliveries answered 503); a line begun is given FLURRY__LISTEN_DRAIN_MS
+ * to finish; then the output's handles close. */
+void flurry__listen_out_stop(flurry__listen *l);
+
+/* Hands an accepted delivery's line (l->line, taken over when it has to
+ * wait) to the output and answers req: 200 once the line is written (and,
+ * with --fsync, durable), 500 with the error if it cannot be, 503 with
+ * Retry-After when the queue is full (nothing written). key (NULL: no id)
+ * goes into the dedup set until expires, and out again on failure. From
+ * on_request only. */
+void flurry__listen_commit(flurry__listen *l, flurry__httpd_req *req,
+                           const unsigned char *key, int64_t expires);
+
+/* Answers a duplicate: 200 once every line handed over so far is written
+ * (and durable), or 500/503 as for its original. From on_request only. */
+void flurry__listen_commit_dup(flurry__listen *l, flurry__httpd_req *req);
+
+/* Frees what is left (after the loop ran to its end). */
 void flurry__listen_free_waits(flurry__listen *l);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fl.h"
@@ -18,6 +19,7 @@ int flurry__store_open(flurry__store *s, const char *path, char *err,
                        size_t errlen) {
   memset(s, 0, sizeof *s);
   s->fd = 1;
+  s->saved_flags = -1;
   if (path == NULL || strcmp(path, "-") == 0)
     return 0;
   int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -35,9 +37,30 @@ int flurry__store_open(flurry__store *s, const char *path, char *err,
     return -1;
   }
   s->fd = fd;
+  s->own_fd = 1;
   s->is_file = S_ISREG(st.st_mode);
+  s->regular = s->is_file;
   s->size = (uint64_t)st.st_size;
   return 0;
+}
+
+int flurry__store_stream(flurry__store *s) {
+  struct stat st;
+  if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    s->regular = 1;
+    s->size = (uint64_t)st.st_size;
+    return 0;
+  }
+  char name[256];
+  if (!s->own_fd && isatty(s->fd) && ttyname_r(s->fd, name, sizeof name) == 0) {
+    int fd = open(name, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0) {
+      s->fd = fd;
+      s->own_fd = 1;
+    }
+  }
+  s->saved_flags = fcntl(s->fd, F_GETFL);
+  return 1;
 }
 
 /* Adds the id of one line's head to d when it is recent enough. */
@@ -140,16 +163,31 @@ int flurry__store_load(flurry__store *s, flurry__dedup *d, int64_t now_ms,
 }
 
 int flurry__store_append(flurry__store *s, const char *line, size_t n) {
-  ssize_t w = write(s->fd, line, n);
-  if (w >= 0 && (size_t)w == n) {
-    s->size += n;
-    return 0;
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(s->fd, line + done, n - done);
+    if (w > 0) {
+      done += (size_t)w;
+      continue;
+    }
+    if (w < 0 && errno == EINTR)
+      continue;
+    int e = w < 0 ? errno : EIO; /* (0 bytes for a non-zero count) */
+    if (done > 0 && s->regular)
+      (void)ftruncate(s->fd, (off_t)s->size); /* best effort */
+    errno = e;
+    return -1;
   }
-  int e = w < 0 ? errno : ENOSPC; /* a short write: the disk is full */
-  if (w > 0 && s->is_file)
-    (void)ftruncate(s->fd, (off_t)s->size); /* best effort */
-  errno = e;
-  return -1;
+  s->size += n;
+  return 0;
+}
+
+long flurry__store_writev(flurry__store *s, const struct iovec *iov, int n) {
+  ssize_t w;
+  do
+    w = writev(s->fd, iov, n);
+  while (w < 0 && errno == EINTR);
+  return (long)w;
 }
 
 int flurry__store_sync(flurry__store *s) {
@@ -157,7 +195,10 @@ int flurry__store_sync(flurry__store *s) {
 }
 
 void flurry__store_close(flurry__store *s) {
-  if (s->fd > 2)
+  if (s->fd >= 0 && s->saved_flags >= 0)
+    (void)fcntl(s->fd, F_SETFL, s->saved_flags);
+  if (s->own_fd)
     close(s->fd);
   s->fd = -1;
+  s->own_fd = 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fl.h"
+#include "fl_args.h"
 #include "httpd.h"
 #include "mock_int.h"
 #include "serve.h"
@@ -14,7 +15,6 @@
 typedef struct mock_opts {
   const char *host;
   const char *port_file;
-  const char *port_str;
   uint16_t port;
   int quiet;
   int help;
@@ -22,19 +22,30 @@ typedef struct mock_opts {
 
 /* ---- options ------------------------------------------------------------- */
 
-static void usage(FILE *f) {
+typedef struct opt_row {
+  fl_arg arg;
+  int key;
+} opt_row;
+
+enum { O_PORT = 1, O_HOST, O_PORT_FILE, O_QUIET, O_HELP };
+
+static const opt_row table[] = {
+    {{"port", 0, "N", "port to bind (default 0: any free port)", 0}, O_PORT},
+    {{"host", 0, "ADDR", "address to bind (default 127.0.0.1)", 0}, O_HOST},
+    {{"port-file", 0, "FILE", "also write the port to FILE (atomically)", 0}, O_PORT_FILE},
+    {{"quiet", 'q', NULL, "nothing on stderr but fatal errors", 0}, O_QUIET},
+    {{"help", 'h', NULL, "this text", 0}, O_HELP},
+};
+
+static void usage(const fl_args *a, FILE *f) {
   fputs("usage: flurry mock [--port N] [--host ADDR] [--port-file FILE] "
         "[--quiet]\n\n"
         "A local HTTP API that misbehaves on request. Prints the bound port\n"
         "alone on the first line of stdout, then serves until SIGINT or\n"
-        "SIGTERM.\n\n"
-        "  --port N          port to bind (default 0: any free port)\n"
-        "  --host ADDR       address to bind (default 127.0.0.1)\n"
-        "  --port-file FILE  also write the port to FILE (atomically)\n"
-        "  --quiet           nothing on stderr but fatal errors\n"
-        "  --help            this text\n\n"
-        "Endpoints (every one answers any method; JSON unless stated):\n",
+        "SIGTERM.\n\n",
         f);
+  fl_args_help(a, f);
+  fputs("\nEndpoints (every one answers any method; JSON unless stated):\n", f);
   for (size_t i = 0; flurry__mock_endpoints[i]; i++)
     fprintf(f, "  %s\n", flurry__mock_endpoints[i]);
   fputs("\nFault injection on any endpoint (query parameters):\n", f);
@@ -45,40 +56,47 @@ static void usage(FILE *f) {
         f);
 }
 
-static int parse_one(int argc, char **argv, int *i, mock_opts *o) {
-  static const char *const names[] = {"--port", "--host", "--port-file"};
-  const char **dest[] = {&o->port_str, &o->host, &o->port_file};
-  const char *a = argv[*i];
-  if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+typedef struct parse_ctx {
+  fl_args *a;
+  mock_opts *o;
+} parse_ctx;
+
+static int one_option(const fl_arg *row, const char *v, void *ud) {
+  const fl_args *a = ((parse_ctx *)ud)->a;
+  mock_opts *o = ((parse_ctx *)ud)->o;
+  const opt_row *r = FL_CONTAINER(row, opt_row, arg);
+  int64_t port;
+  switch (r->key) {
+  case O_PORT:
+    if (fl_args_int(a, &r->arg, v, 0, 65535, &port) != 0)
+      return -1;
+    o->port = (uint16_t)port;
+    return 0;
+  case O_HOST:
+    o->host = v;
+    return 0;
+  case O_PORT_FILE:
+    if (v[0] == '\0') {
+      fl_args_bad(a, &r->arg, v, "needs a file name");
+      return -1;
+    }
+    o->port_file = v;
+    return 0;
+  case O_QUIET:
     o->quiet = 1;
     return 0;
-  }
-  if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+  default:
     o->help = 1;
     return 0;
   }
-  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-    int rc = flurry__serve_opt_value(argc, argv, i, names[k], dest[k]);
-    if (rc < 0)
-      fprintf(stderr, "flurry mock: %s needs a value\n", a);
-    if (rc != 0)
-      return rc > 0 ? 0 : -1;
-  }
-  fprintf(stderr, "flurry mock: unknown option '%s'\n", a);
-  return -1;
 }
 
-static int parse_opts(int argc, char **argv, mock_opts *o) {
+static int parse_opts(int argc, char **argv, fl_args *a, mock_opts *o) {
   memset(o, 0, sizeof *o);
   o->host = "127.0.0.1";
-  for (int i = 1; i < argc; i++)
-    if (parse_one(argc, argv, &i, o) != 0)
-      return -1;
-  if (o->port_file && o->port_file[0] == '\0') {
-    fprintf(stderr, "flurry mock: --port-file needs a file name\n");
-    return -1;
-  }
-  return flurry__serve_parse_port("flurry mock", o->port_str, &o->port);
+  parse_ctx ctx = {a, o};
+  return FL_ARGS_INIT(a, "flurry mock", table, 0) != 0 ? -1
+                                                        : fl_args_parse(a, argc, argv, one_option, &ctx);
 }
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -113,17 +131,15 @@ static int serve(flurry__mock *m, mock_opts *o) {
 
 int flurry_mock_main(int argc, char **argv) {
   mock_opts o;
+  fl_args a;
   flurry__mock m;
   uv_loop_t loop;
   if (argc > 1 && strcmp(argv[1], "send-webhook") == 0)
     return flurry__mock_send_main(argc - 1, argv + 1);
-  if (parse_opts(argc, argv, &o) != 0) {
-    fprintf(stderr, "usage: flurry mock [--port N] [--host ADDR] "
-            "[--port-file FILE] [--quiet] (see --help)\n");
-    return 2;
-  }
+  if (parse_opts(argc, argv, &a, &o) != 0)
+    return 2; /* said, naming the option */
   if (o.help) {
-    usage(stdout);
+    usage(&a, stdout);
     return 0;
   }
   signal(SIGPIPE, SIG_IGN);

@@ -138,9 +138,8 @@ static double unit(uint64_t x) { return (double)(x >> 11) * 0x1.0p-53; }
 static int hash_arg(void *cls, const char *name, const char *value) {
   uint64_t *h = cls;
   static const char absent = '\xff';
-  *h = flurry__mock_hash(name, strlen(name) + 1, *h);
-  *h = value ? flurry__mock_hash(value, strlen(value) + 1, *h)
-             : flurry__mock_hash(&absent, 1, *h);
+  *h = fl_hash(*h, name, strlen(name) + 1);
+  *h = value ? fl_hash(*h, value, strlen(value) + 1) : fl_hash(*h, &absent, 1);
   return 0;
 }
 
@@ -148,8 +147,7 @@ static int hash_arg(void *cls, const char *name, const char *value) {
  * when out of memory. */
 static int seeded_draw(flurry__mock *m, flurry__httpd_req *req, double *u) {
   const char *path = flurry__httpd_req_path(req);
-  uint64_t h =
-      flurry__mock_hash(path, strlen(path) + 1, FLURRY__MOCK_HASH_INIT);
+  uint64_t h = fl_hash(FL_HASH_INIT, path, strlen(path) + 1);
   char key[sizeof h];
   int created = 0;
   flurry__httpd_req_each(req, FLURRY__HTTPD_QUERY, hash_arg, &h);

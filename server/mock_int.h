@@ -23,7 +23,7 @@ typedef struct flurry__mock {
   flurry__mock_table *limits; /* "ip|key rate burst" -> token bucket */
   flurry__mock_table *faults; /* hash of a seeded URL -> requests seen */
   uint64_t rng;               /* state of the unseeded fault draws */
-  struct flurry__mock_ws *ws; /* open WebSocket connections (mock_ws.c) */
+  fl_list ws;                 /* open WebSocket connections (mock_ws.c) */
 } flurry__mock;
 
 /* An endpoint: arg is the path past a prefix route ("/delay/" + "300"),

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "fl_args.h"
 #include "mock_int.h"
 #include "serve.h"
 #include "sig.h"
@@ -20,7 +21,7 @@
 #define TIMEOUT_MS 30000L
 
 typedef struct send_opts {
-  const char *url, *scheme_name, *body, *id, *count_str, *offset_str;
+  const char *url, *scheme_name, *body, *id;
   const char *secrets[FLURRY__SIG_MAX];
   size_t nsecrets;
   flurry__sig_scheme scheme;
@@ -29,59 +30,78 @@ typedef struct send_opts {
   int same_id, bad_signature, help;
 } send_opts;
 
-static void usage(FILE *f) {
-  fputs(
-      "usage: flurry mock send-webhook --url URL --scheme S --secret S... "
-      "[options]\n\n"
-      "Signs and POSTs webhook deliveries to URL, one at a time, and prints\n"
-      "each HTTP status on its own line (000: no answer). Exit status 0 when\n"
-      "every answer was 2xx, else 1.\n\n"
-      "  --scheme S         github, stripe, standard or none\n"
-      "  --secret S         signing secret (repeatable: stripe and standard\n"
-      "                     send one signature per secret, github uses the\n"
-      "                     first). standard: whsec_<base64>\n"
-      "  --count N          deliveries (default 1)\n"
-      "  --same-id          every delivery is the same one (same id, same\n"
-      "                     body): a redelivery\n"
-      "  --id ID            the delivery id (default: random); with\n"
-      "                     --count N > 1 the i-th gets ID-i (unless\n"
-      "                     --same-id)\n"
-      "  --body JSON        the body (default {\"id\":ID,\"object\":\"event\","
-      "...});\n"
-      "                     Stripe's event id is the body's \"id\"\n"
-      "  --timestamp-offset SECONDS  sign with now + SECONDS (stripe,\n"
-      "                     standard): test the tolerance\n"
-      "  --bad-signature    sign with a wrong secret\n",
-      f);
+typedef struct opt_row {
+  fl_arg arg;
+  int key;
+} opt_row;
+
+enum { O_URL = 1, O_SCHEME, O_SECRET, O_COUNT, O_SAME_ID, O_ID, O_BODY, O_OFFSET, O_BAD, O_HELP };
+
+static const opt_row table[] = {
+    {{"url", 0, "URL", "where to POST (required)", 0}, O_URL},
+    {{"scheme", 0, "S", "github, stripe, standard or none", 0}, O_SCHEME},
+    {{"secret", 0, "S",
+      "signing secret (repeatable: stripe and standard\n"
+      "send one signature per secret, github uses the\n"
+      "first). standard: whsec_<base64>", 0},
+     O_SECRET},
+    {{"count", 0, "N", "deliveries (default 1)", 0}, O_COUNT},
+    {{"same-id", 0, NULL,
+      "every delivery is the same one (same id, same\n"
+      "body): a redelivery", 0},
+     O_SAME_ID},
+    {{"id", 0, "ID",
+      "the delivery id (default: random); with\n"
+      "--count N > 1 the i-th gets ID-i (unless\n"
+      "--same-id)", 0},
+     O_ID},
+    {{"body", 0, "JSON",
+      "the body (default {\"id\":ID,\"object\":\"event\",...});\n"
+      "Stripe's event id is the body's \"id\"", 0},
+     O_BODY},
+    {{"timestamp-offset", 0, "SECONDS",
+      "sign with now + SECONDS (stripe,\n"
+      "standard): test the tolerance", 0},
+     O_OFFSET},
+    {{"bad-signature", 0, NULL, "sign with a wrong secret", 0}, O_BAD},
+    {{"help", 'h', NULL, "this text", 0}, O_HELP},
+};
+
+static void usage(const fl_args *a, FILE *f) {
+  fputs("usage: flurry mock send-webhook --url URL --scheme S --secret S... "
+        "[options]\n\n"
+        "Signs and POSTs webhook deliveries to URL, one at a time, and prints\n"
+        "each HTTP status on its own line (000: no answer). Exit status 0 when\n"
+        "every answer was 2xx, else 1.\n\n",
+        f);
+  fl_args_help(a, f);
 }
 
-static int parse_one(int argc, char **argv, int *i, send_opts *o) {
-  static const char *const names[] = {
-      "--url", "--scheme", "--body", "--id", "--count", "--timestamp-offset"};
-  const char **dest[] = {&o->url, &o->scheme_name, &o->body,
-                         &o->id,  &o->count_str,   &o->offset_str};
-  const char *a = argv[*i], *v = NULL;
-  int *flag = strcmp(a, "--same-id") == 0         ? &o->same_id
-              : strcmp(a, "--bad-signature") == 0 ? &o->bad_signature
-              : strcmp(a, "--help") == 0          ? &o->help
-                                                  : NULL;
-  if (flag) {
-    *flag = 1;
-    return 0;
-  }
-  int rc = flurry__serve_opt_value(argc, argv, i, "--secret", &v);
-  if (rc > 0 && o->nsecrets == FLURRY__SIG_MAX)
-    rc = -1;
-  if (rc > 0) {
+typedef struct parse_ctx {
+  fl_args *a;
+  send_opts *o;
+} parse_ctx;
+
+static int one_option(const fl_arg *row, const char *v, void *ud) {
+  const fl_args *a = ((parse_ctx *)ud)->a;
+  send_opts *o = ((parse_ctx *)ud)->o;
+  const opt_row *r = FL_CONTAINER(row, opt_row, arg);
+  switch (r->key) {
+  case O_URL: o->url = v; return 0;
+  case O_SCHEME: o->scheme_name = v; return 0;
+  case O_ID: o->id = v; return 0;
+  case O_BODY: o->body = v; return 0;
+  case O_SAME_ID: o->same_id = 1; return 0;
+  case O_BAD: o->bad_signature = 1; return 0;
+  case O_HELP: o->help = 1; return 0;
+  case O_COUNT: return fl_args_int(a, &r->arg, v, 1, COUNT_MAX, &o->count);
+  case O_OFFSET: return fl_args_int(a, &r->arg, v, -OFFSET_MAX, OFFSET_MAX, &o->offset);
+  default: /* O_SECRET */
+    if (o->nsecrets == FLURRY__SIG_MAX)
+      return fl_args_bad(a, &r->arg, "", "too many secrets");
     o->secrets[o->nsecrets++] = v;
     return 0;
   }
-  for (size_t k = 0; rc == 0 && k < sizeof names / sizeof names[0]; k++)
-    rc = flurry__serve_opt_value(argc, argv, i, names[k], dest[k]);
-  if (rc <= 0)
-    fprintf(stderr, PROG ": %s '%s'\n",
-            rc == 0 ? "unknown option" : "bad or missing value for", a);
-  return rc > 0 ? 0 : -1;
 }
 
 static int check_opts(send_opts *o) {
@@ -89,13 +109,6 @@ static int check_opts(send_opts *o) {
       flurry__sig_scheme_parse(o->scheme_name, &o->scheme) != 0) {
     fprintf(stderr, PROG ": needs --url and --scheme "
                          "github|stripe|standard|none\n");
-    return -1;
-  }
-  if (flurry__mock_parse_num(o->count_str ? o->count_str : "1", 1, COUNT_MAX,
-                             &o->count) != 0 ||
-      flurry__mock_parse_num(o->offset_str ? o->offset_str : "0", -OFFSET_MAX,
-                             OFFSET_MAX, &o->offset) != 0) {
-    fprintf(stderr, PROG ": bad --count or --timestamp-offset\n");
     return -1;
   }
   if (o->scheme != FLURRY__SIG_NONE && o->nsecrets == 0) {
@@ -116,11 +129,12 @@ static int check_opts(send_opts *o) {
   return 0;
 }
 
-static int parse_opts(int argc, char **argv, send_opts *o) {
+static int parse_opts(int argc, char **argv, fl_args *a, send_opts *o) {
   memset(o, 0, sizeof *o);
-  for (int i = 1; i < argc; i++)
-    if (parse_one(argc, argv, &i, o) != 0)
-      return -1;
+  o->count = 1;
+  parse_ctx ctx = {a, o};
+  if (FL_ARGS_INIT(a, PROG, table, 0) != 0 || fl_args_parse(a, argc, argv, one_option, &ctx) != 0)
+    return -1;
   return o->help ? 0 : check_opts(o);
 }
 
@@ -232,13 +246,14 @@ static int send_all(const send_opts *o, CURL *c) {
 
 int flurry__mock_send_main(int argc, char **argv) {
   send_opts o;
-  if (parse_opts(argc, argv, &o) != 0) {
+  fl_args a;
+  if (parse_opts(argc, argv, &a, &o) != 0) {
     fprintf(stderr, "usage: " PROG " --url URL --scheme S --secret S "
                     "(see --help)\n");
     return 2;
   }
   if (o.help) {
-    usage(stdout);
+    usage(&a, stdout);
     return 0;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

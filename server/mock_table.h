@@ -39,9 +39,4 @@ flurry__mock_slot *flurry__mock_table_get(flurry__mock_table *t,
 /* Number of entries. */
 size_t flurry__mock_table_count(const flurry__mock_table *t);
 
-/* FNV-1a over p[0..n), continuing from h (FLURRY__MOCK_HASH_INIT to
- * start): the table's hash, for callers that build keys piecewise. */
-#define FLURRY__MOCK_HASH_INIT 14695981039346656037ull
-uint64_t flurry__mock_hash(const void *p, size_t n, uint64_t h);
-
 #endif

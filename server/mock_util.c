@@ -15,6 +15,7 @@ static const char internal_error[] = "{\"error\":\"internal error\"}";
 int flurry__mock_init(flurry__mock *m, uv_loop_t *loop) {
   memset(m, 0, sizeof *m);
   m->loop = loop;
+  fl_list_init(&m->ws);
   m->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32);
   if (flurry__mock_table_new(&m->flaky, FLURRY__MOCK_MAX_KEYS) == 0 &&
       flurry__mock_table_new(&m->limits, FLURRY__MOCK_MAX_KEYS) == 0 &&

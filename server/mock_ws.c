@@ -33,7 +33,7 @@ typedef struct flurry__mock_ws {
   int64_t seen; /* messages received */
   int close_due; /* close (close_code) once the messages queued are out */
   int ended;
-  struct flurry__mock_ws *prev, *next; /* m->ws, once upgraded */
+  fl_list link; /* in m->ws, once upgraded */
 } conn;
 
 static void conn_pump(conn *c);
@@ -51,13 +51,8 @@ static void conn_free(conn *c) {
 static void poll_closed(uv_handle_t *h) { conn_free(h->data); }
 
 static void unlink_conn(conn *c) {
-  if (c->prev)
-    c->prev->next = c->next;
-  else if (c->m->ws == c)
-    c->m->ws = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  c->prev = c->next = NULL;
+  if (fl_list_linked(&c->link))
+    fl_list_remove(&c->link);
 }
 
 /* abandon: before the hand-over, or the server closes (the glue closes the
@@ -138,9 +133,9 @@ static void conn_queue(conn *c, uint8_t op, const void *data, size_t len) {
 }
 
 static void broadcast(conn *from, uint8_t op, const uint8_t *data, size_t len) {
-  conn *next;
-  for (conn *c = from->m->ws; c; c = next) {
-    next = c->next; /* a pump may end c: it leaves the list */
+  fl_list *l, *next;
+  FL_LIST_FOREACH_SAFE(l, next, &from->m->ws) { /* a pump may end c: it leaves the list */
+    conn *c = FL_CONTAINER(l, conn, link);
     if (!c->broadcast)
       continue;
     conn_queue(c, op, data, len);
@@ -269,10 +264,7 @@ static void conn_upgraded(void *cls, flurry__httpd_upgraded *u, int fd, const ch
   c->polling = 1;
   c->poll.data = c;
   uv_poll_start(&c->poll, UV_READABLE, on_poll);
-  c->next = c->m->ws;
-  if (c->next)
-    c->next->prev = c;
-  c->m->ws = c;
+  fl_list_push_front(&c->m->ws, &c->link);
   conn_greet(c);
   conn_pump(c);
 }

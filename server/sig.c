@@ -166,6 +166,12 @@ int flurry__sig_parse_github(const char *v, size_t n, flurry__sig_set *out) {
   return FLURRY__SIG_OK;
 }
 
+/* What a header with skipped values amounts to: malformed when nothing in
+ * it was usable and something was broken. */
+static int usable(const flurry__sig_set *set) {
+  return set->n == 0 && set->bad > 0 ? FLURRY__SIG_EMALFORMED : FLURRY__SIG_OK;
+}
+
 static int is_alnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9');
@@ -191,9 +197,12 @@ static int stripe_element(const char *e, size_t n, flurry__sig_set *out) {
     return 0;
   }
   if (kl == 2 && e[0] == 'v' && e[1] == '1') {
-    if (out->n == FLURRY__SIG_MAX || parse_hex_mac(val, vl, out->mac[out->n]))
+    if (out->n == FLURRY__SIG_MAX)
       return -1;
-    out->n++;
+    if (parse_hex_mac(val, vl, out->mac[out->n]) != 0)
+      out->bad++; /* skipped, as Stripe's libraries do: not a match */
+    else
+      out->n++;
   }
   return 0; /* v0 and unknown schemes: ignored */
 }
@@ -208,22 +217,29 @@ int flurry__sig_parse_stripe(const char *v, size_t n, flurry__sig_set *out) {
       return FLURRY__SIG_EMALFORMED;
     i = end + 1;
   }
-  return out->t_str ? FLURRY__SIG_OK : FLURRY__SIG_EMALFORMED;
+  return out->t_str ? usable(out) : FLURRY__SIG_EMALFORMED;
 }
 
-/* One "version,signature" token of a webhook-signature header. */
+/* One "version,signature" token of a webhook-signature header. A token
+ * that is not that shape, or a v1 signature that is not canonical base64
+ * of 32 bytes, is skipped and counted in out->bad: the Standard Webhooks
+ * reference libraries skip what they cannot use and try the next token. */
 static int standard_token(const char *tok, size_t n, flurry__sig_set *out) {
   const char *comma = memchr(tok, ',', n);
-  if (comma == NULL || comma == tok || comma + 1 == tok + n)
-    return -1;
+  if (comma == NULL || comma == tok || comma + 1 == tok + n) {
+    out->bad++;
+    return 0;
+  }
   size_t vl = (size_t)(comma - tok), sl = n - vl - 1;
   if (vl != 2 || memcmp(tok, "v1", 2) != 0)
     return 0; /* v1a and later versions: not ours */
-  if (out->n == FLURRY__SIG_MAX || sl != B64_LEN ||
-      b64_decode(comma + 1, sl, out->mac[out->n], FLURRY__SIG_MAC_LEN) !=
-          FLURRY__SIG_MAC_LEN)
+  if (out->n == FLURRY__SIG_MAX)
     return -1;
-  out->n++;
+  if (sl != B64_LEN || b64_decode(comma + 1, sl, out->mac[out->n],
+                                  FLURRY__SIG_MAC_LEN) != FLURRY__SIG_MAC_LEN)
+    out->bad++;
+  else
+    out->n++;
   return 0;
 }
 
@@ -242,7 +258,7 @@ int flurry__sig_parse_standard(const char *v, size_t n, flurry__sig_set *out) {
     tokens++;
     i = end;
   }
-  return tokens ? FLURRY__SIG_OK : FLURRY__SIG_EMALFORMED;
+  return tokens ? usable(out) : FLURRY__SIG_EMALFORMED;
 }
 
 int flurry__sig_key_parse(flurry__sig_scheme scheme, const char *s, size_t n,
@@ -274,29 +290,42 @@ typedef struct part {
   size_t n;
 } part;
 
-/* HMAC-SHA256 of the concatenated parts with each key: macs[k]. Returns 0,
- * or -1 (libcrypto failed). */
-static int hmac_all(const flurry__sig_key *keys, size_t nkeys,
-                    const part *parts, size_t nparts,
-                    unsigned char (*macs)[FLURRY__SIG_MAC_LEN]) {
+/* An HMAC-SHA256 context; NULL when libcrypto fails. */
+static EVP_MAC_CTX *hmac_new(void) {
   EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
   EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+  EVP_MAC_free(mac); /* the context holds its own reference */
+  return ctx;
+}
+
+/* HMAC-SHA256 of the concatenated parts with key into out. Returns 0, or
+ * -1 (libcrypto failed). */
+static int hmac_one(EVP_MAC_CTX *ctx, const flurry__sig_key *key,
+                    const part *parts, size_t nparts,
+                    unsigned char out[FLURRY__SIG_MAC_LEN]) {
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
       OSSL_PARAM_construct_end()};
-  int ok = ctx != NULL;
-  for (size_t k = 0; ok && k < nkeys; k++) {
-    size_t len = 0;
-    ok = EVP_MAC_init(ctx, keys[k].k, keys[k].len, params) == 1;
-    for (size_t i = 0; ok && i < nparts; i++)
-      ok = EVP_MAC_update(ctx, parts[i].p, parts[i].n) == 1;
-    ok = ok && EVP_MAC_final(ctx, macs[k], &len, FLURRY__SIG_MAC_LEN) == 1 &&
-         len == FLURRY__SIG_MAC_LEN;
-  }
-  EVP_MAC_CTX_free(ctx);
-  EVP_MAC_free(mac);
+  size_t len = 0;
+  int ok = EVP_MAC_init(ctx, key->k, key->len, params) == 1;
+  for (size_t i = 0; ok && i < nparts; i++)
+    ok = EVP_MAC_update(ctx, parts[i].p, parts[i].n) == 1;
+  ok = ok && EVP_MAC_final(ctx, out, &len, FLURRY__SIG_MAC_LEN) == 1 &&
+       len == FLURRY__SIG_MAC_LEN;
   return ok ? 0 : -1;
+}
+
+/* The MAC of the parts with each key: macs[k]. Returns 0, or -1. */
+static int hmac_all(const flurry__sig_key *keys, size_t nkeys,
+                    const part *parts, size_t nparts,
+                    unsigned char (*macs)[FLURRY__SIG_MAC_LEN]) {
+  EVP_MAC_CTX *ctx = hmac_new();
+  int rc = ctx ? 0 : -1;
+  for (size_t k = 0; rc == 0 && k < nkeys; k++)
+    rc = hmac_one(ctx, &keys[k], parts, nparts, macs[k]);
+  EVP_MAC_CTX_free(ctx);
+  return rc;
 }
 
 /* The parts signed: body (github), "t.body" (stripe), "id.t.body"
@@ -317,13 +346,38 @@ static size_t signed_parts(flurry__sig_scheme scheme, const char *id,
   return n;
 }
 
-static int any_match(unsigned char (*macs)[FLURRY__SIG_MAC_LEN], size_t nkeys,
-                     const flurry__sig_set *set) {
+/* 1 when mac equals one of the signatures of set (constant time). */
+static int in_set(const unsigned char *mac, const flurry__sig_set *set) {
   int hit = 0;
-  for (size_t k = 0; k < nkeys; k++)
-    for (size_t s = 0; s < set->n; s++)
-      hit |= CRYPTO_memcmp(macs[k], set->mac[s], FLURRY__SIG_MAC_LEN) == 0;
+  for (size_t s = 0; s < set->n; s++)
+    hit |= CRYPTO_memcmp(mac, set->mac[s], FLURRY__SIG_MAC_LEN) == 0;
   return hit;
+}
+
+/* Tries the keys in turn, stopping at the first whose MAC of the parts is
+ * in set. Returns FLURRY__SIG_OK, EMISMATCH or ECRYPTO. */
+static int match_keys(const flurry__sig_key *keys, size_t nkeys,
+                      const part *parts, size_t nparts,
+                      const flurry__sig_set *set) {
+  EVP_MAC_CTX *ctx = hmac_new();
+  int rc = ctx ? FLURRY__SIG_EMISMATCH : FLURRY__SIG_ECRYPTO;
+  unsigned char mac[FLURRY__SIG_MAC_LEN];
+  for (size_t k = 0; rc == FLURRY__SIG_EMISMATCH && k < nkeys; k++) {
+    if (hmac_one(ctx, &keys[k], parts, nparts, mac) != 0)
+      rc = FLURRY__SIG_ECRYPTO;
+    else if (in_set(mac, set))
+      rc = FLURRY__SIG_OK;
+  }
+  OPENSSL_cleanse(mac, sizeof mac);
+  EVP_MAC_CTX_free(ctx);
+  return rc;
+}
+
+/* The webhook-id of a standard delivery: 1 to FLURRY__SIG_ID_MAX bytes of
+ * UTF-8 text (no control character). */
+static int id_ok(const char *id) {
+  size_t n = strlen(id);
+  return n > 0 && n <= FLURRY__SIG_ID_MAX && fl_is_text(id, n);
 }
 
 /* Parses the headers of d into set (and, for standard, the timestamp). */
@@ -338,9 +392,8 @@ static int parse_delivery(flurry__sig_scheme scheme,
     return flurry__sig_parse_stripe(d->signature, n, set);
   if (d->id == NULL || d->timestamp == NULL)
     return FLURRY__SIG_EMISSING;
-  size_t il = strlen(d->id);
   int rc = flurry__sig_parse_standard(d->signature, n, set);
-  if (rc == FLURRY__SIG_OK && (il == 0 || il > FLURRY__SIG_ID_MAX))
+  if (rc == FLURRY__SIG_OK && !id_ok(d->id))
     rc = FLURRY__SIG_EMALFORMED;
   if (rc == FLURRY__SIG_OK) {
     set->t_str = d->timestamp;
@@ -359,20 +412,18 @@ int flurry__sig_verify(flurry__sig_scheme scheme, const flurry__sig_key *keys,
   int rc = parse_delivery(scheme, d, &set);
   if (rc != FLURRY__SIG_OK)
     return rc;
-  unsigned char macs[FLURRY__SIG_MAX][FLURRY__SIG_MAC_LEN];
-  part parts[5];
-  size_t np = signed_parts(scheme, d->id, set.t_str, set.t_len, d->body,
-                           d->body_len, parts);
-  if (nkeys > FLURRY__SIG_MAX)
-    nkeys = FLURRY__SIG_MAX;
-  if (hmac_all(keys, nkeys, parts, np, macs) != 0)
-    return FLURRY__SIG_ECRYPTO;
-  if (!any_match(macs, nkeys, &set))
-    return FLURRY__SIG_EMISMATCH;
+  /* everything that costs nothing first: the HMACs read the whole body
+   * once per key */
   if (scheme != FLURRY__SIG_GITHUB &&
       (set.t < now - tolerance || set.t > now + tolerance))
     return FLURRY__SIG_ESTALE;
-  return FLURRY__SIG_OK;
+  if (set.n == 0)
+    return FLURRY__SIG_EMISMATCH;
+  part parts[5];
+  size_t np = signed_parts(scheme, d->id, set.t_str, set.t_len, d->body,
+                           d->body_len, parts);
+  return match_keys(keys, nkeys < FLURRY__SIG_MAX ? nkeys : FLURRY__SIG_MAX,
+                    parts, np, &set);
 }
 
 /* ---- signing ---------------------------------------------------------------

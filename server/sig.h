@@ -17,9 +17,15 @@
  * in both directions, the bounds included: |now - t| <= tolerance. (Stripe's
  * own libraries only refuse old timestamps; refusing future ones too keeps
  * every replay of an accepted delivery inside 2 x tolerance of its first
- * arrival, where the receiver's dedup window covers it.) The signature is
- * checked first, then the time: a stale but authentic delivery reports
- * FLURRY__SIG_ESTALE, a forged one FLURRY__SIG_EMISMATCH. */
+ * arrival, where the receiver's dedup window covers it.)
+ *
+ * Cost: what can be refused without touching the body is refused first
+ * (missing or malformed headers, a webhook-id that is not UTF-8 text, a
+ * timestamp outside the tolerance, no v1 signature at all), so such a
+ * delivery reports its fault whether or not it is authentic. Only then is
+ * the body read, once per secret until one matches: a forged delivery with
+ * a well-formed, fresh signature costs one HMAC-SHA256 pass over the body
+ * per secret, on the caller's thread. */
 #ifndef FLURRY_SIG_H
 #define FLURRY_SIG_H
 
@@ -47,8 +53,8 @@ enum {
   FLURRY__SIG_EMISSING = -1,   /* a required header is absent [401] */
   FLURRY__SIG_EMALFORMED = -2, /* a header or secret that does not parse
                                   [400] */
-  FLURRY__SIG_ESTALE = -3,     /* authentic, timestamp outside tolerance
-                                  [401] */
+  FLURRY__SIG_ESTALE = -3,     /* timestamp outside tolerance, checked
+                                  before the signature [401] */
   FLURRY__SIG_EMISMATCH = -4,  /* no signature matches any secret [401] */
   FLURRY__SIG_ECRYPTO = -5     /* libcrypto failed (out of memory) [500] */
 };
@@ -68,7 +74,8 @@ const char *flurry__sig_header(flurry__sig_scheme s);
 /* The signatures of one header. For stripe, t and t_str/t_len (pointing
  * into the parsed buffer) are the timestamp. */
 typedef struct flurry__sig_set {
-  size_t n;
+  size_t n;   /* signatures in mac */
+  size_t bad; /* v1 values (standard: tokens) skipped as malformed */
   unsigned char mac[FLURRY__SIG_MAX][FLURRY__SIG_MAC_LEN];
   int64_t t;
   const char *t_str;
@@ -84,7 +91,13 @@ typedef struct flurry__sig_set {
  *             v1); other keys ignored.
  *   standard: tokens separated by spaces (runs of spaces allowed), each
  *             "version,signature"; v1 signatures canonical padded base64 of
- *             32 bytes, at most FLURRY__SIG_MAX; other versions ignored. */
+ *             32 bytes, at most FLURRY__SIG_MAX; other versions ignored.
+ * A v1 value that does not parse (standard: also a token that is not
+ * "version,signature") is skipped and counted in out->bad, as the senders'
+ * reference libraries skip what cannot match: a broken value next to a
+ * good one does not refuse the delivery. A header whose every v1 value was
+ * skipped is EMALFORMED; more than FLURRY__SIG_MAX well-formed v1 values
+ * too. */
 int flurry__sig_parse_github(const char *v, size_t n, flurry__sig_set *out);
 int flurry__sig_parse_stripe(const char *v, size_t n, flurry__sig_set *out);
 int flurry__sig_parse_standard(const char *v, size_t n, flurry__sig_set *out);
@@ -120,10 +133,13 @@ typedef struct flurry__sig_delivery {
 
 /* Verifies d under scheme with any of keys[0..nkeys) at time now (Unix
  * seconds; injectable), timestamps allowed tolerance seconds either way.
- * Returns FLURRY__SIG_OK, or EMISSING (no signature header; standard: no
- * id or timestamp either), EMALFORMED (header syntax; standard: an empty
- * id or one longer than FLURRY__SIG_ID_MAX, a bad timestamp), EMISMATCH,
- * ESTALE, ECRYPTO. FLURRY__SIG_NONE always returns FLURRY__SIG_OK. */
+ * Checked in this order, the cheap ones first: EMISSING (no signature
+ * header; standard: no id or timestamp either), EMALFORMED (header syntax;
+ * standard: an id empty, longer than FLURRY__SIG_ID_MAX or not UTF-8 text
+ * (fl_is_text), a bad timestamp), ESTALE (timestamp outside the tolerance,
+ * authentic or not), EMISMATCH (no v1 signature, or none matches any key),
+ * ECRYPTO; else FLURRY__SIG_OK. FLURRY__SIG_NONE always returns
+ * FLURRY__SIG_OK. */
 int flurry__sig_verify(flurry__sig_scheme scheme, const flurry__sig_key *keys,
                        size_t nkeys, int64_t tolerance, int64_t now,
                        const flurry__sig_delivery *d);

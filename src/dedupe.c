@@ -1,22 +1,33 @@
 /* dedupe.c: a set of 64-bit keys (request identities, page URL hashes) with
- * a hard limit: open addressing, linear probing, at most half full. Memory:
- * 16 bytes per key at the limit. */
+ * a hard limit, in an fl_map of the keys themselves. Memory: 16 bytes per
+ * key at the limit. */
 #include <string.h>
 
 #include "internal.h"
 
 struct flurry_dedupe {
-  uint64_t *slot; /* 0 = empty; key 0 is stored as 1 */
-  size_t cap;     /* power of two */
-  size_t count;
-  size_t limit;
+  fl_map keys; /* uint64_t; 0 is stored as 1 (a zero element is empty) */
 };
+
+static uint64_t key_hash(const void *elem, void *ud) {
+  (void)ud;
+  uint64_t k;
+  memcpy(&k, elem, sizeof k);
+  return fl_hash_mix(k);
+}
+
+static int key_eq(const void *elem, const void *key, void *ud) {
+  (void)ud;
+  return memcmp(elem, key, sizeof(uint64_t)) == 0;
+}
+
+static const fl_map_type key_type = {sizeof(uint64_t), key_hash, key_eq};
 
 FLURRY_API int flurry_dedupe_new(flurry_dedupe **out, size_t limit) {
   flurry_dedupe *s = fl_calloc(1, sizeof *s);
   if (s == NULL)
     return FLURRY_ENOMEM;
-  s->limit = limit;
+  fl_map_init(&s->keys, &key_type, NULL, limit);
   *out = s;
   return 0;
 }
@@ -24,66 +35,21 @@ FLURRY_API int flurry_dedupe_new(flurry_dedupe **out, size_t limit) {
 FLURRY_API void flurry_dedupe_free(flurry_dedupe *s) {
   if (s == NULL)
     return;
-  fl_free(s->slot);
+  fl_map_free(&s->keys);
   fl_free(s);
 }
 
-FLURRY_API size_t flurry_dedupe_count(const flurry_dedupe *s) { return s->count; }
-
-static size_t find(const uint64_t *slot, size_t cap, uint64_t key) {
-  size_t i = (size_t)(key ^ (key >> 29)) & (cap - 1);
-  while (slot[i] != 0 && slot[i] != key)
-    i = (i + 1) & (cap - 1);
-  return i;
-}
-
-static int grow(flurry_dedupe *s) {
-  size_t cap = s->cap ? s->cap * 2 : 64;
-  uint64_t *slot = fl_calloc(cap, sizeof *slot);
-  if (slot == NULL)
-    return FLURRY_ENOMEM;
-  for (size_t i = 0; i < s->cap; i++)
-    if (s->slot[i])
-      slot[find(slot, cap, s->slot[i])] = s->slot[i];
-  fl_free(s->slot);
-  s->slot = slot;
-  s->cap = cap;
-  return 0;
-}
+FLURRY_API size_t flurry_dedupe_count(const flurry_dedupe *s) { return s->keys.len; }
 
 FLURRY_API int flurry_dedupe_has(const flurry_dedupe *s, uint64_t key) {
   key = key ? key : 1;
-  return s->cap && s->slot[find(s->slot, s->cap, key)] == key;
+  return fl_map_find(&s->keys, fl_hash_mix(key), &key) != NULL;
 }
 
 FLURRY_API int flurry_dedupe_add(flurry_dedupe *s, uint64_t key) {
   key = key ? key : 1;
   if (flurry_dedupe_has(s, key))
     return 1;
-  if (s->count >= s->limit)
-    return FLURRY_ETOO_LARGE;
-  if ((s->count + 1) * 2 > s->cap && grow(s) != 0)
-    return FLURRY_ENOMEM;
-  s->slot[find(s->slot, s->cap, key)] = key;
-  s->count++;
-  return 0;
-}
-
-/* ---- hashing ---- */
-
-uint64_t flurry__hash(uint64_t h, const void *p, size_t n) {
-  const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ s[i]) * 1099511628211ULL;
-  return h;
-}
-
-/* FNV's last bytes reach the high bits but mix weakly: MurmurHash3's
- * finaliser spreads them, so "key % N" splits shards evenly. */
-uint64_t flurry__hash_finish(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  return h ^ (h >> 33);
+  int rc = fl_map_insert(&s->keys, fl_hash_mix(key), &key);
+  return rc == FL_OK ? 0 : rc == FL_ELIMIT ? FLURRY_ETOO_LARGE : FLURRY_ENOMEM;
 }

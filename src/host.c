@@ -11,11 +11,28 @@
 
 /* ---- the table ---- */
 
-static uint32_t hash_str(const char *s) { /* FNV-1a */
-  uint32_t h = 2166136261u;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 16777619u;
-  return h;
+/* The map holds flurry__host pointers, found by key. */
+static uint64_t host_hash(const void *elem, void *ud) {
+  (void)ud;
+  flurry__host *const *h = elem;
+  return (*h)->hash;
+}
+
+static int host_eq(const void *elem, const void *key, void *ud) {
+  (void)ud;
+  flurry__host *const *h = elem;
+  return strcmp((*h)->key, key) == 0;
+}
+
+static const fl_map_type host_type = {sizeof(flurry__host *), host_hash, host_eq};
+
+static uint64_t key_hash(const char *key) {
+  return fl_hash_mix(fl_hash(FL_HASH_INIT, key, strlen(key)));
+}
+
+void flurry__hosts_init(flurry_client *c) {
+  fl_map_init(&c->hosts, &host_type, NULL, SIZE_MAX);
+  fl_list_init(&c->idle);
 }
 
 /* "scheme://host:port", lower-cased, user info dropped, default port added. */
@@ -52,46 +69,15 @@ static char *host_key(const char *url) {
   return fl_buf_take(&k, NULL);
 }
 
-static int table_grow(flurry_client *c) {
-  size_t cap = c->hosts_cap ? c->hosts_cap * 2 : 64;
-  flurry__host **t = fl_calloc(cap, sizeof *t);
-  if (t == NULL)
-    return FLURRY_ENOMEM;
-  for (size_t i = 0; i < c->hosts_cap; i++) {
-    while (c->hosts[i]) {
-      flurry__host *h = c->hosts[i];
-      c->hosts[i] = h->chain;
-      h->chain = t[h->hash & (cap - 1)];
-      t[h->hash & (cap - 1)] = h;
-    }
-  }
-  fl_free(c->hosts);
-  c->hosts = t;
-  c->hosts_cap = cap;
-  return FLURRY_OK;
-}
-
 static void idle_unlink(flurry_client *c, flurry__host *h) {
-  if (h->idle_prev)
-    h->idle_prev->idle_next = h->idle_next;
-  else if (c->idle_head == h)
-    c->idle_head = h->idle_next;
-  else
-    return; /* not on the list */
-  if (h->idle_next)
-    h->idle_next->idle_prev = h->idle_prev;
-  else
-    c->idle_tail = h->idle_prev;
-  h->idle_prev = h->idle_next = NULL;
+  if (!fl_list_linked(&h->idle))
+    return;
+  fl_list_remove(&h->idle);
   c->nidle--;
 }
 
 static void host_destroy(flurry_client *c, flurry__host *h) {
-  flurry__host **pp = &c->hosts[h->hash & (c->hosts_cap - 1)];
-  while (*pp != h)
-    pp = &(*pp)->chain;
-  *pp = h->chain;
-  c->nhosts--;
+  fl_map_remove(&c->hosts, fl_map_find(&c->hosts, h->hash, h->key));
   fl_free(h->key);
   fl_free(h);
 }
@@ -108,24 +94,23 @@ flurry__host *flurry__host_acquire(flurry_client *c, const char *url) {
   char *key = host_key(url);
   if (key == NULL)
     return NULL;
-  uint32_t hash = hash_str(key);
-  flurry__host *h = c->hosts_cap ? c->hosts[hash & (c->hosts_cap - 1)] : NULL;
-  while (h && (h->hash != hash || strcmp(h->key, key) != 0))
-    h = h->chain;
-  if (h) {
+  uint64_t hash = key_hash(key);
+  flurry__host **found = fl_map_find(&c->hosts, hash, key);
+  if (found) {
     fl_free(key);
-    idle_unlink(c, h);
-    h->refs++;
-    return h;
+    idle_unlink(c, *found);
+    (*found)->refs++;
+    return *found;
   }
-  /* Room in the wake-up heap for every host: parking one can then never
-   * fail to schedule its wake-up (its requests would wait for ever). */
-  if ((c->nhosts + 1 > c->hosts_cap && table_grow(c) != FLURRY_OK) ||
-      fl_heap_reserve(&c->host_wake, c->nhosts + 1) != FL_OK) {
+  /* Room in the map, and in the wake-up heap for every host: parking one
+   * can then never fail to schedule its wake-up (its requests would wait
+   * for ever). */
+  if (fl_map_reserve(&c->hosts, c->hosts.len + 1) != FL_OK ||
+      fl_heap_reserve(&c->host_wake, c->hosts.len + 1) != FL_OK) {
     fl_free(key);
     return NULL;
   }
-  h = fl_calloc(1, sizeof *h);
+  flurry__host *h = fl_calloc(1, sizeof *h);
   if (h == NULL) {
     fl_free(key);
     return NULL;
@@ -135,9 +120,8 @@ flurry__host *flurry__host_acquire(flurry_client *c, const char *url) {
   h->wake.index = SIZE_MAX;
   flurry__bucket_init(&h->bucket, 0, 1, fl_now_ms());
   host_init_rate(c, h, fl_now_ms());
-  h->chain = c->hosts[hash & (c->hosts_cap - 1)];
-  c->hosts[hash & (c->hosts_cap - 1)] = h;
-  c->nhosts++;
+  fl_list_init(&h->park);
+  (void)fl_map_insert(&c->hosts, hash, &h); /* room reserved: cannot fail */
   h->refs = 1;
   return h;
 }
@@ -145,16 +129,10 @@ flurry__host *flurry__host_acquire(flurry_client *c, const char *url) {
 void flurry__host_release(flurry_client *c, flurry__host *h) {
   if (--h->refs > 0)
     return;
-  h->idle_prev = c->idle_tail;
-  h->idle_next = NULL;
-  if (c->idle_tail)
-    c->idle_tail->idle_next = h;
-  else
-    c->idle_head = h;
-  c->idle_tail = h;
+  fl_list_push_back(&c->idle, &h->idle);
   c->nidle++;
-  while (c->nidle > IDLE_HOSTS_KEPT && c->idle_head) { /* nidle counts that list */
-    flurry__host *old = c->idle_head;
+  while (c->nidle > IDLE_HOSTS_KEPT) { /* nidle counts that list */
+    flurry__host *old = FL_CONTAINER(fl_list_first(&c->idle), flurry__host, idle);
     idle_unlink(c, old);
     if (fl_heap_contains(&old->wake))
       fl_heap_remove(&c->host_wake, &old->wake);
@@ -162,18 +140,19 @@ void flurry__host_release(flurry_client *c, flurry__host *h) {
   }
 }
 
+/* The next host of the map, or NULL: *pos = 0 to start. */
+static flurry__host *next_host(const flurry_client *c, size_t *pos) {
+  flurry__host **h = fl_map_next(&c->hosts, pos);
+  return h ? *h : NULL;
+}
+
 void flurry__hosts_free(flurry_client *c) {
-  for (size_t i = 0; i < c->hosts_cap; i++) {
-    while (c->hosts[i]) {
-      flurry__host *h = c->hosts[i];
-      c->hosts[i] = h->chain;
-      fl_free(h->key);
-      fl_free(h);
-    }
+  size_t pos = 0;
+  for (flurry__host *h = next_host(c, &pos); h; h = next_host(c, &pos)) {
+    fl_free(h->key);
+    fl_free(h);
   }
-  fl_free(c->hosts);
-  c->hosts = NULL;
-  c->hosts_cap = c->nhosts = 0;
+  fl_map_free(&c->hosts);
   fl_heap_free(&c->host_wake);
 }
 
@@ -225,7 +204,7 @@ static void wake_at(flurry_client *c, flurry__host *h, double until) {
 
 void flurry__host_park(flurry_client *c, flurry__host *h, flurry_request *req, double until) {
   req->state = REQ_PARKED;
-  flurry__list_push_back(&h->park_head, &h->park_tail, req);
+  fl_list_push_back(&h->park, &req->link);
   h->parked++;
   c->parked++;
   wake_at(c, h, until);
@@ -237,7 +216,7 @@ void flurry__host_park(flurry_client *c, flurry__host *h, flurry_request *req, d
 static void unpark(flurry_client *c, flurry__host *h, double now) {
   if (fl_heap_contains(&h->wake))
     fl_heap_remove(&c->host_wake, &h->wake);
-  if (h->park_head == NULL)
+  if (fl_list_empty(&h->park))
     return;
   if (h->paused_until > now) {
     wake_at(c, h, h->paused_until);
@@ -245,17 +224,17 @@ static void unpark(flurry_client *c, flurry__host *h, double now) {
   }
   double tokens = flurry__bucket_available(&h->bucket, now);
   size_t n = tokens < 0 ? h->parked : tokens >= 1 ? (size_t)tokens : 1;
-  flurry_request *last = h->park_head;
-  for (size_t i = 1; i < n && last->next; i++)
-    last = last->next;
-  while (last) {
-    flurry_request *prev = last->prev;
-    flurry__list_remove(&h->park_head, &h->park_tail, last);
+  fl_list go = FL_LIST_INIT(go); /* the first n, newest first */
+  for (size_t i = 0; i < n; i++) {
+    fl_list *l = fl_list_pop_front(&h->park);
+    if (l == NULL)
+      break;
+    fl_list_push_front(&go, l);
     h->parked--;
     c->parked--;
-    flurry__queue_front(c, last);
-    last = prev;
   }
+  for (fl_list *l = fl_list_pop_front(&go); l; l = fl_list_pop_front(&go))
+    flurry__queue_front(c, flurry__req_of(l));
   if (h->parked) {
     double wait = 1;
     flurry__bucket_peek(&h->bucket, now, &wait);
@@ -271,29 +250,24 @@ void flurry__host_wake_due(flurry_client *c, double now) {
 }
 
 void flurry__host_cancel_parked(flurry_client *c, int never_started_only) {
-  flurry_request *head = NULL, *tail = NULL;
-  for (size_t i = 0; i < c->hosts_cap; i++) {
-    for (flurry__host *h = c->hosts[i]; h; h = h->chain) {
-      flurry_request *r = h->park_head;
-      while (r) {
-        flurry_request *next = r->next;
-        if (!never_started_only || r->resp->attempts == 0) {
-          flurry__list_remove(&h->park_head, &h->park_tail, r);
-          h->parked--;
-          c->parked--;
-          flurry__list_push_back(&head, &tail, r);
-        }
-        r = next;
+  fl_list doomed = FL_LIST_INIT(doomed);
+  size_t pos = 0;
+  for (flurry__host *h = next_host(c, &pos); h; h = next_host(c, &pos)) {
+    fl_list *l, *tmp;
+    FL_LIST_FOREACH_SAFE(l, tmp, &h->park) {
+      if (!never_started_only || flurry__req_of(l)->resp->attempts == 0) {
+        fl_list_remove(l);
+        h->parked--;
+        c->parked--;
+        fl_list_push_back(&doomed, l);
       }
-      if (h->parked == 0 && fl_heap_contains(&h->wake))
-        fl_heap_remove(&c->host_wake, &h->wake);
     }
+    if (h->parked == 0 && fl_heap_contains(&h->wake))
+      fl_heap_remove(&c->host_wake, &h->wake);
   }
-  while (head) { /* after the walk: completing may free idle hosts */
-    flurry_request *r = head;
-    flurry__list_remove(&head, &tail, r);
-    flurry__cancel(c, r);
-  }
+  /* after the walk: completing may free idle hosts */
+  for (fl_list *l = fl_list_pop_front(&doomed); l; l = fl_list_pop_front(&doomed))
+    flurry__cancel(c, flurry__req_of(l));
 }
 
 /* ---- learning from answers ---- */
@@ -392,21 +366,21 @@ void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request 
 
 double flurry__hosts_min_rate(const flurry_client *c) {
   double min = 0;
-  for (size_t i = 0; i < c->hosts_cap; i++)
-    for (const flurry__host *h = c->hosts[i]; h; h = h->chain)
-      if (h->bucket.per_ms > 0 && (min == 0 || h->bucket.per_ms * 1000 < min))
-        min = h->bucket.per_ms * 1000;
+  size_t pos = 0;
+  for (const flurry__host *h = next_host(c, &pos); h; h = next_host(c, &pos))
+    if (h->bucket.per_ms > 0 && (min == 0 || h->bucket.per_ms * 1000 < min))
+      min = h->bucket.per_ms * 1000;
   return min;
 }
 
 void flurry__hosts_rate_changed(flurry_client *c) {
   double now = fl_now_ms();
-  for (size_t i = 0; i < c->hosts_cap; i++)
-    for (flurry__host *h = c->hosts[i]; h; h = h->chain) {
-      if (!c->opts.v[FLURRY_OPT_RATE_AUTO])
-        h->adapt_rate = 0;
-      host_init_rate(c, h, now);
-    }
+  size_t pos = 0;
+  for (flurry__host *h = next_host(c, &pos); h; h = next_host(c, &pos)) {
+    if (!c->opts.v[FLURRY_OPT_RATE_AUTO])
+      h->adapt_rate = 0;
+    host_init_rate(c, h, now);
+  }
 }
 
 void flurry__host_done(flurry_client *c, flurry__host *h, const flurry_request *req) {

@@ -11,15 +11,7 @@
 #include "flurry.h"
 #include "paginate_int.h"
 
-/* Defaults, documented in include/flurry/request.h. */
-#define FLURRY_DEFAULT_MAX_IN_FLIGHT 64
-#define FLURRY_DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define FLURRY_DEFAULT_TIMEOUT_MS 30000
-#define FLURRY_DEFAULT_IDLE_TIMEOUT_MS 30000
-#define FLURRY_DEFAULT_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
-#define FLURRY_DEFAULT_MAX_REDIRECTS 10
-#define FLURRY_DEFAULT_RETRY_BASE_MS 100
-#define FLURRY_DEFAULT_RETRY_CAP_MS 10000
+/* Option defaults and ranges: the table in opt.c. */
 #define FLURRY_MAX_HEADER_BYTES (256 * 1024) /* raw header bytes of one response, */
 #define FLURRY_MAX_HEADER_LINES 1000         /* and lines, 1xx ones included */
 #define FLURRY_MAX_RETRY_AFTER_MS 60000      /* longer: give up instead */
@@ -86,7 +78,7 @@ struct flurry_request {
   int has_content_type;
   int has_idempotency_key;
   int64_t opt[FLURRY_OPT_COUNT_];
-  uint32_t opt_set; /* bit i: opt[i] overrides the client's */
+  uint64_t opt_set; /* bit i: opt[i] overrides the client's */
 
   /* runtime, owned by the client once submitted */
   req_state state;
@@ -113,8 +105,7 @@ struct flurry_request {
   flurry_request *failed_next; /* on the client's socket-failure list */
   int on_failed_list;
   flurry__stream *stream; /* NULL: not a streamed request */
-  flurry_request *next; /* queue, park or run list link */
-  flurry_request *prev;
+  fl_list link; /* in the client's queue or run list, or its host's park list */
   /* paginate.c, follow.c: provenance and pages (0 / NULL when unused) */
   uint64_t id, parent_id;
   char *path;
@@ -129,9 +120,8 @@ struct flurry_request {
 /* A scheme://host:port the client talks to, with its pacing state. */
 struct flurry__host {
   char *key;
-  uint32_t hash;
-  flurry__host *chain;               /* hash bucket chain */
-  flurry__host *idle_prev, *idle_next; /* idle list (refs == 0), oldest first */
+  uint64_t hash;                      /* of key, in the client's host map */
+  fl_list idle;                       /* in the client's idle list (refs == 0) */
   size_t refs;                        /* requests submitted to it, not done */
   double paused_until;                /* Retry-After */
   flurry__bucket bucket;              /* per-host or adaptive rate */
@@ -146,7 +136,7 @@ struct flurry__host {
   double breaker_until;
   double cooldown_ms;
   const flurry_request *probe; /* the half-open circuit's one probe */
-  flurry_request *park_head, *park_tail;
+  fl_list park; /* parked requests (flurry_request.link), oldest first */
   size_t parked;
   fl_heap_node wake; /* in the client's host wake heap */
 };
@@ -161,6 +151,9 @@ int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults,
 int flurry__opt_check(flurry_opt opt, int64_t value);
 /* 1 for the options a request cannot override (pool and rate limits). */
 int flurry__opt_client_only(flurry_opt opt);
+/* The client's defaults, from opt.c's table. */
+void flurry__opts_init(flurry__opts *o);
+int64_t flurry__opt_default(flurry_opt opt);
 int flurry__header_valid(const char *name, const char *value);
 /* 1 if the method may be retried without explicit consent. */
 int flurry__method_idempotent(const char *method);
@@ -248,16 +241,15 @@ struct flurry_client {
   char **secrets;  /* header names marked secret (secret.c), besides the */
   size_t nsecrets; /* ones that always are */
 
-  flurry_request *queue_head, *queue_tail; /* FIFO waiting for a slot */
+  fl_list queue; /* FIFO waiting for a slot (flurry_request.link) */
   size_t queued;
   size_t running;
   size_t parked;
-  flurry_request *run_head, *run_tail; /* attached to the multi handle */
+  fl_list run;   /* attached to the multi handle (flurry_request.link) */
   fl_heap backoff;   /* requests waiting to retry, by due time */
   fl_heap host_wake; /* hosts with parked requests, by when they may go */
-  flurry__host **hosts; /* hash table, chained */
-  size_t nhosts, hosts_cap;
-  flurry__host *idle_head, *idle_tail;
+  fl_map hosts; /* flurry__host *, by key (host.c) */
+  fl_list idle; /* hosts without requests (flurry__host.idle), oldest first */
   size_t nidle;
   flurry__bucket rate; /* client-wide */
   double budget;       /* retry budget tokens; unused when the option is 0 */
@@ -292,6 +284,8 @@ double flurry__bucket_available(flurry__bucket *b, double now_ms);
 
 /* host.c */
 typedef enum { HOST_GO, HOST_WAIT, HOST_FAIL } flurry__verdict;
+/* Empty host map and idle list, at the client's creation. */
+void flurry__hosts_init(flurry_client *c);
 /* The host of an absolute URL, created on first use (refs counted by
  * requests: acquire at submit, release at completion). NULL: no memory. */
 flurry__host *flurry__host_acquire(flurry_client *c, const char *url);
@@ -341,10 +335,11 @@ void flurry__easy_pool_free(flurry_client *c);
 
 /* request.c: the URL to fetch (resolved at submit, or as given). */
 const char *flurry__target_url(const flurry_request *req);
-/* request.c list helpers */
-void flurry__list_push_back(flurry_request **head, flurry_request **tail, flurry_request *r);
-void flurry__list_push_front(flurry_request **head, flurry_request **tail, flurry_request *r);
-void flurry__list_remove(flurry_request **head, flurry_request **tail, flurry_request *r);
+/* The request whose link n is (NULL: NULL), for the queue, park and run
+ * lists. */
+static inline flurry_request *flurry__req_of(fl_list *n) {
+  return n ? FL_CONTAINER(n, flurry_request, link) : NULL;
+}
 
 /* curl_uv.c: the libcurl multi_socket <-> libuv glue. */
 int flurry__glue_init(flurry_client *c);

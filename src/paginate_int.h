@@ -34,12 +34,11 @@ char *flurry__url_page(const char *next, const flurry__page_range *pr, int64_t v
  * resolved against the response's URL (fl_free), or NULL. */
 char *flurry__response_link(const flurry_response *resp, const char *rel);
 
-/* ---- dedupe.c: hashing ---- */
-/* 64-bit FNV-1a over n bytes, continuing from h (start: FLURRY__HASH_INIT). */
-#define FLURRY__HASH_INIT 14695981039346656037ULL
-uint64_t flurry__hash(uint64_t h, const void *p, size_t n);
-/* Spreads every input bit over the result (MurmurHash3's finaliser). */
-uint64_t flurry__hash_finish(uint64_t h);
+/* ---- hashing: fl_hash and fl_hash_mix (fl.h), by the names pagination
+ * and the flurry command use ---- */
+#define FLURRY__HASH_INIT FL_HASH_INIT
+#define flurry__hash fl_hash
+#define flurry__hash_finish fl_hash_mix
 
 /* ---- paginate.c: hooks of the scheduler and the request ---- */
 struct flurry__chain;

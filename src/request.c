@@ -151,84 +151,18 @@ FLURRY_API int flurry_request_set_json(flurry_request *req, const char *json,
   return rc;
 }
 
-int flurry__opt_check(flurry_opt opt, int64_t v) {
-  switch (opt) {
-  case FLURRY_OPT_MAX_IN_FLIGHT:
-    return v >= 1 && v <= 1000000 ? 0 : -1;
-  case FLURRY_OPT_MAX_PER_HOST:
-  case FLURRY_OPT_MAX_REDIRECTS:
-    return v >= 0 && v <= 100000 ? 0 : -1;
-  case FLURRY_OPT_CONNECT_TIMEOUT_MS:
-  case FLURRY_OPT_TIMEOUT_MS:
-  case FLURRY_OPT_IDLE_TIMEOUT_MS:
-    return v >= 1 && v <= 7 * 24 * 3600 * 1000LL ? 0 : -1;
-  case FLURRY_OPT_MAX_RESPONSE_BYTES: /* every buffer has a limit: no 0 */
-    return v >= 1 && v <= ((int64_t)1 << 40) ? 0 : -1;
-  case FLURRY_OPT_VERIFY_TLS:
-  case FLURRY_OPT_RETRY_UNSAFE:
-    return v == 0 || v == 1 ? 0 : -1;
-  case FLURRY_OPT_HTTP_VERSION:
-    return v >= FLURRY_HTTP_AUTO && v <= FLURRY_HTTP_2_PRIOR_KNOWLEDGE ? 0 : -1;
-  case FLURRY_OPT_MAX_ATTEMPTS:
-    return v >= 1 && v <= 1000 ? 0 : -1;
-  case FLURRY_OPT_RATE_MILLI:
-  case FLURRY_OPT_HOST_RATE_MILLI:
-    return v >= 0 && v <= 1000000000LL ? 0 : -1;
-  case FLURRY_OPT_RATE_BURST:
-  case FLURRY_OPT_HOST_BURST:
-    return v >= 1 && v <= 1000000 ? 0 : -1;
-  case FLURRY_OPT_RATE_AUTO:
-    return v == 0 || v == 1 ? 0 : -1;
-  case FLURRY_OPT_DEADLINE_MS:
-    return v >= 0 && v <= 30LL * 24 * 3600 * 1000 ? 0 : -1;
-  case FLURRY_OPT_RETRY_JITTER:
-    return v == FLURRY_JITTER_FULL || v == FLURRY_JITTER_DECORRELATED ? 0 : -1;
-  case FLURRY_OPT_RETRY_BUDGET:
-    return v >= 0 && v <= 1000000000LL ? 0 : -1;
-  case FLURRY_OPT_BREAKER_THRESHOLD:
-    return v >= 0 && v <= 1000000 ? 0 : -1;
-  case FLURRY_OPT_BREAKER_COOLDOWN_MS:
-    return v >= 1 && v <= 3600 * 1000LL ? 0 : -1;
-  case FLURRY_OPT_MAX_PAGES:
-    return v >= 0 && v <= INT64_MAX / 4 ? 0 : -1;
-  case FLURRY_OPT_RETRY_BASE_MS:
-  case FLURRY_OPT_RETRY_CAP_MS:
-    return v >= 0 && v <= 3600 * 1000LL ? 0 : -1;
-  default:
-    return -1;
-  }
-}
-
 FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt,
                                   int64_t value) {
   if (req == NULL || flurry__opt_client_only(opt) || flurry__opt_check(opt, value) != 0)
     return FLURRY_EINVALID;
   req->opt[opt] = value;
-  req->opt_set |= 1u << opt;
+  req->opt_set |= (uint64_t)1 << opt;
   return FLURRY_OK;
-}
-
-int flurry__opt_client_only(flurry_opt opt) {
-  switch (opt) {
-  case FLURRY_OPT_MAX_IN_FLIGHT:
-  case FLURRY_OPT_MAX_PER_HOST:
-  case FLURRY_OPT_RATE_MILLI:
-  case FLURRY_OPT_RATE_BURST:
-  case FLURRY_OPT_HOST_RATE_MILLI:
-  case FLURRY_OPT_HOST_BURST:
-  case FLURRY_OPT_RATE_AUTO:
-  case FLURRY_OPT_RETRY_BUDGET:
-  case FLURRY_OPT_BREAKER_THRESHOLD:
-  case FLURRY_OPT_BREAKER_COOLDOWN_MS:
-    return 1;
-  default:
-    return 0;
-  }
 }
 
 int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults,
                     flurry_opt opt) {
-  return (req->opt_set & (1u << opt)) ? req->opt[opt] : defaults->v[opt];
+  return (req->opt_set & ((uint64_t)1 << opt)) ? req->opt[opt] : defaults->v[opt];
 }
 
 FLURRY_API const char *flurry_request_method(const flurry_request *req) {
@@ -240,37 +174,3 @@ const char *flurry__target_url(const flurry_request *req) {
 }
 
 FLURRY_API const char *flurry_request_url(const flurry_request *req) { return req->url; }
-
-/* ---- the intrusive lists a request moves between (queue, park, run) ---- */
-
-void flurry__list_push_back(flurry_request **head, flurry_request **tail, flurry_request *r) {
-  r->next = NULL;
-  r->prev = *tail;
-  if (*tail)
-    (*tail)->next = r;
-  else
-    *head = r;
-  *tail = r;
-}
-
-void flurry__list_push_front(flurry_request **head, flurry_request **tail, flurry_request *r) {
-  r->prev = NULL;
-  r->next = *head;
-  if (*head)
-    (*head)->prev = r;
-  else
-    *tail = r;
-  *head = r;
-}
-
-void flurry__list_remove(flurry_request **head, flurry_request **tail, flurry_request *r) {
-  if (r->prev)
-    r->prev->next = r->next;
-  else
-    *head = r->next;
-  if (r->next)
-    r->next->prev = r->prev;
-  else
-    *tail = r->prev;
-  r->next = r->prev = NULL;
-}

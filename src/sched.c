@@ -31,7 +31,7 @@ void flurry__kick(flurry_client *c) { flurry__sched_in(c, 0); }
 
 void flurry__queue_front(flurry_client *c, flurry_request *req) {
   req->state = REQ_QUEUED;
-  flurry__list_push_front(&c->queue_head, &c->queue_tail, req);
+  fl_list_push_front(&c->queue, &req->link);
   c->queued++;
 }
 
@@ -98,14 +98,13 @@ static void fail_fast(flurry_client *c, flurry_request *req) {
 
 void flurry__pump(flurry_client *c) {
   size_t max = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
-  while (c->queue_head && c->running < max && !c->closing) {
+  while (!fl_list_empty(&c->queue) && c->running < max && !c->closing) {
     double now = fl_now_ms(), wait, until;
     if (!flurry__bucket_peek(&c->rate, now, &wait)) {
       flurry__sched_in(c, wait);
       return;
     }
-    flurry_request *req = c->queue_head;
-    flurry__list_remove(&c->queue_head, &c->queue_tail, req);
+    flurry_request *req = flurry__req_of(fl_list_pop_front(&c->queue));
     c->queued--;
     switch (flurry__host_admit(c, req->host, req, now, &until)) {
     case HOST_GO:
@@ -124,16 +123,13 @@ void flurry__pump(flurry_client *c) {
 
 /* Due retries go to the front of the queue, oldest first. */
 static void backoff_due(flurry_client *c, double now) {
-  flurry_request *head = NULL, *tail = NULL;
+  fl_list due = FL_LIST_INIT(due); /* newest first */
   for (fl_heap_node *n = fl_heap_top(&c->backoff); n && n->key <= now; n = fl_heap_top(&c->backoff)) {
     fl_heap_pop(&c->backoff);
-    flurry__list_push_back(&head, &tail, backoff_req(n));
+    fl_list_push_front(&due, &backoff_req(n)->link);
   }
-  while (tail) {
-    flurry_request *req = tail;
-    flurry__list_remove(&head, &tail, req);
-    flurry__queue_front(c, req);
-  }
+  for (fl_list *l = fl_list_pop_front(&due); l; l = fl_list_pop_front(&due))
+    flurry__queue_front(c, flurry__req_of(l));
 }
 
 static void on_sched(uv_timer_t *t) {
@@ -155,26 +151,23 @@ static void on_sched(uv_timer_t *t) {
  * waiting and running transfers, with FLURRY_ECANCELLED. queued_only keeps
  * what already made an attempt: a graceful stop lets it finish. */
 void flurry__cancel_all(flurry_client *c, int queued_only) {
-  while (c->queue_head) {
-    flurry_request *req = c->queue_head;
-    flurry__list_remove(&c->queue_head, &c->queue_tail, req);
+  for (fl_list *l = fl_list_pop_front(&c->queue); l; l = fl_list_pop_front(&c->queue)) {
     c->queued--;
-    flurry__cancel(c, req);
+    flurry__cancel(c, flurry__req_of(l));
   }
   flurry__host_cancel_parked(c, queued_only);
   if (queued_only)
     return;
   for (fl_heap_node *n = fl_heap_pop(&c->backoff); n; n = fl_heap_pop(&c->backoff))
     flurry__cancel(c, backoff_req(n));
-  while (c->run_head) {
-    flurry_request *req = c->run_head;
-    flurry__list_remove(&c->run_head, &c->run_tail, req);
+  for (fl_list *l = fl_list_pop_front(&c->run); l; l = fl_list_pop_front(&c->run)) {
+    flurry_request *req = flurry__req_of(l);
     curl_multi_remove_handle(c->multi, req->easy);
     curl_easy_cleanup(req->easy);
     req->easy = NULL;
     c->running--;
     flurry__cancel(c, req);
   }
-  if (c->queue_head == NULL && c->backoff.len == 0 && c->host_wake.len == 0)
+  if (fl_list_empty(&c->queue) && c->backoff.len == 0 && c->host_wake.len == 0)
     uv_timer_stop(&c->sched_timer); /* nothing to wake: let the loop end */
 }

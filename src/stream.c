@@ -116,31 +116,37 @@ static int has_header(const struct curl_slist *l, const char *name) {
   return 0;
 }
 
-/* The request's headers, and for SSE Accept, Cache-Control and
- * Last-Event-ID (unless the caller set them). */
-static int attempt_headers(flurry__stream *s, const struct curl_slist *base) {
+/* The hop's headers (base: what redirect.c lets this hop carry) and for
+ * SSE Accept, Cache-Control and Last-Event-ID (unless the caller set
+ * them). Only adds to base: the list is built from it, never from the
+ * request's own headers, so a cross-origin hop stays stripped. */
+int flurry__stream_headers(flurry__stream *s, const struct curl_slist *base,
+                           const struct curl_slist **out) {
   struct curl_slist *l = NULL;
   int rc = FLURRY_OK;
   curl_slist_free_all(s->hdrs);
   s->hdrs = NULL;
+  *out = base;
+  if (s->mode != FLURRY_STREAM_SSE)
+    return FLURRY_OK;
   for (const struct curl_slist *b = base; b && rc == FLURRY_OK; b = b->next) {
     struct curl_slist *n = curl_slist_append(l, b->data);
     rc = n ? FLURRY_OK : FLURRY_ENOMEM;
     l = n ? n : l;
   }
-  if (s->mode == FLURRY_STREAM_SSE) {
-    if (rc == FLURRY_OK && !has_header(base, "Accept"))
-      rc = flurry__slist_add(&l, "Accept", "text/event-stream");
-    if (rc == FLURRY_OK && !has_header(base, "Cache-Control"))
-      rc = flurry__slist_add(&l, "Cache-Control", "no-cache");
-    if (rc == FLURRY_OK && s->fr.last_id.len > 0 && !has_header(base, "Last-Event-ID"))
-      rc = flurry__slist_add(&l, "Last-Event-ID", s->fr.last_id.data);
-  }
+  if (rc == FLURRY_OK && !has_header(base, "Accept"))
+    rc = flurry__slist_add(&l, "Accept", "text/event-stream");
+  if (rc == FLURRY_OK && !has_header(base, "Cache-Control"))
+    rc = flurry__slist_add(&l, "Cache-Control", "no-cache");
+  if (rc == FLURRY_OK && s->fr.last_id.len > 0 && !has_header(base, "Last-Event-ID"))
+    rc = flurry__slist_add(&l, "Last-Event-ID", s->fr.last_id.data);
   s->hdrs = l;
+  if (rc == FLURRY_OK)
+    *out = l;
   return rc;
 }
 
-int flurry__stream_configure(flurry_client *c, flurry_request *req, CURL *e, double now) {
+void flurry__stream_configure(flurry_client *c, flurry_request *req, CURL *e, double now) {
   flurry__stream *s = req->stream;
   flurry__framer_reset(&s->fr);
   s->decided = s->active = s->not_sse = 0;
@@ -151,10 +157,6 @@ int flurry__stream_configure(flurry_client *c, flurry_request *req, CURL *e, dou
   double left = deadline ? req->submit_ms + (double)deadline - now : 0;
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, deadline ? (long)(left < 1 ? 1 : left) : 0L);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
-  int rc = attempt_headers(s, req->send_headers ? req->send_headers : c->headers);
-  if (rc == FLURRY_OK)
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs);
-  return rc;
 }
 
 static int is_event_stream(const flurry_response *resp) {
@@ -176,6 +178,9 @@ static void decide(flurry__stream *s, const flurry_response *resp) {
   } else if (resp->status == 200) {
     s->active = is_event_stream(resp);
     s->not_sse = !s->active;
+  } else if (resp->status >= 300 && resp->status < 400) {
+    /* kept as usual: redirect.c may follow it; one it does not follow is
+     * judged at the end (flurry__stream_done) */
   } else {
     s->not_sse = resp->status != 204 && resp->status < 400; /* 2xx, 3xx: no stream */
   }
@@ -289,6 +294,8 @@ int flurry__stream_done(flurry_client *c, flurry_request *req, CURLcode result, 
     decide(s, resp); /* a response with no body at all */
   if (s->frame_rc != FRAME_OK)
     return frame_end(resp, s);
+  if (s->mode == FLURRY_STREAM_SSE && resp->status >= 300 && resp->status < 400 && !resp->err)
+    s->not_sse = 1; /* a redirect that was not followed: no stream */
   if (s->not_sse) {
     flurry__response_set_error(resp, FLURRY_EPROTOCOL,
                                "not an event stream (status %d, Content-Type: %s)",

@@ -97,9 +97,16 @@ enum {
   FLURRY__STREAM_FINAL,     /* complete the request now */
   FLURRY__STREAM_AGAIN      /* SSE: a reconnect waits in the backoff heap */
 };
-/* Before an attempt: the stream's options over the easy handle's. Returns
- * 0 or FLURRY_ENOMEM. */
-int flurry__stream_configure(flurry_client *c, flurry_request *req, CURL *e, double now);
+/* Before an attempt: the stream's options over the easy handle's (never
+ * its headers: see flurry__stream_headers). */
+void flurry__stream_configure(flurry_client *c, flurry_request *req, CURL *e, double now);
+/* The attempt's header list: base (the hop's, from flurry__hop_headers)
+ * or, for SSE, a copy of it with Accept, Cache-Control and Last-Event-ID
+ * added; *out stays valid until the next call or the stream's free.
+ * Returns 0 or FLURRY_ENOMEM (*out is base then). Called only from
+ * transfer.c's set_headers, the one place that sets CURLOPT_HTTPHEADER. */
+int flurry__stream_headers(flurry__stream *s, const struct curl_slist *base,
+                           const struct curl_slist **out);
 /* From the body callback: 1 when the body goes to the stream (or aborts
  * it), 0 when it is kept as usual (an error status). */
 int flurry__stream_wants_body(flurry_request *req);

@@ -65,7 +65,21 @@ static void set_method(CURL *e, flurry_request *req) {
   }
 }
 
-static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t timeout_ms) {
+/* The one place in the library that sets an attempt's request headers
+ * (CURLOPT_HTTPHEADER; tests/lint/run.sh fails on a second one): the
+ * hop's list from redirect.c, which has the credentials and a custom Host
+ * stripped after a hop to another origin, and what the request's mode
+ * adds to that list (SSE). A mode never starts from the request's own
+ * headers, so no mode can send credentials across origins. */
+static int set_headers(flurry_client *c, flurry_request *req, CURL *e) {
+  const struct curl_slist *l = flurry__hop_headers(c, req);
+  int rc = req->stream ? flurry__stream_headers(req->stream, l, &l) : FLURRY_OK;
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, l);
+  return rc;
+}
+
+static int configure(flurry_client *c, flurry_request *req, CURL *e, int64_t timeout_ms,
+                     double now) {
 #define OPT(o) flurry__opt(req, &c->opts, FLURRY_OPT_##o)
   curl_easy_setopt(e, CURLOPT_URL, flurry__attempt_url(req));
   curl_easy_setopt(e, CURLOPT_PRIVATE, req);
@@ -77,7 +91,6 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t ti
   curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, flurry__hop_headers(c, req));
   curl_easy_setopt(e, CURLOPT_USERAGENT, "flurry/" FLURRY_VERSION);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -107,6 +120,9 @@ static void configure(flurry_client *c, flurry_request *req, CURL *e, int64_t ti
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   }
   set_method(e, req);
+  if (req->stream)
+    flurry__stream_configure(c, req, e, now);
+  return set_headers(c, req, e);
 #undef OPT
 }
 
@@ -182,10 +198,8 @@ void flurry__start(flurry_client *c, flurry_request *req) {
     flurry__complete(c, req);
     return;
   }
-  configure(c, req, e, timeout);
-  CURLMcode mc = req->stream && flurry__stream_configure(c, req, e, now) != FLURRY_OK
-                     ? CURLM_OUT_OF_MEMORY
-                     : curl_multi_add_handle(c->multi, e);
+  CURLMcode mc = configure(c, req, e, timeout, now) != FLURRY_OK ? CURLM_OUT_OF_MEMORY
+                                                           : curl_multi_add_handle(c->multi, e);
   if (mc != CURLM_OK) {
     easy_put(c, e);
     flurry__response_set_error(resp, mc == CURLM_OUT_OF_MEMORY ? FLURRY_ENOMEM : FLURRY_EINTERNAL,
@@ -195,20 +209,22 @@ void flurry__start(flurry_client *c, flurry_request *req) {
   }
   req->easy = e;
   req->state = REQ_RUNNING;
-  flurry__list_push_back(&c->run_head, &c->run_tail, req);
+  fl_list_push_back(&c->run, &req->link);
   c->running++;
 }
 
 /* connect_timeout, idle_timeout or total_timeout. libcurl's message is
  * the one sure sign of the phase ("Connection timed out after", "Resolving
  * timed out after", "Failed to connect to ... Timeout was reached" from
- * 7.88's connect filters, "Operation too slow", "Operation timed out
+ * 7.88's connect filters, "SSL connection timeout" for a TLS handshake
+ * that never ends, "Operation too slow", "Operation timed out
  * after"): timings cannot tell, since a reused connection reports no
  * connect time. */
 static const char *timeout_detail(const flurry_request *req) {
   if (strncmp(req->errbuf, "Connection timed out", 20) == 0 ||
       strncmp(req->errbuf, "Resolving timed out", 19) == 0 ||
-      strncmp(req->errbuf, "Failed to connect to", 20) == 0)
+      strncmp(req->errbuf, "Failed to connect to", 20) == 0 ||
+      strncmp(req->errbuf, "SSL connection timeout", 22) == 0) /* the TLS handshake */
     return "connect_timeout";
   if (strncmp(req->errbuf, "Operation too slow", 18) == 0)
     return "idle_timeout";
@@ -378,7 +394,7 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   int hop = flurry__redirect_next(c, req, e, result);
   easy_put(c, e);
   req->easy = NULL;
-  flurry__list_remove(&c->run_head, &c->run_tail, req);
+  fl_list_remove(&req->link);
   c->running--;
   double now = fl_now_ms();
   if (hop) { /* the same attempt, on to the next hop (it may fail at once) */

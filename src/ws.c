@@ -20,7 +20,17 @@
  * (a close frame queued, sent or received) -> ENDING (outcome recorded; the
  * timer fires at once) -> DONE (on_close ran; the memory goes when the
  * timer's handle is closed). One timer serves every deadline: the
- * handshake, the idle ping/timeout, the close, and the end. */
+ * handshake, the idle ping/timeout, the close, and the end.
+ *
+ * Bounds on what the server can make us queue: every byte wslay reads
+ * passes ws_frame.c first, which turns pings into pongs for wslay (so that
+ * wslay queues no answer of its own) and catches the framing errors wslay
+ * would fail on without a close code (closed here with 1002). A ping is
+ * answered once no pong of ours may still be waiting in wslay's queue, with
+ * the latest ping's payload (RFC 6455 5.5.3): one pong at most is ever
+ * queued. And while the send queue is over its cap (FLURRY_WS_PAUSE_MESSAGES
+ * messages, or more than max_send_queue bytes) reading stops until it
+ * drains; the idle rule then counts bytes the server read as life. */
 #include <openssl/rand.h>
 #include <string.h>
 #include <wslay/wslay.h>
@@ -31,6 +41,11 @@
 enum ws_state { WS_CONNECTING, WS_SEND_HEAD, WS_RECV_HEAD, WS_OPEN, WS_CLOSING, WS_ENDING, WS_DONE };
 
 #define WS_MAX_REASON 123
+/* Socket bytes read per round at most: then the queued frames (pongs) go
+ * out and the loop runs its other handles before reading on. A read cut
+ * short goes on at the next writable event (nearly always there; the poll
+ * may not say readable: TLS can hold decrypted bytes). */
+#define WS_READ_BUDGET (64 * 1024)
 
 struct flurry_ws {
   enum ws_state state;
@@ -49,7 +64,19 @@ struct flurry_ws {
   size_t pre_off;
   char accept[FLURRY__WS_ACCEPT_LEN + 1];
   uint64_t rx;   /* bytes received, for the idle check */
+  uint64_t tx;   /* bytes sent, for the idle check while paused */
   int ping_sent; /* the idle ping is out */
+  /* what the server can make us do */
+  int paused;            /* reading stopped: the send queue is over its cap */
+  int more;              /* the read budget cut the last read short */
+  int blocked;           /* detached, tests: sends would block */
+  size_t budget;         /* socket bytes this round may still read */
+  const char *bad_frame; /* the framing error the scan caught, or NULL */
+  flurry__ws_scanner scan; /* the frame heads ahead of wslay */
+  int pong_due;          /* a ping waits for its pong (payload in ping[]) */
+  size_t pong_ahead;     /* messages to send before our last pong surely went */
+  size_t ping_len;
+  uint8_t ping[125];
   int eof;       /* the server closed the TCP connection */
   CURLcode io_err;
   /* the outcome */
@@ -149,52 +176,72 @@ static void arm(flurry_ws *ws, int64_t ms) {
 
 /* ---- wslay callbacks ------------------------------------------------------ */
 
+static ssize_t would_block(wslay_event_context_ptr ctx) {
+  wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+  return -1;
+}
+
+/* The send queue is over its cap: reading waits until it drains. */
+static int over_cap(flurry_ws *ws) {
+  return wslay_event_get_write_enabled(ws->wslay) &&
+         (wslay_event_get_queued_msg_count(ws->wslay) >= FLURRY_WS_PAUSE_MESSAGES ||
+          wslay_event_get_queued_msg_length(ws->wslay) > ws->o.max_send_queue);
+}
+
+/* What wslay reads: the bytes after the handshake's head, then the socket's;
+ * each through the frame scan (ws_frame.c). */
 static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
                        void *user) {
   flurry_ws *ws = user;
   (void)flags;
-  size_t n = fl_buf_drain(&ws->pre, &ws->pre_off, buf, len);
-  if (n > 0) {
-    ws->rx += n;
-    return (ssize_t)n;
+  if (ws->bad_frame != NULL)
+    return would_block(ctx);
+  if (over_cap(ws)) {
+    ws->paused = 1;
+    return would_block(ctx);
   }
-  if (ws->detached) {
-    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    return -1;
+  size_t room = 2 * flurry__ws_scan_room(&ws->scan); /* a ping/pong takes 2 bytes or more */
+  len = len < room ? len : room > 0 ? room : 1;
+  size_t got = fl_buf_drain(&ws->pre, &ws->pre_off, buf, len);
+  if (got == 0 && ws->detached)
+    return would_block(ctx);
+  if (got == 0) {
+    if (ws->budget == 0) {
+      ws->more = 1;
+      return would_block(ctx);
+    }
+    CURLcode rc = curl_easy_recv(ws->easy, buf, len < ws->budget ? len : ws->budget, &got);
+    if (rc == CURLE_AGAIN)
+      return would_block(ctx);
+    if (rc != CURLE_OK || got == 0) {
+      ws->eof = rc == CURLE_OK;
+      ws->io_err = rc;
+      wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+      return -1;
+    }
+    ws->budget -= got;
   }
-  size_t got = 0;
-  CURLcode rc = curl_easy_recv(ws->easy, buf, len, &got);
-  if (rc == CURLE_AGAIN) {
-    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    return -1;
-  }
-  if (rc != CURLE_OK || got == 0) {
-    ws->eof = rc == CURLE_OK;
-    ws->io_err = rc;
-    wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-    return -1;
-  }
-  ws->rx += got;
-  return (ssize_t)got;
+  size_t ok = flurry__ws_scan(&ws->scan, buf, got, &ws->bad_frame);
+  ws->rx += ok;
+  return ok > 0 ? (ssize_t)ok : would_block(ctx);
 }
 
 static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
                        int flags, void *user) {
   flurry_ws *ws = user;
   (void)flags;
-  if (ws->detached)
-    return (ssize_t)len;
-  size_t n = 0;
-  CURLcode rc = curl_easy_send(ws->easy, data, len, &n);
-  if (rc == CURLE_AGAIN) {
-    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    return -1;
-  }
+  size_t n = len;
+  if (ws->detached && ws->blocked)
+    return would_block(ctx);
+  CURLcode rc = ws->detached ? CURLE_OK : curl_easy_send(ws->easy, data, len, &n);
+  if (rc == CURLE_AGAIN)
+    return would_block(ctx);
   if (rc != CURLE_OK) {
     ws->io_err = rc;
     wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
+  ws->tx += n;
   return (ssize_t)n;
 }
 
@@ -221,13 +268,27 @@ static void note_close(flurry_ws *ws, int by_server, int code, const uint8_t *re
   ws->reason_len = len;
 }
 
+/* A ping came (as a pong, see ws_frame.c): its pong goes out later, with
+ * the latest ping's payload (send_out). */
+static void note_ping(flurry_ws *ws, const uint8_t *data, size_t len) {
+  if (len > sizeof(ws->ping))
+    len = sizeof(ws->ping); /* never: the scan saw to it (<= 125) */
+  if (len > 0)
+    memcpy(ws->ping, data, len);
+  ws->ping_len = len;
+  ws->pong_due = 1;
+}
+
 static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
                       void *user) {
   flurry_ws *ws = user;
   (void)ctx;
   const char *data = (const char *)a->msg;
+  int ping = a->opcode == WSLAY_PONG && flurry__ws_scan_pop(&ws->scan);
   if (ws->state >= WS_ENDING)
     return;
+  if (ping)
+    note_ping(ws, a->msg, a->msg_length);
   switch (a->opcode) {
   case WSLAY_TEXT_FRAME:
   case WSLAY_BINARY_FRAME:
@@ -237,8 +298,8 @@ static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_m
   case WSLAY_PING:
   case WSLAY_PONG:
     if (ws->cb.on_control)
-      ws->cb.on_control(ws, a->opcode == WSLAY_PING ? FLURRY_WS_PING : FLURRY_WS_PONG, data,
-                        a->msg_length, ws->ud);
+      ws->cb.on_control(ws, a->opcode == WSLAY_PING || ping ? FLURRY_WS_PING : FLURRY_WS_PONG,
+                        data, a->msg_length, ws->ud);
     break;
   case WSLAY_CONNECTION_CLOSE:
     note_close(ws, 1, a->status_code, a->msg_length > 2 ? a->msg + 2 : NULL,
@@ -272,8 +333,8 @@ static void note_own_close(flurry_ws *ws) {
 static void watch(flurry_ws *ws) {
   if (ws->sock == NULL || ws->state >= WS_ENDING)
     return;
-  int ev = (wslay_event_want_read(ws->wslay) ? UV_READABLE : 0) |
-           (wslay_event_want_write(ws->wslay) ? UV_WRITABLE : 0);
+  int ev = (wslay_event_want_read(ws->wslay) && !ws->paused ? UV_READABLE : 0) |
+           (wslay_event_want_write(ws->wslay) || ws->more ? UV_WRITABLE : 0);
   flurry__glue_watch(ws->sock, ev);
 }
 
@@ -295,6 +356,65 @@ static void io_failed(flurry_ws *ws, int rv) {
   }
 }
 
+/* The pong for the latest ping, once no pong of ours may still be queued.
+ * wslay sends its control frames in order and before queued messages, so
+ * the pong is surely out once as many messages went as were queued with it
+ * (pong_ahead). */
+static int queue_pong(flurry_ws *ws) {
+  if (!ws->pong_due || ws->pong_ahead > 0)
+    return 0;
+  ws->pong_due = 0;
+  struct wslay_event_msg m = {WSLAY_PONG, ws->ping, ws->ping_len};
+  int rv = wslay_event_queue_msg(ws->wslay, &m);
+  if (rv == WSLAY_ERR_NO_MORE_MSG)
+    return 0; /* closing: no pong */
+  ws->pong_ahead = rv == 0 ? wslay_event_get_queued_msg_count(ws->wslay) : 0;
+  return rv;
+}
+
+/* Writes what is queued; a ping that waited for the last pong to go gets
+ * its own next. */
+static int send_out(flurry_ws *ws) {
+  int rv = 0;
+  for (int round = 0; round < 2 && rv == 0; round++) {
+    rv = queue_pong(ws);
+    size_t before = wslay_event_get_queued_msg_count(ws->wslay);
+    if (rv == 0)
+      rv = wslay_event_send(ws->wslay);
+    size_t went = before - wslay_event_get_queued_msg_count(ws->wslay);
+    ws->pong_ahead = went < ws->pong_ahead ? ws->pong_ahead - went : 0;
+    if (!ws->pong_due || ws->pong_ahead > 0)
+      break;
+  }
+  return rv;
+}
+
+/* The server broke the framing (ws->bad_frame): close with 1002 and read no
+ * more (RFC 6455 7.1.7). */
+static int fail_frame(flurry_ws *ws) {
+  wslay_event_shutdown_read(ws->wslay);
+  if (ws->close_err == 0) {
+    ws->close_err = FLURRY_EPROTOCOL;
+    fl_buf_reset(&ws->msg);
+    (void)fl_buf_printf(&ws->msg, "the server broke the WebSocket protocol: %s (closed with 1002)",
+                        ws->bad_frame);
+  }
+  int rv = wslay_event_queue_close(ws->wslay, WSLAY_CODE_PROTOCOL_ERROR,
+                                   (const uint8_t *)ws->bad_frame, strlen(ws->bad_frame));
+  return rv == WSLAY_ERR_NO_MORE_MSG ? 0 : rv;
+}
+
+/* Reads what is there, but never while the send queue is over its cap. */
+static int read_frames(flurry_ws *ws) {
+  ws->paused = 0;
+  ws->more = 0;
+  ws->budget = WS_READ_BUDGET;
+  int rv = wslay_event_recv(ws->wslay);
+  if (rv == 0 && ws->bad_frame != NULL && wslay_event_get_read_enabled(ws->wslay))
+    rv = fail_frame(ws);
+  return rv;
+}
+
 /* wslay sends control frames before queued messages: the user's close
  * waits until they are out ("queued messages go first"). */
 static int close_when_flushed(flurry_ws *ws) {
@@ -307,17 +427,25 @@ static int close_when_flushed(flurry_ws *ws) {
     return 0; /* the server's close came first: wslay answers it */
   if (rv == 0)
     note_close(ws, 0, ws->due_code, (const uint8_t *)ws->due_reason, ws->due_len);
-  return rv == 0 ? wslay_event_send(ws->wslay) : rv;
+  return rv == 0 ? send_out(ws) : rv;
 }
 
-/* One round: read what is there, write what is queued, see where we are. */
+/* One round: read what is there, write what is queued (and when that let a
+ * paused read go on, once more), see where we are. */
 static void pump(flurry_ws *ws, int readable, int writable) {
-  uint64_t rx = ws->rx;
+  uint64_t rx = ws->rx, tx = ws->tx;
   int rv = 0;
   if (readable && wslay_event_want_read(ws->wslay))
-    rv = wslay_event_recv(ws->wslay);
-  if (rv == 0 && ws->state < WS_ENDING && (writable || wslay_event_want_write(ws->wslay)))
-    rv = wslay_event_send(ws->wslay);
+    rv = read_frames(ws);
+  if (rv == 0 && ws->state < WS_ENDING &&
+      (writable || wslay_event_want_write(ws->wslay) || ws->pong_due))
+    rv = send_out(ws);
+  if (rv == 0 && ws->state < WS_ENDING && ws->paused && !over_cap(ws) &&
+      wslay_event_want_read(ws->wslay)) {
+    rv = read_frames(ws);
+    if (rv == 0 && ws->state < WS_ENDING)
+      rv = send_out(ws);
+  }
   if (rv == 0 && ws->state < WS_ENDING)
     rv = close_when_flushed(ws);
   if (ws->state >= WS_ENDING)
@@ -336,7 +464,7 @@ static void pump(flurry_ws *ws, int readable, int writable) {
   if (ws->state == WS_OPEN && closing) {
     ws->state = WS_CLOSING;
     arm(ws, ws->o.close_timeout_ms);
-  } else if (ws->state == WS_OPEN && ws->rx != rx) {
+  } else if (ws->state == WS_OPEN && (ws->rx != rx || (ws->paused && ws->tx != tx))) {
     ws->ping_sent = 0;
     arm(ws, ws->o.idle_timeout_ms / 2);
   }
@@ -348,6 +476,7 @@ static int open_wslay(flurry_ws *ws) {
                                                    NULL,    NULL,    ws_on_msg};
   if (wslay_event_context_client_init(&ws->wslay, &cbs, ws) != 0)
     return FLURRY_ENOMEM;
+  flurry__ws_scan_init(&ws->scan);
   wslay_event_config_set_max_recv_msg_length(ws->wslay, ws->o.max_message);
   return FLURRY_OK;
 }
@@ -435,7 +564,7 @@ static void on_io(void *arg, int status, int events) {
     break;
   case WS_OPEN:
   case WS_CLOSING:
-    pump(ws, events & UV_READABLE, events & UV_WRITABLE);
+    pump(ws, (events & UV_READABLE) || ws->more, events & UV_WRITABLE);
     break;
   default:
     break;
@@ -474,6 +603,11 @@ static void on_timer(uv_timer_t *t) {
         (long long)ws->o.handshake_timeout_ms);
     break;
   case WS_OPEN:
+    if (ws->ping_sent && ws->paused) {
+      end(ws, FLURRY_ETIMEOUT, "the server read none of the %zu messages queued for %lld ms",
+          wslay_event_get_queued_msg_count(ws->wslay), (long long)ws->o.idle_timeout_ms);
+      break;
+    }
     if (ws->ping_sent) {
       end(ws, FLURRY_ETIMEOUT, "nothing from the server for %lld ms",
           (long long)ws->o.idle_timeout_ms);
@@ -636,7 +770,8 @@ FLURRY_API int flurry_ws_send(flurry_ws *ws, flurry_ws_type type, const void *da
     op = WSLAY_PING;
   else
     return FLURRY_EINVALID;
-  if (len > ws->o.max_send_queue - flurry_ws_queued(ws))
+  size_t queued = flurry_ws_queued(ws); /* pongs may have taken it past the limit */
+  if (queued > ws->o.max_send_queue || len > ws->o.max_send_queue - queued)
     return FLURRY_ETOO_LARGE;
   struct wslay_event_msg m = {op, (const uint8_t *)data, len};
   int rv = wslay_event_queue_msg(ws->wslay, &m);
@@ -682,6 +817,10 @@ FLURRY_API size_t flurry_ws_queued(const flurry_ws *ws) {
   return ws && ws->wslay ? wslay_event_get_queued_msg_length(ws->wslay) : 0;
 }
 
+FLURRY_API size_t flurry_ws_queued_messages(const flurry_ws *ws) {
+  return ws && ws->wslay ? wslay_event_get_queued_msg_count(ws->wslay) : 0;
+}
+
 /* ---- detached: the receive path without a socket ------------------------- */
 
 int flurry__ws_detached_new(flurry_ws **out, const flurry_ws_opts *opts,
@@ -689,7 +828,7 @@ int flurry__ws_detached_new(flurry_ws **out, const flurry_ws_opts *opts,
   if (out == NULL || cbs == NULL || cbs->on_message == NULL || cbs->on_close == NULL)
     return FLURRY_EINVALID;
   flurry_ws_opts o;
-  if (opts_resolve(&o, opts, FLURRY_DEFAULT_CONNECT_TIMEOUT_MS) != FLURRY_OK)
+  if (opts_resolve(&o, opts, flurry__opt_default(FLURRY_OPT_CONNECT_TIMEOUT_MS)) != FLURRY_OK)
     return FLURRY_EINVALID;
   flurry_ws *ws = ws_alloc(cbs, user_data);
   if (ws == NULL)
@@ -721,6 +860,8 @@ int flurry__ws_feed(flurry_ws *ws, const void *data, size_t len) {
     report(ws);
   return ws->state == WS_DONE;
 }
+
+void flurry__ws_detached_block(flurry_ws *ws, int blocked) { ws->blocked = blocked; }
 
 void flurry__ws_detached_free(flurry_ws *ws) {
   if (ws == NULL)

@@ -109,6 +109,26 @@ typedef enum flurry_opt {
   FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
 
+/* What an option is: its name (the enum's suffix in lower case, e.g.
+ * "timeout_ms", for bindings and configuration files), its default, its
+ * range (flurry_client_set and flurry_request_set refuse a value outside
+ * [min, max] with FLURRY_EINVALID) and whether only the client takes it. */
+typedef struct flurry_opt_info {
+  const char *name; /* static storage */
+  int64_t def;
+  int64_t min;
+  int64_t max;
+  int client_only;  /* 1: flurry_request_set refuses it */
+} flurry_opt_info;
+
+/* Fills *out with what `opt` is. Returns 0, or FLURRY_EINVALID (not an
+ * option, or out NULL). */
+FLURRY_API int flurry_opt_get_info(flurry_opt opt, flurry_opt_info *out);
+
+/* The option named `name` (as flurry_opt_info's name). Returns 0 with
+ * *out set, or FLURRY_EINVALID (no such option, or NULL). */
+FLURRY_API int flurry_opt_from_name(const char *name, flurry_opt *out);
+
 typedef enum flurry_jitter {
   FLURRY_JITTER_FULL = 0,        /* uniform in [0, min(cap, base * 2^(k-1))] */
   FLURRY_JITTER_DECORRELATED = 1 /* min(cap, uniform in [base, 3 * previous]) */

@@ -8,6 +8,16 @@
  * answered; an idle connection is pinged, and fails when the peer stays
  * silent.
  *
+ * Bounds: pings that come faster than their pongs can go get one pong, for
+ * the latest (RFC 6455 5.5.3), so a ping flood queues one pong at most.
+ * While the send queue holds FLURRY_WS_PAUSE_MESSAGES messages or more than
+ * max_send_queue bytes, the connection stops reading (back-pressure) and
+ * reads on once the server has read enough; if it reads nothing for
+ * idle_timeout_ms, the connection fails with FLURRY_ETIMEOUT. A frame that
+ * breaks the framing rules (a fragmented control frame, a control frame
+ * over 125 bytes, a masked frame, ...) closes it with 1002 and
+ * FLURRY_EPROTOCOL.
+ *
  * Life: flurry_ws_connect() either fails at once (no callback ever runs) or
  * returns a connection whose on_close runs exactly once, last, from the
  * loop: after a close handshake (err 0) or on any error (err != 0). The
@@ -52,6 +62,9 @@ typedef enum flurry_ws_type {
 #define FLURRY_WS_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 #define FLURRY_WS_DEFAULT_IDLE_TIMEOUT_MS 60000
 #define FLURRY_WS_DEFAULT_CLOSE_TIMEOUT_MS 5000
+/* Messages queued for sending (flurry_ws_queued_messages) from which the
+ * connection stops reading until fewer are left. */
+#define FLURRY_WS_PAUSE_MESSAGES 4096
 
 /* Limits and timeouts; a 0 field takes the default. Timeouts are always
  * set: none can be turned off. */
@@ -59,7 +72,8 @@ typedef struct flurry_ws_opts {
   /* Largest message received; a larger one closes the connection with
    * code 1009 and on_close reports FLURRY_ETOO_LARGE. */
   size_t max_message;
-  /* Bytes of messages queued for sending at most (flurry_ws_send). */
+  /* Bytes of messages queued for sending at most (flurry_ws_send); past
+   * it (pongs can take it there), reading pauses. */
   size_t max_send_queue;
   /* DNS + TCP + TLS; default: the client's FLURRY_OPT_CONNECT_TIMEOUT_MS. */
   int64_t connect_timeout_ms;
@@ -92,7 +106,8 @@ typedef struct flurry_ws_callbacks {
   /* A whole text (UTF-8, not validated) or binary message of len bytes. */
   void (*on_message)(flurry_ws *ws, flurry_ws_type type, const char *data,
                      size_t len, void *user_data);
-  /* A ping (already answered) or pong arrived. May be NULL. */
+  /* A ping (answered: see the bounds above) or pong arrived. May be
+   * NULL. */
   void (*on_control)(flurry_ws *ws, flurry_ws_type type, const char *data,
                      size_t len, void *user_data);
   /* The end, exactly once (see the life rules above). Required. */
@@ -142,6 +157,11 @@ FLURRY_API int flurry_ws_close(flurry_ws *ws, int code, const char *reason);
 
 /* Bytes queued for sending, not yet written to the socket. */
 FLURRY_API size_t flurry_ws_queued(const flurry_ws *ws);
+
+/* Messages queued for sending (control frames included), not yet written
+ * to the socket: from FLURRY_WS_PAUSE_MESSAGES on, reading pauses. Empty
+ * messages count here and not in flurry_ws_queued(). */
+FLURRY_API size_t flurry_ws_queued_messages(const flurry_ws *ws);
 
 /* The RFC 6455 Sec-WebSocket-Accept value for a Sec-WebSocket-Key: base64
  * of the SHA-1 of key + the protocol GUID, written NUL-terminated to out

@@ -167,6 +167,20 @@ test_usage_errors() {
   check "empty input: no records" "$(wc -l < "$WORK/empty.jsonl")" 0
   "$FLURRY" --help | grep -q "seq 1 1000"
   check "--help teaches by example" "$?" 0
+  # A bad value is refused when parsed, naming the option and the range
+  # (the library's own range for library options).
+  local spec opt val want
+  for spec in "--retry-cap|2h|from 1ms to 1h" "--timeout|0|from 1ms to 168h" \
+              "--max-size|2T|from 1 to 1024G" "--retries|1000|from 0 to 999" \
+              "--burst|0|from 1 to 1000000" "--max-pages|0|from 1 to" \
+              "--breaker-cooldown|2h|from 1ms to 1h" "--max-record|8|from 16 to 1G" \
+              "--jitter|none|expected full or decorrelated" "--rate|fast|expected auto or a rate"; do
+    IFS='|' read -r opt val want <<<"$spec"
+    F "$opt" "$val" < /dev/null > /dev/null 2> "$WORK/opt.err"
+    check "$opt $val: exit 2" "$?" 2
+    check "$opt $val: names the option and what it wants" \
+      "$(grep -cF -- "flurry: $opt '$val': " "$WORK/opt.err")/$(grep -cF -- "$want" "$WORK/opt.err")" 1/1
+  done
 }
 
 test_input_is_lazy() {

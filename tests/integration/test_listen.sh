@@ -7,7 +7,11 @@
 # after a restart on the same file: written once; 413, 431, 405, 404, 400,
 # and the server still serving after each; secret rotation; --fsync; slow
 # clients cut by the head and body timeouts; a torn last line repaired;
-# stdout output; clean SIGTERM/SIGINT. Needs curl, jq, openssl.
+# stdout output; a stdout pipe whose reader stops or goes away (driven by
+# listen_output.py): the server keeps serving, 503 with Retry-After past
+# --max-queue, every acknowledged line whole and written once, the real
+# write error; ids that are not UTF-8 and --path look-alikes refused; clean
+# SIGTERM/SIGINT. Needs curl, jq, openssl, python3.
 . "$(dirname "$0")/lib.sh"
 
 LPID=""
@@ -205,7 +209,18 @@ test_limits() {
     -H 'X-Hub-Signature-256: sha256=XYZ' --data-binary x "$URL")" 400
   still_serving 400
   check "id too long 400" "$(gh_post "$WORK/hello" "$(head -c 300 /dev/zero | tr '\0' i)" | cut -d' ' -f1)" 400
-  check "only the accepted ones written" "$(lines "$ev")" 7
+  # two distinct ids that JSON would both write "gh-\ufffd": one dedup key
+  # before; now refused (signed and otherwise valid)
+  check "ids not UTF-8 400, each" "$(gh_post "$WORK/hello" $'gh-\xff' | cut -d' ' -f1) $(gh_post "$WORK/hello" $'gh-\xfe' | cut -d' ' -f1)" \
+    "400 400"
+  check "a UTF-8 id accepted" "$(gh_post "$WORK/hello" $'gh-\xc3\xa9' | cut -d' ' -f1) $(with_id "$ev" $'gh-\xc3\xa9')" "200 1"
+  # --path compares the target as sent: signed deliveries to look-alikes
+  local base=${URL%/hook}
+  check "--path: /ho%6fk 404" "$(URL="$base/ho%6fk" gh_post "$WORK/hello" path-1 | cut -d' ' -f1)" 404
+  check "--path: /hook%00junk 400" "$(URL="$base/hook%00junk" gh_post "$WORK/hello" path-2 | cut -d' ' -f1)" 400
+  check "--path: /hook?query 200" "$(URL="$base/hook?x=1" gh_post "$WORK/hello" path-3 | cut -d' ' -f1)" 200
+  check "--path: look-alikes not written" "$(with_id "$ev" path-1) $(with_id "$ev" path-2) $(with_id "$ev" path-3)" "0 0 1"
+  check "only the accepted ones written" "$(lines "$ev")" 9
   check "--headers writes them" "$(jq -r 'select(.id=="big-ok") | .headers["x-github-delivery"]' "$ev")" big-ok
   check "Authorization redacted" "$(gh_post "$WORK/hello" auth-1 "$GH_SECRET" -H 'Authorization: Bearer s3cret' -H 'Cookie: c=1' | cut -d' ' -f1) \
 $(jq -r 'select(.id=="auth-1") | "\(.headers.authorization) \(.headers.cookie)"' "$ev")" "200 [redacted] [redacted]"
@@ -257,9 +272,34 @@ test_file() {
   check "scheme none warns even with --quiet" "$(grep -c 'NOT verified' "$WORK/stderr")" 1
   check "scheme none accepts" "$("${CURL[@]}" -o /dev/null -w '%{http_code}' -H 'webhook-id: n-1' --data-binary '{"a":1}' "$URL")" 200
   "${CURL[@]}" -o /dev/null -H 'webhook-id: n-1' --data-binary '{"a":1}' "$URL"
+  check "no --path: %00 in the path 400" "$("${CURL[@]}" -o /dev/null -w '%{http_code}' -H 'webhook-id: n-2' \
+    --data-binary '{"a":2}' "${URL%/hook}/a%00b")" 400
+  check "no --path: other encodings kept as decoded" "$("${CURL[@]}" -o /dev/null -w '%{http_code}' \
+    --data-binary '{"a":3}' "${URL%/hook}/h%6fok")" 200
   stop_with TERM
-  check "stdout: the port, then one event" "$(sed -n 1p "$WORK/stdout" | grep -c '^[0-9]*$') $(sed -n '2,$p' "$WORK/stdout" | jq -c '[.id, .body]')" \
-    '1 ["n-1",{"a":1}]'
+  check "stdout: the port, then two events" "$(sed -n 1p "$WORK/stdout" | grep -c '^[0-9]*$') $(sed -n '2,$p' "$WORK/stdout" | jq -c '[.id, .path, .body]' | tr '\n' ' ')" \
+    '1 ["n-1","/hook",{"a":1}] [null,"/hook",{"a":3}] '
+}
+
+# ---- stdout into a pipe whose reader stops, or goes away ---------------------
+# output_checks SCENARIO [FLAG]: listen_output.py's checks, one each.
+output_checks() {
+  local name got want ended=no label="$1${2:+ $2}"
+  while IFS=$'\t' read -r name got want; do
+    check "$label: $name" "$got" "$want"
+    [ "$name" = "the driver ran to its end" ] && ended=yes
+  done < <(timeout 200 python3 "$(dirname "$0")/listen_output.py" "$FLURRY" "$@")
+  [ "$ended" = yes ] || fail "$label" "listen_output.py did not run to its end"
+}
+
+test_slow_reader() {
+  output_checks backlog
+  output_checks backlog nonblock
+  output_checks gone
+  output_checks gone nonblock
+  output_checks tty
+  output_checks shutdown
+  output_checks shutdown never
 }
 
 test_options() {
@@ -281,5 +321,6 @@ run_test test_stripe
 run_test test_standard
 run_test test_limits
 run_test test_file
+run_test test_slow_reader
 run_test test_options
 finish

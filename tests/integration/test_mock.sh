@@ -178,6 +178,14 @@ set +e
 "$FLURRY" mock --port >/dev/null 2>&1; rc2=$?
 set -e
 check "bad port exits 2" "2 2" "$rc1 $rc2"
+set +e
+"$FLURRY" mock --port 70000 >/dev/null 2>"$work/err1"
+"$FLURRY" mock --port >/dev/null 2>"$work/err2"
+"$FLURRY" mock send-webhook --url "$U/echo" --scheme none --count 0 >/dev/null 2>"$work/err3"; rc3=$?
+set -e
+check "bad option values name the option" "1 1 1 2" \
+  "$(grep -c -- "--port '70000': expected a whole number from 0 to 65535" "$work/err1") $(grep -c -- \
+     "--port needs a value" "$work/err2") $(grep -c -- "--count '0'" "$work/err3") $rc3"
 check "--help lists endpoints" "31" "$("$FLURRY" mock --help | grep -cE '^  (GET|ANY)  /')"
 
 # ---- SIGTERM with requests in flight: clean exit 0 ------------------------------------------------------

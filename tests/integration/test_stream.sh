@@ -188,6 +188,31 @@ test_rss_flat() {
   fi
 }
 
+# A TLS handshake that never ends is the connect timeout, not the whole
+# request's (a stream has none): a server that accepts and says nothing.
+test_tls_handshake_timeout() {
+  python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+held, end = [], time.time() + 20
+s.settimeout(0.5)
+while time.time() < end and sys.stdin.read(0) == "":
+    try: held.append(s.accept())
+    except OSError: pass
+' > "$WORK/silent_port" < /dev/null &
+  local pid=$!
+  for _ in $(seq 1 100); do [ -s "$WORK/silent_port" ] && break; sleep 0.05; done
+  local url="https://127.0.0.1:$(cat "$WORK/silent_port")/"
+  echo "$url" | "$FLURRY" -q --stream ndjson --connect-timeout 300ms > "$WORK/tls_to.jsonl"
+  check "stream: a TLS handshake that never ends: connect_timeout" \
+    "$(jq -c '[.error.kind, .error.detail]' "$WORK/tls_to.jsonl")" '["timeout","connect_timeout"]'
+  echo "$url" | "$FLURRY" -q --connect-timeout 300ms > "$WORK/tls_to2.jsonl"
+  check "plain request: the same" \
+    "$(jq -c '[.error.kind, .error.detail]' "$WORK/tls_to2.jsonl")" '["timeout","connect_timeout"]'
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null
+}
+
 run_test test_ndjson_exact
 run_test test_lines_exact
 run_test test_sse_exact
@@ -204,4 +229,5 @@ run_test test_usage_errors
 run_test test_deadline_ends_stream
 run_test test_500_subscriptions
 run_test test_rss_flat
+run_test test_tls_handshake_timeout
 finish

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # flurry ws against flurry mock's /ws/echo and /ws/broadcast: round trips,
 # order, broadcast, close codes, the 1009 size limit, ping/pong, bad
-# handshakes and typed errors. Every wait is bounded and event-based
-# (--count: close once N messages came), never a sleep to be "long enough".
+# handshakes and typed errors; against ws_flood_server.py: a ping flood
+# (peak RSS) and a fragmented ping (1002). Every wait is bounded and
+# event-based (--count: close once N messages came), never a sleep to be
+# "long enough".
 source "$(dirname "$0")/lib.sh"
 start_mock
 WS="ws://127.0.0.1:${BASE##*:}"
@@ -157,6 +159,84 @@ test_sigterm() {
     "1001 client interrupted"
 }
 
+# ---- hostile servers: tests/integration/ws_flood_server.py ----------------
+FLOOD_PINGS=600000 # 4.7 MB of pings; before the fix, up to as many queued pongs
+
+# start_flood MODE [COUNT]: the server on port 0; sets FP (its pid), FURL.
+start_flood() {
+  rm -f "$WORK/fport"
+  python3 "$(dirname "$0")/ws_flood_server.py" "$WORK/fport" "$@" > "$WORK/flood.out" & FP=$!
+  for _ in $(seq 1 200); do [ -s "$WORK/fport" ] && break; sleep 0.05; done
+  FURL="ws://127.0.0.1:$(cat "$WORK/fport")/"
+}
+
+# peak_kb OUT ARGS... < IN: flurry ws ARGS, stdout to OUT; prints its peak RSS in
+# kB. ASan keeps freed memory in quarantine (256 MB by default): a small
+# quarantine keeps that out of the figure.
+peak_kb() {
+  local out=$1; shift
+  ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=4" /usr/bin/time -v \
+    timeout 60 "$FLURRY" ws "$@" > "$out" 2> "$WORK/time"
+  sed -nE 's/^\s*Maximum resident set size \(kbytes\): ([0-9]+)$/\1/p' "$WORK/time"
+}
+
+under_64mb() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -lt 65536 ] && echo yes || echo "no ($1 kB)"; }
+
+test_ping_flood_server_reading() {
+  start_flood read "$FLOOD_PINGS"
+  local kb; kb=$(peak_kb "$WORK/fr.jsonl" --linger 60s "$FURL" < /dev/null)
+  wait "$FP"
+  echo "     peak RSS, $FLOOD_PINGS pings, server reading: $kb kB ($(cat "$WORK/flood.out"))"
+  check "ping flood, server reading: peak RSS under 64 MB" "$(under_64mb "$kb")" yes
+  check "ping flood, server reading: every ping reported" \
+    "$(grep -c '"type":"ping"' "$WORK/fr.jsonl")" "$FLOOD_PINGS"
+  check "ping flood, server reading: the last ping answered, then a normal close" \
+    "$(sed -E 's/ pongs [0-9]+//' "$WORK/flood.out")" "pings $FLOOD_PINGS last $FLOOD_PINGS close 1000"
+  check "ping flood, server reading: the server's close 1000" \
+    "$(tail -n 1 "$WORK/fr.jsonl" | jq -r 'select(.type=="close") | "\(.code) \(.by) \(.error // "none")"')" \
+    "1000 server none"
+}
+
+test_ping_flood_server_not_reading() {
+  # The server reads none of our pongs; once its pings are out it stays
+  # silent and the idle rule ends the connection.
+  start_flood noread "$FLOOD_PINGS"
+  local kb; kb=$(peak_kb "$WORK/fn.jsonl" --linger 60s --idle-timeout 2s "$FURL" < /dev/null)
+  kill "$FP" 2>/dev/null; wait "$FP"
+  echo "     peak RSS, $FLOOD_PINGS pings, server not reading: $kb kB"
+  check "ping flood, server not reading: peak RSS under 64 MB" "$(under_64mb "$kb")" yes
+  check "ping flood, server not reading: every ping reported" \
+    "$(grep -c '"type":"ping"' "$WORK/fn.jsonl")" "$FLOOD_PINGS"
+  check "ping flood, server not reading: ended by the idle timeout" \
+    "$(tail -n 1 "$WORK/fn.jsonl" | jq -r 'select(.type=="close") | "\(.code) \(.error.kind) \(.error.message)"')" \
+    "1006 timeout nothing from the server for 2000 ms"
+}
+
+test_stdin_flood_server_not_reading() {
+  # Empty lines are messages of no bytes: the queue limit in bytes alone
+  # would let stdin in without end.
+  start_flood noread 0
+  local kb; kb=$(yes '' | head -n 1000000 | peak_kb "$WORK/fs.jsonl" --idle-timeout 2s "$FURL")
+  kill "$FP" 2>/dev/null; wait "$FP"
+  echo "     peak RSS, 1,000,000 empty stdin lines, server not reading: $kb kB"
+  check "stdin flood, server not reading: peak RSS under 64 MB" "$(under_64mb "$kb")" yes
+  check "stdin flood, server not reading: ended by the idle timeout" \
+    "$(jq -r 'select(.type=="close") | .error.kind' "$WORK/fs.jsonl")" timeout
+}
+
+test_fragmented_ping() {
+  start_flood fragping
+  WSC "$FURL" < /dev/null > "$WORK/fp.jsonl"; local rc=$?
+  wait "$FP"
+  check "fragmented ping: exit 1" "$rc" 1
+  check "fragmented ping: closed by the client with 1002, a protocol error" \
+    "$(jq -r 'select(.type=="close") | "\(.code) \(.by) \(.error.kind)"' "$WORK/fp.jsonl")" \
+    "1002 client protocol"
+  check "fragmented ping: said so" \
+    "$(jq -r 'select(.type=="close") | .error.message | test("fragmented control frame")' "$WORK/fp.jsonl")" true
+  check "fragmented ping: the server got the close 1002" "$(cat "$WORK/flood.out")" "close 1002"
+}
+
 test_mock_plain_get() {
   check "mock: a plain GET of /ws/echo is 426" \
     "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/ws/echo")" 426
@@ -185,7 +265,9 @@ test_usage() {
 
 for t in test_echo_text test_echo_binary test_order test_json_data test_broadcast \
          test_server_close test_too_large test_ping_pong test_idle_timeout test_idle_keepalive test_bad_handshake test_refused \
-         test_server_shutdown test_sigterm test_mock_plain_get test_usage; do
+         test_server_shutdown test_sigterm test_ping_flood_server_reading \
+         test_ping_flood_server_not_reading test_stdin_flood_server_not_reading \
+         test_fragmented_ping test_mock_plain_get test_usage; do
   run_test "$t"
 done
 finish

@@ -56,4 +56,16 @@ while IFS= read -r f; do
 done <"$build/lint/findings.txt"
 echo "lint: clang-tidy: $nfiles files, $new findings ($old more known, in tests/lint/baseline.txt)"
 [ $new -eq 0 ] || rc=1
+# Project rules no compiler checks. An attempt's request headers are set in
+# one place (transfer.c: set_headers, after redirect.c stripped the
+# credentials of a cross-origin hop): a second CURLOPT_HTTPHEADER is how
+# --stream once sent them to another origin.
+hh=$(grep -rn 'CURLOPT_HTTPHEADER' "$src/src" --include='*.c' | grep -v '^[^:]*:[0-9]*: *\(/\*\|\*\)')
+if [ "$(grep -c . <<<"$hh")" -ne 1 ] || ! grep -q '/src/transfer.c:' <<<"$hh"; then
+  echo "lint: rules: CURLOPT_HTTPHEADER must be set only in src/transfer.c (set_headers):"
+  sed "s|^$src/||" <<<"$hh"
+  rc=1
+else
+  echo "lint: rules: request headers set in one place"
+fi
 exit $rc

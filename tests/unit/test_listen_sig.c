@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fl.h"
 #include "sig.h"
@@ -208,10 +210,14 @@ static void test_listen_sig_standard_tolerance(void **state) {
                    FLURRY__SIG_ESTALE);
   assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T - 301),
                    FLURRY__SIG_ESTALE);
-  /* a forged signature says mismatch, not stale */
+  /* the time is checked before the signature: stale, forged or not */
   assert_int_equal(
       verify_standard("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=", SW_ID,
                       SW_TS, SW_T + 3600),
+      FLURRY__SIG_ESTALE);
+  assert_int_equal(
+      verify_standard("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=", SW_ID,
+                      SW_TS, SW_T),
       FLURRY__SIG_EMISMATCH);
 }
 
@@ -242,6 +248,50 @@ static void test_listen_sig_standard_several_signatures(void **state) {
                      FLURRY__SIG_EMALFORMED);
   /* only other versions: parses, matches nothing */
   assert_int_equal(verify_standard("v1a,abc v2,def", SW_ID, SW_TS, SW_T),
+                   FLURRY__SIG_EMISMATCH);
+  /* a broken token next to a good one is skipped, as the reference
+   * libraries do (Go: "len(sigParts) < 2: continue"; JS and Go compare
+   * strings, so a malformed v1 is merely not a match): either order */
+  char h[256];
+  for (size_t i = 2; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(h, sizeof h, "%s %s", bad[i], SW_SIG);
+    assert_int_equal(verify_standard(h, SW_ID, SW_TS, SW_T), FLURRY__SIG_OK);
+    snprintf(h, sizeof h, "%s %s", SW_SIG, bad[i]);
+    assert_int_equal(verify_standard(h, SW_ID, SW_TS, SW_T), FLURRY__SIG_OK);
+    /* and next to a well-formed wrong one: a mismatch, not malformed */
+    snprintf(h, sizeof h, "%s v1,Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE=",
+             bad[i]);
+    assert_int_equal(verify_standard(h, SW_ID, SW_TS, SW_T),
+                     FLURRY__SIG_EMISMATCH);
+  }
+  flurry__sig_set set;
+  const char *two = "v1, " SW_SIG " v1,x";
+  assert_int_equal(flurry__sig_parse_standard(two, strlen(two), &set),
+                   FLURRY__SIG_OK);
+  assert_int_equal(set.n, 1);
+  assert_int_equal(set.bad, 2);
+}
+
+static void test_listen_sig_standard_id_must_be_text(void **state) {
+  (void)state;
+  /* distinct ids must not collapse into one dedup key: bytes that are not
+   * UTF-8 (which JSON would turn into U+FFFD) are refused */
+  assert_int_equal(verify_standard(SW_SIG, "msg\xff", SW_TS, SW_T),
+                   FLURRY__SIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, "msg\xc3", SW_TS, SW_T),
+                   FLURRY__SIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, "msg\x01", SW_TS, SW_T),
+                   FLURRY__SIG_EMALFORMED);
+  /* UTF-8 text is an id like any other: the signature decides */
+  assert_int_equal(verify_standard(SW_SIG, "msg_\xc3\xa9", SW_TS, SW_T),
+                   FLURRY__SIG_EMISMATCH);
+  char id[FLURRY__SIG_ID_MAX + 2];
+  memset(id, 'i', sizeof id - 1);
+  id[sizeof id - 1] = '\0';
+  assert_int_equal(verify_standard(SW_SIG, id, SW_TS, SW_T),
+                   FLURRY__SIG_EMALFORMED);
+  id[FLURRY__SIG_ID_MAX] = '\0';
+  assert_int_equal(verify_standard(SW_SIG, id, SW_TS, SW_T),
                    FLURRY__SIG_EMISMATCH);
 }
 
@@ -360,6 +410,69 @@ static void test_listen_sig_stripe_syntax(void **state) {
   assert_int_equal(fl_buf_puts(&b, ",v1=" ST_V1), FL_OK);
   assert_int_equal(verify_stripe(b.data, &k, 1, ST_T), FLURRY__SIG_EMALFORMED);
   fl_buf_free(&b);
+  /* a malformed v1 value next to a good one is skipped, as Stripe's
+   * libraries (which compare strings) do */
+  const char *skipped[] = {
+      "t=1700000000,v1=abc,v1=" ST_V1,
+      "t=1700000000,v1=" ST_V1 ",v1=",
+      "t=1700000000,v1=" ST_V1 "0,v1=" ST_V1,
+      "t=1700000000,v1=C0E606C0E15A27ED35BA7B4C636CA40200988FDB7DB80E2597DFD76C"
+      "9662D43E,v1=" ST_V1,
+  };
+  for (size_t i = 0; i < sizeof skipped / sizeof skipped[0]; i++)
+    assert_int_equal(verify_stripe(skipped[i], &k, 1, ST_T), FLURRY__SIG_OK);
+  assert_int_equal(verify_stripe("t=1700000000,v1=abc,v1=00000000000000000000"
+                                 "00000000000000000000000000000000000000000000",
+                                 &k, 1, ST_T),
+                   FLURRY__SIG_EMISMATCH);
+}
+
+/* ---- what is refused before the body is read ---------------------------- */
+
+/* A body that cannot be read: any HMAC over it faults. */
+static const char *unreadable_body(size_t *len) {
+  long page = sysconf(_SC_PAGESIZE);
+  void *p = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+  assert_true(p != MAP_FAILED);
+  *len = (size_t)page;
+  return p;
+}
+
+static void test_listen_sig_cheap_checks_first(void **state) {
+  (void)state;
+  size_t len;
+  const char *body = unreadable_body(&len);
+  flurry__sig_key keys[FLURRY__SIG_MAX];
+  for (size_t i = 0; i < FLURRY__SIG_MAX; i++)
+    keys[i] = key_of(FLURRY__SIG_STANDARD, SW_KEY);
+  const struct {
+    flurry__sig_scheme scheme;
+    const char *sig, *id, *ts;
+    int want;
+  } cases[] = {
+      /* stale: refused before any of the 16 HMACs */
+      {FLURRY__SIG_STANDARD, SW_SIG, SW_ID, "1614260000", FLURRY__SIG_ESTALE},
+      {FLURRY__SIG_STRIPE, "t=1614260000,v1=" ST_V1, NULL, NULL,
+       FLURRY__SIG_ESTALE},
+      /* no v1 signature at all: nothing can match */
+      {FLURRY__SIG_STANDARD, "v1a,abc", SW_ID, SW_TS, FLURRY__SIG_EMISMATCH},
+      {FLURRY__SIG_STRIPE, "t=1614265330,v0=" ST_V1, NULL, NULL,
+       FLURRY__SIG_EMISMATCH},
+      /* an id that is not text, a malformed header, none at all */
+      {FLURRY__SIG_STANDARD, SW_SIG, "id\xfe", SW_TS, FLURRY__SIG_EMALFORMED},
+      {FLURRY__SIG_STANDARD, "v1,x", SW_ID, SW_TS, FLURRY__SIG_EMALFORMED},
+      {FLURRY__SIG_GITHUB, "sha256=x", NULL, NULL, FLURRY__SIG_EMALFORMED},
+      {FLURRY__SIG_GITHUB, NULL, NULL, NULL, FLURRY__SIG_EMISSING},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    flurry__sig_delivery d = {cases[i].sig, cases[i].id, cases[i].ts, body,
+                              len};
+    assert_int_equal(flurry__sig_verify(cases[i].scheme, keys, FLURRY__SIG_MAX,
+                                        TOL, SW_T, &d),
+                     cases[i].want);
+  }
+  munmap((void *)body, len);
 }
 
 /* ---- signing round trips ------------------------------------------------- */
@@ -468,6 +581,8 @@ int main(void) {
       cmocka_unit_test(test_listen_sig_standard_tolerance),
       cmocka_unit_test(test_listen_sig_standard_several_signatures),
       cmocka_unit_test(test_listen_sig_standard_keys),
+      cmocka_unit_test(test_listen_sig_standard_id_must_be_text),
+      cmocka_unit_test(test_listen_sig_cheap_checks_first),
       cmocka_unit_test(test_listen_sig_stripe_vector),
       cmocka_unit_test(test_listen_sig_stripe_several_v1_and_secrets),
       cmocka_unit_test(test_listen_sig_stripe_tolerance),

@@ -310,6 +310,49 @@ static void test_request_set_refuses_client_only_and_out_of_range(void **state) 
   flurry_request_free(req);
 }
 
+/* Every option, from its row: the bounds are taken and one past them is
+ * refused, by the client and (unless client-only) by a request; names
+ * round-trip; the defaults are a fresh client's. */
+static void test_request_opt_table_drives_checks(void **state) {
+  (void)state;
+  flurry_client *c;
+  assert_int_equal(flurry_client_new(&c, NULL), FLURRY_OK);
+  int client_only = 0;
+  for (int i = 1; i < FLURRY_OPT_COUNT_; i++) {
+    flurry_opt opt = (flurry_opt)i, back;
+    flurry_opt_info in;
+    assert_int_equal(flurry_opt_get_info(opt, &in), FLURRY_OK);
+    assert_non_null(in.name);
+    assert_int_equal(flurry_opt_from_name(in.name, &back), FLURRY_OK);
+    assert_int_equal(back, opt);
+    assert_true(in.min <= in.def && in.def <= in.max);
+    assert_true(c->opts.v[i] == in.def);
+    flurry_request *req = new_req("GET", "http://example.com/");
+    for (int k = 0; k < 4; k++) {
+      int64_t v = k == 0 ? in.min : k == 1 ? in.max : k == 2 ? in.min - 1 : in.max + 1;
+      int want = k < 2 ? FLURRY_OK : FLURRY_EINVALID;
+      if (flurry_client_set(c, opt, v) != want)
+        fail_msg("client: %s = %lld", in.name, (long long)v);
+      if (flurry_request_set(req, opt, v) != (in.client_only ? FLURRY_EINVALID : want))
+        fail_msg("request: %s = %lld", in.name, (long long)v);
+    }
+    client_only += in.client_only;
+    flurry_request_free(req);
+  }
+  assert_int_equal(client_only, 10);
+  flurry_opt_info in;
+  flurry_opt o;
+  assert_int_equal(flurry_opt_get_info((flurry_opt)0, &in), FLURRY_EINVALID);
+  assert_int_equal(flurry_opt_get_info(FLURRY_OPT_COUNT_, &in), FLURRY_EINVALID);
+  assert_int_equal(flurry_opt_get_info(FLURRY_OPT_TIMEOUT_MS, NULL), FLURRY_EINVALID);
+  assert_int_equal(flurry_opt_get_info(FLURRY_OPT_TIMEOUT_MS, &in), FLURRY_OK);
+  assert_string_equal(in.name, "timeout_ms");
+  assert_int_equal(in.def, 30000);
+  assert_int_equal(flurry_opt_from_name("no_such_option", &o), FLURRY_EINVALID);
+  assert_int_equal(flurry_opt_from_name(NULL, &o), FLURRY_EINVALID);
+  flurry_client_free(c);
+}
+
 /* ---- error names ---- */
 
 static void test_request_error_names_and_strings(void **state) {
@@ -371,6 +414,7 @@ int main(void) {
       cmocka_unit_test(test_request_add_query_rejects),
       cmocka_unit_test(test_request_set_overrides_options),
       cmocka_unit_test(test_request_set_refuses_client_only_and_out_of_range),
+      cmocka_unit_test(test_request_opt_table_drives_checks),
       cmocka_unit_test(test_request_error_names_and_strings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -360,6 +360,89 @@ static void test_stream_api_on_one_loop(void **state) {
   assert_int_equal(sse.info.end, FLURRY_STREAM_END_NO_CONTENT);
 }
 
+/* A stream redirected to another origin carries no credential (issue 14):
+ * two mocks on one loop (two ports: two origins); /headers is one NDJSON
+ * record listing the headers it got. The same redirect within the origin
+ * keeps them: the check can fail. */
+typedef struct hdr_case {
+  char record[4096];
+  int done, err;
+} hdr_case;
+
+static int hdr_record(flurry_request *req, const flurry_stream_record *rec, void *ud) {
+  hdr_case *h = ud;
+  (void)req;
+  snprintf(h->record, sizeof h->record, "%.*s", (int)rec->len, rec->data);
+  return 0;
+}
+
+static void hdr_done(flurry_request *req, flurry_response *resp, void *ud) {
+  hdr_case *h = ud;
+  (void)req;
+  h->done++;
+  h->err = flurry_response_error(resp);
+  flurry_response_free(resp);
+}
+
+static void hdr_submit(flurry_client *c, unsigned from, unsigned to, int mode, hdr_case *h) {
+  char url[256];
+  flurry_request *req;
+  snprintf(url, sizeof url,
+           "http://127.0.0.1:%u/redirect-to?url=http%%3A%%2F%%2F127.0.0.1%%3A%u%%2Fheaders", from,
+           to);
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_add_header(req, "Cookie", "sid=REQ_SECRET"), FLURRY_OK);
+  assert_int_equal(flurry_request_set_stream(req, mode, hdr_record, h), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(c, req, hdr_done, h), FLURRY_OK);
+}
+
+static void test_stream_cross_origin_redirect_drops_credentials(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  flurry__mock m;
+  flurry__httpd *h[2];
+  unsigned port[2];
+  flurry_client *c;
+  char err[256];
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(flurry__mock_init(&m, &loop), 0);
+  for (int i = 0; i < 2; i++) {
+    flurry__httpd_opts o;
+    memset(&o, 0, sizeof o);
+    o.on_request = flurry__mock_on_request;
+    o.on_abandon = flurry__mock_on_abandon;
+    o.user = &m;
+    assert_int_equal(flurry__httpd_new(&h[i], &loop, &o, err, sizeof err), 0);
+    port[i] = flurry__httpd_port(h[i]);
+  }
+  assert_int_equal(flurry_client_new(&c, &loop), FLURRY_OK);
+  assert_int_equal(flurry_client_add_header(c, "Authorization", "Bearer CLIENT_SECRET"), FLURRY_OK);
+  assert_int_equal(flurry_client_add_header(c, "X-Plain", "visible"), FLURRY_OK);
+  hdr_case cross_nd = {0}, cross_lines = {0}, same = {0};
+  hdr_submit(c, port[0], port[1], FLURRY_STREAM_NDJSON, &cross_nd);
+  hdr_submit(c, port[0], port[1], FLURRY_STREAM_LINES, &cross_lines);
+  hdr_submit(c, port[0], port[0], FLURRY_STREAM_NDJSON, &same);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  for (int i = 0; i < 2; i++)
+    flurry__httpd_close(h[i], NULL, NULL);
+  flurry_client_free(c);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  flurry__mock_free(&m);
+  assert_int_equal(uv_loop_close(&loop), 0);
+
+  hdr_case *cross[] = {&cross_nd, &cross_lines};
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(cross[i]->done, 1);
+    assert_int_equal(cross[i]->err, FLURRY_OK);
+    assert_non_null(strstr(cross[i]->record, "visible"));
+    assert_null(strstr(cross[i]->record, "CLIENT_SECRET"));
+    assert_null(strstr(cross[i]->record, "REQ_SECRET"));
+  }
+  assert_int_equal(same.err, FLURRY_OK);
+  assert_non_null(strstr(same.record, "CLIENT_SECRET"));
+  assert_non_null(strstr(same.record, "REQ_SECRET"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stream_lines_every_split),
@@ -372,6 +455,7 @@ int main(void) {
       cmocka_unit_test(test_stream_reset_drops_partial),
       cmocka_unit_test(test_stream_pure_helpers),
       cmocka_unit_test(test_stream_api_rejects),
+      cmocka_unit_test(test_stream_cross_origin_redirect_drops_credentials),
       cmocka_unit_test(test_stream_api_on_one_loop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,11 @@
 /* test_ws.c: the WebSocket client: the handshake helpers (RFC 6455 vector,
- * URL, request, every prefix of the answer), the frame receive path without
- * a socket (every frame fed whole and byte by byte), and a whole session on
- * a real loop against flurry mock's /ws/echo served in-process. Callbacks
- * are counted through user data; the loop test ends with uv_loop_close()
- * == 0. */
+ * URL, request, every prefix of the answer), the frame-head scan (every
+ * split of the input, the framing errors), the frame receive path without
+ * a socket (every frame fed whole and byte by byte; pings answered once;
+ * reading paused while the send queue is full; 1002 for a fragmented
+ * ping), and a whole session on a real loop against flurry mock's /ws/echo
+ * served in-process. Callbacks are counted through user data; the loop
+ * test ends with uv_loop_close() == 0. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -136,6 +138,88 @@ static void test_ws_response_refused(void **state) {
   expect_refused("SSH-2.0-OpenSSH\r\n\r\n", FLURRY_EPROTOCOL, 0, "HTTP");
 }
 
+/* ---- the frame-head scan --------------------------------------------------- */
+
+/* Server frames: text "hi", ping "p", a 126-byte binary (16-bit length),
+ * pong "", a 65536-byte text head (64-bit length, payload not included). */
+static unsigned char stream[2 + 2 + 3 + 4 + 126 + 2 + 10];
+
+static size_t make_stream(void) {
+  unsigned char *p = stream;
+  memcpy(p, "\x81\x02hi", 4), p += 4;
+  memcpy(p, "\x89\x01p", 3), p += 3;
+  memcpy(p, "\x82\x7e\x00\x7e", 4), p += 4;
+  memset(p, 0x89, 126), p += 126; /* payload bytes that look like pings */
+  memcpy(p, "\x8a\x00", 2), p += 2;
+  memcpy(p, "\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10), p += 10;
+  return (size_t)(p - stream);
+}
+
+static void test_ws_scan_every_split(void **state) {
+  (void)state;
+  size_t n = make_stream();
+  for (size_t cut = 0; cut <= n; cut++) {
+    unsigned char buf[sizeof stream];
+    memcpy(buf, stream, n);
+    flurry__ws_scanner s;
+    flurry__ws_scan_init(&s);
+    const char *bad = "x";
+    assert_int_equal(flurry__ws_scan(&s, buf, cut, &bad), cut);
+    assert_null(bad);
+    assert_int_equal(flurry__ws_scan(&s, buf + cut, n - cut, &bad), n - cut);
+    assert_null(bad);
+    assert_int_equal(buf[4], 0x8a); /* the ping goes on as a pong */
+    assert_memory_equal(buf + 5, stream + 5, n - 5);  /* nothing else changed */
+    assert_int_equal(s.left, 65536);                  /* in the last payload */
+    assert_int_equal(flurry__ws_scan_room(&s), FLURRY__WS_RING - 2);
+    assert_int_equal(flurry__ws_scan_pop(&s), 1);     /* the ping */
+    assert_int_equal(flurry__ws_scan_pop(&s), 0);     /* the pong */
+    assert_int_equal(flurry__ws_scan_pop(&s), 0);     /* empty */
+  }
+}
+
+/* p[0..n) breaks the framing at byte at (the frame's first byte for a
+ * fragmented control frame, the one that makes the head bad otherwise):
+ * every split stops there, with why. */
+static void expect_bad(const char *p, size_t n, size_t at, const char *why) {
+  for (size_t cut = 0; cut <= n; cut++) {
+    unsigned char buf[64];
+    memcpy(buf, p, n);
+    flurry__ws_scanner s;
+    flurry__ws_scan_init(&s);
+    const char *bad = NULL;
+    size_t got = flurry__ws_scan(&s, buf, cut, &bad);
+    if (bad == NULL)
+      got += flurry__ws_scan(&s, buf + cut, n - cut, &bad);
+    assert_int_equal(got, at);
+    assert_non_null(bad);
+    assert_non_null(strstr(bad, why));
+  }
+}
+
+static void test_ws_scan_framing_errors(void **state) {
+  (void)state;
+  expect_bad("\x81\x01" "a" "\x09\x01p", 5, 3, "fragmented control");        /* ping, FIN=0 */
+  expect_bad("\x08\x00", 2, 0, "fragmented control");                   /* close, FIN=0 */
+  expect_bad("\x89\x7e\x00\x80", 4, 1, "over 125");                     /* ping, 128 */
+  expect_bad("\x81\x7e\x00\x7d", 4, 3, "shortest form");                /* 125 in 16 bits */
+  expect_bad("\x82\x7f\x00\x00\x00\x00\x00\x00\xff\xff", 10, 9, "shortest form");
+  expect_bad("\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00", 10, 2, "2^63");
+}
+
+static void test_ws_scan_ring_full(void **state) {
+  (void)state;
+  flurry__ws_scanner s;
+  flurry__ws_scan_init(&s);
+  unsigned char pong[2] = {0x8a, 0x00};
+  const char *bad = NULL;
+  for (int i = 0; i < FLURRY__WS_RING; i++)
+    assert_int_equal(flurry__ws_scan(&s, pong, 2, &bad), 2);
+  assert_int_equal(flurry__ws_scan_room(&s), 0);
+  assert_int_equal(flurry__ws_scan(&s, pong, 2, &bad), 0);
+  assert_non_null(bad);
+}
+
 /* ---- the frame receive path, detached -------------------------------------- */
 
 typedef struct tally {
@@ -144,6 +228,7 @@ typedef struct tally {
   char last[64];
   flurry_ws_status st;
   char reason[128];
+  char message[256];
 } tally;
 
 static void t_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
@@ -174,6 +259,8 @@ static void t_close(flurry_ws *ws, const flurry_ws_status *st, void *ud) {
   t->st = *st;
   snprintf(t->reason, sizeof t->reason, "%.*s", (int)st->reason_len, st->reason);
   t->st.reason = t->reason;
+  snprintf(t->message, sizeof t->message, "%s", st->message);
+  t->st.message = t->message;
 }
 
 static const flurry_ws_callbacks t_cbs = {NULL, t_message, t_control, t_close};
@@ -242,6 +329,91 @@ static void test_ws_frames_over_the_limit_close_1009(void **state) {
   feed_one(four, sizeof four, 4, &t); /* at the limit: delivered */
   assert_int_equal(t.messages, 1);
   assert_int_equal(t.st.err, FLURRY_ECANCELLED); /* freed while open */
+}
+
+/* A flood of pings (payload "7") while the server reads nothing: every
+ * ping is reported, one pong is queued (wslay alone queues one per ping);
+ * once the server reads, it goes and the queue is empty. */
+static void test_ws_ping_flood_queues_one_pong(void **state) {
+  (void)state;
+  enum { PINGS = 10000 };
+  static unsigned char flood[PINGS * 3];
+  for (size_t i = 0; i < PINGS; i++)
+    memcpy(flood + 3 * i, "\x89\x01\x37", 3);
+  tally t;
+  memset(&t, 0, sizeof t);
+  flurry_ws *ws;
+  assert_int_equal(flurry__ws_detached_new(&ws, NULL, &t_cbs, &t), 0);
+  flurry__ws_detached_block(ws, 1);
+  for (size_t off = 0; off < sizeof flood; off += 1000) /* in pieces, as from a socket */
+    assert_int_equal(flurry__ws_feed(ws, flood + off, 1000), 0);
+  assert_int_equal(t.pings, PINGS);
+  assert_int_equal(flurry_ws_queued_messages(ws), 1);
+  assert_int_equal(flurry_ws_queued(ws), 1); /* the payload, "7" */
+  flurry__ws_detached_block(ws, 0);
+  assert_int_equal(flurry__ws_feed(ws, "", 0), 0);
+  assert_int_equal(flurry_ws_queued_messages(ws), 0);
+  flurry__ws_detached_free(ws);
+}
+
+/* With FLURRY_WS_PAUSE_MESSAGES messages waiting to be sent, nothing is
+ * read; once the server reads them, reading goes on. */
+static void test_ws_reading_pauses_while_the_queue_is_full(void **state) {
+  (void)state;
+  tally t;
+  memset(&t, 0, sizeof t);
+  flurry_ws *ws;
+  assert_int_equal(flurry__ws_detached_new(&ws, NULL, &t_cbs, &t), 0);
+  flurry__ws_detached_block(ws, 1);
+  for (int i = 0; i < FLURRY_WS_PAUSE_MESSAGES - 1; i++)
+    assert_int_equal(flurry_ws_send(ws, FLURRY_WS_TEXT, "", 0), 0);
+  assert_int_equal(flurry__ws_feed(ws, "\x81\x02hi", 4), 0);
+  assert_int_equal(t.messages, 1); /* under the cap: read */
+  assert_int_equal(flurry_ws_send(ws, FLURRY_WS_TEXT, "", 0), 0);
+  assert_int_equal(flurry_ws_queued_messages(ws), FLURRY_WS_PAUSE_MESSAGES);
+  assert_int_equal(flurry__ws_feed(ws, "\x81\x02ho", 4), 0);
+  assert_int_equal(t.messages, 1); /* at the cap: waits */
+  flurry__ws_detached_block(ws, 0);
+  assert_int_equal(flurry__ws_feed(ws, "", 0), 0);
+  assert_int_equal(t.messages, 2);
+  assert_string_equal(t.last, "ho");
+  assert_int_equal(flurry_ws_queued_messages(ws), 0);
+  flurry__ws_detached_free(ws);
+  assert_int_equal(t.st.err, FLURRY_ECANCELLED);
+}
+
+/* A full send queue (max_send_queue 10) that a pong takes past its limit
+ * still refuses more. */
+static void test_ws_send_queue_over_the_limit_refuses(void **state) {
+  (void)state;
+  tally t;
+  memset(&t, 0, sizeof t);
+  flurry_ws_opts o;
+  flurry_ws_opts_init(&o);
+  o.max_send_queue = 10;
+  flurry_ws *ws;
+  assert_int_equal(flurry__ws_detached_new(&ws, &o, &t_cbs, &t), 0);
+  flurry__ws_detached_block(ws, 1);
+  assert_int_equal(flurry_ws_send(ws, FLURRY_WS_TEXT, "0123456789", 10), 0);
+  assert_int_equal(flurry__ws_feed(ws, "\x89\x05hello", 7), 0); /* its pong: 5 bytes more */
+  assert_int_equal(flurry_ws_queued(ws), 15);
+  assert_int_equal(flurry_ws_send(ws, FLURRY_WS_TEXT, "x", 1), FLURRY_ETOO_LARGE);
+  flurry__ws_detached_free(ws);
+}
+
+/* A ping with FIN=0 (RFC 6455 5.5: control frames are never fragmented):
+ * the client closes with 1002; what came before it is delivered. */
+static void test_ws_fragmented_ping_closes_1002(void **state) {
+  (void)state;
+  static const unsigned char bad[] = {0x81, 0x02, 'h', 'i', 0x09, 0x01, 'p', 0x81, 0x01, 'x'};
+  tally t;
+  feed_one(bad, sizeof bad, 0, &t);
+  assert_int_equal(t.messages, 1);
+  assert_int_equal(t.pings, 0);
+  assert_int_equal(t.st.err, FLURRY_EPROTOCOL);
+  assert_int_equal(t.st.code, 1002);
+  assert_int_equal(t.st.by_server, 0);
+  assert_non_null(strstr(t.st.message, "fragmented control frame"));
 }
 
 static void test_ws_frames_masked_from_server_is_protocol_error(void **state) {
@@ -343,7 +515,14 @@ int main(void) {
       cmocka_unit_test(test_ws_request_headers),
       cmocka_unit_test(test_ws_response_every_prefix),
       cmocka_unit_test(test_ws_response_refused),
+      cmocka_unit_test(test_ws_scan_every_split),
+      cmocka_unit_test(test_ws_scan_framing_errors),
+      cmocka_unit_test(test_ws_scan_ring_full),
       cmocka_unit_test(test_ws_frames_whole_and_byte_by_byte),
+      cmocka_unit_test(test_ws_ping_flood_queues_one_pong),
+      cmocka_unit_test(test_ws_reading_pauses_while_the_queue_is_full),
+      cmocka_unit_test(test_ws_send_queue_over_the_limit_refuses),
+      cmocka_unit_test(test_ws_fragmented_ping_closes_1002),
       cmocka_unit_test(test_ws_frames_over_the_limit_close_1009),
       cmocka_unit_test(test_ws_frames_masked_from_server_is_protocol_error),
       cmocka_unit_test(test_ws_session_against_mock_echo),
