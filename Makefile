@@ -8,6 +8,10 @@ LINTBUILD  ?= build-lint
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 120
+# Warnings are errors in the developer and CI builds (test, fuzz,
+# test-valgrind); `make build` / `make install` leave FLURRY_WERROR off, as
+# a packager would.
+WERROR     ?= ON
 
 .PHONY: all deps build test demo bench install clean fuzz fuzz-build fuzz-ci test-valgrind lint
 
@@ -25,7 +29,8 @@ build: deps
 # the static analysis.
 test:
 	@scripts/deps.sh build fuzz lint
-	@cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DFLURRY_SANITIZE=ON -DFLURRY_BUILD_TESTS=ON >/dev/null
+	@cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DFLURRY_SANITIZE=ON -DFLURRY_BUILD_TESTS=ON \
+	       -DFLURRY_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(TESTBUILD) -j $(JOBS)
 	@cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz-ci
@@ -36,7 +41,7 @@ test:
 fuzz-build:
 	@scripts/deps.sh build fuzz
 	@cmake -S . -B $(FUZZBUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DFLURRY_FUZZ=ON \
-	       -DFLURRY_BUILD_EXAMPLES=OFF >/dev/null
+	       -DFLURRY_BUILD_EXAMPLES=OFF -DFLURRY_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(FUZZBUILD) -j $(JOBS) --target fuzz_targets
 
 # CI: each target for FLURRY_FUZZ_CI_SECONDS (10) over its seed corpus.
@@ -54,7 +59,8 @@ fuzz: fuzz-build
 # The unit and integration tests under valgrind memcheck (no sanitizers).
 test-valgrind:
 	@scripts/deps.sh build valgrind
-	@cmake -S . -B $(VGBUILD) -DCMAKE_BUILD_TYPE=Debug -DFLURRY_BUILD_TESTS=ON >/dev/null
+	@cmake -S . -B $(VGBUILD) -DCMAKE_BUILD_TYPE=Debug -DFLURRY_BUILD_TESTS=ON \
+	       -DFLURRY_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(VGBUILD) -j $(JOBS)
 	@tests/valgrind/run.sh $(VGBUILD)
 

@@ -17,6 +17,8 @@
  *  - fail=2 succeeds on attempt 3;
  *  - fail=100 runs out of attempts (4), and with a 400 ms deadline stops
  *    early with detail "deadline";
+ *  - a retry whose wait would end past the deadline is not made: with
+ *    waits of 10 s and a 3 s deadline the first 503 is the answer;
  *  - POST is not retried (not idempotent) unless the request sets
  *    FLURRY_OPT_RETRY_UNSAFE or carries an Idempotency-Key header;
  *  - a 503 with Retry-After: 1 is retried after the server's 1 s, not the
@@ -39,18 +41,27 @@ typedef struct retry_case {
   int want_status;
   const char *want_detail;
   int or_timeout;       /* or a last attempt that timed out */
+  long wait_ms;         /* 0: the client's backoff; else every wait is this */
 } retry_case;
 
 static const retry_case cases[] = {
-    {"GET  fail=2", "GET", "fail=2", 0, 0, 0, NULL, 3, 200, "", 0},
-    {"GET  fail=100", "GET", "fail=100", 0, 0, 0, NULL, 4, 503, "", 0},
+    {"GET  fail=2", "GET", "fail=2", 0, 0, 0, NULL, 3, 200, "", 0, 0},
+    {"GET  fail=100", "GET", "fail=100", 0, 0, 0, NULL, 4, 503, "", 0, 0},
     /* 10 attempts allowed, but waits of 50 ms or more cannot fit 10 in 400 ms;
      * the last attempt gets what is left of the 400 ms and may time out on
-     * a slow machine instead of reading its 503 */
-    {"GET  fail=100, deadline 400 ms", "GET", "fail=100", 400, 10, 0, NULL, -1, 503, "deadline", 1},
-    {"POST fail=1", "POST", "fail=1", 0, 0, 0, NULL, 1, 503, "", 0},
-    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, "", 0},
-    {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200, "", 0},
+     * a slow machine instead of reading its 503. How many attempts fit, and
+     * whether the last retry is refused when it is due or when its timer
+     * fires (late, on a busy machine) past the deadline, depends on timing:
+     * the detail is "deadline" either way. */
+    {"GET  fail=100, deadline 400 ms", "GET", "fail=100", 400, 10, 0, NULL, -1, 503, "deadline",
+     1, 0},
+    /* The first wait (10 s) ends past the deadline (3 s) however fast the
+     * first attempt is: the retry is refused as soon as that attempt ends. */
+    {"GET  fail=100, deadline 3 s, waits 10 s", "GET", "fail=100", 3000, 10, 0, NULL, 1, 503,
+     "deadline", 1, 10000},
+    {"POST fail=1", "POST", "fail=1", 0, 0, 0, NULL, 1, 503, "", 0, 0},
+    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, "", 0, 0},
+    {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200, "", 0, 0},
 };
 #define N (sizeof cases / sizeof cases[0])
 
@@ -68,6 +79,10 @@ static flurry_request *build(const retry_case *c, unsigned long run, int i) {
     flurry_request_set(req, FLURRY_OPT_DEADLINE_MS, c->deadline_ms);
   if (c->max_attempts > 0)
     flurry_request_set(req, FLURRY_OPT_MAX_ATTEMPTS, c->max_attempts);
+  if (c->wait_ms > 0) { /* base = cap: the decorrelated jitter has no room */
+    flurry_request_set(req, FLURRY_OPT_RETRY_BASE_MS, c->wait_ms);
+    flurry_request_set(req, FLURRY_OPT_RETRY_CAP_MS, c->wait_ms);
+  }
   if (c->unsafe)
     flurry_request_set(req, FLURRY_OPT_RETRY_UNSAFE, 1);
   if (c->idem_key != NULL)
@@ -81,7 +96,7 @@ static void print_response(const char *what, const flurry_response *resp, int ma
   int err = flurry_response_error(resp), n = flurry_response_attempts(resp);
   flurry_timings t;
   flurry_response_timings(resp, &t);
-  printf("%-32s -> %s, status %d, %d attempt(s), %.0f ms\n", what,
+  printf("%-40s -> %s, status %d, %d attempt(s), %.0f ms\n", what,
          err == FLURRY_OK ? "ok" : flurry_err_name(err), flurry_response_status(resp), n,
          t.elapsed_ms);
   for (int i = 0; i < n; i++) {

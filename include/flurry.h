@@ -26,7 +26,6 @@
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
 #include "flurry/ws.h"
-
-#define FLURRY_VERSION "0.1.0"
+#include "flurry/version.h" /* FLURRY_VERSION, generated */
 
 #endif
