@@ -4,6 +4,8 @@
 #   run.sh install BUILD_DIR WORK   cmake --install BUILD_DIR --prefix WORK/stage
 #   run.sh cmake WORK               find_package(flurry) + flurry::flurry, build, run
 #   run.sh pkg-config WORK          cc $(pkg-config --cflags --libs flurry), build, run
+#   run.sh cli WORK SRC             the flurry command from SRC's cli/, server/ and
+#                                   src/util/ against the install only, then used
 # Environment: CC, CFLAGS (the flags libflurry was built with that a program
 # linking it needs too: the sanitizers), FLURRY_VERSION_EXPECTED,
 # FLURRY_LIBDIR (CMAKE_INSTALL_LIBDIR).
@@ -54,6 +56,34 @@ pkg-config)
     "$here/main.c" -o "$work/pc/consumer" $libs || fail "compile and link"
   LD_LIBRARY_PATH="$work/stage/$FLURRY_LIBDIR" "$work/pc/consumer" || fail "run"
   echo "ok   pkg-config flurry: built and ran"
+  ;;
+cli)
+  # The command is a client of the public API (issue 16): its sources and
+  # the servers' see the installed headers and src/util (the helper layer,
+  # not installed: its functions are hidden in libflurry), never src/.
+  work=$2 src=$3
+  export PKG_CONFIG_PATH="$work/stage/$FLURRY_LIBDIR/pkgconfig"
+  mkdir -p "$work/cli"
+  deps=$(pkg-config --cflags --libs flurry libcurl libmicrohttpd libcrypto zlib) ||
+    fail "pkg-config"
+  # shellcheck disable=SC2086 # the flags are lists of words
+  "$CC" $CFLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
+    -I"$src/src/util" -I"$src/cli" -I"$src/server" \
+    "$src"/cli/*.c "$src"/server/*.c "$src"/src/util/*.c \
+    -o "$work/cli/flurry" $deps -ljq -lonig -lwslay -lm || fail "compile and link the CLI"
+  f="$work/cli/flurry"
+  export LD_LIBRARY_PATH="$work/stage/$FLURRY_LIBDIR"
+  ldd "$f" | grep -q "$work/stage/$FLURRY_LIBDIR/libflurry.so" || fail "not linked to the stage"
+  "$f" --version | grep -q "^flurry $FLURRY_VERSION_EXPECTED " || fail "--version"
+  "$f" mock --port 0 --port-file "$work/cli/port" --quiet >/dev/null &
+  mock=$!
+  trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null' EXIT
+  for _ in $(seq 1 100); do [ -s "$work/cli/port" ] && break; sleep 0.05; done
+  base="http://127.0.0.1:$(cat "$work/cli/port")"
+  out=$("$f" -q --paginate link --items '.[]' "$base/items?per_page=10&total=25" </dev/null |
+        jq -s 'map(.item.id) | length') || fail "run"
+  [ "$out" = 25 ] || fail "25 items through 3 pages, got $out"
+  echo "ok   the flurry command built against the installed library: 25 items paged"
   ;;
 *) fail "unknown step" ;;
 esac
