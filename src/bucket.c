@@ -1,6 +1,6 @@
 /* bucket.c: the token bucket behind every rate limit (client-wide, per host,
  * adaptive). Pure: the caller passes the time, so tests inject the clock. */
-#include "internal.h"
+#include "bucket_int.h"
 
 void flurry__bucket_set(flurry__bucket *b, double per_sec, double burst, double now_ms) {
   flurry__bucket_refill(b, now_ms);

@@ -4,9 +4,39 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "glue_int.h"
+#include "host_int.h"
+#include "opt_int.h"
+#include "request_int.h"
+#include "response_int.h"
+#include "sched_int.h"
+#include "secret_int.h"
+#include "transfer_int.h"
 
 /* ---- client life ---- */
+
+static void maybe_release(flurry_client *c);
+
+/* The glue's up-calls (glue_int.h). A WebSocket's private client (ws.c)
+ * takes its transfers through done_hook instead of transfer.c. */
+static void glue_done(flurry_client *c, CURL *easy, CURLcode result) {
+  if (c->done_hook)
+    c->done_hook(c, easy, result);
+  else
+    flurry__transfer_done(c, easy, result);
+}
+
+static int glue_sock_failed(flurry_client *c, CURL *easy) {
+  if (c->done_hook) { /* from inside libcurl: no curl call allowed */
+    c->done_hook(c, easy, CURLE_OUT_OF_MEMORY);
+    return -1;
+  }
+  flurry__transfer_sock_failed(c, easy);
+  return 0;
+}
+
+static const flurry__glue_cb glue_cb = {glue_done, glue_sock_failed, flurry__transfer_flush,
+                                        maybe_release};
 
 FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   static int curl_ready;
@@ -33,7 +63,7 @@ FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   if (c->multi == NULL || c->headers == NULL)
     goto fail;
   rc = FLURRY_EINTERNAL;
-  if (flurry__glue_init(c) != FLURRY_OK)
+  if (flurry__glue_init(c, &glue_cb) != FLURRY_OK)
     goto fail;
   if (uv_timer_init(c->loop, &c->sched_timer) != 0)
     goto fail_timer;
@@ -268,10 +298,8 @@ FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req,
   req->cb = cb;
   req->user_data = user_data;
   req->submit_ms = fl_now_ms();
-  req->state = REQ_QUEUED;
   req->backoff.index = SIZE_MAX;
-  fl_list_push_back(&c->queue, &req->link);
-  c->queued++;
+  flurry__req_set_state(c, req, REQ_QUEUED, NULL, 0);
   flurry__kick(c);
   return FLURRY_OK;
 }
@@ -319,6 +347,12 @@ static void client_release(flurry_client *c) {
   fl_free(c);
 }
 
+static void timer_closed(uv_handle_t *h) {
+  flurry_client *c = h->data;
+  c->open_handles--;
+  maybe_release(c);
+}
+
 FLURRY_API void flurry_client_free(flurry_client *c) {
   if (c == NULL || c->in_callback)
     return;
@@ -326,9 +360,8 @@ FLURRY_API void flurry_client_free(flurry_client *c) {
   flurry__cancel_all(c, 0);
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
-  flurry__glue_close_socks(c);
-  uv_close((uv_handle_t *)&c->curl_timer, flurry__handle_closed);
-  uv_close((uv_handle_t *)&c->sched_timer, flurry__handle_closed);
+  flurry__glue_close(c);
+  uv_close((uv_handle_t *)&c->sched_timer, timer_closed);
   if (c->own_loop) {
     while (c->open_handles > 0)
       uv_run(c->loop, UV_RUN_ONCE);
@@ -341,7 +374,8 @@ FLURRY_API void flurry_client_free(flurry_client *c) {
    * close callback releases the memory they live in. */
 }
 
-void flurry__maybe_release(flurry_client *c) {
+/* Frees a client being freed on the caller's loop once its handles closed. */
+static void maybe_release(flurry_client *c) {
   if (c->closing && !c->own_loop && c->open_handles == 0)
     client_release(c);
 }

@@ -8,12 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "glue_int.h"
 
-void flurry__handle_closed(uv_handle_t *h) {
+static void timer_closed(uv_handle_t *h) {
   flurry_client *c = h->data;
   c->open_handles--;
-  flurry__maybe_release(c);
+  c->glue->closed(c);
 }
 
 static void sock_closed(uv_handle_t *h) {
@@ -21,7 +21,7 @@ static void sock_closed(uv_handle_t *h) {
   flurry_client *c = s->client;
   c->open_handles--;
   fl_free(s);
-  flurry__maybe_release(c);
+  c->glue->closed(c);
 }
 
 static flurry__sock *sock_get(flurry_client *c, curl_socket_t fd) {
@@ -49,50 +49,36 @@ static void sock_close(flurry_client *c, flurry__sock *s) {
   uv_close((uv_handle_t *)&s->poll, sock_closed); /* stops it, leaves epoll */
 }
 
-void flurry__glue_close_socks(flurry_client *c) {
+void flurry__glue_close(flurry_client *c) {
   for (size_t fd = 0; fd < c->fdmap_cap; fd++)
     if (c->fdmap[fd])
       sock_close(c, c->fdmap[fd]);
+  uv_close((uv_handle_t *)&c->curl_timer, timer_closed);
 }
 
 static void drain_done(flurry_client *c) {
   CURLMsg *msg;
   int left;
   while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
-    if (msg->msg == CURLMSG_DONE && c->done_hook)
-      c->done_hook(c, msg->easy_handle, msg->data.result);
-    else if (msg->msg == CURLMSG_DONE)
-      flurry__transfer_done(c, msg->easy_handle, msg->data.result);
-  }
-}
-
-/* Transfers whose socket the glue could not watch (out of memory): libcurl
- * 7.88 would leave them hanging, so they end here with FLURRY_ENOMEM. Runs
- * before the completed ones are read: a removed handle reports nothing. */
-static void drain_sock_failed(flurry_client *c) {
-  while (c->sock_failed) {
-    flurry_request *req = c->sock_failed;
-    c->sock_failed = req->failed_next;
-    req->failed_next = NULL;
-    req->on_failed_list = 0;
-    if (req->easy == NULL)
-      continue;
-    req->resp->nomem = 1;
-    flurry__transfer_done(c, req->easy, CURLE_OUT_OF_MEMORY);
+    if (msg->msg == CURLMSG_DONE)
+      c->glue->done(c, msg->easy_handle, msg->data.result);
   }
 }
 
 static void socket_action(flurry_client *c, curl_socket_t fd, int events) {
   int running;
   curl_multi_socket_action(c->multi, fd, events, &running);
-  drain_sock_failed(c);
+  c->glue->flush(c); /* transfers whose socket could not be watched: before the
+                        completed ones are read, as a removed handle reports nothing */
   drain_done(c);
 }
 
 static void on_curl_timer(uv_timer_t *t);
 
-/* Remembers the transfer of `easy` for drain_sock_failed, which runs after
- * the current round, or after a timeout round on the next loop turn when
+/* The socket of easy's transfer could not be watched (out of memory):
+ * libcurl 7.88 would leave it hanging, so the client remembers it and
+ * ends it with FLURRY_ENOMEM (flush) after the current round, or after a
+ * timeout round on the next loop turn when
  * libcurl called from elsewhere (adding or removing a handle). Returns 0, not
  * -1: an error from the socket callback makes libcurl 7.88 end the round
  * at once (CURLM_ABORTED_BY_CALLBACK) before the other transfers ran and
@@ -100,17 +86,8 @@ static void on_curl_timer(uv_timer_t *t);
  * round could crash inside libcurl. The transfer is removed right after
  * the round instead. */
 static int sock_failed(flurry_client *c, CURL *easy) {
-  if (c->done_hook) {
-    c->done_hook(c, easy, CURLE_OUT_OF_MEMORY);
-    return -1;
-  }
-  flurry_request *req = NULL;
-  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
-  if (req && !req->on_failed_list) {
-    req->on_failed_list = 1;
-    req->failed_next = c->sock_failed;
-    c->sock_failed = req;
-  }
+  if (c->glue->sock_failed(c, easy) != 0)
+    return -1; /* ended already (a WebSocket's connect) */
   uv_timer_start(&c->curl_timer, on_curl_timer, 0, 0);
   return 0;
 }
@@ -256,7 +233,8 @@ int flurry__glue_close_socket(void *clientp, curl_socket_t fd) {
   return close(fd);
 }
 
-int flurry__glue_init(flurry_client *c) {
+int flurry__glue_init(flurry_client *c, const flurry__glue_cb *cb) {
+  c->glue = cb;
   if (uv_timer_init(c->loop, &c->curl_timer) != 0)
     return FLURRY_EINTERNAL;
   c->curl_timer.data = c;

@@ -3,7 +3,7 @@
  * key at the limit. */
 #include <string.h>
 
-#include "internal.h"
+#include "client_int.h"
 
 struct flurry_dedupe {
   fl_map keys; /* uint64_t; 0 is stored as 1 (a zero element is empty) */

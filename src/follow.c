@@ -2,7 +2,7 @@
  * path that made a request) and submitting through a de-duplication set. */
 #include <string.h>
 
-#include "internal.h"
+#include "client_int.h"
 
 #define PATH_MAX_BYTES 4096
 

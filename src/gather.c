@@ -1,6 +1,7 @@
 /* gather.c: flurry_gather(), asyncio.gather(..., return_exceptions=True)
  * for C: run n requests concurrently, results in input order. */
-#include "internal.h"
+#include "client_int.h"
+#include "response_int.h"
 
 /* user data: the caller's out[i] */
 static void on_gathered(flurry_request *req, flurry_response *resp, void *ud) {

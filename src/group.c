@@ -3,7 +3,8 @@
  * endpoints into one record. */
 #include <string.h>
 
-#include "internal.h"
+#include "client_int.h"
+#include "response_int.h"
 
 #define GROUP_MAX_PARTS 1024
 

@@ -5,7 +5,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "bucket_int.h"
+#include "host_int.h"
+#include "retry_int.h"
+#include "sched_int.h"
 
 #define IDLE_HOSTS_KEPT 4096 /* hosts with no request, kept for their state */
 
@@ -203,10 +206,7 @@ static void wake_at(flurry_client *c, flurry__host *h, double until) {
 }
 
 void flurry__host_park(flurry_client *c, flurry__host *h, flurry_request *req, double until) {
-  req->state = REQ_PARKED;
-  fl_list_push_back(&h->park, &req->link);
-  h->parked++;
-  c->parked++;
+  flurry__req_set_state(c, req, REQ_PARKED, NULL, 0); /* on req->host, h */
   wake_at(c, h, until);
 }
 
@@ -224,17 +224,9 @@ static void unpark(flurry_client *c, flurry__host *h, double now) {
   }
   double tokens = flurry__bucket_available(&h->bucket, now);
   size_t n = tokens < 0 ? h->parked : tokens >= 1 ? (size_t)tokens : 1;
-  fl_list go = FL_LIST_INIT(go); /* the first n, newest first */
-  for (size_t i = 0; i < n; i++) {
-    fl_list *l = fl_list_pop_front(&h->park);
-    if (l == NULL)
-      break;
-    fl_list_push_front(&go, l);
-    h->parked--;
-    c->parked--;
-  }
-  for (fl_list *l = fl_list_pop_front(&go); l; l = fl_list_pop_front(&go))
-    flurry__queue_front(c, flurry__req_of(l));
+  fl_list *front = fl_list_first(&c->queue); /* the first n go before it */
+  for (size_t i = 0; i < n && !fl_list_empty(&h->park); i++)
+    flurry__req_set_state(c, flurry__req_of(fl_list_first(&h->park)), REQ_QUEUED, front, 0);
   if (h->parked) {
     double wait = 1;
     flurry__bucket_peek(&h->bucket, now, &wait);
@@ -256,10 +248,8 @@ void flurry__host_cancel_parked(flurry_client *c, int never_started_only) {
     fl_list *l, *tmp;
     FL_LIST_FOREACH_SAFE(l, tmp, &h->park) {
       if (!never_started_only || flurry__req_of(l)->resp->attempts == 0) {
-        fl_list_remove(l);
-        h->parked--;
-        c->parked--;
-        fl_list_push_back(&doomed, l);
+        flurry__req_set_state(c, flurry__req_of(l), REQ_DONE, NULL, 0);
+        fl_list_push_back(&doomed, l); /* done, in no list of the client's */
       }
     }
     if (h->parked == 0 && fl_heap_contains(&h->wake))

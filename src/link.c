@@ -4,7 +4,8 @@
  * does no I/O. */
 #include <string.h>
 
-#include "internal.h"
+#include "fl.h"
+#include "url_int.h"
 
 static int is_ows(char c) { return c == ' ' || c == '\t'; }
 

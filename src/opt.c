@@ -6,7 +6,7 @@
  * value with its comment in include/flurry/request.h. */
 #include <string.h>
 
-#include "internal.h"
+#include "opt_int.h"
 
 #define DAY_MS (24 * 3600 * 1000LL)
 

@@ -11,7 +11,11 @@
  * decided here, once. */
 #include <string.h>
 
-#include "internal.h"
+#include "client_int.h"
+#include "opt_int.h"
+#include "paginate_int.h"
+#include "request_int.h"
+#include "url_int.h"
 
 #define SEEN_LIMIT 1000000 /* pages remembered per chain, for cycles */
 #define NEXT_URL_MAX 8192  /* a next URL from flurry_next_url_cb */
@@ -44,15 +48,6 @@ typedef struct flurry__chain {
   const char *detail;
   char *msg;
 } flurry__chain;
-
-/* ---- credentials ---- */
-
-/* A "Name: value" line whose header is secret (flurry__header_is_secret:
- * Authorization, Proxy-Authorization, Cookie and the client's
- * flurry_client_add_secret_header names) stays at page 1's origin. */
-int flurry__secret_line(const flurry_client *c, const char *line) {
-  return flurry__header_is_secret(c, line, strcspn(line, ":;"));
-}
 
 /* ---- chain life ---- */
 
@@ -103,6 +98,7 @@ FLURRY_API int flurry_request_set_paginator(flurry_request *req, const flurry_pa
   ch->refs = 1;
   ch->pg = *pg;
   req->chain = ch;
+  req->on_complete = flurry__chain_complete;
   req->page = pg->first_page > 1 ? pg->first_page : 1;
   return FLURRY_OK;
 }
@@ -223,6 +219,7 @@ static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, in
   if (r->chain != ch) {
     chain_release(r->chain);
     r->chain = ch;
+    r->on_complete = flurry__chain_complete;
     ch->refs++;
   }
   r->page = ++ch->pages;

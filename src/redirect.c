@@ -13,7 +13,12 @@
  * request's URL. */
 #include <string.h>
 
-#include "internal.h"
+#include "opt_int.h"
+#include "redirect_int.h"
+#include "request_int.h"
+#include "response_int.h"
+#include "secret_int.h"
+#include "url_int.h"
 
 static int is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;

@@ -1,7 +1,10 @@
 /* request.c: building and validating one request. */
 #include <string.h>
 
-#include "internal.h"
+#include "opt_int.h"
+#include "paginate_int.h"
+#include "redirect_int.h"
+#include "request_int.h"
 #include "stream_int.h"
 
 /* RFC 9110 token characters (method and header names). */

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "client_int.h"
+#include "response_int.h"
 
 flurry_response *flurry__response_new(size_t max_body) {
   flurry_response *resp = fl_calloc(1, sizeof *resp);

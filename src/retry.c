@@ -1,9 +1,11 @@
 /* retry.c: the pure parts of the retry policy: which outcomes retry, the
  * backoff delay, and Retry-After parsing. */
+#include <curl/curl.h>
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "fl.h"
+#include "retry_int.h"
 
 int flurry__retryable(int err, int status, int may_repeat, int nothing_sent) {
   if ((err == FLURRY_ECONNECT || err == FLURRY_ETIMEOUT) && nothing_sent)
@@ -120,4 +122,16 @@ int flurry__ratelimit_parse(const flurry_response *resp, double *policy_rate, in
   *spent = remaining == 0;
   *reset_ms = reset_s >= 0 ? reset_s * 1000 : -1;
   return combined || policy || rem;
+}
+
+/* Milliseconds the server asked us to wait (Retry-After on 429 or 503), or
+ * -1 when it did not say. */
+int64_t flurry__server_delay(const flurry_response *resp) {
+  if (flurry_response_status(resp) != 429 && flurry_response_status(resp) != 503)
+    return -1;
+  const char *v = flurry_response_header(resp, "Retry-After");
+  int64_t ms;
+  if (v == NULL || flurry__retry_after_parse(v, strlen(v), (int64_t)time(NULL), &ms) != 0)
+    return -1;
+  return ms;
 }

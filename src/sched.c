@@ -4,7 +4,11 @@
  * whatever is due next. */
 #include <math.h>
 
-#include "internal.h"
+#include "host_int.h"
+#include "request_int.h"
+#include "response_int.h"
+#include "sched_int.h"
+#include "transfer_int.h"
 
 static void on_sched(uv_timer_t *t);
 
@@ -29,16 +33,102 @@ void flurry__sched_in(flurry_client *c, double ms) {
  * callback cannot run before submit returns. */
 void flurry__kick(flurry_client *c) { flurry__sched_in(c, 0); }
 
-void flurry__queue_front(flurry_client *c, flurry_request *req) {
-  req->state = REQ_QUEUED;
-  fl_list_push_front(&c->queue, &req->link);
-  c->queued++;
+/* ---- the request's state ---- */
+
+static flurry_request *backoff_req(fl_heap_node *n) {
+  return FL_CONTAINER(n, flurry_request, backoff);
 }
+
+/* Takes req out of its state's list or heap and counter. */
+static void state_leave(flurry_client *c, flurry_request *req) {
+  switch (req->state) {
+  case REQ_QUEUED:
+    fl_list_remove(&req->link);
+    c->queued--;
+    break;
+  case REQ_RUNNING:
+    fl_list_remove(&req->link);
+    c->running--;
+    break;
+  case REQ_PARKED:
+    fl_list_remove(&req->link);
+    req->host->parked--;
+    c->parked--;
+    break;
+  case REQ_BACKOFF:
+    if (fl_heap_contains(&req->backoff))
+      fl_heap_remove(&c->backoff, &req->backoff);
+    break;
+  case REQ_NEW:
+  case REQ_DONE:
+    break;
+  }
+}
+
+int flurry__req_set_state(flurry_client *c, flurry_request *req, req_state to,
+                          fl_list *before, double due_ms) {
+  /* The one join that may fail, before leaving (never from REQ_BACKOFF). */
+  if (to == REQ_BACKOFF && fl_heap_push(&c->backoff, &req->backoff, due_ms) != FL_OK)
+    return FLURRY_ENOMEM;
+  state_leave(c, req);
+  req->state = to;
+  switch (to) {
+  case REQ_QUEUED:
+    fl_list_push_back(before ? before : &c->queue, &req->link); /* before `before` */
+    c->queued++;
+    break;
+  case REQ_RUNNING:
+    fl_list_push_back(&c->run, &req->link);
+    c->running++;
+    break;
+  case REQ_PARKED:
+    fl_list_push_back(&req->host->park, &req->link);
+    req->host->parked++;
+    c->parked++;
+    break;
+  case REQ_BACKOFF: /* joined above */
+  case REQ_NEW:
+  case REQ_DONE:
+    break;
+  }
+  return FLURRY_OK;
+}
+
+/* Counts a list whose requests must all be in state st; SIZE_MAX when one
+ * is not. */
+static size_t list_check(const fl_list *head, req_state st) {
+  size_t n = 0;
+  const fl_list *l;
+  FL_LIST_FOREACH(l, head) {
+    if (flurry__req_of((fl_list *)l)->state != st)
+      return SIZE_MAX;
+    n++;
+  }
+  return n;
+}
+
+int flurry__sched_check(const flurry_client *c) {
+  if (list_check(&c->queue, REQ_QUEUED) != c->queued ||
+      list_check(&c->run, REQ_RUNNING) != c->running)
+    return -1;
+  size_t parked = 0, pos = 0;
+  for (flurry__host **h = fl_map_next(&c->hosts, &pos); h; h = fl_map_next(&c->hosts, &pos)) {
+    if (list_check(&(*h)->park, REQ_PARKED) != (*h)->parked)
+      return -1;
+    parked += (*h)->parked;
+  }
+  for (size_t i = 0; i < c->backoff.len; i++)
+    if (backoff_req(c->backoff.v[i])->state != REQ_BACKOFF)
+      return -1;
+  return parked == c->parked ? 0 : -1;
+}
+
+/* ---- completion ---- */
 
 void flurry__complete(flurry_client *c, flurry_request *req) {
   flurry_response *resp = req->resp;
   req->resp = NULL;
-  req->state = REQ_DONE;
+  flurry__req_set_state(c, req, REQ_DONE, NULL, 0);
   /* From the first attempt on: time queued behind the in-flight limit is
    * the caller's choice of limit, not the request's latency. */
   resp->timings.elapsed_ms = fl_now_ms() - (req->first_ms > 0 ? req->first_ms : req->submit_ms);
@@ -48,8 +138,8 @@ void flurry__complete(flurry_client *c, flurry_request *req) {
     req->host = NULL;
   }
   c->in_callback++;
-  if (req->chain)
-    flurry__chain_complete(c, req, resp); /* the page, then what follows */
+  if (req->on_complete)
+    req->on_complete(c, req, resp); /* a page: then what follows (paginate.c) */
   else
     req->cb(req, resp, req->user_data);
   c->in_callback--;
@@ -67,15 +157,10 @@ void flurry__cancel(flurry_client *c, flurry_request *req) {
 }
 
 int flurry__backoff_push(flurry_client *c, flurry_request *req, double delay_ms) {
-  if (fl_heap_push(&c->backoff, &req->backoff, fl_now_ms() + delay_ms) != FL_OK)
+  if (flurry__req_set_state(c, req, REQ_BACKOFF, NULL, fl_now_ms() + delay_ms) != FLURRY_OK)
     return FLURRY_ENOMEM;
-  req->state = REQ_BACKOFF;
   flurry__sched_in(c, delay_ms);
   return FLURRY_OK;
-}
-
-static flurry_request *backoff_req(fl_heap_node *n) {
-  return FL_CONTAINER(n, flurry_request, backoff);
 }
 
 /* Fails a request at once: its host's circuit is open. A retry keeps the
@@ -104,9 +189,8 @@ void flurry__pump(flurry_client *c) {
       flurry__sched_in(c, wait);
       return;
     }
-    flurry_request *req = flurry__req_of(fl_list_pop_front(&c->queue));
-    c->queued--;
-    switch (flurry__host_admit(c, req->host, req, now, &until)) {
+    flurry_request *req = flurry__req_of(fl_list_first(&c->queue));
+    switch /* each way out takes req out of the queue */ (flurry__host_admit(c, req->host, req, now, &until)) {
     case HOST_GO:
       flurry__bucket_take(&c->rate, now, &wait);
       flurry__start(c, req);
@@ -123,13 +207,9 @@ void flurry__pump(flurry_client *c) {
 
 /* Due retries go to the front of the queue, oldest first. */
 static void backoff_due(flurry_client *c, double now) {
-  fl_list due = FL_LIST_INIT(due); /* newest first */
-  for (fl_heap_node *n = fl_heap_top(&c->backoff); n && n->key <= now; n = fl_heap_top(&c->backoff)) {
-    fl_heap_pop(&c->backoff);
-    fl_list_push_front(&due, &backoff_req(n)->link);
-  }
-  for (fl_list *l = fl_list_pop_front(&due); l; l = fl_list_pop_front(&due))
-    flurry__queue_front(c, flurry__req_of(l));
+  fl_list *front = fl_list_first(&c->queue); /* they go before it, oldest first */
+  for (fl_heap_node *n = fl_heap_top(&c->backoff); n && n->key <= now; n = fl_heap_top(&c->backoff))
+    flurry__req_set_state(c, backoff_req(n), REQ_QUEUED, front, 0);
 }
 
 static void on_sched(uv_timer_t *t) {
@@ -151,21 +231,18 @@ static void on_sched(uv_timer_t *t) {
  * waiting and running transfers, with FLURRY_ECANCELLED. queued_only keeps
  * what already made an attempt: a graceful stop lets it finish. */
 void flurry__cancel_all(flurry_client *c, int queued_only) {
-  for (fl_list *l = fl_list_pop_front(&c->queue); l; l = fl_list_pop_front(&c->queue)) {
-    c->queued--;
-    flurry__cancel(c, flurry__req_of(l));
-  }
+  while (!fl_list_empty(&c->queue))
+    flurry__cancel(c, flurry__req_of(fl_list_first(&c->queue)));
   flurry__host_cancel_parked(c, queued_only);
   if (queued_only)
     return;
-  for (fl_heap_node *n = fl_heap_pop(&c->backoff); n; n = fl_heap_pop(&c->backoff))
+  for (fl_heap_node *n = fl_heap_top(&c->backoff); n; n = fl_heap_top(&c->backoff))
     flurry__cancel(c, backoff_req(n));
-  for (fl_list *l = fl_list_pop_front(&c->run); l; l = fl_list_pop_front(&c->run)) {
-    flurry_request *req = flurry__req_of(l);
+  while (!fl_list_empty(&c->run)) {
+    flurry_request *req = flurry__req_of(fl_list_first(&c->run));
     curl_multi_remove_handle(c->multi, req->easy);
     curl_easy_cleanup(req->easy);
     req->easy = NULL;
-    c->running--;
     flurry__cancel(c, req);
   }
   if (fl_list_empty(&c->queue) && c->backoff.len == 0 && c->host_wake.len == 0)

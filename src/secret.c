@@ -8,7 +8,9 @@
  * header is looked at by name only, and Set-Cookie is one. */
 #include <string.h>
 
-#include "internal.h"
+#include "client_int.h"
+#include "request_int.h"
+#include "secret_int.h"
 
 #define MAX_SECRET_NAMES 256
 #define MAX_SECRET_NAME 256
@@ -85,4 +87,10 @@ void flurry__secrets_free(flurry_client *c) {
   fl_free(c->secrets);
   c->secrets = NULL;
   c->nsecrets = 0;
+}
+
+/* A "Name: value" line whose header is secret: a page at another origin
+ * than page 1's drops it (client.c). */
+int flurry__secret_line(const flurry_client *c, const char *line) {
+  return flurry__header_is_secret(c, line, strcspn(line, ":;"));
 }

@@ -4,7 +4,10 @@
  * again after the server's retry delay. See include/flurry/stream.h. */
 #include <string.h>
 
-#include "internal.h"
+#include "opt_int.h"
+#include "request_int.h"
+#include "response_int.h"
+#include "sched_int.h"
 #include "stream_int.h"
 
 struct flurry__stream {

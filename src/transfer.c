@@ -5,8 +5,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "glue_int.h"
+#include "host_int.h"
+#include "opt_int.h"
+#include "redirect_int.h"
+#include "request_int.h"
+#include "response_int.h"
+#include "retry_int.h"
+#include "sched_int.h"
 #include "stream_int.h"
+#include "transfer_int.h"
 
 static size_t on_body(char *data, size_t size, size_t n, void *userp) {
   flurry_request *req = userp;
@@ -208,9 +216,7 @@ void flurry__start(flurry_client *c, flurry_request *req) {
     return;
   }
   req->easy = e;
-  req->state = REQ_RUNNING;
-  fl_list_push_back(&c->run, &req->link);
-  c->running++;
+  flurry__req_set_state(c, req, REQ_RUNNING, NULL, 0);
 }
 
 /* connect_timeout, idle_timeout or total_timeout. libcurl's message is
@@ -282,18 +288,6 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
   }
   if (kind == FLURRY_ETIMEOUT)
     resp->detail = timeout_detail(req);
-}
-
-/* Milliseconds the server asked us to wait (Retry-After on 429 or 503), or
- * -1 when it did not say. */
-int64_t flurry__server_delay(const flurry_response *resp) {
-  if (resp->status != 429 && resp->status != 503)
-    return -1;
-  const char *v = flurry_response_header(resp, "Retry-After");
-  int64_t ms;
-  if (v == NULL || flurry__retry_after_parse(v, strlen(v), (int64_t)time(NULL), &ms) != 0)
-    return -1;
-  return ms;
 }
 
 /* Appends " (why)" to the message and sets the detail: a retry not made. */
@@ -393,9 +387,7 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   fill_response(req, e, result);
   int hop = flurry__redirect_next(c, req, e, result);
   easy_put(c, e);
-  req->easy = NULL;
-  fl_list_remove(&req->link);
-  c->running--;
+  req->easy = NULL; /* still REQ_RUNNING: what comes next moves it */
   double now = fl_now_ms();
   if (hop) { /* the same attempt, on to the next hop (it may fail at once) */
     flurry__start(c, req);
@@ -409,6 +401,31 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
     }
   }
   flurry__pump(c);
+}
+
+void flurry__transfer_sock_failed(flurry_client *c, CURL *easy) {
+  flurry_request *req = NULL;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
+  if (req && !req->on_failed_list) {
+    req->on_failed_list = 1;
+    req->failed_next = c->sock_failed;
+    c->sock_failed = req;
+  }
+}
+
+/* Runs before the completed ones are read: a removed handle reports
+ * nothing. */
+void flurry__transfer_flush(flurry_client *c) {
+  while (c->sock_failed) {
+    flurry_request *req = c->sock_failed;
+    c->sock_failed = req->failed_next;
+    req->failed_next = NULL;
+    req->on_failed_list = 0;
+    if (req->easy == NULL)
+      continue;
+    req->resp->nomem = 1;
+    flurry__transfer_done(c, req->easy, CURLE_OUT_OF_MEMORY);
+  }
 }
 
 void flurry__easy_pool_free(flurry_client *c) {

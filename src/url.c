@@ -5,7 +5,8 @@
 #include <curl/curl.h>
 #include <string.h>
 
-#include "internal.h"
+#include "fl.h"
+#include "url_int.h"
 
 char *flurry__url_resolve(const char *base, const char *ref) {
   CURLU *u = curl_url();

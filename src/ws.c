@@ -35,7 +35,9 @@
 #include <string.h>
 #include <wslay/wslay.h>
 
-#include "internal.h"
+#include "glue_int.h"
+#include "opt_int.h"
+#include "response_int.h"
 #include "ws_int.h"
 
 enum ws_state { WS_CONNECTING, WS_SEND_HEAD, WS_RECV_HEAD, WS_OPEN, WS_CLOSING, WS_ENDING, WS_DONE };

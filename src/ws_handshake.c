@@ -7,7 +7,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-#include "internal.h"
+#include "flurry.h"
 #include "ws_int.h"
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
