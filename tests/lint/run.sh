@@ -68,4 +68,25 @@ if [ "$(grep -c . <<<"$hh")" -ne 1 ] || ! grep -q '/src/transfer.c:' <<<"$hh"; t
 else
   echo "lint: rules: request headers set in one place"
 fi
+# A request's state changes in one function (sched.c:
+# flurry__req_set_state), with the list and counter that go with it.
+st=$(grep -rnE '(->|\.)state *= *REQ_|->state *=[^=]' "$src/src" --include='*.c' |
+  grep -E 'REQ_|req|->state *= *to' | grep -v '/src/sched.c:.*req->state = to;' | grep -v '/src/ws')
+if [ -n "$st" ]; then
+  echo "lint: rules: a request's state is written only by flurry__req_set_state (src/sched.c):"
+  sed "s|^$src/||" <<<"$st"
+  rc=1
+else
+  echo "lint: rules: request state written in one place"
+fi
+# Library sources include the <module>_int.h headers they use (their
+# include lines are the dependency graph); internal.h is for tests.
+inc=$(grep -rln '#include "internal.h"' "$src/src" --include='*.c')
+if [ -n "$inc" ]; then
+  echo "lint: rules: src/ files include internal.h (tests only):"
+  sed "s|^$src/||" <<<"$inc"
+  rc=1
+else
+  echo "lint: rules: src/ includes its module headers"
+fi
 exit $rc
