@@ -1,7 +1,8 @@
 /* sched.c: the scheduler. Requests wait in a FIFO queue for an in-flight
  * slot and the client-wide rate; their host may park them (paused, rate
  * limited, probing); retries wait in a heap by due time. One timer wakes
- * whatever is due next. */
+ * whatever is due next. flurry__req_set_state is the one place a request's
+ * state changes, with its list and counter (docs/internals.md). */
 #include <math.h>
 
 #include "host_int.h"
