@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "mock_int.h"
+#include "mock_inproc.h"
 
 #define MAX_ID 1000
 
@@ -56,17 +57,7 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   assert_non_null(f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
-  assert_int_equal(flurry__mock_init(&f->mock, &f->loop), 0);
-  for (int i = 0; i < 2; i++) {
-    flurry__httpd_opts o;
-    char err[256];
-    memset(&o, 0, sizeof o);
-    o.on_request = flurry__mock_on_request;
-    o.on_abandon = flurry__mock_on_abandon;
-    o.user = &f->mock;
-    assert_int_equal(flurry__httpd_new(&f->h[i], &f->loop, &o, err, sizeof err), 0);
-    f->port[i] = flurry__httpd_port(f->h[i]);
-  }
+  mock_inproc_start(&f->loop, &f->mock, f->h, f->port, 2);
   assert_int_equal(flurry_client_new(&f->client, &f->loop), FLURRY_OK);
   *state = f;
   return 0;
@@ -75,12 +66,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fixture *f = *state;
   flurry_client_free(f->client); /* NULL: a test freed it */
-  for (int i = 0; i < 2; i++)
-    flurry__httpd_close(f->h[i], server_closed, f);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(f->closed, 2);
-  flurry__mock_free(&f->mock);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
+  mock_inproc_stop(&f->loop, &f->mock, f->h, 2, server_closed, f, &f->closed);
   free(f);
   return 0;
 }
