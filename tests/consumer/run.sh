@@ -73,8 +73,10 @@ cli)
     -o "$work/cli/flurry" $deps -ljq -lonig -lwslay -lm || fail "compile and link the CLI"
   f="$work/cli/flurry"
   export LD_LIBRARY_PATH="$work/stage/$FLURRY_LIBDIR"
-  ldd "$f" | grep -q "$work/stage/$FLURRY_LIBDIR/libflurry.so" || fail "not linked to the stage"
-  "$f" --version | grep -q "^flurry $FLURRY_VERSION_EXPECTED " || fail "--version"
+  # Not `ldd | grep -q` under pipefail: grep leaving at the first match
+  # can kill ldd with SIGPIPE, and the pipeline then fails.
+  grep -q "$work/stage/$FLURRY_LIBDIR/libflurry.so" <<<"$(ldd "$f")" || fail "not linked to the stage"
+  grep -q "^flurry $FLURRY_VERSION_EXPECTED " <<<"$("$f" --version)" || fail "--version"
   "$f" mock --port 0 --port-file "$work/cli/port" --quiet >/dev/null &
   mock=$!
   trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null' EXIT
