@@ -6,8 +6,10 @@ handles set up once (connect and total timeouts, no signals), a free list,
 URLs added as handles free up, `perform()` then `info_read()`, and
 `select()` to wait. Two fixes to the example's loop, or W2 would take 70%
 longer: freed handles start their next URL before the loop waits, and the
-wait is bounded by libcurl's `timeout()` rather than a fixed second. Every body is decoded with json.loads and written as one
-JSON line in flurry's shape. The same libcurl (7.88) as flurry and curl, but
+wait is bounded by libcurl's `timeout()` rather than a fixed second. URLs
+are read as handles free up, so memory stays flat as N grows (W3). Every
+body is decoded with json.loads and written as one JSON line in flurry's
+shape. The same libcurl (7.88) as flurry and curl, but
 Debian's python3-pycurl links its GnuTLS build (no TLS in the benchmark).
 
 Usage: peer_pycurl.py -c N -o OUT.jsonl URLS.txt
@@ -47,16 +49,17 @@ def new_handle(a):
 
 
 def run(a):
-    with open(a.urls, encoding="utf-8") as f:
-        urls = [line.strip() for line in f if line.strip()][: a.max]
+    src = open(a.urls, encoding="utf-8")  # read as handles free up: memory stays flat
+    urls = (line.strip() for line in src if line.strip())
     m = pycurl.CurlMulti()
-    free = [new_handle(a) for _ in range(min(a.concurrency, max(len(urls), 1)))]
+    free = [new_handle(a) for _ in range(a.concurrency)]
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     deadline = time.monotonic() + a.total_timeout
     failed = 0
-    nxt = 0
-    done = 0
-    with open(a.output, "w", encoding="utf-8") as out:
+    started = 0
+    running = 0
+    more = True
+    with src, open(a.output, "w", encoding="utf-8") as out:
 
         def finish(c, error=None):
             nonlocal failed
@@ -77,18 +80,23 @@ def run(a):
             m.remove_handle(c)
             free.append(c)
 
-        while done < len(urls):
+        while more or running:
             if time.monotonic() > deadline:
                 print(f"{sys.argv[0]}: total timeout", file=sys.stderr)
                 return 1
-            while free and nxt < len(urls):
+            while free and more:
+                url = next(urls, None) if started < a.max else None
+                if url is None:
+                    more = False
+                    break
                 c = free.pop()
-                c.i, c.url = nxt, urls[nxt]
+                c.i, c.url = started, url
                 c.buf.seek(0)
                 c.buf.truncate()
-                c.setopt(pycurl.URL, c.url)
+                c.setopt(pycurl.URL, url)
                 m.add_handle(c)
-                nxt += 1
+                started += 1
+                running += 1
             while True:
                 ret, _ = m.perform()
                 if ret != pycurl.E_CALL_MULTI_PERFORM:
@@ -99,12 +107,12 @@ def run(a):
                     finish(c)
                 for c, _, msg in err:
                     finish(c, msg)
-                done += len(ok) + len(err)
+                running -= len(ok) + len(err)
                 if queued == 0:
                     break
-            if free and nxt < len(urls):
+            if free and more:
                 continue  # handles came free: start their next URLs before waiting
-            if done < len(urls):  # libcurl's own timeout bounds the wait
+            if running:  # libcurl's own timeout bounds the wait
                 t = m.timeout()
                 m.select(t / 1000 if 0 <= t < 1000 else 1.0)
     return 1 if failed else 0
