@@ -231,9 +231,13 @@ def main():
         add(f"| {TOOL_LABEL[t]} | {r.status} | {fmt(r.wall, '.3f')} | {fmt(r.rps, ',.0f')} | "
             f"{fmt(r.cpu_us, '.1f')} | {fmt(r.rss_mib, '.1f')} |")
     add("")
-    add("pycurl drives the same libcurl 7.88 from Python (CurlMulti, select loop, json.loads of "
-        "every body, JSONL out: pycurl's own retriever-multi pattern); aiohttp on uvloop is the "
-        "aiohttp peer's code on uvloop's libuv event loop. "
+    notes = []
+    if ("W1", "pycurl") in table:
+        notes.append("pycurl drives the same libcurl 7.88 from Python (CurlMulti, select loop, "
+                     "json.loads of every body, JSONL out: pycurl's own retriever-multi pattern)")
+    if ("W1", "aiohttp-uvloop") in table:
+        notes.append("aiohttp on uvloop is the aiohttp peer's code on uvloop's libuv event loop")
+    add("; ".join(notes) + (". " if notes else "") +
         "curl writes the raw bodies (it parses nothing); wrk reads and discards them "
         f"(`-t1 -c{w1c} -d{meta['wrk_secs']}s`, its req/s over the duration, its CPU per request counted).")
     add("")
