@@ -177,16 +177,32 @@ static void no_retry(flurry_response *resp, int detail, const char *why) {
 
 static const char past_deadline[] = "the next attempt would start past the deadline";
 
+/* Nothing is sent: no attempt is counted. A retry that starts past the
+ * deadline (its timer fired late, or it waited for a slot, its host or a
+ * rate) ends as maybe_retry refuses one whose wait would end past it, with
+ * the last attempt's error: which of the two sees the deadline first
+ * depends on timing, the outcome does not. A stream's reconnect and a
+ * request never tried end with FLURRY_ETIMEOUT. */
+static void start_too_late(flurry_client *c, flurry_request *req, int64_t timeout) {
+  flurry_response *resp = req->resp;
+  if (timeout == 0 && resp->attempts > 0 && resp->err != FLURRY_OK && !req->hop_pending &&
+      req->stream == NULL) {
+    no_retry(resp, FLURRY_DETAIL_DEADLINE, past_deadline);
+  } else {
+    flurry__response_set_error(resp, FLURRY_ETIMEOUT, timeout ? "the attempt timed out "
+                               "following redirects" : "the request's deadline passed");
+    resp->detail = timeout ? FLURRY_DETAIL_TOTAL_TIMEOUT : FLURRY_DETAIL_DEADLINE;
+  }
+  flurry__complete(c, req);
+}
+
 /* Starts one attempt; on failure completes the request with an error. */
 void flurry__start(flurry_client *c, flurry_request *req) {
   double now = fl_now_ms();
   int64_t timeout = attempt_timeout(c, req, now);
   flurry_response *resp = req->resp;
-  if (timeout <= 0) { /* nothing is sent: no attempt is counted */
-    flurry__response_set_error(resp, FLURRY_ETIMEOUT, timeout ? "the attempt timed out "
-                               "following redirects" : "the request's deadline passed");
-    resp->detail = timeout ? FLURRY_DETAIL_TOTAL_TIMEOUT : FLURRY_DETAIL_DEADLINE;
-    flurry__complete(c, req);
+  if (timeout <= 0) {
+    start_too_late(c, req, timeout);
     return;
   }
   flurry__response_reset(resp);
