@@ -90,7 +90,8 @@ typedef enum flurry_err {
     "a chain's paginator callback failed, or a next URL is not an http(s) "    \
     "URL (the error)")                                                         \
   X(SUBMIT, "submit",                                                          \
-    "a chain's page was refused: the client is closing, or no memory")        \
+    "a chain's page was refused: the client is closing, no memory, or too "    \
+    "many pages to remember (the refusal's error)")        \
   X(STOPPED, "stopped", "a chain was stopped by flurry_request_chain_stop (FLURRY_OK)")
 
 typedef enum flurry_detail {
