@@ -53,15 +53,17 @@ static const retry_case cases[] = {
      * a slow machine instead of reading its 503. How many attempts fit
      * depends on timing; a retry refused when it is due and one whose timer
      * fires late (a busy machine) past the deadline end the same way. */
-    {"GET  fail=100, deadline 400 ms", "GET", "fail=100", 400, 10, 0, NULL, -1, 503, FLURRY_DETAIL_DEADLINE,
-     1, 0},
+    {"GET  fail=100, deadline 400 ms", "GET", "fail=100", 400, 10, 0, NULL, -1, 503,
+     FLURRY_DETAIL_DEADLINE, 1, 0},
     /* The first wait (10 s) ends past the deadline (3 s) however fast the
      * first attempt is: the retry is refused as soon as that attempt ends. */
     {"GET  fail=100, deadline 3 s, waits 10 s", "GET", "fail=100", 3000, 10, 0, NULL, 1, 503,
      FLURRY_DETAIL_DEADLINE, 1, 10000},
     {"POST fail=1", "POST", "fail=1", 0, 0, 0, NULL, 1, 503, FLURRY_DETAIL_NONE, 0, 0},
-    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, FLURRY_DETAIL_NONE, 0, 0},
-    {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200, FLURRY_DETAIL_NONE, 0, 0},
+    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, FLURRY_DETAIL_NONE,
+     0, 0},
+    {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200,
+     FLURRY_DETAIL_NONE, 0, 0},
 };
 #define N (sizeof cases / sizeof cases[0])
 

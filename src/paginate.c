@@ -215,7 +215,8 @@ static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, in
     chain_stop(ch, FLURRY_EPROTOCOL, FLURRY_DETAIL_PAGINATION_CYCLE, m.data);
     fl_buf_free(&m);
   } else if (rc != 0 && rc != 1) {
-    chain_stop(ch, rc, FLURRY_DETAIL_SUBMIT, rc == FLURRY_ETOO_LARGE ? "too many pages to remember" : NULL);
+    chain_stop(ch, rc, FLURRY_DETAIL_SUBMIT,
+               rc == FLURRY_ETOO_LARGE ? "too many pages to remember" : NULL);
   }
   if (rc != 0) { /* a known page already requested is skipped */
     fl_free(url);

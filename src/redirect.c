@@ -88,7 +88,8 @@ static int next_hop(flurry_client *c, flurry_request *req, const char *from, con
   oa = origin_of(u_from, from, &a);
   ob = origin_of(u_to, to, &b);
   if (oa != 0 || ob != 0 || b.host[0] == '\0') {
-    refuse(resp, FLURRY_DETAIL_REDIRECT_SCHEME, "refused a redirect to something that is not an http(s) URL");
+    refuse(resp, FLURRY_DETAIL_REDIRECT_SCHEME,
+           "refused a redirect to something that is not an http(s) URL");
     goto done;
   }
   if (!fl_strcaseeq(b.scheme, "http") && !fl_strcaseeq(b.scheme, "https")) {

@@ -369,7 +369,8 @@ static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
   int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
   if (delay > FLURRY_MAX_RETRY_AFTER_MS ||
       (delay >= 0 && deadline && now + delay > req->submit_ms + (double)deadline)) {
-    no_retry(resp, FLURRY_DETAIL_RETRY_AFTER_TOO_LONG, "the server's Retry-After is past what we may wait");
+    no_retry(resp, FLURRY_DETAIL_RETRY_AFTER_TOO_LONG,
+             "the server's Retry-After is past what we may wait");
     return 0;
   }
   if (delay < 0)
