@@ -1,8 +1,11 @@
 /* flurry/error.h: the one closed set of error kinds.
  *
  * Every function that can fail returns an int: 0 (FLURRY_OK) on success or one
- * of the FLURRY_E* codes below. A response carries the same code as its error
- * kind, plus the underlying libcurl or errno code so nothing is lost. */
+ * of the FLURRY_E* codes below, never another value: an outcome that is not
+ * an error (a duplicate not submitted, a page over the limit, a key already
+ * there) comes back through an out-parameter with a 0. A response carries
+ * the same code as its error kind, plus the underlying libcurl or errno code
+ * so nothing is lost, and a detail (FLURRY_DETAIL_MAP) that refines it. */
 #ifndef FLURRY_ERROR_H
 #define FLURRY_ERROR_H
 
