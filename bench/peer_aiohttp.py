@@ -5,8 +5,9 @@ One ClientSession with TCPConnector(limit=N), an asyncio.Semaphore(N), one
 coroutine per URL, asyncio.gather, `await resp.json()`, one JSON line per
 request written to OUT (same shape as flurry's output).
 
-Usage: peer_aiohttp.py -c N -o OUT.jsonl URLS.txt
-Bounded: at most --max URLs are read, each request has a --request-timeout
+Usage: peer_aiohttp.py [--uvloop] -c N -o OUT.jsonl URLS.txt
+--uvloop runs the same code on uvloop's event loop (libuv, like flurry)
+instead of asyncio's default one. Bounded: at most --max URLs are read, each request has a --request-timeout
 and the whole run a --total-timeout. Exit 0 if every request returned 200,
 1 otherwise. peer_aiohttp_rate.py (W4) is this with a rate limiter hooked in.
 """
@@ -26,6 +27,7 @@ def arg_parser():
     p.add_argument("--max", type=int, default=1_000_000)
     p.add_argument("--request-timeout", type=float, default=30.0)
     p.add_argument("--total-timeout", type=float, default=900.0)
+    p.add_argument("--uvloop", action="store_true", help="run on uvloop's event loop")
     p.add_argument("urls")
     return p
 
@@ -81,6 +83,9 @@ async def run(a, acquire=None, pace=None):
 
 def main(a=None, **hooks):
     a = a or arg_parser().parse_args()
+    if getattr(a, "uvloop", False):
+        import uvloop  # Debian's python3-uvloop
+        uvloop.install()
     try:
         return asyncio.run(run(a, **hooks))
     except asyncio.TimeoutError:

@@ -14,6 +14,7 @@ import sys
 
 TARGETS = {
     "w1_vs_curl": 2.0,      # flurry req/s >= 2x curl --parallel
+    "w1_vs_pycurl": 1.5,    # flurry req/s >= 1.5x pycurl's CurlMulti
     "w1_vs_aiohttp": 8.0,   # flurry req/s >= 8x aiohttp
     "w2_over_pct": 2.0,     # wall within 2% of the ideal
     "w3_rss_bytes": 25e6,   # peak RSS < 25 MB at the big N
@@ -22,7 +23,8 @@ TARGETS = {
     "w4_rate_share": 0.95,  # flurry --rate R achieves >= 95% of R (N / wall)
 }
 TOOL_ORDER = ["flurry", "flurry-template", "flurry-limits", "flurry-rate", "flurry-auto",
-              "curl", "aiohttp", "aiohttp-bucket", "aiohttp-sleep", "httpx", "wrk"]
+              "curl", "pycurl", "aiohttp", "aiohttp-uvloop", "aiohttp-bucket", "aiohttp-sleep",
+              "httpx", "wrk"]
 TOOL_LABEL = {
     "flurry": "flurry",
     "flurry-template": "flurry (template + ids)",
@@ -32,7 +34,9 @@ TOOL_LABEL = {
     "aiohttp-bucket": "aiohttp + asyncio token bucket",
     "aiohttp-sleep": "aiohttp + sleep(1/R) between launches",
     "curl": "curl --parallel",
+    "pycurl": "pycurl CurlMulti",
     "aiohttp": "aiohttp",
+    "aiohttp-uvloop": "aiohttp on uvloop",
     "httpx": "httpx",
     "wrk": "wrk (ceiling, parses nothing)",
 }
@@ -227,7 +231,14 @@ def main():
         add(f"| {TOOL_LABEL[t]} | {r.status} | {fmt(r.wall, '.3f')} | {fmt(r.rps, ',.0f')} | "
             f"{fmt(r.cpu_us, '.1f')} | {fmt(r.rss_mib, '.1f')} |")
     add("")
-    add("curl writes the raw bodies (it parses nothing); wrk reads and discards them "
+    notes = []
+    if ("W1", "pycurl") in table:
+        notes.append("pycurl drives the same libcurl 7.88 from Python (CurlMulti, select loop, "
+                     "json.loads of every body, JSONL out: pycurl's own retriever-multi pattern)")
+    if ("W1", "aiohttp-uvloop") in table:
+        notes.append("aiohttp on uvloop is the aiohttp peer's code on uvloop's libuv event loop")
+    add("; ".join(notes) + (". " if notes else "") +
+        "curl writes the raw bodies (it parses nothing); wrk reads and discards them "
         f"(`-t1 -c{w1c} -d{meta['wrk_secs']}s`, its req/s over the duration, its CPU per request counted).")
     add("")
 
@@ -338,7 +349,7 @@ def main():
     add("")
     add("| comparison | value |")
     add("|---|---:|")
-    for t in ("curl", "aiohttp", "httpx", "wrk"):
+    for t in ("curl", "pycurl", "aiohttp", "aiohttp-uvloop", "httpx", "wrk"):
         p = get("W1", t)
         if p is None:
             continue
@@ -347,7 +358,9 @@ def main():
             add(f"| W1 flurry req/s as a share of the wrk ceiling | {fmt(rv and rv * 100, '.0f')}{'%' if rv else ''} |")
         else:
             add(f"| W1 flurry req/s ÷ {TOOL_LABEL[t]} req/s | {fmt(rv, '.2f')}× |")
-    for t in ("flurry", "curl", "aiohttp", "httpx"):
+            add(f"| W1 {TOOL_LABEL[t]} CPU µs/req ÷ flurry's | "
+                f"{fmt(ratio(p.cpu_us, f1 and f1.cpu_us), '.2f')}× |")
+    for t in ("flurry", "curl", "pycurl", "aiohttp", "aiohttp-uvloop", "httpx"):
         r = get("W2", t)
         if r is None:
             continue
@@ -356,7 +369,7 @@ def main():
     if floor is not None:
         add(f"| W2 server floor (wrk's mean latency × {waves}) over the ideal | "
             f"{pct((floor - ideal) / ideal * 100)} |")
-    for t in ("flurry", "curl", "aiohttp", "httpx"):
+    for t in ("flurry", "curl", "pycurl", "aiohttp", "aiohttp-uvloop", "httpx"):
         big, small = get("W3", t), get("W3s", t)
         if big is None:
             continue
@@ -365,7 +378,7 @@ def main():
             f"{fmt(big.rss_mib, '.1f')} MiB ({fmt(rr, '.2f')}×) |")
     f3 = get("W3", "flurry")
     if f3 and f3.rss_mib is not None:
-        for t in ("curl", "aiohttp", "httpx"):
+        for t in ("curl", "pycurl", "aiohttp", "aiohttp-uvloop", "httpx"):
             p = get("W3", t)
             if p and p.rss_kib:
                 add(f"| W3 {TOOL_LABEL[t]} RSS ÷ flurry RSS @{w3n:,} | {p.rss_kib / f3.rss_kib:.1f}× |")
@@ -387,11 +400,14 @@ def main():
     add("")
     add("| target | measured | verdict |")
     add("|---|---:|---|")
-    c1, a1 = get("W1", "curl"), get("W1", "aiohttp")
+    c1, a1, p1 = get("W1", "curl"), get("W1", "aiohttp"), get("W1", "pycurl")
     r_c = ratio(f1 and f1.rps, c1 and c1.rps)
+    r_p = ratio(f1 and f1.rps, p1 and p1.rps)
     r_a = ratio(f1 and f1.rps, a1 and a1.rps)
     add(f"| W1: flurry ≥ 2× curl --parallel req/s | {fmt(r_c, '.2f')}× | "
         f"{verdict(None if r_c is None else r_c >= TARGETS['w1_vs_curl'])} |")
+    add(f"| W1: flurry ≥ 1.5× pycurl CurlMulti req/s | {fmt(r_p, '.2f')}× | "
+        f"{verdict(None if r_p is None else r_p >= TARGETS['w1_vs_pycurl'])} |")
     add(f"| W1: flurry ≥ 8× aiohttp req/s | {fmt(r_a, '.2f')}× | "
         f"{verdict(None if r_a is None else r_a >= TARGETS['w1_vs_aiohttp'])} |")
     f2 = get("W2", "flurry")

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # bench/run.sh: reproducible side-by-side benchmark of flurry against
-# curl --parallel, aiohttp, httpx and wrk (the ceiling), all against one
+# curl --parallel, pycurl's CurlMulti, aiohttp (asyncio and uvloop), httpx and
+# wrk (the ceiling), all against one
 # pinned nginx worker on loopback (W4, rate-limited: against `flurry mock`'s
 # /limited). Writes bench/RESULTS.md (see bench/README.md).
 #
 # Usage: bench/run.sh [path/to/flurry]          (make bench does this)
 # Env:   BENCH_QUICK=1      smoke run (~1-2 min): small N, 1 run, report in out/
 #        BENCH_RUNS=N       repetitions per measurement, medians reported (3)
-#        BENCH_TOOLS=a,b    subset of flurry,curl,aiohttp,httpx,wrk
+#        BENCH_TOOLS=a,b    subset of flurry,curl,pycurl,aiohttp,httpx,wrk
+#        BENCH_PROFILE=1    no benchmark: where flurry's time goes, per request, on a
+#                           W1 of BENCH_PROFILE_N (5000) GETs: callgrind (instructions)
+#                           and perf (CPU samples, kernel included); report in
+#                           $BENCH_OUT/profile/PROFILE.md
 #        BENCH_W3_SLOW=1    run httpx at W3's big N too (~4 min; quick: on)
 #        BENCH_W3_PEER_RUNS=N  runs of the python peers at W3's big N (1)
 #        BENCH_W1_N BENCH_W2_N BENCH_W3_N BENCH_W3_SMALL_N BENCH_W4_N   request counts
@@ -42,7 +47,9 @@ W1O_N=${BENCH_W1O_N:-$d_w1o} W1O_RUNS=${BENCH_W1O_RUNS:-$d_w1o_runs}
 # limits that never bind: what the retry/limit machinery costs when idle
 LIMITS=(--retries 3 --rate 1000000/s --host-rate 1000000/s)
 WRK_SECS=${BENCH_WRK_SECS:-$d_wrk}
-TOOLS=,${BENCH_TOOLS:-flurry,curl,aiohttp,httpx,wrk},
+TOOLS=,${BENCH_TOOLS:-flurry,curl,pycurl,aiohttp,httpx,wrk},
+PROFILE=${BENCH_PROFILE:-0}
+PROFILE_N=${BENCH_PROFILE_N:-5000}
 W3_SLOW=${BENCH_W3_SLOW:-$d_slow}
 W3_PEER_RUNS=${BENCH_W3_PEER_RUNS:-1}
 OUT=${BENCH_OUT:-$HERE/out}
@@ -57,7 +64,7 @@ say() { echo "bench: $*" >&2; }
 want() { [[ $TOOLS == *,$1,* ]]; }
 
 for n in "$RUNS" "$W3_PEER_RUNS" "$W1_N" "$W2_N" "$W3_N" "$W3_SMALL_N" "$WRK_SECS" "$W4_N" \
-  "$W1O_N" "$W1O_RUNS"; do
+  "$W1O_N" "$W1O_RUNS" "$PROFILE_N"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || die "counts must be positive integers (got '$n')"
 done
 { [ "$RUNS" -le 20 ] && [ "$W1O_RUNS" -le 20 ]; } || die "BENCH_RUNS and BENCH_W1O_RUNS are at most 20"
@@ -324,9 +331,13 @@ run_tool() {
     curl)
       measure "$w" "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$o" bodies "$o" "$mark" -- \
         "$CURL" -s --parallel --parallel-immediate --parallel-max "$c" -K "$OUT/$name.curl" ;;
-    aiohttp|httpx)
+    aiohttp|httpx|pycurl)
       measure "$w" "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$log" jsonl "$o" "$mark" -- \
         "$PY" "$HERE/peer_$tool.py" -c "$c" -o "$o" --total-timeout $((tmo - 5)) "$OUT/$name.urls" ;;
+    aiohttp-uvloop)
+      measure "$w" "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$log" jsonl "$o" "$mark" -- \
+        "$PY" "$HERE/peer_aiohttp.py" --uvloop -c "$c" -o "$o" --total-timeout $((tmo - 5)) \
+        "$OUT/$name.urls" ;;
     wrk)
       if ! command -v wrk >/dev/null; then [ "$run" = 1 ] && missing_row "$w" "$tool" "$n" "$c" "wrk not installed"; return; fi
       measure "$w" "$tool" "$run" "$n" "$c" $((WRK_SECS + 30)) /dev/null "$log" wrk "$o" "$mark" -- \
@@ -407,6 +418,54 @@ w4() {
   MOCK_PID="" SRV_PID=$NGINX_PID SRV_NAME=nginx
 }
 
+# --- BENCH_PROFILE=1: where flurry's time goes, per request (no benchmark) ------------
+# flurry on a W1 of PROFILE_N GETs (and on 1, to take start-up out): callgrind's
+# instruction counts, perf's CPU samples (kernel included), strace's system calls.
+profile() {
+  local dir=$OUT/profile n=$PROFILE_N have=0
+  [ "$FLURRY_OK" = 1 ] || die "$FLURRY_WHY"
+  [ "$n" -ge 2 ] || die "BENCH_PROFILE_N must be 2 or more"
+  rm -rf "$dir"
+  mkdir -p "$dir" || die "cannot create $dir"
+  make_inputs prof /doc.json "$n"
+  head -n 1 "$OUT/prof.urls" >"$OUT/prof1.urls"
+  local cmd=("$FLURRY" -q -c "$W1_C" -o "$dir/out.jsonl")
+  printf '%s < w1.urls   # %s GETs of %s/doc.json?i=1..N\n' "${cmd[*]}" "$n" "$BASE" |
+    sed "s|$dir|\$OUT/profile|g" >"$dir/command.txt"
+  if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+    have=1
+    say "profile: callgrind on 1 and on $n requests (~$((5 + n / 350)) s)"
+    valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.1.out" "${cmd[@]}" \
+      <"$OUT/prof1.urls" 2>"$dir/callgrind.1.log" || die "callgrind failed: $dir/callgrind.1.log"
+    valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" "${cmd[@]}" \
+      <"$OUT/prof.urls" 2>"$dir/callgrind.log" || die "callgrind failed: $dir/callgrind.log"
+    "$PY" "$HERE/check.py" jsonl "$dir/out.jsonl" "$n" "$DOC_MARK" >/dev/null ||
+      die "flurry's output under callgrind is wrong: $("$PY" "$HERE/check.py" jsonl "$dir/out.jsonl" "$n" "$DOC_MARK")"
+  fi
+  if command -v perf >/dev/null &&
+     perf record -q -o /dev/null -- true >/dev/null 2>&1; then
+    have=1
+    say "profile: perf record (cpu-clock, call graphs) on $n requests"
+    "${CLIENT_PIN[@]}" perf record -q -F 10000 -g -o "$dir/perf.data" -- "${cmd[@]}" \
+      <"$OUT/prof.urls" >/dev/null 2>"$dir/perf.log" || say "perf record failed: $dir/perf.log"
+  fi
+  if command -v strace >/dev/null; then
+    say "profile: strace -c on $n requests"
+    strace -f -c -o "$dir/strace.txt" "${cmd[@]}" <"$OUT/prof.urls" >/dev/null 2>&1 ||
+      say "strace failed"
+  fi
+  [ "$have" = 1 ] || die "BENCH_PROFILE=1 needs valgrind (scripts/deps.sh valgrind) or a working perf"
+  rm -f "$dir/out.jsonl"
+  "$PY" "$HERE/profile.py" "$dir" "$n" >"$dir/PROFILE.md" || die "profile.py failed"
+  cat "$dir/PROFILE.md"
+  say "profile: $dir/PROFILE.md (callgrind_annotate $dir/callgrind.out for more)"
+}
+if [ "$PROFILE" = 1 ]; then
+  profile
+  cleanup
+  exit 0
+fi
+
 # --- versions and machine ------------------------------------------------------------
 first_line() { local o; o=$("$@" 2>&1 </dev/null); printf '%s\n' "${o%%$'\n'*}"; }
 {
@@ -417,6 +476,8 @@ first_line() { local o; o=$("$@" 2>&1 </dev/null); printf '%s\n' "${o%%$'\n'*}";
   printf 'python3\t%s\n' "$(first_line "$PY" --version)"
   printf 'aiohttp\t%s\n' "$("$PY" -c 'import aiohttp; print(aiohttp.__version__)' 2>&1 | tail -n 1)"
   printf 'httpx\t%s\n' "$("$PY" -c 'import httpx; print(httpx.__version__)' 2>&1 | tail -n 1)"
+  printf 'pycurl\t%s\n' "$("$PY" -c 'import pycurl; print(pycurl.version)' 2>&1 | tail -n 1)"
+  printf 'uvloop\t%s\n' "$("$PY" -c 'import uvloop; print(uvloop.__version__)' 2>&1 | tail -n 1)"
   printf 'wrk\t%s\n' "$(command -v wrk >/dev/null && first_line wrk -v || echo missing)"
   printf 'nginx\t%s\n' "$(first_line nginx -v)"
   printf 'nginx echo module\t%s\n' "$(dpkg-query -W -f='${Package} ${Version}' libnginx-mod-http-echo 2>/dev/null)"
@@ -451,7 +512,8 @@ first_line() { local o; o=$("$@" 2>&1 </dev/null); printf '%s\n' "${o%%$'\n'*}";
 START=$SECONDS
 say "W1 throughput: $W1_N GETs of /doc.json at concurrency $W1_C, $RUNS run(s)"
 make_inputs w1 /doc.json "$W1_N"
-workload W1 w1 "$W1_N" "$W1_C" "$DOC_MARK" flurry flurry-template curl aiohttp httpx wrk
+workload W1 w1 "$W1_N" "$W1_C" "$DOC_MARK" flurry flurry-template curl pycurl aiohttp aiohttp-uvloop \
+  httpx wrk
 
 say "W1 overhead: $W1O_N GETs of /doc.json, flurry plain vs ${LIMITS[*]} (limits that never bind), $W1O_RUNS run(s)"
 make_inputs w1o /doc.json "$W1O_N"
@@ -459,15 +521,15 @@ WL_RUNS=$W1O_RUNS workload W1o w1o "$W1O_N" "$W1_C" "$DOC_MARK" flurry flurry-li
 
 say "W2 latency-bound: $W2_N GETs of /delay (200 ms) at concurrency $W2_C"
 make_inputs w2 /delay "$W2_N"
-workload W2 w2 "$W2_N" "$W2_C" "$DELAY_MARK" flurry curl aiohttp httpx wrk
+workload W2 w2 "$W2_N" "$W2_C" "$DELAY_MARK" flurry curl pycurl aiohttp aiohttp-uvloop httpx wrk
 
 say "W3 scale: $W3_SMALL_N and $W3_N GETs at concurrency $W3_C (peak RSS)"
 make_inputs w3s /doc.json "$W3_SMALL_N"
-workload W3s w3s "$W3_SMALL_N" "$W3_C" "$DOC_MARK" flurry curl aiohttp httpx
+workload W3s w3s "$W3_SMALL_N" "$W3_C" "$DOC_MARK" flurry curl pycurl aiohttp aiohttp-uvloop httpx
 make_inputs w3 /doc.json "$W3_N"
 # the python peers are slow at the big N (httpx ~1k req/s: minutes per run):
 # aiohttp gets BENCH_W3_PEER_RUNS runs, httpx only with BENCH_W3_SLOW=1.
-w3_tools=(flurry curl "aiohttp:$W3_PEER_RUNS")
+w3_tools=(flurry curl pycurl "aiohttp:$W3_PEER_RUNS" "aiohttp-uvloop:$W3_PEER_RUNS")
 if [ "$W3_SLOW" = 1 ]; then
   w3_tools+=("httpx:$W3_PEER_RUNS")
 elif want httpx; then

@@ -340,6 +340,9 @@ int cli_out_new(cli_out **out, int fd, int ordered, size_t window, int fsync_mod
 void cli_out_free(cli_out *o); /* NULL ok */
 /* Appends whole records of unit seq. */
 void cli_out_write(cli_out *o, uint64_t seq, const char *p, size_t n);
+/* An empty buffer to build a record in before cli_out_write, the same one
+ * each time (no allocation per record); valid until the next call. */
+fl_buf *cli_out_scratch(cli_out *o);
 /* A record of n bytes lost to out of memory: says so; flushes fail from
  * now on (the run stops, exit 1). */
 void cli_out_lost(cli_out *o, size_t n);

@@ -23,6 +23,7 @@ struct cli_out {
   int failed;
   int lost; /* records lost to out of memory: the run stops, exit 1 */
   fl_buf buf;
+  fl_buf scratch; /* cli_out_scratch: one record at a time */
   slot *ring;
   size_t window;
   uint64_t next_write; /* the unit at the head */
@@ -37,6 +38,7 @@ int cli_out_new(cli_out **out, int fd, int ordered, size_t window, int fsync_mod
   o->ordered = ordered;
   o->fsync_mode = fsync_mode;
   o->buf = (fl_buf)FL_BUF_INIT(0);
+  o->scratch = (fl_buf)FL_BUF_INIT(0);
   if (ordered) {
     o->window = window;
     o->ring = fl_calloc(window, sizeof *o->ring);
@@ -56,7 +58,15 @@ void cli_out_free(cli_out *o) {
     fl_buf_free(&o->ring[i].held);
   fl_free(o->ring);
   fl_buf_free(&o->buf);
+  fl_buf_free(&o->scratch);
   fl_free(o);
+}
+
+fl_buf *cli_out_scratch(cli_out *o) {
+  if (o->scratch.cap > OUT_FLUSH_BYTES) /* a big record: not kept for the run */
+    fl_buf_free(&o->scratch);
+  fl_buf_reset(&o->scratch);
+  return &o->scratch;
 }
 
 static int write_all(int fd, const char *p, size_t n) {

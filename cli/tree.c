@@ -43,24 +43,23 @@ static void out_record(cli_tree *t, troot *rt, cli_rec *rec) {
     cli_stats_count(t->ctx->stats, COUNT_RESUMED_RECORDS, 1);
     return;
   }
-  fl_buf b = FL_BUF_INIT(0);
+  fl_buf *b = cli_out_scratch(t->ctx->out);
   rec->id_json = rt->id_json;
   rec->line = rt->lineno;
-  int rc = cli_record_write(&b, &t->ctx->ro, rec);
+  int rc = cli_record_write(b, &t->ctx->ro, rec);
   if (rc != FL_OK) { /* a failure, counted: the exit status says so */
-    fl_buf_reset(&b);
+    fl_buf_reset(b);
     rt->failed = 1;
     cli_stats_record_error(t->ctx->stats, "other");
-    rc = fl_buf_printf(&b, "{\"id\":%s,\"line\":%llu,\"error\":{\"kind\":\"nomem\",\"message\":"
+    rc = fl_buf_printf(b, "{\"id\":%s,\"line\":%llu,\"error\":{\"kind\":\"nomem\",\"message\":"
                        "\"out of memory writing the record\"}}\n",
                        rt->id_json, (unsigned long long)rt->lineno);
   }
   cli_stats_count(t->ctx->stats, COUNT_RECORDS, 1);
   if (rc == FL_OK)
-    cli_out_write(t->ctx->out, rt->seq, b.data, b.len);
+    cli_out_write(t->ctx->out, rt->seq, b->data, b->len);
   else
-    cli_out_lost(t->ctx->out, b.len);
-  fl_buf_free(&b);
+    cli_out_lost(t->ctx->out, b->len);
 }
 
 /* "path":[{"each":".[].id","value":3},...] from level 1 down to nd. */

@@ -15,7 +15,8 @@ build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libuv1-dev
 fuzz_pkgs=(clang libclang-rt-dev)
 valgrind_pkgs=(valgrind)
 lint_pkgs=(clang-tidy cppcheck)
-bench_pkgs=(libnginx-mod-http-echo wrk python3 python3-aiohttp python3-httpx time)
+bench_pkgs=(libnginx-mod-http-echo wrk python3 python3-aiohttp python3-httpx python3-pycurl
+            python3-uvloop time)
 want=()
 for group in "${@:-build}"; do
   case "$group" in

@@ -210,13 +210,26 @@ static int sock_gone(const flurry__sock *s) {
   return fstat(s->fd, &st) != 0 || st.st_ino != s->ino || st.st_dev != s->dev;
 }
 
+/* sock_gone, asked only while easy's transfer has no response yet. A
+ * response came through its connection's socket, and libcurl closes a
+ * socket that connected through close_socket below (7.88's sockets closed
+ * alone are those that never connected): the fstat, a system call per
+ * request, is for the transfers that failed or ended before an answer. */
+static int sock_maybe_gone(CURL *easy, const flurry__sock *s) {
+  long code = 0;
+  if (easy != NULL && curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+      code != 0)
+    return 0;
+  return sock_gone(s);
+}
+
 /* CURLMOPT_SOCKETFUNCTION. A socket keeps its poll handle for as long as it
  * is open, across the transfers of a kept-alive connection: CURL_POLL_REMOVE
  * only turns it to "idle, readable", so the next transfer on that
  * connection, which asks for the same events, costs no epoll_ctl (a handle
  * per transfer cost two or three per request). The handle goes when libcurl
  * closes the socket (close_socket below), or on CURL_POLL_REMOVE when
- * libcurl closed it alone (sock_gone). */
+ * libcurl closed it alone (sock_maybe_gone). */
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
                           void *socketp) {
   flurry_client *c = userp;
@@ -225,7 +238,7 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
   if (s && s->owner_cb)
     return 0; /* adopted: its owner watches it */
   if (what == CURL_POLL_REMOVE) {
-    if (s && sock_gone(s))
+    if (s && sock_maybe_gone(easy, s))
       sock_close(c, s);
     else if (s) {
       s->idle = 1;

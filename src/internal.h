@@ -94,6 +94,7 @@ struct flurry_request {
   int hop_pending;                /* the next flurry__start is a hop */
   struct curl_slist *send_headers; /* merged list, or NULL = client's */
   CURL *easy;
+  int easy_custom; /* transfer.c: options beyond a plain GET's on easy */
   flurry_response *resp;
   double submit_ms;
   double attempt_ms;    /* start of the current attempt */

@@ -88,18 +88,20 @@ int flurry__response_header_line(flurry_response *resp, const char *line, size_t
     v++;
   while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
     end--;
-  char nul = '\0';
-  int rc = fl_buf_append(&resp->hdrs, line, (size_t)(colon - line));
-  if (rc == FL_OK)
-    rc = fl_buf_append(&resp->hdrs, &nul, 1);
-  if (rc == FL_OK)
-    rc = fl_buf_append(&resp->hdrs, v, (size_t)(end - v));
-  if (rc == FL_OK)
-    rc = fl_buf_append(&resp->hdrs, &nul, 1);
+  /* "name\0value\0", in one step: a header line per call, several per response */
+  size_t nlen = (size_t)(colon - line), vlen = (size_t)(end - v);
+  int rc = fl_buf_reserve(&resp->hdrs, nlen + vlen + 2);
   if (rc == FL_ELIMIT)
     return FLURRY_ETOO_LARGE;
   if (rc != FL_OK)
     return FLURRY_ENOMEM;
+  char *d = resp->hdrs.data + resp->hdrs.len;
+  memcpy(d, line, nlen);
+  d[nlen] = '\0';
+  memcpy(d + nlen + 1, v, vlen);
+  d[nlen + 1 + vlen] = '\0';
+  resp->hdrs.len += nlen + vlen + 2;
+  resp->hdrs.data[resp->hdrs.len] = '\0';
   resp->nhdrs++;
   return FLURRY_OK;
 }

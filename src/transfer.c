@@ -78,34 +78,46 @@ static int set_headers(flurry_client *c, flurry_request *req, CURL *e) {
   return rc;
 }
 
+/* The options every attempt of this client shares. A pooled handle keeps
+ * them (easy_put): setting them again per request cost a tenth of the
+ * instructions per request (the string ones are copied and parsed, and
+ * curl_easy_reset frees and rebuilds them all). */
+static void configure_base(flurry_client *c, CURL *e) {
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, flurry__glue_close_socket);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "flurry/" FLURRY_VERSION);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* redirect.c follows */
+}
+
+/* The attempt's own options, on a handle that has the base ones. Whatever
+ * goes beyond a plain GET marks the request (easy_custom): its handle is
+ * reset before it is pooled again. */
 static int configure(flurry_client *c, flurry_request *req, CURL *e, int64_t timeout_ms,
                      double now) {
 #define OPT(o) flurry__opt(req, &c->opts, FLURRY_OPT_##o)
   curl_easy_setopt(e, CURLOPT_URL, flurry__attempt_url(req));
   curl_easy_setopt(e, CURLOPT_PRIVATE, req);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, flurry__glue_close_socket);
-  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "flurry/" FLURRY_VERSION);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)OPT(CONNECT_TIMEOUT_MS));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((OPT(IDLE_TIMEOUT_MS) + 999) / 1000));
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OPT(MAX_RESPONSE_BYTES));
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* redirect.c follows */
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, OPT(VERIFY_TLS) ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, OPT(VERIFY_TLS) ? 2L : 0L);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, curl_http_version(OPT(HTTP_VERSION)));
+  req->easy_custom = c->ca_file || req->stream || req->hop_get || req->has_body ||
+                     strcmp(req->method, "GET") != 0;
   if (c->ca_file)
     curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, curl_http_version(OPT(HTTP_VERSION)));
   /* Wait for a connection that may multiplex (HTTP/2) instead of opening
    * another one; only where HTTP/2 is possible, since over cleartext
    * HTTP/1.1 it would serialise requests behind the first connection. */
@@ -115,9 +127,11 @@ static int configure(flurry_client *c, flurry_request *req, CURL *e, int64_t tim
      * HTTP2 framing layer", curl issue 10634): one connection each. */
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    req->easy_custom = 1;
   } else if (hv == FLURRY_HTTP_2_PRIOR_KNOWLEDGE ||
              (hv != FLURRY_HTTP_1_1 && fl_strncaseeq(flurry__attempt_url(req), "https:", 6))) {
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    req->easy_custom = 1;
   }
   set_method(e, req);
   if (req->stream)
@@ -126,13 +140,20 @@ static int configure(flurry_client *c, flurry_request *req, CURL *e, int64_t tim
 #undef OPT
 }
 
+/* An idle handle with the base options: from the pool, or a new one. */
 static CURL *easy_get(flurry_client *c) {
   if (c->easy_pool_len)
     return c->easy_pool[--c->easy_pool_len];
-  return curl_easy_init();
+  CURL *e = curl_easy_init();
+  if (e != NULL)
+    configure_base(c, e);
+  return e;
 }
 
-static void easy_put(flurry_client *c, CURL *e) {
+/* Pools the handle of req's attempt, or frees it past the pool's size. It
+ * keeps the base options and no pointer into req; one that had options
+ * beyond a plain GET is reset to the base ones first. */
+static void easy_put(flurry_client *c, flurry_request *req, CURL *e) {
   size_t max = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
   if (c->easy_pool_len == c->easy_pool_cap && c->easy_pool_cap < max) {
     size_t cap = c->easy_pool_cap ? c->easy_pool_cap * 2 : 16;
@@ -142,12 +163,20 @@ static void easy_put(flurry_client *c, CURL *e) {
       c->easy_pool_cap = cap;
     }
   }
-  if (c->easy_pool_len < c->easy_pool_cap) {
-    curl_easy_reset(e);
-    c->easy_pool[c->easy_pool_len++] = e;
-  } else {
+  if (c->easy_pool_len == c->easy_pool_cap) {
     curl_easy_cleanup(e);
+    return;
   }
+  if (req->easy_custom) {
+    curl_easy_reset(e);
+    configure_base(c, e);
+  } else {
+    curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+  }
+  c->easy_pool[c->easy_pool_len++] = e;
 }
 
 /* The attempt's time limit: the timeout (what is left of it for a
@@ -225,7 +254,7 @@ void flurry__start(flurry_client *c, flurry_request *req) {
   CURLMcode mc = configure(c, req, e, timeout, now) != FLURRY_OK ? CURLM_OUT_OF_MEMORY
                                                            : curl_multi_add_handle(c->multi, e);
   if (mc != CURLM_OK) {
-    easy_put(c, e);
+    easy_put(c, req, e);
     flurry__response_set_error(resp, mc == CURLM_OUT_OF_MEMORY ? FLURRY_ENOMEM : FLURRY_EINTERNAL,
                                "libcurl: %s", curl_multi_strerror(mc));
     flurry__complete(c, req);
@@ -410,7 +439,7 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   curl_multi_remove_handle(c->multi, e);
   fill_response(req, e, result);
   int hop = flurry__redirect_next(c, req, e, result);
-  easy_put(c, e);
+  easy_put(c, req, e);
   req->easy = NULL;
   fl_list_remove(&req->link);
   c->running--;

@@ -148,49 +148,56 @@ int fl_base64(fl_buf *b, const unsigned char *p, size_t n) {
 
 /* ---- validate + compact ---- */
 
+/* One pass, no recursion and no call per token: the open containers are a
+ * stack of closing brackets, and the output is the input copied in spans,
+ * cut only where white space between tokens is left out (a compact body
+ * with a final newline is one copy). */
+
+#define JS_MAX_DEPTH 512 /* nested arrays and objects */
+
 typedef struct jscan {
   const unsigned char *p;
   size_t n, i;
-  fl_buf *out; /* NULL: validate only */
-  int err;     /* FL_EPARSE, FL_ENOMEM, FL_ELIMIT */
-  int ws_seen; /* white space between tokens */
+  fl_buf *out;   /* NULL: validate only (or the output failed) */
+  size_t copied; /* p before this is in out already, or left out */
+  int out_err;   /* FL_ENOMEM or FL_ELIMIT from out, reported if the text is valid */
 } jscan;
 
-static int js_fail(jscan *s, int err) {
-  if (s->err == FL_OK)
-    s->err = err;
-  return -1;
+static int is_ws(unsigned c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+/* Appends p[copied, to) to the output; on failure the scan goes on, to
+ * tell invalid text (FL_EPARSE first) from a full buffer. */
+static void js_flush(jscan *s, size_t to) {
+  if (s->out == NULL || to <= s->copied)
+    return;
+  int rc = fl_buf_append(s->out, s->p + s->copied, to - s->copied);
+  if (rc != FL_OK) {
+    s->out_err = rc;
+    s->out = NULL;
+  }
 }
 
 static void js_ws(jscan *s) {
+  if (s->i >= s->n || !is_ws(s->p[s->i]))
+    return;
   size_t start = s->i;
-  while (s->i < s->n) {
-    unsigned c = s->p[s->i];
-    if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-      break;
+  while (s->i < s->n && is_ws(s->p[s->i]))
     s->i++;
-  }
-  s->ws_seen |= s->i != start;
-}
-
-static int js_emit(jscan *s, size_t from) {
-  if (s->out == NULL)
-    return 0;
-  int rc = fl_buf_append(s->out, s->p + from, s->i - from);
-  return rc == FL_OK ? 0 : js_fail(s, rc);
+  js_flush(s, start);
+  s->copied = s->i;
 }
 
 static int is_hex(unsigned c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* The code unit of the "\\uXXXX" at s->p + at, or -1 when there is none. */
-static long u_escape(const jscan *s, size_t at) {
-  if (at + 6 > s->n || s->p[at] != '\\' || s->p[at + 1] != 'u')
+/* The code unit of the "\\uXXXX" at p + at, or -1 when there is none. */
+static long u_escape(const unsigned char *p, size_t n, size_t at) {
+  if (at + 6 > n || p[at] != '\\' || p[at + 1] != 'u')
     return -1;
   long v = 0;
   for (size_t k = 2; k < 6; k++) {
-    unsigned c = s->p[at + k];
+    unsigned c = p[at + k];
     if (!is_hex(c))
       return -1;
     v = v * 16 + (long)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
@@ -198,56 +205,52 @@ static long u_escape(const jscan *s, size_t at) {
   return v;
 }
 
-/* A string; unpaired UTF-16 surrogate escapes are refused (jq would refuse
- * the whole document, and they name no character). */
+/* Length of the escape at p + at (a backslash), or 0 if it is not one.
+ * Unpaired UTF-16 surrogate escapes are refused (jq would refuse the whole
+ * document, and they name no character). */
+static size_t escape_len(const unsigned char *p, size_t n, size_t at) {
+  if (at + 1 >= n)
+    return 0;
+  unsigned e = p[at + 1];
+  if (e != 'u')
+    return e != 0 && strchr("\"\\/bfnrt", (int)e) != NULL ? 2 : 0;
+  long u = u_escape(p, n, at);
+  if (u < 0 || (u >= 0xDC00 && u <= 0xDFFF)) /* not hex, or a low surrogate alone */
+    return 0;
+  if (u < 0xD800 || u > 0xDBFF)
+    return 6;
+  long lo = u_escape(p, n, at + 6); /* a high one: its low one must follow */
+  return lo >= 0xDC00 && lo <= 0xDFFF ? 12 : 0;
+}
+
+/* The string at s->i (its opening quote). 0 with s->i past it, or -1 with
+ * s->i at the offending byte (n: unterminated). */
 static int js_string(jscan *s) {
-  size_t from = s->i++; /* opening quote */
-  while (s->i < s->n) {
-    while (s->i < s->n && plain[s->p[s->i]])
-      s->i++;
-    if (s->i >= s->n)
+  const unsigned char *p = s->p;
+  size_t n = s->n, i = s->i + 1;
+  for (;;) {
+    while (i + 4 <= n && plain[p[i]] && plain[p[i + 1]] && plain[p[i + 2]] && plain[p[i + 3]])
+      i += 4;
+    while (i < n && plain[p[i]])
+      i++;
+    if (i >= n)
       break;
-    unsigned c = s->p[s->i];
+    unsigned c = p[i];
+    size_t len;
     if (c == '"') {
-      s->i++;
-      return js_emit(s, from);
+      s->i = i + 1;
+      return 0;
     }
-    if (c < 0x20)
-      return js_fail(s, FL_EPARSE);
-    if (c == '\\') {
-      if (s->i + 1 >= s->n)
-        return js_fail(s, FL_EPARSE);
-      unsigned e = s->p[s->i + 1];
-      if (e == 'u') {
-        long u = u_escape(s, s->i);
-        if (u >= 0xDC00 && u <= 0xDFFF) /* a low surrogate alone */
-          return js_fail(s, FL_EPARSE);
-        if (u >= 0xD800 && u <= 0xDBFF) { /* a high one: its low one must follow */
-          long lo = u_escape(s, s->i + 6);
-          if (lo < 0xDC00 || lo > 0xDFFF)
-            return js_fail(s, FL_EPARSE);
-          s->i += 6;
-        }
-        if (u < 0)
-          return js_fail(s, FL_EPARSE);
-        s->i += 6;
-      } else if (strchr("\"\\/bfnrt", (int)e) != NULL && e != 0) {
-        s->i += 2;
-      } else {
-        return js_fail(s, FL_EPARSE);
-      }
-      continue;
-    }
-    if (c < 0x80) {
-      s->i++;
-      continue;
-    }
-    size_t ul = utf8_len(s->p + s->i, s->n - s->i);
-    if (ul == 0)
-      return js_fail(s, FL_EPARSE);
-    s->i += ul;
+    if (c == '\\')
+      len = escape_len(p, n, i);
+    else
+      len = c < 0x80 ? 0 : utf8_len(p + i, n - i); /* a control character: 0 */
+    if (len == 0)
+      break;
+    i += len;
   }
-  return js_fail(s, FL_EPARSE);
+  s->i = i;
+  return -1;
 }
 
 static size_t digits(jscan *s) {
@@ -258,126 +261,128 @@ static size_t digits(jscan *s) {
 }
 
 static int js_number(jscan *s) {
-  size_t from = s->i;
   if (s->p[s->i] == '-')
     s->i++;
   if (s->i < s->n && s->p[s->i] == '0')
     s->i++;
   else if (digits(s) == 0)
-    return js_fail(s, FL_EPARSE);
+    return -1;
   if (s->i < s->n && s->p[s->i] == '.') {
     s->i++;
     if (digits(s) == 0)
-      return js_fail(s, FL_EPARSE);
+      return -1;
   }
   if (s->i < s->n && (s->p[s->i] == 'e' || s->p[s->i] == 'E')) {
     s->i++;
     if (s->i < s->n && (s->p[s->i] == '+' || s->p[s->i] == '-'))
       s->i++;
     if (digits(s) == 0)
-      return js_fail(s, FL_EPARSE);
+      return -1;
   }
-  return js_emit(s, from);
+  return 0;
 }
 
-static int js_literal(jscan *s, const char *lit) {
-  size_t len = strlen(lit);
+static int js_literal(jscan *s, const char *lit, size_t len) {
   if (s->n - s->i < len || memcmp(s->p + s->i, lit, len) != 0)
-    return js_fail(s, FL_EPARSE);
-  size_t from = s->i;
-  s->i += len;
-  return js_emit(s, from);
-}
-
-static int js_value(jscan *s, int depth);
-
-static int js_put(jscan *s, char c) {
-  if (s->out == NULL)
-    return 0;
-  int rc = fl_buf_putc(s->out, c);
-  return rc == FL_OK ? 0 : js_fail(s, rc);
-}
-
-/* Object or array: open/close bracket, members separated by commas. */
-static int js_container(jscan *s, int depth, unsigned char close) {
-  if (depth >= 512) /* the outermost value is depth 0: 512 levels at most */
-    return js_fail(s, FL_EPARSE);
-  if (js_put(s, (char)s->p[s->i++]) < 0)
     return -1;
-  js_ws(s);
-  if (s->i < s->n && s->p[s->i] == close) {
-    s->i++;
-    return js_put(s, (char)close);
-  }
-  for (;;) {
-    js_ws(s);
-    if (close == '}') {
-      if (s->i >= s->n || s->p[s->i] != '"' || js_string(s) < 0)
-        return js_fail(s, FL_EPARSE);
-      js_ws(s);
-      if (s->i >= s->n || s->p[s->i] != ':')
-        return js_fail(s, FL_EPARSE);
-      s->i++;
-      if (js_put(s, ':') < 0)
-        return -1;
-    }
-    if (js_value(s, depth + 1) < 0)
-      return -1;
-    js_ws(s);
-    if (s->i >= s->n)
-      return js_fail(s, FL_EPARSE);
-    unsigned char c = s->p[s->i++];
-    if (c == close)
-      return js_put(s, (char)close);
-    if (c != ',')
-      return js_fail(s, FL_EPARSE);
-    if (js_put(s, ',') < 0)
-      return -1;
-  }
+  s->i += len;
+  return 0;
 }
 
-static int js_value(jscan *s, int depth) {
-  js_ws(s);
-  if (s->i >= s->n)
-    return js_fail(s, FL_EPARSE);
-  switch (s->p[s->i]) {
-  case '{':
-    return js_container(s, depth, '}');
-  case '[':
-    return js_container(s, depth, ']');
+/* A string, number or literal starting at s->i. */
+static int js_scalar(jscan *s) {
+  unsigned c = s->p[s->i];
+  switch (c) {
   case '"':
     return js_string(s);
   case 't':
-    return js_literal(s, "true");
+    return js_literal(s, "true", 4);
   case 'f':
-    return js_literal(s, "false");
+    return js_literal(s, "false", 5);
   case 'n':
-    return js_literal(s, "null");
+    return js_literal(s, "null", 4);
   default:
-    if (s->p[s->i] == '-' || (s->p[s->i] >= '0' && s->p[s->i] <= '9'))
-      return js_number(s);
-    return js_fail(s, FL_EPARSE);
+    return c == '-' || (c >= '0' && c <= '9') ? js_number(s) : -1;
+  }
+}
+
+/* An object member's name and its colon. */
+static int js_key(jscan *s) {
+  js_ws(s);
+  if (s->i >= s->n || s->p[s->i] != '"' || js_string(s) < 0)
+    return -1;
+  js_ws(s);
+  if (s->i >= s->n || s->p[s->i] != ':')
+    return -1;
+  s->i++;
+  return 0;
+}
+
+/* One JSON text, white space around it allowed: 0, or -1 with s->i at the
+ * offending byte. The outermost value is at depth 0; JS_MAX_DEPTH levels of
+ * arrays and objects at most. */
+static int js_text(jscan *s) {
+  unsigned char close[JS_MAX_DEPTH]; /* the closing bracket of each open container */
+  size_t depth = 0;
+  int want_value = 1;
+  for (;;) {
+    js_ws(s);
+    if (s->i >= s->n)
+      return -1;
+    unsigned c = s->p[s->i];
+    if (want_value && (c == '{' || c == '[')) {
+      if (depth == JS_MAX_DEPTH)
+        return -1;
+      close[depth++] = c == '{' ? '}' : ']';
+      s->i++;
+      js_ws(s);
+      if (s->i >= s->n || s->p[s->i] != close[depth - 1]) {
+        if (c == '{' && js_key(s) < 0)
+          return -1;
+        continue; /* the first member's value */
+      }
+      depth--; /* empty */
+      s->i++;
+      want_value = 0;
+    } else if (want_value) {
+      if (js_scalar(s) < 0)
+        return -1;
+      want_value = 0;
+    } else if (depth > 0 && c == ',') {
+      s->i++;
+      if (close[depth - 1] == '}' && js_key(s) < 0)
+        return -1;
+      want_value = 1;
+      continue;
+    } else if (depth > 0 && c == close[depth - 1]) {
+      depth--;
+      s->i++;
+    } else {
+      s->i++; /* after a value, the offset past the wrong byte, as ever ("at byte N") */
+      return -1;
+    }
+    if (depth == 0) {
+      js_ws(s);
+      return s->i == s->n ? 0 : -1;
+    }
   }
 }
 
 /* One pass over p: validates, and appends compacted output when out is set.
- * Returns FL_OK or the error, with *ws_seen and *err_off filled. */
-static int scan(fl_buf *out, const char *p, size_t n, int *ws_seen, size_t *err_off) {
-  jscan s = {(const unsigned char *)p, n, 0, out, FL_OK, 0};
-  if (js_value(&s, 0) == 0) {
-    js_ws(&s);
-    if (s.i != n)
-      js_fail(&s, FL_EPARSE);
-  }
-  *ws_seen = s.ws_seen;
+ * Returns FL_OK or the error (FL_EPARSE first), with *err_off filled. */
+static int scan(fl_buf *out, const char *p, size_t n, size_t *err_off) {
+  jscan s = {(const unsigned char *)p, n, 0, out, 0, FL_OK};
+  int rc = js_text(&s);
   *err_off = s.i;
-  return s.err;
+  if (rc < 0)
+    return FL_EPARSE;
+  js_flush(&s, n);
+  return s.out_err;
 }
 
 int fl_json_valid(const char *p, size_t n, size_t *err_off) {
   size_t off;
-  int ws;
-  int rc = scan(NULL, p, n, &ws, &off);
+  int rc = scan(NULL, p, n, &off);
   if (rc != FL_OK && err_off)
     *err_off = off;
   return rc;
@@ -385,12 +390,7 @@ int fl_json_valid(const char *p, size_t n, size_t *err_off) {
 
 int fl_json_compact(fl_buf *b, const char *p, size_t n, size_t *err_off) {
   size_t mark = b->len, off;
-  int ws;
-  /* Validate first: most API bodies carry no white space, and then the
-   * output is the input, appended in one copy. */
-  int rc = scan(NULL, p, n, &ws, &off);
-  if (rc == FL_OK)
-    rc = ws ? scan(b, p, n, &ws, &off) : fl_buf_append(b, p, n);
+  int rc = scan(b, p, n, &off);
   if (rc == FL_OK)
     return FL_OK;
   b->len = mark;

@@ -99,6 +99,30 @@ test_post_json_round_trip() {
   check "--json implies POST" "$(jq -s -c 'map(.method) | unique' "$WORK/echo2.jsonl")" '["POST"]'
 }
 
+test_reused_handle_forgets_the_last_request() {
+  # -c 1: every request runs on the one pooled easy handle, after another kind
+  printf '%s\n' \
+    "{\"method\":\"POST\",\"url\":\"$BASE/echo?n=1\",\"json\":{\"a\":1},\"headers\":{\"X-One\":\"1\"}}" \
+    "$BASE/echo?n=2" \
+    "{\"method\":\"DELETE\",\"url\":\"$BASE/echo?n=3\"}" \
+    "{\"method\":\"HEAD\",\"url\":\"$BASE/echo?n=4\"}" \
+    "$BASE/echo?n=5" \
+    "{\"url\":\"$BASE/delay/2000?n=6\",\"timeout\":0.2}" \
+    "$BASE/delay/400?n=7" > "$WORK/reuse.txt"
+  F -c 1 --ordered < "$WORK/reuse.txt" > "$WORK/reuse.jsonl"
+  check "reused handle: methods as asked" \
+    "$(jq -s -c 'map(.body.method // .status)' "$WORK/reuse.jsonl")" '["POST","GET","DELETE",200,"GET",null,200]'
+  check "reused handle: a GET after a POST sends no body" \
+    "$(jq -s -c '[.[1].body.body, .[4].body.body]' "$WORK/reuse.jsonl")" '["",""]'
+  check "reused handle: a request's header stays with it" \
+    "$(jq -s -c 'map(.body.headers["x-one"] // null) | .[0:3]' "$WORK/reuse.jsonl")" '["1",null,null]'
+  check "reused handle: a GET after a HEAD has its body" \
+    "$(jq -s -c '[.[3].bytes, (.[4].bytes > 0)]' "$WORK/reuse.jsonl")" '[0,true]'
+  check "reused handle: the request's own timeout" "$(jq -s -r '.[5].error.kind' "$WORK/reuse.jsonl")" timeout
+  check "reused handle: the next one has the default timeout again" \
+    "$(jq -s -c '[.[6].status, .[6].error.kind]' "$WORK/reuse.jsonl")" '[200,null]'
+}
+
 test_template_fields() {
   echo '{"id":7,"q":"a b&c"}' | F "$BASE/echo?q={.q}" > "$WORK/tpl.jsonl"
   check "{.field} is percent-encoded" "$(jq -r .body.query.q "$WORK/tpl.jsonl")" "a b&c"

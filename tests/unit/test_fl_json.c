@@ -142,6 +142,15 @@ static void test_fl_json_compact_reports_error_offset(void **state) {
   off = 999;
   assert_int_equal(compact("{\"a\":1} x", 9, out, sizeof out, &off), FL_EPARSE);
   assert_int_equal(off, 8);
+  /* After a value inside brackets, a byte that is neither ',' nor the
+   * closing one: the offset is past it (the CLI's "invalid JSON at byte N"
+   * has always said so). */
+  off = 999;
+  assert_int_equal(compact("[1 2]", 5, out, sizeof out, &off), FL_EPARSE);
+  assert_int_equal(off, 4);
+  off = 999;
+  assert_int_equal(compact("{\"a\":1]", 7, out, sizeof out, &off), FL_EPARSE);
+  assert_int_equal(off, 7);
   /* err_off may be NULL. */
   assert_int_equal(compact("[", 1, out, sizeof out, NULL), FL_EPARSE);
 }
