@@ -417,7 +417,7 @@ static int setup(ws_cli *w) {
   return 0;
 }
 
-int flurry_ws_main(int argc, char **argv) {
+int cli_ws_main(int argc, char **argv) {
   ws_cli w;
   memset(&w, 0, sizeof w);
   int rc = parse_args(&w, argc, argv);

@@ -31,7 +31,7 @@ typedef struct listen_opts {
   const char *host, *port_str, *port_file, *out, *scheme, *path;
   const char *tolerance, *window, *dedup_max, *max_body, *max_header;
   const char *header_timeout, *body_timeout, *max_conns, *max_queue;
-  const char *secrets[FLURRY__LISTEN_SECRETS_MAX];
+  const char *secrets[LISTEN_SECRETS_MAX];
   size_t nsecrets;
   const char *files[SECRET_FILES_MAX];
   size_t nfiles;
@@ -45,8 +45,8 @@ typedef struct listen_limits {
 } listen_limits;
 
 typedef struct listen_run {
-  flurry__listen l;
-  flurry__serve s;
+  listen_server l;
+  serve_ctx s;
   const listen_opts *o;
 } listen_run;
 
@@ -120,7 +120,7 @@ static void usage(FILE *f) {
 static int opt_repeat(int argc, char **argv, int *i, const char *name,
                       const char **list, size_t *n, size_t max) {
   const char *v = NULL;
-  int rc = flurry__serve_opt_value(argc, argv, i, name, &v);
+  int rc = serve_opt_value(argc, argv, i, name, &v);
   if (rc <= 0)
     return rc;
   if (*n == max) {
@@ -171,13 +171,13 @@ static int parse_one(int argc, char **argv, int *i, listen_opts *o) {
   if (opt_flag(a, o))
     return 0;
   int rc = opt_repeat(argc, argv, i, "--secret", o->secrets, &o->nsecrets,
-                      FLURRY__LISTEN_SECRETS_MAX);
+                      LISTEN_SECRETS_MAX);
   if (rc == 0)
     rc = opt_repeat(argc, argv, i, "--secret-file", o->files, &o->nfiles,
                     SECRET_FILES_MAX);
   for (size_t k = 0; rc == 0 && k < sizeof valued / sizeof valued[0]; k++)
-    rc = flurry__serve_opt_value(argc, argv, i, valued[k].name,
-                                 valued[k].dest);
+    rc = serve_opt_value(argc, argv, i, valued[k].name,
+                         valued[k].dest);
   if (rc == 0)
     fprintf(stderr, PROG ": unknown option '%s'\n", a);
   else if (rc < 0 && *i + 1 >= argc)
@@ -208,18 +208,18 @@ static int num_opt(const char *name, const char *s, int sized, int64_t min,
   return -1;
 }
 
-static int parse_numbers(const listen_opts *o, flurry__listen_cfg *c,
+static int parse_numbers(const listen_opts *o, listen_cfg *c,
                          listen_limits *lim) {
   int64_t window_s = 0, max_body = 0;
-  int bad = flurry__serve_parse_port(PROG, o->port_str, &lim->port);
+  int bad = serve_parse_port(PROG, o->port_str, &lim->port);
   bad |= num_opt("--tolerance", o->tolerance, 0, 1, 86400,
-                 FLURRY__SIG_TOLERANCE_DEFAULT, &c->tolerance_s);
+                 SIG_TOLERANCE_DEFAULT, &c->tolerance_s);
   bad |= num_opt("--dedup-window", o->window, 0, 1, 365 * 86400,
                  WINDOW_DEFAULT_S, &window_s);
-  bad |= num_opt("--dedup-max", o->dedup_max, 0, 1, FLURRY__DEDUP_MAX_LIMIT,
-                 FLURRY__DEDUP_MAX_DEFAULT, &lim->dedup_max);
+  bad |= num_opt("--dedup-max", o->dedup_max, 0, 1, LISTEN_DEDUP_MAX_LIMIT,
+                 LISTEN_DEDUP_MAX_DEFAULT, &lim->dedup_max);
   bad |= num_opt("--max-body", o->max_body, 1, 1, MAX_BODY_LIMIT,
-                 FLURRY__HTTPD_MAX_BODY_DEFAULT, &max_body);
+                 HTTPD_MAX_BODY_DEFAULT, &max_body);
   bad |= num_opt("--max-header-bytes", o->max_header, 1, 8 * KIB, MIB, 32 * KIB,
                  &lim->max_header);
   bad |= num_opt("--header-timeout", o->header_timeout, 0, 1, 3600,
@@ -233,8 +233,8 @@ static int parse_numbers(const listen_opts *o, flurry__listen_cfg *c,
                  &max_queue);
   c->max_queue = (size_t)max_queue;
   c->max_wait = lim->max_conns > 1 ? (size_t)lim->max_conns / 2 : 1;
-  int timed = c->scheme == FLURRY__SIG_STRIPE ||
-              c->scheme == FLURRY__SIG_STANDARD;
+  int timed = c->scheme == SIG_STRIPE ||
+              c->scheme == SIG_STANDARD;
   if (!bad && timed && window_s < 2 * c->tolerance_s) {
     fprintf(stderr,
             PROG ": --dedup-window must be at least 2 x --tolerance "
@@ -250,16 +250,16 @@ static int parse_numbers(const listen_opts *o, flurry__listen_cfg *c,
 /* ---- secrets ---------------------------------------------------------------
  */
 
-static int add_secret(flurry__listen_cfg *c, const char *s, size_t n,
+static int add_secret(listen_cfg *c, const char *s, size_t n,
                       const char *where) {
-  if (c->nkeys == FLURRY__LISTEN_SECRETS_MAX) {
-    fprintf(stderr, PROG ": at most %d secrets\n", FLURRY__LISTEN_SECRETS_MAX);
+  if (c->nkeys == LISTEN_SECRETS_MAX) {
+    fprintf(stderr, PROG ": at most %d secrets\n", LISTEN_SECRETS_MAX);
     return -1;
   }
-  if (flurry__sig_key_parse(c->scheme, s, n, &c->keys[c->nkeys]) != 0) {
+  if (sig_key_parse(c->scheme, s, n, &c->keys[c->nkeys]) != 0) {
     fprintf(stderr, PROG ": %s: not a valid secret for --scheme %s%s\n", where,
-            flurry__sig_scheme_name(c->scheme),
-            c->scheme == FLURRY__SIG_STANDARD ? " (want whsec_<base64>)" : "");
+            sig_scheme_name(c->scheme),
+            c->scheme == SIG_STANDARD ? " (want whsec_<base64>)" : "");
     return -1;
   }
   c->nkeys++;
@@ -269,7 +269,7 @@ static int add_secret(flurry__listen_cfg *c, const char *s, size_t n,
 static int is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
 
 /* Every non-blank line of text[0..n), trimmed, as a secret. */
-static int add_secret_lines(flurry__listen_cfg *c, const char *text, size_t n,
+static int add_secret_lines(listen_cfg *c, const char *text, size_t n,
                             const char *path) {
   size_t line = 0;
   for (size_t i = 0; i < n;) {
@@ -289,7 +289,7 @@ static int add_secret_lines(flurry__listen_cfg *c, const char *text, size_t n,
   return 0;
 }
 
-static int read_secret_file(flurry__listen_cfg *c, const char *path) {
+static int read_secret_file(listen_cfg *c, const char *path) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     fprintf(stderr, PROG ": cannot open '%s': %s\n", path, strerror(errno));
@@ -309,23 +309,23 @@ static int read_secret_file(flurry__listen_cfg *c, const char *path) {
   return rc;
 }
 
-static int load_secrets(const listen_opts *o, flurry__listen_cfg *c) {
+static int load_secrets(const listen_opts *o, listen_cfg *c) {
   for (size_t i = 0; i < o->nsecrets; i++)
     if (add_secret(c, o->secrets[i], strlen(o->secrets[i]), "--secret") != 0)
       return -1;
   for (size_t i = 0; i < o->nfiles; i++)
     if (read_secret_file(c, o->files[i]) != 0)
       return -1;
-  if (c->scheme != FLURRY__SIG_NONE && c->nkeys == 0) {
+  if (c->scheme != SIG_NONE && c->nkeys == 0) {
     fprintf(stderr, PROG ": --scheme %s needs --secret or --secret-file\n",
-            flurry__sig_scheme_name(c->scheme));
+            sig_scheme_name(c->scheme));
     return -1;
   }
   return 0;
 }
 
 static int parse_opts(int argc, char **argv, listen_opts *o,
-                      flurry__listen_cfg *c, listen_limits *lim) {
+                      listen_cfg *c, listen_limits *lim) {
   memset(o, 0, sizeof *o);
   o->host = "127.0.0.1";
   for (int i = 1; i < argc; i++)
@@ -333,7 +333,7 @@ static int parse_opts(int argc, char **argv, listen_opts *o,
       return -1;
   if (o->help)
     return 0;
-  if (o->scheme == NULL || flurry__sig_scheme_parse(o->scheme, &c->scheme)) {
+  if (o->scheme == NULL || sig_scheme_parse(o->scheme, &c->scheme)) {
     fprintf(stderr, PROG ": --scheme wants github, stripe, standard or none\n");
     return -1;
   }
@@ -357,17 +357,17 @@ static int parse_opts(int argc, char **argv, listen_opts *o,
 /* ---- start-up --------------------------------------------------------------
  */
 
-static int open_events(flurry__listen *l, const listen_opts *o,
+static int open_events(listen_server *l, const listen_opts *o,
                        const listen_limits *lim) {
   char err[512];
-  flurry__store_loaded got;
-  if (flurry__dedup_new(&l->dedup, (size_t)lim->dedup_max) != 0) {
+  listen_store_loaded got;
+  if (listen_dedup_new(&l->dedup, (size_t)lim->dedup_max) != 0) {
     fprintf(stderr, PROG ": out of memory\n");
     return -1;
   }
-  if (flurry__store_open(&l->store, o->out, err, sizeof err) != 0 ||
-      flurry__store_load(&l->store, l->dedup, flurry__listen_now_ms(),
-                         l->cfg.window_ms, &got, err, sizeof err) != 0) {
+  if (listen_store_open(&l->store, o->out, err, sizeof err) != 0 ||
+      listen_store_load(&l->store, l->dedup, listen_now_ms(),
+                        l->cfg.window_ms, &got, err, sizeof err) != 0) {
     fprintf(stderr, PROG ": %s\n", err);
     return -1;
   }
@@ -391,8 +391,8 @@ static int open_events(flurry__listen *l, const listen_opts *o,
   return 0;
 }
 
-static void httpd_opts(flurry__httpd_opts *ho, flurry__listen *l,
-                       const listen_opts *o, const listen_limits *lim) {
+static void fill_httpd_opts(httpd_opts *ho, listen_server *l,
+                            const listen_opts *o, const listen_limits *lim) {
   memset(ho, 0, sizeof *ho);
   ho->host = o->host;
   ho->port = lim->port;
@@ -402,21 +402,21 @@ static void httpd_opts(flurry__httpd_opts *ho, flurry__listen *l,
   ho->header_timeout_ms = (unsigned)lim->header_timeout * 1000u;
   ho->body_timeout_ms = (unsigned)lim->body_timeout * 1000u;
   ho->log_errors = !o->quiet;
-  ho->on_request = flurry__listen_on_request;
-  ho->on_abandon = flurry__listen_on_abandon;
+  ho->on_request = listen_on_request;
+  ho->on_abandon = listen_on_abandon;
   ho->user = l;
 }
 
 static void on_stop(void *arg) {
   listen_run *r = arg;
-  flurry__listen_out_stop(&r->l); /* waiting replies are abandoned next */
+  listen_out_stop(&r->l); /* waiting replies are abandoned next */
 }
 
 static void banner(void *arg, unsigned port) {
   listen_run *r = arg;
   const listen_opts *o = r->o;
-  flurry__listen_out_start(&r->l); /* after the port line */
-  if (r->l.cfg.scheme == FLURRY__SIG_NONE)
+  listen_out_start(&r->l); /* after the port line */
+  if (r->l.cfg.scheme == SIG_NONE)
     fprintf(stderr, PROG ": warning: --scheme none: deliveries are NOT "
                          "verified (local testing only)\n");
   if (!o->quiet)
@@ -424,7 +424,7 @@ static void banner(void *arg, unsigned port) {
             PROG ": listening on http://%s:%u%s (scheme %s, %zu "
                  "secret%s, events to %s)\n",
             o->host, port, o->path ? o->path : "/",
-            flurry__sig_scheme_name(r->l.cfg.scheme), r->l.cfg.nkeys,
+            sig_scheme_name(r->l.cfg.scheme), r->l.cfg.nkeys,
             r->l.cfg.nkeys == 1 ? "" : "s",
             r->l.store.is_file ? o->out : "stdout");
 }
@@ -433,10 +433,10 @@ static void banner(void *arg, unsigned port) {
 
 static int serve(listen_run *r, const listen_opts *o,
                  const listen_limits *lim) {
-  flurry__httpd_opts ho;
+  httpd_opts ho;
   if (open_events(&r->l, o, lim) != 0)
     return 1;
-  httpd_opts(&ho, &r->l, o, lim);
+  fill_httpd_opts(&ho, &r->l, o, lim);
   r->o = o;
   r->s.prog = PROG;
   r->s.port_file = o->port_file;
@@ -444,14 +444,14 @@ static int serve(listen_run *r, const listen_opts *o,
   r->s.on_ready = banner;
   r->s.on_stop = on_stop;
   r->s.arg = r;
-  return flurry__serve_run(&r->s, r->l.loop, &ho);
+  return serve_run(&r->s, r->l.loop, &ho);
 }
 
 static int finish(listen_run *r, int status) {
-  flurry__listen *l = &r->l;
-  flurry__listen_free_waits(l);
+  listen_server *l = &r->l;
+  listen_free_waits(l);
   if (l->cfg.fsync && l->written > l->synced &&
-      flurry__store_sync(&l->store) != 0) {
+      listen_store_sync(&l->store) != 0) {
     fprintf(stderr, PROG ": fdatasync: %s\n", strerror(errno));
     status = 1;
   }
@@ -462,8 +462,8 @@ static int finish(listen_run *r, int status) {
             (unsigned long long)l->accepted, (unsigned long long)l->duplicates,
             (unsigned long long)l->rejected, (unsigned long long)l->failed,
             (unsigned long long)l->busy);
-  flurry__store_close(&l->store);
-  flurry__dedup_free(l->dedup);
+  listen_store_close(&l->store);
+  listen_dedup_free(l->dedup);
   fl_buf_free(&l->line);
   fl_buf_free(&l->json);
   fl_buf_free(&l->scratch);
@@ -471,7 +471,7 @@ static int finish(listen_run *r, int status) {
   return status;
 }
 
-int flurry_listen_main(int argc, char **argv) {
+int cli_listen_main(int argc, char **argv) {
   listen_opts o;
   listen_limits lim;
   listen_run r;

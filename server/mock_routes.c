@@ -17,7 +17,7 @@
 #define BYTES_SEED 0x666c75727279ull /* "flurry" */
 #define REDIRECT_MAX 100
 
-const char *const flurry__mock_endpoints[] = {
+const char *const mock_endpoints[] = {
     "GET  /                     this list, as JSON",
     "GET  /json                 a fixed JSON document (~250 bytes)",
     "ANY  /delay/{ms}           answer after ms milliseconds (0..60000)",
@@ -100,73 +100,73 @@ static int put_lines(fl_buf *b, const char *name, const char *const *lines) {
   return rc | fl_buf_putc(b, ']');
 }
 
-static void r_index(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+static void r_index(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   fl_buf b = FL_BUF_INIT(16384);
   int rc = fl_buf_putc(&b, '{');
-  rc |= put_lines(&b, "endpoints", flurry__mock_endpoints);
+  rc |= put_lines(&b, "endpoints", mock_endpoints);
   rc |= fl_buf_putc(&b, ',');
-  rc |= put_lines(&b, "faults", flurry__mock_fault_help);
+  rc |= put_lines(&b, "faults", mock_fault_help);
   rc |= fl_buf_putc(&b, '}');
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
-static void r_json(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+static void r_json(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
-  flurry__httpd_reply(req, 200, FLURRY__MOCK_JSON, slideshow,
-                      sizeof slideshow - 1, FLURRY__HTTPD_STATIC);
+  httpd_reply(req, 200, MOCK_JSON, slideshow,
+              sizeof slideshow - 1, HTTPD_STATIC);
 }
 
 /* ---- /delay/{ms}: a deferred reply driven by a uv timer ------------------ */
 
-static void delay_reply(flurry__httpd_req *req, int64_t ms) {
+static void delay_reply(httpd_req *req, int64_t ms) {
   fl_buf b = FL_BUF_INIT(64);
   int rc = fl_buf_printf(&b, "{\"delay_ms\":%lld}", (long long)ms);
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
-static void r_delay(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+static void r_delay(mock_server *m, httpd_req *req, const char *arg) {
   int64_t ms = 0;
-  if (flurry__mock_parse_num(arg, 0, DELAY_MAX_MS, &ms) != 0) {
-    flurry__mock_send_error(req, 400, "delay must be 0..60000 ms");
+  if (mock_parse_num(arg, 0, DELAY_MAX_MS, &ms) != 0) {
+    mock_send_error(req, 400, "delay must be 0..60000 ms");
     return;
   }
-  if (ms == 0 || flurry__mock_defer(m, req, ms, delay_reply) != 0)
+  if (ms == 0 || mock_defer(m, req, ms, delay_reply) != 0)
     delay_reply(req, ms); /* out of memory: answer at once */
 }
 
 /* ---- /status/{code} ------------------------------------------------------ */
 
-void flurry__mock_status(flurry__mock *m, flurry__httpd_req *req,
-                         const char *arg) {
+void mock_status(mock_server *m, httpd_req *req,
+                 const char *arg) {
   (void)m;
   int64_t code = 0;
-  if (flurry__mock_parse_num(arg, 200, 599, &code) != 0) {
-    flurry__mock_send_error(
+  if (mock_parse_num(arg, 200, 599, &code) != 0) {
+    mock_send_error(
         req, 400, "status must be 200..599 (1xx is not a final status)");
     return;
   }
-  int ra = flurry__mock_retry_after(req);
+  int ra = mock_retry_after(req);
   if (ra != 0) { /* -2: out of memory, not the client's fault */
-    flurry__mock_send_error(req, ra == -1 ? 400 : 500,
-                            ra == -1 ? "bad retry_after" : "internal error");
+    mock_send_error(req, ra == -1 ? 400 : 500,
+                    ra == -1 ? "bad retry_after" : "internal error");
     return;
   }
   if (code == 204 || code == 304) { /* no body allowed */
-    flurry__httpd_reply(req, (unsigned)code, NULL, "", 0, FLURRY__HTTPD_STATIC);
+    httpd_reply(req, (unsigned)code, NULL, "", 0, HTTPD_STATIC);
     return;
   }
   fl_buf b = FL_BUF_INIT(64);
   int rc = fl_buf_printf(&b, "{\"status\":%lld}", (long long)code);
-  flurry__mock_send_buf(req, (unsigned)code, &b, rc);
+  mock_send_buf(req, (unsigned)code, &b, rc);
 }
 
 /* ---- /users -------------------------------------------------------------- */
 
 static int put_user(fl_buf *b, int64_t id) {
-  uint64_t h = flurry__mock_mix64((uint64_t)id);
+  uint64_t h = mock_mix64((uint64_t)id);
   long long i = (long long)id;
   return fl_buf_printf(b,
                        "{\"id\":%lld,\"name\":\"User %lld\",\"username\":"
@@ -176,28 +176,28 @@ static int put_user(fl_buf *b, int64_t id) {
                        (unsigned)(h % 1000));
 }
 
-static int users_link(flurry__httpd_req *req, int64_t page, int64_t per_page,
+static int users_link(httpd_req *req, int64_t page, int64_t per_page,
                       int64_t total) {
   char link[128];
   if (page * per_page >= total)
-    return flurry__mock_header_i64(req, "X-Total-Count", total);
+    return mock_header_i64(req, "X-Total-Count", total);
   snprintf(link, sizeof link, "</users?page=%lld&per_page=%lld&total=%lld>; "
            "rel=\"next\"", (long long)(page + 1), (long long)per_page,
            (long long)total);
-  return flurry__httpd_header(req, "Link", link) |
-         flurry__mock_header_i64(req, "X-Total-Count", total);
+  return httpd_header(req, "Link", link) |
+         mock_header_i64(req, "X-Total-Count", total);
 }
 
-static void r_users(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+static void r_users(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   int64_t page, per_page, total;
-  if (flurry__mock_query_num(req, "page", 1, USER_ID_MAX, 1, &page) != 0 ||
-      flurry__mock_query_num(req, "per_page", 1, USERS_PAGE_MAX,
-                             USERS_PAGE_DEFAULT, &per_page) != 0 ||
-      flurry__mock_query_num(req, "total", 0, USER_ID_MAX, USERS_TOTAL_DEFAULT,
-                             &total) != 0) {
-    flurry__mock_send_error(
+  if (mock_query_num(req, "page", 1, USER_ID_MAX, 1, &page) != 0 ||
+      mock_query_num(req, "per_page", 1, USERS_PAGE_MAX,
+                     USERS_PAGE_DEFAULT, &per_page) != 0 ||
+      mock_query_num(req, "total", 0, USER_ID_MAX, USERS_TOTAL_DEFAULT,
+                     &total) != 0) {
+    mock_send_error(
         req, 400, "bad page, per_page (1..1000) or total (0..1000000)");
     return;
   }
@@ -210,20 +210,20 @@ static void r_users(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   }
   rc |= fl_buf_putc(&b, ']');
   rc |= users_link(req, page, per_page, total);
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
-static void r_user(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+static void r_user(mock_server *m, httpd_req *req, const char *arg) {
   int64_t id = 0;
-  if (flurry__mock_user_sub(m, req, arg))
+  if (mock_user_sub(m, req, arg))
     return;
-  if (flurry__mock_parse_num(arg, 1, USER_ID_MAX, &id) != 0) {
-    flurry__mock_send_error(req, 404, "user not found");
+  if (mock_parse_num(arg, 1, USER_ID_MAX, &id) != 0) {
+    mock_send_error(req, 404, "user not found");
     return;
   }
   fl_buf b = FL_BUF_INIT(512);
   int rc = put_user(&b, id);
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
 /* ---- /echo and /headers -------------------------------------------------- */
@@ -262,18 +262,18 @@ static int put_member(void *cls, const char *name, const char *value) {
 }
 
 /* Appends the headers (names lower-cased) or query arguments as an object. */
-static int put_object(fl_buf *b, flurry__httpd_req *req, int kind) {
-  struct obj_ctx c = {b, FL_OK, 0, kind == FLURRY__HTTPD_HEADERS};
+static int put_object(fl_buf *b, httpd_req *req, int kind) {
+  struct obj_ctx c = {b, FL_OK, 0, kind == HTTPD_HEADERS};
   c.rc |= fl_buf_putc(b, '{');
-  flurry__httpd_req_each(req, kind, put_member, &c);
+  httpd_req_each(req, kind, put_member, &c);
   return c.rc | fl_buf_putc(b, '}');
 }
 
 /* "body":<JSON> if the body is JSON, "body":"<text>" if it is text, else
  * "body_base64":"...". */
-static int put_body(fl_buf *b, flurry__httpd_req *req) {
+static int put_body(fl_buf *b, httpd_req *req) {
   size_t n = 0;
-  const char *p = flurry__httpd_req_body(req, &n);
+  const char *p = httpd_req_body(req, &n);
   size_t mark = b->len;
   int rc = fl_buf_puts(b, ",\"body\":");
   if (rc != FL_OK)
@@ -289,34 +289,34 @@ static int put_body(fl_buf *b, flurry__httpd_req *req) {
   return rc | fl_buf_putc(b, '"');
 }
 
-static void r_echo(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+static void r_echo(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
-  const char *method = flurry__httpd_req_method(req);
-  const char *path = flurry__httpd_req_path(req);
+  const char *method = httpd_req_method(req);
+  const char *path = httpd_req_path(req);
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   int rc = fl_buf_puts(&b, "{\"method\":");
   rc |= fl_json_str(&b, method, strlen(method));
   rc |= fl_buf_puts(&b, ",\"path\":");
   rc |= fl_json_str(&b, path, strlen(path));
   rc |= fl_buf_puts(&b, ",\"query\":");
-  rc |= put_object(&b, req, FLURRY__HTTPD_QUERY);
+  rc |= put_object(&b, req, HTTPD_QUERY);
   rc |= fl_buf_puts(&b, ",\"headers\":");
-  rc |= put_object(&b, req, FLURRY__HTTPD_HEADERS);
+  rc |= put_object(&b, req, HTTPD_HEADERS);
   rc |= rc == FL_OK ? put_body(&b, req) : FL_OK;
   rc |= fl_buf_putc(&b, '}');
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
-static void r_headers(flurry__mock *m, flurry__httpd_req *req,
+static void r_headers(mock_server *m, httpd_req *req,
                       const char *arg) {
   (void)m;
   (void)arg;
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   int rc = fl_buf_puts(&b, "{\"headers\":");
-  rc |= put_object(&b, req, FLURRY__HTTPD_HEADERS);
+  rc |= put_object(&b, req, HTTPD_HEADERS);
   rc |= fl_buf_putc(&b, '}');
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
 /* ---- /bytes/{n}: streamed, byte at offset p depends only on p ------------ */
@@ -325,7 +325,7 @@ static void fill_bytes(char *buf, uint64_t pos, size_t n) {
   size_t i = 0;
   while (i < n) {
     uint64_t p = pos + i;
-    uint64_t w = flurry__mock_mix64(BYTES_SEED + p / 8);
+    uint64_t w = mock_mix64(BYTES_SEED + p / 8);
     for (unsigned k = (unsigned)(p % 8); k < 8 && i < n; k++, i++)
       buf[i] = (char)(unsigned char)(w >> (8 * k));
   }
@@ -340,40 +340,40 @@ static ssize_t bytes_read(void *cls, uint64_t pos, char *buf, size_t max) {
   return (ssize_t)n;
 }
 
-static void r_bytes(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+static void r_bytes(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   int64_t n = 0;
-  if (flurry__mock_parse_num(arg, 0, FLURRY__MOCK_BYTES_MAX, &n) != 0) {
-    flurry__mock_send_error(req, 400, "n must be 0..104857600");
+  if (mock_parse_num(arg, 0, MOCK_BYTES_MAX, &n) != 0) {
+    mock_send_error(req, 400, "n must be 0..104857600");
     return;
   }
   const char *ct = "application/octet-stream";
   if (n == 0) {
-    flurry__httpd_reply(req, 200, ct, "", 0, FLURRY__HTTPD_STATIC);
+    httpd_reply(req, 200, ct, "", 0, HTTPD_STATIC);
     return;
   }
-  flurry__httpd_reply_stream(req, 200, ct, (uint64_t)n, bytes_read,
-                             (void *)(uintptr_t)n, NULL, NULL);
+  httpd_reply_stream(req, 200, ct, (uint64_t)n, bytes_read,
+                     (void *)(uintptr_t)n, NULL, NULL);
 }
 
 /* ---- redirects ----------------------------------------------------------- */
 
-static void send_redirect(flurry__httpd_req *req, unsigned status,
+static void send_redirect(httpd_req *req, unsigned status,
                           const char *location) {
   fl_buf b = FL_BUF_INIT(4096);
-  int rc = flurry__httpd_header(req, "Location", location) ? FL_ENOMEM : FL_OK;
+  int rc = httpd_header(req, "Location", location) ? FL_ENOMEM : FL_OK;
   rc |= fl_buf_puts(&b, "{\"location\":");
   rc |= fl_json_str(&b, location, strlen(location));
   rc |= fl_buf_putc(&b, '}');
-  flurry__mock_send_buf(req, status, &b, rc);
+  mock_send_buf(req, status, &b, rc);
 }
 
-static void r_redirect(flurry__mock *m, flurry__httpd_req *req,
+static void r_redirect(mock_server *m, httpd_req *req,
                        const char *arg) {
   int64_t n = 0;
   char loc[64];
-  if (flurry__mock_parse_num(arg, 0, REDIRECT_MAX, &n) != 0) {
-    flurry__mock_send_error(req, 400, "n must be 0..100");
+  if (mock_parse_num(arg, 0, REDIRECT_MAX, &n) != 0) {
+    mock_send_error(req, 400, "n must be 0..100");
     return;
   }
   if (n == 0) {
@@ -387,18 +387,18 @@ static void r_redirect(flurry__mock *m, flurry__httpd_req *req,
   send_redirect(req, 302, loc);
 }
 
-static void r_redirect_to(flurry__mock *m, flurry__httpd_req *req,
+static void r_redirect_to(mock_server *m, httpd_req *req,
                           const char *arg) {
   (void)m;
   (void)arg;
-  const char *url = flurry__httpd_req_query(req, "url");
+  const char *url = httpd_req_query(req, "url");
   int64_t status = 302;
-  if (url == NULL || !flurry__mock_header_value_ok(url)) {
-    flurry__mock_send_error(req, 400, "url= is required (printable ASCII)");
+  if (url == NULL || !mock_header_value_ok(url)) {
+    mock_send_error(req, 400, "url= is required (printable ASCII)");
     return;
   }
-  if (flurry__mock_query_num(req, "status", 300, 399, 302, &status) != 0) {
-    flurry__mock_send_error(req, 400, "status must be 300..399");
+  if (mock_query_num(req, "status", 300, 399, 302, &status) != 0) {
+    mock_send_error(req, 400, "status must be 300..399");
     return;
   }
   send_redirect(req, (unsigned)status, url);
@@ -409,40 +409,40 @@ static void r_redirect_to(flurry__mock *m, flurry__httpd_req *req,
 static const struct route {
   const char *path;
   int prefix; /* 1: path + non-empty argument */
-  flurry__mock_route_fn fn;
+  mock_route_fn fn;
 } routes[] = {
     {"/", 0, r_index},
     {"/json", 0, r_json},
     {"/delay/", 1, r_delay},
-    {"/status/", 1, flurry__mock_status},
+    {"/status/", 1, mock_status},
     {"/users", 0, r_users},
     {"/users/", 1, r_user},
-    {"/items", 0, flurry__mock_items},
-    {"/items/", 1, flurry__mock_items_sub},
-    {"/posts/", 1, flurry__mock_post},
+    {"/items", 0, mock_items},
+    {"/items/", 1, mock_items_sub},
+    {"/posts/", 1, mock_post},
     {"/echo", 0, r_echo},
     {"/headers", 0, r_headers},
     {"/bytes/", 1, r_bytes},
     {"/redirect/", 1, r_redirect},
     {"/redirect-to", 0, r_redirect_to},
-    {"/flaky", 0, flurry__mock_flaky},
-    {"/limited", 0, flurry__mock_limited},
-    {"/reset", 0, flurry__mock_reset},
-    {"/truncated", 0, flurry__mock_truncated},
-    {"/drip", 0, flurry__mock_drip},
-    {"/hang", 0, flurry__mock_hang},
-    {"/malformed", 0, flurry__mock_malformed},
-    {"/ndjson", 0, flurry__mock_ndjson},
-    {"/lines", 0, flurry__mock_lines},
-    {"/sse", 0, flurry__mock_sse},
-    {"/ws/", 1, flurry__mock_ws},
-    {"/huge-headers", 0, flurry__mock_huge_headers},
-    {"/gzip-bomb", 0, flurry__mock_gzip_bomb},
+    {"/flaky", 0, mock_flaky},
+    {"/limited", 0, mock_limited},
+    {"/reset", 0, mock_reset},
+    {"/truncated", 0, mock_truncated},
+    {"/drip", 0, mock_drip},
+    {"/hang", 0, mock_hang},
+    {"/malformed", 0, mock_malformed},
+    {"/ndjson", 0, mock_ndjson},
+    {"/lines", 0, mock_lines},
+    {"/sse", 0, mock_sse},
+    {"/ws/", 1, mock_ws},
+    {"/huge-headers", 0, mock_huge_headers},
+    {"/gzip-bomb", 0, mock_gzip_bomb},
 };
 
-void flurry__mock_on_request(flurry__httpd_req *req, void *user) {
-  const char *path = flurry__httpd_req_path(req);
-  if (flurry__mock_inject(user, req))
+void mock_on_request(httpd_req *req, void *user) {
+  const char *path = httpd_req_path(req);
+  if (mock_inject(user, req))
     return;
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     const struct route *r = &routes[i];
@@ -456,5 +456,5 @@ void flurry__mock_on_request(flurry__httpd_req *req, void *user) {
       return;
     }
   }
-  flurry__mock_send_static(req, 404, "{\"error\":\"not found\"}");
+  mock_send_static(req, 404, "{\"error\":\"not found\"}");
 }
