@@ -1,4 +1,4 @@
-/* serve.c: options, port announcement and signals for the server
+/* serve.c: port announcement, signals and the run for the server
  * subcommands (see serve.h). */
 #include "serve.h"
 
@@ -10,33 +10,6 @@
 #include "fl.h"
 
 #define PORT_FILE_TMP_MAX 4096
-
-int serve_opt_value(int argc, char **argv, int *i, const char *name,
-                    const char **value) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0'))
-    return 0;
-  if (a[n] == '=') {
-    *value = a + n + 1;
-    return 1;
-  }
-  if (*i + 1 >= argc)
-    return -1;
-  *i += 1;
-  *value = argv[*i];
-  return 1;
-}
-
-int serve_parse_port(const char *prog, const char *s, uint16_t *out) {
-  int64_t port = 0;
-  if (s && fl_parse_i64(s, strlen(s), 0, 65535, &port) != 0) {
-    fprintf(stderr, "%s: --port wants 0..65535, got '%s'\n", prog, s);
-    return -1;
-  }
-  *out = (uint16_t)port;
-  return 0;
-}
 
 /* Writes "PORT\n" to a temporary file next to path, then renames it over
  * path. */

@@ -1,7 +1,7 @@
 /* serve.h: what the server subcommands (`flurry mock`, `flurry listen`)
- * share around their httpd: reading "--name value" options, the port
- * announcement (alone on stdout's first line, and atomically in a port
- * file), stopping on SIGINT/SIGTERM, and the run that ties them together.
+ * share around their httpd: the port announcement (alone on stdout's first
+ * line, and atomically in a port file), stopping on SIGINT/SIGTERM, and
+ * the run that ties them together.
  * Internal to the flurry binary. */
 #ifndef FLURRY_SERVE_H
 #define FLURRY_SERVE_H
@@ -11,16 +11,6 @@
 #include <uv.h>
 
 #include "httpd.h"
-
-/* "--name value" or "--name=value". Returns 1 and sets *value (advancing
- * *i past a separate value) when argv[*i] is this option, 0 when it is
- * not, -1 when the value is missing. */
-int serve_opt_value(int argc, char **argv, int *i, const char *name,
-                    const char **value);
-
-/* s (NULL: 0) as a port 0..65535. Returns 0, or -1 after a message on
- * stderr naming prog ("flurry mock"). */
-int serve_parse_port(const char *prog, const char *s, uint16_t *out);
 
 /* Prints "PORT\n" on stdout (flushed) and, when port_file is not NULL,
  * writes the same line to a temporary file next to it and renames it over
