@@ -37,6 +37,10 @@ static const opt_row table[] = {
     {{"help", 'h', NULL, "this text", 0}, O_HELP},
 };
 
+static void help_line(const char *line, size_t len, void *f) {
+  fprintf(f, "  %.*s\n", (int)len, line);
+}
+
 static void usage(const fl_args *a, FILE *f) {
   fputs("usage: flurry mock [--port N] [--host ADDR] [--port-file FILE] "
         "[--quiet]\n\n"
@@ -46,8 +50,7 @@ static void usage(const fl_args *a, FILE *f) {
         f);
   fl_args_help(a, f);
   fputs("\nEndpoints (every one answers any method; JSON unless stated):\n", f);
-  for (size_t i = 0; mock_endpoints[i]; i++)
-    fprintf(f, "  %s\n", mock_endpoints[i]);
+  mock_endpoints_each(help_line, f);
   fputs("\nFault injection on any endpoint (query parameters):\n", f);
   for (size_t i = 0; mock_fault_help[i]; i++)
     fprintf(f, "  %s\n", mock_fault_help[i]);

@@ -45,9 +45,13 @@ void mock_free(mock_server *m);
 void mock_on_request(httpd_req *req, void *user);
 void mock_on_abandon(httpd_req *req, void *user);
 
-/* One line per endpoint, and per fault-injection parameter, for --help and
- * GET /. NULL-terminated. */
-extern const char *const mock_endpoints[];
+/* The endpoints' lines for --help and GET /, from the route table
+ * (mock_routes.c): fn(line, len, ud) for each, in order (line is not
+ * NUL-terminated at len). */
+typedef void (*mock_line_fn)(const char *line, size_t len, void *ud);
+void mock_endpoints_each(mock_line_fn fn, void *ud);
+/* One line per fault-injection parameter, for --help and GET /.
+ * NULL-terminated. */
 extern const char *const mock_fault_help[];
 
 /* ---- helpers (mock_util.c) ------------------------------------------------

@@ -231,7 +231,9 @@ static void link_fire(httpd_req *req, int64_t ms) {
 
 /* ---- /items/stats[?reset=1] ---------------------------------------------- */
 
-static void stats(httpd_req *req) {
+void mock_items_stats(mock_server *m, httpd_req *req, const char *arg) {
+  (void)m;
+  (void)arg;
   fl_buf b = FL_BUF_INIT(4096);
   int rc = fl_buf_puts(&b, "{\"requests\":{");
   for (int k = 0; k < K_KINDS; k++)
@@ -244,19 +246,24 @@ static void stats(httpd_req *req) {
   mock_send_buf(req, 200, &b, rc);
 }
 
-void mock_items_sub(mock_server *m, httpd_req *req, const char *arg) {
-  if (strcmp(arg, "cursor") == 0)
-    answer(m, req, K_CURSOR, cursor_fire);
-  else if (strcmp(arg, "offset") == 0)
-    answer(m, req, K_OFFSET, offset_fire);
-  else if (strcmp(arg, "loop") == 0)
-    answer(m, req, K_LOOP, loop_fire);
-  else if (strcmp(arg, "link") == 0)
-    answer(m, req, K_LINK, link_fire);
-  else if (strcmp(arg, "stats") == 0)
-    stats(req);
-  else
-    mock_send_static(req, 404, "{\"error\":\"not found\"}");
+void mock_items_cursor(mock_server *m, httpd_req *req, const char *arg) {
+  (void)arg;
+  answer(m, req, K_CURSOR, cursor_fire);
+}
+
+void mock_items_offset(mock_server *m, httpd_req *req, const char *arg) {
+  (void)arg;
+  answer(m, req, K_OFFSET, offset_fire);
+}
+
+void mock_items_loop(mock_server *m, httpd_req *req, const char *arg) {
+  (void)arg;
+  answer(m, req, K_LOOP, loop_fire);
+}
+
+void mock_items_link(mock_server *m, httpd_req *req, const char *arg) {
+  (void)arg;
+  answer(m, req, K_LINK, link_fire);
 }
 
 /* ---- users' posts and comments, posts' comments -------------------------- */

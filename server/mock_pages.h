@@ -8,9 +8,14 @@
 
 #include "mock_int.h"
 
-/* /items, /items/... */
+/* /items, /items/cursor, /items/offset, /items/loop, /items/link,
+ * /items/stats */
 void mock_items(mock_server *m, httpd_req *req, const char *arg);
-void mock_items_sub(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_cursor(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_offset(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_loop(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_link(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_stats(mock_server *m, httpd_req *req, const char *arg);
 /* /users/{id}/posts and /users/{id}/comments: arg "7/posts". Returns 1 when
  * it answered, 0 when arg is not one of them. */
 int mock_user_sub(mock_server *m, httpd_req *req, const char *arg);

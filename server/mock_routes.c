@@ -17,70 +17,6 @@
 #define BYTES_SEED 0x666c75727279ull /* "flurry" */
 #define REDIRECT_MAX 100
 
-const char *const mock_endpoints[] = {
-    "GET  /                     this list, as JSON",
-    "GET  /json                 a fixed JSON document (~250 bytes)",
-    "ANY  /delay/{ms}           answer after ms milliseconds (0..60000)",
-    "ANY  /status/{code}        answer with status code (200..599)"
-    " [?retry_after=V: seconds or an HTTP-date, verbatim]",
-    "GET  /users                100 users [?page=P&per_page=K&total=N]"
-    " (Link: rel=next)",
-    "GET  /users/{id}           one user (1..1000000), else 404",
-    "ANY  /echo                 method, path, query, headers and body as JSON",
-    "GET  /bytes/{n}            n pseudo-random bytes (0..104857600),"
-    " deterministic",
-    "GET  /redirect/{n}         302 n times (0..100), then /json",
-    "GET  /redirect-to?url=U    redirect to U [&status=3xx, default 302]",
-    "GET  /headers              the request headers as JSON",
-    "ANY  /flaky?key=K          the first N requests with key K fail"
-    " [&fail=N (1)&kind=status|reset&status=S (503)&retry_after=V]",
-    "ANY  /limited              token bucket per client address or per key:"
-    " 429 + Retry-After past it, RateLimit-*, RateLimit, RateLimit-Policy and"
-    " X-RateLimit-* headers [?rate=R (10/s)&burst=B (R)&key=K"
-    "&status=429|403 (403: GitHub style, no Retry-After)]",
-    "ANY  /reset                reset the connection (TCP RST), no answer"
-    " [?after=N: after the headers and N body bytes]",
-    "ANY  /truncated            Content-Length: N, only M bytes, then close"
-    " [?size=N (1024)&send=M (N/2)]",
-    "ANY  /drip                 headers, then N bytes of '*', one every T ms"
-    " [?bytes=N (10, 0..100000)&interval_ms=T (100, 1..60000)]",
-    "ANY  /hang                 read the request, never answer"
-    " [?ms=T: close after T ms (1..3600000), still no answer]",
-    "ANY  /malformed            200, application/json, a body that is not JSON",
-    "ANY  /huge-headers         200 with LINES headers making about BYTES bytes"
-    " [?bytes=BYTES (307200)&lines=LINES (300)]",
-    "ANY  /gzip-bomb            Content-Encoding: gzip, about 1 KiB per MiB of"
-    " zeros it inflates to [?mib=N (1024: 1 GiB from ~1 MiB)]",
-    "GET  /items                items {id,name}, Link rel=first/prev/next/last and"
-    " X-Total-Count [?page=P&per_page=K (50)&total=N (1000)]",
-    "GET  /items/cursor         {items, meta:{next_cursor,total}, next (a URL)}"
-    " [?cursor=C&limit=K (50)&total=N (1000)]",
-    "GET  /items/offset         {items, total, offset, limit}"
-    " [?offset=O&limit=K (50)&total=N (1000)]",
-    "GET  /items/loop?page=P    3 pages whose next links go round (page 3 -> 1)",
-    "GET  /items/link?next=U    the Authorization and other request headers;"
-    " Link: <U>; rel=\"next\"",
-    "     /items*               &delay_ms=D: answer after D ms (in flight meanwhile)",
-    "GET  /items/stats          requests per /items endpoint, most in flight at once"
-    " [?reset=1]",
-    "GET  /users/{id}/posts     posts id .. id + id%3 (neighbours share posts)",
-    "GET  /users/{id}/comments  id%4 comments by the user",
-    "GET  /posts/{id}           a post with its comment_ids",
-    "GET  /posts/{id}/comments  1 + id%3 comments",
-    "GET  /ndjson, /lines, /sse  n records {\"seq\":i} / \"line i\" / events"
-    " (id i, event tick, data \"tick i\\nof n\"; resumes after Last-Event-ID,"
-    " 204 when none is left) [?n=N (10)&interval_ms=T (0: at once)&pad=P"
-    " (ndjson)&retry=MS (sse)&crlf=1 (lines)&cut_every=K: close midway"
-    " through the record after K]",
-    "WS   /ws/echo              WebSocket: every message back, same type"
-    " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
-    " an N-byte message first; ?ping=1: ping, then report the pong as"
-    " {\"pong\":DATA}; ?mute=1: answer nothing, not even pongs;"
-    " ?bad_accept=1: a wrong Sec-WebSocket-Accept]",
-    "WS   /ws/broadcast         WebSocket: every message to every client"
-    " connected here (sender too); same options",
-    NULL};
-
 static const char slideshow[] =
     "{\"slideshow\":{\"author\":\"Yours Truly\",\"date\":\"date of "
     "publication\",\"slides\":[{\"title\":\"Wake up to "
@@ -90,26 +26,32 @@ static const char slideshow[] =
 
 /* ---- GET / and /json ----------------------------------------------------- */
 
-/* Appends "name":[lines...]. */
-static int put_lines(fl_buf *b, const char *name, const char *const *lines) {
-  int rc = fl_buf_printf(b, "\"%s\":[", name);
-  for (size_t i = 0; lines[i]; i++) {
-    rc |= i ? fl_buf_putc(b, ',') : FL_OK;
-    rc |= fl_json_str(b, lines[i], strlen(lines[i]));
-  }
-  return rc | fl_buf_putc(b, ']');
+/* A JSON array being written: its buffer, the accumulated result, how
+ * many elements so far. */
+typedef struct json_lines {
+  fl_buf *b;
+  int rc;
+  size_t n;
+} json_lines;
+
+static void put_line(const char *line, size_t len, void *ud) {
+  json_lines *j = ud;
+  j->rc |= j->n++ ? fl_buf_putc(j->b, ',') : FL_OK;
+  j->rc |= fl_json_str(j->b, line, len);
 }
 
 static void r_index(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   fl_buf b = FL_BUF_INIT(16384);
-  int rc = fl_buf_putc(&b, '{');
-  rc |= put_lines(&b, "endpoints", mock_endpoints);
-  rc |= fl_buf_putc(&b, ',');
-  rc |= put_lines(&b, "faults", mock_fault_help);
-  rc |= fl_buf_putc(&b, '}');
-  mock_send_buf(req, 200, &b, rc);
+  json_lines j = {&b, fl_buf_puts(&b, "{\"endpoints\":["), 0};
+  mock_endpoints_each(put_line, &j);
+  j.rc |= fl_buf_puts(&b, "],\"faults\":[");
+  j.n = 0;
+  for (size_t i = 0; mock_fault_help[i]; i++)
+    put_line(mock_fault_help[i], strlen(mock_fault_help[i]), &j);
+  j.rc |= fl_buf_puts(&b, "]}");
+  mock_send_buf(req, 200, &b, j.rc);
 }
 
 static void r_json(mock_server *m, httpd_req *req, const char *arg) {
@@ -406,45 +348,126 @@ static void r_redirect_to(mock_server *m, httpd_req *req,
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+/* A route: an exact path, or a prefix followed by a non-empty argument;
+ * its handler; its lines in --help and GET / ('\n' between them; NULL:
+ * described in another row). A request takes the first row that matches;
+ * the help lists the rows in this order. */
 static const struct route {
   const char *path;
   int prefix; /* 1: path + non-empty argument */
   mock_route_fn fn;
+  const char *help;
 } routes[] = {
-    {"/", 0, r_index},
-    {"/json", 0, r_json},
-    {"/delay/", 1, r_delay},
-    {"/status/", 1, mock_status},
-    {"/users", 0, r_users},
-    {"/users/", 1, r_user},
-    {"/items", 0, mock_items},
-    {"/items/", 1, mock_items_sub},
-    {"/posts/", 1, mock_post},
-    {"/echo", 0, r_echo},
-    {"/headers", 0, r_headers},
-    {"/bytes/", 1, r_bytes},
-    {"/redirect/", 1, r_redirect},
-    {"/redirect-to", 0, r_redirect_to},
-    {"/flaky", 0, mock_flaky},
-    {"/limited", 0, mock_limited},
-    {"/reset", 0, mock_reset},
-    {"/truncated", 0, mock_truncated},
-    {"/drip", 0, mock_drip},
-    {"/hang", 0, mock_hang},
-    {"/malformed", 0, mock_malformed},
-    {"/ndjson", 0, mock_ndjson},
-    {"/lines", 0, mock_lines},
-    {"/sse", 0, mock_sse},
-    {"/ws/", 1, mock_ws},
-    {"/huge-headers", 0, mock_huge_headers},
-    {"/gzip-bomb", 0, mock_gzip_bomb},
+    {"/", 0, r_index, "GET  /                     this list, as JSON"},
+    {"/json", 0, r_json,
+     "GET  /json                 a fixed JSON document (~250 bytes)"},
+    {"/delay/", 1, r_delay,
+     "ANY  /delay/{ms}           answer after ms milliseconds (0..60000)"},
+    {"/status/", 1, mock_status,
+     "ANY  /status/{code}        answer with status code (200..599)"
+     " [?retry_after=V: seconds or an HTTP-date, verbatim]"},
+    {"/users", 0, r_users,
+     "GET  /users                100 users [?page=P&per_page=K&total=N]"
+     " (Link: rel=next)"},
+    {"/users/", 1, r_user,
+     "GET  /users/{id}           one user (1..1000000), else 404\n"
+     "GET  /users/{id}/posts     posts id .. id + id%3 (neighbours share posts)\n"
+     "GET  /users/{id}/comments  id%4 comments by the user"},
+    {"/echo", 0, r_echo,
+     "ANY  /echo                 method, path, query, headers and body as JSON"},
+    {"/bytes/", 1, r_bytes,
+     "GET  /bytes/{n}            n pseudo-random bytes (0..104857600),"
+     " deterministic"},
+    {"/redirect/", 1, r_redirect,
+     "GET  /redirect/{n}         302 n times (0..100), then /json"},
+    {"/redirect-to", 0, r_redirect_to,
+     "GET  /redirect-to?url=U    redirect to U [&status=3xx, default 302]"},
+    {"/headers", 0, r_headers,
+     "GET  /headers              the request headers as JSON"},
+    {"/flaky", 0, mock_flaky,
+     "ANY  /flaky?key=K          the first N requests with key K fail"
+     " [&fail=N (1)&kind=status|reset&status=S (503)&retry_after=V]"},
+    {"/limited", 0, mock_limited,
+     "ANY  /limited              token bucket per client address or per key:"
+     " 429 + Retry-After past it, RateLimit-*, RateLimit, RateLimit-Policy and"
+     " X-RateLimit-* headers [?rate=R (10/s)&burst=B (R)&key=K"
+     "&status=429|403 (403: GitHub style, no Retry-After)]"},
+    {"/reset", 0, mock_reset,
+     "ANY  /reset                reset the connection (TCP RST), no answer"
+     " [?after=N: after the headers and N body bytes]"},
+    {"/truncated", 0, mock_truncated,
+     "ANY  /truncated            Content-Length: N, only M bytes, then close"
+     " [?size=N (1024)&send=M (N/2)]"},
+    {"/drip", 0, mock_drip,
+     "ANY  /drip                 headers, then N bytes of '*', one every T ms"
+     " [?bytes=N (10, 0..100000)&interval_ms=T (100, 1..60000)]"},
+    {"/hang", 0, mock_hang,
+     "ANY  /hang                 read the request, never answer"
+     " [?ms=T: close after T ms (1..3600000), still no answer]"},
+    {"/malformed", 0, mock_malformed,
+     "ANY  /malformed            200, application/json, a body that is not JSON"},
+    {"/huge-headers", 0, mock_huge_headers,
+     "ANY  /huge-headers         200 with LINES headers making about BYTES bytes"
+     " [?bytes=BYTES (307200)&lines=LINES (300)]"},
+    {"/gzip-bomb", 0, mock_gzip_bomb,
+     "ANY  /gzip-bomb            Content-Encoding: gzip, about 1 KiB per MiB of"
+     " zeros it inflates to [?mib=N (1024: 1 GiB from ~1 MiB)]"},
+    {"/items", 0, mock_items,
+     "GET  /items                items {id,name}, Link rel=first/prev/next/last and"
+     " X-Total-Count [?page=P&per_page=K (50)&total=N (1000)]"},
+    {"/items/cursor", 0, mock_items_cursor,
+     "GET  /items/cursor         {items, meta:{next_cursor,total}, next (a URL)}"
+     " [?cursor=C&limit=K (50)&total=N (1000)]"},
+    {"/items/offset", 0, mock_items_offset,
+     "GET  /items/offset         {items, total, offset, limit}"
+     " [?offset=O&limit=K (50)&total=N (1000)]"},
+    {"/items/loop", 0, mock_items_loop,
+     "GET  /items/loop?page=P    3 pages whose next links go round (page 3 -> 1)"},
+    {"/items/link", 0, mock_items_link,
+     "GET  /items/link?next=U    the Authorization and other request headers;"
+     " Link: <U>; rel=\"next\"\n"
+     "     /items*               &delay_ms=D: answer after D ms (in flight meanwhile)"},
+    {"/items/stats", 0, mock_items_stats,
+     "GET  /items/stats          requests per /items endpoint, most in flight at once"
+     " [?reset=1]"},
+    {"/posts/", 1, mock_post,
+     "GET  /posts/{id}           a post with its comment_ids\n"
+     "GET  /posts/{id}/comments  1 + id%3 comments"},
+    {"/ndjson", 0, mock_ndjson,
+     "GET  /ndjson, /lines, /sse  n records {\"seq\":i} / \"line i\" / events"
+     " (id i, event tick, data \"tick i\\nof n\"; resumes after Last-Event-ID,"
+     " 204 when none is left) [?n=N (10)&interval_ms=T (0: at once)&pad=P"
+     " (ndjson)&retry=MS (sse)&crlf=1 (lines)&cut_every=K: close midway"
+     " through the record after K]"},
+    {"/lines", 0, mock_lines, NULL},
+    {"/sse", 0, mock_sse, NULL},
+    {"/ws/", 1, mock_ws,
+     "WS   /ws/echo              WebSocket: every message back, same type"
+     " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
+     " an N-byte message first; ?ping=1: ping, then report the pong as"
+     " {\"pong\":DATA}; ?mute=1: answer nothing, not even pongs;"
+     " ?bad_accept=1: a wrong Sec-WebSocket-Accept]\n"
+     "WS   /ws/broadcast         WebSocket: every message to every client"
+     " connected here (sender too); same options"},
 };
+
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+void mock_endpoints_each(mock_line_fn fn, void *ud) {
+  for (size_t i = 0; i < NROUTES; i++)
+    for (const char *p = routes[i].help; p && *p;) {
+      const char *nl = strchr(p, '\n');
+      size_t n = nl ? (size_t)(nl - p) : strlen(p);
+      fn(p, n, ud);
+      p += n + (nl != NULL);
+    }
+}
 
 void mock_on_request(httpd_req *req, void *user) {
   const char *path = httpd_req_path(req);
   if (mock_inject(user, req))
     return;
-  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+  for (size_t i = 0; i < NROUTES; i++) {
     const struct route *r = &routes[i];
     size_t n = strlen(r->path);
     if (r->prefix && strncmp(path, r->path, n) == 0 && path[n] != '\0') {
