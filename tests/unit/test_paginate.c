@@ -20,8 +20,8 @@
 
 typedef struct fixture {
   uv_loop_t loop;
-  flurry__mock mock;
-  flurry__httpd *h[2];
+  mock_server mock;
+  httpd_server *h[2];
   unsigned port[2];
   int closed;
   flurry_client *client;
@@ -56,16 +56,16 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   assert_non_null(f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
-  assert_int_equal(flurry__mock_init(&f->mock, &f->loop), 0);
+  assert_int_equal(mock_init(&f->mock, &f->loop), 0);
   for (int i = 0; i < 2; i++) {
-    flurry__httpd_opts o;
+    httpd_opts o;
     char err[256];
     memset(&o, 0, sizeof o);
-    o.on_request = flurry__mock_on_request;
-    o.on_abandon = flurry__mock_on_abandon;
+    o.on_request = mock_on_request;
+    o.on_abandon = mock_on_abandon;
     o.user = &f->mock;
-    assert_int_equal(flurry__httpd_new(&f->h[i], &f->loop, &o, err, sizeof err), 0);
-    f->port[i] = flurry__httpd_port(f->h[i]);
+    assert_int_equal(httpd_new(&f->h[i], &f->loop, &o, err, sizeof err), 0);
+    f->port[i] = httpd_port(f->h[i]);
   }
   assert_int_equal(flurry_client_new(&f->client, &f->loop), FLURRY_OK);
   *state = f;
@@ -76,10 +76,10 @@ static int teardown(void **state) {
   fixture *f = *state;
   flurry_client_free(f->client); /* NULL: a test freed it */
   for (int i = 0; i < 2; i++)
-    flurry__httpd_close(f->h[i], server_closed, f);
+    httpd_close(f->h[i], server_closed, f);
   uv_run(&f->loop, UV_RUN_DEFAULT);
   assert_int_equal(f->closed, 2);
-  flurry__mock_free(&f->mock);
+  mock_free(&f->mock);
   assert_int_equal(uv_loop_close(&f->loop), 0);
   free(f);
   return 0;
