@@ -258,7 +258,7 @@ static int one_option(const fl_arg *row, const char *v, void *ud) {
 static void set_defaults(listen_opts *o) {
   memset(o, 0, sizeof *o);
   o->host = "127.0.0.1";
-  o->tolerance_s = SIG_TOLERANCE_DEFAULT;
+  o->tolerance_s = WHSIG_TOLERANCE_DEFAULT;
   o->window_s = WINDOW_DEFAULT_S;
   o->dedup_max = LISTEN_DEDUP_MAX_DEFAULT;
   o->max_body = HTTPD_MAX_BODY_DEFAULT;
@@ -279,7 +279,7 @@ static int check_opts(const listen_opts *o, listen_cfg *c) {
     fprintf(stderr, PROG ": --fsync needs -o FILE\n");
     return -1;
   }
-  int timed = o->scheme == SIG_STRIPE || o->scheme == SIG_STANDARD;
+  int timed = o->scheme == WHSIG_STRIPE || o->scheme == WHSIG_STANDARD;
   if (timed && o->window_s < 2 * o->tolerance_s) {
     fprintf(stderr,
             PROG ": --dedup-window must be at least 2 x --tolerance "
@@ -312,7 +312,7 @@ static int add_secret(listen_cfg *c, const char *s, size_t n,
   if (sig_key_parse(c->scheme, s, n, &c->keys[c->nkeys]) != 0) {
     fprintf(stderr, PROG ": %s: not a valid secret for --scheme %s%s\n", where,
             sig_scheme_name(c->scheme),
-            c->scheme == SIG_STANDARD ? " (want whsec_<base64>)" : "");
+            c->scheme == WHSIG_STANDARD ? " (want whsec_<base64>)" : "");
     return -1;
   }
   c->nkeys++;
@@ -370,7 +370,7 @@ static int load_secrets(const listen_opts *o, listen_cfg *c) {
   for (size_t i = 0; i < o->files.n; i++)
     if (read_secret_file(c, o->files.v[i]) != 0)
       return -1;
-  if (c->scheme != SIG_NONE && c->nkeys == 0) {
+  if (c->scheme != WHSIG_NONE && c->nkeys == 0) {
     fprintf(stderr, PROG ": --scheme %s needs --secret or --secret-file\n",
             sig_scheme_name(c->scheme));
     return -1;
@@ -456,7 +456,7 @@ static void banner(void *arg, unsigned port) {
   listen_run *r = arg;
   const listen_opts *o = r->o;
   listen_out_start(&r->l); /* after the port line */
-  if (r->l.cfg.scheme == SIG_NONE)
+  if (r->l.cfg.scheme == WHSIG_NONE)
     fprintf(stderr, PROG ": warning: --scheme none: deliveries are NOT "
                          "verified (local testing only)\n");
   if (!o->quiet)

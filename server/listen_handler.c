@@ -11,7 +11,7 @@
 #define JSON_TYPE "application/json"
 #define HEADERS_MAX 256         /* request headers written with --headers */
 #define KEEP_BUF_MAX (4u << 20) /* reused buffers above this are released */
-#define ID_TOKEN_MAX (SIG_ID_MAX * 6 + 2) /* escaped, quoted */
+#define ID_TOKEN_MAX (WHSIG_ID_MAX * 6 + 2) /* escaped, quoted */
 
 int64_t listen_now_ms(void) {
   struct timespec ts;
@@ -39,9 +39,9 @@ void listen_reply_error(httpd_req *req, unsigned status,
 /* ---- the delivery -------------------------------------------------------- */
 
 static unsigned sig_status(int rc) {
-  if (rc == SIG_EMALFORMED)
+  if (rc == WHSIG_EMALFORMED)
     return 400;
-  return rc == SIG_ECRYPTO ? 500 : 401;
+  return rc == WHSIG_ECRYPTO ? 500 : 401;
 }
 
 static int verify(listen_server *l, httpd_req *req, int64_t now_ms) {
@@ -59,9 +59,9 @@ static int verify(listen_server *l, httpd_req *req, int64_t now_ms) {
 /* The id header of the scheme (none: webhook-id, else X-GitHub-Delivery). */
 static const char *id_header(listen_server *l, httpd_req *req) {
   const char *v = NULL;
-  if (l->cfg.scheme != SIG_GITHUB)
+  if (l->cfg.scheme != WHSIG_GITHUB)
     v = httpd_req_header(req, "webhook-id");
-  if (v == NULL && l->cfg.scheme != SIG_STANDARD)
+  if (v == NULL && l->cfg.scheme != WHSIG_STANDARD)
     v = httpd_req_header(req, "X-GitHub-Delivery");
   return v;
 }
@@ -72,9 +72,9 @@ static const char *id_header(listen_server *l, httpd_req *req) {
  * JSON). Stripe's id is checked when the body is read (valid JSON). */
 static const char *bad_id(listen_server *l, httpd_req *req) {
   const char *v =
-      l->cfg.scheme == SIG_STRIPE ? NULL : id_header(l, req);
+      l->cfg.scheme == WHSIG_STRIPE ? NULL : id_header(l, req);
   size_t n = v ? strlen(v) : 0;
-  if (n > SIG_ID_MAX)
+  if (n > WHSIG_ID_MAX)
     return "delivery id too long";
   return fl_is_text(v ? v : "", n) ? NULL : "delivery id is not UTF-8 text";
 }
@@ -84,7 +84,7 @@ static const char *bad_id(listen_server *l, httpd_req *req) {
  * 0, or 400 (too long), or 500. */
 static unsigned delivery_id(listen_server *l, httpd_req *req,
                             int is_json, fl_buf *id) {
-  if (l->cfg.scheme == SIG_STRIPE) {
+  if (l->cfg.scheme == WHSIG_STRIPE) {
     size_t off, len;
     if (!is_json ||
         listen_event_json_member(l->json.data, l->json.len, "id", &off,
@@ -190,7 +190,7 @@ static void handle(listen_server *l, httpd_req *req) {
     return;
   }
   int rc = verify(l, req, now_ms);
-  if (rc != SIG_OK) {
+  if (rc != WHSIG_OK) {
     l->rejected++;
     listen_reply_error(req, sig_status(rc), sig_strerror(rc));
     return;

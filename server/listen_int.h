@@ -16,7 +16,7 @@
 #include "listen_store.h"
 #include "sig.h"
 
-#define LISTEN_SECRETS_MAX SIG_MAX
+#define LISTEN_SECRETS_MAX WHSIG_MAX
 
 /* The settings, fixed at start-up. */
 typedef struct listen_cfg {

@@ -22,10 +22,10 @@
 
 typedef struct send_opts {
   const char *url, *scheme_name, *body, *id;
-  const char *secrets[SIG_MAX];
+  const char *secrets[WHSIG_MAX];
   size_t nsecrets;
   sig_scheme scheme;
-  sig_key keys[SIG_MAX];
+  sig_key keys[WHSIG_MAX];
   int64_t count, offset;
   int same_id, bad_signature, help;
 } send_opts;
@@ -97,7 +97,7 @@ static int one_option(const fl_arg *row, const char *v, void *ud) {
   case O_COUNT: return fl_args_int(a, &r->arg, v, 1, COUNT_MAX, &o->count);
   case O_OFFSET: return fl_args_int(a, &r->arg, v, -OFFSET_MAX, OFFSET_MAX, &o->offset);
   default: /* O_SECRET */
-    if (o->nsecrets == SIG_MAX)
+    if (o->nsecrets == WHSIG_MAX)
       return fl_args_bad(a, &r->arg, "", "too many secrets");
     o->secrets[o->nsecrets++] = v;
     return 0;
@@ -111,7 +111,7 @@ static int check_opts(send_opts *o) {
                          "github|stripe|standard|none\n");
     return -1;
   }
-  if (o->scheme != SIG_NONE && o->nsecrets == 0) {
+  if (o->scheme != WHSIG_NONE && o->nsecrets == 0) {
     fprintf(stderr, PROG ": --scheme %s needs --secret\n", o->scheme_name);
     return -1;
   }
@@ -184,11 +184,11 @@ static int prepare(const send_opts *o, const char *base, int64_t i,
     return -1;
   const char *hdr = sig_header(o->scheme);
   rc = add_header(d, "Content-Type", "application/json");
-  if (o->scheme == SIG_GITHUB || o->scheme == SIG_NONE) {
+  if (o->scheme == WHSIG_GITHUB || o->scheme == WHSIG_NONE) {
     rc |= add_header(d, "X-GitHub-Delivery", d->id.data);
     rc |= add_header(d, "X-GitHub-Event", "ping");
   }
-  if (o->scheme == SIG_STANDARD) {
+  if (o->scheme == WHSIG_STANDARD) {
     rc |= add_header(d, "webhook-id", d->id.data);
     rc |= add_header(d, "webhook-timestamp", ts);
   }

@@ -34,29 +34,29 @@
 
 #include "fl.h"
 
-#define SIG_MAC_LEN 32                    /* HMAC-SHA256 */
-#define SIG_MAX 16                        /* signatures read from one header */
-#define SIG_KEY_MAX 512                   /* bytes of one secret */
-#define SIG_TOLERANCE_DEFAULT 300         /* seconds */
-#define SIG_ID_MAX 256                    /* bytes of a webhook-id */
+#define WHSIG_MAC_LEN 32                    /* HMAC-SHA256 */
+#define WHSIG_MAX 16                        /* signatures read from one header */
+#define WHSIG_KEY_MAX 512                   /* bytes of one secret */
+#define WHSIG_TOLERANCE_DEFAULT 300         /* seconds */
+#define WHSIG_ID_MAX 256                    /* bytes of a webhook-id */
 
 typedef enum sig_scheme {
-  SIG_NONE = 0, /* no verification (local testing only) */
-  SIG_GITHUB,
-  SIG_STRIPE,
-  SIG_STANDARD
+  WHSIG_NONE = 0, /* no verification (local testing only) */
+  WHSIG_GITHUB,
+  WHSIG_STRIPE,
+  WHSIG_STANDARD
 } sig_scheme;
 
 /* Results. The HTTP status a receiver answers with is in brackets. */
 enum {
-  SIG_OK = 0,
-  SIG_EMISSING = -1,           /* a required header is absent [401] */
-  SIG_EMALFORMED = -2,         /* a header or secret that does not parse
+  WHSIG_OK = 0,
+  WHSIG_EMISSING = -1,           /* a required header is absent [401] */
+  WHSIG_EMALFORMED = -2,         /* a header or secret that does not parse
                                   [400] */
-  SIG_ESTALE = -3,     /* timestamp outside tolerance, checked
+  WHSIG_ESTALE = -3,     /* timestamp outside tolerance, checked
                                   before the signature [401] */
-  SIG_EMISMATCH = -4,          /* no signature matches any secret [401] */
-  SIG_ECRYPTO = -5             /* libcrypto failed (out of memory) [500] */
+  WHSIG_EMISMATCH = -4,          /* no signature matches any secret [401] */
+  WHSIG_ECRYPTO = -5             /* libcrypto failed (out of memory) [500] */
 };
 
 /* A short description of a result ("signature mismatch"). */
@@ -76,27 +76,27 @@ const char *sig_header(sig_scheme s);
 typedef struct sig_set {
   size_t n;   /* signatures in mac */
   size_t bad; /* v1 values (standard: tokens) skipped as malformed */
-  unsigned char mac[SIG_MAX][SIG_MAC_LEN];
+  unsigned char mac[WHSIG_MAX][WHSIG_MAC_LEN];
   int64_t t;
   const char *t_str;
   size_t t_len;
 } sig_set;
 
 /* The parsers read exactly v[0..n) (no NUL needed) and fill *out. Each
- * returns SIG_OK or SIG_EMALFORMED (*out then undefined):
+ * returns WHSIG_OK or WHSIG_EMALFORMED (*out then undefined):
  *   github:   exactly "sha256=" and 64 lowercase hex digits.
  *   stripe:   comma-separated key=value (keys letters and digits, no white
  *             space); exactly one t (a timestamp); v1 values 64 lowercase
- *             hex, at most SIG_MAX of them (out->n may be 0: no
+ *             hex, at most WHSIG_MAX of them (out->n may be 0: no
  *             v1); other keys ignored.
  *   standard: tokens separated by spaces (runs of spaces allowed), each
  *             "version,signature"; v1 signatures canonical padded base64 of
- *             32 bytes, at most SIG_MAX; other versions ignored.
+ *             32 bytes, at most WHSIG_MAX; other versions ignored.
  * A v1 value that does not parse (standard: also a token that is not
  * "version,signature") is skipped and counted in out->bad, as the senders'
  * reference libraries skip what cannot match: a broken value next to a
  * good one does not refuse the delivery. A header whose every v1 value was
- * skipped is EMALFORMED; more than SIG_MAX well-formed v1 values
+ * skipped is EMALFORMED; more than WHSIG_MAX well-formed v1 values
  * too. */
 int sig_parse_github(const char *v, size_t n, sig_set *out);
 int sig_parse_stripe(const char *v, size_t n, sig_set *out);
@@ -104,19 +104,19 @@ int sig_parse_standard(const char *v, size_t n, sig_set *out);
 
 /* A Unix timestamp in seconds: 1 to 15 decimal digits, no sign, no
  * leading zero (so that the text signed is the number). Returns
- * SIG_OK or SIG_EMALFORMED. */
+ * WHSIG_OK or WHSIG_EMALFORMED. */
 int sig_parse_time(const char *v, size_t n, int64_t *out);
 
 /* One secret, as HMAC key bytes. */
 typedef struct sig_key {
   size_t len;
-  unsigned char k[SIG_KEY_MAX];
+  unsigned char k[WHSIG_KEY_MAX];
 } sig_key;
 
 /* The key for secret s[0..n) under scheme: for standard, the canonical
  * base64 after an optional "whsec_" prefix, decoded; for the others the
- * bytes as they are (Stripe's "whsec_..." included). Returns SIG_OK,
- * or SIG_EMALFORMED (empty, longer than SIG_KEY_MAX, bad
+ * bytes as they are (Stripe's "whsec_..." included). Returns WHSIG_OK,
+ * or WHSIG_EMALFORMED (empty, longer than WHSIG_KEY_MAX, bad
  * base64). */
 int sig_key_parse(sig_scheme scheme, const char *s, size_t n,
                   sig_key *out);
@@ -135,11 +135,11 @@ typedef struct sig_delivery {
  * seconds; injectable), timestamps allowed tolerance seconds either way.
  * Checked in this order, the cheap ones first: EMISSING (no signature
  * header; standard: no id or timestamp either), EMALFORMED (header syntax;
- * standard: an id empty, longer than SIG_ID_MAX or not UTF-8 text
+ * standard: an id empty, longer than WHSIG_ID_MAX or not UTF-8 text
  * (fl_is_text), a bad timestamp), ESTALE (timestamp outside the tolerance,
  * authentic or not), EMISMATCH (no v1 signature, or none matches any key),
- * ECRYPTO; else SIG_OK. SIG_NONE always returns
- * SIG_OK. */
+ * ECRYPTO; else WHSIG_OK. WHSIG_NONE always returns
+ * WHSIG_OK. */
 int sig_verify(sig_scheme scheme, const sig_key *keys,
                size_t nkeys, int64_t tolerance, int64_t now,
                const sig_delivery *d);
@@ -147,7 +147,7 @@ int sig_verify(sig_scheme scheme, const sig_key *keys,
 /* Appends to out the signature header value for a delivery signed with
  * each of keys[0..nkeys) (github: the first key only), at time t (stripe,
  * standard) with id (standard). Returns FL_OK, FL_ENOMEM, FL_ELIMIT, or
- * SIG_ECRYPTO. For the sender (`flurry mock send-webhook`) and the
+ * WHSIG_ECRYPTO. For the sender (`flurry mock send-webhook`) and the
  * tests. */
 int sig_sign(sig_scheme scheme, const sig_key *keys,
              size_t nkeys, const char *id, int64_t t, const char *body,

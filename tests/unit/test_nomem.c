@@ -151,8 +151,8 @@ static int dedup_set(void *ctx, const char **why) {
 static int signing(void *ctx, const char **why) {
   (void)ctx;
   static const char body[] = "{\"id\":\"evt_1\",\"object\":\"event\"}";
-  static const sig_scheme schemes[] = {SIG_GITHUB, SIG_STRIPE,
-                                               SIG_STANDARD};
+  static const sig_scheme schemes[] = {WHSIG_GITHUB, WHSIG_STRIPE,
+                                               WHSIG_STANDARD};
   static const char *const secrets[] = {"It's a Secret", "whsec_stripe",
                                         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
   int rc = FL_OK;
