@@ -37,10 +37,10 @@ static void test_hooks(void) {}
 int main(int argc, char **argv) {
   test_hooks();
   if (argc > 1 && strcmp(argv[1], "mock") == 0)
-    return flurry_mock_main(argc - 1, argv + 1);
+    return cli_mock_main(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "listen") == 0)
-    return flurry_listen_main(argc - 1, argv + 1);
+    return cli_listen_main(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "ws") == 0)
-    return flurry_ws_main(argc - 1, argv + 1);
+    return cli_ws_main(argc - 1, argv + 1);
   return cli_run(argc, argv);
 }

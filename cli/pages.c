@@ -109,7 +109,7 @@ static int make_page(tchain *ch, const char *url, const char *var, const flurry_
 }
 
 /* LINK and NEXT_URL: the page at url (resolved by the library). */
-static int build_url(const char *url, const flurry_page *from, void *ud, flurry_request **out) {
+static int build_url(const char *url, const flurry_page *from, flurry_request **out, void *ud) {
   tchain *ch = ud;
   if (from && ch->rt->t->stopping)
     return FLURRY_ECANCELLED; /* a signal: no next page */
@@ -127,7 +127,7 @@ static int var_page(tchain *ch, const char *var, const flurry_page *from, flurry
 }
 
 /* Page numbers known up front: page `number` has START + STEP * (number - 1). */
-static int build_number(int64_t number, void *ud, flurry_request **out) {
+static int build_number(int64_t number, flurry_request **out, void *ud) {
   tchain *ch = ud;
   const cli_pager *pg = pager_of(ch);
   char num[32];
@@ -173,8 +173,8 @@ static int next_value(tchain *ch, const tread *rd, jv *v) {
 }
 
 /* NEXT_URL: --paginate EXPR's URL (the library resolves it). */
-static int next_url(const flurry_response *resp, const flurry_page *page, void *ud, char *url,
-                    size_t len) {
+static int next_url(const flurry_response *resp, const flurry_page *page, char *url, size_t len,
+                    void *ud) {
   tchain *ch = ud;
   (void)page;
   tread *rd = read_page(ch, resp);
@@ -217,8 +217,8 @@ static int numbers_end_known(tchain *ch, const tread *rd) {
 
 /* CALLBACK: the next cursor, or the next page number (an empty page is
  * the last). */
-static int next_var(const flurry_response *resp, const flurry_page *page, void *ud,
-                    flurry_request **out) {
+static int next_var(const flurry_response *resp, const flurry_page *page, flurry_request **out,
+                    void *ud) {
   tchain *ch = ud;
   const cli_pager *pg = pager_of(ch);
   tread *rd = read_page(ch, resp);
@@ -293,7 +293,7 @@ static void page_drop(void *page_data, void *ud) {
 static void chain_end(const flurry_chain_end *end, void *ud) {
   tchain *ch = ud;
   const cli_ctx *ctx = ch->rt->t->ctx;
-  if (strcmp(end->detail, "max_pages") == 0)
+  if (end->detail == FLURRY_DETAIL_MAX_PAGES)
     cli_stats_count(ctx->stats, COUNT_MAX_PAGES, 1);
   if (ch->interrupted && end->not_started > 0) { /* a signal: known pages left */
     ch->rt->dropped += (uint64_t)end->not_started;
@@ -409,9 +409,10 @@ void pages_after(cli_tree *t, tnode *nd, flurry_request *req, const flurry_respo
     tree_error(t, nd, resp, rd->err_kind, rd->err_detail, rd->err_msg);
   } else if (flurry_request_chain_stopped(req, &end) == 1) {
     /* the library's own reasons; ours are in rd */
-    if (strcmp(end.detail, "pagination_cycle") == 0)
-      tree_error(t, nd, resp, "protocol", "pagination_cycle", end.message);
-    else if (strcmp(end.detail, "next") == 0 && end.error != FLURRY_ENOMEM)
+    if (end.detail == FLURRY_DETAIL_PAGINATION_CYCLE)
+      tree_error(t, nd, resp, flurry_err_name(end.error), flurry_detail_name(end.detail),
+                 end.message);
+    else if (end.detail == FLURRY_DETAIL_NEXT && end.error != FLURRY_ENOMEM)
       tree_error(t, nd, resp, flurry_err_name(end.error), "pagination",
                  pager_of(nd->ch)->kind == PAGER_URL ? "the next URL is not a URL" : end.message);
   }

@@ -340,11 +340,12 @@ static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
     goto out;
   }
   tree_node_take(nd, &bt);
-  int seen = t->dedup ? flurry_dedupe_add(t->dedup, nd->key) : 0;
-  if (seen == FLURRY_ETOO_LARGE && !t->dedup_warned++)
+  int added = 1;
+  int drc = t->dedup ? flurry_dedupe_add(t->dedup, nd->key, &added) : FLURRY_OK;
+  if (drc == FLURRY_ETOO_LARGE && !t->dedup_warned++)
     fprintf(stderr, "flurry: --dedup-limit %lld reached: later follow-ups are not "
             "de-duplicated\n", (long long)t->ctx->o->dedup_limit);
-  if (seen == 1) {
+  if (drc == FLURRY_OK && !added) {
     cli_stats_count(t->ctx->stats, COUNT_DEDUP, 1);
     goto out;
   }

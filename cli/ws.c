@@ -4,8 +4,8 @@
  * as one JSON line with its type and a timestamp; the close comes last as
  * its own record. At the end of stdin the connection is closed normally
  * (1000) after --linger, or at once when --count messages came. */
-#include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -22,49 +22,11 @@
 #define DRAIN_CHECK_MS 20
 #define DEFAULT_LINGER_MS 1000
 
-static const char ws_usage[] =
-    "Usage: flurry ws [OPTIONS] URL < messages\n"
-    "\n"
-    "Opens a WebSocket (ws:// or wss://), sends each stdin line as a text message\n"
-    "and writes each message received as a JSON line, flushed at once:\n"
-    "  {\"type\":\"text\",\"data\":\"hi\",\"ts\":1700000000.123}\n"
-    "  {\"type\":\"binary\",\"data\":BASE64,\"ts\":...}    ping and pong likewise;\n"
-    "first {\"type\":\"open\",...}, last {\"type\":\"close\",\"code\":1000,\"reason\":\"\",\n"
-    "\"by\":\"client\"|\"server\",...} with \"error\":{\"kind\",\"message\"} on failure.\n"
-    "Pings are answered; an idle connection is pinged.\n"
-    "\n"
-    "Example: echo hi | flurry ws ws://127.0.0.1:8080/ws/echo   (flurry mock)\n"
-    "\n"
-    "  -H, --header 'Name: value'  add a header to the handshake (repeatable)\n"
-    "      --jsonl               input lines are JSON: {\"text\":\"...\"} or\n"
-    "                            {\"binary\":\"BASE64\"}\n"
-    "      --json                text messages that are JSON are written as JSON\n"
-    "                            (data is then the value, not a string)\n"
-    "      --count N             close (1000) once N messages were received\n"
-    "      --linger DUR          at the end of stdin, wait DUR for replies, then\n"
-    "                            close (default 1s)\n"
-    "      --max-message SIZE    largest message received; a larger one closes\n"
-    "                            with 1009 (default 1M)\n"
-    "      --max-line SIZE       longest input line (default 1M)\n"
-    "      --connect-timeout DUR (default 10s)\n"
-    "      --handshake-timeout DUR  from connected to the 101 answer (default 10s)\n"
-    "      --idle-timeout DUR    ping after DUR/2 of silence, fail after DUR\n"
-    "                            (default 60s)\n"
-    "      --close-timeout DUR   wait for the server's close frame (default 5s)\n"
-    "  -k, --insecure            do not verify TLS certificates (never the default)\n"
-    "      --cacert FILE         trust the CA certificates in FILE (PEM)\n"
-    "  -h, --help                this help\n"
-    "\n"
-    "DUR: 250ms, 10s, 2m or seconds. SIZE: bytes or with k, M, G.\n"
-    "SIGINT or SIGTERM closes the connection with 1001 (exit 130 or 143).\n"
-    "Exit: 0 the connection closed normally (1000, 1001 or no code), 1 an error\n"
-    "or another close code, 2 bad usage or a bad input line.\n";
-
 typedef struct ws_cli {
   const char *url;
   const char *headers[MAX_HEADERS + 1];
   size_t nheaders;
-  int jsonl, json_data, insecure;
+  int jsonl, json_data, insecure, help;
   const char *cacert;
   int64_t count, linger_ms, max_line;
   flurry_ws_opts wo;
@@ -85,109 +47,167 @@ typedef struct ws_cli {
 
 /* ---- options --------------------------------------------------------------- */
 
-enum { O_JSONL = 256, O_JSON, O_COUNT, O_LINGER, O_MAXMSG, O_MAXLINE, O_CT, O_HT, O_IT,
-       O_CLT, O_CACERT };
+#define DUR_MAX (7 * 86400000LL) /* as the library's timeouts */
 
-static int bad(const char *opt, const char *arg) {
-  fprintf(stderr, "flurry ws: bad value for %s: '%s'\n", opt, arg);
-  return -1;
-}
+typedef struct opt_row opt_row;
+typedef int (*opt_set_fn)(const fl_args *a, ws_cli *w, const opt_row *r, const char *v);
 
-static int set_dur(int64_t *dst, const char *opt, const char *arg) {
-  int64_t ms;
-  if (fl_parse_duration_ms(arg, &ms) != 0 || ms <= 0)
-    return bad(opt, arg);
-  *dst = ms;
+/* A row: its fl_arg (name, short name, metavar, help), and how its value
+ * is taken: set(a, w, row, value) into the field, within [min, max]. */
+struct opt_row {
+  fl_arg arg;
+  opt_set_fn set;
+  size_t field; /* offsetof in ws_cli */
+  int64_t min, max;
+};
+
+#define FIELD(w, r, type) ((type *)(void *)((char *)(w) + (r)->field))
+
+static int set_text(const fl_args *a, ws_cli *w, const opt_row *r, const char *v) {
+  (void)a;
+  *FIELD(w, r, const char *) = v;
   return 0;
 }
 
-static int set_size(int64_t *dst, const char *opt, const char *arg, int64_t max) {
+static int set_flag(const fl_args *a, ws_cli *w, const opt_row *r, const char *v) {
+  (void)a;
+  (void)v;
+  *FIELD(w, r, int) = 1;
+  return 0;
+}
+
+static int set_int(const fl_args *a, ws_cli *w, const opt_row *r, const char *v) {
+  return fl_args_int(a, &r->arg, v, r->min, r->max, FIELD(w, r, int64_t));
+}
+
+static int set_size(const fl_args *a, ws_cli *w, const opt_row *r, const char *v) {
+  return fl_args_size(a, &r->arg, v, r->min, r->max, FIELD(w, r, int64_t));
+}
+
+static int set_duration(const fl_args *a, ws_cli *w, const opt_row *r, const char *v) {
+  return fl_args_duration(a, &r->arg, v, r->min, r->max, FIELD(w, r, int64_t));
+}
+
+static int set_max_message(const fl_args *a, ws_cli *w, const opt_row *r, const char *v) {
   int64_t n;
-  if (fl_parse_size(arg, &n) != 0 || n <= 0 || n > max)
-    return bad(opt, arg);
-  *dst = n;
+  if (fl_args_size(a, &r->arg, v, r->min, r->max, &n) != 0)
+    return 2;
+  w->wo.max_message = (size_t)n;
   return 0;
 }
 
-static int add_header(ws_cli *w, const char *h) {
+static int add_header(const fl_args *a, ws_cli *w, const opt_row *r, const char *v) {
   if (w->nheaders == MAX_HEADERS) {
-    fprintf(stderr, "flurry ws: at most %d headers\n", MAX_HEADERS);
-    return -1;
+    fprintf(stderr, "%s: at most %d --%s options\n", a->prog, MAX_HEADERS, r->arg.name);
+    return 2;
   }
-  if (!flurry_ws_header_valid(h)) {
-    fprintf(stderr, "flurry ws: -H '%s': want 'Name: value' (a token name, no CR or LF); "
-            "Host, Upgrade, Connection and Sec-WebSocket-* belong to the handshake\n", h);
-    return -1;
-  }
-  w->headers[w->nheaders++] = h;
+  if (!flurry_ws_header_valid(v))
+    return fl_args_bad(a, &r->arg, v,
+                       "want 'Name: value' (a token name, no CR or LF); Host, Upgrade, "
+                       "Connection and Sec-WebSocket-* belong to the handshake");
+  w->headers[w->nheaders++] = v;
   return 0;
 }
 
-static int one_opt(ws_cli *w, int ch, const char *arg) {
-  int64_t v;
-  switch (ch) {
-  case 'H': return add_header(w, arg);
-  case 'k': w->insecure = 1; return 0;
-  case O_CACERT: w->cacert = arg; return 0;
-  case O_JSONL: w->jsonl = 1; return 0;
-  case O_JSON: w->json_data = 1; return 0;
-  case O_COUNT:
-    if (fl_parse_i64(arg, strlen(arg), 1, INT64_MAX, &w->count) != 0)
-      return bad("--count", arg);
+#define F(name) offsetof(ws_cli, name)
+
+/* --help: these lines, then the table's, then help_tail. */
+static const char help_head[] =
+    "Usage: flurry ws [OPTIONS] URL < messages\n"
+    "\n"
+    "Opens a WebSocket (ws:// or wss://), sends each stdin line as a text message\n"
+    "and writes each message received as a JSON line, flushed at once:\n"
+    "  {\"type\":\"text\",\"data\":\"hi\",\"ts\":1700000000.123}\n"
+    "  {\"type\":\"binary\",\"data\":BASE64,\"ts\":...}    ping and pong likewise;\n"
+    "first {\"type\":\"open\",...}, last {\"type\":\"close\",\"code\":1000,\"reason\":\"\",\n"
+    "\"by\":\"client\"|\"server\",...} with \"error\":{\"kind\",\"message\"} on failure.\n"
+    "Pings are answered; an idle connection is pinged.\n"
+    "\n"
+    "Example: echo hi | flurry ws ws://127.0.0.1:8080/ws/echo   (flurry mock)\n"
+    "\n";
+
+static const opt_row table[] = {
+    {{"header", 'H', "'Name: value'", "add a header to the handshake\n(repeatable)", 0},
+     add_header, 0, 0, 0},
+    {{"jsonl", 0, NULL, "input lines are JSON: {\"text\":\"...\"} or\n{\"binary\":\"BASE64\"}", 0},
+     set_flag, F(jsonl), 0, 0},
+    {{"json", 0, NULL,
+      "text messages that are JSON are written as JSON\n(data is then the value, not a string)",
+      0},
+     set_flag, F(json_data), 0, 0},
+    {{"count", 0, "N", "close (1000) once N messages were received", 0}, set_int, F(count), 1,
+     INT64_MAX},
+    {{"linger", 0, "DUR", "at the end of stdin, wait DUR for replies, then\nclose (default 1s)",
+      0},
+     set_duration, F(linger_ms), 0, DUR_MAX},
+    {{"max-message", 0, "SIZE",
+      "largest message received; a larger one closes\nwith 1009 (default 1M)", 0},
+     set_max_message, 0, 1, ((int64_t)1 << 31) - 1},
+    {{"max-line", 0, "SIZE", "longest input line (default 1M)", 0}, set_size, F(max_line), 1,
+     (int64_t)1 << 30},
+    {{"connect-timeout", 0, "DUR", "(default 10s)", 0}, set_duration,
+     F(wo.connect_timeout_ms), 1, DUR_MAX},
+    {{"handshake-timeout", 0, "DUR", "from connected to the 101 answer (default 10s)", 0},
+     set_duration, F(wo.handshake_timeout_ms), 1, DUR_MAX},
+    {{"idle-timeout", 0, "DUR", "ping after DUR/2 of silence, fail after DUR\n(default 60s)", 0},
+     set_duration, F(wo.idle_timeout_ms), 1, DUR_MAX},
+    {{"close-timeout", 0, "DUR", "wait for the server's close frame (default 5s)", 0},
+     set_duration, F(wo.close_timeout_ms), 1, DUR_MAX},
+    {{"insecure", 'k', NULL, "do not verify TLS certificates (never the default)", 0}, set_flag,
+     F(insecure), 0, 0},
+    {{"cacert", 0, "FILE", "trust the CA certificates in FILE (PEM)", 0}, set_text, F(cacert), 0,
+     0},
+    {{"help", 'h', NULL, "this help", 0}, set_flag, F(help), 0, 0},
+};
+
+static const char help_tail[] =
+    "\n"
+    "DUR: 250ms, 10s, 2m, 1h or seconds. SIZE: bytes or with k, M, G.\n"
+    "SIGINT or SIGTERM closes the connection with 1001 (exit 130 or 143).\n"
+    "Exit: 0 the connection closed normally (1000, 1001 or no code), 1 an error\n"
+    "or another close code, 2 bad usage or a bad input line.\n";
+
+typedef struct parse_ctx {
+  const fl_args *a;
+  ws_cli *w;
+} parse_ctx;
+
+static int one_option(const fl_arg *row, const char *v, void *ud) {
+  const parse_ctx *p = ud;
+  if (row == NULL) { /* the URL */
+    if (p->w->url) {
+      fprintf(stderr, "flurry ws: '%s': one URL only (see flurry ws --help)\n", v);
+      return 2;
+    }
+    p->w->url = v;
     return 0;
-  case O_LINGER:
-    if (fl_parse_duration_ms(arg, &w->linger_ms) != 0 || w->linger_ms < 0)
-      return bad("--linger", arg);
-    return 0;
-  case O_MAXMSG:
-    if (set_size(&v, "--max-message", arg, ((int64_t)1 << 31) - 1) != 0)
-      return -1;
-    w->wo.max_message = (size_t)v;
-    return 0;
-  case O_MAXLINE: return set_size(&w->max_line, "--max-line", arg, (int64_t)1 << 30);
-  case O_CT: return set_dur(&w->wo.connect_timeout_ms, "--connect-timeout", arg);
-  case O_HT: return set_dur(&w->wo.handshake_timeout_ms, "--handshake-timeout", arg);
-  case O_IT: return set_dur(&w->wo.idle_timeout_ms, "--idle-timeout", arg);
-  case O_CLT: return set_dur(&w->wo.close_timeout_ms, "--close-timeout", arg);
-  default: return -1;
   }
+  const opt_row *r = FL_CONTAINER(row, opt_row, arg);
+  return r->set(p->a, p->w, r, v);
 }
 
-/* Returns 0, 1 (--help shown) or -1 (bad usage, message written). */
+/* Returns 0, 1 (--help shown) or 2 (bad usage, message written). */
 static int parse_args(ws_cli *w, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"header", required_argument, NULL, 'H'}, {"insecure", no_argument, NULL, 'k'},
-      {"cacert", required_argument, NULL, O_CACERT}, {"jsonl", no_argument, NULL, O_JSONL},
-      {"json", no_argument, NULL, O_JSON}, {"count", required_argument, NULL, O_COUNT},
-      {"linger", required_argument, NULL, O_LINGER},
-      {"max-message", required_argument, NULL, O_MAXMSG},
-      {"max-line", required_argument, NULL, O_MAXLINE},
-      {"connect-timeout", required_argument, NULL, O_CT},
-      {"handshake-timeout", required_argument, NULL, O_HT},
-      {"idle-timeout", required_argument, NULL, O_IT},
-      {"close-timeout", required_argument, NULL, O_CLT}, {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
-  int ch;
+  fl_args a;
+  parse_ctx p = {&a, w};
   w->linger_ms = DEFAULT_LINGER_MS;
   w->max_line = 1 << 20;
-  optind = 1;
-  opterr = 1;
-  while ((ch = getopt_long(argc, argv, "H:kh", opts, NULL)) != -1) {
-    if (ch == 'h') {
-      fputs(ws_usage, stdout);
-      return 1;
-    }
-    if (ch == '?' || one_opt(w, ch, optarg) != 0)
-      return -1;
+  if (FL_ARGS_INIT(&a, "flurry ws", table, 1) != 0 ||
+      fl_args_parse(&a, argc, argv, one_option, &p) != 0)
+    return 2;
+  if (w->help) {
+    fputs(help_head, stdout);
+    fl_args_help(&a, stdout);
+    fputs(help_tail, stdout);
+    return 1;
   }
-  if (optind != argc - 1) {
-    fprintf(stderr, "flurry ws: %s\n", optind < argc ? "one URL only" : "a URL is needed");
-    return -1;
+  if (w->url == NULL) {
+    fprintf(stderr, "flurry ws: a URL is needed (see flurry ws --help)\n");
+    return 2;
   }
-  w->url = argv[optind];
   if (!fl_strncaseeq(w->url, "ws://", 5) && !fl_strncaseeq(w->url, "wss://", 6)) {
     fprintf(stderr, "flurry ws: '%s': want a ws:// or wss:// URL\n", w->url);
-    return -1;
+    return 2;
   }
   return 0;
 }
@@ -417,15 +437,12 @@ static int setup(ws_cli *w) {
   return 0;
 }
 
-int flurry_ws_main(int argc, char **argv) {
+int cli_ws_main(int argc, char **argv) {
   ws_cli w;
   memset(&w, 0, sizeof w);
   int rc = parse_args(&w, argc, argv);
-  if (rc != 0) {
-    if (rc < 0)
-      fputs("usage: flurry ws [OPTIONS] URL (see flurry ws --help)\n", stderr);
-    return rc > 0 ? 0 : 2;
-  }
+  if (rc != 0)
+    return rc == 1 ? 0 : 2; /* --help, or said */
   if (w.cacert && access(w.cacert, R_OK) != 0) {
     fprintf(stderr, "flurry ws: --cacert '%s': cannot read it\n", w.cacert);
     return 2;

@@ -4,6 +4,6 @@
 
 /* argv[0] is "ws". Returns the exit status: 0 a normal close, 1 an error or
  * another close code, 2 bad usage or a bad input line. */
-int flurry_ws_main(int argc, char **argv);
+int cli_ws_main(int argc, char **argv);
 
 #endif

@@ -49,10 +49,11 @@ static void get(tree *t, const char *url, const char *step, flurry_done_cb cb) {
     t->failed++;
     return;
   }
-  int rc = flurry_client_submit_unique(t->client, req, t->dedupe, cb, t);
-  if (rc != FLURRY_OK) {
+  int submitted = 0;
+  int rc = flurry_client_submit_unique(t->client, req, t->dedupe, cb, t, &submitted);
+  if (rc != FLURRY_OK || !submitted) {
     flurry_request_free(req); /* refused or a duplicate: still ours */
-    if (rc == FLURRY_DUPLICATE)
+    if (rc == FLURRY_OK)
       t->duplicates++;
     else
       t->failed++;

@@ -34,8 +34,7 @@
 #define MAX_ID 1000
 
 typedef struct list {
-  int pages, items, dups, known, ends, end_err, failed;
-  char end_detail[32];
+  int pages, items, dups, known, ends, end_err, end_detail, failed;
   unsigned char seen[MAX_ID + 1]; /* items by id */
   char body[2][1024];             /* the first two pages, as they came */
 } list;
@@ -74,12 +73,12 @@ static void on_end(const flurry_chain_end *end, void *user_data) {
   list *l = user_data;
   l->ends++;
   l->end_err = end->error;
-  snprintf(l->end_detail, sizeof l->end_detail, "%s", end->detail);
+  l->end_detail = end->detail;
 }
 
 /* The mock's cursor pages say "next":"/items/cursor?cursor=..." (or null). */
-static int next_in_body(const flurry_response *resp, const flurry_page *page, void *user_data,
-                        char *url, size_t len) {
+static int next_in_body(const flurry_response *resp, const flurry_page *page, char *url,
+                        size_t len, void *user_data) {
   (void)page;
   (void)user_data;
   const char *p = strstr(flurry_response_body(resp, NULL), "\"next\":\"");
@@ -199,9 +198,9 @@ int main(int argc, char **argv) {
   printf("next URL in the body: %d pages, %d items, each once: %s\n", cursor->pages,
          cursor->items, cursor_ok ? "yes" : "no");
   printf("loop: stopped after %d pages: %s/%s\n", loop->pages, flurry_err_name(loop->end_err),
-         loop->end_detail);
+         flurry_detail_name(loop->end_detail));
   good &= cursor_ok && loop->ends == 1 && loop->end_err == FLURRY_EPROTOCOL &&
-          strcmp(loop->end_detail, "pagination_cycle") == 0;
+          loop->end_detail == FLURRY_DETAIL_PAGINATION_CYCLE;
   if (other) {
     int first = has_authorization(away->body[0]), second = has_authorization(away->body[1]);
     printf("Authorization sent to page 1: %s; to page 2 at another origin: %s\n",

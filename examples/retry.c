@@ -10,13 +10,14 @@
  * decorrelated jitter, a deadline) and may be overridden per request.
  * Each response keeps its attempt log (flurry_response_attempt): status,
  * error and duration of every attempt, and the wait before the next one.
- * A request that gives up says why in flurry_response_error_detail.
+ * A request that gives up says why in flurry_response_detail (a
+ * flurry_detail; flurry_detail_name gives its word).
  *
  * Against the mock's /flaky?key=K&fail=N (the first N requests with key K
  * answer 503), it shows:
  *  - fail=2 succeeds on attempt 3;
  *  - fail=100 runs out of attempts (4), and with a 400 ms deadline stops
- *    early with detail "deadline";
+ *    early with FLURRY_DETAIL_DEADLINE, the last 503 kept;
  *  - a retry whose wait would end past the deadline is not made: with
  *    waits of 10 s and a 3 s deadline the first 503 is the answer;
  *  - POST is not retried (not idempotent) unless the request sets
@@ -39,29 +40,30 @@ typedef struct retry_case {
   const char *idem_key; /* an Idempotency-Key header, or NULL */
   int want_attempts;    /* what we expect (-1: any) */
   int want_status;
-  const char *want_detail;
+  int want_detail;      /* a flurry_detail */
   int or_timeout;       /* or a last attempt that timed out */
   long wait_ms;         /* 0: the client's backoff; else every wait is this */
 } retry_case;
 
 static const retry_case cases[] = {
-    {"GET  fail=2", "GET", "fail=2", 0, 0, 0, NULL, 3, 200, "", 0, 0},
-    {"GET  fail=100", "GET", "fail=100", 0, 0, 0, NULL, 4, 503, "", 0, 0},
+    {"GET  fail=2", "GET", "fail=2", 0, 0, 0, NULL, 3, 200, FLURRY_DETAIL_NONE, 0, 0},
+    {"GET  fail=100", "GET", "fail=100", 0, 0, 0, NULL, 4, 503, FLURRY_DETAIL_NONE, 0, 0},
     /* 10 attempts allowed, but waits of 50 ms or more cannot fit 10 in 400 ms;
      * the last attempt gets what is left of the 400 ms and may time out on
-     * a slow machine instead of reading its 503. How many attempts fit, and
-     * whether the last retry is refused when it is due or when its timer
-     * fires (late, on a busy machine) past the deadline, depends on timing:
-     * the detail is "deadline" either way. */
-    {"GET  fail=100, deadline 400 ms", "GET", "fail=100", 400, 10, 0, NULL, -1, 503, "deadline",
-     1, 0},
+     * a slow machine instead of reading its 503. How many attempts fit
+     * depends on timing; a retry refused when it is due and one whose timer
+     * fires late (a busy machine) past the deadline end the same way. */
+    {"GET  fail=100, deadline 400 ms", "GET", "fail=100", 400, 10, 0, NULL, -1, 503,
+     FLURRY_DETAIL_DEADLINE, 1, 0},
     /* The first wait (10 s) ends past the deadline (3 s) however fast the
      * first attempt is: the retry is refused as soon as that attempt ends. */
     {"GET  fail=100, deadline 3 s, waits 10 s", "GET", "fail=100", 3000, 10, 0, NULL, 1, 503,
-     "deadline", 1, 10000},
-    {"POST fail=1", "POST", "fail=1", 0, 0, 0, NULL, 1, 503, "", 0, 0},
-    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, "", 0, 0},
-    {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200, "", 0, 0},
+     FLURRY_DETAIL_DEADLINE, 1, 10000},
+    {"POST fail=1", "POST", "fail=1", 0, 0, 0, NULL, 1, 503, FLURRY_DETAIL_NONE, 0, 0},
+    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, FLURRY_DETAIL_NONE,
+     0, 0},
+    {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200,
+     FLURRY_DETAIL_NONE, 0, 0},
 };
 #define N (sizeof cases / sizeof cases[0])
 
@@ -110,12 +112,15 @@ static void print_response(const char *what, const flurry_response *resp, int ma
     printf("\n");
   }
   if (err != FLURRY_OK) {
-    /* The detail says why a retry was not made ("deadline", "retry_budget",
-     * "retry_after_too_long"...); none when the attempts ran out or the
-     * failure was not retryable (a POST's 503). */
-    const char *detail = flurry_response_error_detail(resp);
-    const char *why = *detail ? "stopped early" : n == max ? "out of attempts" : "not retried";
-    printf("    %s, detail \"%s\": %s\n", why, detail, flurry_response_error_message(resp));
+    /* The detail says why a retry was not made (FLURRY_DETAIL_DEADLINE,
+     * RETRY_BUDGET, RETRY_AFTER_TOO_LONG...); none when the attempts ran
+     * out or the failure was not retryable (a POST's 503). */
+    int detail = flurry_response_detail(resp);
+    const char *why = detail != FLURRY_DETAIL_NONE ? "stopped early"
+                      : n == max                   ? "out of attempts"
+                                                   : "not retried";
+    printf("    %s, detail \"%s\": %s\n", why, flurry_detail_name(detail),
+           flurry_response_error_message(resp));
   }
 }
 
@@ -124,7 +129,7 @@ static int as_expected(const retry_case *c, const flurry_response *resp) {
          (flurry_response_status(resp) == c->want_status ||
           (c->or_timeout && flurry_response_error(resp) == FLURRY_ETIMEOUT &&
            flurry_response_attempts(resp) > 0)) &&
-         strcmp(flurry_response_error_detail(resp), c->want_detail) == 0;
+         flurry_response_detail(resp) == c->want_detail;
 }
 
 /* A 503 with Retry-After: 1, alone (the pause holds the whole host). */

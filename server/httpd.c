@@ -6,7 +6,7 @@
  * stores the response, resumes the connection and asks for a run on the
  * next loop turn; MHD then calls the access handler again and the stored
  * response is queued. A paused stream is a connection suspended from the
- * content reader and resumed by flurry__httpd_stream_wake(). Every
+ * content reader and resumed by httpd_stream_wake(). Every
  * suspended connection is resumed before MHD_stop_daemon (which panics on
  * a suspended one). */
 #include "httpd.h"
@@ -48,12 +48,12 @@ enum req_state {
   REQ_DONE
 };
 
-struct flurry__httpd {
+struct httpd_server {
   uv_loop_t *loop;
   struct MHD_Daemon *daemon;
   uv_poll_t poll;
   uv_timer_t timer;
-  flurry__httpd_opts opts;
+  httpd_opts opts;
   uint16_t port;
   int run_soon;          /* a resumed connection waits for MHD_run */
   int quiet_run;         /* this MHD_run aborts on purpose: no error log */
@@ -62,15 +62,15 @@ struct flurry__httpd {
   unsigned conns;        /* open connections (NOTIFY_CONNECTION) */
   uv_timer_t clock;      /* request deadlines, when any is set */
   fl_list clocked;       /* connections with a deadline (conn_clock.node) */
-  fl_list deferred;      /* suspended requests (flurry__httpd_req.node) */
-  fl_list paused;        /* suspended streams (flurry__httpd_stream.node) */
-  fl_list upgraded;      /* upgraded connections (flurry__httpd_upgraded) */
-  flurry__httpd_closed_cb closed_cb;
+  fl_list deferred;      /* suspended requests (httpd_req.node) */
+  fl_list paused;        /* suspended streams (httpd_stream.node) */
+  fl_list upgraded;      /* upgraded connections (httpd_upgraded) */
+  httpd_closed_cb closed_cb;
   void *closed_arg;
 };
 
-struct flurry__httpd_req {
-  flurry__httpd *h;
+struct httpd_req {
+  httpd_server *h;
   struct MHD_Connection *conn;
   const char *method;
   const char *path;
@@ -83,25 +83,25 @@ struct flurry__httpd_req {
   void *data;
   char peer[INET6_ADDRSTRLEN];
   fl_list node;               /* in h->deferred while DEFERRED */
-  flurry__httpd_raw_line raw; /* for the layout checks, in req_begin only */
+  httpd_raw_line raw;         /* for the layout checks, in req_begin only */
   /* a 101 answer not handed over yet (reply_upgrade) */
-  flurry__httpd_upgrade_cb up_cb;
+  httpd_upgrade_cb up_cb;
   void (*up_abandon)(void *cls);
   void *up_cls;
 };
 
-struct flurry__httpd_upgraded {
-  flurry__httpd *h;
+struct httpd_upgraded {
+  httpd_server *h;
   struct MHD_UpgradeResponseHandle *urh;
   void (*abandon)(void *cls);
   void *cls;
   fl_list node; /* in h->upgraded */
 };
 
-struct flurry__httpd_stream {
-  flurry__httpd *h;
+struct httpd_stream {
+  httpd_server *h;
   struct MHD_Connection *conn;
-  flurry__httpd_read_cb read_cb;
+  httpd_read_cb read_cb;
   void *cls;
   void (*free_cb)(void *cls);
   int paused;
@@ -120,7 +120,7 @@ typedef struct conn_clock {
 
 static void on_timer(uv_timer_t *t);
 
-static void arm_timer(flurry__httpd *h) {
+static void arm_timer(httpd_server *h) {
   MHD_UNSIGNED_LONG_LONG ms = 0;
   if (h->closing)
     return;
@@ -134,7 +134,7 @@ static void arm_timer(flurry__httpd *h) {
     uv_timer_stop(&h->timer);
 }
 
-static void run_daemon(flurry__httpd *h) {
+static void run_daemon(httpd_server *h) {
   h->run_soon = 0;
   MHD_run(h->daemon);
   h->quiet_run = 0;
@@ -149,7 +149,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   run_daemon(p->data);
 }
 
-static void schedule_run(flurry__httpd *h) {
+static void schedule_run(httpd_server *h) {
   h->run_soon = 1;
   if (!h->closing)
     uv_timer_start(&h->timer, on_timer, 0, 0);
@@ -174,12 +174,12 @@ static void reset_socket(struct MHD_Connection *conn) {
 
 /* ---- request deadlines ---------------------------------------------------- */
 
-static int clocks_on(const flurry__httpd *h) {
+static int clocks_on(const httpd_server *h) {
   return h->opts.header_timeout_ms || h->opts.body_timeout_ms;
 }
 
 /* Sets conn's deadline ms from now (0: none). */
-static void clock_set(flurry__httpd *h, struct MHD_Connection *conn,
+static void clock_set(httpd_server *h, struct MHD_Connection *conn,
                       unsigned ms) {
   if (!clocks_on(h))
     return;
@@ -193,7 +193,7 @@ static void clock_set(flurry__httpd *h, struct MHD_Connection *conn,
 /* Shuts down the connections past their deadline; MHD sees the end of the
  * stream and closes them. */
 static void on_clock(uv_timer_t *t) {
-  flurry__httpd *h = t->data;
+  httpd_server *h = t->data;
   double now = fl_now_ms();
   int cut = 0;
   fl_list *l;
@@ -214,7 +214,7 @@ static void on_clock(uv_timer_t *t) {
 static void on_connection(void *cls, struct MHD_Connection *conn,
                           void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
-  flurry__httpd *h = cls;
+  httpd_server *h = cls;
   conn_clock *c = *socket_context;
   if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
     /* At the connection cap MHD takes its listening socket out of the
@@ -247,7 +247,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 
 /* ---- responses ----------------------------------------------------------- */
 
-static int add_pending_headers(flurry__httpd_req *req, struct MHD_Response *r,
+static int add_pending_headers(httpd_req *req, struct MHD_Response *r,
                                const char *ctype) {
   if (ctype && MHD_add_response_header(r, "Content-Type", ctype) != MHD_YES)
     return -1;
@@ -262,7 +262,7 @@ static int add_pending_headers(flurry__httpd_req *req, struct MHD_Response *r,
   return 0;
 }
 
-static enum MHD_Result queue_stored(flurry__httpd_req *req) {
+static enum MHD_Result queue_stored(httpd_req *req) {
   enum MHD_Result rc = MHD_queue_response(req->conn, req->status, req->resp);
   MHD_destroy_response(req->resp);
   req->resp = NULL;
@@ -272,7 +272,7 @@ static enum MHD_Result queue_stored(flurry__httpd_req *req) {
 
 /* Moves req to state (READY with r stored, FAILED or DROPPED); resumes a
  * deferred request so that MHD comes back for the outcome. */
-static void conclude(flurry__httpd_req *req, enum req_state state,
+static void conclude(httpd_req *req, enum req_state state,
                      struct MHD_Response *r, unsigned status) {
   int was_deferred = req->state == REQ_DEFERRED;
   req->resp = r;
@@ -287,7 +287,7 @@ static void conclude(flurry__httpd_req *req, enum req_state state,
 }
 
 /* Stores r (NULL: failed) as the answer. */
-static int settle(flurry__httpd_req *req, unsigned status,
+static int settle(httpd_req *req, unsigned status,
                   struct MHD_Response *r, const char *ctype) {
   if (r && add_pending_headers(req, r, ctype) != 0) {
     MHD_destroy_response(r);
@@ -297,7 +297,7 @@ static int settle(flurry__httpd_req *req, unsigned status,
   return r ? 0 : -1;
 }
 
-static int can_reply(const flurry__httpd_req *req) {
+static int can_reply(const httpd_req *req) {
   return req->state == REQ_HANDLING || req->state == REQ_DEFERRED ||
          req->state == REQ_TOO_LARGE || req->state == REQ_REJECTED;
 }
@@ -306,24 +306,24 @@ static void free_with_fl(void *p) { fl_free(p); }
 
 static struct MHD_Response *make_buffer_response(const void *body, size_t len,
                                                  int mode) {
-  if (mode == FLURRY__HTTPD_TAKE) {
+  if (mode == HTTPD_TAKE) {
     struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(
         len, (void *)body, free_with_fl);
     if (r == NULL)
       fl_free((void *)body);
     return r;
   }
-  enum MHD_ResponseMemoryMode m = mode == FLURRY__HTTPD_STATIC
+  enum MHD_ResponseMemoryMode m = mode == HTTPD_STATIC
                                       ? MHD_RESPMEM_PERSISTENT
                                       : MHD_RESPMEM_MUST_COPY;
   return MHD_create_response_from_buffer(len, (void *)body, m);
 }
 
-int flurry__httpd_reply(flurry__httpd_req *req, unsigned status,
-                        const char *ctype, const void *body, size_t len,
-                        int mode) {
+int httpd_reply(httpd_req *req, unsigned status,
+                const char *ctype, const void *body, size_t len,
+                int mode) {
   if (!can_reply(req)) {
-    if (mode == FLURRY__HTTPD_TAKE)
+    if (mode == HTTPD_TAKE)
       fl_free((void *)body);
     return -1;
   }
@@ -334,18 +334,18 @@ int flurry__httpd_reply(flurry__httpd_req *req, unsigned status,
 /* ---- streams ------------------------------------------------------------- */
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
-  flurry__httpd_stream *s = cls;
-  ssize_t n = s->h->closing ? FLURRY__HTTPD_STREAM_CLOSE
+  httpd_stream *s = cls;
+  ssize_t n = s->h->closing ? HTTPD_STREAM_CLOSE
                             : s->read_cb(s->cls, pos, buf, max);
-  if (n == FLURRY__HTTPD_STREAM_PAUSE) {
+  if (n == HTTPD_STREAM_PAUSE) {
     MHD_suspend_connection(s->conn); /* allowed from the content reader */
     s->paused = 1;
     fl_list_push_front(&s->h->paused, &s->node);
     return 0;
   }
-  if (n == FLURRY__HTTPD_STREAM_RESET)
+  if (n == HTTPD_STREAM_RESET)
     reset_socket(s->conn);
-  if (n < FLURRY__HTTPD_STREAM_END) {
+  if (n < HTTPD_STREAM_END) {
     s->h->quiet_run = 1;
     return MHD_CONTENT_READER_END_WITH_ERROR;
   }
@@ -353,7 +353,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 }
 
 static void stream_free(void *cls) {
-  flurry__httpd_stream *s = cls;
+  httpd_stream *s = cls;
   if (s->paused) /* cannot happen: resumed before the daemon stops */
     fl_list_remove(&s->node);
   if (s->free_cb)
@@ -361,7 +361,7 @@ static void stream_free(void *cls) {
   fl_free(s);
 }
 
-void flurry__httpd_stream_wake(flurry__httpd_stream *s) {
+void httpd_stream_wake(httpd_stream *s) {
   if (!s->paused)
     return;
   s->paused = 0;
@@ -370,9 +370,9 @@ void flurry__httpd_stream_wake(flurry__httpd_stream *s) {
   schedule_run(s->h);
 }
 
-static struct MHD_Response *make_stream_response(flurry__httpd_req *req,
+static struct MHD_Response *make_stream_response(httpd_req *req,
                                                  uint64_t size,
-                                                 flurry__httpd_stream *s) {
+                                                 httpd_stream *s) {
   s->h = req->h;
   s->conn = req->conn;
   struct MHD_Response *r = MHD_create_response_from_callback(
@@ -382,13 +382,13 @@ static struct MHD_Response *make_stream_response(flurry__httpd_req *req,
   return r;
 }
 
-int flurry__httpd_reply_stream(flurry__httpd_req *req, unsigned status,
-                               const char *ctype, uint64_t size,
-                               flurry__httpd_read_cb read_cb, void *cls,
-                               void (*free_cb)(void *cls),
-                               flurry__httpd_stream **out) {
+int httpd_reply_stream(httpd_req *req, unsigned status,
+                       const char *ctype, uint64_t size,
+                       httpd_read_cb read_cb, void *cls,
+                       void (*free_cb)(void *cls),
+                       httpd_stream **out) {
   int ok = can_reply(req);
-  flurry__httpd_stream *s = ok ? fl_calloc(1, sizeof *s) : NULL;
+  httpd_stream *s = ok ? fl_calloc(1, sizeof *s) : NULL;
   if (s == NULL) {
     if (free_cb)
       free_cb(cls);
@@ -410,13 +410,13 @@ int flurry__httpd_reply_stream(flurry__httpd_req *req, unsigned status,
 static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
                         const char *extra, size_t extra_len, MHD_socket sock,
                         struct MHD_UpgradeResponseHandle *urh) {
-  flurry__httpd *h = cls;
-  flurry__httpd_req *req = con_cls;
+  httpd_server *h = cls;
+  httpd_req *req = con_cls;
   clock_set(h, conn, 0); /* no request deadline on an upgraded connection */
-  flurry__httpd_upgraded *u = fl_calloc(1, sizeof *u);
+  httpd_upgraded *u = fl_calloc(1, sizeof *u);
   void (*abandon)(void *) = req->up_abandon;
   void *app = req->up_cls;
-  flurry__httpd_upgrade_cb cb = req->up_cb;
+  httpd_upgrade_cb cb = req->up_cb;
   req->up_abandon = NULL;
   req->up_cb = NULL;
   if (u == NULL) {
@@ -433,9 +433,9 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
   cb(app, u, sock, extra, extra_len);
 }
 
-int flurry__httpd_reply_upgrade(flurry__httpd_req *req,
-                                flurry__httpd_upgrade_cb cb,
-                                void (*abandon)(void *cls), void *cls) {
+int httpd_reply_upgrade(httpd_req *req,
+                        httpd_upgrade_cb cb,
+                        void (*abandon)(void *cls), void *cls) {
   if (!can_reply(req)) {
     abandon(cls);
     return -1;
@@ -451,8 +451,8 @@ int flurry__httpd_reply_upgrade(flurry__httpd_req *req,
   return 0;
 }
 
-void flurry__httpd_upgraded_close(flurry__httpd_upgraded *u) {
-  flurry__httpd *h = u->h;
+void httpd_upgraded_close(httpd_upgraded *u) {
+  httpd_server *h = u->h;
   fl_list_remove(&u->node);
   MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
   fl_free(u);
@@ -460,26 +460,26 @@ void flurry__httpd_upgraded_close(flurry__httpd_upgraded *u) {
 }
 
 /* The server closes: every upgraded connection is ended. */
-static void close_upgraded(flurry__httpd *h) {
+static void close_upgraded(httpd_server *h) {
   while (!fl_list_empty(&h->upgraded)) {
-    flurry__httpd_upgraded *u =
-        FL_CONTAINER(fl_list_first(&h->upgraded), flurry__httpd_upgraded, node);
+    httpd_upgraded *u =
+        FL_CONTAINER(fl_list_first(&h->upgraded), httpd_upgraded, node);
     u->abandon(u->cls);
-    flurry__httpd_upgraded_close(u);
+    httpd_upgraded_close(u);
   }
 }
 
-int flurry__httpd_drop(flurry__httpd_req *req, int how) {
+int httpd_drop(httpd_req *req, int how) {
   if (!can_reply(req))
     return -1;
-  if (how == FLURRY__HTTPD_RESET)
+  if (how == HTTPD_RESET)
     reset_socket(req->conn);
   conclude(req, REQ_DROPPED, NULL, 0);
   return 0;
 }
 
-int flurry__httpd_header(flurry__httpd_req *req, const char *name,
-                         const char *value) {
+int httpd_header(httpd_req *req, const char *name,
+                 const char *value) {
   size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
   if (req->hdrs.len + nl + vl > req->hdrs.max)
     return -1;
@@ -492,7 +492,7 @@ int flurry__httpd_header(flurry__httpd_req *req, const char *name,
   return 0;
 }
 
-void flurry__httpd_defer(flurry__httpd_req *req) {
+void httpd_defer(httpd_req *req) {
   if (req->state != REQ_HANDLING)
     return;
   req->state = REQ_DEFERRED;
@@ -501,30 +501,30 @@ void flurry__httpd_defer(flurry__httpd_req *req) {
 
 /* ---- request accessors --------------------------------------------------- */
 
-const char *flurry__httpd_req_method(const flurry__httpd_req *req) {
+const char *httpd_req_method(const httpd_req *req) {
   return req->method;
 }
 
-const char *flurry__httpd_req_path(const flurry__httpd_req *req) {
+const char *httpd_req_path(const httpd_req *req) {
   return req->path;
 }
 
-const char *flurry__httpd_req_target(const flurry__httpd_req *req) {
+const char *httpd_req_target(const httpd_req *req) {
   return req->target;
 }
 
-int flurry__httpd_req_fd(const flurry__httpd_req *req) {
+int httpd_req_fd(const httpd_req *req) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
   return ci ? ci->connect_fd : -1;
 }
 
-const char *flurry__httpd_req_body(const flurry__httpd_req *req, size_t *len) {
+const char *httpd_req_body(const httpd_req *req, size_t *len) {
   *len = req->body.len;
   return req->body.data ? req->body.data : "";
 }
 
-static const char *lookup(const flurry__httpd_req *req, enum MHD_ValueKind kind,
+static const char *lookup(const httpd_req *req, enum MHD_ValueKind kind,
                           const char *name) {
   const char *v = NULL;
   if (MHD_lookup_connection_value_n(req->conn, kind, name, strlen(name), &v,
@@ -533,17 +533,17 @@ static const char *lookup(const flurry__httpd_req *req, enum MHD_ValueKind kind,
   return v ? v : "";
 }
 
-const char *flurry__httpd_req_header(const flurry__httpd_req *req,
-                                     const char *name) {
+const char *httpd_req_header(const httpd_req *req,
+                             const char *name) {
   return lookup(req, MHD_HEADER_KIND, name);
 }
 
-const char *flurry__httpd_req_query(const flurry__httpd_req *req,
-                                    const char *name) {
+const char *httpd_req_query(const httpd_req *req,
+                            const char *name) {
   return lookup(req, MHD_GET_ARGUMENT_KIND, name);
 }
 
-const char *flurry__httpd_req_peer(flurry__httpd_req *req) {
+const char *httpd_req_peer(httpd_req *req) {
   if (req->peer[0])
     return req->peer;
   const union MHD_ConnectionInfo *ci =
@@ -563,7 +563,7 @@ const char *flurry__httpd_req_peer(flurry__httpd_req *req) {
 }
 
 struct each_ctx {
-  flurry__httpd_kv_cb cb;
+  httpd_kv_cb cb;
   void *cls;
 };
 
@@ -574,19 +574,19 @@ static enum MHD_Result each_kv(void *cls, enum MHD_ValueKind kind,
   return e->cb(e->cls, key, value) ? MHD_NO : MHD_YES;
 }
 
-void flurry__httpd_req_each(const flurry__httpd_req *req, int kind,
-                            flurry__httpd_kv_cb cb, void *cls) {
+void httpd_req_each(const httpd_req *req, int kind,
+                    httpd_kv_cb cb, void *cls) {
   struct each_ctx e = {cb, cls};
   enum MHD_ValueKind k =
-      kind == FLURRY__HTTPD_QUERY ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND;
+      kind == HTTPD_QUERY ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND;
   MHD_get_connection_values(req->conn, k, each_kv, &e);
 }
 
-void flurry__httpd_req_set_data(flurry__httpd_req *req, void *data) {
+void httpd_req_set_data(httpd_req *req, void *data) {
   req->data = data;
 }
 
-void *flurry__httpd_req_data(const flurry__httpd_req *req) { return req->data; }
+void *httpd_req_data(const httpd_req *req) { return req->data; }
 
 /* ---- the access handler -------------------------------------------------- */
 
@@ -594,15 +594,15 @@ static const char too_large_body[] = "{\"error\":\"request body too large\"}";
 static const char internal_body[] = "{\"error\":\"internal error\"}";
 static const char closing_body[] = "{\"error\":\"server shutting down\"}";
 
-static void reply_error(flurry__httpd_req *req, unsigned status,
+static void reply_error(httpd_req *req, unsigned status,
                         const char *body) {
-  flurry__httpd_reply(req, status, "application/json", body, strlen(body),
-                      FLURRY__HTTPD_STATIC);
+  httpd_reply(req, status, "application/json", body, strlen(body),
+              HTTPD_STATIC);
 }
 
 /* What MHD hears once req has an outcome: queue the answer, or close the
  * connection (MHD_NO; quietly when it was dropped on purpose). */
-static enum MHD_Result outcome(flurry__httpd_req *req) {
+static enum MHD_Result outcome(httpd_req *req) {
   if (req->state == REQ_READY)
     return queue_stored(req);
   if (req->state == REQ_DROPPED)
@@ -621,21 +621,21 @@ static int declared_too_large(struct MHD_Connection *conn, size_t max) {
 
 /* 400 with the reason, then the connection closes: the body is never read,
  * nothing reaches on_request. */
-static enum MHD_Result reject_framing(flurry__httpd_req *req,
+static enum MHD_Result reject_framing(httpd_req *req,
                                       const char *why) {
   char body[160];
   snprintf(body, sizeof body, "{\"error\":\"bad request: %s\"}", why);
   req->state = REQ_REJECTED;
-  flurry__httpd_header(req, "Connection", "close");
-  flurry__httpd_reply(req, MHD_HTTP_BAD_REQUEST, "application/json", body,
-                      strlen(body), FLURRY__HTTPD_COPY);
+  httpd_header(req, "Connection", "close");
+  httpd_reply(req, MHD_HTTP_BAD_REQUEST, "application/json", body,
+              strlen(body), HTTPD_COPY);
   return outcome(req);
 }
 
-static enum MHD_Result req_begin(flurry__httpd *h, struct MHD_Connection *conn,
+static enum MHD_Result req_begin(httpd_server *h, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, void **con_cls) {
-  flurry__httpd_req *req = *con_cls ? *con_cls : fl_calloc(1, sizeof *req);
+  httpd_req *req = *con_cls ? *con_cls : fl_calloc(1, sizeof *req);
   if (req == NULL)
     return MHD_NO;
   req->h = h;
@@ -647,9 +647,9 @@ static enum MHD_Result req_begin(flurry__httpd *h, struct MHD_Connection *conn,
   req->hdrs.max = HDRS_MAX;
   *con_cls = req;
   clock_set(h, conn, h->opts.body_timeout_ms);
-  const char *why = flurry__httpd_strict_layout(conn, method, version, &req->raw);
+  const char *why = httpd_strict_layout(conn, method, version, &req->raw);
   if (why == NULL)
-    why = flurry__httpd_strict_check(conn, version);
+    why = httpd_strict_check(conn, version);
   if (why)
     return reject_framing(req, why);
   if (!declared_too_large(conn, h->opts.max_body))
@@ -660,7 +660,7 @@ static enum MHD_Result req_begin(flurry__httpd *h, struct MHD_Connection *conn,
   return outcome(req);
 }
 
-static enum MHD_Result req_upload(flurry__httpd_req *req, const char *data,
+static enum MHD_Result req_upload(httpd_req *req, const char *data,
                                   size_t *size) {
   if (req->state == REQ_BEGUN) {
     int rc = fl_buf_append(&req->body, data, *size);
@@ -675,8 +675,8 @@ static enum MHD_Result req_upload(flurry__httpd_req *req, const char *data,
   return MHD_YES;
 }
 
-static enum MHD_Result req_dispatch(flurry__httpd_req *req) {
-  flurry__httpd *h = req->h;
+static enum MHD_Result req_dispatch(httpd_req *req) {
+  httpd_server *h = req->h;
   req->state = REQ_HANDLING;
   clock_set(h, req->conn, 0);
   if (h->closing)
@@ -692,7 +692,7 @@ static enum MHD_Result req_dispatch(flurry__httpd_req *req) {
   return outcome(req);
 }
 
-static enum MHD_Result req_complete(flurry__httpd_req *req) {
+static enum MHD_Result req_complete(httpd_req *req) {
   switch (req->state) {
   case REQ_BEGUN:
     return req_dispatch(req);
@@ -713,7 +713,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls) {
-  flurry__httpd_req *req = *con_cls;
+  httpd_req *req = *con_cls;
   if (req == NULL || req->state == REQ_NEW)
     return req_begin(cls, conn, url, method, version, con_cls);
   if (*upload_size != 0)
@@ -726,12 +726,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
  * (out of memory): req_begin allocates it and skips that check. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   (void)conn;
-  flurry__httpd_req *req = fl_calloc(1, sizeof *req);
+  httpd_req *req = fl_calloc(1, sizeof *req);
   if (req == NULL)
     return NULL;
   req->h = cls;
   req->state = REQ_NEW;
-  flurry__httpd_raw_line_set(&req->raw, uri);
+  httpd_raw_line_set(&req->raw, uri);
   if (uri)
     req->target = fl_strndup(uri, strcspn(uri, "?")); /* NULL: out of memory */
   return req;
@@ -740,9 +740,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   (void)toe;
-  flurry__httpd *hd = cls;
+  httpd_server *hd = cls;
   clock_set(hd, conn, hd->opts.header_timeout_ms); /* the next request */
-  flurry__httpd_req *req = *con_cls;
+  httpd_req *req = *con_cls;
   if (req == NULL)
     return;
   if (req->state == REQ_DEFERRED) { /* cannot happen: abandoned before stop */
@@ -795,15 +795,15 @@ static int resolve(const char *host, uint16_t port,
   return 0;
 }
 
-static void set_defaults(flurry__httpd_opts *o) {
+static void set_defaults(httpd_opts *o) {
   if (o->host == NULL)
     o->host = "127.0.0.1";
   if (o->max_body == 0)
-    o->max_body = FLURRY__HTTPD_MAX_BODY_DEFAULT;
+    o->max_body = HTTPD_MAX_BODY_DEFAULT;
   if (o->conn_limit == 0)
-    o->conn_limit = FLURRY__HTTPD_CONN_LIMIT_DEFAULT;
+    o->conn_limit = HTTPD_CONN_LIMIT_DEFAULT;
   if (o->timeout_s == 0)
-    o->timeout_s = FLURRY__HTTPD_TIMEOUT_S_DEFAULT;
+    o->timeout_s = HTTPD_TIMEOUT_S_DEFAULT;
 }
 
 /* MHD's error log, quiet while closing (abandoned connections are closed
@@ -811,14 +811,14 @@ static void set_defaults(flurry__httpd_opts *o) {
  * dropped or a stream aborted on purpose (MHD reports those after the
  * callback returned, without saying which connection). */
 static void log_error(void *cls, const char *fmt, va_list ap) {
-  const flurry__httpd *h = cls;
+  const httpd_server *h = cls;
   if (h->closing || h->quiet_run)
     return;
   fputs("flurry httpd: ", stderr);
   vfprintf(stderr, fmt, ap);
 }
 
-static struct MHD_Daemon *start_daemon(flurry__httpd *h,
+static struct MHD_Daemon *start_daemon(httpd_server *h,
                                        const struct sockaddr_storage *ss) {
   unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE;
   if (h->opts.log_errors)
@@ -840,7 +840,7 @@ static struct MHD_Daemon *start_daemon(flurry__httpd *h,
       h->opts.conn_memory, MHD_OPTION_END);
 }
 
-static int attach_loop(flurry__httpd *h) {
+static int attach_loop(httpd_server *h) {
   const union MHD_DaemonInfo *di =
       MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
   const union MHD_DaemonInfo *pi =
@@ -858,23 +858,23 @@ static int attach_loop(flurry__httpd *h) {
     uv_timer_init(h->loop, &h->clock);
     h->clock.data = h;
     h->handles_open++;
-    uv_timer_start(&h->clock, on_clock, FLURRY__HTTPD_CLOCK_TICK_MS,
-                   FLURRY__HTTPD_CLOCK_TICK_MS);
+    uv_timer_start(&h->clock, on_clock, HTTPD_CLOCK_TICK_MS,
+                   HTTPD_CLOCK_TICK_MS);
   }
   uv_poll_start(&h->poll, UV_READABLE, on_poll);
   arm_timer(h);
   return 0;
 }
 
-int flurry__httpd_new(flurry__httpd **out, uv_loop_t *loop,
-                      const flurry__httpd_opts *opts, char *errbuf,
-                      size_t errlen) {
+int httpd_new(httpd_server **out, uv_loop_t *loop,
+              const httpd_opts *opts, char *errbuf,
+              size_t errlen) {
   struct sockaddr_storage ss;
-  flurry__httpd_opts o = *opts;
+  httpd_opts o = *opts;
   set_defaults(&o);
   if (resolve(o.host, o.port, &ss, errbuf, errlen) != 0)
     return -1;
-  flurry__httpd *h = fl_calloc(1, sizeof *h);
+  httpd_server *h = fl_calloc(1, sizeof *h);
   if (h == NULL) {
     snprintf(errbuf, errlen, "out of memory");
     return -1;
@@ -900,25 +900,25 @@ int flurry__httpd_new(flurry__httpd **out, uv_loop_t *loop,
   return 0;
 }
 
-uint16_t flurry__httpd_port(const flurry__httpd *h) { return h->port; }
+uint16_t httpd_port(const httpd_server *h) { return h->port; }
 
 /* ---- close --------------------------------------------------------------- */
 
 static void on_handle_closed(uv_handle_t *handle) {
-  flurry__httpd *h = handle->data;
+  httpd_server *h = handle->data;
   if (--h->handles_open > 0)
     return;
-  flurry__httpd_closed_cb cb = h->closed_cb;
+  httpd_closed_cb cb = h->closed_cb;
   void *arg = h->closed_arg;
   fl_free(h);
   if (cb)
     cb(arg);
 }
 
-static void abandon_deferred(flurry__httpd *h) {
+static void abandon_deferred(httpd_server *h) {
   for (fl_list *l = fl_list_pop_front(&h->deferred); l;
        l = fl_list_pop_front(&h->deferred)) {
-    flurry__httpd_req *req = FL_CONTAINER(l, flurry__httpd_req, node);
+    httpd_req *req = FL_CONTAINER(l, httpd_req, node);
     req->state = REQ_ABANDONED;
     if (h->opts.on_abandon)
       h->opts.on_abandon(req, h->opts.user);
@@ -927,14 +927,14 @@ static void abandon_deferred(flurry__httpd *h) {
 }
 
 /* Resumed while closing, a stream's next read aborts its connection. */
-static void wake_paused(flurry__httpd *h) {
+static void wake_paused(httpd_server *h) {
   while (!fl_list_empty(&h->paused))
-    flurry__httpd_stream_wake(
-        FL_CONTAINER(fl_list_first(&h->paused), flurry__httpd_stream, node));
+    httpd_stream_wake(
+        FL_CONTAINER(fl_list_first(&h->paused), httpd_stream, node));
 }
 
-void flurry__httpd_close(flurry__httpd *h, flurry__httpd_closed_cb cb,
-                         void *arg) {
+void httpd_close(httpd_server *h, httpd_closed_cb cb,
+                 void *arg) {
   h->closed_cb = cb;
   h->closed_arg = arg;
   h->closing = 1;

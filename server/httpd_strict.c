@@ -105,8 +105,8 @@ static const char *framing(const head_scan *s, const char *version) {
   return NULL;
 }
 
-const char *flurry__httpd_strict_check(struct MHD_Connection *conn,
-                                       const char *version) {
+const char *httpd_strict_check(struct MHD_Connection *conn,
+                               const char *version) {
   head_scan s;
   memset(&s, 0, sizeof s);
   MHD_get_connection_values_n(conn, MHD_HEADER_KIND, scan_header, &s);
@@ -151,8 +151,8 @@ static enum MHD_Result scan_layout(void *cls, enum MHD_ValueKind kind,
   return MHD_YES;
 }
 
-void flurry__httpd_raw_line_set(flurry__httpd_raw_line *line,
-                                const char *uri) {
+void httpd_raw_line_set(httpd_raw_line *line,
+                        const char *uri) {
   line->uri = uri;
   line->uri_len = uri ? strlen(uri) : 0;
   line->uri_ctl = 0;
@@ -162,7 +162,7 @@ void flurry__httpd_raw_line_set(flurry__httpd_raw_line *line,
 }
 
 static const char *request_line(const char *method, const char *version,
-                                const flurry__httpd_raw_line *line) {
+                                const httpd_raw_line *line) {
   size_t ml = strlen(method);
   if (line->uri == NULL || (uintptr_t)line->uri != (uintptr_t)method + ml + 1)
     return "request line not METHOD SP URI SP VERSION";
@@ -175,10 +175,10 @@ static const char *request_line(const char *method, const char *version,
   return NULL;
 }
 
-const char *flurry__httpd_strict_layout(struct MHD_Connection *conn,
-                                        const char *method,
-                                        const char *version,
-                                        const flurry__httpd_raw_line *line) {
+const char *httpd_strict_layout(struct MHD_Connection *conn,
+                                const char *method,
+                                const char *version,
+                                const httpd_raw_line *line) {
   static int known = -1;
   if (known < 0)
     known = strcmp(MHD_get_version(), "0.9.75") == 0;

@@ -16,20 +16,20 @@
  * digits only; a header name that is not an RFC 9110 token (white space
  * before the colon, control bytes); an HTTP/1.1 request without exactly
  * one Host. */
-const char *flurry__httpd_strict_check(struct MHD_Connection *conn,
-                                       const char *version);
+const char *httpd_strict_check(struct MHD_Connection *conn,
+                               const char *version);
 
 /* The raw request line of the coming request, as the URI log callback saw
  * it (before libmicrohttpd unescapes the URI in place). */
-typedef struct flurry__httpd_raw_line {
+typedef struct httpd_raw_line {
   const char *uri; /* NULL: unknown, the line checks are skipped */
   size_t uri_len;  /* strlen(uri) then: a NUL in the URI shortens it */
   int uri_ctl;     /* a space or control byte in the URI then */
-} flurry__httpd_raw_line;
+} httpd_raw_line;
 
 /* Fills *line from the URI log callback's uri (may be NULL); the bytes are
  * looked at now: libmicrohttpd rewrites them afterwards. */
-void flurry__httpd_raw_line_set(flurry__httpd_raw_line *line, const char *uri);
+void httpd_raw_line_set(httpd_raw_line *line, const char *uri);
 
 /* NULL when the head was sent as RFC 9112 wants its lines, else a short
  * static reason: a bare LF or bare CR as a line end, an obs-fold
@@ -42,9 +42,9 @@ void flurry__httpd_raw_line_set(flurry__httpd_raw_line *line, const char *uri);
  * implementation detail: the check runs only with libmicrohttpd 0.9.75
  * (MHD_get_version()) and returns NULL with any other version. method and
  * version are the access handler's arguments. */
-const char *flurry__httpd_strict_layout(struct MHD_Connection *conn,
-                                        const char *method,
-                                        const char *version,
-                                        const flurry__httpd_raw_line *line);
+const char *httpd_strict_layout(struct MHD_Connection *conn,
+                                const char *method,
+                                const char *version,
+                                const httpd_raw_line *line);
 
 #endif

@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
+#include "fl_args.h"
 #include "listen_int.h"
 #include "serve.h"
 
@@ -27,239 +29,290 @@
 #define QUEUE_DEFAULT (8 * MIB)
 #define QUEUE_LIMIT (1024 * MIB)
 
+_Static_assert(SECRET_FILES_MAX <= LISTEN_SECRETS_MAX, "opt_list holds both");
+
+/* The values of the options, checked as they are read (numbers in
+ * range, the scheme known); the rules across options after. */
+typedef struct opt_list {
+  const char *v[LISTEN_SECRETS_MAX];
+  size_t n;
+} opt_list;
+
 typedef struct listen_opts {
-  const char *host, *port_str, *port_file, *out, *scheme, *path;
-  const char *tolerance, *window, *dedup_max, *max_body, *max_header;
-  const char *header_timeout, *body_timeout, *max_conns, *max_queue;
-  const char *secrets[FLURRY__LISTEN_SECRETS_MAX];
-  size_t nsecrets;
-  const char *files[SECRET_FILES_MAX];
-  size_t nfiles;
+  const char *host, *port_file, *out, *path;
+  sig_scheme scheme;
+  int has_scheme;
+  opt_list secrets, files;
+  int64_t port, tolerance_s, window_s, dedup_max, max_body, max_header;
+  int64_t header_timeout_s, body_timeout_s, max_conns, max_queue;
   int fsync, headers, quiet, help;
 } listen_opts;
 
-/* Everything start-up computes from the options. */
-typedef struct listen_limits {
-  uint16_t port;
-  int64_t dedup_max, max_header, header_timeout, body_timeout, max_conns;
-} listen_limits;
-
 typedef struct listen_run {
-  flurry__listen l;
-  flurry__serve s;
+  listen_server l;
+  serve_ctx s;
   const listen_opts *o;
 } listen_run;
 
 /* ---- options ------------------------------------------------------------- */
 
-static void usage(FILE *f) {
-  fputs(
-      "usage: flurry listen --scheme github|stripe|standard|none\n"
-      "                     (--secret S | --secret-file FILE)... [options]\n\n"
-      "A webhook receiver: accepts POSTs, verifies each signature over the\n"
-      "raw body, writes every accepted event once as a JSON line. Prints the\n"
-      "bound port alone on stdout's first line; serves until "
-      "SIGINT/SIGTERM.\n\n"
-      "  --scheme S            github (X-Hub-Signature-256), stripe\n"
-      "                        (Stripe-Signature), standard (Standard\n"
-      "                        Webhooks: webhook-id/-timestamp/-signature),\n"
-      "                        none (no verification: local testing only)\n"
-      "  --secret S            a secret (repeatable; visible in ps: prefer\n"
-      "                        --secret-file). standard: whsec_<base64>\n"
-      "  --secret-file FILE    one secret per line (repeatable); blank lines\n"
-      "                        skipped, spaces around a secret trimmed. Any\n"
-      "                        of the secrets matching accepts (rotation)\n"
-      "  -o, --output FILE     append events to FILE (default: stdout); the\n"
-      "                        ids in it are read back on start (dedup)\n"
-      "  --fsync               each event is on disk (fdatasync) before its\n"
-      "                        2xx (needs -o)\n"
-      "  --headers             write the request headers too (Authorization\n"
-      "                        and Cookie redacted)\n"
-      "  --path PATH           serve only PATH, compared byte for byte with\n"
-      "                        the path as sent (else any path; 404)\n"
-      "  --tolerance SECONDS   timestamp tolerance either way, stripe and\n"
-      "                        standard (default 300)\n"
-      "  --dedup-window SECONDS  how long a delivery id is remembered,\n"
-      "                        across restarts (default 86400; stripe and\n"
-      "                        standard: at least 2 x tolerance)\n"
-      "  --dedup-max N         ids remembered at most (default 1000000,\n"
-      "                        ~32 bytes each); past it the oldest go first\n"
-      "  --max-body BYTES      413 past it (default 1M, at most 25M; K and M\n"
-      "                        suffixes are KiB and MiB)\n"
-      "  --max-header-bytes BYTES  431 for request heads past about this\n"
-      "                        (default 32K)\n"
-      "  --header-timeout SECONDS  request head within this, else the\n"
-      "                        connection is closed (default 10)\n"
-      "  --body-timeout SECONDS    body within this after the head (default\n"
-      "                        30)\n"
-      "  --max-conns N         concurrent connections (default 1000)\n"
-      "  --max-queue BYTES     event lines waiting for a slow stdout (a pipe\n"
-      "                        or terminal not read) at most (default 8M;\n"
-      "                        one line always fits), and at most half of\n"
-      "                        --max-conns deliveries waiting: past either,\n"
-      "                        503 with Retry-After\n"
-      "  --port N              port to bind (default 0: any free port)\n"
-      "  --host ADDR           address to bind (default 127.0.0.1)\n"
-      "  --port-file FILE      also write the port to FILE (atomically)\n"
-      "  --quiet               nothing on stderr but errors\n"
-      "  --help                this text\n\n"
-      "Replies: 200 {\"ok\":true} accepted, once the line is written whole\n"
-      "(\"duplicate\":true when the id was seen: not written again); 400\n"
-      "malformed signature header, an id too long or not UTF-8, %00 in the\n"
-      "path, or a request framed ambiguously (Content-Length with\n"
-      "Transfer-Encoding, bare LF, obs-fold, ...: then the connection\n"
-      "closes too); 401 missing or wrong signature, or timestamp outside the\n"
-      "tolerance; 404 other path with --path (compared as sent); 405 not\n"
-      "POST; 413 body too large; 431 head too large; 500 the event could not\n"
-      "be written (the error is in the body); 503 (Retry-After) the output\n"
-      "is backed up.\n",
-      f);
+typedef struct opt_row opt_row;
+typedef int (*opt_set_fn)(const fl_args *a, listen_opts *o, const opt_row *r,
+                          const char *v);
+
+/* A row: its fl_arg (name, short name, metavar, help), and how its value
+ * is taken: set(a, o, row, value) into the field, within [min, max] (a
+ * list: at most max values). */
+struct opt_row {
+  fl_arg arg;
+  opt_set_fn set;
+  size_t field; /* offsetof in listen_opts */
+  int64_t min, max;
+};
+
+#define FIELD(o, r, type) ((type *)(void *)((char *)(o) + (r)->field))
+
+static int set_text(const fl_args *a, listen_opts *o, const opt_row *r,
+                    const char *v) {
+  (void)a;
+  *FIELD(o, r, const char *) = v;
+  return 0;
 }
 
-/* A repeatable option: the value goes to list[*n]. Returns as opt_value. */
-static int opt_repeat(int argc, char **argv, int *i, const char *name,
-                      const char **list, size_t *n, size_t max) {
-  const char *v = NULL;
-  int rc = flurry__serve_opt_value(argc, argv, i, name, &v);
-  if (rc <= 0)
-    return rc;
-  if (*n == max) {
-    fprintf(stderr, PROG ": at most %zu %s options\n", max, name);
+static int set_flag(const fl_args *a, listen_opts *o, const opt_row *r,
+                    const char *v) {
+  (void)a;
+  (void)v;
+  *FIELD(o, r, int) = 1;
+  return 0;
+}
+
+static int set_int(const fl_args *a, listen_opts *o, const opt_row *r,
+                   const char *v) {
+  return fl_args_int(a, &r->arg, v, r->min, r->max, FIELD(o, r, int64_t));
+}
+
+static int set_size(const fl_args *a, listen_opts *o, const opt_row *r,
+                    const char *v) {
+  return fl_args_size(a, &r->arg, v, r->min, r->max, FIELD(o, r, int64_t));
+}
+
+/* A repeatable option (a secret: its value is never printed). */
+static int add_value(const fl_args *a, listen_opts *o, const opt_row *r,
+                     const char *v) {
+  opt_list *l = FIELD(o, r, opt_list);
+  if (l->n == (size_t)r->max) {
+    fprintf(stderr, "%s: at most %lld --%s options\n", a->prog,
+            (long long)r->max, r->arg.name);
+    return 2;
+  }
+  l->v[l->n++] = v;
+  return 0;
+}
+
+static int set_scheme(const fl_args *a, listen_opts *o, const opt_row *r,
+                      const char *v) {
+  if (sig_scheme_parse(v, &o->scheme) != 0)
+    return fl_args_bad(a, &r->arg, v,
+                       "expected github, stripe, standard or none");
+  o->has_scheme = 1;
+  return 0;
+}
+
+static int set_path(const fl_args *a, listen_opts *o, const opt_row *r,
+                    const char *v) {
+  if (v[0] != '/')
+    return fl_args_bad(a, &r->arg, v, "expected a path starting with /");
+  o->path = v;
+  return 0;
+}
+
+static int set_file(const fl_args *a, listen_opts *o, const opt_row *r,
+                    const char *v) {
+  if (v[0] == '\0')
+    return fl_args_bad(a, &r->arg, v, "expected a file name");
+  return set_text(a, o, r, v);
+}
+
+#define F(name) offsetof(listen_opts, name)
+
+/* --help: these lines, then the table's, then help_tail. */
+static const char help_head[] =
+    "usage: flurry listen --scheme github|stripe|standard|none\n"
+    "                     (--secret S | --secret-file FILE)... [options]\n\n"
+    "A webhook receiver: accepts POSTs, verifies each signature over the\n"
+    "raw body, writes every accepted event once as a JSON line. Prints the\n"
+    "bound port alone on stdout's first line; serves until "
+    "SIGINT/SIGTERM.\n\n";
+
+static const opt_row table[] = {
+    {{"scheme", 0, "S",
+      "github (X-Hub-Signature-256), stripe\n"
+      "(Stripe-Signature), standard (Standard\n"
+      "Webhooks: webhook-id/-timestamp/-signature),\n"
+      "none (no verification: local testing only)", 0},
+     set_scheme, 0, 0, 0},
+    {{"secret", 0, "S",
+      "a secret (repeatable; visible in ps: prefer\n"
+      "--secret-file). standard: whsec_<base64>", 0},
+     add_value, F(secrets), 0, LISTEN_SECRETS_MAX},
+    {{"secret-file", 0, "FILE",
+      "one secret per line (repeatable); blank lines\n"
+      "skipped, spaces around a secret trimmed. Any\n"
+      "of the secrets matching accepts (rotation)", 0},
+     add_value, F(files), 0, SECRET_FILES_MAX},
+    {{"output", 'o', "FILE",
+      "append events to FILE (default: stdout); the\n"
+      "ids in it are read back on start (dedup)", 0},
+     set_text, F(out), 0, 0},
+    {{"fsync", 0, NULL,
+      "each event is on disk (fdatasync) before its\n"
+      "2xx (needs -o)", 0},
+     set_flag, F(fsync), 0, 0},
+    {{"headers", 0, NULL,
+      "write the request headers too (Authorization\n"
+      "and Cookie redacted)", 0},
+     set_flag, F(headers), 0, 0},
+    {{"path", 0, "PATH",
+      "serve only PATH, compared byte for byte with\n"
+      "the path as sent (else any path; 404)", 0},
+     set_path, F(path), 0, 0},
+    {{"tolerance", 0, "SECONDS",
+      "timestamp tolerance either way, stripe and\n"
+      "standard (default 300)", 0},
+     set_int, F(tolerance_s), 1, 86400},
+    {{"dedup-window", 0, "SECONDS",
+      "how long a delivery id is remembered,\n"
+      "across restarts (default 86400; stripe and\n"
+      "standard: at least 2 x tolerance)", 0},
+     set_int, F(window_s), 1, 365 * 86400},
+    {{"dedup-max", 0, "N",
+      "ids remembered at most (default 1000000,\n"
+      "~32 bytes each); past it the oldest go first", 0},
+     set_int, F(dedup_max), 1, LISTEN_DEDUP_MAX_LIMIT},
+    {{"max-body", 0, "BYTES",
+      "413 past it (default 1M, at most 25M; k, M\n"
+      "suffixes are KiB, MiB)", 0},
+     set_size, F(max_body), 1, MAX_BODY_LIMIT},
+    {{"max-header-bytes", 0, "BYTES",
+      "431 for request heads past about this\n"
+      "(default 32k)", 0},
+     set_size, F(max_header), 8 * KIB, MIB},
+    {{"header-timeout", 0, "SECONDS",
+      "request head within this, else the\n"
+      "connection is closed (default 10)", 0},
+     set_int, F(header_timeout_s), 1, 3600},
+    {{"body-timeout", 0, "SECONDS",
+      "body within this after the head (default 30)", 0},
+     set_int, F(body_timeout_s), 1, 3600},
+    {{"max-conns", 0, "N", "concurrent connections (default 1000)", 0},
+     set_int, F(max_conns), 1, 20000},
+    {{"max-queue", 0, "BYTES",
+      "event lines waiting for a slow stdout (a pipe\n"
+      "or terminal not read) at most (default 8M;\n"
+      "one line always fits), and at most half of\n"
+      "--max-conns deliveries waiting: past either,\n"
+      "503 with Retry-After", 0},
+     set_size, F(max_queue), 0, QUEUE_LIMIT},
+    {{"port", 0, "N", "port to bind (default 0: any free port)", 0},
+     set_int, F(port), 0, 65535},
+    {{"host", 0, "ADDR", "address to bind (default 127.0.0.1)", 0},
+     set_text, F(host), 0, 0},
+    {{"port-file", 0, "FILE", "also write the port to FILE (atomically)", 0},
+     set_file, F(port_file), 0, 0},
+    {{"quiet", 'q', NULL, "nothing on stderr but errors", 0},
+     set_flag, F(quiet), 0, 0},
+    {{"help", 'h', NULL, "this text", 0}, set_flag, F(help), 0, 0},
+};
+
+static const char help_tail[] =
+    "\n"
+    "Replies: 200 {\"ok\":true} accepted, once the line is written whole\n"
+    "(\"duplicate\":true when the id was seen: not written again); 400\n"
+    "malformed signature header, an id too long or not UTF-8, %00 in the\n"
+    "path, or a request framed ambiguously (Content-Length with\n"
+    "Transfer-Encoding, bare LF, obs-fold, ...: then the connection\n"
+    "closes too); 401 missing or wrong signature, or timestamp outside the\n"
+    "tolerance; 404 other path with --path (compared as sent); 405 not\n"
+    "POST; 413 body too large; 431 head too large; 500 the event could not\n"
+    "be written (the error is in the body); 503 (Retry-After) the output\n"
+    "is backed up.\n";
+
+static void usage(const fl_args *a, FILE *f) {
+  fputs(help_head, f);
+  fl_args_help(a, f);
+  fputs(help_tail, f);
+}
+
+typedef struct parse_ctx {
+  const fl_args *a;
+  listen_opts *o;
+} parse_ctx;
+
+static int one_option(const fl_arg *row, const char *v, void *ud) {
+  const parse_ctx *p = ud;
+  const opt_row *r = FL_CONTAINER(row, opt_row, arg);
+  return r->set(p->a, p->o, r, v);
+}
+
+static void set_defaults(listen_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->host = "127.0.0.1";
+  o->tolerance_s = WHSIG_TOLERANCE_DEFAULT;
+  o->window_s = WINDOW_DEFAULT_S;
+  o->dedup_max = LISTEN_DEDUP_MAX_DEFAULT;
+  o->max_body = HTTPD_MAX_BODY_DEFAULT;
+  o->max_header = 32 * KIB;
+  o->header_timeout_s = HEADER_TIMEOUT_DEFAULT_S;
+  o->body_timeout_s = BODY_TIMEOUT_DEFAULT_S;
+  o->max_conns = CONNS_DEFAULT;
+  o->max_queue = QUEUE_DEFAULT;
+}
+
+static int check_opts(const listen_opts *o, listen_cfg *c) {
+  if (!o->has_scheme) {
+    fprintf(stderr, PROG ": --scheme is required: github, stripe, standard "
+                         "or none (see " PROG " --help)\n");
     return -1;
   }
-  list[(*n)++] = v;
-  return 1;
-}
-
-static int opt_flag(const char *a, listen_opts *o) {
-  if (strcmp(a, "--fsync") == 0)
-    o->fsync = 1;
-  else if (strcmp(a, "--headers") == 0)
-    o->headers = 1;
-  else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
-    o->quiet = 1;
-  else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-    o->help = 1;
-  else
-    return 0;
-  return 1;
-}
-
-static int parse_one(int argc, char **argv, int *i, listen_opts *o) {
-  const struct {
-    const char *name;
-    const char **dest;
-  } valued[] = {
-      {"--port", &o->port_str},
-      {"--host", &o->host},
-      {"--port-file", &o->port_file},
-      {"--output", &o->out},
-      {"-o", &o->out},
-      {"--scheme", &o->scheme},
-      {"--path", &o->path},
-      {"--tolerance", &o->tolerance},
-      {"--dedup-window", &o->window},
-      {"--dedup-max", &o->dedup_max},
-      {"--max-body", &o->max_body},
-      {"--max-header-bytes", &o->max_header},
-      {"--header-timeout", &o->header_timeout},
-      {"--body-timeout", &o->body_timeout},
-      {"--max-conns", &o->max_conns},
-      {"--max-queue", &o->max_queue},
-  };
-  const char *a = argv[*i];
-  if (opt_flag(a, o))
-    return 0;
-  int rc = opt_repeat(argc, argv, i, "--secret", o->secrets, &o->nsecrets,
-                      FLURRY__LISTEN_SECRETS_MAX);
-  if (rc == 0)
-    rc = opt_repeat(argc, argv, i, "--secret-file", o->files, &o->nfiles,
-                    SECRET_FILES_MAX);
-  for (size_t k = 0; rc == 0 && k < sizeof valued / sizeof valued[0]; k++)
-    rc = flurry__serve_opt_value(argc, argv, i, valued[k].name,
-                                 valued[k].dest);
-  if (rc == 0)
-    fprintf(stderr, PROG ": unknown option '%s'\n", a);
-  else if (rc < 0 && *i + 1 >= argc)
-    fprintf(stderr, PROG ": %s needs a value\n", a);
-  return rc > 0 ? 0 : -1;
-}
-
-/* s (NULL: def) as an integer in [min, max], with a K or M suffix (KiB,
- * MiB) when sized. Returns 0, or -1 after a message naming the option. */
-static int num_opt(const char *name, const char *s, int sized, int64_t min,
-                   int64_t max, int64_t def, int64_t *out) {
-  int64_t mult = 1, v = 0;
-  size_t n = s ? strlen(s) : 0;
-  *out = def;
-  if (s == NULL)
-    return 0;
-  if (sized && n > 0 && (s[n - 1] == 'K' || s[n - 1] == 'k'))
-    mult = KIB, n--;
-  else if (sized && n > 0 && (s[n - 1] == 'M' || s[n - 1] == 'm'))
-    mult = MIB, n--;
-  if (fl_parse_i64(s, n, 0, INT64_MAX / MIB, &v) == 0 && v * mult >= min &&
-      v * mult <= max) {
-    *out = v * mult;
-    return 0;
+  if (o->fsync && (o->out == NULL || strcmp(o->out, "-") == 0)) {
+    fprintf(stderr, PROG ": --fsync needs -o FILE\n");
+    return -1;
   }
-  fprintf(stderr, PROG ": %s wants %lld..%lld%s, got '%s'\n", name,
-          (long long)min, (long long)max, sized ? " (K, M suffixes)" : "", s);
-  return -1;
-}
-
-static int parse_numbers(const listen_opts *o, flurry__listen_cfg *c,
-                         listen_limits *lim) {
-  int64_t window_s = 0, max_body = 0;
-  int bad = flurry__serve_parse_port(PROG, o->port_str, &lim->port);
-  bad |= num_opt("--tolerance", o->tolerance, 0, 1, 86400,
-                 FLURRY__SIG_TOLERANCE_DEFAULT, &c->tolerance_s);
-  bad |= num_opt("--dedup-window", o->window, 0, 1, 365 * 86400,
-                 WINDOW_DEFAULT_S, &window_s);
-  bad |= num_opt("--dedup-max", o->dedup_max, 0, 1, FLURRY__DEDUP_MAX_LIMIT,
-                 FLURRY__DEDUP_MAX_DEFAULT, &lim->dedup_max);
-  bad |= num_opt("--max-body", o->max_body, 1, 1, MAX_BODY_LIMIT,
-                 FLURRY__HTTPD_MAX_BODY_DEFAULT, &max_body);
-  bad |= num_opt("--max-header-bytes", o->max_header, 1, 8 * KIB, MIB, 32 * KIB,
-                 &lim->max_header);
-  bad |= num_opt("--header-timeout", o->header_timeout, 0, 1, 3600,
-                 HEADER_TIMEOUT_DEFAULT_S, &lim->header_timeout);
-  bad |= num_opt("--body-timeout", o->body_timeout, 0, 1, 3600,
-                 BODY_TIMEOUT_DEFAULT_S, &lim->body_timeout);
-  bad |= num_opt("--max-conns", o->max_conns, 0, 1, 20000, CONNS_DEFAULT,
-                 &lim->max_conns);
-  int64_t max_queue = 0;
-  bad |= num_opt("--max-queue", o->max_queue, 1, 0, QUEUE_LIMIT, QUEUE_DEFAULT,
-                 &max_queue);
-  c->max_queue = (size_t)max_queue;
-  c->max_wait = lim->max_conns > 1 ? (size_t)lim->max_conns / 2 : 1;
-  int timed = c->scheme == FLURRY__SIG_STRIPE ||
-              c->scheme == FLURRY__SIG_STANDARD;
-  if (!bad && timed && window_s < 2 * c->tolerance_s) {
+  int timed = o->scheme == WHSIG_STRIPE || o->scheme == WHSIG_STANDARD;
+  if (timed && o->window_s < 2 * o->tolerance_s) {
     fprintf(stderr,
             PROG ": --dedup-window must be at least 2 x --tolerance "
                  "(%lld s): a delivery stays replayable that long\n",
-            (long long)(2 * c->tolerance_s));
-    bad = -1;
+            (long long)(2 * o->tolerance_s));
+    return -1;
   }
-  c->window_ms = window_s * 1000;
-  c->max_body = (size_t)max_body;
-  return bad ? -1 : 0;
+  c->scheme = o->scheme;
+  c->tolerance_s = o->tolerance_s;
+  c->window_ms = o->window_s * 1000;
+  c->path = o->path;
+  c->max_body = (size_t)o->max_body;
+  c->max_queue = (size_t)o->max_queue;
+  c->max_wait = o->max_conns > 1 ? (size_t)o->max_conns / 2 : 1;
+  c->headers = o->headers;
+  c->fsync = o->fsync;
+  c->quiet = o->quiet;
+  return 0;
 }
 
 /* ---- secrets ---------------------------------------------------------------
  */
 
-static int add_secret(flurry__listen_cfg *c, const char *s, size_t n,
+static int add_secret(listen_cfg *c, const char *s, size_t n,
                       const char *where) {
-  if (c->nkeys == FLURRY__LISTEN_SECRETS_MAX) {
-    fprintf(stderr, PROG ": at most %d secrets\n", FLURRY__LISTEN_SECRETS_MAX);
+  if (c->nkeys == LISTEN_SECRETS_MAX) {
+    fprintf(stderr, PROG ": at most %d secrets\n", LISTEN_SECRETS_MAX);
     return -1;
   }
-  if (flurry__sig_key_parse(c->scheme, s, n, &c->keys[c->nkeys]) != 0) {
+  if (sig_key_parse(c->scheme, s, n, &c->keys[c->nkeys]) != 0) {
     fprintf(stderr, PROG ": %s: not a valid secret for --scheme %s%s\n", where,
-            flurry__sig_scheme_name(c->scheme),
-            c->scheme == FLURRY__SIG_STANDARD ? " (want whsec_<base64>)" : "");
+            sig_scheme_name(c->scheme),
+            c->scheme == WHSIG_STANDARD ? " (want whsec_<base64>)" : "");
     return -1;
   }
   c->nkeys++;
@@ -269,7 +322,7 @@ static int add_secret(flurry__listen_cfg *c, const char *s, size_t n,
 static int is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
 
 /* Every non-blank line of text[0..n), trimmed, as a secret. */
-static int add_secret_lines(flurry__listen_cfg *c, const char *text, size_t n,
+static int add_secret_lines(listen_cfg *c, const char *text, size_t n,
                             const char *path) {
   size_t line = 0;
   for (size_t i = 0; i < n;) {
@@ -289,7 +342,7 @@ static int add_secret_lines(flurry__listen_cfg *c, const char *text, size_t n,
   return 0;
 }
 
-static int read_secret_file(flurry__listen_cfg *c, const char *path) {
+static int read_secret_file(listen_cfg *c, const char *path) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     fprintf(stderr, PROG ": cannot open '%s': %s\n", path, strerror(errno));
@@ -309,47 +362,35 @@ static int read_secret_file(flurry__listen_cfg *c, const char *path) {
   return rc;
 }
 
-static int load_secrets(const listen_opts *o, flurry__listen_cfg *c) {
-  for (size_t i = 0; i < o->nsecrets; i++)
-    if (add_secret(c, o->secrets[i], strlen(o->secrets[i]), "--secret") != 0)
+static int load_secrets(const listen_opts *o, listen_cfg *c) {
+  for (size_t i = 0; i < o->secrets.n; i++)
+    if (add_secret(c, o->secrets.v[i], strlen(o->secrets.v[i]), "--secret") !=
+        0)
       return -1;
-  for (size_t i = 0; i < o->nfiles; i++)
-    if (read_secret_file(c, o->files[i]) != 0)
+  for (size_t i = 0; i < o->files.n; i++)
+    if (read_secret_file(c, o->files.v[i]) != 0)
       return -1;
-  if (c->scheme != FLURRY__SIG_NONE && c->nkeys == 0) {
+  if (c->scheme != WHSIG_NONE && c->nkeys == 0) {
     fprintf(stderr, PROG ": --scheme %s needs --secret or --secret-file\n",
-            flurry__sig_scheme_name(c->scheme));
+            sig_scheme_name(c->scheme));
     return -1;
   }
   return 0;
 }
 
-static int parse_opts(int argc, char **argv, listen_opts *o,
-                      flurry__listen_cfg *c, listen_limits *lim) {
-  memset(o, 0, sizeof *o);
-  o->host = "127.0.0.1";
-  for (int i = 1; i < argc; i++)
-    if (parse_one(argc, argv, &i, o) != 0)
-      return -1;
-  if (o->help)
+/* Returns 0 (o->help: nothing else done), or -1 after a message. */
+static int parse_opts(int argc, char **argv, listen_opts *o, listen_cfg *c) {
+  fl_args a;
+  set_defaults(o);
+  parse_ctx p = {&a, o};
+  if (FL_ARGS_INIT(&a, PROG, table, 0) != 0 ||
+      fl_args_parse(&a, argc, argv, one_option, &p) != 0)
+    return -1;
+  if (o->help) {
+    usage(&a, stdout);
     return 0;
-  if (o->scheme == NULL || flurry__sig_scheme_parse(o->scheme, &c->scheme)) {
-    fprintf(stderr, PROG ": --scheme wants github, stripe, standard or none\n");
-    return -1;
   }
-  if ((o->port_file && !o->port_file[0]) || (o->path && o->path[0] != '/')) {
-    fprintf(stderr, PROG ": --port-file needs a name, --path starts with /\n");
-    return -1;
-  }
-  if (o->fsync && (o->out == NULL || strcmp(o->out, "-") == 0)) {
-    fprintf(stderr, PROG ": --fsync needs -o FILE\n");
-    return -1;
-  }
-  c->path = o->path;
-  c->headers = o->headers;
-  c->fsync = o->fsync;
-  c->quiet = o->quiet;
-  if (parse_numbers(o, c, lim) != 0)
+  if (check_opts(o, c) != 0)
     return -1;
   return load_secrets(o, c);
 }
@@ -357,17 +398,16 @@ static int parse_opts(int argc, char **argv, listen_opts *o,
 /* ---- start-up --------------------------------------------------------------
  */
 
-static int open_events(flurry__listen *l, const listen_opts *o,
-                       const listen_limits *lim) {
+static int open_events(listen_server *l, const listen_opts *o) {
   char err[512];
-  flurry__store_loaded got;
-  if (flurry__dedup_new(&l->dedup, (size_t)lim->dedup_max) != 0) {
+  listen_store_loaded got;
+  if (listen_dedup_new(&l->dedup, (size_t)o->dedup_max) != 0) {
     fprintf(stderr, PROG ": out of memory\n");
     return -1;
   }
-  if (flurry__store_open(&l->store, o->out, err, sizeof err) != 0 ||
-      flurry__store_load(&l->store, l->dedup, flurry__listen_now_ms(),
-                         l->cfg.window_ms, &got, err, sizeof err) != 0) {
+  if (listen_store_open(&l->store, o->out, err, sizeof err) != 0 ||
+      listen_store_load(&l->store, l->dedup, listen_now_ms(),
+                        l->cfg.window_ms, &got, err, sizeof err) != 0) {
     fprintf(stderr, PROG ": %s\n", err);
     return -1;
   }
@@ -391,32 +431,32 @@ static int open_events(flurry__listen *l, const listen_opts *o,
   return 0;
 }
 
-static void httpd_opts(flurry__httpd_opts *ho, flurry__listen *l,
-                       const listen_opts *o, const listen_limits *lim) {
+static void fill_httpd_opts(httpd_opts *ho, listen_server *l,
+                            const listen_opts *o) {
   memset(ho, 0, sizeof *ho);
   ho->host = o->host;
-  ho->port = lim->port;
+  ho->port = (uint16_t)o->port;
   ho->max_body = l->cfg.max_body;
-  ho->conn_limit = (unsigned)lim->max_conns;
-  ho->conn_memory = (size_t)lim->max_header;
-  ho->header_timeout_ms = (unsigned)lim->header_timeout * 1000u;
-  ho->body_timeout_ms = (unsigned)lim->body_timeout * 1000u;
+  ho->conn_limit = (unsigned)o->max_conns;
+  ho->conn_memory = (size_t)o->max_header;
+  ho->header_timeout_ms = (unsigned)o->header_timeout_s * 1000u;
+  ho->body_timeout_ms = (unsigned)o->body_timeout_s * 1000u;
   ho->log_errors = !o->quiet;
-  ho->on_request = flurry__listen_on_request;
-  ho->on_abandon = flurry__listen_on_abandon;
+  ho->on_request = listen_on_request;
+  ho->on_abandon = listen_on_abandon;
   ho->user = l;
 }
 
 static void on_stop(void *arg) {
   listen_run *r = arg;
-  flurry__listen_out_stop(&r->l); /* waiting replies are abandoned next */
+  listen_out_stop(&r->l); /* waiting replies are abandoned next */
 }
 
 static void banner(void *arg, unsigned port) {
   listen_run *r = arg;
   const listen_opts *o = r->o;
-  flurry__listen_out_start(&r->l); /* after the port line */
-  if (r->l.cfg.scheme == FLURRY__SIG_NONE)
+  listen_out_start(&r->l); /* after the port line */
+  if (r->l.cfg.scheme == WHSIG_NONE)
     fprintf(stderr, PROG ": warning: --scheme none: deliveries are NOT "
                          "verified (local testing only)\n");
   if (!o->quiet)
@@ -424,19 +464,18 @@ static void banner(void *arg, unsigned port) {
             PROG ": listening on http://%s:%u%s (scheme %s, %zu "
                  "secret%s, events to %s)\n",
             o->host, port, o->path ? o->path : "/",
-            flurry__sig_scheme_name(r->l.cfg.scheme), r->l.cfg.nkeys,
+            sig_scheme_name(r->l.cfg.scheme), r->l.cfg.nkeys,
             r->l.cfg.nkeys == 1 ? "" : "s",
             r->l.store.is_file ? o->out : "stdout");
 }
 
 /* ---- main ---------------------------------------------------------------- */
 
-static int serve(listen_run *r, const listen_opts *o,
-                 const listen_limits *lim) {
-  flurry__httpd_opts ho;
-  if (open_events(&r->l, o, lim) != 0)
+static int serve(listen_run *r, const listen_opts *o) {
+  httpd_opts ho;
+  if (open_events(&r->l, o) != 0)
     return 1;
-  httpd_opts(&ho, &r->l, o, lim);
+  fill_httpd_opts(&ho, &r->l, o);
   r->o = o;
   r->s.prog = PROG;
   r->s.port_file = o->port_file;
@@ -444,14 +483,14 @@ static int serve(listen_run *r, const listen_opts *o,
   r->s.on_ready = banner;
   r->s.on_stop = on_stop;
   r->s.arg = r;
-  return flurry__serve_run(&r->s, r->l.loop, &ho);
+  return serve_run(&r->s, r->l.loop, &ho);
 }
 
 static int finish(listen_run *r, int status) {
-  flurry__listen *l = &r->l;
-  flurry__listen_free_waits(l);
+  listen_server *l = &r->l;
+  listen_free_waits(l);
   if (l->cfg.fsync && l->written > l->synced &&
-      flurry__store_sync(&l->store) != 0) {
+      listen_store_sync(&l->store) != 0) {
     fprintf(stderr, PROG ": fdatasync: %s\n", strerror(errno));
     status = 1;
   }
@@ -462,8 +501,8 @@ static int finish(listen_run *r, int status) {
             (unsigned long long)l->accepted, (unsigned long long)l->duplicates,
             (unsigned long long)l->rejected, (unsigned long long)l->failed,
             (unsigned long long)l->busy);
-  flurry__store_close(&l->store);
-  flurry__dedup_free(l->dedup);
+  listen_store_close(&l->store);
+  listen_dedup_free(l->dedup);
   fl_buf_free(&l->line);
   fl_buf_free(&l->json);
   fl_buf_free(&l->scratch);
@@ -471,23 +510,17 @@ static int finish(listen_run *r, int status) {
   return status;
 }
 
-int flurry_listen_main(int argc, char **argv) {
+int cli_listen_main(int argc, char **argv) {
   listen_opts o;
-  listen_limits lim;
   listen_run r;
   uv_loop_t loop;
   memset(&r, 0, sizeof r);
-  memset(&lim, 0, sizeof lim);
-  if (parse_opts(argc, argv, &o, &r.l.cfg, &lim) != 0) {
-    fprintf(stderr, "usage: flurry listen --scheme S --secret-file FILE "
-                    "[-o FILE] [--port N] ... (see --help)\n");
+  if (parse_opts(argc, argv, &o, &r.l.cfg) != 0) {
     OPENSSL_cleanse(r.l.cfg.keys, sizeof r.l.cfg.keys);
-    return 2;
+    return 2; /* said */
   }
-  if (o.help) {
-    usage(stdout);
+  if (o.help)
     return 0;
-  }
   signal(SIGPIPE, SIG_IGN);
   if (uv_loop_init(&loop) != 0) {
     fprintf(stderr, PROG ": cannot create the event loop\n");
@@ -498,7 +531,7 @@ int flurry_listen_main(int argc, char **argv) {
   r.l.line.max = 2 * r.l.cfg.max_body + LINE_SLACK;
   r.l.json.max = r.l.cfg.max_body + 1;
   r.l.scratch.max = LINE_SLACK;
-  int status = finish(&r, serve(&r, &o, &lim));
+  int status = finish(&r, serve(&r, &o));
   if (uv_loop_close(&loop) != 0) {
     fprintf(stderr, PROG ": handles left open at exit\n");
     status = 1;

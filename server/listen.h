@@ -4,6 +4,6 @@
 
 /* argv[0] is "listen". Returns the process exit status: 0 (stopped by
  * SIGINT or SIGTERM, or --help), 1 (cannot start), 2 (bad usage). */
-int flurry_listen_main(int argc, char **argv);
+int cli_listen_main(int argc, char **argv);
 
 #endif

@@ -12,25 +12,25 @@
 #define RING_MIN 1024u
 
 typedef struct entry {
-  unsigned char key[FLURRY__DEDUP_KEY_LEN];
+  unsigned char key[LISTEN_DEDUP_KEY_LEN];
   int64_t expires; /* INT64_MIN: removed (dead) */
 } entry;
 
-struct flurry__dedup {
+struct listen_dedup {
   entry *ring;
   size_t cap, head, len, live, max;
   fl_map index; /* uint32_t ring position + 1, of each live entry */
   uint64_t evicted;
 };
 
-int flurry__dedup_key(const char *id, size_t n,
-                      unsigned char key[FLURRY__DEDUP_KEY_LEN]) {
+int listen_dedup_key(const char *id, size_t n,
+                     unsigned char key[LISTEN_DEDUP_KEY_LEN]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(id, n, md, &len, EVP_sha256(), NULL) != 1 ||
-      len < FLURRY__DEDUP_KEY_LEN)
+      len < LISTEN_DEDUP_KEY_LEN)
     return -1;
-  memcpy(key, md, FLURRY__DEDUP_KEY_LEN);
+  memcpy(key, md, LISTEN_DEDUP_KEY_LEN);
   return 0;
 }
 
@@ -41,7 +41,7 @@ static uint64_t key_hash(const unsigned char *key) {
 }
 
 /* The ring entry of an index element. */
-static entry *entry_at(const flurry__dedup *d, const void *elem) {
+static entry *entry_at(const listen_dedup *d, const void *elem) {
   uint32_t pos1;
   memcpy(&pos1, elem, sizeof pos1);
   return &d->ring[pos1 - 1];
@@ -52,25 +52,25 @@ static uint64_t index_hash(const void *elem, void *ud) {
 }
 
 static int index_eq(const void *elem, const void *key, void *ud) {
-  return memcmp(entry_at(ud, elem)->key, key, FLURRY__DEDUP_KEY_LEN) == 0;
+  return memcmp(entry_at(ud, elem)->key, key, LISTEN_DEDUP_KEY_LEN) == 0;
 }
 
 static const fl_map_type index_type = {sizeof(uint32_t), index_hash,
                                        index_eq};
 
 /* The index element of key, or NULL. */
-static void *index_find(const flurry__dedup *d, const unsigned char *key) {
+static void *index_find(const listen_dedup *d, const unsigned char *key) {
   return fl_map_find(&d->index, key_hash(key), key);
 }
 
 /* Indexes the live entry at ring position pos (room is reserved). */
-static void index_put(flurry__dedup *d, size_t pos) {
+static void index_put(listen_dedup *d, size_t pos) {
   uint32_t pos1 = (uint32_t)pos + 1;
   (void)fl_map_insert(&d->index, key_hash(d->ring[pos].key), &pos1);
 }
 
 /* Rebuilds ring and index with room for cap entries, the ring unwrapped. */
-static int grow(flurry__dedup *d, size_t cap) {
+static int grow(listen_dedup *d, size_t cap) {
   entry *ring = fl_malloc(cap * sizeof *ring);
   fl_map index;
   fl_map_init(&index, &index_type, d, cap);
@@ -93,10 +93,10 @@ static int grow(flurry__dedup *d, size_t cap) {
   return 0;
 }
 
-int flurry__dedup_new(flurry__dedup **out, size_t max) {
-  if (max == 0 || max > FLURRY__DEDUP_MAX_LIMIT)
+int listen_dedup_new(listen_dedup **out, size_t max) {
+  if (max == 0 || max > LISTEN_DEDUP_MAX_LIMIT)
     return -1;
-  flurry__dedup *d = fl_calloc(1, sizeof *d);
+  listen_dedup *d = fl_calloc(1, sizeof *d);
   if (d == NULL)
     return -1;
   d->max = max;
@@ -108,7 +108,7 @@ int flurry__dedup_new(flurry__dedup **out, size_t max) {
   return 0;
 }
 
-void flurry__dedup_free(flurry__dedup *d) {
+void listen_dedup_free(listen_dedup *d) {
   if (d == NULL)
     return;
   fl_free(d->ring);
@@ -117,7 +117,7 @@ void flurry__dedup_free(flurry__dedup *d) {
 }
 
 /* Drops the head of the ring. */
-static void pop_head(flurry__dedup *d) {
+static void pop_head(listen_dedup *d) {
   entry *e = &d->ring[d->head];
   if (e->expires != INT64_MIN) {
     fl_map_remove(&d->index, index_find(d, e->key));
@@ -127,17 +127,17 @@ static void pop_head(flurry__dedup *d) {
   d->len--;
 }
 
-void flurry__dedup_expire(flurry__dedup *d, int64_t now) {
+void listen_dedup_expire(listen_dedup *d, int64_t now) {
   while (d->len > 0 && d->ring[d->head].expires <= now)
     pop_head(d); /* dead entries (INT64_MIN) go too */
 }
 
-int flurry__dedup_has(const flurry__dedup *d, const unsigned char *key) {
+int listen_dedup_has(const listen_dedup *d, const unsigned char *key) {
   return index_find(d, key) != NULL;
 }
 
-int flurry__dedup_add(flurry__dedup *d, const unsigned char *key,
-                      int64_t expires) {
+int listen_dedup_add(listen_dedup *d, const unsigned char *key,
+                     int64_t expires) {
   if (d->len == d->cap && d->cap < d->max) {
     size_t cap = d->cap * 2 < d->max ? d->cap * 2 : d->max;
     if (grow(d, cap) != 0)
@@ -148,7 +148,7 @@ int flurry__dedup_add(flurry__dedup *d, const unsigned char *key,
     pop_head(d);
   }
   size_t pos = (d->head + d->len) % d->cap;
-  memcpy(d->ring[pos].key, key, FLURRY__DEDUP_KEY_LEN);
+  memcpy(d->ring[pos].key, key, LISTEN_DEDUP_KEY_LEN);
   d->ring[pos].expires = expires == INT64_MIN ? INT64_MIN + 1 : expires;
   index_put(d, pos);
   d->len++;
@@ -156,7 +156,7 @@ int flurry__dedup_add(flurry__dedup *d, const unsigned char *key,
   return 0;
 }
 
-int flurry__dedup_remove(flurry__dedup *d, const unsigned char *key) {
+int listen_dedup_remove(listen_dedup *d, const unsigned char *key) {
   void *elem = index_find(d, key);
   if (elem == NULL)
     return 0;
@@ -166,6 +166,6 @@ int flurry__dedup_remove(flurry__dedup *d, const unsigned char *key) {
   return 1;
 }
 
-size_t flurry__dedup_count(const flurry__dedup *d) { return d->live; }
+size_t listen_dedup_count(const listen_dedup *d) { return d->live; }
 
-uint64_t flurry__dedup_evicted(const flurry__dedup *d) { return d->evicted; }
+uint64_t listen_dedup_evicted(const listen_dedup *d) { return d->evicted; }

@@ -15,41 +15,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FLURRY__DEDUP_KEY_LEN 16
-#define FLURRY__DEDUP_MAX_DEFAULT 1000000u
-#define FLURRY__DEDUP_MAX_LIMIT 100000000u
+#define LISTEN_DEDUP_KEY_LEN 16
+#define LISTEN_DEDUP_MAX_DEFAULT 1000000u
+#define LISTEN_DEDUP_MAX_LIMIT 100000000u
 
-typedef struct flurry__dedup flurry__dedup;
+typedef struct listen_dedup listen_dedup;
 
 /* The key of an id (n bytes). Returns 0, or -1 (libcrypto failed). */
-int flurry__dedup_key(const char *id, size_t n,
-                      unsigned char key[FLURRY__DEDUP_KEY_LEN]);
+int listen_dedup_key(const char *id, size_t n,
+                     unsigned char key[LISTEN_DEDUP_KEY_LEN]);
 
-/* A set of at most max keys (1..FLURRY__DEDUP_MAX_LIMIT). Returns 0 and
+/* A set of at most max keys (1..LISTEN_DEDUP_MAX_LIMIT). Returns 0 and
  * *out, or -1 (out of memory, bad max; *out untouched). */
-int flurry__dedup_new(flurry__dedup **out, size_t max);
+int listen_dedup_new(listen_dedup **out, size_t max);
 /* NULL is a no-op. */
-void flurry__dedup_free(flurry__dedup *d);
+void listen_dedup_free(listen_dedup *d);
 
 /* Drops the entries that expire at or before now, oldest first, stopping
  * at the first that has not (an entry behind it stays until then). */
-void flurry__dedup_expire(flurry__dedup *d, int64_t now);
+void listen_dedup_expire(listen_dedup *d, int64_t now);
 
 /* 1 when key is in the set (expired or not: call expire first), else 0. */
-int flurry__dedup_has(const flurry__dedup *d, const unsigned char *key);
+int listen_dedup_has(const listen_dedup *d, const unsigned char *key);
 
 /* Adds key (not yet in the set) to expire at expires. When the set holds
  * max keys the oldest is dropped first. Returns 0, or -1 (out of memory
  * while growing: nothing changed). */
-int flurry__dedup_add(flurry__dedup *d, const unsigned char *key,
-                      int64_t expires);
+int listen_dedup_add(listen_dedup *d, const unsigned char *key,
+                     int64_t expires);
 
 /* Removes key if present (a write that failed after all). Returns 1 when
  * it was there, else 0. */
-int flurry__dedup_remove(flurry__dedup *d, const unsigned char *key);
+int listen_dedup_remove(listen_dedup *d, const unsigned char *key);
 
 /* Keys held / dropped before they expired because the set was full. */
-size_t flurry__dedup_count(const flurry__dedup *d);
-uint64_t flurry__dedup_evicted(const flurry__dedup *d);
+size_t listen_dedup_count(const listen_dedup *d);
+uint64_t listen_dedup_evicted(const listen_dedup *d);
 
 #endif

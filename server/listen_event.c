@@ -18,14 +18,14 @@ static void put_digits(char *p, int v, int width) {
   }
 }
 
-int flurry__event_time_format(int64_t ms, char *out) {
+int listen_event_time_format(int64_t ms, char *out) {
   int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
   time_t t = (time_t)s;
   struct tm tm;
   if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 ||
       tm.tm_year + 1900 > 9999)
     return -1;
-  memcpy(out, "0000-00-00T00:00:00.000Z", FLURRY__EVENT_TIME_LEN + 1);
+  memcpy(out, "0000-00-00T00:00:00.000Z", LISTEN_EVENT_TIME_LEN + 1);
   put_digits(out, tm.tm_year + 1900, 4);
   put_digits(out + 5, tm.tm_mon + 1, 2);
   put_digits(out + 8, tm.tm_mday, 2);
@@ -47,10 +47,10 @@ static int get_digits(const char *p, int width, int *v) {
   return 0;
 }
 
-int flurry__event_time_parse(const char *s, size_t n, int64_t *ms) {
+int listen_event_time_parse(const char *s, size_t n, int64_t *ms) {
   static const char shape[] = "0000-00-00T00:00:00.000Z";
   int y, mo, d, h, mi, sec, milli;
-  if (n != FLURRY__EVENT_TIME_LEN)
+  if (n != LISTEN_EVENT_TIME_LEN)
     return -1;
   for (size_t i = 0; i < n; i++)
     if (shape[i] != '0' && s[i] != shape[i])
@@ -115,8 +115,8 @@ static size_t value_end(const char *p, size_t n, size_t i) {
   return depth == 0 ? i : 0;
 }
 
-int flurry__event_json_member(const char *json, size_t n, const char *key,
-                              size_t *off, size_t *len) {
+int listen_event_json_member(const char *json, size_t n, const char *key,
+                             size_t *off, size_t *len) {
   size_t kl = strlen(key);
   if (n < 2 || json[0] != '{')
     return -1;
@@ -140,8 +140,8 @@ int flurry__event_json_member(const char *json, size_t n, const char *key,
   return -1;
 }
 
-int flurry__event_head_parse(const char *line, size_t n, const char **id,
-                             size_t *id_len, int64_t *ms) {
+int listen_event_head_parse(const char *line, size_t n, const char **id,
+                            size_t *id_len, int64_t *ms) {
   size_t hl = sizeof HEAD_ID - 1, tl = sizeof HEAD_TIME - 1, i = hl;
   if (n < hl || memcmp(line, HEAD_ID, hl) != 0)
     return -1;
@@ -159,11 +159,11 @@ int flurry__event_head_parse(const char *line, size_t n, const char **id,
   } else {
     return -1;
   }
-  if (n - i < tl + FLURRY__EVENT_TIME_LEN + 1 ||
+  if (n - i < tl + LISTEN_EVENT_TIME_LEN + 1 ||
       memcmp(line + i, HEAD_TIME, tl) != 0 ||
-      line[i + tl + FLURRY__EVENT_TIME_LEN] != '"')
+      line[i + tl + LISTEN_EVENT_TIME_LEN] != '"')
     return -1;
-  return flurry__event_time_parse(line + i + tl, FLURRY__EVENT_TIME_LEN, ms);
+  return listen_event_time_parse(line + i + tl, LISTEN_EVENT_TIME_LEN, ms);
 }
 
 /* ---- writing
@@ -205,7 +205,7 @@ static int put_header(fl_buf *b, const char *const *kv, size_t n, size_t i) {
   return rc;
 }
 
-int flurry__event_headers(fl_buf *b, const char *const *kv, size_t n) {
+int listen_event_headers(fl_buf *b, const char *const *kv, size_t n) {
   int rc = fl_buf_putc(b, '{');
   int first = 1;
   for (size_t i = 0; i < n && rc == FL_OK; i++) {
@@ -223,7 +223,7 @@ int flurry__event_headers(fl_buf *b, const char *const *kv, size_t n) {
   return rc == FL_OK ? fl_buf_putc(b, '}') : rc;
 }
 
-static int put_body(fl_buf *b, const flurry__event *ev) {
+static int put_body(fl_buf *b, const listen_event *ev) {
   int rc;
   if (ev->json) {
     rc = fl_buf_puts(b, ",\"body\":");
@@ -243,16 +243,16 @@ static int put_body(fl_buf *b, const flurry__event *ev) {
  * a plain OR, so keep the first. */
 static int first_error(int rc, int next) { return rc != FL_OK ? rc : next; }
 
-int flurry__event_line(fl_buf *b, const flurry__event *ev) {
+int listen_event_line(fl_buf *b, const listen_event *ev) {
   size_t mark = b->len;
-  char when[FLURRY__EVENT_TIME_LEN + 1];
-  if (flurry__event_time_format(ev->received_ms, when) != 0)
+  char when[LISTEN_EVENT_TIME_LEN + 1];
+  if (listen_event_time_format(ev->received_ms, when) != 0)
     memcpy(when, "1970-01-01T00:00:00.000Z", sizeof when);
   int rc = fl_buf_puts(b, HEAD_ID);
   rc = first_error(rc, ev->id ? fl_buf_append(b, ev->id, ev->id_len)
                               : fl_buf_puts(b, "null"));
   rc = first_error(rc, fl_buf_puts(b, HEAD_TIME));
-  rc = first_error(rc, fl_buf_append(b, when, FLURRY__EVENT_TIME_LEN));
+  rc = first_error(rc, fl_buf_append(b, when, LISTEN_EVENT_TIME_LEN));
   rc = first_error(rc, fl_buf_puts(b, "\",\"scheme\":"));
   rc = first_error(rc, fl_json_str(b, ev->scheme, strlen(ev->scheme)));
   rc = first_error(rc, fl_buf_puts(b, ",\"path\":"));

@@ -15,35 +15,35 @@
 
 #include "fl.h"
 
-#define FLURRY__EVENT_TIME_LEN 24   /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
-#define FLURRY__EVENT_HEAD_MAX 2048 /* bytes of a line read on restart */
+#define LISTEN_EVENT_TIME_LEN 24    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+#define LISTEN_EVENT_HEAD_MAX 2048  /* bytes of a line read on restart */
 
 /* Formats Unix milliseconds as RFC 3339 UTC with milliseconds into out
- * (FLURRY__EVENT_TIME_LEN characters and a NUL). Returns 0, or -1 (out of
+ * (LISTEN_EVENT_TIME_LEN characters and a NUL). Returns 0, or -1 (out of
  * the years 0000..9999). */
-int flurry__event_time_format(int64_t ms, char *out);
+int listen_event_time_format(int64_t ms, char *out);
 
-/* Parses exactly that form (s[0..n), n == FLURRY__EVENT_TIME_LEN) into
+/* Parses exactly that form (s[0..n), n == LISTEN_EVENT_TIME_LEN) into
  * Unix milliseconds. Returns 0, or -1. */
-int flurry__event_time_parse(const char *s, size_t n, int64_t *ms);
+int listen_event_time_parse(const char *s, size_t n, int64_t *ms);
 
 /* Finds the top-level member key (plain, no escapes) of the compact JSON
  * object json[0..n) (as fl_json_compact writes it). Returns 0 with
  * *off and *len the span of its value, or -1 (not an object, no such key). */
-int flurry__event_json_member(const char *json, size_t n, const char *key,
-                              size_t *off, size_t *len);
+int listen_event_json_member(const char *json, size_t n, const char *key,
+                             size_t *off, size_t *len);
 
 /* Reads the head of a line: {"id":<string|null>,"received_at":"<time>".
  * line[0..n) may be cut anywhere after the time. On success *id and *id_len
  * are the id's JSON string token, quotes included (NULL/0 for null) and
  * *ms the time. Returns 0, or -1 (not a line of ours). */
-int flurry__event_head_parse(const char *line, size_t n, const char **id,
-                             size_t *id_len, int64_t *ms);
+int listen_event_head_parse(const char *line, size_t n, const char **id,
+                            size_t *id_len, int64_t *ms);
 
 /* What an event line holds. id is a JSON string token (NULL: null); body
  * is the raw body, json (NULL when the body is not JSON) its compact form;
  * headers (NULL: none) a JSON object text. */
-typedef struct flurry__event {
+typedef struct listen_event {
   const char *id;
   size_t id_len;
   int64_t received_ms;
@@ -55,16 +55,16 @@ typedef struct flurry__event {
   size_t body_len;
   const char *json;
   size_t json_len;
-} flurry__event;
+} listen_event;
 
 /* Appends the event's line, "\n" included. Returns FL_OK, FL_ENOMEM or
  * FL_ELIMIT (b is then restored to its length before the call). */
-int flurry__event_line(fl_buf *b, const flurry__event *ev);
+int listen_event_line(fl_buf *b, const listen_event *ev);
 
 /* Appends a JSON object of the headers kv[0..2n) (name, value pairs):
  * names lower-cased; a repeated name's values joined with ", " in order;
  * Authorization, Proxy-Authorization and Cookie given as "[redacted]".
  * Returns FL_OK, FL_ENOMEM, FL_ELIMIT. */
-int flurry__event_headers(fl_buf *b, const char *const *kv, size_t n);
+int listen_event_headers(fl_buf *b, const char *const *kv, size_t n);
 
 #endif

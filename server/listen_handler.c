@@ -11,9 +11,9 @@
 #define JSON_TYPE "application/json"
 #define HEADERS_MAX 256         /* request headers written with --headers */
 #define KEEP_BUF_MAX (4u << 20) /* reused buffers above this are released */
-#define ID_TOKEN_MAX (FLURRY__SIG_ID_MAX * 6 + 2) /* escaped, quoted */
+#define ID_TOKEN_MAX (WHSIG_ID_MAX * 6 + 2) /* escaped, quoted */
 
-int64_t flurry__listen_now_ms(void) {
+int64_t listen_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -21,8 +21,8 @@ int64_t flurry__listen_now_ms(void) {
 
 /* ---- replies ------------------------------------------------------------- */
 
-void flurry__listen_reply_error(flurry__httpd_req *req, unsigned status,
-                                const char *msg) {
+void listen_reply_error(httpd_req *req, unsigned status,
+                        const char *msg) {
   fl_buf b = FL_BUF_INIT(1024);
   int rc = fl_buf_puts(&b, "{\"error\":");
   rc = rc == FL_OK ? fl_json_str(&b, msg, strlen(msg)) : rc;
@@ -31,38 +31,38 @@ void flurry__listen_reply_error(flurry__httpd_req *req, unsigned status,
   char *p = rc == FL_OK ? fl_buf_take(&b, &len) : NULL;
   fl_buf_free(&b);
   if (p)
-    flurry__httpd_reply(req, status, JSON_TYPE, p, len, FLURRY__HTTPD_TAKE);
+    httpd_reply(req, status, JSON_TYPE, p, len, HTTPD_TAKE);
   else
-    flurry__httpd_reply(req, 500, NULL, "", 0, FLURRY__HTTPD_STATIC);
+    httpd_reply(req, 500, NULL, "", 0, HTTPD_STATIC);
 }
 
 /* ---- the delivery -------------------------------------------------------- */
 
 static unsigned sig_status(int rc) {
-  if (rc == FLURRY__SIG_EMALFORMED)
+  if (rc == WHSIG_EMALFORMED)
     return 400;
-  return rc == FLURRY__SIG_ECRYPTO ? 500 : 401;
+  return rc == WHSIG_ECRYPTO ? 500 : 401;
 }
 
-static int verify(flurry__listen *l, flurry__httpd_req *req, int64_t now_ms) {
-  const char *hdr = flurry__sig_header(l->cfg.scheme);
-  flurry__sig_delivery d;
+static int verify(listen_server *l, httpd_req *req, int64_t now_ms) {
+  const char *hdr = sig_header(l->cfg.scheme);
+  sig_delivery d;
   memset(&d, 0, sizeof d);
-  d.signature = hdr ? flurry__httpd_req_header(req, hdr) : NULL;
-  d.id = flurry__httpd_req_header(req, "webhook-id");
-  d.timestamp = flurry__httpd_req_header(req, "webhook-timestamp");
-  d.body = flurry__httpd_req_body(req, &d.body_len);
-  return flurry__sig_verify(l->cfg.scheme, l->cfg.keys, l->cfg.nkeys,
-                            l->cfg.tolerance_s, now_ms / 1000, &d);
+  d.signature = hdr ? httpd_req_header(req, hdr) : NULL;
+  d.id = httpd_req_header(req, "webhook-id");
+  d.timestamp = httpd_req_header(req, "webhook-timestamp");
+  d.body = httpd_req_body(req, &d.body_len);
+  return sig_verify(l->cfg.scheme, l->cfg.keys, l->cfg.nkeys,
+                    l->cfg.tolerance_s, now_ms / 1000, &d);
 }
 
 /* The id header of the scheme (none: webhook-id, else X-GitHub-Delivery). */
-static const char *id_header(flurry__listen *l, flurry__httpd_req *req) {
+static const char *id_header(listen_server *l, httpd_req *req) {
   const char *v = NULL;
-  if (l->cfg.scheme != FLURRY__SIG_GITHUB)
-    v = flurry__httpd_req_header(req, "webhook-id");
-  if (v == NULL && l->cfg.scheme != FLURRY__SIG_STANDARD)
-    v = flurry__httpd_req_header(req, "X-GitHub-Delivery");
+  if (l->cfg.scheme != WHSIG_GITHUB)
+    v = httpd_req_header(req, "webhook-id");
+  if (v == NULL && l->cfg.scheme != WHSIG_STANDARD)
+    v = httpd_req_header(req, "X-GitHub-Delivery");
   return v;
 }
 
@@ -70,11 +70,11 @@ static const char *id_header(flurry__listen *l, flurry__httpd_req *req) {
  * its key is the hash of its JSON string, where every invalid byte would
  * become U+FFFD and distinct ids one key (and a restart only sees the
  * JSON). Stripe's id is checked when the body is read (valid JSON). */
-static const char *bad_id(flurry__listen *l, flurry__httpd_req *req) {
+static const char *bad_id(listen_server *l, httpd_req *req) {
   const char *v =
-      l->cfg.scheme == FLURRY__SIG_STRIPE ? NULL : id_header(l, req);
+      l->cfg.scheme == WHSIG_STRIPE ? NULL : id_header(l, req);
   size_t n = v ? strlen(v) : 0;
-  if (n > FLURRY__SIG_ID_MAX)
+  if (n > WHSIG_ID_MAX)
     return "delivery id too long";
   return fl_is_text(v ? v : "", n) ? NULL : "delivery id is not UTF-8 text";
 }
@@ -82,13 +82,13 @@ static const char *bad_id(flurry__listen *l, flurry__httpd_req *req) {
 /* The delivery id as a JSON string token into id (left empty when there
  * is none). Stripe: the "id" string of the (compact) JSON body. Returns
  * 0, or 400 (too long), or 500. */
-static unsigned delivery_id(flurry__listen *l, flurry__httpd_req *req,
+static unsigned delivery_id(listen_server *l, httpd_req *req,
                             int is_json, fl_buf *id) {
-  if (l->cfg.scheme == FLURRY__SIG_STRIPE) {
+  if (l->cfg.scheme == WHSIG_STRIPE) {
     size_t off, len;
     if (!is_json ||
-        flurry__event_json_member(l->json.data, l->json.len, "id", &off,
-                                  &len) != 0 ||
+        listen_event_json_member(l->json.data, l->json.len, "id", &off,
+                                 &len) != 0 ||
         l->json.data[off] != '"' || len == 2)
       return 0; /* no id, not a string, or "": not deduplicated */
     if (len > ID_TOKEN_MAX)
@@ -116,30 +116,30 @@ static int collect_header(void *cls, const char *name, const char *value) {
   return 0;
 }
 
-static int build_line(flurry__listen *l, flurry__httpd_req *req,
+static int build_line(listen_server *l, httpd_req *req,
                       const fl_buf *id, int is_json, int64_t now_ms) {
-  flurry__event ev;
+  listen_event ev;
   memset(&ev, 0, sizeof ev);
   ev.id = id->len ? id->data : NULL;
   ev.id_len = id->len;
   ev.received_ms = now_ms;
-  ev.scheme = flurry__sig_scheme_name(l->cfg.scheme);
-  ev.path = flurry__httpd_req_path(req);
-  ev.body = flurry__httpd_req_body(req, &ev.body_len);
+  ev.scheme = sig_scheme_name(l->cfg.scheme);
+  ev.path = httpd_req_path(req);
+  ev.body = httpd_req_body(req, &ev.body_len);
   ev.json = is_json ? l->json.data : NULL;
   ev.json_len = l->json.len;
   fl_buf_reset(&l->scratch);
   if (l->cfg.headers) {
     kv_list h;
     h.n = 0;
-    flurry__httpd_req_each(req, FLURRY__HTTPD_HEADERS, collect_header, &h);
-    if (flurry__event_headers(&l->scratch, h.kv, h.n) != FL_OK)
+    httpd_req_each(req, HTTPD_HEADERS, collect_header, &h);
+    if (listen_event_headers(&l->scratch, h.kv, h.n) != FL_OK)
       return -1;
     ev.headers = l->scratch.data;
     ev.headers_len = l->scratch.len;
   }
   fl_buf_reset(&l->line);
-  return flurry__event_line(&l->line, &ev) == FL_OK ? 0 : -1;
+  return listen_event_line(&l->line, &ev) == FL_OK ? 0 : -1;
 }
 
 static void shrink(fl_buf *b) {
@@ -148,64 +148,64 @@ static void shrink(fl_buf *b) {
 }
 
 /* Builds the event's line and hands it to the output, which answers. */
-static void accept_event(flurry__listen *l, flurry__httpd_req *req,
+static void accept_event(listen_server *l, httpd_req *req,
                          const fl_buf *id, const unsigned char *key,
                          int is_json, int64_t now_ms) {
   if (build_line(l, req, id, is_json, now_ms) != 0) {
     l->failed++;
-    flurry__listen_reply_error(req, 500, "out of memory");
+    listen_reply_error(req, 500, "out of memory");
     return;
   }
-  flurry__listen_commit(l, req, key, now_ms + l->cfg.window_ms);
+  listen_commit(l, req, key, now_ms + l->cfg.window_ms);
 }
 
 /* Compacts the body (when JSON: *is_json) and finds the delivery id and
  * its key. Returns 0, or the HTTP status of the failure. */
-static unsigned read_delivery(flurry__listen *l, flurry__httpd_req *req,
+static unsigned read_delivery(listen_server *l, httpd_req *req,
                               fl_buf *id, unsigned char *key, int *is_json) {
   size_t len;
-  const char *body = flurry__httpd_req_body(req, &len);
+  const char *body = httpd_req_body(req, &len);
   fl_buf_reset(&l->json);
   int rc = fl_json_compact(&l->json, body, len, NULL);
   if (rc == FL_ENOMEM)
     return 500;
   *is_json = rc == FL_OK;
   unsigned status = delivery_id(l, req, *is_json, id);
-  if (status == 0 && id->len && flurry__dedup_key(id->data, id->len, key) != 0)
+  if (status == 0 && id->len && listen_dedup_key(id->data, id->len, key) != 0)
     status = 500;
   return status;
 }
 
-static int seen(flurry__listen *l, const unsigned char *key, int64_t now_ms) {
-  flurry__dedup_expire(l->dedup, now_ms);
-  return flurry__dedup_has(l->dedup, key);
+static int seen(listen_server *l, const unsigned char *key, int64_t now_ms) {
+  listen_dedup_expire(l->dedup, now_ms);
+  return listen_dedup_has(l->dedup, key);
 }
 
-static void handle(flurry__listen *l, flurry__httpd_req *req) {
-  int64_t now_ms = flurry__listen_now_ms();
+static void handle(listen_server *l, httpd_req *req) {
+  int64_t now_ms = listen_now_ms();
   const char *why = bad_id(l, req);
   if (why) {
     l->rejected++;
-    flurry__listen_reply_error(req, 400, why);
+    listen_reply_error(req, 400, why);
     return;
   }
   int rc = verify(l, req, now_ms);
-  if (rc != FLURRY__SIG_OK) {
+  if (rc != WHSIG_OK) {
     l->rejected++;
-    flurry__listen_reply_error(req, sig_status(rc), flurry__sig_strerror(rc));
+    listen_reply_error(req, sig_status(rc), sig_strerror(rc));
     return;
   }
   fl_buf id = FL_BUF_INIT(ID_TOKEN_MAX);
-  unsigned char key[FLURRY__DEDUP_KEY_LEN];
+  unsigned char key[LISTEN_DEDUP_KEY_LEN];
   int is_json = 0;
   unsigned status = read_delivery(l, req, &id, key, &is_json);
   if (status != 0) {
     l->rejected += status == 400;
-    flurry__listen_reply_error(
+    listen_reply_error(
         req, status, status == 400 ? "delivery id too long" : "internal error");
   } else if (id.len && seen(l, key, now_ms)) {
     l->duplicates++;
-    flurry__listen_commit_dup(l, req);
+    listen_commit_dup(l, req);
   } else {
     accept_event(l, req, &id, id.len ? key : NULL, is_json, now_ms);
   }
@@ -218,9 +218,9 @@ static void handle(flurry__listen *l, flurry__httpd_req *req) {
  * request target must be that path byte for byte, as sent: libmicrohttpd
  * hands over the decoded path, where /ho%6fk is /hook and /hook%00x ends
  * at the NUL. */
-static const char *bad_path(flurry__listen *l, flurry__httpd_req *req,
+static const char *bad_path(listen_server *l, httpd_req *req,
                             unsigned *status) {
-  const char *target = flurry__httpd_req_target(req);
+  const char *target = httpd_req_target(req);
   *status = 500;
   if (target == NULL)
     return "out of memory";
@@ -233,17 +233,17 @@ static const char *bad_path(flurry__listen *l, flurry__httpd_req *req,
   return NULL;
 }
 
-void flurry__listen_on_request(flurry__httpd_req *req, void *user) {
-  flurry__listen *l = user;
-  if (strcmp(flurry__httpd_req_method(req), "POST") != 0) {
-    flurry__httpd_header(req, "Allow", "POST");
-    flurry__listen_reply_error(req, 405, "method not allowed: POST only");
+void listen_on_request(httpd_req *req, void *user) {
+  listen_server *l = user;
+  if (strcmp(httpd_req_method(req), "POST") != 0) {
+    httpd_header(req, "Allow", "POST");
+    listen_reply_error(req, 405, "method not allowed: POST only");
     return;
   }
   unsigned status = 0;
   const char *why = bad_path(l, req, &status);
   if (why)
-    flurry__listen_reply_error(req, status, why);
+    listen_reply_error(req, status, why);
   else
     handle(l, req);
 }

@@ -16,12 +16,12 @@
 #include "listen_store.h"
 #include "sig.h"
 
-#define FLURRY__LISTEN_SECRETS_MAX FLURRY__SIG_MAX
+#define LISTEN_SECRETS_MAX WHSIG_MAX
 
 /* The settings, fixed at start-up. */
-typedef struct flurry__listen_cfg {
-  flurry__sig_scheme scheme;
-  flurry__sig_key keys[FLURRY__LISTEN_SECRETS_MAX];
+typedef struct listen_cfg {
+  sig_scheme scheme;
+  sig_key keys[LISTEN_SECRETS_MAX];
   size_t nkeys;
   int64_t tolerance_s; /* timestamp tolerance, either way */
   int64_t window_ms;   /* how long an id is remembered */
@@ -32,32 +32,32 @@ typedef struct flurry__listen_cfg {
   int headers;      /* write the request headers */
   int fsync;        /* durable before the 2xx */
   int quiet;
-} flurry__listen_cfg;
+} listen_cfg;
 
 /* A delivery whose reply waits: for its line to be written (a slow
  * pipe or terminal), or made durable (--fsync); a duplicate, for the
  * lines before it. Also the queue entry of its line, while queued. */
-typedef struct flurry__listen_wait {
-  flurry__httpd_req *req; /* NULL once abandoned */
+typedef struct listen_wait {
+  httpd_req *req;         /* NULL once abandoned */
   uint64_t need;          /* the line (number) that must be done first */
   int owns_key;           /* its line holds key (removed if it fails) */
   int duplicate;
   int err; /* errno that failed it (ECANCELED: shutting down), or 0 */
-  unsigned char key[FLURRY__DEDUP_KEY_LEN];
-  struct flurry__listen_wait *next; /* waiting replies, in order */
+  unsigned char key[LISTEN_DEDUP_KEY_LEN];
+  struct listen_wait *next; /* waiting replies, in order */
   /* its line while queued (queued = 1): line[off..len) still to write */
-  struct flurry__listen_wait *next_line;
+  struct listen_wait *next_line;
   char *line; /* borrowed (l->line) until owned */
   size_t len, off;
   int queued, owned;
   int unsynced; /* err came from fdatasync */
-} flurry__listen_wait;
+} listen_wait;
 
-typedef struct flurry__listen {
-  flurry__listen_cfg cfg;
+typedef struct listen_server {
+  listen_cfg cfg;
   uv_loop_t *loop;
-  flurry__dedup *dedup;
-  flurry__store store;
+  listen_dedup *dedup;
+  listen_store store;
   fl_buf line;    /* the event line being built (reused) */
   fl_buf json;    /* the compact body (reused) */
   fl_buf scratch; /* headers object (reused) */
@@ -68,9 +68,9 @@ typedef struct flurry__listen {
    * cfg.max_wait; the lines not yet written, out_bytes of them at most
    * cfg.max_queue, in order too (out_head). */
   uint64_t queued, written, synced, sync_target;
-  flurry__listen_wait *wait_head, *wait_tail;
+  listen_wait *wait_head, *wait_tail;
   size_t nwait;
-  flurry__listen_wait *out_head, *out_tail;
+  listen_wait *out_head, *out_tail;
   size_t out_bytes;
   int streaming;   /* the output is written from out_poll (non-blocking) */
   int out_handles; /* out_poll, out_drain: open until closed */
@@ -82,34 +82,34 @@ typedef struct flurry__listen {
   int closing;
   /* counts, for the summary on exit */
   uint64_t accepted, duplicates, rejected, failed, busy;
-} flurry__listen;
+} listen_server;
 
-/* The httpd callbacks; user is the flurry__listen. */
-void flurry__listen_on_request(flurry__httpd_req *req, void *user);
-void flurry__listen_on_abandon(flurry__httpd_req *req, void *user);
+/* The httpd callbacks; user is the listen_server. */
+void listen_on_request(httpd_req *req, void *user);
+void listen_on_abandon(httpd_req *req, void *user);
 
 /* Wall-clock Unix milliseconds. */
-int64_t flurry__listen_now_ms(void);
+int64_t listen_now_ms(void);
 
 /* Answers req with status and {"error": msg}. */
-void flurry__listen_reply_error(flurry__httpd_req *req, unsigned status,
-                                const char *msg);
+void listen_reply_error(httpd_req *req, unsigned status,
+                        const char *msg);
 
 /* ---- the output (listen_out.c) ---------------------------------------- */
 
 /* How long a Retry-After a 503 (output backed up) asks for, seconds. */
-#define FLURRY__LISTEN_RETRY_AFTER "5"
+#define LISTEN_RETRY_AFTER "5"
 /* At shutdown, how long a line already begun may take to finish. */
-#define FLURRY__LISTEN_DRAIN_MS 5000
+#define LISTEN_DRAIN_MS 5000
 
 /* Starts the output once the port line is out: a pipe, terminal or socket
  * is then written without blocking. */
-void flurry__listen_out_start(flurry__listen *l);
+void listen_out_start(listen_server *l);
 
 /* Shutting down: no new fdatasync; lines not begun are dropped (their
- * deliveries answered 503); a line begun is given FLURRY__LISTEN_DRAIN_MS
+ * deliveries answered 503); a line begun is given LISTEN_DRAIN_MS
  * to finish; then the output's handles close. */
-void flurry__listen_out_stop(flurry__listen *l);
+void listen_out_stop(listen_server *l);
 
 /* Hands an accepted delivery's line (l->line, taken over when it has to
  * wait) to the output and answers req: 200 once the line is written (and,
@@ -117,14 +117,14 @@ void flurry__listen_out_stop(flurry__listen *l);
  * Retry-After when the queue is full (nothing written). key (NULL: no id)
  * goes into the dedup set until expires, and out again on failure. From
  * on_request only. */
-void flurry__listen_commit(flurry__listen *l, flurry__httpd_req *req,
-                           const unsigned char *key, int64_t expires);
+void listen_commit(listen_server *l, httpd_req *req,
+                   const unsigned char *key, int64_t expires);
 
 /* Answers a duplicate: 200 once every line handed over so far is written
  * (and durable), or 500/503 as for its original. From on_request only. */
-void flurry__listen_commit_dup(flurry__listen *l, flurry__httpd_req *req);
+void listen_commit_dup(listen_server *l, httpd_req *req);
 
 /* Frees what is left (after the loop ran to its end). */
-void flurry__listen_free_waits(flurry__listen *l);
+void listen_free_waits(listen_server *l);
 
 #endif

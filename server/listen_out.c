@@ -3,7 +3,7 @@
  * A delivery is acknowledged (200) only once its line is whole in the
  * output: written to the -o file (with --fsync: durable too) or to the
  * pipe, terminal or socket on stdout. A regular file is written at once
- * (flurry__store_append: the whole line, or cut off again). Anything else
+ * (listen_store_append: the whole line, or cut off again). Anything else
  * is written without blocking: what does not fit waits in a queue and goes
  * out when uv_poll says the output is writable, its delivery's reply
  * waiting with it (a suspended connection), while the loop serves
@@ -35,18 +35,18 @@ static const char dup_body[] = "{\"ok\":true,\"duplicate\":true}";
 
 /* ---- replies ------------------------------------------------------------- */
 
-static void reply_ok(flurry__httpd_req *req, int duplicate) {
+static void reply_ok(httpd_req *req, int duplicate) {
   const char *b = duplicate ? dup_body : ok_body;
-  flurry__httpd_reply(req, 200, JSON_TYPE, b, strlen(b), FLURRY__HTTPD_STATIC);
+  httpd_reply(req, 200, JSON_TYPE, b, strlen(b), HTTPD_STATIC);
 }
 
-static void reply_busy(flurry__httpd_req *req, const char *why) {
-  flurry__httpd_header(req, "Retry-After", FLURRY__LISTEN_RETRY_AFTER);
-  flurry__listen_reply_error(req, 503, why);
+static void reply_busy(httpd_req *req, const char *why) {
+  httpd_header(req, "Retry-After", LISTEN_RETRY_AFTER);
+  listen_reply_error(req, 503, why);
 }
 
 /* The reply of a delivery that failed with w->err. */
-static void reply_failed(flurry__httpd_req *req, const flurry__listen_wait *w) {
+static void reply_failed(httpd_req *req, const listen_wait *w) {
   char msg[192];
   if (w->err == ECANCELED) {
     reply_busy(req, "server shutting down");
@@ -56,16 +56,16 @@ static void reply_failed(flurry__httpd_req *req, const flurry__listen_wait *w) {
            w->unsynced ? "cannot make the event durable"
                        : "cannot write the event",
            strerror(w->err));
-  flurry__listen_reply_error(req, 500, msg);
+  listen_reply_error(req, 500, msg);
 }
 
 /* ---- the replies waiting ------------------------------------------------- */
 
-static uint64_t done_upto(const flurry__listen *l) {
+static uint64_t done_upto(const listen_server *l) {
   return l->cfg.fsync ? l->synced : l->written;
 }
 
-static void free_wait(flurry__listen_wait *w) {
+static void free_wait(listen_wait *w) {
   if (w->owned)
     fl_free(w->line);
   fl_free(w);
@@ -73,29 +73,29 @@ static void free_wait(flurry__listen_wait *w) {
 
 /* Marks w failed with e; its id is forgotten at once, so that a retry (or
  * a duplicate arriving meanwhile) is not taken for a written event. */
-static void fail(flurry__listen *l, flurry__listen_wait *w, int e) {
+static void fail(listen_server *l, listen_wait *w, int e) {
   w->err = e;
   if (w->owns_key)
-    flurry__dedup_remove(l->dedup, w->key);
+    listen_dedup_remove(l->dedup, w->key);
   w->owns_key = 0;
 }
 
-static void wait_add(flurry__listen *l, flurry__listen_wait *w) {
+static void wait_add(listen_server *l, listen_wait *w) {
   if (l->wait_tail)
     l->wait_tail->next = w;
   else
     l->wait_head = w;
   l->wait_tail = w;
   l->nwait++;
-  flurry__httpd_req_set_data(w->req, w);
-  flurry__httpd_defer(w->req);
+  httpd_req_set_data(w->req, w);
+  httpd_defer(w->req);
 }
 
 /* Answers (abandoned: drops) the replies at the head that are settled. */
-static void release(flurry__listen *l) {
+static void release(listen_server *l) {
   uint64_t done = done_upto(l);
   while (l->wait_head && (l->wait_head->err || l->wait_head->need <= done)) {
-    flurry__listen_wait *w = l->wait_head;
+    listen_wait *w = l->wait_head;
     l->wait_head = w->next;
     if (l->wait_head == NULL)
       l->wait_tail = NULL;
@@ -110,16 +110,16 @@ static void release(flurry__listen *l) {
   }
 }
 
-void flurry__listen_on_abandon(flurry__httpd_req *req, void *user) {
+void listen_on_abandon(httpd_req *req, void *user) {
   (void)user;
-  flurry__listen_wait *w = flurry__httpd_req_data(req);
+  listen_wait *w = httpd_req_data(req);
   if (w)
     w->req = NULL; /* freed when settled, or at exit */
 }
 
-void flurry__listen_free_waits(flurry__listen *l) {
+void listen_free_waits(listen_server *l) {
   while (l->wait_head) {
-    flurry__listen_wait *w = l->wait_head;
+    listen_wait *w = l->wait_head;
     l->wait_head = w->next;
     free_wait(w);
   }
@@ -130,7 +130,7 @@ void flurry__listen_free_waits(flurry__listen *l) {
 
 /* ---- the queue of lines -------------------------------------------------- */
 
-static void queue_add(flurry__listen *l, flurry__listen_wait *w) {
+static void queue_add(listen_server *l, listen_wait *w) {
   w->queued = 1;
   if (l->out_tail)
     l->out_tail->next_line = w;
@@ -141,8 +141,8 @@ static void queue_add(flurry__listen *l, flurry__listen_wait *w) {
 }
 
 /* Takes the head line off the queue (written or dropped). */
-static flurry__listen_wait *queue_pop(flurry__listen *l) {
-  flurry__listen_wait *w = l->out_head;
+static listen_wait *queue_pop(listen_server *l) {
+  listen_wait *w = l->out_head;
   l->out_head = w->next_line;
   if (l->out_head == NULL)
     l->out_tail = NULL;
@@ -156,12 +156,12 @@ static flurry__listen_wait *queue_pop(flurry__listen *l) {
   return w;
 }
 
-static void watch(flurry__listen *l, int on);
+static void watch(listen_server *l, int on);
 
 /* Fails with e the lines not yet written (keep_begun: but for one already
  * begun, to be finished), and the duplicates that wait for them. */
-static void drop_lines(flurry__listen *l, int e, int keep_begun) {
-  flurry__listen_wait *keep = NULL;
+static void drop_lines(listen_server *l, int e, int keep_begun) {
+  listen_wait *keep = NULL;
   if (keep_begun && l->out_head && l->out_head->off > 0) {
     keep = l->out_head;
     l->out_head = keep->next_line;
@@ -171,7 +171,7 @@ static void drop_lines(flurry__listen *l, int e, int keep_begun) {
   uint64_t last = keep ? keep->need : l->written; /* failed past it */
   while (l->out_head)
     fail(l, queue_pop(l), e);
-  for (flurry__listen_wait *w = l->wait_head; w; w = w->next)
+  for (listen_wait *w = l->wait_head; w; w = w->next)
     if (!w->err && w->need > last)
       fail(l, w, e);
   if (keep) {
@@ -184,15 +184,15 @@ static void drop_lines(flurry__listen *l, int e, int keep_begun) {
 }
 
 /* The head line is written. */
-static void line_written(flurry__listen *l) {
+static void line_written(listen_server *l) {
   l->written = queue_pop(l)->need;
   l->accepted++;
 }
 
 /* Counts n bytes written from the head of the queue. */
-static void advance(flurry__listen *l, size_t n) {
+static void advance(listen_server *l, size_t n) {
   while (n > 0) {
-    flurry__listen_wait *w = l->out_head;
+    listen_wait *w = l->out_head;
     size_t left = w->len - w->off;
     if (n < left) {
       w->off += n;
@@ -206,11 +206,11 @@ static void advance(flurry__listen *l, size_t n) {
 
 /* Writes what fits now. On a stream, a batch of lines per writev; EAGAIN
  * waits for the output to be writable. A write error drops the queue. */
-static void pump(flurry__listen *l) {
+static void pump(listen_server *l) {
   while (l->out_head) {
-    flurry__listen_wait *w = l->out_head;
+    listen_wait *w = l->out_head;
     if (!l->streaming) {
-      if (flurry__store_append(&l->store, w->line, w->len) != 0) {
+      if (listen_store_append(&l->store, w->line, w->len) != 0) {
         drop_lines(l, errno, 0);
         return;
       }
@@ -223,7 +223,7 @@ static void pump(flurry__listen *l) {
       iov[n].iov_base = w->line + w->off;
       iov[n].iov_len = w->len - w->off;
     }
-    long got = flurry__store_writev(&l->store, iov, n);
+    long got = listen_store_writev(&l->store, iov, n);
     if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
       drop_lines(l, errno, 0);
       return;
@@ -240,11 +240,11 @@ static void pump(flurry__listen *l) {
 /* ---- the stream's handles ------------------------------------------------ */
 
 static void on_out_closed(uv_handle_t *h) {
-  flurry__listen *l = h->data;
+  listen_server *l = h->data;
   l->out_handles--;
 }
 
-static void close_out(flurry__listen *l) {
+static void close_out(listen_server *l) {
   if (!l->streaming || uv_is_closing((uv_handle_t *)&l->out_poll))
     return;
   uv_close((uv_handle_t *)&l->out_poll, on_out_closed);
@@ -254,7 +254,7 @@ static void close_out(flurry__listen *l) {
 
 static void on_writable(uv_poll_t *p, int status, int events) {
   (void)events;
-  flurry__listen *l = p->data;
+  listen_server *l = p->data;
   if (status < 0)   /* libuv stopped the handle: the write says why */
     l->polling = 0; /* (POLLERR is reported as UV_EBADF, EPIPE is real) */
   pump(l);
@@ -263,7 +263,7 @@ static void on_writable(uv_poll_t *p, int status, int events) {
     close_out(l);
 }
 
-static void watch(flurry__listen *l, int on) {
+static void watch(listen_server *l, int on) {
   if (!l->streaming || on == l->polling ||
       uv_is_closing((uv_handle_t *)&l->out_poll))
     return;
@@ -276,19 +276,19 @@ static void watch(flurry__listen *l, int on) {
 
 /* Shutdown, and a line begun that the reader did not take in time. */
 static void on_drain_timeout(uv_timer_t *t) {
-  flurry__listen *l = t->data;
+  listen_server *l = t->data;
   if (l->out_head)
     fprintf(stderr,
             "flurry listen: the output was not read for %d ms: its "
             "last line is left unfinished\n",
-            FLURRY__LISTEN_DRAIN_MS);
+            LISTEN_DRAIN_MS);
   drop_lines(l, ECANCELED, 0);
   release(l);
   close_out(l);
 }
 
-void flurry__listen_out_start(flurry__listen *l) {
-  if (l->store.is_file || flurry__store_stream(&l->store) == 0)
+void listen_out_start(listen_server *l) {
+  if (l->store.is_file || listen_store_stream(&l->store) == 0)
     return; /* a regular file */
   if (uv_poll_init(l->loop, &l->out_poll, l->store.fd) != 0)
     return; /* not pollable (/dev/null): written at once, blocking */
@@ -299,25 +299,25 @@ void flurry__listen_out_start(flurry__listen *l) {
   l->streaming = 1;
 }
 
-void flurry__listen_out_stop(flurry__listen *l) {
+void listen_out_stop(listen_server *l) {
   l->closing = 1;
   if (!l->streaming)
     return;
   drop_lines(l, ECANCELED, 1);
   release(l);
   if (l->out_head)
-    uv_timer_start(&l->out_drain, on_drain_timeout, FLURRY__LISTEN_DRAIN_MS, 0);
+    uv_timer_start(&l->out_drain, on_drain_timeout, LISTEN_DRAIN_MS, 0);
   else
     close_out(l);
 }
 
 /* ---- --fsync: group commit ----------------------------------------------- */
 
-static int start_sync(flurry__listen *l);
+static int start_sync(listen_server *l);
 
 /* The fdatasync that ended with e: the replies it covers fail. */
-static void sync_failed(flurry__listen *l, int e) {
-  for (flurry__listen_wait *w = l->wait_head; w; w = w->next)
+static void sync_failed(listen_server *l, int e) {
+  for (listen_wait *w = l->wait_head; w; w = w->next)
     if (!w->err && w->need <= l->sync_target) {
       fail(l, w, e);
       w->unsynced = 1;
@@ -326,7 +326,7 @@ static void sync_failed(flurry__listen *l, int e) {
 }
 
 static void on_synced(uv_fs_t *r) {
-  flurry__listen *l = r->data;
+  listen_server *l = r->data;
   ssize_t rc = r->result;
   uv_fs_req_cleanup(r);
   l->syncing = 0;
@@ -342,7 +342,7 @@ static void on_synced(uv_fs_t *r) {
 /* Starts an fdatasync covering every line written so far, unless one runs
  * or none is needed. Returns 0, or the errno when it cannot start (the
  * replies waiting for it are failed, not answered). */
-static int start_sync(flurry__listen *l) {
+static int start_sync(listen_server *l) {
   if (!l->cfg.fsync || l->syncing || l->closing || l->synced >= l->written)
     return 0;
   l->sync_target = l->written;
@@ -359,7 +359,7 @@ static int start_sync(flurry__listen *l) {
 /* ---- handing deliveries over --------------------------------------------- */
 
 /* 1 when one more reply (and line of len bytes) cannot wait. */
-static int full(const flurry__listen *l, size_t len) {
+static int full(const listen_server *l, size_t len) {
   if (l->nwait >= l->cfg.max_wait)
     return 1;
   return l->out_head != NULL && l->out_bytes + len > l->cfg.max_queue;
@@ -367,17 +367,17 @@ static int full(const flurry__listen *l, size_t len) {
 
 /* A reply for req that may have to wait (with a line of len bytes), or
  * NULL when req was answered instead: 503, the queue is full; 500. */
-static flurry__listen_wait *wait_new(flurry__listen *l, flurry__httpd_req *req,
-                                     size_t len) {
+static listen_wait *wait_new(listen_server *l, httpd_req *req,
+                             size_t len) {
   if (full(l, len)) {
     l->busy++;
     reply_busy(req, "the output is backed up: retry later");
     return NULL;
   }
-  flurry__listen_wait *w = fl_calloc(1, sizeof *w);
+  listen_wait *w = fl_calloc(1, sizeof *w);
   if (w == NULL) {
     l->failed++;
-    flurry__listen_reply_error(req, 500, "out of memory");
+    listen_reply_error(req, 500, "out of memory");
     return NULL;
   }
   w->req = req;
@@ -386,7 +386,7 @@ static flurry__listen_wait *wait_new(flurry__listen *l, flurry__httpd_req *req,
 
 /* Right after w was handed over, from on_request: answers it now when its
  * fate is known, else makes it wait (req deferred). */
-static void settle_now(flurry__listen *l, flurry__listen_wait *w) {
+static void settle_now(listen_server *l, listen_wait *w) {
   int e = 0;
   if (!w->err && l->cfg.fsync && w->need <= l->written)
     e = start_sync(l);
@@ -408,12 +408,12 @@ static void settle_now(flurry__listen *l, flurry__listen_wait *w) {
   release(l); /* the others the writes settled (all suspended) */
 }
 
-void flurry__listen_commit(flurry__listen *l, flurry__httpd_req *req,
-                           const unsigned char *key, int64_t expires) {
-  flurry__listen_wait *w = wait_new(l, req, l->line.len);
+void listen_commit(listen_server *l, httpd_req *req,
+                   const unsigned char *key, int64_t expires) {
+  listen_wait *w = wait_new(l, req, l->line.len);
   if (w == NULL)
     return;
-  if (key && flurry__dedup_add(l->dedup, key, expires) == 0) {
+  if (key && listen_dedup_add(l->dedup, key, expires) == 0) {
     memcpy(w->key, key, sizeof w->key); /* else not recognised again */
     w->owns_key = 1;
   }
@@ -429,12 +429,12 @@ void flurry__listen_commit(flurry__listen *l, flurry__httpd_req *req,
   settle_now(l, w);
 }
 
-void flurry__listen_commit_dup(flurry__listen *l, flurry__httpd_req *req) {
+void listen_commit_dup(listen_server *l, httpd_req *req) {
   if (l->queued <= done_upto(l)) {
     reply_ok(req, 1);
     return;
   }
-  flurry__listen_wait *w = wait_new(l, req, 0);
+  listen_wait *w = wait_new(l, req, 0);
   if (w == NULL)
     return;
   w->need = l->queued;

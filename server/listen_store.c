@@ -15,8 +15,8 @@
 
 #define READ_BLOCK 65536u
 
-int flurry__store_open(flurry__store *s, const char *path, char *err,
-                       size_t errlen) {
+int listen_store_open(listen_store *s, const char *path, char *err,
+                      size_t errlen) {
   memset(s, 0, sizeof *s);
   s->fd = 1;
   s->saved_flags = -1;
@@ -44,7 +44,7 @@ int flurry__store_open(flurry__store *s, const char *path, char *err,
   return 0;
 }
 
-int flurry__store_stream(flurry__store *s) {
+int listen_store_stream(listen_store *s) {
   struct stat st;
   if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode)) {
     s->regular = 1;
@@ -64,40 +64,40 @@ int flurry__store_stream(flurry__store *s) {
 }
 
 /* Adds the id of one line's head to d when it is recent enough. */
-static int load_line(const char *head, size_t n, flurry__dedup *d,
+static int load_line(const char *head, size_t n, listen_dedup *d,
                      int64_t now_ms, int64_t window_ms,
-                     flurry__store_loaded *out) {
+                     listen_store_loaded *out) {
   const char *id;
   size_t id_len;
   int64_t ms;
-  unsigned char key[FLURRY__DEDUP_KEY_LEN];
+  unsigned char key[LISTEN_DEDUP_KEY_LEN];
   out->lines++;
-  if (flurry__event_head_parse(head, n, &id, &id_len, &ms) != 0) {
+  if (listen_event_head_parse(head, n, &id, &id_len, &ms) != 0) {
     out->foreign++;
     return 0;
   }
   if (id == NULL || ms + window_ms <= now_ms)
     return 0;
-  if (flurry__dedup_key(id, id_len, key) != 0)
+  if (listen_dedup_key(id, id_len, key) != 0)
     return -1;
-  if (flurry__dedup_has(d, key))
+  if (listen_dedup_has(d, key))
     return 0;
-  if (flurry__dedup_add(d, key, ms + window_ms) != 0)
+  if (listen_dedup_add(d, key, ms + window_ms) != 0)
     return -1;
   out->ids++;
   return 0;
 }
 
 typedef struct loader {
-  char head[FLURRY__EVENT_HEAD_MAX];
+  char head[LISTEN_EVENT_HEAD_MAX];
   size_t len; /* bytes of the current line's head */
   uint64_t line_bytes;
 } loader;
 
 /* Feeds one block to the loader: complete lines go to load_line. */
-static int load_block(loader *l, const char *p, size_t n, flurry__dedup *d,
+static int load_block(loader *l, const char *p, size_t n, listen_dedup *d,
                       int64_t now_ms, int64_t window_ms,
-                      flurry__store_loaded *out) {
+                      listen_store_loaded *out) {
   while (n > 0) {
     const char *nl = memchr(p, '\n', n);
     size_t take = nl ? (size_t)(nl - p) : n;
@@ -118,7 +118,7 @@ static int load_block(loader *l, const char *p, size_t n, flurry__dedup *d,
 }
 
 /* Ends a file whose last line has no newline with one. */
-static int repair_tail(flurry__store *s, flurry__store_loaded *out) {
+static int repair_tail(listen_store *s, listen_store_loaded *out) {
   char last = '\n';
   if (s->size > 0 && pread(s->fd, &last, 1, (off_t)(s->size - 1)) != 1)
     return -1;
@@ -131,9 +131,9 @@ static int repair_tail(flurry__store *s, flurry__store_loaded *out) {
   return 0;
 }
 
-int flurry__store_load(flurry__store *s, flurry__dedup *d, int64_t now_ms,
-                       int64_t window_ms, flurry__store_loaded *out, char *err,
-                       size_t errlen) {
+int listen_store_load(listen_store *s, listen_dedup *d, int64_t now_ms,
+                      int64_t window_ms, listen_store_loaded *out, char *err,
+                      size_t errlen) {
   memset(out, 0, sizeof *out);
   if (!s->is_file)
     return 0;
@@ -162,7 +162,7 @@ int flurry__store_load(flurry__store *s, flurry__dedup *d, int64_t now_ms,
   return rc;
 }
 
-int flurry__store_append(flurry__store *s, const char *line, size_t n) {
+int listen_store_append(listen_store *s, const char *line, size_t n) {
   size_t done = 0;
   while (done < n) {
     ssize_t w = write(s->fd, line + done, n - done);
@@ -182,7 +182,7 @@ int flurry__store_append(flurry__store *s, const char *line, size_t n) {
   return 0;
 }
 
-long flurry__store_writev(flurry__store *s, const struct iovec *iov, int n) {
+long listen_store_writev(listen_store *s, const struct iovec *iov, int n) {
   ssize_t w;
   do
     w = writev(s->fd, iov, n);
@@ -190,11 +190,11 @@ long flurry__store_writev(flurry__store *s, const struct iovec *iov, int n) {
   return (long)w;
 }
 
-int flurry__store_sync(flurry__store *s) {
+int listen_store_sync(listen_store *s) {
   return s->is_file ? fdatasync(s->fd) : 0;
 }
 
-void flurry__store_close(flurry__store *s) {
+void listen_store_close(listen_store *s) {
   if (s->fd >= 0 && s->saved_flags >= 0)
     (void)fcntl(s->fd, F_SETFL, s->saved_flags);
   if (s->own_fd)

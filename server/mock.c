@@ -37,6 +37,10 @@ static const opt_row table[] = {
     {{"help", 'h', NULL, "this text", 0}, O_HELP},
 };
 
+static void help_line(const char *line, size_t len, void *f) {
+  fprintf(f, "  %.*s\n", (int)len, line);
+}
+
 static void usage(const fl_args *a, FILE *f) {
   fputs("usage: flurry mock [--port N] [--host ADDR] [--port-file FILE] "
         "[--quiet]\n\n"
@@ -46,11 +50,10 @@ static void usage(const fl_args *a, FILE *f) {
         f);
   fl_args_help(a, f);
   fputs("\nEndpoints (every one answers any method; JSON unless stated):\n", f);
-  for (size_t i = 0; flurry__mock_endpoints[i]; i++)
-    fprintf(f, "  %s\n", flurry__mock_endpoints[i]);
+  mock_endpoints_each(help_line, f);
   fputs("\nFault injection on any endpoint (query parameters):\n", f);
-  for (size_t i = 0; flurry__mock_fault_help[i]; i++)
-    fprintf(f, "  %s\n", flurry__mock_fault_help[i]);
+  for (size_t i = 0; mock_fault_help[i]; i++)
+    fprintf(f, "  %s\n", mock_fault_help[i]);
   fputs("\nflurry mock send-webhook --url URL --scheme S --secret S [...]:\n"
         "  signs and POSTs webhooks (for flurry listen; see its --help)\n",
         f);
@@ -108,34 +111,34 @@ static void banner(void *arg, unsigned port) {
             "the endpoints)\n", o->host, port);
 }
 
-static int serve(flurry__mock *m, mock_opts *o) {
-  flurry__httpd_opts ho;
+static int serve(mock_server *m, mock_opts *o) {
+  httpd_opts ho;
   memset(&ho, 0, sizeof ho);
   ho.host = o->host;
   ho.port = o->port;
   ho.log_errors = !o->quiet;
-  ho.on_request = flurry__mock_on_request;
-  ho.on_abandon = flurry__mock_on_abandon;
+  ho.on_request = mock_on_request;
+  ho.on_abandon = mock_on_abandon;
   ho.user = m;
-  flurry__serve s;
+  serve_ctx s;
   memset(&s, 0, sizeof s);
   s.prog = "flurry mock";
   s.port_file = o->port_file;
   s.quiet = o->quiet;
   s.on_ready = banner;
   s.arg = o;
-  return flurry__serve_run(&s, m->loop, &ho);
+  return serve_run(&s, m->loop, &ho);
 }
 
 /* ---- main ---------------------------------------------------------------- */
 
-int flurry_mock_main(int argc, char **argv) {
+int cli_mock_main(int argc, char **argv) {
   mock_opts o;
   fl_args a;
-  flurry__mock m;
+  mock_server m;
   uv_loop_t loop;
   if (argc > 1 && strcmp(argv[1], "send-webhook") == 0)
-    return flurry__mock_send_main(argc - 1, argv + 1);
+    return cli_mock_send_main(argc - 1, argv + 1);
   if (parse_opts(argc, argv, &a, &o) != 0)
     return 2; /* said, naming the option */
   if (o.help) {
@@ -143,17 +146,17 @@ int flurry_mock_main(int argc, char **argv) {
     return 0;
   }
   signal(SIGPIPE, SIG_IGN);
-  if (flurry__mock_init(&m, &loop) != 0) {
+  if (mock_init(&m, &loop) != 0) {
     fprintf(stderr, "flurry mock: out of memory\n");
     return 1;
   }
   if (uv_loop_init(&loop) != 0) {
     fprintf(stderr, "flurry mock: cannot create the event loop\n");
-    flurry__mock_free(&m);
+    mock_free(&m);
     return 1;
   }
   int status = serve(&m, &o);
-  flurry__mock_free(&m);
+  mock_free(&m);
   if (uv_loop_close(&loop) != 0) {
     fprintf(stderr, "flurry mock: handles left open at exit\n");
     status = 1;

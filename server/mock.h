@@ -3,6 +3,6 @@
 #define FLURRY_MOCK_H
 
 /* argv[0] is "mock". Returns the process exit status (0, or 2 on bad usage). */
-int flurry_mock_main(int argc, char **argv);
+int cli_mock_main(int argc, char **argv);
 
 #endif

@@ -67,22 +67,22 @@ static void huge_write(int fd, int64_t bytes, int64_t lines) {
   send_all(fd, tail, sizeof tail - 1, deadline);
 }
 
-void flurry__mock_huge_headers(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+void mock_huge_headers(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   int64_t bytes, lines;
-  if (flurry__mock_query_num(req, "bytes", 1, HUGE_BYTES_MAX, HUGE_BYTES_DEFAULT, &bytes) != 0 ||
-      flurry__mock_query_num(req, "lines", 1, HUGE_LINES_MAX, HUGE_LINES_DEFAULT, &lines) != 0) {
-    flurry__mock_send_error(req, 400, "bytes must be 1..67108864, lines 1..1000000");
+  if (mock_query_num(req, "bytes", 1, HUGE_BYTES_MAX, HUGE_BYTES_DEFAULT, &bytes) != 0 ||
+      mock_query_num(req, "lines", 1, HUGE_LINES_MAX, HUGE_LINES_DEFAULT, &lines) != 0) {
+    mock_send_error(req, 400, "bytes must be 1..67108864, lines 1..1000000");
     return;
   }
-  int fd = flurry__httpd_req_fd(req);
+  int fd = httpd_req_fd(req);
   if (fd < 0) {
-    flurry__mock_send_error(req, 500, "no socket");
+    mock_send_error(req, 500, "no socket");
     return;
   }
   huge_write(fd, bytes, lines);
-  flurry__httpd_drop(req, FLURRY__HTTPD_CLOSE); /* after the bytes: a FIN */
+  httpd_drop(req, HTTPD_CLOSE); /* after the bytes: a FIN */
 }
 
 /* ---- /gzip-bomb: zeros deflated on the fly, deterministic --------------- */
@@ -99,7 +99,7 @@ static ssize_t bomb_read(void *cls, uint64_t pos, char *buf, size_t max) {
   (void)pos;
   bomb *b = cls;
   if (b->done)
-    return FLURRY__HTTPD_STREAM_END;
+    return HTTPD_STREAM_END;
   b->z.next_out = (unsigned char *)buf;
   b->z.avail_out = (uInt)(max < UINT32_MAX ? max : UINT32_MAX);
   while (b->z.avail_out > 0 && !b->done) {
@@ -113,10 +113,10 @@ static ssize_t bomb_read(void *cls, uint64_t pos, char *buf, size_t max) {
     if (rc == Z_STREAM_END)
       b->done = 1;
     else if (rc != Z_OK && rc != Z_BUF_ERROR)
-      return FLURRY__HTTPD_STREAM_CLOSE;
+      return HTTPD_STREAM_CLOSE;
   }
   size_t n = max - b->z.avail_out;
-  return n ? (ssize_t)n : FLURRY__HTTPD_STREAM_END;
+  return n ? (ssize_t)n : HTTPD_STREAM_END;
 }
 
 static void bomb_free(void *cls) {
@@ -125,27 +125,27 @@ static void bomb_free(void *cls) {
   fl_free(b);
 }
 
-void flurry__mock_gzip_bomb(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+void mock_gzip_bomb(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   int64_t mib;
-  if (flurry__mock_query_num(req, "mib", 1, BOMB_MIB_MAX, BOMB_MIB_DEFAULT, &mib) != 0) {
-    flurry__mock_send_error(req, 400, "mib must be 1..4096");
+  if (mock_query_num(req, "mib", 1, BOMB_MIB_MAX, BOMB_MIB_DEFAULT, &mib) != 0) {
+    mock_send_error(req, 400, "mib must be 1..4096");
     return;
   }
   bomb *b = fl_calloc(1, sizeof *b);
   /* windowBits 15 + 16: a gzip wrapper; level 9: about 1 KiB per MiB */
   if (b == NULL || deflateInit2(&b->z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
     fl_free(b);
-    flurry__mock_send_error(req, 500, "out of memory");
+    mock_send_error(req, 500, "out of memory");
     return;
   }
   b->left = (uint64_t)mib << 20;
-  if (flurry__httpd_header(req, "Content-Encoding", "gzip") != 0) {
+  if (httpd_header(req, "Content-Encoding", "gzip") != 0) {
     bomb_free(b);
-    flurry__mock_send_error(req, 500, "out of memory");
+    mock_send_error(req, 500, "out of memory");
     return;
   }
-  flurry__httpd_reply_stream(req, 200, "application/octet-stream", FLURRY__HTTPD_SIZE_UNKNOWN,
-                             bomb_read, b, bomb_free, NULL);
+  httpd_reply_stream(req, 200, "application/octet-stream", HTTPD_SIZE_UNKNOWN,
+                     bomb_read, b, bomb_free, NULL);
 }

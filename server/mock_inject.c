@@ -15,7 +15,7 @@
 #define PROB_DIGITS_MAX 12
 #define FAULT_GOLDEN 0x9e3779b97f4a7c15ull
 
-const char *const flurry__mock_fault_help[] = {
+const char *const mock_fault_help[] = {
     "?fail=P                    answer with a fault with probability P"
     " (0..1; not on /flaky, whose fail= is a count)",
     "&kind=K[,K...]             reset|status|hang|truncated|drip|malformed"
@@ -28,24 +28,24 @@ const char *const flurry__mock_fault_help[] = {
     " retry_after=V, after=N, size=N, send=M, bytes=N, interval_ms=T, ms=T",
     NULL};
 
-static void fault_status(flurry__mock *m, flurry__httpd_req *req,
+static void fault_status(mock_server *m, httpd_req *req,
                          const char *arg) {
   (void)arg;
-  const char *s = flurry__httpd_req_query(req, "status");
-  flurry__mock_status(m, req, s ? s : "503");
+  const char *s = httpd_req_query(req, "status");
+  mock_status(m, req, s ? s : "503");
 }
 
-/* In the order of enum flurry__mock_fault. */
+/* In the order of enum mock_fault. */
 static const struct kind {
   const char *name;
-  flurry__mock_route_fn fn;
-} kinds[FLURRY__MOCK_FAULTS] = {
-    {"reset", flurry__mock_reset}, {"status", fault_status},
-    {"hang", flurry__mock_hang},   {"truncated", flurry__mock_truncated},
-    {"drip", flurry__mock_drip},   {"malformed", flurry__mock_malformed},
+  mock_route_fn fn;
+} kinds[MOCK_FAULTS] = {
+    {"reset", mock_reset}, {"status", fault_status},
+    {"hang", mock_hang},   {"truncated", mock_truncated},
+    {"drip", mock_drip},   {"malformed", mock_malformed},
 };
 
-#define NKINDS ((size_t)FLURRY__MOCK_FAULTS)
+#define NKINDS ((size_t)MOCK_FAULTS)
 
 /* ---- parsing ------------------------------------------------------------- */
 
@@ -120,9 +120,9 @@ static int parse_mix(const char *mix, double *pl) {
   return sum <= 1.0 + 1e-9 ? 0 : -1;
 }
 
-int flurry__mock_fault_plan(const char *fail, const char *kind, const char *mix,
-                            double p[FLURRY__MOCK_FAULTS]) {
-  double tmp[FLURRY__MOCK_FAULTS] = {0};
+int mock_fault_plan(const char *fail, const char *kind, const char *mix,
+                    double p[MOCK_FAULTS]) {
+  double tmp[MOCK_FAULTS] = {0};
   if ((fail == NULL) == (mix == NULL))
     return -1;
   if (mix ? parse_mix(mix, tmp) : parse_fail(fail, kind, tmp))
@@ -145,28 +145,28 @@ static int hash_arg(void *cls, const char *name, const char *value) {
 
 /* Seeded: a function of the URL and of its request count. Returns 0, or -1
  * when out of memory. */
-static int seeded_draw(flurry__mock *m, flurry__httpd_req *req, double *u) {
-  const char *path = flurry__httpd_req_path(req);
+static int seeded_draw(mock_server *m, httpd_req *req, double *u) {
+  const char *path = httpd_req_path(req);
   uint64_t h = fl_hash(FL_HASH_INIT, path, strlen(path) + 1);
   char key[sizeof h];
   int created = 0;
-  flurry__httpd_req_each(req, FLURRY__HTTPD_QUERY, hash_arg, &h);
+  httpd_req_each(req, HTTPD_QUERY, hash_arg, &h);
   memcpy(key, &h, sizeof h);
-  flurry__mock_slot *s =
-      flurry__mock_table_get(m->faults, key, sizeof key, &created);
+  mock_slot *s =
+      mock_table_get(m->faults, key, sizeof key, &created);
   if (s == NULL)
     return -1;
   uint64_t n = (uint64_t)s->a;
   s->a += 1;
-  *u = unit(flurry__mock_mix64(h ^ flurry__mock_mix64(n)));
+  *u = unit(mock_mix64(h ^ mock_mix64(n)));
   return 0;
 }
 
-static int draw(flurry__mock *m, flurry__httpd_req *req, double *u) {
-  if (flurry__httpd_req_query(req, "seed"))
+static int draw(mock_server *m, httpd_req *req, double *u) {
+  if (httpd_req_query(req, "seed"))
     return seeded_draw(m, req, u);
   m->rng += FAULT_GOLDEN; /* splitmix64 */
-  *u = unit(flurry__mock_mix64(m->rng));
+  *u = unit(mock_mix64(m->rng));
   return 0;
 }
 
@@ -181,31 +181,31 @@ static int pick(const double *pl, double u) {
   return -1;
 }
 
-int flurry__mock_inject(flurry__mock *m, flurry__httpd_req *req) {
-  const char *mix = flurry__httpd_req_query(req, "mix");
-  const char *fail = strcmp(flurry__httpd_req_path(req), "/flaky") != 0
-                         ? flurry__httpd_req_query(req, "fail")
+int mock_inject(mock_server *m, httpd_req *req) {
+  const char *mix = httpd_req_query(req, "mix");
+  const char *fail = strcmp(httpd_req_path(req), "/flaky") != 0
+                         ? httpd_req_query(req, "fail")
                          : NULL;
-  double pl[FLURRY__MOCK_FAULTS];
+  double pl[MOCK_FAULTS];
   double u = 0;
   if (mix == NULL && fail == NULL)
     return 0;
-  if (flurry__mock_fault_plan(fail, flurry__httpd_req_query(req, "kind"), mix,
-                              pl) != 0) {
-    flurry__mock_send_error(req, 400,
-                            "fault injection wants fail=P (0..1) "
-                            "[&kind=K[,K...]] or mix=K:P[,K:P...] (sum <= 1), "
-                            "K: reset|status|hang|truncated|drip|malformed");
+  if (mock_fault_plan(fail, httpd_req_query(req, "kind"), mix,
+                      pl) != 0) {
+    mock_send_error(req, 400,
+                    "fault injection wants fail=P (0..1) "
+                    "[&kind=K[,K...]] or mix=K:P[,K:P...] (sum <= 1), "
+                    "K: reset|status|hang|truncated|drip|malformed");
     return 1;
   }
   if (draw(m, req, &u) != 0) {
-    flurry__mock_send_error(req, 500, "internal error");
+    mock_send_error(req, 500, "internal error");
     return 1;
   }
   int k = pick(pl, u);
   if (k < 0)
     return 0;
-  flurry__httpd_header(req, "X-Flurry-Fault", kinds[k].name);
+  httpd_header(req, "X-Flurry-Fault", kinds[k].name);
   kinds[k].fn(m, req, NULL);
   return 1;
 }

@@ -13,129 +13,133 @@
 #include "httpd.h"
 #include "mock_table.h"
 
-#define FLURRY__MOCK_MAX_KEYS 100000u /* each table's key limit */
-#define FLURRY__MOCK_JSON "application/json"
-#define FLURRY__MOCK_BYTES_MAX (100u << 20) /* largest generated body */
+#define MOCK_MAX_KEYS 100000u /* each table's key limit */
+#define MOCK_JSON "application/json"
+#define MOCK_BYTES_MAX (100u << 20) /* largest generated body */
 
-typedef struct flurry__mock {
+typedef struct mock_server {
   uv_loop_t *loop;
-  flurry__mock_table *flaky;  /* key -> attempts seen */
-  flurry__mock_table *limits; /* "ip|key rate burst" -> token bucket */
-  flurry__mock_table *faults; /* hash of a seeded URL -> requests seen */
+  mock_table *flaky;          /* key -> attempts seen */
+  mock_table *limits;         /* "ip|key rate burst" -> token bucket */
+  mock_table *faults;         /* hash of a seeded URL -> requests seen */
   uint64_t rng;               /* state of the unseeded fault draws */
   fl_list ws;                 /* open WebSocket connections (mock_ws.c) */
-} flurry__mock;
+} mock_server;
 
 /* An endpoint: arg is the path past a prefix route ("/delay/" + "300"),
  * NULL for an exact route. It must answer, defer or drop req. */
-typedef void (*flurry__mock_route_fn)(flurry__mock *m, flurry__httpd_req *req,
-                                      const char *arg);
+typedef void (*mock_route_fn)(mock_server *m, httpd_req *req,
+                              const char *arg);
 
 /* `flurry mock send-webhook` (mock_send.c); argv[0] is "send-webhook".
  * Returns the exit status: 0 every answer 2xx, 1 otherwise, 2 bad usage. */
-int flurry__mock_send_main(int argc, char **argv);
+int cli_mock_send_main(int argc, char **argv);
 
 /* Creates the tables and seeds the fault PRNG. Returns 0, or -1 (out of
  * memory: nothing is left allocated). */
-int flurry__mock_init(flurry__mock *m, uv_loop_t *loop);
+int mock_init(mock_server *m, uv_loop_t *loop);
 /* Frees the tables. */
-void flurry__mock_free(flurry__mock *m);
+void mock_free(mock_server *m);
 
-/* The httpd callbacks; user is the flurry__mock. */
-void flurry__mock_on_request(flurry__httpd_req *req, void *user);
-void flurry__mock_on_abandon(flurry__httpd_req *req, void *user);
+/* The httpd callbacks; user is the mock_server. */
+void mock_on_request(httpd_req *req, void *user);
+void mock_on_abandon(httpd_req *req, void *user);
 
-/* One line per endpoint, and per fault-injection parameter, for --help and
- * GET /. NULL-terminated. */
-extern const char *const flurry__mock_endpoints[];
-extern const char *const flurry__mock_fault_help[];
+/* The endpoints' lines for --help and GET /, from the route table
+ * (mock_routes.c): fn(line, len, ud) for each, in order (line is not
+ * NUL-terminated at len). */
+typedef void (*mock_line_fn)(const char *line, size_t len, void *ud);
+void mock_endpoints_each(mock_line_fn fn, void *ud);
+/* One line per fault-injection parameter, for --help and GET /.
+ * NULL-terminated. */
+extern const char *const mock_fault_help[];
 
 /* ---- helpers (mock_util.c) ------------------------------------------------
  */
 
 /* Answers with a static JSON body. */
-void flurry__mock_send_static(flurry__httpd_req *req, unsigned status,
-                              const char *json);
+void mock_send_static(httpd_req *req, unsigned status,
+                      const char *json);
 /* Answers with b's content (rc: the accumulated fl_buf result; 500 if not
  * FL_OK) as JSON; b is emptied either way. */
-void flurry__mock_send_buf(flurry__httpd_req *req, unsigned status, fl_buf *b,
-                           int rc);
+void mock_send_buf(httpd_req *req, unsigned status, fl_buf *b,
+                   int rc);
 /* Answers {"error": msg}. */
-void flurry__mock_send_error(flurry__httpd_req *req, unsigned status,
-                             const char *msg);
+void mock_send_error(httpd_req *req, unsigned status,
+                     const char *msg);
 /* Adds a response header with an integer value. Returns 0 or -1. */
-int flurry__mock_header_i64(flurry__httpd_req *req, const char *name,
-                            int64_t v);
+int mock_header_i64(httpd_req *req, const char *name,
+                    int64_t v);
 /* s (NULL: invalid) as an integer in [min, max]. Returns 0 or -1. */
-int flurry__mock_parse_num(const char *s, int64_t min, int64_t max,
-                           int64_t *out);
+int mock_parse_num(const char *s, int64_t min, int64_t max,
+                   int64_t *out);
 /* Query argument name as an integer in [min, max]; def when absent.
  * Returns 0, or -1 when present but invalid. */
-int flurry__mock_query_num(flurry__httpd_req *req, const char *name,
-                           int64_t min, int64_t max, int64_t def, int64_t *out);
+int mock_query_num(httpd_req *req, const char *name,
+                   int64_t min, int64_t max, int64_t def, int64_t *out);
 /* 1 when s is printable ASCII (and tab), 1..1024 bytes: safe in a header. */
-int flurry__mock_header_value_ok(const char *s);
+int mock_header_value_ok(const char *s);
 /* Adds Retry-After from ?retry_after= (seconds or an HTTP-date, verbatim)
  * if given. Returns 0, -1 when the value is not a safe header value, or -2
  * when the header could not be added (out of memory). */
-int flurry__mock_retry_after(flurry__httpd_req *req);
+int mock_retry_after(httpd_req *req);
 /* The splitmix64 finaliser: a well-mixed 64-bit function of x. */
-uint64_t flurry__mock_mix64(uint64_t x);
+uint64_t mock_mix64(uint64_t x);
 
-/* Called when a flurry__mock_defer() delay has passed; req is still
+/* Called when a mock_defer() delay has passed; req is still
  * unanswered and must be answered or dropped. */
-typedef void (*flurry__mock_fire_cb)(flurry__httpd_req *req, int64_t ms);
+typedef void (*mock_fire_cb)(httpd_req *req, int64_t ms);
 
 /* Defers req and runs fire(req, ms) after ms milliseconds, unless the
  * server closes first (the timer is then released by
- * flurry__mock_on_abandon). Only from an endpoint. Returns 0, or -1 (out of
+ * mock_on_abandon). Only from an endpoint. Returns 0, or -1 (out of
  * memory: req is untouched, still to be answered). */
-int flurry__mock_defer(flurry__mock *m, flurry__httpd_req *req, int64_t ms,
-                       flurry__mock_fire_cb fire);
+int mock_defer(mock_server *m, httpd_req *req, int64_t ms,
+               mock_fire_cb fire);
 
 /* ---- endpoints in other files ----------------------------------------------
  */
 
-void flurry__mock_status(flurry__mock *m, flurry__httpd_req *req,
-                         const char *arg); /* mock_routes.c */
-void flurry__mock_flaky(flurry__mock *m, flurry__httpd_req *req,
-                        const char *arg); /* mock_keyed.c */
-void flurry__mock_limited(flurry__mock *m, flurry__httpd_req *req,
-                          const char *arg);
-void flurry__mock_reset(flurry__mock *m, flurry__httpd_req *req,
-                        const char *arg); /* mock_faults.c */
-void flurry__mock_truncated(flurry__mock *m, flurry__httpd_req *req,
-                            const char *arg);
-void flurry__mock_drip(flurry__mock *m, flurry__httpd_req *req,
-                       const char *arg);
-void flurry__mock_hang(flurry__mock *m, flurry__httpd_req *req,
-                       const char *arg);
-void flurry__mock_malformed(flurry__mock *m, flurry__httpd_req *req,
-                            const char *arg);
-void flurry__mock_ndjson(flurry__mock *m, flurry__httpd_req *req,
-                         const char *arg); /* mock_stream.c */
-void flurry__mock_lines(flurry__mock *m, flurry__httpd_req *req,
-                        const char *arg);
-void flurry__mock_sse(flurry__mock *m, flurry__httpd_req *req, const char *arg);
-void flurry__mock_ws(flurry__mock *m, flurry__httpd_req *req,
-                     const char *arg); /* mock_ws.c: /ws/echo, /ws/broadcast */
-void flurry__mock_huge_headers(flurry__mock *m, flurry__httpd_req *req,
-                               const char *arg); /* mock_hostile.c */
-void flurry__mock_gzip_bomb(flurry__mock *m, flurry__httpd_req *req,
-                            const char *arg);
+void mock_status(mock_server *m, httpd_req *req,
+                 const char *arg); /* mock_routes.c */
+void mock_flaky(mock_server *m, httpd_req *req,
+                const char *arg); /* mock_keyed.c */
+void mock_limited(mock_server *m, httpd_req *req,
+                  const char *arg);
+void mock_reset(mock_server *m, httpd_req *req,
+                const char *arg); /* mock_faults.c */
+void mock_truncated(mock_server *m, httpd_req *req,
+                    const char *arg);
+void mock_drip(mock_server *m, httpd_req *req,
+               const char *arg);
+void mock_hang(mock_server *m, httpd_req *req,
+               const char *arg);
+void mock_malformed(mock_server *m, httpd_req *req,
+                    const char *arg);
+void mock_ndjson(mock_server *m, httpd_req *req,
+                 const char *arg); /* mock_stream.c */
+void mock_lines(mock_server *m, httpd_req *req,
+                const char *arg);
+void mock_sse(mock_server *m, httpd_req *req, const char *arg);
+void mock_ws(mock_server *m, httpd_req *req,
+             const char *arg); /* mock_ws.c: /ws/echo, /ws/broadcast */
+void mock_huge_headers(mock_server *m, httpd_req *req,
+                       const char *arg); /* mock_hostile.c */
+void mock_gzip_bomb(mock_server *m, httpd_req *req,
+                    const char *arg);
 
 /* ---- fault injection (mock_inject.c) ---------------------------------------
  */
 
-/* The kinds of fault, in the order of flurry__mock_fault_plan's p. */
-enum flurry__mock_fault {
-  FLURRY__MOCK_FAULT_RESET,
-  FLURRY__MOCK_FAULT_STATUS,
-  FLURRY__MOCK_FAULT_HANG,
-  FLURRY__MOCK_FAULT_TRUNCATED,
-  FLURRY__MOCK_FAULT_DRIP,
-  FLURRY__MOCK_FAULT_MALFORMED,
-  FLURRY__MOCK_FAULTS
+/* The kinds of fault, in the order of mock_fault_plan's p. */
+enum mock_fault {
+  MOCK_FAULT_RESET,
+  MOCK_FAULT_STATUS,
+  MOCK_FAULT_HANG,
+  MOCK_FAULT_TRUNCATED,
+  MOCK_FAULT_DRIP,
+  MOCK_FAULT_MALFORMED,
+  MOCK_FAULTS
 };
 
 /* Parses the fault parameters, exactly one of fail (a probability P in
@@ -144,12 +148,12 @@ enum flurry__mock_fault {
  * sum at most 1), into p: the probability of each kind. No I/O, no
  * allocation. Returns 0, or -1 (p untouched) when both or neither are
  * given, or on a bad probability or kind name. */
-int flurry__mock_fault_plan(const char *fail, const char *kind, const char *mix,
-                            double p[FLURRY__MOCK_FAULTS]);
+int mock_fault_plan(const char *fail, const char *kind, const char *mix,
+                    double p[MOCK_FAULTS]);
 
 /* Applies ?fail=P[&kind=K,...] or ?mix=K:P,... to req. Returns 1 when req
  * was handled (a fault, or 400 for bad parameters), 0 when the endpoint
  * answers normally. */
-int flurry__mock_inject(flurry__mock *m, flurry__httpd_req *req);
+int mock_inject(mock_server *m, httpd_req *req);
 
 #endif

@@ -13,21 +13,21 @@
 
 /* ?key= when present: 1..256 bytes. Returns 0 (*key NULL when absent), or
  * -1 when empty or too long. */
-static int key_arg(flurry__httpd_req *req, const char **key) {
-  *key = flurry__httpd_req_query(req, "key");
+static int key_arg(httpd_req *req, const char **key) {
+  *key = httpd_req_query(req, "key");
   return *key && (**key == '\0' || strlen(*key) > KEY_MAX) ? -1 : 0;
 }
 
 /* ---- /flaky -------------------------------------------------------------- */
 
 /* kind=status (default) or reset: how a failing attempt fails. */
-static int flaky_kind(flurry__httpd_req *req, int *reset) {
-  const char *k = flurry__httpd_req_query(req, "kind");
+static int flaky_kind(httpd_req *req, int *reset) {
+  const char *k = httpd_req_query(req, "kind");
   *reset = k && strcmp(k, "reset") == 0;
   return k == NULL || *reset || strcmp(k, "status") == 0 ? 0 : -1;
 }
 
-static void flaky_answer(flurry__httpd_req *req, const char *key,
+static void flaky_answer(httpd_req *req, const char *key,
                          int64_t attempt, int64_t status) {
   fl_buf b = FL_BUF_INIT(1024);
   int rc = fl_buf_puts(&b, "{\"key\":");
@@ -35,43 +35,43 @@ static void flaky_answer(flurry__httpd_req *req, const char *key,
   rc |= fl_buf_printf(&b, ",\"attempt\":%lld", (long long)attempt);
   if (status != 200) {
     rc |= fl_buf_printf(&b, ",\"status\":%lld", (long long)status);
-    rc |= flurry__mock_retry_after(req) ? FL_ENOMEM : FL_OK;
+    rc |= mock_retry_after(req) ? FL_ENOMEM : FL_OK;
   }
   rc |= fl_buf_putc(&b, '}');
-  flurry__mock_send_buf(req, (unsigned)status, &b, rc);
+  mock_send_buf(req, (unsigned)status, &b, rc);
 }
 
-void flurry__mock_flaky(flurry__mock *m, flurry__httpd_req *req,
-                        const char *arg) {
+void mock_flaky(mock_server *m, httpd_req *req,
+                const char *arg) {
   (void)arg;
   const char *key = NULL;
   int64_t fail, status;
   int reset = 0;
   if (key_arg(req, &key) != 0 || key == NULL) {
-    flurry__mock_send_error(req, 400, "key= is required (1..256 bytes)");
+    mock_send_error(req, 400, "key= is required (1..256 bytes)");
     return;
   }
-  const char *ra = flurry__httpd_req_query(req, "retry_after");
-  if (flurry__mock_query_num(req, "fail", 0, FLAKY_FAIL_MAX, 1, &fail) != 0 ||
-      flurry__mock_query_num(req, "status", 200, 599, 503, &status) != 0 ||
-      (ra && !flurry__mock_header_value_ok(ra)) ||
+  const char *ra = httpd_req_query(req, "retry_after");
+  if (mock_query_num(req, "fail", 0, FLAKY_FAIL_MAX, 1, &fail) != 0 ||
+      mock_query_num(req, "status", 200, 599, 503, &status) != 0 ||
+      (ra && !mock_header_value_ok(ra)) ||
       flaky_kind(req, &reset) != 0) {
-    flurry__mock_send_error(req, 400,
-                            "bad fail (0..1000000), status (200..599), "
-                            "kind (status|reset) or retry_after");
+    mock_send_error(req, 400,
+                    "bad fail (0..1000000), status (200..599), "
+                    "kind (status|reset) or retry_after");
     return;
   }
   int created = 0;
-  flurry__mock_slot *s =
-      flurry__mock_table_get(m->flaky, key, strlen(key), &created);
+  mock_slot *s =
+      mock_table_get(m->flaky, key, strlen(key), &created);
   if (s == NULL) {
-    flurry__mock_send_error(req, 500, "internal error");
+    mock_send_error(req, 500, "internal error");
     return;
   }
   s->a += 1;
   int64_t attempt = (int64_t)s->a;
   if (attempt <= fail && reset)
-    flurry__httpd_drop(req, FLURRY__HTTPD_RESET);
+    httpd_drop(req, HTTPD_RESET);
   else
     flaky_answer(req, key, attempt, attempt <= fail ? status : 200);
 }
@@ -92,7 +92,7 @@ static int64_t ceil_pos(double x) {
 
 /* Refills and takes one token; returns 1 if allowed. s->a = tokens,
  * s->b = time of the last refill (ms, monotonic). */
-static int bucket_take(flurry__mock_slot *s, int created, double rate,
+static int bucket_take(mock_slot *s, int created, double rate,
                        double burst, double now) {
   if (created) {
     s->a = burst;
@@ -109,21 +109,21 @@ static int bucket_take(flurry__mock_slot *s, int created, double rate,
 }
 
 /* The bucket for this request: "key K R B" with ?key=, else "ip A R B". */
-static flurry__mock_slot *bucket_find(flurry__mock *m, flurry__httpd_req *req,
-                                      const char *key, int64_t rate,
-                                      int64_t burst, int *created) {
-  fl_buf k = FL_BUF_INIT(FLURRY__MOCK_TABLE_KEY_MAX);
+static mock_slot *bucket_find(mock_server *m, httpd_req *req,
+                              const char *key, int64_t rate,
+                              int64_t burst, int *created) {
+  fl_buf k = FL_BUF_INIT(MOCK_TABLE_KEY_MAX);
   int rc = fl_buf_printf(&k, "%s %s %lld %lld", key ? "key" : "ip",
-                         key ? key : flurry__httpd_req_peer(req),
+                         key ? key : httpd_req_peer(req),
                          (long long)rate, (long long)burst);
-  flurry__mock_slot *s =
-      rc == FL_OK ? flurry__mock_table_get(m->limits, k.data, k.len, created)
+  mock_slot *s =
+      rc == FL_OK ? mock_table_get(m->limits, k.data, k.len, created)
                   : NULL;
   fl_buf_free(&k);
   return s;
 }
 
-static void bucket_quota(flurry__mock_slot *s, int created, int64_t rate,
+static void bucket_quota(mock_slot *s, int created, int64_t rate,
                          int64_t burst, quota *q) {
   double r = (double)rate;
   q->refused = !bucket_take(s, created, r, (double)burst, fl_now_ms());
@@ -138,24 +138,24 @@ static void bucket_quota(flurry__mock_slot *s, int created, int64_t rate,
 /* The same numbers in the three spellings clients look for: the IETF
  * draft's RateLimit-* (separate and combined), and GitHub's X-RateLimit-*
  * (Reset as Unix time). */
-static int quota_headers(flurry__httpd_req *req, const quota *q) {
+static int quota_headers(httpd_req *req, const quota *q) {
   char v[128];
   long long l = q->limit, n = q->remaining, r = q->reset_s;
-  int rc = flurry__mock_header_i64(req, "RateLimit-Limit", l) |
-           flurry__mock_header_i64(req, "RateLimit-Remaining", n) |
-           flurry__mock_header_i64(req, "RateLimit-Reset", r);
+  int rc = mock_header_i64(req, "RateLimit-Limit", l) |
+           mock_header_i64(req, "RateLimit-Remaining", n) |
+           mock_header_i64(req, "RateLimit-Reset", r);
   snprintf(v, sizeof v, "limit=%lld, remaining=%lld, reset=%lld", l, n, r);
-  rc |= flurry__httpd_header(req, "RateLimit", v);
+  rc |= httpd_header(req, "RateLimit", v);
   snprintf(v, sizeof v, "%lld;w=1", l);
-  rc |= flurry__httpd_header(req, "RateLimit-Policy", v);
-  rc |= flurry__mock_header_i64(req, "X-RateLimit-Limit", l) |
-        flurry__mock_header_i64(req, "X-RateLimit-Remaining", n) |
-        flurry__mock_header_i64(req, "X-RateLimit-Reset",
-                                (int64_t)time(NULL) + r);
+  rc |= httpd_header(req, "RateLimit-Policy", v);
+  rc |= mock_header_i64(req, "X-RateLimit-Limit", l) |
+        mock_header_i64(req, "X-RateLimit-Remaining", n) |
+        mock_header_i64(req, "X-RateLimit-Reset",
+                        (int64_t)time(NULL) + r);
   return rc ? FL_ENOMEM : FL_OK;
 }
 
-static void quota_answer(flurry__httpd_req *req, const quota *q,
+static void quota_answer(httpd_req *req, const quota *q,
                          int64_t status) {
   fl_buf b = FL_BUF_INIT(256);
   long long l = q->limit;
@@ -170,32 +170,32 @@ static void quota_answer(flurry__httpd_req *req, const quota *q,
                         "\"limit\":%lld}",
                         l);
   } else {
-    rc |= flurry__mock_header_i64(req, "Retry-After", q->reset_s) ? FL_ENOMEM
+    rc |= mock_header_i64(req, "Retry-After", q->reset_s) ? FL_ENOMEM
                                                                   : FL_OK;
     rc |= fl_buf_printf(&b, "{\"error\":\"rate limited\",\"limit\":%lld}", l);
   }
-  flurry__mock_send_buf(req, (unsigned)status, &b, rc);
+  mock_send_buf(req, (unsigned)status, &b, rc);
 }
 
-void flurry__mock_limited(flurry__mock *m, flurry__httpd_req *req,
-                          const char *arg) {
+void mock_limited(mock_server *m, httpd_req *req,
+                  const char *arg) {
   (void)arg;
   int64_t rate, burst, status;
   const char *key = NULL;
-  if (flurry__mock_query_num(req, "rate", 1, RATE_MAX, 10, &rate) != 0 ||
-      flurry__mock_query_num(req, "burst", 1, RATE_MAX, rate, &burst) != 0 ||
-      flurry__mock_query_num(req, "status", 403, 429, 429, &status) != 0 ||
+  if (mock_query_num(req, "rate", 1, RATE_MAX, 10, &rate) != 0 ||
+      mock_query_num(req, "burst", 1, RATE_MAX, rate, &burst) != 0 ||
+      mock_query_num(req, "status", 403, 429, 429, &status) != 0 ||
       (status != 403 && status != 429) || key_arg(req, &key) != 0) {
-    flurry__mock_send_error(req, 400,
-                            "rate and burst must be 1..1000000, status 429 "
-                            "or 403, key 1..256 bytes");
+    mock_send_error(req, 400,
+                    "rate and burst must be 1..1000000, status 429 "
+                    "or 403, key 1..256 bytes");
     return;
   }
   int created = 0;
   quota q;
-  flurry__mock_slot *s = bucket_find(m, req, key, rate, burst, &created);
+  mock_slot *s = bucket_find(m, req, key, rate, burst, &created);
   if (s == NULL) {
-    flurry__mock_send_error(req, 500, "internal error");
+    mock_send_error(req, 500, "internal error");
     return;
   }
   bucket_quota(s, created, rate, burst, &q);

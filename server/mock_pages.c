@@ -39,9 +39,9 @@ static int put_items(fl_buf *b, int64_t first, int64_t count, int64_t total) {
 }
 
 /* "&delay_ms=D" when the request had it, so every page waits alike. */
-static void delay_arg(flurry__httpd_req *req, char *out, size_t n) {
+static void delay_arg(httpd_req *req, char *out, size_t n) {
   int64_t d = 0;
-  flurry__mock_query_num(req, "delay_ms", 0, DELAY_MAX_MS, 0, &d);
+  mock_query_num(req, "delay_ms", 0, DELAY_MAX_MS, 0, &d);
   if (d > 0)
     snprintf(out, n, "&delay_ms=%lld", (long long)d);
   else
@@ -52,23 +52,23 @@ static void fire_done(void) { seen.in_flight--; }
 
 /* Counts the request; answers now, or after ?delay_ms= (counted in flight
  * meanwhile). */
-static void answer(flurry__mock *m, flurry__httpd_req *req, int kind,
-                   flurry__mock_fire_cb fire) {
+static void answer(mock_server *m, httpd_req *req, int kind,
+                   mock_fire_cb fire) {
   int64_t d = 0;
   seen.requests[kind]++;
-  if (flurry__mock_query_num(req, "delay_ms", 0, DELAY_MAX_MS, 0, &d) != 0) {
-    flurry__mock_send_error(req, 400, "delay_ms must be 0..10000");
+  if (mock_query_num(req, "delay_ms", 0, DELAY_MAX_MS, 0, &d) != 0) {
+    mock_send_error(req, 400, "delay_ms must be 0..10000");
     return;
   }
   if (++seen.in_flight > seen.in_flight_max)
     seen.in_flight_max = seen.in_flight;
-  if (d == 0 || flurry__mock_defer(m, req, d, fire) != 0)
+  if (d == 0 || mock_defer(m, req, d, fire) != 0)
     fire(req, 0);
 }
 
 /* ---- /items?page=P&per_page=K&total=N: Link and X-Total-Count ----------- */
 
-static int items_link(flurry__httpd_req *req, int64_t page, int64_t per, int64_t total) {
+static int items_link(httpd_req *req, int64_t page, int64_t per, int64_t total) {
   int64_t last = total ? (total + per - 1) / per : 1;
   char d[32], link[1024];
   delay_arg(req, d, sizeof d);
@@ -85,27 +85,27 @@ static int items_link(flurry__httpd_req *req, int64_t page, int64_t per, int64_t
     snprintf(link + n, sizeof link - (size_t)n,
              ", </items?page=%lld&per_page=%lld&total=%lld%s>; rel=\"prev\"",
              (long long)(page - 1), (long long)per, (long long)total, d);
-  return flurry__httpd_header(req, "Link", link) |
-         flurry__mock_header_i64(req, "X-Total-Count", total);
+  return httpd_header(req, "Link", link) |
+         mock_header_i64(req, "X-Total-Count", total);
 }
 
-static void items_fire(flurry__httpd_req *req, int64_t ms) {
+static void items_fire(httpd_req *req, int64_t ms) {
   (void)ms;
   fire_done();
   int64_t page, per, total;
-  if (flurry__mock_query_num(req, "page", 1, ID_MAX, 1, &page) != 0 ||
-      flurry__mock_query_num(req, "per_page", 1, ITEMS_PAGE_MAX, ITEMS_PAGE_DEFAULT, &per) != 0 ||
-      flurry__mock_query_num(req, "total", 0, ITEMS_TOTAL_MAX, ITEMS_TOTAL_DEFAULT, &total) != 0) {
-    flurry__mock_send_error(req, 400, "bad page, per_page (1..1000) or total (0..1000000)");
+  if (mock_query_num(req, "page", 1, ID_MAX, 1, &page) != 0 ||
+      mock_query_num(req, "per_page", 1, ITEMS_PAGE_MAX, ITEMS_PAGE_DEFAULT, &per) != 0 ||
+      mock_query_num(req, "total", 0, ITEMS_TOTAL_MAX, ITEMS_TOTAL_DEFAULT, &total) != 0) {
+    mock_send_error(req, 400, "bad page, per_page (1..1000) or total (0..1000000)");
     return;
   }
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   int rc = put_items(&b, (page - 1) * per + 1, per, total);
   rc |= items_link(req, page, per, total);
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
-void flurry__mock_items(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+void mock_items(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   answer(m, req, K_ITEMS, items_fire);
 }
@@ -130,14 +130,14 @@ static int parse_cursor(const char *c, int64_t *offset) {
   return 0;
 }
 
-static void cursor_fire(flurry__httpd_req *req, int64_t ms) {
+static void cursor_fire(httpd_req *req, int64_t ms) {
   (void)ms;
   fire_done();
   int64_t off, limit, total;
-  if (parse_cursor(flurry__httpd_req_query(req, "cursor"), &off) != 0 ||
-      flurry__mock_query_num(req, "limit", 1, ITEMS_PAGE_MAX, ITEMS_PAGE_DEFAULT, &limit) != 0 ||
-      flurry__mock_query_num(req, "total", 0, ITEMS_TOTAL_MAX, ITEMS_TOTAL_DEFAULT, &total) != 0) {
-    flurry__mock_send_error(req, 400, "bad cursor, limit (1..1000) or total");
+  if (parse_cursor(httpd_req_query(req, "cursor"), &off) != 0 ||
+      mock_query_num(req, "limit", 1, ITEMS_PAGE_MAX, ITEMS_PAGE_DEFAULT, &limit) != 0 ||
+      mock_query_num(req, "total", 0, ITEMS_TOTAL_MAX, ITEMS_TOTAL_DEFAULT, &total) != 0) {
+    mock_send_error(req, 400, "bad cursor, limit (1..1000) or total");
     return;
   }
   char d[32];
@@ -153,19 +153,19 @@ static void cursor_fire(flurry__httpd_req *req, int64_t ms) {
   else
     rc |= fl_buf_printf(&b, ",\"meta\":{\"next_cursor\":null,\"total\":%lld},\"next\":null}",
                         (long long)total);
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
 /* ---- /items/offset?offset=O&limit=K&total=N ------------------------------ */
 
-static void offset_fire(flurry__httpd_req *req, int64_t ms) {
+static void offset_fire(httpd_req *req, int64_t ms) {
   (void)ms;
   fire_done();
   int64_t off, limit, total;
-  if (flurry__mock_query_num(req, "offset", 0, ITEMS_TOTAL_MAX, 0, &off) != 0 ||
-      flurry__mock_query_num(req, "limit", 1, ITEMS_PAGE_MAX, ITEMS_PAGE_DEFAULT, &limit) != 0 ||
-      flurry__mock_query_num(req, "total", 0, ITEMS_TOTAL_MAX, ITEMS_TOTAL_DEFAULT, &total) != 0) {
-    flurry__mock_send_error(req, 400, "bad offset, limit (1..1000) or total");
+  if (mock_query_num(req, "offset", 0, ITEMS_TOTAL_MAX, 0, &off) != 0 ||
+      mock_query_num(req, "limit", 1, ITEMS_PAGE_MAX, ITEMS_PAGE_DEFAULT, &limit) != 0 ||
+      mock_query_num(req, "total", 0, ITEMS_TOTAL_MAX, ITEMS_TOTAL_DEFAULT, &total) != 0) {
+    mock_send_error(req, 400, "bad offset, limit (1..1000) or total");
     return;
   }
   fl_buf b = FL_BUF_INIT(OUT_MAX);
@@ -173,17 +173,17 @@ static void offset_fire(flurry__httpd_req *req, int64_t ms) {
   rc |= put_items(&b, off + 1, limit, total);
   rc |= fl_buf_printf(&b, ",\"total\":%lld,\"offset\":%lld,\"limit\":%lld}", (long long)total,
                       (long long)off, (long long)limit);
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
 /* ---- /items/loop?page=P: page 3's next link is page 1 -------------------- */
 
-static void loop_fire(flurry__httpd_req *req, int64_t ms) {
+static void loop_fire(httpd_req *req, int64_t ms) {
   (void)ms;
   fire_done();
   int64_t page;
-  if (flurry__mock_query_num(req, "page", 1, LOOP_PAGES, 1, &page) != 0) {
-    flurry__mock_send_error(req, 400, "page must be 1..3");
+  if (mock_query_num(req, "page", 1, LOOP_PAGES, 1, &page) != 0) {
+    mock_send_error(req, 400, "page must be 1..3");
     return;
   }
   char link[128];
@@ -191,30 +191,30 @@ static void loop_fire(flurry__httpd_req *req, int64_t ms) {
            (long long)(page % LOOP_PAGES + 1));
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   int rc = put_items(&b, (page - 1) * 10 + 1, 10, ITEMS_TOTAL_MAX);
-  rc |= flurry__httpd_header(req, "Link", link);
-  flurry__mock_send_buf(req, 200, &b, rc);
+  rc |= httpd_header(req, "Link", link);
+  mock_send_buf(req, 200, &b, rc);
 }
 
 /* ---- /items/link?next=U: the request headers, and a next link to U ------- */
 
-static void link_fire(flurry__httpd_req *req, int64_t ms) {
+static void link_fire(httpd_req *req, int64_t ms) {
   (void)ms;
   fire_done();
-  const char *next = flurry__httpd_req_query(req, "next");
-  if (next && !flurry__mock_header_value_ok(next)) {
-    flurry__mock_send_error(req, 400, "next= must be printable ASCII");
+  const char *next = httpd_req_query(req, "next");
+  if (next && !mock_header_value_ok(next)) {
+    mock_send_error(req, 400, "next= must be printable ASCII");
     return;
   }
   static const char *const shown[] = {"Authorization", "Cookie", "X-Api-Key", "Accept",
                                       "X-Trace"};
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   int rc = fl_buf_puts(&b, "{\"authorization\":");
-  const char *auth = flurry__httpd_req_header(req, "Authorization");
+  const char *auth = httpd_req_header(req, "Authorization");
   rc |= auth ? fl_json_str(&b, auth, strlen(auth)) : fl_buf_puts(&b, "null");
   rc |= fl_buf_puts(&b, ",\"header_names\":[");
   int first = 1;
   for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) {
-    if (flurry__httpd_req_header(req, shown[i]) == NULL)
+    if (httpd_req_header(req, shown[i]) == NULL)
       continue;
     rc |= fl_buf_printf(&b, "%s\"%s\"", first ? "" : ",", shown[i]);
     first = 0;
@@ -223,15 +223,17 @@ static void link_fire(flurry__httpd_req *req, int64_t ms) {
   if (next) {
     fl_buf link = FL_BUF_INIT(2048);
     rc |= fl_buf_printf(&link, "<%s>; rel=\"next\"", next);
-    rc |= flurry__httpd_header(req, "Link", link.data ? link.data : "") ? FL_ENOMEM : FL_OK;
+    rc |= httpd_header(req, "Link", link.data ? link.data : "") ? FL_ENOMEM : FL_OK;
     fl_buf_free(&link);
   }
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
 /* ---- /items/stats[?reset=1] ---------------------------------------------- */
 
-static void stats(flurry__httpd_req *req) {
+void mock_items_stats(mock_server *m, httpd_req *req, const char *arg) {
+  (void)m;
+  (void)arg;
   fl_buf b = FL_BUF_INIT(4096);
   int rc = fl_buf_puts(&b, "{\"requests\":{");
   for (int k = 0; k < K_KINDS; k++)
@@ -239,24 +241,29 @@ static void stats(flurry__httpd_req *req) {
                         (unsigned long long)seen.requests[k]);
   rc |= fl_buf_printf(&b, "},\"in_flight\":%lld,\"in_flight_max\":%lld}",
                       (long long)seen.in_flight, (long long)seen.in_flight_max);
-  if (flurry__httpd_req_query(req, "reset"))
+  if (httpd_req_query(req, "reset"))
     memset(&seen, 0, sizeof seen);
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
-void flurry__mock_items_sub(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
-  if (strcmp(arg, "cursor") == 0)
-    answer(m, req, K_CURSOR, cursor_fire);
-  else if (strcmp(arg, "offset") == 0)
-    answer(m, req, K_OFFSET, offset_fire);
-  else if (strcmp(arg, "loop") == 0)
-    answer(m, req, K_LOOP, loop_fire);
-  else if (strcmp(arg, "link") == 0)
-    answer(m, req, K_LINK, link_fire);
-  else if (strcmp(arg, "stats") == 0)
-    stats(req);
-  else
-    flurry__mock_send_static(req, 404, "{\"error\":\"not found\"}");
+void mock_items_cursor(mock_server *m, httpd_req *req, const char *arg) {
+  (void)arg;
+  answer(m, req, K_CURSOR, cursor_fire);
+}
+
+void mock_items_offset(mock_server *m, httpd_req *req, const char *arg) {
+  (void)arg;
+  answer(m, req, K_OFFSET, offset_fire);
+}
+
+void mock_items_loop(mock_server *m, httpd_req *req, const char *arg) {
+  (void)arg;
+  answer(m, req, K_LOOP, loop_fire);
+}
+
+void mock_items_link(mock_server *m, httpd_req *req, const char *arg) {
+  (void)arg;
+  answer(m, req, K_LINK, link_fire);
 }
 
 /* ---- users' posts and comments, posts' comments -------------------------- */
@@ -269,27 +276,27 @@ static int split_id(const char *arg, int64_t *id, const char **rest) {
   return fl_parse_i64(arg, n, 1, ID_MAX, id);
 }
 
-static void user_posts(flurry__httpd_req *req, int64_t u) {
+static void user_posts(httpd_req *req, int64_t u) {
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   int rc = fl_buf_putc(&b, '[');
   for (int64_t p = u; p <= u + u % 3; p++)
     rc |= fl_buf_printf(&b, "%s{\"id\":%lld,\"title\":\"Post %lld\"}", p > u ? "," : "",
                         (long long)p, (long long)p);
   rc |= fl_buf_putc(&b, ']');
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
-static void user_comments(flurry__httpd_req *req, int64_t u) {
+static void user_comments(httpd_req *req, int64_t u) {
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   int rc = fl_buf_putc(&b, '[');
   for (int64_t k = 0; k < u % 4; k++)
     rc |= fl_buf_printf(&b, "%s{\"id\":%lld,\"user_id\":%lld,\"post_id\":%lld}", k ? "," : "",
                         (long long)(100000 + 10 * u + k), (long long)u, (long long)(u + k));
   rc |= fl_buf_putc(&b, ']');
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }
 
-int flurry__mock_user_sub(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+int mock_user_sub(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   int64_t u;
   const char *rest;
@@ -313,13 +320,13 @@ static int put_comments(fl_buf *b, int64_t p) {
   return rc | fl_buf_putc(b, ']');
 }
 
-void flurry__mock_post(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+void mock_post(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   int64_t p;
   const char *rest;
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   if (split_id(arg, &p, &rest) != 0 || (*rest && strcmp(rest, "comments") != 0)) {
-    flurry__mock_send_error(req, 404, "post not found");
+    mock_send_error(req, 404, "post not found");
     return;
   }
   int rc;
@@ -332,5 +339,5 @@ void flurry__mock_post(flurry__mock *m, flurry__httpd_req *req, const char *arg)
       rc |= fl_buf_printf(&b, "%s%lld", k ? "," : "", (long long)(10 * p + k));
     rc |= fl_buf_puts(&b, "]}");
   }
-  flurry__mock_send_buf(req, 200, &b, rc);
+  mock_send_buf(req, 200, &b, rc);
 }

@@ -8,13 +8,18 @@
 
 #include "mock_int.h"
 
-/* /items, /items/... */
-void flurry__mock_items(flurry__mock *m, flurry__httpd_req *req, const char *arg);
-void flurry__mock_items_sub(flurry__mock *m, flurry__httpd_req *req, const char *arg);
+/* /items, /items/cursor, /items/offset, /items/loop, /items/link,
+ * /items/stats */
+void mock_items(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_cursor(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_offset(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_loop(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_link(mock_server *m, httpd_req *req, const char *arg);
+void mock_items_stats(mock_server *m, httpd_req *req, const char *arg);
 /* /users/{id}/posts and /users/{id}/comments: arg "7/posts". Returns 1 when
  * it answered, 0 when arg is not one of them. */
-int flurry__mock_user_sub(flurry__mock *m, flurry__httpd_req *req, const char *arg);
+int mock_user_sub(mock_server *m, httpd_req *req, const char *arg);
 /* /posts/{id}, /posts/{id}/comments */
-void flurry__mock_post(flurry__mock *m, flurry__httpd_req *req, const char *arg);
+void mock_post(mock_server *m, httpd_req *req, const char *arg);
 
 #endif

@@ -22,10 +22,10 @@
 
 typedef struct send_opts {
   const char *url, *scheme_name, *body, *id;
-  const char *secrets[FLURRY__SIG_MAX];
+  const char *secrets[WHSIG_MAX];
   size_t nsecrets;
-  flurry__sig_scheme scheme;
-  flurry__sig_key keys[FLURRY__SIG_MAX];
+  sig_scheme scheme;
+  sig_key keys[WHSIG_MAX];
   int64_t count, offset;
   int same_id, bad_signature, help;
 } send_opts;
@@ -97,7 +97,7 @@ static int one_option(const fl_arg *row, const char *v, void *ud) {
   case O_COUNT: return fl_args_int(a, &r->arg, v, 1, COUNT_MAX, &o->count);
   case O_OFFSET: return fl_args_int(a, &r->arg, v, -OFFSET_MAX, OFFSET_MAX, &o->offset);
   default: /* O_SECRET */
-    if (o->nsecrets == FLURRY__SIG_MAX)
+    if (o->nsecrets == WHSIG_MAX)
       return fl_args_bad(a, &r->arg, "", "too many secrets");
     o->secrets[o->nsecrets++] = v;
     return 0;
@@ -106,19 +106,19 @@ static int one_option(const fl_arg *row, const char *v, void *ud) {
 
 static int check_opts(send_opts *o) {
   if (o->url == NULL || o->scheme_name == NULL ||
-      flurry__sig_scheme_parse(o->scheme_name, &o->scheme) != 0) {
+      sig_scheme_parse(o->scheme_name, &o->scheme) != 0) {
     fprintf(stderr, PROG ": needs --url and --scheme "
                          "github|stripe|standard|none\n");
     return -1;
   }
-  if (o->scheme != FLURRY__SIG_NONE && o->nsecrets == 0) {
+  if (o->scheme != WHSIG_NONE && o->nsecrets == 0) {
     fprintf(stderr, PROG ": --scheme %s needs --secret\n", o->scheme_name);
     return -1;
   }
   for (size_t k = 0; k < o->nsecrets; k++) {
-    flurry__sig_key *key = &o->keys[k];
-    if (flurry__sig_key_parse(o->scheme, o->secrets[k], strlen(o->secrets[k]),
-                              key) != 0) {
+    sig_key *key = &o->keys[k];
+    if (sig_key_parse(o->scheme, o->secrets[k], strlen(o->secrets[k]),
+                      key) != 0) {
       fprintf(stderr, PROG ": not a valid secret for --scheme %s\n",
               o->scheme_name);
       return -1;
@@ -179,16 +179,16 @@ static int prepare(const send_opts *o, const char *base, int64_t i,
                         "\"type\":\"flurry.test\",\"data\":{\"n\":%lld}}",
                         d->id.data, (long long)(o->same_id ? 0 : i));
   if (rc != FL_OK ||
-      flurry__sig_sign(o->scheme, o->keys, o->nsecrets, d->id.data, t,
-                       d->body.data, d->body.len, &d->sig) != FL_OK)
+      sig_sign(o->scheme, o->keys, o->nsecrets, d->id.data, t,
+               d->body.data, d->body.len, &d->sig) != FL_OK)
     return -1;
-  const char *hdr = flurry__sig_header(o->scheme);
+  const char *hdr = sig_header(o->scheme);
   rc = add_header(d, "Content-Type", "application/json");
-  if (o->scheme == FLURRY__SIG_GITHUB || o->scheme == FLURRY__SIG_NONE) {
+  if (o->scheme == WHSIG_GITHUB || o->scheme == WHSIG_NONE) {
     rc |= add_header(d, "X-GitHub-Delivery", d->id.data);
     rc |= add_header(d, "X-GitHub-Event", "ping");
   }
-  if (o->scheme == FLURRY__SIG_STANDARD) {
+  if (o->scheme == WHSIG_STANDARD) {
     rc |= add_header(d, "webhook-id", d->id.data);
     rc |= add_header(d, "webhook-timestamp", ts);
   }
@@ -220,7 +220,7 @@ static long post(CURL *c, const char *url, const delivery *d) {
 
 static int send_all(const send_opts *o, CURL *c) {
   char base[40];
-  uint64_t r = flurry__mock_mix64(uv_hrtime() ^ ((uint64_t)getpid() << 32));
+  uint64_t r = mock_mix64(uv_hrtime() ^ ((uint64_t)getpid() << 32));
   snprintf(base, sizeof base, "d-%016llx", (unsigned long long)r);
   delivery d;
   memset(&d, 0, sizeof d);
@@ -244,7 +244,7 @@ static int send_all(const send_opts *o, CURL *c) {
   return all_2xx ? 0 : 1;
 }
 
-int flurry__mock_send_main(int argc, char **argv) {
+int cli_mock_send_main(int argc, char **argv) {
   send_opts o;
   fl_args a;
   if (parse_opts(argc, argv, &a, &o) != 0) {

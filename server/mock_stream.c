@@ -20,7 +20,7 @@ enum { GEN_NDJSON, GEN_LINES, GEN_SSE };
 
 typedef struct gen {
   uv_timer_t timer;
-  flurry__httpd_stream *stream; /* NULL until the reply is queued */
+  httpd_stream *stream; /* NULL until the reply is queued */
   int kind;
   uint64_t next, last;  /* the next record's number; the last one's */
   uint64_t ready;       /* released by the timer, not generated yet */
@@ -90,15 +90,15 @@ static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max) {
   if (n > 0)
     return (ssize_t)n;
   if (g->closing)
-    return FLURRY__HTTPD_STREAM_CLOSE;
-  return g->next > g->last ? FLURRY__HTTPD_STREAM_END : FLURRY__HTTPD_STREAM_PAUSE;
+    return HTTPD_STREAM_CLOSE;
+  return g->next > g->last ? HTTPD_STREAM_END : HTTPD_STREAM_PAUSE;
 }
 
 static void gen_tick(uv_timer_t *t) {
   gen *g = t->data;
   g->ready++;
   if (g->stream)
-    flurry__httpd_stream_wake(g->stream);
+    httpd_stream_wake(g->stream);
 }
 
 static void gen_closed(uv_handle_t *h) {
@@ -113,15 +113,15 @@ static void gen_free(void *cls) {
 }
 
 /* The query parameters shared by every kind; 0, or -1 after a 400. */
-static int gen_params(flurry__httpd_req *req, gen *g, int64_t *interval) {
+static int gen_params(httpd_req *req, gen *g, int64_t *interval) {
   int64_t n, pad, cut, retry, crlf;
-  if (flurry__mock_query_num(req, "n", 0, STREAM_N_MAX, STREAM_N_DEFAULT, &n) != 0 ||
-      flurry__mock_query_num(req, "interval_ms", 0, STREAM_INTERVAL_MAX, 0, interval) != 0 ||
-      flurry__mock_query_num(req, "pad", 0, STREAM_PAD_MAX, 0, &pad) != 0 ||
-      flurry__mock_query_num(req, "cut_every", 0, STREAM_N_MAX, 0, &cut) != 0 ||
-      flurry__mock_query_num(req, "retry", 0, STREAM_RETRY_MAX, -1, &retry) != 0 ||
-      flurry__mock_query_num(req, "crlf", 0, 1, 0, &crlf) != 0) {
-    flurry__mock_send_error(req, 400, "n must be 0..100000000, interval_ms 0..60000, "
+  if (mock_query_num(req, "n", 0, STREAM_N_MAX, STREAM_N_DEFAULT, &n) != 0 ||
+      mock_query_num(req, "interval_ms", 0, STREAM_INTERVAL_MAX, 0, interval) != 0 ||
+      mock_query_num(req, "pad", 0, STREAM_PAD_MAX, 0, &pad) != 0 ||
+      mock_query_num(req, "cut_every", 0, STREAM_N_MAX, 0, &cut) != 0 ||
+      mock_query_num(req, "retry", 0, STREAM_RETRY_MAX, -1, &retry) != 0 ||
+      mock_query_num(req, "crlf", 0, 1, 0, &crlf) != 0) {
+    mock_send_error(req, 400, "n must be 0..100000000, interval_ms 0..60000, "
                                       "pad 0..65536, cut_every 0..100000000, retry "
                                       "0..600000, crlf 0..1");
     return -1;
@@ -136,29 +136,29 @@ static int gen_params(flurry__httpd_req *req, gen *g, int64_t *interval) {
 }
 
 /* SSE: resume after Last-Event-ID. 0 to go on, 1 when answered. */
-static int sse_resume(flurry__httpd_req *req, gen *g) {
-  const char *lei = flurry__httpd_req_header(req, "Last-Event-ID");
+static int sse_resume(httpd_req *req, gen *g) {
+  const char *lei = httpd_req_header(req, "Last-Event-ID");
   int64_t id;
   if (lei == NULL)
     return 0;
-  if (flurry__mock_parse_num(lei, 0, STREAM_N_MAX, &id) != 0) {
-    flurry__mock_send_error(req, 400, "Last-Event-ID must be an event number");
+  if (mock_parse_num(lei, 0, STREAM_N_MAX, &id) != 0) {
+    mock_send_error(req, 400, "Last-Event-ID must be an event number");
     return 1;
   }
   if ((uint64_t)id >= g->last) { /* every event was sent: no more */
-    flurry__httpd_reply(req, 204, NULL, "", 0, FLURRY__HTTPD_STATIC);
+    httpd_reply(req, 204, NULL, "", 0, HTTPD_STATIC);
     return 1;
   }
   g->next = (uint64_t)id + 1;
   return 0;
 }
 
-static void stream_endpoint(flurry__mock *m, flurry__httpd_req *req, int kind,
+static void stream_endpoint(mock_server *m, httpd_req *req, int kind,
                             const char *ctype) {
   gen *g = fl_calloc(1, sizeof *g);
   int64_t interval = 0;
   if (g == NULL) {
-    flurry__mock_send_error(req, 500, "out of memory");
+    mock_send_error(req, 500, "out of memory");
     return;
   }
   g->kind = kind;
@@ -169,7 +169,7 @@ static void stream_endpoint(flurry__mock *m, flurry__httpd_req *req, int kind,
   g->rec = fl_malloc(g->pad + RECORD_SLACK);
   if (g->rec == NULL) {
     fl_free(g);
-    flurry__mock_send_error(req, 500, "out of memory");
+    mock_send_error(req, 500, "out of memory");
     return;
   }
   if (kind == GEN_SSE) /* the head: a comment and the retry delay */
@@ -177,22 +177,22 @@ static void stream_endpoint(flurry__mock *m, flurry__httpd_req *req, int kind,
   uv_timer_init(m->loop, &g->timer); /* cannot fail */
   g->timer.data = g;
   g->paced = interval > 0;
-  if (flurry__httpd_reply_stream(req, 200, ctype, UINT64_MAX, gen_read, g, gen_free,
-                                 &g->stream) == 0 && g->paced)
+  if (httpd_reply_stream(req, 200, ctype, UINT64_MAX, gen_read, g, gen_free,
+                         &g->stream) == 0 && g->paced)
     uv_timer_start(&g->timer, gen_tick, (uint64_t)interval, (uint64_t)interval);
 }
 
-void flurry__mock_ndjson(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+void mock_ndjson(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   stream_endpoint(m, req, GEN_NDJSON, "application/x-ndjson");
 }
 
-void flurry__mock_lines(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+void mock_lines(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   stream_endpoint(m, req, GEN_LINES, "text/plain; charset=utf-8");
 }
 
-void flurry__mock_sse(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+void mock_sse(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   stream_endpoint(m, req, GEN_SSE, "text/event-stream");
 }

@@ -10,12 +10,12 @@
 typedef struct entry {
   fl_list lru; /* in t->lru, least recently used first */
   uint64_t hash;
-  flurry__mock_slot slot;
+  mock_slot slot;
   size_t len;
   char key[];
 } entry;
 
-struct flurry__mock_table {
+struct mock_table {
   fl_map map;   /* entry * */
   fl_list lru;  /* entry.lru */
   size_t max_keys;
@@ -41,8 +41,8 @@ static int entry_eq(const void *elem, const void *k, void *ud) {
 
 static const fl_map_type entry_type = {sizeof(entry *), entry_hash, entry_eq};
 
-int flurry__mock_table_new(flurry__mock_table **out, size_t max_keys) {
-  flurry__mock_table *t = fl_calloc(1, sizeof *t);
+int mock_table_new(mock_table **out, size_t max_keys) {
+  mock_table *t = fl_calloc(1, sizeof *t);
   if (t == NULL)
     return -1;
   fl_map_init(&t->map, &entry_type, NULL, SIZE_MAX);
@@ -56,7 +56,7 @@ int flurry__mock_table_new(flurry__mock_table **out, size_t max_keys) {
   return 0;
 }
 
-void flurry__mock_table_free(flurry__mock_table *t) {
+void mock_table_free(mock_table *t) {
   if (t == NULL)
     return;
   fl_list *l, *tmp;
@@ -67,16 +67,16 @@ void flurry__mock_table_free(flurry__mock_table *t) {
   fl_free(t);
 }
 
-size_t flurry__mock_table_count(const flurry__mock_table *t) { return t->map.len; }
+size_t mock_table_count(const mock_table *t) { return t->map.len; }
 
-static void evict_oldest(flurry__mock_table *t) {
+static void evict_oldest(mock_table *t) {
   entry *e = FL_CONTAINER(fl_list_pop_front(&t->lru), entry, lru);
   key k = {e->key, e->len};
   fl_map_remove(&t->map, fl_map_find(&t->map, e->hash, &k));
   fl_free(e);
 }
 
-static entry *insert(flurry__mock_table *t, const key *k, uint64_t h) {
+static entry *insert(mock_table *t, const key *k, uint64_t h) {
   if (t->map.len >= t->max_keys)
     evict_oldest(t);
   entry *e = fl_calloc(1, sizeof *e + k->n);
@@ -92,10 +92,10 @@ static entry *insert(flurry__mock_table *t, const key *k, uint64_t h) {
   return e;
 }
 
-flurry__mock_slot *flurry__mock_table_get(flurry__mock_table *t,
-                                          const char *key_p, size_t n,
-                                          int *created) {
-  if (n > FLURRY__MOCK_TABLE_KEY_MAX)
+mock_slot *mock_table_get(mock_table *t,
+                          const char *key_p, size_t n,
+                          int *created) {
+  if (n > MOCK_TABLE_KEY_MAX)
     return NULL;
   key k = {key_p, n};
   uint64_t h = fl_hash_mix(fl_hash(FL_HASH_INIT, key_p, n));

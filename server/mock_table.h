@@ -11,32 +11,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FLURRY__MOCK_TABLE_KEY_MAX 512u /* longest key, bytes */
+#define MOCK_TABLE_KEY_MAX 512u /* longest key, bytes */
 
-typedef struct flurry__mock_table flurry__mock_table;
+typedef struct mock_table mock_table;
 
 /* Each entry holds two numbers, zero when the entry is created. */
-typedef struct flurry__mock_slot {
+typedef struct mock_slot {
   double a;
   double b;
-} flurry__mock_slot;
+} mock_slot;
 
 /* Creates an empty table holding at most max_keys (> 0) entries. Returns 0
  * or -1 (out of memory; *out untouched). */
-int flurry__mock_table_new(flurry__mock_table **out, size_t max_keys);
+int mock_table_new(mock_table **out, size_t max_keys);
 
 /* Frees the table and its entries; NULL is a no-op. */
-void flurry__mock_table_free(flurry__mock_table *t);
+void mock_table_free(mock_table *t);
 
 /* Finds the slot for key[0..n), creating it (zeroed, *created = 1) if
  * absent and evicting the least recently used entry when full. The pointer
  * is valid until the next call. Returns NULL when out of memory or when n
- * exceeds FLURRY__MOCK_TABLE_KEY_MAX. */
-flurry__mock_slot *flurry__mock_table_get(flurry__mock_table *t,
-                                          const char *key, size_t n,
-                                          int *created);
+ * exceeds MOCK_TABLE_KEY_MAX. */
+mock_slot *mock_table_get(mock_table *t,
+                          const char *key, size_t n,
+                          int *created);
 
 /* Number of entries. */
-size_t flurry__mock_table_count(const flurry__mock_table *t);
+size_t mock_table_count(const mock_table *t);
 
 #endif

@@ -1,6 +1,6 @@
 /* mock_ws.c: the WebSocket endpoints of `flurry mock`: /ws/echo sends every
  * message back, /ws/broadcast sends every message to every client connected
- * there. libmicrohttpd answers the 101 (flurry__httpd_reply_upgrade) and
+ * there. libmicrohttpd answers the 101 (httpd_reply_upgrade) and
  * hands over the socket; a uv_poll_t on the loop drives it and wslay does
  * the server side framing. Misbehaviour on request, for the client's tests:
  * ?close=CODE&after=N, ?big=N, ?ping=1, ?mute=1, ?bad_accept=1. */
@@ -18,9 +18,9 @@
 #define WS_BIG_MAX (64u << 20)     /* ?big= */
 #define WS_PING_DATA "mock-ping"
 
-typedef struct flurry__mock_ws {
-  flurry__mock *m;
-  flurry__httpd_upgraded *u;
+typedef struct mock_ws {
+  mock_server *m;
+  httpd_upgraded *u;
   uv_poll_t poll;
   int polling; /* poll initialised (upgraded) */
   wslay_event_context_ptr ctx;
@@ -78,7 +78,7 @@ static void conn_end(conn *c) {
   c->ended = 1;
   unlink_conn(c);
   uv_close((uv_handle_t *)&c->poll, poll_closed); /* leaves epoll now */
-  flurry__httpd_upgraded_close(c->u);
+  httpd_upgraded_close(c->u);
 }
 
 /* ---- wslay ---------------------------------------------------------------- */
@@ -244,7 +244,7 @@ static void conn_greet(conn *c) {
     c->close_due = 1;
 }
 
-static void conn_upgraded(void *cls, flurry__httpd_upgraded *u, int fd, const char *extra,
+static void conn_upgraded(void *cls, httpd_upgraded *u, int fd, const char *extra,
                           size_t len) {
   static const struct wslay_event_callbacks cbs = {c_recv, c_send, NULL, NULL,
                                                    NULL,   NULL,   c_on_msg};
@@ -256,7 +256,7 @@ static void conn_upgraded(void *cls, flurry__httpd_upgraded *u, int fd, const ch
   if (fl_buf_append(&c->pre, extra, len) != FL_OK ||
       wslay_event_context_server_init(&c->ctx, &cbs, c) != 0 ||
       uv_poll_init_socket(c->m->loop, &c->poll, fd) != 0) {
-    flurry__httpd_upgraded_close(u);
+    httpd_upgraded_close(u);
     conn_free(c);
     return;
   }
@@ -271,8 +271,8 @@ static void conn_upgraded(void *cls, flurry__httpd_upgraded *u, int fd, const ch
 
 /* ---- the endpoint ---------------------------------------------------------- */
 
-static int header_has(flurry__httpd_req *req, const char *name, const char *token) {
-  const char *v = flurry__httpd_req_header(req, name);
+static int header_has(httpd_req *req, const char *name, const char *token) {
+  const char *v = httpd_req_header(req, name);
   size_t n = strlen(token);
   for (; v && *v; v++)
     if (fl_strncaseeq(v, token, n))
@@ -280,37 +280,37 @@ static int header_has(flurry__httpd_req *req, const char *name, const char *toke
   return 0;
 }
 
-static int parse_params(flurry__httpd_req *req, conn *c) {
+static int parse_params(httpd_req *req, conn *c) {
   int64_t ping = 0, mute = 0;
-  if (flurry__mock_query_num(req, "close", 1000, 4999, 0, &c->close_code) != 0 ||
-      flurry__mock_query_num(req, "after", 0, 1000000, 0, &c->after) != 0 ||
-      flurry__mock_query_num(req, "big", 0, WS_BIG_MAX, 0, &c->big) != 0 ||
-      flurry__mock_query_num(req, "ping", 0, 1, 0, &ping) != 0 ||
-      flurry__mock_query_num(req, "mute", 0, 1, 0, &mute) != 0)
+  if (mock_query_num(req, "close", 1000, 4999, 0, &c->close_code) != 0 ||
+      mock_query_num(req, "after", 0, 1000000, 0, &c->after) != 0 ||
+      mock_query_num(req, "big", 0, WS_BIG_MAX, 0, &c->big) != 0 ||
+      mock_query_num(req, "ping", 0, 1, 0, &ping) != 0 ||
+      mock_query_num(req, "mute", 0, 1, 0, &mute) != 0)
     return -1;
   c->ping = (int)ping;
   c->mute = (int)mute;
   return 0;
 }
 
-void flurry__mock_ws(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
+void mock_ws(mock_server *m, httpd_req *req, const char *arg) {
   int bc = strcmp(arg, "broadcast") == 0;
   if (!bc && strcmp(arg, "echo") != 0) {
-    flurry__mock_send_static(req, 404, "{\"error\":\"not found\"}");
+    mock_send_static(req, 404, "{\"error\":\"not found\"}");
     return;
   }
-  const char *key = flurry__httpd_req_header(req, "Sec-WebSocket-Key");
+  const char *key = httpd_req_header(req, "Sec-WebSocket-Key");
   char accept[32];
-  if (strcmp(flurry__httpd_req_method(req), "GET") != 0 || key == NULL ||
+  if (strcmp(httpd_req_method(req), "GET") != 0 || key == NULL ||
       !header_has(req, "Upgrade", "websocket") || !header_has(req, "Connection", "upgrade") ||
       flurry_ws_accept_key(key, accept, sizeof accept) != 0) {
-    flurry__httpd_header(req, "Upgrade", "websocket");
-    flurry__mock_send_error(req, 426, "a WebSocket upgrade (GET, Upgrade: websocket) is needed");
+    httpd_header(req, "Upgrade", "websocket");
+    mock_send_error(req, 426, "a WebSocket upgrade (GET, Upgrade: websocket) is needed");
     return;
   }
   conn *c = fl_calloc(1, sizeof *c);
   if (c == NULL) {
-    flurry__mock_send_error(req, 500, "out of memory");
+    mock_send_error(req, 500, "out of memory");
     return;
   }
   c->m = m;
@@ -318,12 +318,12 @@ void flurry__mock_ws(flurry__mock *m, flurry__httpd_req *req, const char *arg) {
   c->pre.max = 65536;
   if (parse_params(req, c) != 0) {
     fl_free(c);
-    flurry__mock_send_error(req, 400, "bad close, after, big, ping or mute parameter");
+    mock_send_error(req, 400, "bad close, after, big, ping or mute parameter");
     return;
   }
-  if (flurry__httpd_req_query(req, "bad_accept"))
+  if (httpd_req_query(req, "bad_accept"))
     accept[0] = accept[0] == 'A' ? 'B' : 'A';
-  flurry__httpd_header(req, "Upgrade", "websocket");
-  flurry__httpd_header(req, "Sec-WebSocket-Accept", accept);
-  flurry__httpd_reply_upgrade(req, conn_upgraded, conn_abandon, c);
+  httpd_header(req, "Upgrade", "websocket");
+  httpd_header(req, "Sec-WebSocket-Accept", accept);
+  httpd_reply_upgrade(req, conn_upgraded, conn_abandon, c);
 }

@@ -1,4 +1,4 @@
-/* serve.c: options, port announcement and signals for the server
+/* serve.c: port announcement, signals and the run for the server
  * subcommands (see serve.h). */
 #include "serve.h"
 
@@ -10,33 +10,6 @@
 #include "fl.h"
 
 #define PORT_FILE_TMP_MAX 4096
-
-int flurry__serve_opt_value(int argc, char **argv, int *i, const char *name,
-                            const char **value) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0'))
-    return 0;
-  if (a[n] == '=') {
-    *value = a + n + 1;
-    return 1;
-  }
-  if (*i + 1 >= argc)
-    return -1;
-  *i += 1;
-  *value = argv[*i];
-  return 1;
-}
-
-int flurry__serve_parse_port(const char *prog, const char *s, uint16_t *out) {
-  int64_t port = 0;
-  if (s && fl_parse_i64(s, strlen(s), 0, 65535, &port) != 0) {
-    fprintf(stderr, "%s: --port wants 0..65535, got '%s'\n", prog, s);
-    return -1;
-  }
-  *out = (uint16_t)port;
-  return 0;
-}
 
 /* Writes "PORT\n" to a temporary file next to path, then renames it over
  * path. */
@@ -56,8 +29,8 @@ static int write_port_file(const char *path, unsigned port) {
   return -1;
 }
 
-int flurry__serve_announce(const char *prog, unsigned port,
-                           const char *port_file) {
+int serve_announce(const char *prog, unsigned port,
+                   const char *port_file) {
   printf("%u\n", port);
   fflush(stdout);
   if (port_file && write_port_file(port_file, port) != 0) {
@@ -68,15 +41,15 @@ int flurry__serve_announce(const char *prog, unsigned port,
 }
 
 static void on_signal(uv_signal_t *sig, int signum) {
-  flurry__serve_signals *s = sig->data;
+  serve_signals *s = sig->data;
   if (s->fired)
     return;
   s->fired = 1;
   s->cb(s->arg, signum);
 }
 
-int flurry__serve_signals_start(flurry__serve_signals *s, uv_loop_t *loop,
-                                flurry__serve_stop_cb cb, void *arg) {
+int serve_signals_start(serve_signals *s, uv_loop_t *loop,
+                        serve_stop_cb cb, void *arg) {
   s->cb = cb;
   s->arg = arg;
   s->fired = 0;
@@ -89,12 +62,12 @@ int flurry__serve_signals_start(flurry__serve_signals *s, uv_loop_t *loop,
   return 0;
 }
 
-void flurry__serve_signals_close(flurry__serve_signals *s) {
+void serve_signals_close(serve_signals *s) {
   uv_close((uv_handle_t *)&s->sigint, NULL);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
 }
 
-const char *flurry__serve_signame(int signum) {
+const char *serve_signame(int signum) {
   return signum == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
@@ -102,40 +75,40 @@ const char *flurry__serve_signame(int signum) {
  */
 
 static void on_httpd_closed(void *arg) {
-  flurry__serve *s = arg;
+  serve_ctx *s = arg;
   s->httpd = NULL;
 }
 
-static void stop(flurry__serve *s) {
+static void stop(serve_ctx *s) {
   if (s->stopping)
     return;
   s->stopping = 1;
   if (s->on_stop)
     s->on_stop(s->arg);
-  flurry__serve_signals_close(&s->sig);
-  flurry__httpd_close(s->httpd, on_httpd_closed, s);
+  serve_signals_close(&s->sig);
+  httpd_close(s->httpd, on_httpd_closed, s);
 }
 
 static void on_stop_signal(void *arg, int signum) {
-  flurry__serve *s = arg;
+  serve_ctx *s = arg;
   if (!s->quiet)
     fprintf(stderr, "%s: %s, stopping\n", s->prog,
-            flurry__serve_signame(signum));
+            serve_signame(signum));
   stop(s);
 }
 
-int flurry__serve_run(flurry__serve *s, uv_loop_t *loop,
-                      const flurry__httpd_opts *opts) {
+int serve_run(serve_ctx *s, uv_loop_t *loop,
+              const httpd_opts *opts) {
   char err[256];
   s->stopping = 0;
-  if (flurry__httpd_new(&s->httpd, loop, opts, err, sizeof err) != 0) {
+  if (httpd_new(&s->httpd, loop, opts, err, sizeof err) != 0) {
     fprintf(stderr, "%s: %s\n", s->prog, err);
     return 1;
   }
-  unsigned port = flurry__httpd_port(s->httpd);
+  unsigned port = httpd_port(s->httpd);
   int status = 1;
-  if (flurry__serve_signals_start(&s->sig, loop, on_stop_signal, s) == 0 &&
-      flurry__serve_announce(s->prog, port, s->port_file) == 0)
+  if (serve_signals_start(&s->sig, loop, on_stop_signal, s) == 0 &&
+      serve_announce(s->prog, port, s->port_file) == 0)
     status = 0;
   if (status == 0 && s->on_ready)
     s->on_ready(s->arg, port);

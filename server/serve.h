@@ -1,7 +1,7 @@
 /* serve.h: what the server subcommands (`flurry mock`, `flurry listen`)
- * share around their httpd: reading "--name value" options, the port
- * announcement (alone on stdout's first line, and atomically in a port
- * file), stopping on SIGINT/SIGTERM, and the run that ties them together.
+ * share around their httpd: the port announcement (alone on stdout's first
+ * line, and atomically in a port file), stopping on SIGINT/SIGTERM, and
+ * the run that ties them together.
  * Internal to the flurry binary. */
 #ifndef FLURRY_SERVE_H
 #define FLURRY_SERVE_H
@@ -12,51 +12,41 @@
 
 #include "httpd.h"
 
-/* "--name value" or "--name=value". Returns 1 and sets *value (advancing
- * *i past a separate value) when argv[*i] is this option, 0 when it is
- * not, -1 when the value is missing. */
-int flurry__serve_opt_value(int argc, char **argv, int *i, const char *name,
-                            const char **value);
-
-/* s (NULL: 0) as a port 0..65535. Returns 0, or -1 after a message on
- * stderr naming prog ("flurry mock"). */
-int flurry__serve_parse_port(const char *prog, const char *s, uint16_t *out);
-
 /* Prints "PORT\n" on stdout (flushed) and, when port_file is not NULL,
  * writes the same line to a temporary file next to it and renames it over
  * port_file, so readers see nothing or the whole line. Returns 0, or -1
  * after a message on stderr (the port file could not be written). */
-int flurry__serve_announce(const char *prog, unsigned port,
-                           const char *port_file);
+int serve_announce(const char *prog, unsigned port,
+                   const char *port_file);
 
 /* ---- signals ------------------------------------------------------------ */
 
 /* Called once, on the first SIGINT or SIGTERM; signum says which. */
-typedef void (*flurry__serve_stop_cb)(void *arg, int signum);
+typedef void (*serve_stop_cb)(void *arg, int signum);
 
-typedef struct flurry__serve_signals {
+typedef struct serve_signals {
   uv_signal_t sigint, sigterm;
-  flurry__serve_stop_cb cb;
+  serve_stop_cb cb;
   void *arg;
   int fired;
-} flurry__serve_signals;
+} serve_signals;
 
 /* Watches SIGINT and SIGTERM on loop; cb(arg, signum) runs on the first
  * one. Returns 0, or -1 (the handles are open all the same: close them). */
-int flurry__serve_signals_start(flurry__serve_signals *s, uv_loop_t *loop,
-                                flurry__serve_stop_cb cb, void *arg);
+int serve_signals_start(serve_signals *s, uv_loop_t *loop,
+                        serve_stop_cb cb, void *arg);
 
 /* Closes both handles (from a loop callback, or before uv_run). */
-void flurry__serve_signals_close(flurry__serve_signals *s);
+void serve_signals_close(serve_signals *s);
 
 /* "SIGINT" or "SIGTERM". */
-const char *flurry__serve_signame(int signum);
+const char *serve_signame(int signum);
 
 /* ---- a whole server run -----------------------------------------------------
  */
 
-/* What flurry__serve_run() needs besides the httpd options. */
-typedef struct flurry__serve {
+/* What serve_run() needs besides the httpd options. */
+typedef struct serve_ctx {
   const char *prog;      /* "flurry mock": prefix of the messages */
   const char *port_file; /* NULL: none */
   int quiet;             /* no "SIGTERM, stopping" on stderr */
@@ -66,16 +56,16 @@ typedef struct flurry__serve {
   void (*on_stop)(void *arg);
   void *arg;
   /* private */
-  flurry__httpd *httpd;
-  flurry__serve_signals sig;
+  httpd_server *httpd;
+  serve_signals sig;
   int stopping;
-} flurry__serve;
+} serve_ctx;
 
 /* Starts an httpd with opts on loop, prints its port (and writes the port
- * file, see flurry__serve_announce), runs loop until SIGINT or SIGTERM has
+ * file, see serve_announce), runs loop until SIGINT or SIGTERM has
  * closed the server and every handle. Returns 0 (stopped by a signal), or
  * 1 (could not start: a message is on stderr; nothing is left on loop). */
-int flurry__serve_run(flurry__serve *s, uv_loop_t *loop,
-                      const flurry__httpd_opts *opts);
+int serve_run(serve_ctx *s, uv_loop_t *loop,
+              const httpd_opts *opts);
 
 #endif

@@ -27,7 +27,7 @@ struct flurry_response {
   int curl_code;
   int os_errno;
   char *errmsg;       /* NULL = "" */
-  const char *detail; /* static string, NULL = "" */
+  int detail;         /* a flurry_detail; 0 = none */
   int status;
   char *reason;  /* NULL = "" */
   fl_buf body;   /* bounded by the max response size */

@@ -46,10 +46,14 @@ FLURRY_API int flurry_dedupe_has(const flurry_dedupe *s, uint64_t key) {
   return fl_map_find(&s->keys, fl_hash_mix(key), &key) != NULL;
 }
 
-FLURRY_API int flurry_dedupe_add(flurry_dedupe *s, uint64_t key) {
+FLURRY_API int flurry_dedupe_add(flurry_dedupe *s, uint64_t key, int *added) {
   key = key ? key : 1;
+  if (added)
+    *added = 0;
   if (flurry_dedupe_has(s, key))
-    return 1;
+    return FLURRY_OK;
   int rc = fl_map_insert(&s->keys, fl_hash_mix(key), &key);
-  return rc == FL_OK ? 0 : rc == FL_ELIMIT ? FLURRY_ETOO_LARGE : FLURRY_ENOMEM;
+  if (rc == FL_OK && added)
+    *added = 1;
+  return rc == FL_OK ? FLURRY_OK : rc == FL_ELIMIT ? FLURRY_ETOO_LARGE : FLURRY_ENOMEM;
 }

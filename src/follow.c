@@ -43,14 +43,17 @@ FLURRY_API int flurry_request_set_parent(flurry_request *req, const flurry_reque
 
 FLURRY_API int flurry_client_submit_unique(flurry_client *c, flurry_request *req,
                                            flurry_dedupe *d, flurry_done_cb cb,
-                                           void *user_data) {
-  if (c == NULL || req == NULL || d == NULL)
+                                           void *user_data, int *submitted) {
+  if (c == NULL || req == NULL || d == NULL || submitted == NULL)
     return FLURRY_EINVALID;
+  *submitted = 0;
   uint64_t key = flurry_request_identity(c, req);
   if (flurry_dedupe_has(d, key))
-    return FLURRY_DUPLICATE;
+    return FLURRY_OK;
   int rc = flurry_client_submit(c, req, cb, user_data);
-  if (rc == FLURRY_OK)
-    (void)flurry_dedupe_add(d, key); /* full: submitted, not remembered */
-  return rc;
+  if (rc != FLURRY_OK)
+    return rc;
+  *submitted = 1;
+  (void)flurry_dedupe_add(d, key, NULL); /* full: submitted, not remembered */
+  return FLURRY_OK;
 }

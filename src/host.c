@@ -264,8 +264,7 @@ void flurry__host_cancel_parked(flurry_client *c, int never_started_only) {
 
 static int connection_failed(const flurry_response *resp) {
   return resp->err == FLURRY_ECONNECT || resp->err == FLURRY_EDNS || resp->err == FLURRY_ETLS ||
-         (resp->err == FLURRY_ETIMEOUT && resp->detail &&
-          strcmp(resp->detail, "connect_timeout") == 0);
+         (resp->err == FLURRY_ETIMEOUT && resp->detail == FLURRY_DETAIL_CONNECT_TIMEOUT);
 }
 
 static void breaker_learn(flurry_client *c, flurry__host *h, const flurry_request *req,

@@ -45,7 +45,7 @@ typedef struct flurry__chain {
   int stopped_here;              /* working out in_page's next stopped it */
   /* how it ends */
   int err;
-  const char *detail;
+  int detail; /* a flurry_detail */
   char *msg;
 } flurry__chain;
 
@@ -118,13 +118,13 @@ FLURRY_API int flurry_request_chain_stop(flurry_request *req) {
   flurry__chain *ch = req->chain;
   if (!ch->stop) {
     ch->stop = 1;
-    ch->detail = ch->detail ? ch->detail : "stopped";
+    ch->detail = ch->detail ? ch->detail : FLURRY_DETAIL_STOPPED;
   }
   return FLURRY_OK;
 }
 
 /* Records why the chain stops (the first reason wins). msg: copied. */
-static void chain_stop(flurry__chain *ch, int err, const char *detail, const char *msg) {
+static void chain_stop(flurry__chain *ch, int err, int detail, const char *msg) {
   if (ch->stop)
     return;
   ch->stop = 1;
@@ -200,15 +200,19 @@ FLURRY_API uint64_t flurry_request_identity(const flurry_client *c, const flurry
  * On failure the caller still has r. */
 static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, int known) {
   char *url = target_of(c, r);
-  int rc = flurry_dedupe_add(ch->seen, flurry_request_identity(c, r));
+  int added = 0;
+  int rc = flurry_dedupe_add(ch->seen, flurry_request_identity(c, r), &added);
+  if (rc == FLURRY_OK && !added)
+    rc = 1; /* already requested */
   if (rc == 1 && !known) {
     fl_buf m = FL_BUF_INIT(0);
     fl_buf_printf(&m, "pagination cycle: the next page (%.300s) was already requested in this "
                   "chain; stopped after page %lld", url ? url : r->url, (long long)ch->pages);
-    chain_stop(ch, FLURRY_EPROTOCOL, "pagination_cycle", m.data);
+    chain_stop(ch, FLURRY_EPROTOCOL, FLURRY_DETAIL_PAGINATION_CYCLE, m.data);
     fl_buf_free(&m);
   } else if (rc != 0 && rc != 1) {
-    chain_stop(ch, rc, "submit", rc == FLURRY_ETOO_LARGE ? "too many pages to remember" : NULL);
+    chain_stop(ch, rc, FLURRY_DETAIL_SUBMIT,
+               rc == FLURRY_ETOO_LARGE ? "too many pages to remember" : NULL);
   }
   if (rc != 0) { /* a known page already requested is skipped */
     fl_free(url);
@@ -247,7 +251,7 @@ static void page_submit(flurry_client *c, flurry__chain *ch, flurry_request *r) 
     ch->outstanding++;
     return;
   }
-  chain_stop(ch, rc, "submit", flurry_strerror(rc));
+  chain_stop(ch, rc, FLURRY_DETAIL_SUBMIT, flurry_strerror(rc));
   page_discard(ch, r, 1);
 }
 
@@ -261,7 +265,7 @@ static void known_range(flurry__chain *ch, int64_t first, int64_t last, int64_t 
                         int64_t max) {
   if (max && ch->pages + (last - first) / step + 1 > max) {
     last = first + (max - ch->pages - 1) * step;
-    ch->detail = "max_pages"; /* not an error: the chain ends there */
+    ch->detail = FLURRY_DETAIL_MAX_PAGES; /* not an error: the chain ends there */
   }
   ch->known = 1;
   ch->known_next = first;
@@ -274,8 +278,8 @@ static void known_range(flurry__chain *ch, int64_t first, int64_t last, int64_t 
  * on). */
 static flurry_request *known_by_callback(flurry__chain *ch, int64_t v, const char *url) {
   flurry_request *r = NULL;
-  int rc = url ? ch->pg.build_url(url, NULL, ch->pg.user_data, &r)
-               : ch->pg.build_page(v, ch->pg.user_data, &r);
+  int rc = url ? ch->pg.build_url(url, NULL, &r, ch->pg.user_data)
+               : ch->pg.build_page(v, &r, ch->pg.user_data);
   if (rc == FLURRY_OK && r)
     return r;
   page_discard(ch, r, 0);
@@ -283,7 +287,7 @@ static flurry_request *known_by_callback(flurry__chain *ch, int64_t v, const cha
     ch->err = rc != FLURRY_OK ? callback_err(rc) : FLURRY_EINVALID;
   if (ch->msg == NULL)
     ch->msg = fl_strdup(url ? "build_url gave no request" : "build_page gave no request");
-  ch->detail = "next";
+  ch->detail = FLURRY_DETAIL_NEXT;
   return NULL;
 }
 
@@ -298,7 +302,7 @@ static flurry_request *known_page(flurry__chain *ch, int64_t v) {
                       : ch->pg.build_url ? known_by_callback(ch, v, url)
                                          : page_copy(ch->tmpl, url);
   if (r == NULL && (url == NULL || ch->pg.build_url == NULL))
-    chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+    chain_stop(ch, FLURRY_ENOMEM, FLURRY_DETAIL_SUBMIT, NULL);
   fl_free(url);
   return r;
 }
@@ -341,17 +345,17 @@ static flurry_request *next_from_url(flurry__chain *ch, const flurry_request *re
                                      const flurry_page *from, const char *url) {
   flurry_request *r = NULL;
   if (ch->pg.build_url) {
-    int rc = ch->pg.build_url(url, from, ch->pg.user_data, &r);
+    int rc = ch->pg.build_url(url, from, &r, ch->pg.user_data);
     if (rc == FLURRY_OK && r)
       return r;
     page_discard(ch, r, 0);
-    chain_stop(ch, rc == FLURRY_OK ? FLURRY_EINVALID : callback_err(rc), "next",
+    chain_stop(ch, rc == FLURRY_OK ? FLURRY_EINVALID : callback_err(rc), FLURRY_DETAIL_NEXT,
                rc == FLURRY_OK ? "build_url gave no request" : "the build_url callback failed");
     return NULL;
   }
   r = page_copy(req, url);
   if (r == NULL)
-    chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+    chain_stop(ch, FLURRY_ENOMEM, FLURRY_DETAIL_SUBMIT, NULL);
   return r;
 }
 
@@ -360,19 +364,19 @@ static flurry_request *next_url(flurry__chain *ch, const flurry_request *req,
                                 const flurry_response *resp, const flurry_page *page) {
   char *buf = fl_malloc(NEXT_URL_MAX);
   if (buf == NULL) {
-    chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+    chain_stop(ch, FLURRY_ENOMEM, FLURRY_DETAIL_SUBMIT, NULL);
     return NULL;
   }
   buf[0] = '\0';
-  int rc = ch->pg.next_url(resp, page, ch->pg.user_data, buf, NEXT_URL_MAX);
+  int rc = ch->pg.next_url(resp, page, buf, NEXT_URL_MAX, ch->pg.user_data);
   buf[NEXT_URL_MAX - 1] = '\0';
   flurry_request *r = NULL;
   if (rc < 0 || rc > 1) {
-    chain_stop(ch, callback_err(rc), "next", "the next_url callback failed");
+    chain_stop(ch, callback_err(rc), FLURRY_DETAIL_NEXT, "the next_url callback failed");
   } else if (rc == 1) {
     char *abs = flurry__url_resolve(flurry_response_effective_url(resp), buf);
     if (abs == NULL)
-      chain_stop(ch, FLURRY_EINVALID, "next", "the next URL is not an http(s) URL");
+      chain_stop(ch, FLURRY_EINVALID, FLURRY_DETAIL_NEXT, "the next URL is not an http(s) URL");
     else
       r = next_from_url(ch, req, page, abs);
     fl_free(abs);
@@ -386,7 +390,7 @@ static flurry_request *next_url(flurry__chain *ch, const flurry_request *req,
 static int stop_here(flurry__chain *ch, const flurry_response *resp, const flurry_page *page) {
   int rc = ch->pg.stop ? ch->pg.stop(resp, page, ch->pg.user_data) : 0;
   if (rc != 0 && rc != 1)
-    chain_stop(ch, callback_err(rc), "next", "the stop callback failed");
+    chain_stop(ch, callback_err(rc), FLURRY_DETAIL_NEXT, "the stop callback failed");
   return rc != 0;
 }
 
@@ -413,17 +417,17 @@ static flurry_request *next_page(flurry_client *c, flurry__chain *ch, const flur
   } else if (ch->pg.kind == FLURRY_PAGINATE_NEXT_URL) {
     r = next_url(ch, req, resp, page);
   } else if (ch->pg.kind == FLURRY_PAGINATE_CALLBACK) {
-    int rc = ch->pg.next(resp, page, ch->pg.user_data, &r);
+    int rc = ch->pg.next(resp, page, &r, ch->pg.user_data);
     if (rc != FLURRY_OK) {
       page_discard(ch, r, 0);
       r = NULL;
-      chain_stop(ch, callback_err(rc), "next", "the next callback failed");
+      chain_stop(ch, callback_err(rc), FLURRY_DETAIL_NEXT, "the next callback failed");
     }
   }
   if (r && max && ch->pages >= max) {
     page_discard(ch, r, 0);
     r = NULL;
-    chain_stop(ch, FLURRY_OK, "max_pages", "");
+    chain_stop(ch, FLURRY_OK, FLURRY_DETAIL_MAX_PAGES, "");
   }
   return r;
 }
@@ -439,7 +443,7 @@ static void maybe_end(flurry__chain *ch) {
   int64_t left = ch->known && ch->known_next <= ch->known_last
                      ? (ch->known_last - ch->known_next) / ch->known_step + 1
                      : 0;
-  flurry_chain_end end = {ch->id, ch->delivered, ch->err, ch->detail ? ch->detail : "",
+  flurry_chain_end end = {ch->id, ch->delivered, ch->err, ch->detail,
                           ch->msg ? ch->msg : "", ch->not_started + left};
   ch->pg.on_end(&end, ch->pg.user_data);
 }
@@ -457,9 +461,9 @@ void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_respon
     if (req->path)
       ch->path = fl_strdup(req->path);
     if (ch->origin == NULL || (req->path && ch->path == NULL))
-      chain_stop(ch, FLURRY_ENOMEM, "submit", NULL);
+      chain_stop(ch, FLURRY_ENOMEM, FLURRY_DETAIL_SUBMIT, NULL);
     else
-      flurry_dedupe_add(ch->seen, flurry_request_identity(c, req));
+      flurry_dedupe_add(ch->seen, flurry_request_identity(c, req), NULL);
   } else {
     ch->outstanding--;
   }
@@ -467,7 +471,7 @@ void flurry__chain_complete(flurry_client *c, flurry_request *req, flurry_respon
   flurry_request *next = NULL;
   int stopped = ch->stop;
   if (resp->err != FLURRY_OK) {
-    chain_stop(ch, resp->err, "page_failed", resp->errmsg);
+    chain_stop(ch, resp->err, FLURRY_DETAIL_PAGE_FAILED, resp->errmsg);
   } else if (!req->page_known && !ch->stop) {
     next = next_page(c, ch, req, resp, &page);
     if (next && page_admit(c, ch, next, 0) != 0) {
@@ -506,7 +510,7 @@ FLURRY_API int flurry_request_chain_stopped(const flurry_request *req, flurry_ch
   out->chain = ch->id;
   out->pages = ch->delivered;
   out->error = ch->err;
-  out->detail = ch->detail ? ch->detail : "";
+  out->detail = ch->detail;
   out->message = ch->msg ? ch->msg : "";
   out->not_started = 0;
   return 1;
@@ -528,24 +532,28 @@ static flurry__chain *manual_page(const flurry_request *page) {
              : NULL;
 }
 
-FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next) {
+FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next,
+                                         int *queued) {
   flurry__chain *ch = manual_page(page);
   if (ch == NULL || next == NULL || next->state != REQ_NEW || next->chain)
     return FLURRY_EINVALID;
+  if (queued)
+    *queued = 0;
   flurry_client *c = page->client;
   int64_t max = page_limit(c, ch, page);
   int rc = ch->stop ? FLURRY_ECANCELLED : FLURRY_OK;
-  if (rc == FLURRY_OK && max && ch->pages >= max) {
-    chain_stop(ch, FLURRY_OK, "max_pages", "");
-    rc = FLURRY_PAGE_LIMIT;
-  }
-  if (rc == FLURRY_OK)
+  int at_limit = rc == FLURRY_OK && max && ch->pages >= max;
+  if (at_limit)
+    chain_stop(ch, FLURRY_OK, FLURRY_DETAIL_MAX_PAGES, "");
+  else if (rc == FLURRY_OK)
     rc = page_admit(c, ch, next, 0);
-  if (rc != FLURRY_OK) {
+  if (rc != FLURRY_OK || at_limit) {
     flurry_request_free(next); /* its page data stays the caller's */
     return rc;
   }
   ch->handed = next;
+  if (queued)
+    *queued = 1;
   return FLURRY_OK;
 }
 

@@ -71,7 +71,7 @@ static int strip_secrets(flurry_client *c, flurry_request *req) {
   return FLURRY_OK;
 }
 
-static int refuse(flurry_response *resp, const char *detail, const char *msg) {
+static int refuse(flurry_response *resp, int detail, const char *msg) {
   flurry__response_set_error(resp, FLURRY_EPROTOCOL, "%s", msg);
   resp->detail = detail;
   return 0;
@@ -93,15 +93,16 @@ static int next_hop(flurry_client *c, flurry_request *req, const char *from, con
   oa = origin_of(u_from, from, &a);
   ob = origin_of(u_to, to, &b);
   if (oa != 0 || ob != 0 || b.host[0] == '\0') {
-    refuse(resp, "redirect_scheme", "refused a redirect to something that is not an http(s) URL");
+    refuse(resp, FLURRY_DETAIL_REDIRECT_SCHEME,
+           "refused a redirect to something that is not an http(s) URL");
     goto done;
   }
   if (!fl_strcaseeq(b.scheme, "http") && !fl_strcaseeq(b.scheme, "https")) {
-    refuse(resp, "redirect_scheme", "refused a redirect to a non-HTTP scheme");
+    refuse(resp, FLURRY_DETAIL_REDIRECT_SCHEME, "refused a redirect to a non-HTTP scheme");
     goto done;
   }
   if (fl_strcaseeq(a.scheme, "https") && fl_strcaseeq(b.scheme, "http")) {
-    refuse(resp, "redirect_downgrade", "refused a redirect from https to http");
+    refuse(resp, FLURRY_DETAIL_REDIRECT_DOWNGRADE, "refused a redirect from https to http");
     goto done;
   }
   int cross = !flurry__curlu_same_origin(u_from, u_to);
@@ -139,14 +140,14 @@ int flurry__redirect_next(flurry_client *c, flurry_request *req, CURL *e, CURLco
   curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &to);
   if (to == NULL) {
     if (flurry_response_header(resp, "Location") != NULL)
-      return refuse(resp, "redirect_scheme",
+      return refuse(resp, FLURRY_DETAIL_REDIRECT_SCHEME,
                     "refused a redirect to something that is not an http(s) URL");
     return 0; /* no Location: the 3xx is the answer */
   }
   if (req->hops >= max) {
     flurry__response_set_error(resp, FLURRY_EPROTOCOL, "stopped after %lld redirects (the maximum)",
                                (long long)max);
-    resp->detail = "too_many_redirects";
+    resp->detail = FLURRY_DETAIL_TOO_MANY_REDIRECTS;
     return 0;
   }
   if (!next_hop(c, req, flurry__attempt_url(req), to))

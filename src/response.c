@@ -17,7 +17,7 @@ flurry_response *flurry__response_new(size_t max_body) {
 
 void flurry__response_reset(flurry_response *resp) {
   resp->err = FLURRY_OK;
-  resp->detail = NULL;
+  resp->detail = FLURRY_DETAIL_NONE;
   resp->curl_code = 0;
   resp->os_errno = 0;
   fl_free(resp->errmsg);
@@ -162,7 +162,11 @@ FLURRY_API const char *flurry_response_error_message(const flurry_response *resp
 }
 
 FLURRY_API const char *flurry_response_error_detail(const flurry_response *resp) {
-  return resp->detail ? resp->detail : "";
+  return flurry_detail_name(resp->detail);
+}
+
+FLURRY_API int flurry_response_detail(const flurry_response *resp) {
+  return resp->detail;
 }
 
 FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i,

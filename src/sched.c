@@ -178,7 +178,7 @@ static void fail_fast(flurry_client *c, flurry_request *req) {
     flurry__response_set_error(resp, resp->err, "%s (circuit open: not retried)",
                                resp->errmsg ? resp->errmsg : "");
   }
-  resp->detail = "circuit_open";
+  resp->detail = FLURRY_DETAIL_CIRCUIT_OPEN;
   flurry__complete(c, req);
 }
 

@@ -222,7 +222,7 @@ static int end_ok(flurry_response *resp, const flurry__stream *s, int end) {
   resp->err = FLURRY_OK;
   fl_free(resp->errmsg);
   resp->errmsg = NULL;
-  resp->detail = NULL;
+  resp->detail = FLURRY_DETAIL_NONE;
   resp->curl_code = 0;
   resp->os_errno = 0;
   set_info(resp, s, end);
@@ -242,12 +242,12 @@ static int frame_end(flurry_response *resp, flurry__stream *s) {
   case FRAME_TOO_LARGE:
     flurry__response_set_error(resp, FLURRY_ETOO_LARGE, "a record larger than %zu bytes",
                                s->fr.max_record);
-    resp->detail = "record_too_large";
+    resp->detail = FLURRY_DETAIL_RECORD_TOO_LARGE;
     break;
   case FRAME_BAD:
     flurry__response_set_error(resp, FLURRY_EPROTOCOL, "record %zu is not a JSON value",
                                s->fr.bad_at);
-    resp->detail = "bad_record";
+    resp->detail = FLURRY_DETAIL_BAD_RECORD;
     break;
   default:
     flurry__response_set_error(resp, FLURRY_ENOMEM, "out of memory framing the stream");
@@ -265,7 +265,7 @@ static int reconnect(flurry_client *c, flurry_request *req, double now) {
     flurry__response_set_error(resp, FLURRY_ESTREAM,
                                "the event stream dropped (%s) and %d reconnects were made",
                                why, s->reconnects);
-    resp->detail = "reconnects_exhausted";
+    resp->detail = FLURRY_DETAIL_RECONNECTS_EXHAUSTED;
     return end_error(resp, s);
   }
   int64_t delay = s->fr.retry_ms >= 0 ? s->fr.retry_ms : s->retry_default_ms;
@@ -276,7 +276,7 @@ static int reconnect(flurry_client *c, flurry_request *req, double now) {
     flurry__response_set_error(resp, FLURRY_ETIMEOUT,
                                "the event stream dropped (%s); the deadline comes before "
                                "the next reconnect", why);
-    resp->detail = "deadline";
+    resp->detail = FLURRY_DETAIL_DEADLINE;
     return end_error(resp, s);
   }
   if (flurry__backoff_push(c, req, (double)delay) != FLURRY_OK) {
@@ -305,7 +305,7 @@ int flurry__stream_done(flurry_client *c, flurry_request *req, CURLcode result, 
                                resp->status, flurry_response_header(resp, "Content-Type")
                                    ? flurry_response_header(resp, "Content-Type")
                                    : "none");
-    resp->detail = "not_event_stream";
+    resp->detail = FLURRY_DETAIL_NOT_EVENT_STREAM;
     resp->curl_code = 0;
     return end_error(resp, s);
   }

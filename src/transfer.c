@@ -206,16 +206,40 @@ static int64_t attempt_timeout(flurry_client *c, flurry_request *req, double now
   return (int64_t)left < t ? (int64_t)left : t;
 }
 
+/* Appends " (why)" to the message and sets the detail: a retry not made. */
+static void no_retry(flurry_response *resp, int detail, const char *why) {
+  flurry__response_set_error(resp, resp->err, "%s (%s)", resp->errmsg ? resp->errmsg : "", why);
+  resp->detail = detail;
+}
+
+static const char past_deadline[] = "the next attempt would start past the deadline";
+
+/* Nothing is sent: no attempt is counted. A retry that starts past the
+ * deadline (its timer fired late, or it waited for a slot, its host or a
+ * rate) ends as maybe_retry refuses one whose wait would end past it, with
+ * the last attempt's error: which of the two sees the deadline first
+ * depends on timing, the outcome does not. A stream's reconnect and a
+ * request never tried end with FLURRY_ETIMEOUT. */
+static void start_too_late(flurry_client *c, flurry_request *req, int64_t timeout) {
+  flurry_response *resp = req->resp;
+  if (timeout == 0 && resp->attempts > 0 && resp->err != FLURRY_OK && !req->hop_pending &&
+      req->stream == NULL) {
+    no_retry(resp, FLURRY_DETAIL_DEADLINE, past_deadline);
+  } else {
+    flurry__response_set_error(resp, FLURRY_ETIMEOUT, timeout ? "the attempt timed out "
+                               "following redirects" : "the request's deadline passed");
+    resp->detail = timeout ? FLURRY_DETAIL_TOTAL_TIMEOUT : FLURRY_DETAIL_DEADLINE;
+  }
+  flurry__complete(c, req);
+}
+
 /* Starts one attempt; on failure completes the request with an error. */
 void flurry__start(flurry_client *c, flurry_request *req) {
   double now = fl_now_ms();
   int64_t timeout = attempt_timeout(c, req, now);
   flurry_response *resp = req->resp;
-  if (timeout <= 0) { /* nothing is sent: no attempt is counted */
-    flurry__response_set_error(resp, FLURRY_ETIMEOUT, timeout ? "the attempt timed out "
-                               "following redirects" : "the request's deadline passed");
-    resp->detail = timeout ? "total_timeout" : "deadline";
-    flurry__complete(c, req);
+  if (timeout <= 0) {
+    start_too_late(c, req, timeout);
     return;
   }
   flurry__response_reset(resp);
@@ -255,15 +279,15 @@ void flurry__start(flurry_client *c, flurry_request *req) {
  * that never ends, "Operation too slow", "Operation timed out
  * after"): timings cannot tell, since a reused connection reports no
  * connect time. */
-static const char *timeout_detail(const flurry_request *req) {
+static int timeout_detail(const flurry_request *req) {
   if (strncmp(req->errbuf, "Connection timed out", 20) == 0 ||
       strncmp(req->errbuf, "Resolving timed out", 19) == 0 ||
       strncmp(req->errbuf, "Failed to connect to", 20) == 0 ||
       strncmp(req->errbuf, "SSL connection timeout", 22) == 0) /* the TLS handshake */
-    return "connect_timeout";
+    return FLURRY_DETAIL_CONNECT_TIMEOUT;
   if (strncmp(req->errbuf, "Operation too slow", 18) == 0)
-    return "idle_timeout";
-  return "total_timeout";
+    return FLURRY_DETAIL_IDLE_TIMEOUT;
+  return FLURRY_DETAIL_TOTAL_TIMEOUT;
 }
 
 static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
@@ -307,7 +331,7 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
   if (resp->too_large == TOO_LARGE_HEADERS) {
     flurry__response_set_error(resp, kind, "response headers over %d bytes or %d lines",
                                FLURRY_MAX_HEADER_BYTES, FLURRY_MAX_HEADER_LINES);
-    resp->detail = "header_too_large";
+    resp->detail = FLURRY_DETAIL_HEADER_TOO_LARGE;
   } else if (resp->too_large) {
     flurry__response_set_error(resp, kind, "response larger than %zu bytes",
                                resp->body.max);
@@ -317,12 +341,6 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
   }
   if (kind == FLURRY_ETIMEOUT)
     resp->detail = timeout_detail(req);
-}
-
-/* Appends " (why)" to the message and sets the detail: a retry not made. */
-static void no_retry(flurry_response *resp, const char *detail, const char *why) {
-  flurry__response_set_error(resp, resp->err, "%s (%s)", resp->errmsg ? resp->errmsg : "", why);
-  resp->detail = detail;
 }
 
 static double jittered(flurry_client *c, flurry_request *req) {
@@ -367,25 +385,25 @@ static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
     return 0;
   int may_repeat = flurry__method_idempotent(req->method) || req->has_idempotency_key ||
                    flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_UNSAFE);
-  int nothing_sent = resp->err == FLURRY_ECONNECT ||
-                     (resp->detail && strcmp(resp->detail, "connect_timeout") == 0);
+  int nothing_sent = resp->err == FLURRY_ECONNECT || resp->detail == FLURRY_DETAIL_CONNECT_TIMEOUT;
   if (!flurry__retryable(resp->err, resp->status, may_repeat, nothing_sent))
     return 0;
   double delay = (double)flurry__server_delay(resp);
   int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
   if (delay > FLURRY_MAX_RETRY_AFTER_MS ||
       (delay >= 0 && deadline && now + delay > req->submit_ms + (double)deadline)) {
-    no_retry(resp, "retry_after_too_long", "the server's Retry-After is past what we may wait");
+    no_retry(resp, FLURRY_DETAIL_RETRY_AFTER_TOO_LONG,
+             "the server's Retry-After is past what we may wait");
     return 0;
   }
   if (delay < 0)
     delay = jittered(c, req);
   if (deadline && now + delay >= req->submit_ms + (double)deadline) {
-    no_retry(resp, "deadline", "the next attempt would start past the deadline");
+    no_retry(resp, FLURRY_DETAIL_DEADLINE, past_deadline);
     return 0;
   }
   if (!budget_take(c, req)) {
-    no_retry(resp, "retry_budget", "the client's retry budget is spent");
+    no_retry(resp, FLURRY_DETAIL_RETRY_BUDGET, "the client's retry budget is spent");
     return 0;
   }
   if (flurry__backoff_push(c, req, delay) != FLURRY_OK) {

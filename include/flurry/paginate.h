@@ -94,17 +94,17 @@ typedef enum flurry_paginate_kind {
  * most url_len bytes with the NUL) into url. `resp` (a successful page) is
  * borrowed for the call; it runs before the page reaches the completion
  * callback. Returns 1 (a next page), 0 (the last page) or a FLURRY_E* code,
- * which ends the chain with that error (detail "next"). */
+ * which ends the chain with that error (detail FLURRY_DETAIL_NEXT). */
 typedef int (*flurry_next_url_cb)(const flurry_response *resp, const flurry_page *page,
-                                  void *user_data, char *url, size_t url_len);
+                                  char *url, size_t url_len, void *user_data);
 
 /* FLURRY_PAGINATE_CALLBACK: builds the next page's request with
  * flurry_request_new and stores it in *next (the chain takes it over), or
  * leaves *next NULL for the last page. Returns 0, or a FLURRY_E* code that
- * ends the chain with that error (detail "next"; a request in *next is
+ * ends the chain with that error (detail FLURRY_DETAIL_NEXT; a request in *next is
  * freed). Runs as next_url does. */
 typedef int (*flurry_next_cb)(const flurry_response *resp, const flurry_page *page,
-                              void *user_data, flurry_request **next);
+                              flurry_request **next, void *user_data);
 
 /* Optional, with build_page, for any kind: after page 1, the number of
  * pages in all (a count in the body, a header), or -1 when unknown (the
@@ -115,15 +115,15 @@ typedef int64_t (*flurry_total_cb)(const flurry_response *first, void *user_data
 /* With total: builds page `number` (2..total) into *out (taken over).
  * Returns 0 or a FLURRY_E* code (that page is reported to on_end's error,
  * the others go on). */
-typedef int (*flurry_build_page_cb)(int64_t number, void *user_data, flurry_request **out);
+typedef int (*flurry_build_page_cb)(int64_t number, flurry_request **out, void *user_data);
 
 /* Optional, any kind but MANUAL: whether `page` (a successful page made
  * one after the other, not one known up front) is the last one. Runs
  * before its next page is worked out, before the page reaches the
  * completion callback; resp is borrowed for the call. Returns 1 (the last
- * page: the chain ends, FLURRY_OK, detail ""), 0 (go on as the kind says)
+ * page: the chain ends, FLURRY_OK, FLURRY_DETAIL_NONE), 0 (go on as the kind says)
  * or a FLURRY_E* code other than 1 (the chain ends with it, detail
- * "next"). With stop, a Link chain does not send the pages of rel="last"
+ * FLURRY_DETAIL_NEXT). With stop, a Link chain does not send the pages of rel="last"
  * at once (stop would not see them): its pages go one after the other; a
  * total callback still sends them at once. */
 typedef int (*flurry_stop_cb)(const flurry_response *resp, const flurry_page *page,
@@ -138,11 +138,11 @@ typedef int (*flurry_stop_cb)(const flurry_response *resp, const flurry_page *pa
  * go). Without build_url such a page is a copy of the page before it
  * (method, headers, body, options). For pages whose headers depend on
  * their URL (signatures) or that carry their own data. Returns 0, or a
- * FLURRY_E* code: the chain ends with it (detail "next"); a page known up
+ * FLURRY_E* code: the chain ends with it (detail FLURRY_DETAIL_NEXT); a page known up
  * front is skipped instead and the error reported to on_end (as
  * build_page's). A request left in *out on error is freed. */
-typedef int (*flurry_build_url_cb)(const char *url, const flurry_page *from, void *user_data,
-                                   flurry_request **out);
+typedef int (*flurry_build_url_cb)(const char *url, const flurry_page *from,
+                                   flurry_request **out, void *user_data);
 
 /* Optional: a page made one after the other (not known up front) is about
  * to be submitted, and the completion callback of the page before it has
@@ -158,15 +158,11 @@ typedef void (*flurry_checkpoint_cb)(const flurry_request *next, const flurry_pa
 typedef struct flurry_chain_end {
   uint64_t chain;      /* the chain's id */
   int64_t pages;       /* pages delivered to the completion callback */
-  int error;           /* FLURRY_OK, or why it stopped early: */
-  const char *detail;  /* "" (the last page said so), "max_pages" (with
-                          FLURRY_OK), "pagination_cycle" (FLURRY_EPROTOCOL:
-                          the next page was already requested in this
-                          chain), "page_failed" (a page failed: its error),
-                          "next" (a callback's error, or a next URL
-                          that is not an http(s) URL), "submit" (a page was
-                          refused: the client is closing, or no memory),
-                          "stopped" (flurry_request_chain_stop) */
+  int error;           /* FLURRY_OK, or why it stopped early */
+  int detail;          /* a flurry_detail: FLURRY_DETAIL_NONE (the last
+                          page said so), or MAX_PAGES, PAGINATION_CYCLE,
+                          PAGE_FAILED, NEXT, SUBMIT, STOPPED (described at
+                          FLURRY_DETAIL_MAP, flurry/error.h) */
   const char *message; /* "" or a sentence naming the page or URL */
   int64_t not_started; /* pages the chain knew of but never submitted:
                           known pages left when it stopped, and pages
@@ -240,17 +236,17 @@ FLURRY_API int flurry_request_page(const flurry_request *req, flurry_page *out);
 /* From the completion callback of page `req`: the chain makes no more
  * pages (an empty page says the total was wrong, the caller has enough).
  * Pages already in flight still come to the callback; on_end follows with
- * FLURRY_OK and detail "stopped" (or the reason it had already). Returns 0,
+ * FLURRY_OK and detail FLURRY_DETAIL_STOPPED (or the reason it had already). Returns 0,
  * or FLURRY_EINVALID when req is not a page whose callback is running. */
 FLURRY_API int flurry_request_chain_stop(flurry_request *req);
 
 /* From the completion callback of page `req`: whether working out the
  * page after it (which happens before the callback runs) stopped the
  * chain, so that this page is its last one made one after the other: a
- * cycle ("pagination_cycle", FLURRY_EPROTOCOL), the page limit
- * ("max_pages", FLURRY_OK), a next URL that is not an http(s) URL or a
- * callback's error ("next"), no memory ("submit"), or the page itself
- * failed ("page_failed"). Returns 1 with *out as on_end will report it
+ * cycle (FLURRY_DETAIL_PAGINATION_CYCLE, FLURRY_EPROTOCOL), the page limit
+ * (FLURRY_DETAIL_MAX_PAGES, FLURRY_OK), a next URL that is not an http(s) URL or a
+ * callback's error (FLURRY_DETAIL_NEXT), no memory (FLURRY_DETAIL_SUBMIT), or the page itself
+ * failed (FLURRY_DETAIL_PAGE_FAILED). Returns 1 with *out as on_end will report it
  * (the chain, the pages delivered so far, error, detail and message,
  * borrowed until the callback returns; not_started 0); 0 when it did not
  * (a next page follows, or the chain ends as its kind or stop says, or it
@@ -266,37 +262,35 @@ FLURRY_API int flurry_request_chain_stopped(const flurry_request *req, flurry_ch
  * Returns 0, or FLURRY_EINVALID (NULL req, or req submitted). */
 FLURRY_API int flurry_request_set_page_data(flurry_request *req, void *data);
 
-/* Returned by flurry_request_chain_next when the chain is at its page
- * limit. Not an error kind: a positive value outside the FLURRY_E*
- * range. */
-#define FLURRY_PAGE_LIMIT 1001
-
 /* From the completion callback of page `page` of a FLURRY_PAGINATE_MANUAL
  * chain: `next` (not submitted) is the next page. It is checked at once
  * against the pages already requested and the page limit, so the answer
  * belongs to the page whose callback runs; credentials are kept to page
  * 1's origin as for any page. Returns:
- *  0                 taken over: submitted when the callback returns
- *                    (unless flurry_request_chain_stop follows: then
- *                    dropped as the paginator's drop says);
+ *  0                 next is the chain's; *queued (when not NULL) says
+ *                    what became of it: 1, submitted when the callback
+ *                    returns (unless flurry_request_chain_stop follows:
+ *                    then dropped as the paginator's drop says); 0, the
+ *                    chain is at its page limit: next is freed and the
+ *                    chain ends (FLURRY_OK, FLURRY_DETAIL_MAX_PAGES);
  *  FLURRY_EPROTOCOL  a cycle: next was already requested in this chain;
- *                    next is freed, the chain ends ("pagination_cycle");
- *  FLURRY_PAGE_LIMIT the chain has max pages; next is freed, the chain
- *                    ends (FLURRY_OK, "max_pages");
+ *                    next is freed, the chain ends
+ *                    (FLURRY_DETAIL_PAGINATION_CYCLE);
  *  FLURRY_ECANCELLED the chain was stopped already; next is freed;
  *  FLURRY_ETOO_LARGE, FLURRY_ENOMEM: next is freed, the chain ends;
  *  FLURRY_EINVALID   (NULL, page not a MANUAL page whose callback runs, a
  *                    next page handed over already for it, or next
  *                    submitted or paginated): the caller keeps next.
  * When next is freed, its page data is not dropped: it stays the
- * caller's. */
-FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next);
+ * caller's. *queued is 0 on every error. */
+FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next,
+                                         int *queued);
 
 /* From the completion callback of page 1 of a FLURRY_PAGINATE_MANUAL chain
  * whose paginator has build_page: the pages with the values first, first
  * + step, ..., last are known and go out when the callback returns, each
  * built by build_page(value, ...), at most the client's in-flight limit
- * of them at a time, clipped to the page limit (detail "max_pages"). A
+ * of them at a time, clipped to the page limit (detail FLURRY_DETAIL_MAX_PAGES). A
  * built page already requested in the chain is skipped. Returns 0 (an
  * empty range, last < first, is the end), or FLURRY_EINVALID (NULL, page
  * not page 1 of such a chain in its callback, step < 1, called twice,
@@ -331,9 +325,10 @@ typedef struct flurry_dedupe flurry_dedupe;
  * is untouched). */
 FLURRY_API int flurry_dedupe_new(flurry_dedupe **out, size_t limit);
 FLURRY_API void flurry_dedupe_free(flurry_dedupe *d); /* NULL is a no-op */
-/* Adds a key: 0 (added), 1 (already there), FLURRY_ETOO_LARGE (the set is
- * at its limit: not added) or FLURRY_ENOMEM. */
-FLURRY_API int flurry_dedupe_add(flurry_dedupe *d, uint64_t key);
+/* Adds a key. Returns 0, with *added (when not NULL) 1 (added) or 0
+ * (already there); FLURRY_ETOO_LARGE (the set is at its limit: not added)
+ * or FLURRY_ENOMEM (*added 0). */
+FLURRY_API int flurry_dedupe_add(flurry_dedupe *d, uint64_t key, int *added);
 FLURRY_API int flurry_dedupe_has(const flurry_dedupe *d, uint64_t key);
 FLURRY_API size_t flurry_dedupe_count(const flurry_dedupe *d);
 
@@ -343,19 +338,16 @@ FLURRY_API size_t flurry_dedupe_count(const flurry_dedupe *d);
 FLURRY_API uint64_t flurry_request_identity(const flurry_client *client,
                                             const flurry_request *req);
 
-/* Returned by flurry_client_submit_unique for a request already made. Not
- * an error kind: a positive value outside the FLURRY_E* range. */
-#define FLURRY_DUPLICATE 1000
-
 /* Submits `req` unless an identical one (flurry_request_identity) was
- * submitted through `d` before. Returns 0 (submitted: as
- * flurry_client_submit), FLURRY_DUPLICATE (not submitted; the callback
- * never runs and the caller still owns req), or what flurry_client_submit
- * returns. Once d is full, requests are submitted without being
- * remembered. */
+ * submitted through `d` before. Returns 0 with *submitted 1 (submitted: as
+ * flurry_client_submit) or 0 (a request already made: not submitted, the
+ * callback never runs and the caller still owns req); FLURRY_EINVALID
+ * (NULL client, req, d or submitted); or what flurry_client_submit
+ * returns (*submitted 0). Once d is full, requests are submitted without
+ * being remembered. */
 FLURRY_API int flurry_client_submit_unique(flurry_client *client, flurry_request *req,
                                            flurry_dedupe *d, flurry_done_cb cb,
-                                           void *user_data);
+                                           void *user_data, int *submitted);
 
 /* ---- groups: named requests sent together, one callback ---------------- */
 

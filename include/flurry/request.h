@@ -39,12 +39,12 @@ typedef enum flurry_opt {
   FLURRY_OPT_MAX_RESPONSE_BYTES,
   /* Redirects followed (0 = none: a 3xx is the answer). Default 10; one
    * more ends the request with FLURRY_EPROTOCOL, detail
-   * "too_many_redirects". On a redirect to another origin (scheme, host or
+   * FLURRY_DETAIL_TOO_MANY_REDIRECTS. On a redirect to another origin (scheme, host or
    * port) no secret header (Authorization, Proxy-Authorization, Cookie and
    * those of flurry_client_add_secret_header), no custom Host and no URL
    * user:password go along, on that hop and the later ones. A redirect
-   * from https to http (detail "redirect_downgrade") or to a scheme other
-   * than http(s) ("redirect_scheme") is refused with FLURRY_EPROTOCOL. 303,
+   * from https to http (detail FLURRY_DETAIL_REDIRECT_DOWNGRADE) or to a scheme other
+   * than http(s) (FLURRY_DETAIL_REDIRECT_SCHEME) is refused with FLURRY_EPROTOCOL. 303,
    * and 301/302 after a POST, continue as GET without the body. The hops
    * share the attempt's FLURRY_OPT_TIMEOUT_MS; a retry starts again from
    * the request's URL. */
@@ -61,7 +61,7 @@ typedef enum flurry_opt {
    * [0, min(cap, base * 2^(k-1))] (full jitter). When a 429 or 503 carries
    * Retry-After, the server's wait is honoured as given instead (politeness
    * wins over the cap), up to 60 s or the deadline; a longer one ends the
-   * request with detail "retry_after_too_long". Defaults 100 and 10000. */
+   * request with detail FLURRY_DETAIL_RETRY_AFTER_TOO_LONG. Defaults 100 and 10000. */
   FLURRY_OPT_RETRY_BASE_MS,
   FLURRY_OPT_RETRY_CAP_MS,
   /* 1 retries non-idempotent methods (POST, PATCH) too. Default 0. */
@@ -97,13 +97,13 @@ typedef enum flurry_opt {
   FLURRY_OPT_RETRY_BUDGET,
   /* Client only. Circuit breaker per host: after this many consecutive
    * connection failures (connect, dns, tls, connect timeout) requests to the
-   * host fail at once with FLURRY_ECONNECT (detail "circuit_open") until the
+   * host fail at once with FLURRY_ECONNECT (detail FLURRY_DETAIL_CIRCUIT_OPEN) until the
    * cool-down passes; then one probe goes; success closes the circuit,
    * failure doubles the cool-down (up to 60 s). Default 5; 0 = off. */
   FLURRY_OPT_BREAKER_THRESHOLD,
   FLURRY_OPT_BREAKER_COOLDOWN_MS, /* Client only. Default 5000. */
   /* Pages a pagination chain makes at most (flurry/paginate.h), page 1
-   * included; the chain then ends with detail "max_pages". 0 (default) =
+   * included; the chain then ends with detail FLURRY_DETAIL_MAX_PAGES. 0 (default) =
    * no limit but the cycle check. */
   FLURRY_OPT_MAX_PAGES,
   /* Client only. 1: every request header whose name contains auth,

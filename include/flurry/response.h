@@ -38,12 +38,13 @@ FLURRY_API int flurry_response_error(const flurry_response *resp);
  * kind's flurry_strerror() when the message was lost to out of memory). */
 FLURRY_API const char *flurry_response_error_message(const flurry_response *resp);
 
-/* A stable word refining the error kind, or "" when there is none:
- * "connect_timeout", "idle_timeout", "total_timeout" (FLURRY_ETIMEOUT),
- * "deadline" (the request's deadline passed), "circuit_open"
- * (FLURRY_ECONNECT without trying), "retry_after_too_long" (the server asked
- * for a pause over 60 s, or past the deadline),
- * "retry_budget" (the client's retry budget was spent). */
+/* What refines the error kind: a flurry_detail (FLURRY_DETAIL_NONE when
+ * nothing does; the words are listed once, at FLURRY_DETAIL_MAP in
+ * flurry/error.h). */
+FLURRY_API int flurry_response_detail(const flurry_response *resp);
+
+/* The same as a word: flurry_detail_name(flurry_response_detail(resp)),
+ * "" when there is none. Static storage. */
 FLURRY_API const char *flurry_response_error_detail(const flurry_response *resp);
 
 /* The underlying libcurl code (CURLcode) of a transport error, else 0. */

@@ -4,7 +4,7 @@
  * tails. A request set to stream hands each complete record to a callback
  * the moment its last byte arrives, and keeps none of the body: memory stays
  * flat however long the stream runs. A record longer than the record limit
- * ends the request with FLURRY_ETOO_LARGE (detail "record_too_large"); a
+ * ends the request with FLURRY_ETOO_LARGE (detail FLURRY_DETAIL_RECORD_TOO_LARGE); a
  * record cut short by a dropped connection is never reported.
  *
  * Only a successful response streams (2xx; for SSE, 200 with Content-Type
@@ -21,7 +21,7 @@
  * server's `retry:` delay (FLURRY_STREAM_RETRY_MS when the server gave
  * none; a server's value is capped at 60 s), sending Last-Event-ID when an
  * event had an id, up to FLURRY_STREAM_MAX_RECONNECTS times in all; then it
- * ends with FLURRY_ESTREAM (detail "reconnects_exhausted"). A reconnect
+ * ends with FLURRY_ESTREAM (detail FLURRY_DETAIL_RECONNECTS_EXHAUSTED). A reconnect
  * answered 204 ends the stream cleanly; with another status than 200 (or
  * another Content-Type) it ends with that error. Lines and NDJSON streams
  * never reconnect (they have no way to resume).
@@ -49,7 +49,7 @@ typedef enum flurry_stream_mode {
   FLURRY_STREAM_LINES = 1,
   /* One JSON value per line (https://github.com/ndjson/ndjson-spec): blank
    * lines are skipped; a line that is not exactly one JSON value ends the
-   * request with FLURRY_EPROTOCOL (detail "bad_record"). */
+   * request with FLURRY_EPROTOCOL (detail FLURRY_DETAIL_BAD_RECORD). */
   FLURRY_STREAM_NDJSON = 2,
   /* Server-Sent Events: one record per dispatched event. */
   FLURRY_STREAM_SSE = 3

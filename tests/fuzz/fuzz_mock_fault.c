@@ -21,13 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     else if (strncmp(arg, "mix=", 4) == 0)
       mix = arg + 4;
   }
-  double p[FLURRY__MOCK_FAULTS];
-  for (size_t k = 0; k < FLURRY__MOCK_FAULTS; k++)
+  double p[MOCK_FAULTS];
+  for (size_t k = 0; k < MOCK_FAULTS; k++)
     p[k] = -3;
-  int rc = flurry__mock_fault_plan(fail, kind, mix, p);
+  int rc = mock_fault_plan(fail, kind, mix, p);
   FUZZ_CHECK(rc == 0 || rc == -1);
   double sum = 0;
-  for (size_t k = 0; k < FLURRY__MOCK_FAULTS; k++) {
+  for (size_t k = 0; k < MOCK_FAULTS; k++) {
     if (rc != 0) {
       FUZZ_CHECK(p[k] == -3); /* untouched on failure */
       continue;

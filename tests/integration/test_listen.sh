@@ -314,6 +314,13 @@ test_options() {
   check "bad options exit 2" "$rc" "2 2 2 2 2 2 2"
   check "bad option messages" "$(grep -c '^flurry listen: ' "$WORK/o1")" 7
   check "--help" "$("$FLURRY" listen --help | grep -c -- '--dedup-window SECONDS')" 1
+  # a bad value is refused as it is read (before the missing --scheme), naming the option
+  "$FLURRY" listen --max-conns 0 >/dev/null 2>"$WORK/o2"; rc="$?"
+  "$FLURRY" listen --secret x --scheme bogus >/dev/null 2>>"$WORK/o2"; rc="$rc $?"
+  check "bad values exit 2" "$rc" "2 2"
+  check "bad values: the option named, once" \
+    "$(grep -c -e "^flurry listen: --max-conns '0': expected a whole number from 1 to 20000" \
+      -e "^flurry listen: --scheme 'bogus': expected github" "$WORK/o2") $(wc -l <"$WORK/o2")" "2 2"
 }
 
 run_test test_github

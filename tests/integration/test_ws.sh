@@ -249,6 +249,10 @@ test_usage() {
   check "http:// URL: exit 2" "$?" 2
   "$FLURRY" ws --max-message 0 "$WS/ws/echo" < /dev/null > /dev/null 2>&1
   check "bad --max-message: exit 2" "$?" 2
+  "$FLURRY" ws --idle-timeout 0 "$WS/ws/echo" < /dev/null > /dev/null 2> "$WORK/v.err"
+  check "bad --idle-timeout: exit 2" "$?" 2
+  check "bad --idle-timeout: named, with the range" \
+    "$(grep -c -- "^flurry ws: --idle-timeout '0': expected a duration .* from 1ms to 168h" "$WORK/v.err")" 1
   "$FLURRY" ws -H 'Upgrade: h2c' "$WS/ws/echo" < /dev/null > /dev/null 2> "$WORK/h.err"
   check "-H with a handshake header: exit 2" "$?" 2
   check "-H with a handshake header: said so" "$(grep -c "belong to the handshake" "$WORK/h.err")" 1

@@ -533,6 +533,7 @@ static void test_client_breaker_probe_without_attempt_does_not_hang(void **state
   assert_int_equal(s.last_err, FLURRY_ETIMEOUT);
   assert_int_equal(b.last_err, FLURRY_ETIMEOUT);
   assert_string_equal(b.last_detail, "deadline");
+  assert_string_equal(b.last_msg, "the request's deadline passed"); /* never tried */
   assert_int_equal(x.fired, 0); /* d was answered, not rescued */
   assert_int_equal(d.calls, 1);
   assert_int_equal(d.last_err, FLURRY_ECONNECT);
@@ -1044,6 +1045,72 @@ static void test_client_retries_503_then_succeeds(void **state) {
   loop_finish(&loop);
 }
 
+/* The clock jumps past the deadline while a retry waits for its backoff
+ * timer (a loaded machine whose timer fires late; a retry held in the
+ * queue, its host or a rate bucket is the same): the retry's start sees
+ * the deadline passed. */
+typedef struct late_clock {
+  const flurry_request *req;
+  double jump_to; /* the fake clock, once req waits for its retry */
+  int jumped;
+} late_clock;
+
+static void on_late_prepare(uv_prepare_t *p) {
+  late_clock *l = p->data;
+  if (!l->jumped && l->req->state == REQ_BACKOFF) {
+    fl_clock_set_fake(l->jump_to);
+    l->jumped = 1;
+  }
+}
+
+/* Was a bug (fixed): a retry that started past the deadline ended with
+ * FLURRY_ETIMEOUT "the request's deadline passed", where a retry refused
+ * when it is decided keeps the last attempt's error (the 503); which of the
+ * two saw the deadline depended on timing. Both now end the same way. */
+static void test_client_retry_started_past_deadline_keeps_last_error(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  static const char *const replies[] = {reply_503};
+  responder r;
+  responder_start(&r, &loop, replies, 1);
+  flurry_client *c = client_on(&loop);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_ATTEMPTS, 3), FLURRY_OK);
+  char url[64];
+  url_on(url, sizeof url, r.port, "/flaky");
+  flurry_request *req = NULL;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  /* the wait (20 ms) fits in the deadline (10 s) when it is decided */
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_DEADLINE_MS, 10000), FLURRY_OK);
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_RETRY_BASE_MS, 20), FLURRY_OK);
+  assert_int_equal(flurry_request_set(req, FLURRY_OPT_RETRY_CAP_MS, 20), FLURRY_OK);
+  tally t;
+  tally_init(&t, c);
+  assert_int_equal(flurry_client_submit(c, req, on_done, &t), FLURRY_OK);
+  late_clock l = {req, fl_now_ms() + 60000, 0};
+  uv_prepare_t prep;
+  assert_int_equal(uv_prepare_init(&loop, &prep), 0);
+  prep.data = &l;
+  assert_int_equal(uv_prepare_start(&prep, on_late_prepare), 0);
+  uv_unref((uv_handle_t *)&prep);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  fl_clock_set_fake(-1);
+  uv_close((uv_handle_t *)&prep, NULL);
+  assert_int_equal(l.jumped, 1);
+  assert_int_equal(t.calls, 1);
+  assert_int_equal(r.requests, 1); /* the retry was never sent */
+  assert_int_equal(t.last_attempts, 1);
+  assert_int_equal(t.last_err, FLURRY_EHTTP);
+  assert_int_equal(t.last_status, 503);
+  assert_string_equal(t.last_body, "busy");
+  assert_string_equal(t.last_msg, "HTTP 503 Service Unavailable (the next attempt would start "
+                                  "past the deadline)");
+  assert_string_equal(t.last_detail, "deadline");
+  flurry_client_free(c);
+  responder_stop(&r);
+  loop_finish(&loop);
+}
+
 static void test_client_post_not_retried_after_answer(void **state) {
   (void)state;
   uv_loop_t loop;
@@ -1397,6 +1464,7 @@ int main(void) {
       cmocka_unit_test(test_client_own_loop),
       cmocka_unit_test(test_client_http_error_keeps_status_and_body),
       cmocka_unit_test(test_client_retries_503_then_succeeds),
+      cmocka_unit_test(test_client_retry_started_past_deadline_keeps_last_error),
       cmocka_unit_test(test_client_post_not_retried_after_answer),
       cmocka_unit_test(test_client_headers_merge_and_override),
       cmocka_unit_test(test_client_response_size_limit),

@@ -14,11 +14,18 @@ static void test_keyset_bounded(void **state) {
   (void)state;
   flurry_dedupe *s;
   assert_int_equal(flurry_dedupe_new(&s, 1000), 0);
-  for (uint64_t k = 0; k < 1000; k++)
-    assert_int_equal(flurry_dedupe_add(s, k * 0x9e3779b97f4a7c15ULL), 0);
-  assert_int_equal(flurry_dedupe_add(s, 0), 1); /* key 0 is a key too */
-  assert_int_equal(flurry_dedupe_add(s, 5 * 0x9e3779b97f4a7c15ULL), 1);
-  assert_int_equal(flurry_dedupe_add(s, 12345), FLURRY_ETOO_LARGE);
+  int added = 0;
+  for (uint64_t k = 0; k < 1000; k++) {
+    assert_int_equal(flurry_dedupe_add(s, k * 0x9e3779b97f4a7c15ULL, &added), 0);
+    assert_int_equal(added, 1);
+  }
+  assert_int_equal(flurry_dedupe_add(s, 0, &added), 0); /* key 0 is a key too */
+  assert_int_equal(added, 0);
+  assert_int_equal(flurry_dedupe_add(s, 5 * 0x9e3779b97f4a7c15ULL, &added), 0);
+  assert_int_equal(added, 0);
+  assert_int_equal(flurry_dedupe_add(s, 12345, &added), FLURRY_ETOO_LARGE);
+  assert_int_equal(added, 0);
+  assert_int_equal(flurry_dedupe_add(s, 5 * 0x9e3779b97f4a7c15ULL, NULL), 0);
   assert_false(flurry_dedupe_has(s, 12345));
   assert_int_equal(flurry_dedupe_count(s), 1000);
   flurry_dedupe_free(s);

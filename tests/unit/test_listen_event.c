@@ -19,27 +19,27 @@
 
 static void test_listen_event_time_round_trip(void **state) {
   (void)state;
-  char s[FLURRY__EVENT_TIME_LEN + 1];
+  char s[LISTEN_EVENT_TIME_LEN + 1];
   int64_t ms = 0;
-  assert_int_equal(flurry__event_time_format(T_MS, s), 0);
+  assert_int_equal(listen_event_time_format(T_MS, s), 0);
   assert_string_equal(s, "2021-02-25T15:02:10.123Z");
-  assert_int_equal(flurry__event_time_parse(s, strlen(s), &ms), 0);
+  assert_int_equal(listen_event_time_parse(s, strlen(s), &ms), 0);
   assert_int_equal(ms, T_MS);
-  assert_int_equal(flurry__event_time_format(0, s), 0);
+  assert_int_equal(listen_event_time_format(0, s), 0);
   assert_string_equal(s, "1970-01-01T00:00:00.000Z");
-  assert_int_equal(flurry__event_time_format(-1, s), 0);
+  assert_int_equal(listen_event_time_format(-1, s), 0);
   assert_string_equal(s, "1969-12-31T23:59:59.999Z");
   const char *bad[] = {"2021-02-25T15:02:10.123",  "2021-02-25 15:02:10.123Z",
                        "2021-13-25T15:02:10.123Z", "2021-02-25T15:02:1x.123Z",
                        "2021-02-25T15:02:10,123Z", "2021-02-25T24:02:10.123Z"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(flurry__event_time_parse(bad[i], strlen(bad[i]), &ms), -1);
+    assert_int_equal(listen_event_time_parse(bad[i], strlen(bad[i]), &ms), -1);
 }
 
 static void test_listen_event_line(void **state) {
   (void)state;
   fl_buf b = FL_BUF_INIT(0);
-  flurry__event ev;
+  listen_event ev;
   memset(&ev, 0, sizeof ev);
   ev.id = "\"gh-1\"";
   ev.id_len = 6;
@@ -50,7 +50,7 @@ static void test_listen_event_line(void **state) {
   ev.body_len = strlen(ev.body);
   ev.json = "{\"a\":1}";
   ev.json_len = 7;
-  assert_int_equal(flurry__event_line(&b, &ev), FL_OK);
+  assert_int_equal(listen_event_line(&b, &ev), FL_OK);
   assert_string_equal(b.data,
                       "{\"id\":\"gh-1\",\"received_at\":"
                       "\"2021-02-25T15:02:10.123Z\",\"scheme\":\"github\","
@@ -62,7 +62,7 @@ static void test_listen_event_line(void **state) {
   ev.body_len = 8;
   ev.headers = "{\"x\":\"1\"}";
   ev.headers_len = 9;
-  assert_int_equal(flurry__event_line(&b, &ev), FL_OK);
+  assert_int_equal(listen_event_line(&b, &ev), FL_OK);
   assert_string_equal(b.data,
                       "{\"id\":null,\"received_at\":"
                       "\"2021-02-25T15:02:10.123Z\",\"scheme\":\"github\","
@@ -72,12 +72,12 @@ static void test_listen_event_line(void **state) {
   ev.headers = NULL;
   ev.body = "\xff\x00";
   ev.body_len = 2;
-  assert_int_equal(flurry__event_line(&b, &ev), FL_OK);
+  assert_int_equal(listen_event_line(&b, &ev), FL_OK);
   assert_non_null(strstr(b.data, ",\"body_base64\":\"/wA=\"}\n"));
   /* a limit leaves the buffer as it was */
   fl_buf small = FL_BUF_INIT(40);
   assert_int_equal(fl_buf_puts(&small, "keep"), FL_OK);
-  assert_int_equal(flurry__event_line(&small, &ev), FL_ELIMIT);
+  assert_int_equal(listen_event_line(&small, &ev), FL_ELIMIT);
   assert_int_equal(small.len, 4);
   assert_string_equal(small.data, "keep");
   fl_buf_free(&small);
@@ -88,7 +88,7 @@ static void test_listen_event_line(void **state) {
 static void test_listen_event_head_round_trip(void **state) {
   (void)state;
   fl_buf b = FL_BUF_INIT(0);
-  flurry__event ev;
+  listen_event ev;
   memset(&ev, 0, sizeof ev);
   ev.id = "\"a\\\"b\"";
   ev.id_len = strlen(ev.id);
@@ -97,11 +97,11 @@ static void test_listen_event_head_round_trip(void **state) {
   ev.path = "/";
   ev.body = "x";
   ev.body_len = 1;
-  assert_int_equal(flurry__event_line(&b, &ev), FL_OK);
+  assert_int_equal(listen_event_line(&b, &ev), FL_OK);
   const char *id = NULL;
   size_t id_len = 0;
   int64_t ms = 0;
-  assert_int_equal(flurry__event_head_parse(b.data, b.len, &id, &id_len, &ms),
+  assert_int_equal(listen_event_head_parse(b.data, b.len, &id, &id_len, &ms),
                    0);
   assert_int_equal(id_len, ev.id_len);
   assert_memory_equal(id, ev.id, id_len);
@@ -109,7 +109,7 @@ static void test_listen_event_head_round_trip(void **state) {
   const char *null_line =
       "{\"id\":null,\"received_at\":\"2021-02-25T15:02:10.123Z\",\"x\":1}";
   assert_int_equal(
-      flurry__event_head_parse(null_line, strlen(null_line), &id, &id_len, &ms),
+      listen_event_head_parse(null_line, strlen(null_line), &id, &id_len, &ms),
       0);
   assert_null(id);
   const char *foreign[] = {"",
@@ -119,8 +119,8 @@ static void test_listen_event_head_round_trip(void **state) {
                            "{\"id\":\"a\",\"received_at\":\"2021-02-25\"}",
                            "not json"};
   for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
-    assert_int_equal(flurry__event_head_parse(foreign[i], strlen(foreign[i]),
-                                              &id, &id_len, &ms),
+    assert_int_equal(listen_event_head_parse(foreign[i], strlen(foreign[i]),
+                                             &id, &id_len, &ms),
                      -1);
   fl_buf_free(&b);
 }
@@ -139,7 +139,7 @@ static void test_listen_event_head_every_prefix(void **state) {
     const char *id;
     size_t id_len;
     int64_t ms;
-    assert_int_equal(flurry__event_head_parse(p, len, &id, &id_len, &ms),
+    assert_int_equal(listen_event_head_parse(p, len, &id, &id_len, &ms),
                      len >= need ? 0 : -1);
     free(p);
   }
@@ -151,29 +151,29 @@ static void test_listen_event_json_member(void **state) {
       "{\"object\":\"event\",\"data\":{\"id\":\"inner\",\"l\":[1,"
       "{\"id\":2}],\"s\":\"},\\\"id\\\":\"},\"id\":\"evt_1\",\"n\":3}";
   size_t off = 0, len = 0;
-  assert_int_equal(flurry__event_json_member(j, strlen(j), "id", &off, &len),
+  assert_int_equal(listen_event_json_member(j, strlen(j), "id", &off, &len),
                    0);
   assert_int_equal(len, 7);
   assert_memory_equal(j + off, "\"evt_1\"", 7);
-  assert_int_equal(flurry__event_json_member(j, strlen(j), "n", &off, &len), 0);
+  assert_int_equal(listen_event_json_member(j, strlen(j), "n", &off, &len), 0);
   assert_memory_equal(j + off, "3", 1);
-  assert_int_equal(flurry__event_json_member(j, strlen(j), "data", &off, &len),
+  assert_int_equal(listen_event_json_member(j, strlen(j), "data", &off, &len),
                    0);
   assert_int_equal(j[off], '{');
   assert_int_equal(j[off + len - 1], '}');
   assert_int_equal(
-      flurry__event_json_member(j, strlen(j), "missing", &off, &len), -1);
+      listen_event_json_member(j, strlen(j), "missing", &off, &len), -1);
   const char *not_obj[] = {"[1]", "\"id\"", "{}", "{\"i\":1}", "3"};
   for (size_t i = 0; i < sizeof not_obj / sizeof not_obj[0]; i++)
-    assert_int_equal(flurry__event_json_member(not_obj[i], strlen(not_obj[i]),
-                                               "id", &off, &len),
+    assert_int_equal(listen_event_json_member(not_obj[i], strlen(not_obj[i]),
+                                              "id", &off, &len),
                      -1);
   /* every prefix (of valid JSON: no crash, no over-read) */
   for (size_t n = 0; n <= strlen(j); n++) {
     char *p = malloc(n ? n : 1);
     assert_non_null(p);
     memcpy(p, j, n);
-    (void)flurry__event_json_member(p, n, "id", &off, &len);
+    (void)listen_event_json_member(p, n, "id", &off, &len);
     free(p);
   }
 }
@@ -184,12 +184,12 @@ static void test_listen_event_headers(void **state) {
                       "Cookie",        "c=1",      "x-multi", "b",
                       "Authorization", "Bearer x", "X-Empty", NULL};
   fl_buf b = FL_BUF_INIT(0);
-  assert_int_equal(flurry__event_headers(&b, kv, 6), FL_OK);
+  assert_int_equal(listen_event_headers(&b, kv, 6), FL_OK);
   assert_string_equal(b.data, "{\"host\":\"h\",\"x-multi\":\"a, b\",\"cookie\":"
                               "\"[redacted]\",\"authorization\":\"[redacted]\","
                               "\"x-empty\":\"\"}");
   fl_buf_reset(&b);
-  assert_int_equal(flurry__event_headers(&b, kv, 0), FL_OK);
+  assert_int_equal(listen_event_headers(&b, kv, 0), FL_OK);
   assert_string_equal(b.data, "{}");
   fl_buf_free(&b);
 }

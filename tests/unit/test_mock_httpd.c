@@ -36,17 +36,17 @@ typedef struct result {
 typedef struct fixture {
   uv_loop_t loop;
   uv_async_t done;
-  flurry__httpd *h;
+  httpd_server *h;
   uint16_t port;
   pthread_t client;
   /* counts */
   int requests, abandoned, closed, stream_freed;
   /* deferred reply (or reset) */
   uv_timer_t later_timer;
-  flurry__httpd_req *later_req;
+  httpd_req *later_req;
   /* paused stream woken by a timer */
   uv_timer_t drip_timer;
-  flurry__httpd_stream *drip;
+  httpd_stream *drip;
   size_t drip_ready, drip_ticks;
   /* client results, by index */
   result res[8];
@@ -56,7 +56,7 @@ typedef struct fixture {
 
 static void later_reset(uv_timer_t *t) {
   fixture *f = t->data;
-  assert_int_equal(flurry__httpd_drop(f->later_req, FLURRY__HTTPD_RESET), 0);
+  assert_int_equal(httpd_drop(f->later_req, HTTPD_RESET), 0);
   f->later_req = NULL;
   uv_close((uv_handle_t *)t, NULL);
 }
@@ -65,7 +65,7 @@ static ssize_t drip_read(void *cls, uint64_t pos, char *buf, size_t max) {
   fixture *f = cls;
   (void)max;
   if (f->drip_ready == 0)
-    return FLURRY__HTTPD_STREAM_PAUSE;
+    return HTTPD_STREAM_PAUSE;
   f->drip_ready--;
   buf[0] = DRIP[pos];
   return 1;
@@ -76,7 +76,7 @@ static void drip_tick(uv_timer_t *t) {
   f->drip_ready++;
   if (++f->drip_ticks == sizeof DRIP - 1)
     uv_timer_stop(t);
-  flurry__httpd_stream_wake(f->drip);
+  httpd_stream_wake(f->drip);
 }
 
 static void drip_free(void *cls) {
@@ -88,7 +88,7 @@ static void drip_free(void *cls) {
 static ssize_t cut_read(void *cls, uint64_t pos, char *buf, size_t max) {
   (void)cls;
   if (pos >= CUT_BYTES)
-    return FLURRY__HTTPD_STREAM_RESET;
+    return HTTPD_STREAM_RESET;
   size_t n = CUT_BYTES - pos < max ? CUT_BYTES - (size_t)pos : max;
   memset(buf, 'c', n);
   return (ssize_t)n;
@@ -99,13 +99,13 @@ static ssize_t stall_read(void *cls, uint64_t pos, char *buf, size_t max) {
   (void)pos;
   (void)buf;
   (void)max;
-  return FLURRY__HTTPD_STREAM_PAUSE; /* for ever: aborted at close */
+  return HTTPD_STREAM_PAUSE; /* for ever: aborted at close */
 }
 
 static void later_fire(uv_timer_t *t) {
   fixture *f = t->data;
-  flurry__httpd_reply(f->later_req, 202, "text/plain", "later", 5,
-                      FLURRY__HTTPD_COPY);
+  httpd_reply(f->later_req, 202, "text/plain", "later", 5,
+              HTTPD_COPY);
   f->later_req = NULL;
   uv_close((uv_handle_t *)t, NULL);
 }
@@ -119,72 +119,72 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static void stream_free(void *cls) { ((fixture *)cls)->stream_freed++; }
 
-static void reply_body_info(flurry__httpd_req *req) {
+static void reply_body_info(httpd_req *req) {
   char out[128];
   size_t len = 0;
-  const char *q = flurry__httpd_req_query(req, "q");
-  const char *in = flurry__httpd_req_header(req, "x-in");
-  flurry__httpd_req_body(req, &len);
-  int n = snprintf(out, sizeof out, "%s %zu %s %s", flurry__httpd_req_method(req),
+  const char *q = httpd_req_query(req, "q");
+  const char *in = httpd_req_header(req, "x-in");
+  httpd_req_body(req, &len);
+  int n = snprintf(out, sizeof out, "%s %zu %s %s", httpd_req_method(req),
                    len, q ? q : "-", in ? in : "-");
-  flurry__httpd_reply(req, 200, "text/plain", out, (size_t)n, FLURRY__HTTPD_COPY);
+  httpd_reply(req, 200, "text/plain", out, (size_t)n, HTTPD_COPY);
 }
 
 /* Defers req; fire answers it (or drops it) 50 ms later. */
-static void answer_later(fixture *f, flurry__httpd_req *req, uv_timer_cb fire) {
+static void answer_later(fixture *f, httpd_req *req, uv_timer_cb fire) {
   f->later_req = req;
-  flurry__httpd_defer(req);
+  httpd_defer(req);
   uv_timer_init(&f->loop, &f->later_timer);
   f->later_timer.data = f;
   uv_timer_start(&f->later_timer, fire, 50, 0);
 }
 
-static void on_request(flurry__httpd_req *req, void *user) {
+static void on_request(httpd_req *req, void *user) {
   fixture *f = user;
-  const char *path = flurry__httpd_req_path(req);
+  const char *path = httpd_req_path(req);
   f->requests++;
   if (strcmp(path, "/now") == 0) {
-    flurry__httpd_header(req, "X-Test", "yes");
-    flurry__httpd_reply(req, 200, "text/plain", "now", 3, FLURRY__HTTPD_STATIC);
+    httpd_header(req, "X-Test", "yes");
+    httpd_reply(req, 200, "text/plain", "now", 3, HTTPD_STATIC);
   } else if (strcmp(path, "/take") == 0) {
-    flurry__httpd_reply(req, 200, NULL, fl_strdup("taken"), 5, FLURRY__HTTPD_TAKE);
+    httpd_reply(req, 200, NULL, fl_strdup("taken"), 5, HTTPD_TAKE);
   } else if (strcmp(path, "/later") == 0) {
     answer_later(f, req, later_fire);
   } else if (strcmp(path, "/hang") == 0) {
-    flurry__httpd_req_set_data(req, f);
-    flurry__httpd_defer(req); /* never answered: abandoned at close */
+    httpd_req_set_data(req, f);
+    httpd_defer(req); /* never answered: abandoned at close */
   } else if (strcmp(path, "/body") == 0) {
     reply_body_info(req);
   } else if (strcmp(path, "/stream") == 0) {
-    flurry__httpd_reply_stream(req, 200, "application/octet-stream",
-                               STREAM_SIZE, stream_read, f, stream_free, NULL);
+    httpd_reply_stream(req, 200, "application/octet-stream",
+                       STREAM_SIZE, stream_read, f, stream_free, NULL);
   } else if (strcmp(path, "/drop-close") == 0) {
-    assert_int_equal(flurry__httpd_drop(req, FLURRY__HTTPD_CLOSE), 0);
-    assert_int_equal(flurry__httpd_drop(req, FLURRY__HTTPD_CLOSE), -1);
+    assert_int_equal(httpd_drop(req, HTTPD_CLOSE), 0);
+    assert_int_equal(httpd_drop(req, HTTPD_CLOSE), -1);
   } else if (strcmp(path, "/drop-reset") == 0) {
-    flurry__httpd_drop(req, FLURRY__HTTPD_RESET);
+    httpd_drop(req, HTTPD_RESET);
   } else if (strcmp(path, "/later-reset") == 0) {
     answer_later(f, req, later_reset);
   } else if (strcmp(path, "/drip") == 0) {
     uv_timer_init(&f->loop, &f->drip_timer);
     f->drip_timer.data = f;
-    assert_int_equal(flurry__httpd_reply_stream(req, 200, "text/plain",
-                                                sizeof DRIP - 1, drip_read, f,
-                                                drip_free, &f->drip),
+    assert_int_equal(httpd_reply_stream(req, 200, "text/plain",
+                                        sizeof DRIP - 1, drip_read, f,
+                                        drip_free, &f->drip),
                      0);
     uv_timer_start(&f->drip_timer, drip_tick, 20, 20);
   } else if (strcmp(path, "/cut") == 0) {
-    flurry__httpd_reply_stream(req, 200, NULL, 2 * CUT_BYTES, cut_read, f,
-                               stream_free, NULL);
+    httpd_reply_stream(req, 200, NULL, 2 * CUT_BYTES, cut_read, f,
+                       stream_free, NULL);
   } else if (strcmp(path, "/stall") == 0) {
-    flurry__httpd_reply_stream(req, 200, NULL, 1, stall_read, f, stream_free,
-                               NULL);
+    httpd_reply_stream(req, 200, NULL, 1, stall_read, f, stream_free,
+                       NULL);
   } /* anything else: no reply, the glue answers 500 */
 }
 
-static void on_abandon(flurry__httpd_req *req, void *user) {
+static void on_abandon(httpd_req *req, void *user) {
   fixture *f = user;
-  assert_ptr_equal(flurry__httpd_req_data(req), f);
+  assert_ptr_equal(httpd_req_data(req), f);
   f->abandoned++;
 }
 
@@ -192,7 +192,7 @@ static void on_closed(void *arg) { ((fixture *)arg)->closed++; }
 
 static void on_done(uv_async_t *a) {
   fixture *f = a->data;
-  flurry__httpd_close(f->h, on_closed, f);
+  httpd_close(f->h, on_closed, f);
   uv_close((uv_handle_t *)a, NULL);
 }
 
@@ -271,7 +271,7 @@ static void *client_main(void *arg) {
 
 static void start(fixture *f, size_t max_body) {
   char err[256];
-  flurry__httpd_opts o;
+  httpd_opts o;
   memset(f, 0, sizeof *f);
   memset(&o, 0, sizeof o);
   o.max_body = max_body;
@@ -279,8 +279,8 @@ static void start(fixture *f, size_t max_body) {
   o.on_abandon = on_abandon;
   o.user = f;
   assert_int_equal(uv_loop_init(&f->loop), 0);
-  assert_int_equal(flurry__httpd_new(&f->h, &f->loop, &o, err, sizeof err), 0);
-  f->port = flurry__httpd_port(f->h);
+  assert_int_equal(httpd_new(&f->h, &f->loop, &o, err, sizeof err), 0);
+  f->port = httpd_port(f->h);
   assert_true(f->port > 0);
 }
 
@@ -346,15 +346,15 @@ static void test_mock_httpd_port_in_use_fails_cleanly(void **state) {
   fixture f;
   char err[256] = "";
   start(&f, 0);
-  flurry__httpd *second = (flurry__httpd *)&f; /* must stay untouched */
-  flurry__httpd_opts o;
+  httpd_server *second = (httpd_server *)&f; /* must stay untouched */
+  httpd_opts o;
   memset(&o, 0, sizeof o);
   o.port = f.port;
   o.on_request = on_request;
-  assert_int_equal(flurry__httpd_new(&second, &f.loop, &o, err, sizeof err), -1);
-  assert_ptr_equal(second, (flurry__httpd *)&f);
+  assert_int_equal(httpd_new(&second, &f.loop, &o, err, sizeof err), -1);
+  assert_ptr_equal(second, (httpd_server *)&f);
   assert_non_null(strstr(err, "cannot listen"));
-  flurry__httpd_close(f.h, on_closed, &f);
+  httpd_close(f.h, on_closed, &f);
   assert_int_equal(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
   assert_int_equal(f.closed, 1);
   assert_int_equal(uv_loop_close(&f.loop), 0);
@@ -363,14 +363,14 @@ static void test_mock_httpd_port_in_use_fails_cleanly(void **state) {
 static void test_mock_httpd_bad_host_fails(void **state) {
   (void)state;
   uv_loop_t loop;
-  flurry__httpd *h = NULL;
+  httpd_server *h = NULL;
   char err[256] = "";
-  flurry__httpd_opts o;
+  httpd_opts o;
   memset(&o, 0, sizeof o);
   o.host = "300.1.2.3";
   o.on_request = on_request;
   assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(flurry__httpd_new(&h, &loop, &o, err, sizeof err), -1);
+  assert_int_equal(httpd_new(&h, &loop, &o, err, sizeof err), -1);
   assert_null(h);
   assert_non_null(strstr(err, "300.1.2.3"));
   assert_int_equal(uv_loop_close(&loop), 0);

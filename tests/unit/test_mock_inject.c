@@ -1,5 +1,5 @@
 /* test_mock_inject.c: the fault-injection parameters of `flurry mock`
- * (flurry__mock_fault_plan), a pure parser: valid forms, every way to get
+ * (mock_fault_plan), a pure parser: valid forms, every way to get
  * them wrong, and every prefix of valid input. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 
 #include "mock_int.h"
 
-#define N FLURRY__MOCK_FAULTS
+#define N MOCK_FAULTS
 #define EPS 1e-12
 
 static void fill(double *p, double v) {
@@ -29,12 +29,12 @@ static double sum(const double *p) {
 static void test_mock_inject_fail_defaults_to_status(void **state) {
   (void)state;
   double p[N];
-  assert_int_equal(flurry__mock_fault_plan("1", NULL, NULL, p), 0);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_STATUS], 1.0, EPS);
+  assert_int_equal(mock_fault_plan("1", NULL, NULL, p), 0);
+  assert_float_equal(p[MOCK_FAULT_STATUS], 1.0, EPS);
   assert_float_equal(sum(p), 1.0, EPS);
-  assert_int_equal(flurry__mock_fault_plan(".5", NULL, NULL, p), 0);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_STATUS], 0.5, EPS);
-  assert_int_equal(flurry__mock_fault_plan("0", NULL, NULL, p), 0);
+  assert_int_equal(mock_fault_plan(".5", NULL, NULL, p), 0);
+  assert_float_equal(p[MOCK_FAULT_STATUS], 0.5, EPS);
+  assert_int_equal(mock_fault_plan("0", NULL, NULL, p), 0);
   assert_float_equal(sum(p), 0.0, EPS);
 }
 
@@ -42,32 +42,32 @@ static void test_mock_inject_fail_splits_between_kinds(void **state) {
   (void)state;
   double p[N];
   assert_int_equal(
-      flurry__mock_fault_plan("0.3", "reset,malformed,truncated", NULL, p), 0);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_RESET], 0.1, EPS);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_MALFORMED], 0.1, EPS);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_TRUNCATED], 0.1, EPS);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_STATUS], 0.0, EPS);
-  assert_int_equal(flurry__mock_fault_plan("1.0", "hang,drip", NULL, p), 0);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_HANG], 0.5, EPS);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_DRIP], 0.5, EPS);
+      mock_fault_plan("0.3", "reset,malformed,truncated", NULL, p), 0);
+  assert_float_equal(p[MOCK_FAULT_RESET], 0.1, EPS);
+  assert_float_equal(p[MOCK_FAULT_MALFORMED], 0.1, EPS);
+  assert_float_equal(p[MOCK_FAULT_TRUNCATED], 0.1, EPS);
+  assert_float_equal(p[MOCK_FAULT_STATUS], 0.0, EPS);
+  assert_int_equal(mock_fault_plan("1.0", "hang,drip", NULL, p), 0);
+  assert_float_equal(p[MOCK_FAULT_HANG], 0.5, EPS);
+  assert_float_equal(p[MOCK_FAULT_DRIP], 0.5, EPS);
 }
 
 static void test_mock_inject_mix_per_kind(void **state) {
   (void)state;
   double p[N];
   assert_int_equal(
-      flurry__mock_fault_plan(NULL, NULL, "reset:0.2,status:0.1,hang:0.05", p),
+      mock_fault_plan(NULL, NULL, "reset:0.2,status:0.1,hang:0.05", p),
       0);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_RESET], 0.2, EPS);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_STATUS], 0.1, EPS);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_HANG], 0.05, EPS);
+  assert_float_equal(p[MOCK_FAULT_RESET], 0.2, EPS);
+  assert_float_equal(p[MOCK_FAULT_STATUS], 0.1, EPS);
+  assert_float_equal(p[MOCK_FAULT_HANG], 0.05, EPS);
   assert_float_equal(sum(p), 0.35, EPS);
   /* a kind named twice adds up; kind= is ignored with mix= */
   assert_int_equal(
-      flurry__mock_fault_plan(NULL, "hang", "reset:0.1,reset:0.2", p), 0);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_RESET], 0.3, EPS);
+      mock_fault_plan(NULL, "hang", "reset:0.1,reset:0.2", p), 0);
+  assert_float_equal(p[MOCK_FAULT_RESET], 0.3, EPS);
   assert_float_equal(sum(p), 0.3, EPS);
-  assert_int_equal(flurry__mock_fault_plan(
+  assert_int_equal(mock_fault_plan(
                        NULL, NULL, "reset:0.5,truncated:0.25,drip:.25", p),
                    0);
   assert_float_equal(sum(p), 1.0, EPS);
@@ -93,28 +93,28 @@ static void test_mock_inject_rejects_bad_input(void **state) {
   double p[N];
   fill(p, -1);
   for (size_t i = 0; i < sizeof bad_fail / sizeof bad_fail[0]; i++)
-    assert_int_equal(flurry__mock_fault_plan(bad_fail[i], NULL, NULL, p), -1);
+    assert_int_equal(mock_fault_plan(bad_fail[i], NULL, NULL, p), -1);
   for (size_t i = 0; i < sizeof bad_kind / sizeof bad_kind[0]; i++)
-    assert_int_equal(flurry__mock_fault_plan("0.5", bad_kind[i], NULL, p), -1);
+    assert_int_equal(mock_fault_plan("0.5", bad_kind[i], NULL, p), -1);
   for (size_t i = 0; i < sizeof bad_mix / sizeof bad_mix[0]; i++)
-    assert_int_equal(flurry__mock_fault_plan(NULL, NULL, bad_mix[i], p), -1);
+    assert_int_equal(mock_fault_plan(NULL, NULL, bad_mix[i], p), -1);
   /* exactly one of fail= and mix= */
-  assert_int_equal(flurry__mock_fault_plan(NULL, NULL, NULL, p), -1);
-  assert_int_equal(flurry__mock_fault_plan("0.5", NULL, "reset:0.5", p), -1);
+  assert_int_equal(mock_fault_plan(NULL, NULL, NULL, p), -1);
+  assert_int_equal(mock_fault_plan("0.5", NULL, "reset:0.5", p), -1);
   for (int k = 0; k < N; k++) /* untouched on failure */
     assert_float_equal(p[k], -1.0, EPS);
 }
 
 static int plan_mix(const char *s, double *p) {
-  return flurry__mock_fault_plan(NULL, NULL, s, p);
+  return mock_fault_plan(NULL, NULL, s, p);
 }
 
 static int plan_kind(const char *s, double *p) {
-  return flurry__mock_fault_plan("1", s, NULL, p);
+  return mock_fault_plan("1", s, NULL, p);
 }
 
 static int plan_fail(const char *s, double *p) {
-  return flurry__mock_fault_plan(s, "reset", NULL, p);
+  return mock_fault_plan(s, "reset", NULL, p);
 }
 
 /* Feeds every prefix of s to parse: each one parses into a distribution
@@ -154,7 +154,7 @@ static void test_mock_inject_every_prefix(void **state) {
   assert_int_equal(plan_mix(mix, p), 0);
   assert_float_equal(sum(p), 0.875, EPS);
   assert_int_equal(plan_kind(kind, p), 0);
-  assert_float_equal(p[FLURRY__MOCK_FAULT_DRIP], 1.0 / 6, EPS);
+  assert_float_equal(p[MOCK_FAULT_DRIP], 1.0 / 6, EPS);
 }
 
 int main(void) {

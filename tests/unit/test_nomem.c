@@ -117,11 +117,11 @@ static int event_record(void *ctx, const char **why) {
                                    "X-Many", "1", "x-many", "2"};
   static const char body[] = "{\"ref\": \"refs/heads/main\", \"n\": [1, 2, 3]}";
   fl_buf hdrs = FL_BUF_INIT(0), line = FL_BUF_INIT(0);
-  int rc = flurry__event_headers(&hdrs, kv, 4);
+  int rc = listen_event_headers(&hdrs, kv, 4);
   if (rc == FL_OK) {
-    flurry__event ev = {"\"d-1\"", 5, 1700000000123, "github", "/hook", hdrs.data, hdrs.len,
+    listen_event ev = {"\"d-1\"", 5, 1700000000123, "github", "/hook", hdrs.data, hdrs.len,
                         body, sizeof body - 1, body, sizeof body - 1};
-    rc = flurry__event_line(&line, &ev);
+    rc = listen_event_line(&line, &ev);
   }
   fl_buf_free(&hdrs);
   fl_buf_free(&line);
@@ -131,36 +131,36 @@ static int event_record(void *ctx, const char **why) {
 static int dedup_set(void *ctx, const char **why) {
   (void)ctx;
   (void)why;
-  flurry__dedup *d = NULL;
-  if (flurry__dedup_new(&d, 5000) != 0)
+  listen_dedup *d = NULL;
+  if (listen_dedup_new(&d, 5000) != 0)
     return NOMEM; /* documented: -1 is out of memory (max is valid) */
   int rc = OK;
-  unsigned char key[FLURRY__DEDUP_KEY_LEN];
+  unsigned char key[LISTEN_DEDUP_KEY_LEN];
   for (int i = 0; i < 3000 && rc == OK; i++) {
     memset(key, 0, sizeof key);
     memcpy(key, &i, sizeof i);
-    if (flurry__dedup_add(d, key, 1000 + i) != 0)
+    if (listen_dedup_add(d, key, 1000 + i) != 0)
       rc = NOMEM;
   }
   if (rc == OK)
-    flurry__dedup_expire(d, 2000);
-  flurry__dedup_free(d);
+    listen_dedup_expire(d, 2000);
+  listen_dedup_free(d);
   return rc;
 }
 
 static int signing(void *ctx, const char **why) {
   (void)ctx;
   static const char body[] = "{\"id\":\"evt_1\",\"object\":\"event\"}";
-  static const flurry__sig_scheme schemes[] = {FLURRY__SIG_GITHUB, FLURRY__SIG_STRIPE,
-                                               FLURRY__SIG_STANDARD};
+  static const sig_scheme schemes[] = {WHSIG_GITHUB, WHSIG_STRIPE,
+                                               WHSIG_STANDARD};
   static const char *const secrets[] = {"It's a Secret", "whsec_stripe",
                                         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
   int rc = FL_OK;
   for (size_t i = 0; i < 3 && rc == FL_OK; i++) {
-    flurry__sig_key key;
-    assert_int_equal(flurry__sig_key_parse(schemes[i], secrets[i], strlen(secrets[i]), &key), 0);
+    sig_key key;
+    assert_int_equal(sig_key_parse(schemes[i], secrets[i], strlen(secrets[i]), &key), 0);
     fl_buf out = FL_BUF_INIT(0);
-    rc = flurry__sig_sign(schemes[i], &key, 1, "msg_1", 1700000000, body, sizeof body - 1, &out);
+    rc = sig_sign(schemes[i], &key, 1, "msg_1", 1700000000, body, sizeof body - 1, &out);
     fl_buf_free(&out);
   }
   return fl_rc(rc, why);
@@ -170,26 +170,26 @@ static int signing(void *ctx, const char **why) {
  * chains) and works on. */
 static int mock_tables(void *ctx, const char **why) {
   (void)ctx;
-  flurry__mock_table *t = NULL;
-  if (flurry__mock_table_new(&t, 10000) != 0)
+  mock_table *t = NULL;
+  if (mock_table_new(&t, 10000) != 0)
     return NOMEM;
   int rc = OK;
   char key[32];
   for (int i = 0; i < 600 && rc == OK; i++) {
     int created = 0;
     int n = snprintf(key, sizeof key, "key-%d", i);
-    if (flurry__mock_table_get(t, key, (size_t)n, &created) == NULL)
+    if (mock_table_get(t, key, (size_t)n, &created) == NULL)
       rc = NOMEM; /* documented: NULL is out of memory (the key fits) */
   }
   for (int i = 0; i < 600 && rc == OK; i++) {
     int created = 0;
     int n = snprintf(key, sizeof key, "key-%d", i);
-    if (flurry__mock_table_get(t, key, (size_t)n, &created) == NULL || created) {
+    if (mock_table_get(t, key, (size_t)n, &created) == NULL || created) {
       *why = "an entry lost";
       rc = WRONG;
     }
   }
-  flurry__mock_table_free(t);
+  mock_table_free(t);
   return rc;
 }
 
@@ -408,7 +408,7 @@ static void mock_start(batch *b) {
     char *argv[] = {"mock", "--port", "0", "--port-file", port_file, "--quiet", NULL};
     if (freopen("/dev/null", "w", stdout) == NULL)
       _exit(1);
-    _exit(flurry_mock_main(6, argv));
+    _exit(cli_mock_main(6, argv));
   }
   unsigned port = 0;
   for (int i = 0; i < 400 && port == 0; i++) { /* up to 20 s: ASan start-up */
@@ -449,8 +449,8 @@ static int inproc_batch(void *ctx, const char **why) {
 
 typedef struct inproc {
   uv_loop_t loop;
-  flurry__mock mock;
-  flurry__httpd *h;
+  mock_server mock;
+  httpd_server *h;
   int closed;
 } inproc;
 
@@ -465,20 +465,20 @@ static void test_nomem_in_process_server(void **state) {
   inproc ip;
   memset(&ip, 0, sizeof ip);
   assert_int_equal(uv_loop_init(&ip.loop), 0);
-  assert_int_equal(flurry__mock_init(&ip.mock, &ip.loop), 0);
-  flurry__httpd_opts o;
+  assert_int_equal(mock_init(&ip.mock, &ip.loop), 0);
+  httpd_opts o;
   memset(&o, 0, sizeof o);
-  o.on_request = flurry__mock_on_request;
-  o.on_abandon = flurry__mock_on_abandon;
+  o.on_request = mock_on_request;
+  o.on_abandon = mock_on_abandon;
   o.user = &ip.mock;
   o.header_timeout_ms = 10000;
   o.body_timeout_ms = 10000;
   char err[256];
-  assert_int_equal(flurry__httpd_new(&ip.h, &ip.loop, &o, err, sizeof err), 0);
+  assert_int_equal(httpd_new(&ip.h, &ip.loop, &o, err, sizeof err), 0);
   static batch b;
   memset(&b, 0, sizeof b);
   b.loop = &ip.loop;
-  unsigned port = flurry__httpd_port(ip.h);
+  unsigned port = httpd_port(ip.h);
   snprintf(b.base, sizeof b.base, "http://127.0.0.1:%u", port);
   snprintf(b.alt, sizeof b.alt, "http://127.0.0.1:%u", refused_port());
   assert_int_equal(flurry_client_new(&b.c, &ip.loop), FLURRY_OK);
@@ -496,10 +496,10 @@ static void test_nomem_in_process_server(void **state) {
                b.clean[i].status);
   assert_int_equal(rc, OK);
   flurry_client_free(b.c);
-  flurry__httpd_close(ip.h, on_httpd_closed, &ip);
+  httpd_close(ip.h, on_httpd_closed, &ip);
   uv_run(&ip.loop, UV_RUN_DEFAULT);
   assert_true(ip.closed);
-  flurry__mock_free(&ip.mock);
+  mock_free(&ip.mock);
   assert_int_equal(uv_loop_close(&ip.loop), 0);
 }
 

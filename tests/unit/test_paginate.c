@@ -21,8 +21,8 @@
 
 typedef struct fixture {
   uv_loop_t loop;
-  flurry__mock mock;
-  flurry__httpd *h[2];
+  mock_server mock;
+  httpd_server *h[2];
   unsigned port[2];
   int closed;
   flurry_client *client;
@@ -117,7 +117,7 @@ static void on_end(const flurry_chain_end *end, void *ud) {
   log->ends++;
   log->end_err = end->error;
   log->end_pages = end->pages;
-  snprintf(log->end_detail, sizeof log->end_detail, "%s", end->detail);
+  snprintf(log->end_detail, sizeof log->end_detail, "%s", flurry_detail_name(end->detail));
   snprintf(log->end_msg, sizeof log->end_msg, "%s", end->message);
   assert_int_equal(end->chain, log->chain);
 }
@@ -268,14 +268,14 @@ static void test_paginate_client_freed_mid_chain(void **state) {
   free(log);
 }
 
-static int next_url_fails(const flurry_response *resp, const flurry_page *page, void *ud,
-                          char *url, size_t len) {
+static int next_url_fails(const flurry_response *resp, const flurry_page *page, char *url,
+                          size_t len, void *ud) {
   (void)resp, (void)page, (void)ud, (void)url, (void)len;
   return FLURRY_ETOO_LARGE;
 }
 
-static int next_fails(const flurry_response *resp, const flurry_page *page, void *ud,
-                      flurry_request **next) {
+static int next_fails(const flurry_response *resp, const flurry_page *page,
+                      flurry_request **next, void *ud) {
   (void)resp, (void)page, (void)ud;
   *next = NULL;
   return FLURRY_EINVALID;
@@ -304,8 +304,8 @@ static void test_paginate_callback_error_ends_chain(void **state) {
 /* ---- a next URL from the body ---- */
 
 /* "next":"URL" of the mock's cursor pages; null ends. */
-static int body_next(const flurry_response *resp, const flurry_page *page, void *ud, char *url,
-                     size_t len) {
+static int body_next(const flurry_response *resp, const flurry_page *page, char *url, size_t len,
+                     void *ud) {
   chain_log *log = ud;
   (void)page;
   log->next_calls++;
@@ -344,7 +344,7 @@ static int64_t offset_total(const flurry_response *first, void *ud) {
   return total < 0 ? -1 : (total + 99) / 100;
 }
 
-static int offset_page(int64_t number, void *ud, flurry_request **out) {
+static int offset_page(int64_t number, flurry_request **out, void *ud) {
   chain_log *log = ud;
   char url[256], path[128];
   snprintf(path, sizeof path, "/items/offset?offset=%lld&limit=100&total=1000",
@@ -353,14 +353,14 @@ static int offset_page(int64_t number, void *ud, flurry_request **out) {
   return flurry_request_new(out, "GET", url);
 }
 
-static int offset_next(const flurry_response *resp, const flurry_page *page, void *ud,
-                       flurry_request **next) {
+static int offset_next(const flurry_response *resp, const flurry_page *page,
+                       flurry_request **next, void *ud) {
   chain_log *log = ud;
   (void)resp;
   log->next_calls++;
   if (page->number >= 3)
     return 0; /* *next stays NULL: the end */
-  return offset_page(page->number + 1, ud, next);
+  return offset_page(page->number + 1, next, ud);
 }
 
 static void test_paginate_callback_total_sends_the_rest_at_once(void **state) {
@@ -392,12 +392,12 @@ static void test_paginate_callback_total_sends_the_rest_at_once(void **state) {
  * in-flight limit instead of every chain's limit at once. */
 static size_t max_pending_at_build;
 
-static int watched_page(int64_t number, void *ud, flurry_request **out) {
+static int watched_page(int64_t number, flurry_request **out, void *ud) {
   chain_log *log = ud;
   size_t pending = flurry_client_pending(log->f->client);
   if (pending > max_pending_at_build)
     max_pending_at_build = pending;
-  return offset_page(number, ud, out);
+  return offset_page(number, out, ud);
 }
 
 static void test_paginate_known_pages_share_the_window(void **state) {
@@ -432,7 +432,7 @@ static int64_t ten_pages(const flurry_response *first, void *ud) {
   return 10;
 }
 
-static int numbered_page(int64_t number, void *ud, flurry_request **out) {
+static int numbered_page(int64_t number, flurry_request **out, void *ud) {
   chain_log *log = ud;
   char url[256], path[128];
   snprintf(path, sizeof path, "/items?page=%lld&per_page=100&total=500", (long long)number);
@@ -474,7 +474,8 @@ typedef struct page_tag {
   struct manual_log *log;
   int64_t number; /* the page it was made for */
   int delivered, dropped;
-  int next_rc; /* what flurry_request_chain_next said from this page */
+  int next_rc; /* what flurry_request_chain_next said from this page, */
+  int queued;  /* and its *queued */
 } page_tag;
 
 typedef struct manual_log {
@@ -528,11 +529,14 @@ static void on_manual_page(flurry_request *req, flurry_response *resp, void *ud)
     flurry_request *next;
     assert_int_equal(flurry_request_new(&next, "GET", url), FLURRY_OK);
     assert_int_equal(flurry_request_set_page_data(next, new_tag(m, pg.number + 1)), FLURRY_OK);
-    t->next_rc = flurry_request_chain_next(req, next);
-    if (t->next_rc == FLURRY_OK) { /* one hand-over per page */
+    t->queued = -1;
+    t->next_rc = flurry_request_chain_next(req, next, &t->queued);
+    if (t->next_rc == FLURRY_OK && t->queued) { /* one hand-over per page */
       flurry_request *again;
+      int queued = -1;
       assert_int_equal(flurry_request_new(&again, "GET", url), FLURRY_OK);
-      assert_int_equal(flurry_request_chain_next(req, again), FLURRY_EINVALID);
+      assert_int_equal(flurry_request_chain_next(req, again, &queued), FLURRY_EINVALID);
+      assert_int_equal(queued, -1); /* untouched: not even looked at */
       flurry_request_free(again);
     }
   }
@@ -557,7 +561,7 @@ static void run_manual(fixture *f, const char *path, flurry_paginator *pg, manua
   assert_int_equal(m->frees, 1);
   assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
   assert_int_equal(flurry_request_set_paginator(req, pg), FLURRY_OK);
-  assert_int_equal(flurry_request_chain_next(req, req), FLURRY_EINVALID); /* not in a callback */
+  assert_int_equal(flurry_request_chain_next(req, req, NULL), FLURRY_EINVALID); /* no callback */
   assert_int_equal(flurry_client_submit(f->client, req, cb, new_tag(m, 1)), FLURRY_OK);
   assert_int_equal(flurry_client_run(f->client), FLURRY_OK);
   assert_int_equal(m->base.ends, 1);
@@ -593,7 +597,10 @@ static void test_paginate_manual_limit_and_drop(void **state) {
   flurry_paginator pg = {.kind = FLURRY_PAGINATE_MANUAL, .max_pages = 2};
   run_manual(f, "/items/loop?page=1", &pg, m, on_manual_page);
   assert_int_equal(m->base.pages, 2);
-  assert_int_equal(m->tags[1].next_rc, FLURRY_PAGE_LIMIT);
+  assert_int_equal(m->tags[0].next_rc, FLURRY_OK); /* page 2: queued */
+  assert_int_equal(m->tags[0].queued, 1);
+  assert_int_equal(m->tags[1].next_rc, FLURRY_OK); /* page 3: over the limit, freed */
+  assert_int_equal(m->tags[1].queued, 0);
   assert_string_equal(m->base.end_detail, "max_pages");
   assert_int_equal(m->base.end_err, FLURRY_OK);
   free(m);
@@ -613,7 +620,7 @@ static void test_paginate_manual_limit_and_drop(void **state) {
 
 /* Known pages from the callback: built with their own data; one built
  * twice is skipped (dropped, not counted); a stop counts the rest. */
-static int manual_build(int64_t number, void *ud, flurry_request **out) {
+static int manual_build(int64_t number, flurry_request **out, void *ud) {
   manual_log *m = ud;
   char url[256], path[128];
   int64_t n = number == m->dup_value ? 2 : number;
@@ -755,8 +762,7 @@ typedef struct url_tag {
   int64_t from; /* the page it was built from (0: known up front) */
 } url_tag;
 
-static int build_tagged(const char *url, const flurry_page *from, void *ud,
-                        flurry_request **out) {
+static int build_tagged(const char *url, const flurry_page *from, flurry_request **out, void *ud) {
   url_log *u = ud;
   assert_true(strncmp(url, "http://127.0.0.1:", 17) == 0); /* absolute, resolved */
   if (from) {
@@ -952,14 +958,14 @@ static void on_page_stopped(flurry_request *req, flurry_response *resp, void *ud
     log->stopped_err = e.error;
     assert_int_equal(e.chain, pg.chain);
     assert_int_equal(e.pages, pg.number);
-    snprintf(log->stopped_detail, sizeof log->stopped_detail, "%s", e.detail);
+    snprintf(log->stopped_detail, sizeof log->stopped_detail, "%s", flurry_detail_name(e.detail));
     snprintf(log->stopped_msg, sizeof log->stopped_msg, "%s", e.message);
   }
   on_page(req, resp, ud);
 }
 
-static int next_url_ftp(const flurry_response *resp, const flurry_page *page, void *ud,
-                        char *url, size_t len) {
+static int next_url_ftp(const flurry_response *resp, const flurry_page *page, char *url,
+                        size_t len, void *ud) {
   (void)resp, (void)page, (void)ud;
   snprintf(url, len, "ftp://127.0.0.1/items");
   return 1;
@@ -1154,12 +1160,14 @@ static void on_users(flurry_request *req, flurry_response *resp, void *ud) {
       snprintf(step, sizeof step, ".[].id=%ld", id);
       assert_int_equal(flurry_request_new(&r, "GET", url), FLURRY_OK);
       assert_int_equal(flurry_request_set_parent(r, req, step), FLURRY_OK);
-      int rc = flurry_client_submit_unique(t->f->client, r, t->dedupe, on_post_list, t);
-      if (rc == FLURRY_DUPLICATE) {
+      int submitted = -1;
+      assert_int_equal(
+          flurry_client_submit_unique(t->f->client, r, t->dedupe, on_post_list, t, &submitted),
+          FLURRY_OK);
+      assert_int_equal(submitted, !twice);
+      if (!submitted) {
         t->duplicates++;
         flurry_request_free(r);
-      } else {
-        assert_int_equal(rc, FLURRY_OK);
       }
     }
   }

@@ -25,8 +25,8 @@
 
 typedef struct fixture {
   uv_loop_t loop;
-  flurry__mock mock;
-  flurry__httpd *h[2];
+  mock_server mock;
+  httpd_server *h[2];
   unsigned port[2];
   int closed;
   flurry_client *c;

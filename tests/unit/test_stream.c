@@ -319,19 +319,19 @@ static void api_submit(flurry_client *c, unsigned port, const char *path, int mo
 static void test_stream_api_on_one_loop(void **state) {
   (void)state;
   uv_loop_t loop;
-  flurry__mock m;
-  flurry__httpd *h;
+  mock_server m;
+  httpd_server *h;
   flurry_client *c;
   char err[256];
   assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(flurry__mock_init(&m, &loop), 0);
-  flurry__httpd_opts o;
+  assert_int_equal(mock_init(&m, &loop), 0);
+  httpd_opts o;
   memset(&o, 0, sizeof o);
-  o.on_request = flurry__mock_on_request;
-  o.on_abandon = flurry__mock_on_abandon;
+  o.on_request = mock_on_request;
+  o.on_abandon = mock_on_abandon;
   o.user = &m;
-  assert_int_equal(flurry__httpd_new(&h, &loop, &o, err, sizeof err), 0);
-  unsigned port = flurry__httpd_port(h);
+  assert_int_equal(httpd_new(&h, &loop, &o, err, sizeof err), 0);
+  unsigned port = httpd_port(h);
   assert_int_equal(flurry_client_new(&c, &loop), FLURRY_OK);
   api_case whole = {0}, stopped = {0}, sse = {0};
   stopped.stop_at = 5;
@@ -339,10 +339,10 @@ static void test_stream_api_on_one_loop(void **state) {
   api_submit(c, port, "/lines?n=1000000", FLURRY_STREAM_LINES, &stopped);
   api_submit(c, port, "/sse?n=7&cut_every=3&retry=1", FLURRY_STREAM_SSE, &sse);
   assert_int_equal(flurry_client_run(c), FLURRY_OK);
-  flurry__httpd_close(h, NULL, NULL);
+  httpd_close(h, NULL, NULL);
   flurry_client_free(c);
   assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
-  flurry__mock_free(&m);
+  mock_free(&m);
   assert_int_equal(uv_loop_close(&loop), 0);
 
   assert_int_equal(whole.done, 1);
@@ -399,21 +399,21 @@ static void hdr_submit(flurry_client *c, unsigned from, unsigned to, int mode, h
 static void test_stream_cross_origin_redirect_drops_credentials(void **state) {
   (void)state;
   uv_loop_t loop;
-  flurry__mock m;
-  flurry__httpd *h[2];
+  mock_server m;
+  httpd_server *h[2];
   unsigned port[2];
   flurry_client *c;
   char err[256];
   assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(flurry__mock_init(&m, &loop), 0);
+  assert_int_equal(mock_init(&m, &loop), 0);
   for (int i = 0; i < 2; i++) {
-    flurry__httpd_opts o;
+    httpd_opts o;
     memset(&o, 0, sizeof o);
-    o.on_request = flurry__mock_on_request;
-    o.on_abandon = flurry__mock_on_abandon;
+    o.on_request = mock_on_request;
+    o.on_abandon = mock_on_abandon;
     o.user = &m;
-    assert_int_equal(flurry__httpd_new(&h[i], &loop, &o, err, sizeof err), 0);
-    port[i] = flurry__httpd_port(h[i]);
+    assert_int_equal(httpd_new(&h[i], &loop, &o, err, sizeof err), 0);
+    port[i] = httpd_port(h[i]);
   }
   assert_int_equal(flurry_client_new(&c, &loop), FLURRY_OK);
   assert_int_equal(flurry_client_add_header(c, "Authorization", "Bearer CLIENT_SECRET"), FLURRY_OK);
@@ -424,10 +424,10 @@ static void test_stream_cross_origin_redirect_drops_credentials(void **state) {
   hdr_submit(c, port[0], port[0], FLURRY_STREAM_NDJSON, &same);
   assert_int_equal(flurry_client_run(c), FLURRY_OK);
   for (int i = 0; i < 2; i++)
-    flurry__httpd_close(h[i], NULL, NULL);
+    httpd_close(h[i], NULL, NULL);
   flurry_client_free(c);
   assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
-  flurry__mock_free(&m);
+  mock_free(&m);
   assert_int_equal(uv_loop_close(&loop), 0);
 
   hdr_case *cross[] = {&cross_nd, &cross_lines};

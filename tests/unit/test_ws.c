@@ -435,8 +435,8 @@ static void test_ws_frames_masked_from_server_is_protocol_error(void **state) {
 
 typedef struct session {
   uv_loop_t loop;
-  flurry__mock mock;
-  flurry__httpd *httpd;
+  mock_server mock;
+  httpd_server *httpd;
   flurry_client *client;
   int opens, messages, closes, httpd_closed;
   char echoed[64];
@@ -468,7 +468,7 @@ static void s_close(flurry_ws *ws, const flurry_ws_status *st, void *ud) {
   (void)ws;
   s->closes++;
   s->st = *st;
-  flurry__httpd_close(s->httpd, s_httpd_closed, s);
+  httpd_close(s->httpd, s_httpd_closed, s);
 }
 
 static void test_ws_session_against_mock_echo(void **state) {
@@ -476,17 +476,17 @@ static void test_ws_session_against_mock_echo(void **state) {
   session s;
   memset(&s, 0, sizeof s);
   assert_int_equal(uv_loop_init(&s.loop), 0);
-  assert_int_equal(flurry__mock_init(&s.mock, &s.loop), 0);
-  flurry__httpd_opts ho;
+  assert_int_equal(mock_init(&s.mock, &s.loop), 0);
+  httpd_opts ho;
   memset(&ho, 0, sizeof ho);
-  ho.on_request = flurry__mock_on_request;
-  ho.on_abandon = flurry__mock_on_abandon;
+  ho.on_request = mock_on_request;
+  ho.on_abandon = mock_on_abandon;
   ho.user = &s.mock;
   char err[256];
-  assert_int_equal(flurry__httpd_new(&s.httpd, &s.loop, &ho, err, sizeof err), 0);
+  assert_int_equal(httpd_new(&s.httpd, &s.loop, &ho, err, sizeof err), 0);
   assert_int_equal(flurry_client_new(&s.client, &s.loop), 0);
   char url[64];
-  snprintf(url, sizeof url, "ws://127.0.0.1:%u/ws/echo", (unsigned)flurry__httpd_port(s.httpd));
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/ws/echo", (unsigned)httpd_port(s.httpd));
   flurry_ws *ws = NULL;
   flurry_ws_callbacks cbs = {s_open, s_message, NULL, s_close};
   const char *bad_headers[] = {"Upgrade: h2c", NULL};
@@ -499,7 +499,7 @@ static void test_ws_session_against_mock_echo(void **state) {
   assert_int_equal(s.opens, 0); /* never from inside connect */
   flurry_client_free(s.client); /* the connection does not need it */
   uv_run(&s.loop, UV_RUN_DEFAULT);
-  flurry__mock_free(&s.mock);
+  mock_free(&s.mock);
   assert_int_equal(s.opens, 1);
   assert_int_equal(s.messages, 1);
   assert_string_equal(s.echoed, "hello");
