@@ -62,10 +62,10 @@ typedef int (*opt_set_fn)(cli_opts *o, const opt_row *r, const char *v);
 struct opt_row {
   fl_arg arg;
   opt_set_fn set;
-  int lib;         /* a flurry_opt, for the lib_* setters */
-  int64_t num;     /* lib_flag: the value; lib_int: added to N; int_field: min */
-  int64_t max;     /* int_field, size_field: the range's top */
-  size_t field;    /* offsetof in cli_opts (or cli_level, for the level setters) */
+  int lib;      /* a flurry_opt, for the lib_* setters */
+  int64_t num;  /* lib_flag: the value; lib_int: added to N; int_field: min */
+  int64_t max;  /* int_field, size_field: the range's top */
+  size_t field; /* offsetof in cli_opts (or cli_level, for the level setters) */
 };
 
 static fl_args args; /* the parser over the table, for messages */
@@ -88,8 +88,8 @@ static int lib_store(cli_opts *o, const opt_row *r, int64_t v, const char *val) 
     return bad(r, val, "not an option of this libflurry");
   if (v < in.min || v > in.max) {
     char why[128];
-    snprintf(why, sizeof why, "out of range (%s from %lld to %lld)", in.name,
-             (long long)in.min, (long long)in.max);
+    snprintf(why, sizeof why, "out of range (%s from %lld to %lld)", in.name, (long long)in.min,
+             (long long)in.max);
     return bad(r, val, why);
   }
   o->opt[r->lib] = v;
@@ -233,8 +233,9 @@ static int add_header(cli_opts *o, const opt_row *r, const char *arg) {
 
 static int add_secret_name(cli_opts *o, const opt_row *r, const char *arg) {
   size_t n = strlen(arg);
-  if (n == 0 || n > 256 || strspn(arg, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
-                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+  if (n == 0 || n > 256 ||
+      strspn(arg, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
     return bad(r, arg, "expected a header name");
   const char **v = fl_realloc(o->secret_names, (o->nsecret_names + 1) * sizeof *v);
   if (v == NULL)
@@ -247,8 +248,7 @@ static int add_secret_name(cli_opts *o, const opt_row *r, const char *arg) {
 /* "K/N" with 1 <= K <= N. */
 static int set_shard(cli_opts *o, const opt_row *r, const char *arg) {
   const char *slash = strchr(arg, '/');
-  if (slash == NULL ||
-      fl_parse_i64(slash + 1, strlen(slash + 1), 1, 1000000, &o->shard_n) != 0 ||
+  if (slash == NULL || fl_parse_i64(slash + 1, strlen(slash + 1), 1, 1000000, &o->shard_n) != 0 ||
       fl_parse_i64(arg, (size_t)(slash - arg), 1, o->shard_n, &o->shard_k) != 0)
     return bad(r, arg, "expected K/N with 1 <= K <= N, e.g. 3/8");
   return 0;
@@ -290,9 +290,7 @@ static int add_join(cli_opts *o, const opt_row *r, const char *arg) {
 
 /* Options that shape the requests of the last level named (-X, -d,
  * --json, the paging options): the field is in cli_level. */
-static cli_level *last_level(cli_opts *o) {
-  return &o->levels[o->nlevels - 1];
-}
+static cli_level *last_level(cli_opts *o) { return &o->levels[o->nlevels - 1]; }
 
 static int level_str(cli_opts *o, const opt_row *r, const char *v) {
   *FIELD(last_level(o), r, const char *) = v;
@@ -318,15 +316,22 @@ static int show_version(cli_opts *o, const opt_row *r, const char *v) {
 
 /* ---- the table: one row per option, in --help's order ---- */
 
-#define TEXT(t) {{NULL, 0, NULL, t, 0}, NULL, 0, 0, 0, 0}
-#define LIB(name, sh, meta, help, fn, opt) {{name, sh, meta, help, 0}, fn, FLURRY_OPT_##opt, 0, 0, 0}
-#define LIBN(name, sh, meta, help, fn, opt, n) {{name, sh, meta, help, 0}, fn, FLURRY_OPT_##opt, n, 0, 0}
-#define FLD(name, sh, meta, help, fn, f) {{name, sh, meta, help, 0}, fn, 0, 0, 0, offsetof(cli_opts, f)}
-#define RANGE(name, sh, meta, help, fn, f, lo, hi)                                           \
-  {{name, sh, meta, help, 0}, fn, 0, lo, hi, offsetof(cli_opts, f)}
-#define LVL(name, sh, meta, help, fn, f) {{name, sh, meta, help, 0}, fn, 0, 0, 0, offsetof(cli_level, f)}
-#define FN(name, sh, meta, help, fn) {{name, sh, meta, help, 0}, fn, 0, 0, 0, 0}
-#define MORE_HELP(name, meta, help) {{name, 0, meta, help, 1}, NULL, 0, 0, 0, 0}
+#define TEXT(t)                                                                                    \
+  { {NULL, 0, NULL, t, 0}, NULL, 0, 0, 0, 0 }
+#define LIB(name, sh, meta, help, fn, opt)                                                         \
+  { {name, sh, meta, help, 0}, fn, FLURRY_OPT_##opt, 0, 0, 0 }
+#define LIBN(name, sh, meta, help, fn, opt, n)                                                     \
+  { {name, sh, meta, help, 0}, fn, FLURRY_OPT_##opt, n, 0, 0 }
+#define FLD(name, sh, meta, help, fn, f)                                                           \
+  { {name, sh, meta, help, 0}, fn, 0, 0, 0, offsetof(cli_opts, f) }
+#define RANGE(name, sh, meta, help, fn, f, lo, hi)                                                 \
+  { {name, sh, meta, help, 0}, fn, 0, lo, hi, offsetof(cli_opts, f) }
+#define LVL(name, sh, meta, help, fn, f)                                                           \
+  { {name, sh, meta, help, 0}, fn, 0, 0, 0, offsetof(cli_level, f) }
+#define FN(name, sh, meta, help, fn)                                                               \
+  { {name, sh, meta, help, 0}, fn, 0, 0, 0, 0 }
+#define MORE_HELP(name, meta, help)                                                                \
+  { {name, 0, meta, help, 1}, NULL, 0, 0, 0, 0 }
 #define BIG (INT64_MAX / 4)
 
 static const opt_row table[] = {
@@ -347,28 +352,35 @@ static const opt_row table[] = {
        "token, key, secret...), never sent to another origin\n"
        "and never written in records or messages",
        add_secret_name),
-    {{"data", 'd', "TEXT", "request body; {} and {.field} are substituted", 0}, level_data, 0, 0,
-     0, 0},
-    {{"json", 0, "TEXT", "JSON body (sets Content-Type); substituted like -d", 0}, level_data, 0,
-     1, 0, 0},
+    {{"data", 'd', "TEXT", "request body; {} and {.field} are substituted", 0},
+     level_data,
+     0,
+     0,
+     0,
+     0},
+    {{"json", 0, "TEXT", "JSON body (sets Content-Type); substituted like -d", 0},
+     level_data,
+     0,
+     1,
+     0,
+     0},
     FLD("base-url", 0, "URL", "resolve relative URLs against URL", str_field, base_url),
     LIB("timeout", 'm', "DUR", "whole request, per attempt (default 30s)", lib_duration,
         TIMEOUT_MS),
     LIB("connect-timeout", 0, "DUR", "(default 10s)", lib_duration, CONNECT_TIMEOUT_MS),
-    LIB("idle-timeout", 0, "DUR", "fail when no byte arrives for DUR (default 30s)",
-        lib_duration, IDLE_TIMEOUT_MS),
-    LIB("max-size", 0, "SIZE", "largest response body (default 64M)", lib_size,
-        MAX_RESPONSE_BYTES),
+    LIB("idle-timeout", 0, "DUR", "fail when no byte arrives for DUR (default 30s)", lib_duration,
+        IDLE_TIMEOUT_MS),
+    LIB("max-size", 0, "SIZE", "largest response body (default 64M)", lib_size, MAX_RESPONSE_BYTES),
     LIB("max-redirects", 0, "N", "redirects to follow (default 10, 0 = none)", lib_int,
         MAX_REDIRECTS),
     LIBN("retries", 0, "N",
          "retry up to N times on connect/reset/timeout and\n"
          "408/429/500/502/503/504, with backoff (default 0)",
          lib_int, MAX_ATTEMPTS, 1),
-    LIB("retry-base", 0, "DUR", "backoff base (default 100ms); full jitter, doubling",
-        lib_duration, RETRY_BASE_MS),
-    LIB("retry-cap", 0, "DUR", "backoff cap (default 10s); Retry-After is honoured",
-        lib_duration, RETRY_CAP_MS),
+    LIB("retry-base", 0, "DUR", "backoff base (default 100ms); full jitter, doubling", lib_duration,
+        RETRY_BASE_MS),
+    LIB("retry-cap", 0, "DUR", "backoff cap (default 10s); Retry-After is honoured", lib_duration,
+        RETRY_CAP_MS),
     LIBN("retry-post", 0, NULL, "also retry POST and PATCH", lib_flag, RETRY_UNSAFE, 1),
     LIB("rate", 0, "R",
         "start at most R requests per second (20/s, 3000/min,\n"
@@ -378,8 +390,8 @@ static const opt_row table[] = {
               "adapt each host's rate: halve on 429/503 and spent\n"
               "RateLimit quotas, follow RateLimit-Policy, grow 10%/s"),
     LIB("burst", 0, "N", NULL, lib_int, RATE_BURST),
-    LIB("host-rate", 0, "R", "the same limit for each host on its own (--host-burst N)",
-        lib_rate, HOST_RATE_MILLI),
+    LIB("host-rate", 0, "R", "the same limit for each host on its own (--host-burst N)", lib_rate,
+        HOST_RATE_MILLI),
     LIB("host-burst", 0, "N", NULL, lib_int, HOST_BURST),
     LIB("deadline", 0, "DUR", "whole request, retries and waits included (default none)",
         lib_duration, DEADLINE_MS),
@@ -432,7 +444,11 @@ static const opt_row table[] = {
     LVL("stop-when", 0, "EXPR", "the last page is the one where EXPR is true", level_str,
         stop_when),
     LVL("total", 0, "EXPR", "the item count, from the first page's body", level_str, total),
-    {{"max-pages", 0, "N", "at most N pages per chain", 0}, level_int, 0, 1, BIG,
+    {{"max-pages", 0, "N", "at most N pages per chain", 0},
+     level_int,
+     0,
+     1,
+     BIG,
      offsetof(cli_level, max_pages)},
     FN("each", 0, "EXPR TEMPLATE",
        "a follow-up request for each output of EXPR on a\n"
@@ -514,8 +530,10 @@ static int positional(cli_opts *o, const char *arg, int *want_template) {
     *want_template = 0;
     return 0;
   }
-  fprintf(stderr, "flurry: unexpected argument '%s' (one URL template at most, then one "
-          "after each --each; quote them)\n", arg);
+  fprintf(stderr,
+          "flurry: unexpected argument '%s' (one URL template at most, then one "
+          "after each --each; quote them)\n",
+          arg);
   return 2;
 }
 
@@ -542,8 +560,8 @@ static int check_levels(cli_opts *o) {
   } else if (o->reduce) {
     return usage_error("--reduce transforms a --join record: it needs --join");
   }
-  if (!o->stream_mode && (o->max_record || o->max_reconnects >= 0 || o->sse_retry_ms >= 0 ||
-                          o->max_records))
+  if (!o->stream_mode &&
+      (o->max_record || o->max_reconnects >= 0 || o->sse_retry_ms >= 0 || o->max_records))
     return usage_error("--max-record, --max-reconnects, --sse-retry and --max-records go "
                        "with --stream");
   if (o->stream_mode && (o->tree || o->njoins || o->ordered || o->resume || o->retry_failed))
@@ -580,8 +598,9 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
     return CLI_ARGS_NOMEM;
   /* In order: options apply to the level named before them. */
   parse_ctx ctx = {o, 0};
-  int rc = FL_ARGS_INIT(&args, "flurry", table, 1) != 0 ? 2
-                                                        : fl_args_parse(&args, argc, argv, one_arg, &ctx);
+  int rc = FL_ARGS_INIT(&args, "flurry", table, 1) != 0
+               ? 2
+               : fl_args_parse(&args, argc, argv, one_arg, &ctx);
   if (rc != 0)
     return rc;
   if (check_levels(o) != 0)

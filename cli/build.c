@@ -77,8 +77,8 @@ static int line_error(cli_built *bt, uint64_t lineno, const char *fmt, ...) {
 }
 
 static int is_unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 static int append_encoded(fl_buf *out, const char *s, size_t n, int encode) {
@@ -179,17 +179,16 @@ static int substitute(cli_built *bt, uint64_t lineno, const char *tmpl, const cl
     } else {
       if (jv_get_kind(*parsed) == JV_KIND_INVALID) {
         jv_free(*parsed);
-        *parsed = jv_is_valid(src->value) ? jv_copy(src->value)
-                                          : cli_jv_parse(src->text, src->len);
+        *parsed = jv_is_valid(src->value) ? jv_copy(src->value) : cli_jv_parse(src->text, src->len);
       }
       if (jv_get_kind(*parsed) != JV_KIND_OBJECT)
         return line_error(bt, lineno, "%.*s needs a JSON object %s", (int)(close - open + 1), open,
-                    jv_is_valid(src->value) ? "value" : "line");
+                          jv_is_valid(src->value) ? "value" : "line");
       jv v = jv_path(jv_copy(*parsed), open + 1, (size_t)(close - open - 1));
       if (!jv_is_valid(v))
         return line_error(bt, lineno, "field %.*s is missing or null%s%s", (int)(close - open - 1),
-                    open + 1, jv_is_valid(src->value) ? " in the value " : "",
-                    jv_is_valid(src->value) ? src->text : "");
+                          open + 1, jv_is_valid(src->value) ? " in the value " : "",
+                          jv_is_valid(src->value) ? src->text : "");
       if (append_jv_text(out, v, encode) != FL_OK)
         return FLURRY_ENOMEM;
     }
@@ -251,8 +250,10 @@ static int new_request(cli_built *bt, uint64_t lineno, const char *method, const
     return FLURRY_ENOMEM;
   int rc = flurry_request_new(&bt->req, method, url);
   if (rc == FLURRY_EINVALID)
-    return line_error(bt, lineno, "invalid %s: method must be an HTTP token, URL without "
-                "spaces or control characters", *url ? "request" : "URL (empty)");
+    return line_error(bt, lineno,
+                      "invalid %s: method must be an HTTP token, URL without "
+                      "spaces or control characters",
+                      *url ? "request" : "URL (empty)");
   return rc;
 }
 
@@ -264,7 +265,7 @@ static int set_body(cli_built *bt, uint64_t lineno, const char *body, size_t n, 
   if (rc == FL_EPARSE) {
     fl_buf_free(&compact);
     return line_error(bt, lineno, "the JSON body is not valid JSON: %.*s", (int)(n > 200 ? 200 : n),
-                body);
+                      body);
   }
   rc = rc == FL_OK ? flurry_request_set_json(bt->req, body, n) : FLURRY_ENOMEM;
   fl_buf_free(&compact);
@@ -341,12 +342,15 @@ static int object_headers(cli_built *bt, uint64_t lineno, jv h, const cli_src *s
       rc = line_error(bt, lineno, "header \"%s\" must be a string", name);
     } else if (jv_has_nul(k)) {
       rc = line_error(bt, lineno, "header \"%s\" has a NUL byte in its name", name);
-    } else if (src->no_secrets && flurry_header_is_secret(src->client, name, FLURRY_HEADER_REQUEST)) {
+    } else if (src->no_secrets &&
+               flurry_header_is_secret(src->client, name, FLURRY_HEADER_REQUEST)) {
       /* not for this origin */
     } else if (strlen(jv_string_value(v)) != (size_t)jv_string_length_bytes(jv_copy(v)) ||
                flurry_request_add_header(bt->req, name, jv_string_value(v)) == FLURRY_EINVALID) {
-      rc = line_error(bt, lineno, "header \"%s\" is invalid (name not a token, or CR, LF or NUL "
-                "in the value)", name);
+      rc = line_error(bt, lineno,
+                      "header \"%s\" is invalid (name not a token, or CR, LF or NUL "
+                      "in the value)",
+                      name);
     }
     jv_free(k);
     jv_free(v);
@@ -383,8 +387,8 @@ static int object_query(cli_built *bt, uint64_t lineno, jv q) {
   return rc;
 }
 
-static const char *const request_fields[] = {"id", "method", "url", "headers", "query",
-                                             "json", "body", "timeout", NULL};
+static const char *const request_fields[] = {"id",   "method", "url",     "headers", "query",
+                                             "json", "body",   "timeout", NULL};
 
 static int check_fields(cli_built *bt, uint64_t lineno, jv obj) {
   int rc = 0;
@@ -395,8 +399,10 @@ static int check_fields(cli_built *bt, uint64_t lineno, jv obj) {
     for (const char *const *f = request_fields; *f && !known; f++)
       known = strcmp(*f, jv_string_value(k)) == 0;
     if (!known)
-      rc = line_error(bt, lineno, "unknown field \"%s\" (known: id, method, url, headers, query, "
-                "json, body, timeout)", jv_string_value(k));
+      rc = line_error(bt, lineno,
+                      "unknown field \"%s\" (known: id, method, url, headers, query, "
+                      "json, body, timeout)",
+                      jv_string_value(k));
     jv_free(k);
     it = jv_object_iter_next(obj, it);
   }
@@ -509,7 +515,7 @@ static int build_line(const cli_src *src, uint64_t lineno, cli_built *bt) {
     } else {
       jv msg = jv_invalid_get_msg(jv_copy(obj));
       rc = line_error(bt, lineno, "not a JSON request object: %s",
-                jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not an object");
+                      jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not an object");
       jv_free(msg);
     }
     jv_free(obj);

@@ -45,15 +45,15 @@ typedef struct cli_level {
   const char *method;       /* NULL = GET, or POST when a body is given */
   const char *data;         /* body template (-d / --json) */
   int data_is_json;
-  const char *paginate;     /* --paginate SPEC */
-  const char *items;        /* --items EXPR */
-  const char *stop_when;    /* --stop-when EXPR */
-  const char *total;        /* --total EXPR */
-  int64_t max_pages;        /* --max-pages N (0 = no limit) */
+  const char *paginate;  /* --paginate SPEC */
+  const char *items;     /* --items EXPR */
+  const char *stop_when; /* --stop-when EXPR */
+  const char *total;     /* --total EXPR */
+  int64_t max_pages;     /* --max-pages N (0 = no limit) */
 } cli_level;
 
 typedef struct cli_join_part {
-  char *name;            /* --join NAME=TEMPLATE */
+  char *name; /* --join NAME=TEMPLATE */
   const char *template_url;
 } cli_join_part;
 
@@ -64,13 +64,13 @@ typedef struct cli_opts {
    * and leave nlevels 0; cli_args_parse never sets them. */
   const char *template_url, *method, *data;
   int data_is_json;
-  int tree;          /* paginated, --items or --each: an input line may make many records */
+  int tree; /* paginated, --items or --each: an input line may make many records */
   cli_join_part *joins;
   size_t njoins;
   const char *reduce;  /* --reduce EXPR (with --join) */
   int64_t dedup_limit; /* identical follow-ups remembered (0 = no de-duplication) */
-  const char *input;        /* NULL or "-" = stdin */
-  const char *output;       /* NULL or "-" = stdout */
+  const char *input;   /* NULL or "-" = stdin */
+  const char *output;  /* NULL or "-" = stdout */
   const char *base_url;
   const char *cacert;
   const char *control;
@@ -98,11 +98,11 @@ typedef struct cli_opts {
   int quiet;
   progress_mode progress;
   int64_t max_line;
-  int stream_mode;          /* --stream: a flurry_stream_mode, 0 = none */
-  int64_t max_record;       /* --max-record SIZE (0: the library's default) */
-  int64_t max_reconnects;   /* --max-reconnects N (-1: the default) */
-  int64_t sse_retry_ms;     /* --sse-retry DUR (-1: the default) */
-  int64_t max_records;      /* --max-records N: stop each stream after N (0: never) */
+  int stream_mode;        /* --stream: a flurry_stream_mode, 0 = none */
+  int64_t max_record;     /* --max-record SIZE (0: the library's default) */
+  int64_t max_reconnects; /* --max-reconnects N (-1: the default) */
+  int64_t sse_retry_ms;   /* --sse-retry DUR (-1: the default) */
+  int64_t max_records;    /* --max-records N: stop each stream after N (0: never) */
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed
@@ -118,9 +118,9 @@ typedef struct cli_journal cli_journal;
  * against fingerprint (created when the file is new), removes a torn last
  * line, loads the keys done (failed ones only without retry_failed; with it
  * the file is rewritten without them). Returns 0 or -1 with err set. */
-int cli_journal_open(cli_journal **out, const char *path, const char *fingerprint,
-                     int retry_failed, char *err, size_t errlen);
-int cli_journal_fd(const cli_journal *j);          /* for appending, at the end */
+int cli_journal_open(cli_journal **out, const char *path, const char *fingerprint, int retry_failed,
+                     char *err, size_t errlen);
+int cli_journal_fd(const cli_journal *j); /* for appending, at the end */
 int cli_journal_done(const cli_journal *j, uint64_t key);
 size_t cli_journal_count(const cli_journal *j);
 /* Where a paginated line left without its done marker starts again: the
@@ -135,17 +135,22 @@ void cli_journal_close(cli_journal *j);             /* closes the fd; NULL ok */
 typedef struct cli_control cli_control;
 /* Applies FILE now (a bad file: message, -1) and again when it changes or
  * on SIGHUP. *concurrency is the CLI's window, updated in place. */
-int cli_control_start(cli_control **out, uv_loop_t *loop, const char *path,
-                      flurry_client *client, int64_t *concurrency);
+int cli_control_start(cli_control **out, uv_loop_t *loop, const char *path, flurry_client *client,
+                      int64_t *concurrency);
 void cli_control_close(cli_control *ctl); /* the loop must run to free it */
 
 /* ---- input.c: lazy line reader ---- */
 typedef struct cli_input cli_input;
-typedef enum { INPUT_LINE = 1, INPUT_AGAIN = 0, INPUT_EOF = -1, INPUT_ERROR = -2,
-               INPUT_TOO_LONG = -3 } input_status;
+typedef enum {
+  INPUT_LINE = 1,
+  INPUT_AGAIN = 0,
+  INPUT_EOF = -1,
+  INPUT_ERROR = -2,
+  INPUT_TOO_LONG = -3
+} input_status;
 /* Opens path (NULL or "-" = stdin). Returns 0 or -1 with a message in err. */
-int cli_input_open(cli_input **out, const char *path, size_t max_line, uv_loop_t *loop,
-                   char *err, size_t errlen);
+int cli_input_open(cli_input **out, const char *path, size_t max_line, uv_loop_t *loop, char *err,
+                   size_t errlen);
 /* The next line (without its newline; CR before it removed), or AGAIN (no
  * data yet: call cli_input_wait), EOF, ERROR, or TOO_LONG (the line numbered
  * *lineno was skipped). The line is borrowed until the next call. */
@@ -165,25 +170,25 @@ typedef struct cli_built {
   char *id_json;       /* the record's id, as JSON text */
   char *method;        /* for the record */
   char *url;
-  char *error;         /* message when req is NULL */
-  uint64_t line;       /* input line number */
-  uint64_t key;        /* request identity: the id, else method+URL+body */
-  uint64_t req_key;    /* method+URL+body, whatever the id */
-  int explicit_id;     /* the line gave an id */
+  char *error;      /* message when req is NULL */
+  uint64_t line;    /* input line number */
+  uint64_t key;     /* request identity: the id, else method+URL+body */
+  uint64_t req_key; /* method+URL+body, whatever the id */
+  int explicit_id;  /* the line gave an id */
 } cli_built;
 
 /* What a level's templates are filled from. */
 typedef struct cli_src {
   const cli_level *lv;
-  const char *text;      /* {}: the line, or the value as text */
+  const char *text; /* {}: the line, or the value as text */
   size_t len;
-  jv value;              /* {.field}: the value (borrowed), or jv_invalid():
+  jv value;                    /* {.field}: the value (borrowed), or jv_invalid():
                             parse text when a field is asked for */
-  const char *var;       /* {NAME}: a paginator's variable, NULL = none; */
-  const char *var_value; /* without {NAME} in the templates it is added as
+  const char *var;             /* {NAME}: a paginator's variable, NULL = none; */
+  const char *var_value;       /* without {NAME} in the templates it is added as
                             a query parameter (when not empty) */
-  const char *url;       /* a next link: instead of the template or line URL */
-  int no_secrets;        /* leave out a JSON line's own credential headers
+  const char *url;             /* a next link: instead of the template or line URL */
+  int no_secrets;              /* leave out a JSON line's own credential headers
                             (a follow-up at another origin) */
   const flurry_client *client; /* set by cli_build_src: whose headers are
                                   credentials */
@@ -226,15 +231,15 @@ typedef struct cli_rec {
   uint64_t key;
   const char *id_json;
   uint64_t line;
-  const char *method, *url;   /* NULL: left out (a join's record) */
-  const char *extra;          /* members after url, each led by ',' */
+  const char *method, *url;    /* NULL: left out (a join's record) */
+  const char *extra;           /* members after url, each led by ',' */
   const flurry_response *resp; /* NULL: none arrived (or a join's record) */
-  const char *err_kind;       /* this record's own error, over resp's: */
-  const char *err_detail;     /* kind, detail ("" = none), message */
+  const char *err_kind;        /* this record's own error, over resp's: */
+  const char *err_detail;      /* kind, detail ("" = none), message */
   const char *err_msg;
-  int has_item;               /* "item": item instead of "body" */
+  int has_item; /* "item": item instead of "body" */
   jv item;
-  int has_body;               /* "body": body instead of resp's */
+  int has_body; /* "body": body instead of resp's */
   jv body;
 } cli_rec;
 /* Appends one record, ending with '\n'. Returns FL_OK or FL_ENOMEM (then
@@ -274,8 +279,7 @@ int cli_nomem(const char *what);
 typedef struct cli_expr cli_expr;
 /* Compiles src for option (named in messages). Returns 0, or -1 with
  * "OPTION 'SRC': not a valid jq expression: ..." in err. */
-int cli_expr_compile(cli_expr **out, const char *option, const char *src, char *err,
-                     size_t errlen);
+int cli_expr_compile(cli_expr **out, const char *option, const char *src, char *err, size_t errlen);
 void cli_expr_free(cli_expr *e); /* NULL ok */
 const char *cli_expr_text(const cli_expr *e);
 /* Runs e on input (consumed). Returns 0 with every output in *outs (an
@@ -300,7 +304,7 @@ typedef struct cli_pager {
   cli_pager_kind kind;
   char var[64];
   int64_t start, step;
-  cli_expr *next;      /* PAGER_URL, PAGER_CURSOR */
+  cli_expr *next; /* PAGER_URL, PAGER_CURSOR */
   cli_expr *items, *stop_when, *total;
   int64_t max_pages;
 } cli_pager;
@@ -319,8 +323,14 @@ void cli_stats_add(cli_stats *s, const flurry_response *resp); /* NULL = input e
 void cli_stats_record_error(cli_stats *s, const char *detail);
 /* Records written, and what trees did besides. */
 typedef enum cli_count {
-  COUNT_RECORDS, COUNT_ITEMS, COUNT_DEDUP, COUNT_MAX_PAGES, COUNT_RESUMED_RECORDS,
-  COUNT_NOT_STARTED, COUNT_CHAINS_RESUMED, COUNT_KINDS_
+  COUNT_RECORDS,
+  COUNT_ITEMS,
+  COUNT_DEDUP,
+  COUNT_MAX_PAGES,
+  COUNT_RESUMED_RECORDS,
+  COUNT_NOT_STARTED,
+  COUNT_CHAINS_RESUMED,
+  COUNT_KINDS_
 } cli_count;
 void cli_stats_count(cli_stats *s, cli_count what, uint64_t n);
 uint64_t cli_stats_done(const cli_stats *s);
@@ -380,9 +390,9 @@ typedef struct cli_ctx {
 
 /* A line's identity, as run.c skips lines by it (shards, resume). */
 typedef struct cli_unit {
-  uint64_t seq;    /* output order */
+  uint64_t seq; /* output order */
   uint64_t lineno;
-  cli_built bt;    /* level 0, built; taken over */
+  cli_built bt; /* level 0, built; taken over */
   const char *line;
   size_t len;
 } cli_unit;

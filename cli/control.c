@@ -127,8 +127,8 @@ static void on_hup(uv_signal_t *h, int signum) {
   apply(h->data, 0);
 }
 
-int cli_control_start(cli_control **out, uv_loop_t *loop, const char *path,
-                      flurry_client *client, int64_t *concurrency) {
+int cli_control_start(cli_control **out, uv_loop_t *loop, const char *path, flurry_client *client,
+                      int64_t *concurrency) {
   cli_control *ctl = fl_calloc(1, sizeof *ctl);
   if (ctl == NULL)
     return -1;

@@ -50,8 +50,8 @@ static int64_t count_lines(int fd) {
   return n + (off > 0 && !last_nl);
 }
 
-int cli_input_open(cli_input **out, const char *path, size_t max_line, uv_loop_t *loop,
-                   char *err, size_t errlen) {
+int cli_input_open(cli_input **out, const char *path, size_t max_line, uv_loop_t *loop, char *err,
+                   size_t errlen) {
   cli_input *in = fl_calloc(1, sizeof *in);
   if (in == NULL) {
     snprintf(err, errlen, "out of memory");

@@ -122,7 +122,10 @@ static void line_end(jline *g) {
   fl_buf_printf(&extra, ",\"elapsed_ms\":%.3f", fl_now_ms() - g->start_ms);
   put_parts(g, &extra, &failed, &kind);
   jv body = merged(g);
-  cli_rec rec = {.key = g->key, .id_json = g->id_json, .line = g->lineno, .extra = extra.data,
+  cli_rec rec = {.key = g->key,
+                 .id_json = g->id_json,
+                 .line = g->lineno,
+                 .extra = extra.data,
                  .has_body = 1};
   char *msg = NULL;
   if (kind) {
@@ -178,8 +181,7 @@ static void add_part(cli_join *j, jline *l, flurry_group *group, size_t i, const
   const cli_ctx *ctx = j->ctx;
   cli_built bt;
   jpart *p = &l->part[i];
-  int rc = cli_build_part(ctx->builder, &j->lv[i], u->line ? u->line : "", u->len, u->lineno,
-                          &bt);
+  int rc = cli_build_part(ctx->builder, &j->lv[i], u->line ? u->line : "", u->len, u->lineno, &bt);
   p->url = bt.url;
   bt.url = NULL;
   for (size_t h = 0; rc == 0 && bt.req && h < ctx->o->nheaders; h++)

@@ -176,8 +176,8 @@ static int cmp_u64(const void *a, const void *b) {
  * set (failed ones too, unless retry_failed), and with keep_fd >= 0 the
  * lines kept are copied there. *good_end is where the last whole record
  * ends: anything after it is a torn line. Returns 0, or -1 with err set. */
-static int scan(cli_journal *j, int fd, int retry_failed, int keep_fd, off_t *good_end,
-                char *err, size_t errlen) {
+static int scan(cli_journal *j, int fd, int retry_failed, int keep_fd, off_t *good_end, char *err,
+                size_t errlen) {
   char *buf = fl_malloc(CHUNK);
   fl_buf line = FL_BUF_INIT(0);
   uint64_t lineno = 0;
@@ -236,20 +236,24 @@ static int check_sidecar(const char *path, const char *fingerprint, int fresh, c
     old[n] = '\0';
     fclose(f);
     if (strcmp(old, fingerprint) != 0) {
-      snprintf(err, errlen, "the options that shape requests changed since %s was written "
+      snprintf(err, errlen,
+               "the options that shape requests changed since %s was written "
                "(see %s: it holds the old ones); refusing to resume (use another -o)",
                path, side.data);
       rc = -1;
     }
   } else if (!fresh) {
-    snprintf(err, errlen, "%s exists but %s does not: it was not written by flurry "
-             "--resume (remove it or use another -o)", path, side.data);
+    snprintf(err, errlen,
+             "%s exists but %s does not: it was not written by flurry "
+             "--resume (remove it or use another -o)",
+             path, side.data);
     rc = -1;
   } else {
     fl_buf tmp = FL_BUF_INIT(0);
     fl_buf_printf(&tmp, "%s.tmp", side.data);
     FILE *w = fopen(tmp.data, "w");
-    if (w == NULL || fputs(fingerprint, w) < 0 || fclose(w) != 0 || rename(tmp.data, side.data) != 0) {
+    if (w == NULL || fputs(fingerprint, w) < 0 || fclose(w) != 0 ||
+        rename(tmp.data, side.data) != 0) {
       snprintf(err, errlen, "cannot write %s: %s", side.data, strerror(errno));
       rc = -1;
     }
@@ -277,8 +281,8 @@ static int drop_failed(cli_journal *j, const char *path, int fd, char *err, size
   return rc;
 }
 
-int cli_journal_open(cli_journal **out, const char *path, const char *fingerprint,
-                     int retry_failed, char *err, size_t errlen) {
+int cli_journal_open(cli_journal **out, const char *path, const char *fingerprint, int retry_failed,
+                     char *err, size_t errlen) {
   err[0] = '\0';
   cli_journal *j = fl_calloc(1, sizeof *j);
   if (j == NULL)

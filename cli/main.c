@@ -18,8 +18,7 @@ int cli_run(int argc, char **argv);
  * the k-th allocation through the fl_ seam; FLURRY_TEST_ALLOC_COUNT=1
  * prints the number made, at exit, on stderr. For test_nomem_cli.sh. */
 static void print_alloc_count(void) {
-  fprintf(stderr, "flurry-test: allocations %llu\n",
-          (unsigned long long)fl_alloc_count());
+  fprintf(stderr, "flurry-test: allocations %llu\n", (unsigned long long)fl_alloc_count());
 }
 
 static void test_hooks(void) {

@@ -17,8 +17,8 @@ static int is_name_char(char c) {
  * looks like one but is broken. */
 static int parse_range(cli_pager *p, const char *s) {
   const char *dots = strstr(s, "..");
-  if (dots == NULL || dots == s || fl_parse_i64(s, (size_t)(dots - s), 0, INT64_MAX / 4,
-                                                &p->start) != 0)
+  if (dots == NULL || dots == s ||
+      fl_parse_i64(s, (size_t)(dots - s), 0, INT64_MAX / 4, &p->start) != 0)
     return 0;
   const char *rest = dots + 2;
   p->step = 1;

@@ -315,11 +315,12 @@ static void checkpoint(const flurry_request *next, const flurry_page *page, void
   char num[32];
   uint64_t chain = tree_key(rt->key, "done", "");
   snprintf(num, sizeof num, "%lld", (long long)page->number);
-  fl_buf_printf(&b, "{\"key\":\"%016llx\",\"ok\":true,\"id\":%s,\"line\":%llu,"
+  fl_buf_printf(&b,
+                "{\"key\":\"%016llx\",\"ok\":true,\"id\":%s,\"line\":%llu,"
                 "\"chain\":\"%016llx\",\"next_page\":%lld,\"%s\":",
                 (unsigned long long)tree_key(chain, "page", num), rt->id_json,
-                (unsigned long long)rt->lineno, (unsigned long long)chain,
-                (long long)page->number, url ? "url" : "var");
+                (unsigned long long)rt->lineno, (unsigned long long)chain, (long long)page->number,
+                url ? "url" : "var");
   const char *v = url ? url : ch->ck_var ? ch->ck_var : "";
   fl_json_str(&b, v, strlen(v));
   fl_buf_puts(&b, "}\n");
@@ -331,8 +332,12 @@ static void checkpoint(const flurry_request *next, const flurry_page *page, void
 /* The library's paginator for a level's pager. */
 static flurry_paginator paginator(const cli_tree *t, tchain *ch, int64_t page) {
   const cli_pager *p = pager_of(ch);
-  flurry_paginator pg = {.on_end = chain_end, .drop = page_drop, .on_free = chain_free,
-                         .max_pages = p->max_pages, .user_data = ch, .first_page = page,
+  flurry_paginator pg = {.on_end = chain_end,
+                         .drop = page_drop,
+                         .on_free = chain_free,
+                         .max_pages = p->max_pages,
+                         .user_data = ch,
+                         .first_page = page,
                          .stop = p->stop_when ? stop_when : NULL};
   /* one level, one page at a time: a chain that can start again */
   if (t->ctx->journal && t->n == 1 && ch->level == 0)
@@ -390,8 +395,7 @@ void pages_delivered(cli_tree *t, tnode *nd, flurry_request *req) {
   }
 }
 
-void pages_after(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp,
-                 int ok) {
+void pages_after(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp, int ok) {
   tread *rd = &nd->ch->rd;
   flurry_page page;
   flurry_chain_end end;

@@ -55,7 +55,8 @@ static int put_headers(fl_buf *out, const flurry_response *resp, const flurry_cl
   int rc = fl_buf_puts(out, ",\"headers\":{");
   size_t cursor = 0;
   const char *name, *value;
-  for (size_t i = 0; rc == FL_OK && flurry_response_header_next(resp, &cursor, &name, &value); i++) {
+  for (size_t i = 0; rc == FL_OK && flurry_response_header_next(resp, &cursor, &name, &value);
+       i++) {
     char lower[256];
     size_t nl = strlen(name);
     if (nl >= sizeof lower)
@@ -94,7 +95,8 @@ static int put_attempts(fl_buf *out, const flurry_response *resp) {
   for (size_t i = 0; rc == FL_OK && flurry_response_attempt(resp, i, &a) == FLURRY_OK; i++) {
     rc = fl_buf_printf(out, "%s{\"status\":%d,\"error\":", i ? "," : "", a.status);
     if (rc == FL_OK)
-      rc = a.error ? fl_buf_printf(out, "\"%s\"", flurry_err_name(a.error)) : fl_buf_puts(out, "null");
+      rc = a.error ? fl_buf_printf(out, "\"%s\"", flurry_err_name(a.error))
+                   : fl_buf_puts(out, "null");
     if (rc == FL_OK)
       rc = fl_buf_printf(out, ",\"ms\":%.3f,\"wait_ms\":%.3f}", a.elapsed_ms, a.wait_ms);
   }
@@ -164,8 +166,8 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) 
     rc = put_error(out, rec->err_kind, rec->err_detail ? rec->err_detail : "", rec->err_msg, 0, 0);
   else if (rc == FL_OK && err != FLURRY_OK)
     rc = put_error(out, flurry_err_name(err), flurry_response_error_detail(resp),
-                   flurry_response_error_message(resp),
-                   flurry_response_curl_code(resp), flurry_response_os_errno(resp));
+                   flurry_response_error_message(resp), flurry_response_curl_code(resp),
+                   flurry_response_os_errno(resp));
   if (rc == FL_OK && rec->has_item)
     return put_jv(out, ",\"item\":", rec->item);
   flurry_stream_info si; /* a stream's records went out on their own */
@@ -223,8 +225,12 @@ int cli_record_write(fl_buf *out, const record_opts *ro, const cli_rec *rec) {
 
 int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
                const flurry_response *resp) {
-  cli_rec rec = {.key = bt->key, .id_json = bt->id_json, .line = bt->line, .method = bt->method,
-                 .url = bt->url, .resp = resp};
+  cli_rec rec = {.key = bt->key,
+                 .id_json = bt->id_json,
+                 .line = bt->line,
+                 .method = bt->method,
+                 .url = bt->url,
+                 .resp = resp};
   if (resp == NULL) {
     rec.err_kind = "invalid_request";
     rec.err_detail = "";

@@ -29,12 +29,12 @@ typedef struct run {
   cli_control *control;
   cli_journal *journal;
   uv_timer_t grace_timer;
-  uint64_t resumed;       /* lines skipped: already in the journal */
-  uint64_t other_shards;  /* lines skipped: another shard's */
+  uint64_t resumed;      /* lines skipped: already in the journal */
+  uint64_t other_shards; /* lines skipped: another shard's */
   int progress_tty;
   int progress_on;
   int64_t total;
-  uint64_t next_seq;      /* the next line's place in the output */
+  uint64_t next_seq; /* the next line's place in the output */
   uint64_t blank;
   size_t live; /* lines taken whose last record is not written yet */
   int single;  /* a template with no placeholder: one request, no input */
@@ -124,8 +124,10 @@ static int skip_line(run *r, const cli_built *bt) {
 }
 
 static void out_of_memory(run *r, uint64_t lineno) {
-  fprintf(stderr, "flurry: out of memory at line %llu: stopping (no record for it or the "
-          "lines after it)\n", (unsigned long long)lineno);
+  fprintf(stderr,
+          "flurry: out of memory at line %llu: stopping (no record for it or the "
+          "lines after it)\n",
+          (unsigned long long)lineno);
   r->stopping = 1;
   r->exit_code = 1;
 }
@@ -245,9 +247,11 @@ static void on_signal(uv_signal_t *h, int signum) {
     if (r->tree)
       cli_tree_stop(r->tree);
     flurry_client_cancel_queued(r->client);
-    fprintf(stderr, "\nflurry: %s: finishing %zu requests in flight for up to %.0fs "
-            "(again to cancel them)\n", signum == SIGINT ? "interrupted" : "terminated",
-            flurry_client_pending(r->client), (double)r->o.grace_ms / 1000);
+    fprintf(stderr,
+            "\nflurry: %s: finishing %zu requests in flight for up to %.0fs "
+            "(again to cancel them)\n",
+            signum == SIGINT ? "interrupted" : "terminated", flurry_client_pending(r->client),
+            (double)r->o.grace_ms / 1000);
     uv_timer_start(&r->grace_timer, on_grace, (uint64_t)r->o.grace_ms, 0);
     maybe_finish(r);
     return;
@@ -271,8 +275,8 @@ static int mark_secrets(run *r) {
     if (flurry_client_add_secret_header(r->client, o->secret_names[i]) == FLURRY_ENOMEM)
       return cli_nomem("--secret-header");
   for (size_t i = 0; i < o->nheaders; i++) {
-    o->headers[i].secret =
-        flurry_header_is_secret(r->client, o->headers[i].name, FLURRY_HEADER_REQUEST);
+    o->headers[i].secret = flurry_header_is_secret(r->client, o->headers[i].name,
+                                                   FLURRY_HEADER_REQUEST);
     if (o->headers[i].secret &&
         flurry_client_add_secret_header(r->client, o->headers[i].name) == FLURRY_ENOMEM)
       return cli_nomem("--header");
@@ -310,8 +314,9 @@ static int configure_client(run *r) {
     return cli_nomem("--cacert");
   for (size_t i = 0; i < o->nheaders; i++) {
     /* Credentials go on each request, as its origin allows (tree.c). */
-    rc = o->headers[i].secret ? FLURRY_OK
-         : flurry_client_add_header(r->client, o->headers[i].name, o->headers[i].value);
+    rc = o->headers[i].secret
+             ? FLURRY_OK
+             : flurry_client_add_header(r->client, o->headers[i].name, o->headers[i].value);
     if (rc == FLURRY_ENOMEM)
       return cli_nomem("--header");
     if (rc != FLURRY_OK) {
@@ -326,7 +331,8 @@ static int configure_client(run *r) {
 static char *fingerprint(const cli_opts *o) {
   fl_buf f = FL_BUF_INIT(0);
   const cli_level *l0 = &o->levels[0];
-  fl_buf_printf(&f, "flurry --resume 1\ntemplate: %s\nmethod: %s\nbody: %s\nbody-is-json: %d\n"
+  fl_buf_printf(&f,
+                "flurry --resume 1\ntemplate: %s\nmethod: %s\nbody: %s\nbody-is-json: %d\n"
                 "base-url: %s\n",
                 l0->template_url ? l0->template_url : "", l0->method ? l0->method : "",
                 l0->data ? l0->data : "", l0->data_is_json, o->base_url ? o->base_url : "");
@@ -341,9 +347,9 @@ static char *fingerprint(const cli_opts *o) {
   for (size_t i = 0; i < o->nlevels; i++) { /* pages, items and follow-ups: other records */
     const cli_level *l = &o->levels[i];
     if (i > 0)
-      fl_buf_printf(&f, "each: %s\ntemplate: %s\nmethod: %s\nbody: %s\nbody-is-json: %d\n",
-                    l->each, l->template_url, l->method ? l->method : "",
-                    l->data ? l->data : "", l->data_is_json);
+      fl_buf_printf(&f, "each: %s\ntemplate: %s\nmethod: %s\nbody: %s\nbody-is-json: %d\n", l->each,
+                    l->template_url, l->method ? l->method : "", l->data ? l->data : "",
+                    l->data_is_json);
     if (l->paginate || l->items)
       fl_buf_printf(&f, "paginate: %s\nitems: %s\nstop-when: %s\ntotal: %s\nmax-pages: %lld\n",
                     l->paginate ? l->paginate : "", l->items ? l->items : "",
@@ -447,8 +453,8 @@ static int setup(run *r) {
     return strcmp(err, "out of memory") == 0 ? 1 : 2; /* else: a bad input file */
   }
   r->stats = cli_stats_new();
-  if (r->stats == NULL || cli_out_new(&r->out, r->out_fd, r->o.ordered,
-                                      (size_t)r->o.reorder_window, r->o.fsync_mode) != 0)
+  if (r->stats == NULL || cli_out_new(&r->out, r->out_fd, r->o.ordered, (size_t)r->o.reorder_window,
+                                      r->o.fsync_mode) != 0)
     return cli_nomem("setup");
   if (r->o.control &&
       cli_control_start(&r->control, &r->loop, r->o.control, r->client, &r->o.concurrency) != 0)
@@ -525,8 +531,10 @@ static int exit_status(run *r) {
 static int write_stats_json(run *r) {
   fl_buf j = FL_BUF_INIT(0);
   cli_stats_json(r->stats, &j);
-  fl_buf_printf(&j, ",\"skipped_blank\":%llu,\"skipped_done\":%llu,\"skipped_other_shards\":%llu,"
-                "\"exit\":%d}\n", (unsigned long long)r->blank, (unsigned long long)r->resumed,
+  fl_buf_printf(&j,
+                ",\"skipped_blank\":%llu,\"skipped_done\":%llu,\"skipped_other_shards\":%llu,"
+                "\"exit\":%d}\n",
+                (unsigned long long)r->blank, (unsigned long long)r->resumed,
                 (unsigned long long)r->other_shards, exit_status(r));
   FILE *f = fopen(r->o.stats_json, "w");
   int rc = f && fwrite(j.data, 1, j.len, f) == j.len ? 0 : -1;

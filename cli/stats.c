@@ -36,8 +36,8 @@ uint64_t cli_stats_done(const cli_stats *s) { return s->done; }
 uint64_t cli_stats_failed(const cli_stats *s) { return s->failed + s->record_errors; }
 
 /* The details a record error may have, in summary order. */
-static const char *const details[] = {"jq", "pagination_cycle", "pagination", "template",
-                                      "join_part", "cancelled", "other", NULL};
+static const char *const details[] = {"jq",        "pagination_cycle", "pagination", "template",
+                                      "join_part", "cancelled",        "other",      NULL};
 
 void cli_stats_record_error(cli_stats *s, const char *detail) {
   size_t i = 0;
@@ -50,9 +50,10 @@ void cli_stats_record_error(cli_stats *s, const char *detail) {
 
 void cli_stats_count(cli_stats *s, cli_count what, uint64_t n) { s->counts[what] += n; }
 
-static const char *const count_names[COUNT_KINDS_] = {
-    "records", "items", "deduplicated", "max_pages_stops", "resumed_records", "not_started",
-    "chains_resumed"};
+static const char *const count_names[COUNT_KINDS_] = {"records",         "items",
+                                                      "deduplicated",    "max_pages_stops",
+                                                      "resumed_records", "not_started",
+                                                      "chains_resumed"};
 
 static int bucket(double ms) {
   double us = ms * 1000.0;
@@ -126,8 +127,8 @@ void cli_stats_progress(const cli_stats *s, int64_t total, double limit, fl_buf 
                   total ? 100.0 * (double)s->done / (double)total : 100.0);
   else
     fl_buf_printf(out, "%llu done", (unsigned long long)s->done);
-  fl_buf_printf(out, "  %.0f req/s  %llu errors  %llu retries", rate,
-                (unsigned long long)s->failed, (unsigned long long)s->retries);
+  fl_buf_printf(out, "  %.0f req/s  %llu errors  %llu retries", rate, (unsigned long long)s->failed,
+                (unsigned long long)s->retries);
   if (limit > 0)
     fl_buf_printf(out, "  limit %.4g/s", limit);
   if (total > 0 && rate > 0 && (uint64_t)total > s->done) {
@@ -185,7 +186,8 @@ void cli_stats_summary(const cli_stats *s, FILE *f, uint64_t blank_lines) {
 
 void cli_stats_json(const cli_stats *s, fl_buf *out) {
   double secs = (fl_now_ms() - s->start_ms) / 1000.0;
-  fl_buf_printf(out, "{\"requests\":%llu,\"ok\":%llu,\"failed\":%llu,\"retries\":%llu,"
+  fl_buf_printf(out,
+                "{\"requests\":%llu,\"ok\":%llu,\"failed\":%llu,\"retries\":%llu,"
                 "\"elapsed_s\":%.3f,\"req_per_s\":%.1f,\"status\":{",
                 (unsigned long long)s->done, (unsigned long long)(s->done - s->failed),
                 (unsigned long long)s->failed, (unsigned long long)s->retries, secs,
@@ -217,7 +219,8 @@ void cli_stats_json(const cli_stats *s, fl_buf *out) {
       sep = ",";
     }
   }
-  fl_buf_printf(out, "},\"invalid_input_lines\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
+  fl_buf_printf(out,
+                "},\"invalid_input_lines\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
                 "\"p99\":%.3f,\"max\":%.3f}",
                 (unsigned long long)s->input_errors, percentile(s, 0.50), percentile(s, 0.90),
                 percentile(s, 0.99), s->max_ms);

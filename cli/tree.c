@@ -51,7 +51,8 @@ static void out_record(cli_tree *t, troot *rt, cli_rec *rec) {
     fl_buf_reset(b);
     rt->failed = 1;
     cli_stats_record_error(t->ctx->stats, "other");
-    rc = fl_buf_printf(b, "{\"id\":%s,\"line\":%llu,\"error\":{\"kind\":\"nomem\",\"message\":"
+    rc = fl_buf_printf(b,
+                       "{\"id\":%s,\"line\":%llu,\"error\":{\"kind\":\"nomem\",\"message\":"
                        "\"out of memory writing the record\"}}\n",
                        rt->id_json, (unsigned long long)rt->lineno);
   }
@@ -105,8 +106,14 @@ static char *provenance(const cli_tree *t, const tnode *nd, int64_t index) {
 static void request_record(cli_tree *t, tnode *nd, const flurry_response *resp, uint64_t key,
                            const char *kind, const char *detail, const char *msg) {
   char *extra = t->ctx->o->tree ? provenance(t, nd, -1) : NULL;
-  cli_rec rec = {.key = key, .method = nd->method, .url = nd->url, .extra = extra, .resp = resp,
-                 .err_kind = kind, .err_detail = detail, .err_msg = msg};
+  cli_rec rec = {.key = key,
+                 .method = nd->method,
+                 .url = nd->url,
+                 .extra = extra,
+                 .resp = resp,
+                 .err_kind = kind,
+                 .err_detail = detail,
+                 .err_msg = msg};
   if (kind || (resp && cli_resp_failed(resp)) || resp == NULL)
     nd->rt->failed = 1;
   if (kind)
@@ -117,7 +124,7 @@ static void request_record(cli_tree *t, tnode *nd, const flurry_response *resp, 
 
 /* An error of the tree itself (a jq error, a cycle) on nd's response. */
 void tree_error(cli_tree *t, tnode *nd, const flurry_response *resp, const char *kind,
-                       const char *detail, const char *msg) {
+                const char *detail, const char *msg) {
   request_record(t, nd, resp, tree_key(nd->key, detail, msg ? msg : ""), kind, detail,
                  msg ? msg : "out of memory");
 }
@@ -128,8 +135,13 @@ static void item_records(cli_tree *t, tnode *nd, const flurry_response *resp, jv
   for (int i = 0; i < n; i++) {
     jv item = jv_array_get(jv_copy(items), i);
     char *extra = provenance(t, nd, i);
-    cli_rec rec = {.key = item_key(chain_key, item), .method = nd->method, .url = nd->url,
-                   .extra = extra, .resp = resp, .has_item = 1, .item = item};
+    cli_rec rec = {.key = item_key(chain_key, item),
+                   .method = nd->method,
+                   .url = nd->url,
+                   .extra = extra,
+                   .resp = resp,
+                   .has_item = 1,
+                   .item = item};
     out_record(t, nd->rt, &rec);
     fl_free(extra);
     jv_free(item);
@@ -145,8 +157,10 @@ static void root_end(troot *rt) {
     fl_buf m = FL_BUF_INIT(0);
     fl_buf_printf(&m, "stopped: %llu follow-up requests or pages not started",
                   (unsigned long long)rt->dropped);
-    cli_rec rec = {.key = tree_key(rt->key, "cancelled", ""), .err_kind = "cancelled",
-                   .err_detail = "", .err_msg = m.data ? m.data : "stopped"};
+    cli_rec rec = {.key = tree_key(rt->key, "cancelled", ""),
+                   .err_kind = "cancelled",
+                   .err_detail = "",
+                   .err_msg = m.data ? m.data : "stopped"};
     rt->failed = 1;
     cli_stats_record_error(t->ctx->stats, "cancelled");
     out_record(t, rt, &rec);
@@ -175,7 +189,6 @@ void tree_root_release(troot *rt) {
   if (--rt->refs == 0)
     root_end(rt);
 }
-
 
 
 /* ---- nodes ---- */
@@ -300,9 +313,6 @@ int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
 }
 
 
-
-
-
 void tree_work_push(cli_tree *t, size_t level, twork *w) {
   tlevel *L = &t->lv[level];
   if (L->tail)
@@ -311,10 +321,6 @@ void tree_work_push(cli_tree *t, size_t level, twork *w) {
     L->head = w;
   L->tail = w;
 }
-
-
-
-
 
 
 /* ---- follow-ups and known pages, submitted as room allows ---- */
@@ -343,8 +349,10 @@ static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
   int added = 1;
   int drc = t->dedup ? flurry_dedupe_add(t->dedup, nd->key, &added) : FLURRY_OK;
   if (drc == FLURRY_ETOO_LARGE && !t->dedup_warned++)
-    fprintf(stderr, "flurry: --dedup-limit %lld reached: later follow-ups are not "
-            "de-duplicated\n", (long long)t->ctx->o->dedup_limit);
+    fprintf(stderr,
+            "flurry: --dedup-limit %lld reached: later follow-ups are not "
+            "de-duplicated\n",
+            (long long)t->ctx->o->dedup_limit);
   if (drc == FLURRY_OK && !added) {
     cli_stats_count(t->ctx->stats, COUNT_DEDUP, 1);
     goto out;
@@ -439,9 +447,9 @@ void tree_read(cli_tree *t, size_t level, const flurry_response *resp, tread *rd
   if (L->pg.items == NULL) {
     rd->outs = jv_array_append(jv_array(), jv_copy(rd->body));
     jv_kind k = jv_get_kind(rd->body);
-    rd->count = k == JV_KIND_ARRAY ? jv_array_length(jv_copy(rd->body))
-                : k == JV_KIND_NULL  ? 0
-                                     : -1;
+    rd->count = k == JV_KIND_ARRAY  ? jv_array_length(jv_copy(rd->body))
+                : k == JV_KIND_NULL ? 0
+                                    : -1;
     return;
   }
   if (cli_expr_run(L->pg.items, jv_copy(rd->body), &rd->outs, &rd->items_err) != 0) {
@@ -544,8 +552,11 @@ static int first_page(cli_tree *t, troot *rt, cli_built *bt, const char *url, co
 
 /* A bad line: one error record. */
 static void bad_line(cli_tree *t, troot *rt, cli_built *bt) {
-  cli_rec rec = {.key = rt->key, .method = bt->method, .url = bt->url,
-                 .err_kind = "invalid_request", .err_detail = "",
+  cli_rec rec = {.key = rt->key,
+                 .method = bt->method,
+                 .url = bt->url,
+                 .err_kind = "invalid_request",
+                 .err_detail = "",
                  .err_msg = bt->error ? bt->error : "invalid request"};
   cli_stats_add(t->ctx->stats, NULL);
   rt->failed = 1;
@@ -577,7 +588,8 @@ int cli_tree_take(cli_tree *t, cli_unit *u) {
   int secrets = 1;
   const char *url = NULL, *var = NULL;
   if (rc == 0 && u->bt.req && L->pg.kind != PAGER_NONE && t->n == 1 && t->ctx->journal &&
-      cli_journal_checkpoint(t->ctx->journal, tree_key(rt->key, "done", ""), &page, &url, &var) == 0)
+      cli_journal_checkpoint(t->ctx->journal, tree_key(rt->key, "done", ""), &page, &url, &var) ==
+          0)
     cli_stats_count(t->ctx->stats, COUNT_CHAINS_RESUMED, 1);
   if (rc == 0 && u->bt.req &&
       (L->pg.kind == PAGER_NUMBER || L->pg.kind == PAGER_CURSOR || page > 1))

@@ -25,7 +25,7 @@ typedef struct tread {
   int64_t count;               /* items on the page; -1: unknown */
   int items_failed;            /* --items failed: items_err (NULL: no memory) */
   char *items_err;
-  int has_err;                 /* an error record for the page */
+  int has_err; /* an error record for the page */
   const char *err_kind, *err_detail;
   char *err_msg;
 } tread;
@@ -69,13 +69,13 @@ struct tchain {
   troot *rt;
   tnode *parent; /* the parent of every page */
   size_t level;
-  jv value;      /* what the pages are built from (level >= 1) */
+  jv value; /* what the pages are built from (level >= 1) */
   uint64_t first_key;
-  int secrets;   /* the first page had the credentials: every page gets
+  int secrets;     /* the first page had the credentials: every page gets
                     them, the library keeps them to its origin */
   int interrupted; /* stopped by a signal: known pages left are counted */
-  char *ck_var;  /* the cursor or number of the page handed over last */
-  tread rd;      /* the page whose completion is under way */
+  char *ck_var;    /* the cursor or number of the page handed over last */
+  tread rd;        /* the page whose completion is under way */
 };
 
 struct tnode {
@@ -149,8 +149,7 @@ void pages_delivered(cli_tree *t, tnode *nd, flurry_request *req);
 /* From page req's callback, after its records (ok: its --items ran): the
  * error the chain stopped with at this page, as a record; an empty page
  * known up front stops the chain. */
-void pages_after(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp,
-                 int ok);
+void pages_after(cli_tree *t, tnode *nd, flurry_request *req, const flurry_response *resp, int ok);
 
 /* stream.c: makes the line's request a stream whose records go out as
  * they come (--stream). 0 or a FLURRY_E* code. */

@@ -17,7 +17,8 @@
 
 #define MAX_HEADERS 64
 #define HIGH_WATER (1u << 20) /* queued bytes past which stdin waits */
-#define HIGH_WATER_MSGS 1024 /* queued messages likewise (empty lines have no bytes);
+#define HIGH_WATER_MSGS                                                                            \
+  1024 /* queued messages likewise (empty lines have no bytes);
                                 under FLURRY_WS_PAUSE_MESSAGES: stdin never pauses reading */
 #define DRAIN_CHECK_MS 20
 #define DEFAULT_LINGER_MS 1000
@@ -128,34 +129,71 @@ static const char help_head[] =
 
 static const opt_row table[] = {
     {{"header", 'H', "'Name: value'", "add a header to the handshake\n(repeatable)", 0},
-     add_header, 0, 0, 0},
+     add_header,
+     0,
+     0,
+     0},
     {{"jsonl", 0, NULL, "input lines are JSON: {\"text\":\"...\"} or\n{\"binary\":\"BASE64\"}", 0},
-     set_flag, F(jsonl), 0, 0},
+     set_flag,
+     F(jsonl),
+     0,
+     0},
     {{"json", 0, NULL,
-      "text messages that are JSON are written as JSON\n(data is then the value, not a string)",
-      0},
-     set_flag, F(json_data), 0, 0},
-    {{"count", 0, "N", "close (1000) once N messages were received", 0}, set_int, F(count), 1,
+      "text messages that are JSON are written as JSON\n(data is then the value, not a string)", 0},
+     set_flag,
+     F(json_data),
+     0,
+     0},
+    {{"count", 0, "N", "close (1000) once N messages were received", 0},
+     set_int,
+     F(count),
+     1,
      INT64_MAX},
-    {{"linger", 0, "DUR", "at the end of stdin, wait DUR for replies, then\nclose (default 1s)",
-      0},
-     set_duration, F(linger_ms), 0, DUR_MAX},
+    {{"linger", 0, "DUR", "at the end of stdin, wait DUR for replies, then\nclose (default 1s)", 0},
+     set_duration,
+     F(linger_ms),
+     0,
+     DUR_MAX},
     {{"max-message", 0, "SIZE",
       "largest message received; a larger one closes\nwith 1009 (default 1M)", 0},
-     set_max_message, 0, 1, ((int64_t)1 << 31) - 1},
-    {{"max-line", 0, "SIZE", "longest input line (default 1M)", 0}, set_size, F(max_line), 1,
+     set_max_message,
+     0,
+     1,
+     ((int64_t)1 << 31) - 1},
+    {{"max-line", 0, "SIZE", "longest input line (default 1M)", 0},
+     set_size,
+     F(max_line),
+     1,
      (int64_t)1 << 30},
-    {{"connect-timeout", 0, "DUR", "(default 10s)", 0}, set_duration,
-     F(wo.connect_timeout_ms), 1, DUR_MAX},
+    {{"connect-timeout", 0, "DUR", "(default 10s)", 0},
+     set_duration,
+     F(wo.connect_timeout_ms),
+     1,
+     DUR_MAX},
     {{"handshake-timeout", 0, "DUR", "from connected to the 101 answer (default 10s)", 0},
-     set_duration, F(wo.handshake_timeout_ms), 1, DUR_MAX},
+     set_duration,
+     F(wo.handshake_timeout_ms),
+     1,
+     DUR_MAX},
     {{"idle-timeout", 0, "DUR", "ping after DUR/2 of silence, fail after DUR\n(default 60s)", 0},
-     set_duration, F(wo.idle_timeout_ms), 1, DUR_MAX},
+     set_duration,
+     F(wo.idle_timeout_ms),
+     1,
+     DUR_MAX},
     {{"close-timeout", 0, "DUR", "wait for the server's close frame (default 5s)", 0},
-     set_duration, F(wo.close_timeout_ms), 1, DUR_MAX},
-    {{"insecure", 'k', NULL, "do not verify TLS certificates (never the default)", 0}, set_flag,
-     F(insecure), 0, 0},
-    {{"cacert", 0, "FILE", "trust the CA certificates in FILE (PEM)", 0}, set_text, F(cacert), 0,
+     set_duration,
+     F(wo.close_timeout_ms),
+     1,
+     DUR_MAX},
+    {{"insecure", 'k', NULL, "do not verify TLS certificates (never the default)", 0},
+     set_flag,
+     F(insecure),
+     0,
+     0},
+    {{"cacert", 0, "FILE", "trust the CA certificates in FILE (PEM)", 0},
+     set_text,
+     F(cacert),
+     0,
      0},
     {{"help", 'h', NULL, "this help", 0}, set_flag, F(help), 0, 0},
 };
@@ -231,10 +269,14 @@ static void emit(ws_cli *w) {
 
 static const char *type_name(flurry_ws_type t) {
   switch (t) {
-  case FLURRY_WS_TEXT: return "text";
-  case FLURRY_WS_BINARY: return "binary";
-  case FLURRY_WS_PING: return "ping";
-  default: return "pong";
+  case FLURRY_WS_TEXT:
+    return "text";
+  case FLURRY_WS_BINARY:
+    return "binary";
+  case FLURRY_WS_PING:
+    return "ping";
+  default:
+    return "pong";
   }
 }
 
@@ -275,16 +317,14 @@ static void on_open(flurry_ws *ws, void *ud) {
   pump_input(w);
 }
 
-static void on_control(flurry_ws *ws, flurry_ws_type t, const char *data, size_t len,
-                       void *ud) {
+static void on_control(flurry_ws *ws, flurry_ws_type t, const char *data, size_t len, void *ud) {
   ws_cli *w = ud;
   (void)ws;
   put_data(w, t, data, len);
   emit(w);
 }
 
-static void on_message(flurry_ws *ws, flurry_ws_type t, const char *data, size_t len,
-                       void *ud) {
+static void on_message(flurry_ws *ws, flurry_ws_type t, const char *data, size_t len, void *ud) {
   ws_cli *w = ud;
   on_control(ws, t, data, len, ud); /* the same record */
   if (w->count && ++w->received >= w->count)
@@ -297,7 +337,10 @@ static void on_close(flurry_ws *ws, const flurry_ws_status *st, void *ud) {
   fl_buf *b = &w->out;
   fl_buf_printf(b, "{\"type\":\"close\",\"code\":%d,\"reason\":", st->code);
   (void)fl_json_str(b, st->reason, st->reason_len);
-  fl_buf_printf(b, ",\"by\":\"%s\"", st->code == 1006 ? "none" : st->by_server ? "server" : "client");
+  fl_buf_printf(b, ",\"by\":\"%s\"",
+                st->code == 1006 ? "none"
+                : st->by_server  ? "server"
+                                 : "client");
   if (st->http_status && st->http_status != 101)
     fl_buf_printf(b, ",\"status\":%d", st->http_status);
   if (st->err) {

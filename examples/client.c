@@ -71,8 +71,8 @@ int main(int argc, char **argv) {
       printf("%-40s %d in %4.0f ms\n", flurry_response_effective_url(out[i]),
              flurry_response_status(out[i]), t.elapsed_ms);
     } else {
-      printf("%-40s error %s: %s\n", flurry_response_effective_url(out[i]),
-             flurry_err_name(err), flurry_response_error_message(out[i]));
+      printf("%-40s error %s: %s\n", flurry_response_effective_url(out[i]), flurry_err_name(err),
+             flurry_response_error_message(out[i]));
     }
     /* /headers echoes what we sent: the client's header went along. */
     if (strstr(body, "\"authorization\":\"Bearer demo-token\"") != NULL)

@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
    * handles are closed. */
   uv_run(&loop, UV_RUN_DEFAULT);
   int closed = uv_loop_close(&loop);
-  printf("loop done: %d ticks alongside %d/%d ok responses, uv_loop_close %s\n", a.ticks,
-         a.ok, N, closed == 0 ? "clean" : uv_strerror(closed));
+  printf("loop done: %d ticks alongside %d/%d ok responses, uv_loop_close %s\n", a.ticks, a.ok, N,
+         closed == 0 ? "clean" : uv_strerror(closed));
   return a.ok == N && a.ticks > 0 && closed == 0 ? 0 : 1;
 }

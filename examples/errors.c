@@ -12,9 +12,9 @@
 
 typedef struct expect {
   const char *what;
-  const char *url;    /* relative to the base URL, or absolute */
-  long timeout_ms;    /* 0: the client's default */
-  int want;           /* the error kind we expect */
+  const char *url; /* relative to the base URL, or absolute */
+  long timeout_ms; /* 0: the client's default */
+  int want;        /* the error kind we expect */
 } expect;
 
 static const expect cases[] = {

@@ -30,7 +30,7 @@
 
 typedef struct tree {
   flurry_client *client;
-  flurry_dedupe *dedupe; /* follow-ups already made */
+  flurry_dedupe *dedupe;                    /* follow-ups already made */
   unsigned char is_post_list[MAX_REQUESTS]; /* by request id */
   int requests, failed, posts_listed, duplicates, comments, bad_provenance;
   const flurry_request *parent; /* the response being read */
@@ -162,13 +162,14 @@ int main(int argc, char **argv) {
     want_comments += 1 + p % 3;
   printf("%d requests: 1 list, %d users' posts, %d posts' comments\n", t->requests, USERS,
          t->requests - 1 - USERS);
-  printf("posts listed %d, %d of them already fetched (skipped), comments %d\n",
-         t->posts_listed, t->duplicates, t->comments);
+  printf("posts listed %d, %d of them already fetched (skipped), comments %d\n", t->posts_listed,
+         t->duplicates, t->comments);
   printf("provenance: every request names its parent and path: %s\n",
          t->bad_provenance ? "no" : "yes");
   int good = t->failed == 0 && t->posts_listed == want_listed && t->comments == want_comments &&
              t->requests == 1 + USERS + last && t->bad_provenance == 0;
-  printf("%s\n", good ? "fan-out matches the mock's data" : "fan-out does NOT match the mock's data");
+  printf("%s\n",
+         good ? "fan-out matches the mock's data" : "fan-out does NOT match the mock's data");
   flurry_client_free(t->client);
   flurry_dedupe_free(t->dedupe);
   free(t);

@@ -62,8 +62,7 @@ int main(int argc, char **argv) {
       printf("%2d  %s -> %d (%zu bytes)\n", i, flurry_response_effective_url(out[i]),
              flurry_response_status(out[i]), len);
     } else {
-      printf("%2d  error %s: %s\n", i, flurry_err_name(err),
-             flurry_response_error_message(out[i]));
+      printf("%2d  error %s: %s\n", i, flurry_err_name(err), flurry_response_error_message(out[i]));
     }
     flurry_response_free(out[i]);
   }

@@ -77,8 +77,8 @@ static void on_end(const flurry_chain_end *end, void *user_data) {
 }
 
 /* The mock's cursor pages say "next":"/items/cursor?cursor=..." (or null). */
-static int next_in_body(const flurry_response *resp, const flurry_page *page, char *url,
-                        size_t len, void *user_data) {
+static int next_in_body(const flurry_response *resp, const flurry_page *page, char *url, size_t len,
+                        void *user_data) {
   (void)page;
   (void)user_data;
   const char *p = strstr(flurry_response_body(resp, NULL), "\"next\":\"");
@@ -94,10 +94,8 @@ static int next_in_body(const flurry_response *resp, const flurry_page *page, ch
 }
 
 /* Starts a chain at url. */
-static int paginate(flurry_client *client, const char *url, flurry_paginate_kind kind,
-                    list *l) {
-  flurry_paginator pg = {.kind = kind, .next_url = next_in_body, .on_end = on_end,
-                         .user_data = l};
+static int paginate(flurry_client *client, const char *url, flurry_paginate_kind kind, list *l) {
+  flurry_paginator pg = {.kind = kind, .next_url = next_in_body, .on_end = on_end, .user_data = l};
   flurry_request *req;
   int rc = flurry_request_new(&req, "GET", url);
   if (rc == FLURRY_OK)
@@ -195,8 +193,8 @@ int main(int argc, char **argv) {
   printf("%d lists at once: %d/%d complete, %d pages (%d known up front), %d items, each once\n",
          LISTS, complete, LISTS, pages, known, items);
   int cursor_ok = cursor->ends == 1 && cursor->end_err == FLURRY_OK && each_once(cursor, 1000);
-  printf("next URL in the body: %d pages, %d items, each once: %s\n", cursor->pages,
-         cursor->items, cursor_ok ? "yes" : "no");
+  printf("next URL in the body: %d pages, %d items, each once: %s\n", cursor->pages, cursor->items,
+         cursor_ok ? "yes" : "no");
   printf("loop: stopped after %d pages: %s/%s\n", loop->pages, flurry_err_name(loop->end_err),
          flurry_detail_name(loop->end_detail));
   good &= cursor_ok && loop->ends == 1 && loop->end_err == FLURRY_EPROTOCOL &&

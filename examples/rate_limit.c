@@ -144,7 +144,7 @@ static int auto_rate(const char *base, unsigned long run) {
   print_tally("auto vs a 50/s server:", &t);
 
   uv_close((uv_handle_t *)&w.timer, NULL);
-  flurry_client_free(w.client); /* not inside a callback: fine */
+  flurry_client_free(w.client);  /* not inside a callback: fine */
   uv_run(&loop, UV_RUN_DEFAULT); /* lets the closed handles go */
   int closed = uv_loop_close(&loop);
   printf("learned rate: %.1f req/s\n", w.last_rate);

@@ -31,7 +31,7 @@
 #include <string.h>
 
 typedef struct retry_case {
-  const char *what;     /* a label for the output */
+  const char *what; /* a label for the output */
   const char *method;
   const char *query;    /* appended to /flaky?key=<run>-<i>& */
   long deadline_ms;     /* 0: the client's */
@@ -40,9 +40,9 @@ typedef struct retry_case {
   const char *idem_key; /* an Idempotency-Key header, or NULL */
   int want_attempts;    /* what we expect (-1: any) */
   int want_status;
-  int want_detail;      /* a flurry_detail */
-  int or_timeout;       /* or a last attempt that timed out */
-  long wait_ms;         /* 0: the client's backoff; else every wait is this */
+  int want_detail; /* a flurry_detail */
+  int or_timeout;  /* or a last attempt that timed out */
+  long wait_ms;    /* 0: the client's backoff; else every wait is this */
 } retry_case;
 
 static const retry_case cases[] = {
@@ -60,8 +60,8 @@ static const retry_case cases[] = {
     {"GET  fail=100, deadline 3 s, waits 10 s", "GET", "fail=100", 3000, 10, 0, NULL, 1, 503,
      FLURRY_DETAIL_DEADLINE, 1, 10000},
     {"POST fail=1", "POST", "fail=1", 0, 0, 0, NULL, 1, 503, FLURRY_DETAIL_NONE, 0, 0},
-    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, FLURRY_DETAIL_NONE,
-     0, 0},
+    {"POST fail=1, RETRY_UNSAFE", "POST", "fail=1", 0, 0, 1, NULL, 2, 200, FLURRY_DETAIL_NONE, 0,
+     0},
     {"POST fail=1, Idempotency-Key", "POST", "fail=1", 0, 0, 0, "order-42", 2, 200,
      FLURRY_DETAIL_NONE, 0, 0},
 };

@@ -90,6 +90,6 @@ int main(int argc, char **argv) {
   for (int i = 1; i <= EVENTS; i++)
     once &= s.seen[i] == 1;
   printf("%s\n", ok && once && !s.out_of_order ? "every event exactly once, in order"
-                                                : "events lost, repeated or out of order");
+                                               : "events lost, repeated or out of order");
   return ok && once && !s.out_of_order ? 0 : 1;
 }

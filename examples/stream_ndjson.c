@@ -27,7 +27,7 @@ typedef struct feed {
   const char *what;
   unsigned long long stop_after; /* 0: read to the end */
   unsigned long long records, sum;
-  int bad;                       /* a record not as expected */
+  int bad; /* a record not as expected */
   int done_ok;
   const char *end;
 } feed;

@@ -35,8 +35,7 @@ static void on_open(flurry_ws *ws, void *ud) {
   flurry_ws_send(ws, FLURRY_WS_BINARY, bytes, sizeof bytes);
 }
 
-static void on_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
-                       void *ud) {
+static void on_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len, void *ud) {
   chat *c = ud;
   int n = c->echoes++;
   if (type == FLURRY_WS_TEXT) {

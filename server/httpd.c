@@ -26,8 +26,8 @@
 #include "fl.h"
 #include "httpd_strict.h"
 
-#define HDRS_MAX 4096u       /* bytes of pending response headers */
-#define STREAM_BLOCK 65536u  /* read size for streamed bodies */
+#define HDRS_MAX 4096u      /* bytes of pending response headers */
+#define STREAM_BLOCK 65536u /* read size for streamed bodies */
 #define BACKLOG 4096u
 
 /* Request life: BEGUN (headers in) -> BODY (upload) -> HANDLING (in
@@ -55,16 +55,16 @@ struct httpd_server {
   uv_timer_t timer;
   httpd_opts opts;
   uint16_t port;
-  int run_soon;          /* a resumed connection waits for MHD_run */
-  int quiet_run;         /* this MHD_run aborts on purpose: no error log */
+  int run_soon;  /* a resumed connection waits for MHD_run */
+  int quiet_run; /* this MHD_run aborts on purpose: no error log */
   int closing;
-  int handles_open;      /* poll + timer (+ clock), until closed */
-  unsigned conns;        /* open connections (NOTIFY_CONNECTION) */
-  uv_timer_t clock;      /* request deadlines, when any is set */
-  fl_list clocked;       /* connections with a deadline (conn_clock.node) */
-  fl_list deferred;      /* suspended requests (httpd_req.node) */
-  fl_list paused;        /* suspended streams (httpd_stream.node) */
-  fl_list upgraded;      /* upgraded connections (httpd_upgraded) */
+  int handles_open; /* poll + timer (+ clock), until closed */
+  unsigned conns;   /* open connections (NOTIFY_CONNECTION) */
+  uv_timer_t clock; /* request deadlines, when any is set */
+  fl_list clocked;  /* connections with a deadline (conn_clock.node) */
+  fl_list deferred; /* suspended requests (httpd_req.node) */
+  fl_list paused;   /* suspended streams (httpd_stream.node) */
+  fl_list upgraded; /* upgraded connections (httpd_upgraded) */
   httpd_closed_cb closed_cb;
   void *closed_arg;
 };
@@ -82,8 +82,8 @@ struct httpd_req {
   unsigned status;
   void *data;
   char peer[INET6_ADDRSTRLEN];
-  fl_list node;               /* in h->deferred while DEFERRED */
-  httpd_raw_line raw;         /* for the layout checks, in req_begin only */
+  fl_list node;       /* in h->deferred while DEFERRED */
+  httpd_raw_line raw; /* for the layout checks, in req_begin only */
   /* a 101 answer not handed over yet (reply_upgrade) */
   httpd_upgrade_cb up_cb;
   void (*up_abandon)(void *cls);
@@ -160,8 +160,8 @@ static void schedule_run(httpd_server *h) {
  * close path would otherwise send a FIN first (shutdown SHUT_WR). SO_LINGER
  * {1, 0} makes the final close() reset too, where AF_UNSPEC is refused. */
 static void reset_socket(struct MHD_Connection *conn) {
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+                                                               MHD_CONNECTION_INFO_CONNECTION_FD);
   if (ci == NULL)
     return;
   struct linger lg = {1, 0};
@@ -179,12 +179,11 @@ static int clocks_on(const httpd_server *h) {
 }
 
 /* Sets conn's deadline ms from now (0: none). */
-static void clock_set(httpd_server *h, struct MHD_Connection *conn,
-                      unsigned ms) {
+static void clock_set(httpd_server *h, struct MHD_Connection *conn, unsigned ms) {
   if (!clocks_on(h))
     return;
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+                                                               MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   conn_clock *c = ci ? ci->socket_context : NULL;
   if (c)
     c->deadline = ms ? fl_now_ms() + ms : 0;
@@ -211,8 +210,7 @@ static void on_clock(uv_timer_t *t) {
   }
 }
 
-static void on_connection(void *cls, struct MHD_Connection *conn,
-                          void **socket_context,
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
   httpd_server *h = cls;
   conn_clock *c = *socket_context;
@@ -236,8 +234,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
   c = fl_calloc(1, sizeof *c);
   if (c == NULL)
     return; /* unclocked: only the idle timeout applies */
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+                                                               MHD_CONNECTION_INFO_CONNECTION_FD);
   c->fd = ci ? ci->connect_fd : -1;
   if (h->opts.header_timeout_ms)
     c->deadline = fl_now_ms() + h->opts.header_timeout_ms;
@@ -247,8 +245,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 
 /* ---- responses ----------------------------------------------------------- */
 
-static int add_pending_headers(httpd_req *req, struct MHD_Response *r,
-                               const char *ctype) {
+static int add_pending_headers(httpd_req *req, struct MHD_Response *r, const char *ctype) {
   if (ctype && MHD_add_response_header(r, "Content-Type", ctype) != MHD_YES)
     return -1;
   size_t off = 0;
@@ -272,8 +269,8 @@ static enum MHD_Result queue_stored(httpd_req *req) {
 
 /* Moves req to state (READY with r stored, FAILED or DROPPED); resumes a
  * deferred request so that MHD comes back for the outcome. */
-static void conclude(httpd_req *req, enum req_state state,
-                     struct MHD_Response *r, unsigned status) {
+static void conclude(httpd_req *req, enum req_state state, struct MHD_Response *r,
+                     unsigned status) {
   int was_deferred = req->state == REQ_DEFERRED;
   req->resp = r;
   req->status = status;
@@ -287,8 +284,7 @@ static void conclude(httpd_req *req, enum req_state state,
 }
 
 /* Stores r (NULL: failed) as the answer. */
-static int settle(httpd_req *req, unsigned status,
-                  struct MHD_Response *r, const char *ctype) {
+static int settle(httpd_req *req, unsigned status, struct MHD_Response *r, const char *ctype) {
   if (r && add_pending_headers(req, r, ctype) != 0) {
     MHD_destroy_response(r);
     r = NULL;
@@ -298,29 +294,26 @@ static int settle(httpd_req *req, unsigned status,
 }
 
 static int can_reply(const httpd_req *req) {
-  return req->state == REQ_HANDLING || req->state == REQ_DEFERRED ||
-         req->state == REQ_TOO_LARGE || req->state == REQ_REJECTED;
+  return req->state == REQ_HANDLING || req->state == REQ_DEFERRED || req->state == REQ_TOO_LARGE ||
+         req->state == REQ_REJECTED;
 }
 
 static void free_with_fl(void *p) { fl_free(p); }
 
-static struct MHD_Response *make_buffer_response(const void *body, size_t len,
-                                                 int mode) {
+static struct MHD_Response *make_buffer_response(const void *body, size_t len, int mode) {
   if (mode == HTTPD_TAKE) {
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(
-        len, (void *)body, free_with_fl);
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, (void *)body,
+                                                                                free_with_fl);
     if (r == NULL)
       fl_free((void *)body);
     return r;
   }
-  enum MHD_ResponseMemoryMode m = mode == HTTPD_STATIC
-                                      ? MHD_RESPMEM_PERSISTENT
-                                      : MHD_RESPMEM_MUST_COPY;
+  enum MHD_ResponseMemoryMode m = mode == HTTPD_STATIC ? MHD_RESPMEM_PERSISTENT
+                                                       : MHD_RESPMEM_MUST_COPY;
   return MHD_create_response_from_buffer(len, (void *)body, m);
 }
 
-int httpd_reply(httpd_req *req, unsigned status,
-                const char *ctype, const void *body, size_t len,
+int httpd_reply(httpd_req *req, unsigned status, const char *ctype, const void *body, size_t len,
                 int mode) {
   if (!can_reply(req)) {
     if (mode == HTTPD_TAKE)
@@ -335,8 +328,7 @@ int httpd_reply(httpd_req *req, unsigned status,
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
   httpd_stream *s = cls;
-  ssize_t n = s->h->closing ? HTTPD_STREAM_CLOSE
-                            : s->read_cb(s->cls, pos, buf, max);
+  ssize_t n = s->h->closing ? HTTPD_STREAM_CLOSE : s->read_cb(s->cls, pos, buf, max);
   if (n == HTTPD_STREAM_PAUSE) {
     MHD_suspend_connection(s->conn); /* allowed from the content reader */
     s->paused = 1;
@@ -370,22 +362,18 @@ void httpd_stream_wake(httpd_stream *s) {
   schedule_run(s->h);
 }
 
-static struct MHD_Response *make_stream_response(httpd_req *req,
-                                                 uint64_t size,
-                                                 httpd_stream *s) {
+static struct MHD_Response *make_stream_response(httpd_req *req, uint64_t size, httpd_stream *s) {
   s->h = req->h;
   s->conn = req->conn;
-  struct MHD_Response *r = MHD_create_response_from_callback(
-      size, STREAM_BLOCK, stream_read, s, stream_free);
+  struct MHD_Response *r = MHD_create_response_from_callback(size, STREAM_BLOCK, stream_read, s,
+                                                             stream_free);
   if (r == NULL)
     stream_free(s);
   return r;
 }
 
-int httpd_reply_stream(httpd_req *req, unsigned status,
-                       const char *ctype, uint64_t size,
-                       httpd_read_cb read_cb, void *cls,
-                       void (*free_cb)(void *cls),
+int httpd_reply_stream(httpd_req *req, unsigned status, const char *ctype, uint64_t size,
+                       httpd_read_cb read_cb, void *cls, void (*free_cb)(void *cls),
                        httpd_stream **out) {
   int ok = can_reply(req);
   httpd_stream *s = ok ? fl_calloc(1, sizeof *s) : NULL;
@@ -407,9 +395,8 @@ int httpd_reply_stream(httpd_req *req, unsigned status,
 /* ---- upgrades -------------------------------------------------------------- */
 
 /* MHD sent the 101: the connection leaves HTTP for the application. */
-static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
-                        const char *extra, size_t extra_len, MHD_socket sock,
-                        struct MHD_UpgradeResponseHandle *urh) {
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
+                        size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh) {
   httpd_server *h = cls;
   httpd_req *req = con_cls;
   clock_set(h, conn, 0); /* no request deadline on an upgraded connection */
@@ -433,9 +420,8 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
   cb(app, u, sock, extra, extra_len);
 }
 
-int httpd_reply_upgrade(httpd_req *req,
-                        httpd_upgrade_cb cb,
-                        void (*abandon)(void *cls), void *cls) {
+int httpd_reply_upgrade(httpd_req *req, httpd_upgrade_cb cb, void (*abandon)(void *cls),
+                        void *cls) {
   if (!can_reply(req)) {
     abandon(cls);
     return -1;
@@ -462,8 +448,7 @@ void httpd_upgraded_close(httpd_upgraded *u) {
 /* The server closes: every upgraded connection is ended. */
 static void close_upgraded(httpd_server *h) {
   while (!fl_list_empty(&h->upgraded)) {
-    httpd_upgraded *u =
-        FL_CONTAINER(fl_list_first(&h->upgraded), httpd_upgraded, node);
+    httpd_upgraded *u = FL_CONTAINER(fl_list_first(&h->upgraded), httpd_upgraded, node);
     u->abandon(u->cls);
     httpd_upgraded_close(u);
   }
@@ -478,8 +463,7 @@ int httpd_drop(httpd_req *req, int how) {
   return 0;
 }
 
-int httpd_header(httpd_req *req, const char *name,
-                 const char *value) {
+int httpd_header(httpd_req *req, const char *name, const char *value) {
   size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
   if (req->hdrs.len + nl + vl > req->hdrs.max)
     return -1;
@@ -501,21 +485,15 @@ void httpd_defer(httpd_req *req) {
 
 /* ---- request accessors --------------------------------------------------- */
 
-const char *httpd_req_method(const httpd_req *req) {
-  return req->method;
-}
+const char *httpd_req_method(const httpd_req *req) { return req->method; }
 
-const char *httpd_req_path(const httpd_req *req) {
-  return req->path;
-}
+const char *httpd_req_path(const httpd_req *req) { return req->path; }
 
-const char *httpd_req_target(const httpd_req *req) {
-  return req->target;
-}
+const char *httpd_req_target(const httpd_req *req) { return req->target; }
 
 int httpd_req_fd(const httpd_req *req) {
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn,
+                                                               MHD_CONNECTION_INFO_CONNECTION_FD);
   return ci ? ci->connect_fd : -1;
 }
 
@@ -524,30 +502,26 @@ const char *httpd_req_body(const httpd_req *req, size_t *len) {
   return req->body.data ? req->body.data : "";
 }
 
-static const char *lookup(const httpd_req *req, enum MHD_ValueKind kind,
-                          const char *name) {
+static const char *lookup(const httpd_req *req, enum MHD_ValueKind kind, const char *name) {
   const char *v = NULL;
-  if (MHD_lookup_connection_value_n(req->conn, kind, name, strlen(name), &v,
-                                    NULL) != MHD_YES)
+  if (MHD_lookup_connection_value_n(req->conn, kind, name, strlen(name), &v, NULL) != MHD_YES)
     return NULL;
   return v ? v : "";
 }
 
-const char *httpd_req_header(const httpd_req *req,
-                             const char *name) {
+const char *httpd_req_header(const httpd_req *req, const char *name) {
   return lookup(req, MHD_HEADER_KIND, name);
 }
 
-const char *httpd_req_query(const httpd_req *req,
-                            const char *name) {
+const char *httpd_req_query(const httpd_req *req, const char *name) {
   return lookup(req, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *httpd_req_peer(httpd_req *req) {
   if (req->peer[0])
     return req->peer;
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn,
+                                                               MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   if (ci == NULL || ci->client_addr == NULL)
     return "";
   const struct sockaddr *sa = ci->client_addr;
@@ -556,8 +530,7 @@ const char *httpd_req_peer(httpd_req *req) {
     addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
   else if (sa->sa_family == AF_INET6)
     addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-  if (addr == NULL ||
-      inet_ntop(sa->sa_family, addr, req->peer, sizeof req->peer) == NULL)
+  if (addr == NULL || inet_ntop(sa->sa_family, addr, req->peer, sizeof req->peer) == NULL)
     req->peer[0] = '\0';
   return req->peer;
 }
@@ -567,24 +540,20 @@ struct each_ctx {
   void *cls;
 };
 
-static enum MHD_Result each_kv(void *cls, enum MHD_ValueKind kind,
-                               const char *key, const char *value) {
+static enum MHD_Result each_kv(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value) {
   (void)kind;
   struct each_ctx *e = cls;
   return e->cb(e->cls, key, value) ? MHD_NO : MHD_YES;
 }
 
-void httpd_req_each(const httpd_req *req, int kind,
-                    httpd_kv_cb cb, void *cls) {
+void httpd_req_each(const httpd_req *req, int kind, httpd_kv_cb cb, void *cls) {
   struct each_ctx e = {cb, cls};
-  enum MHD_ValueKind k =
-      kind == HTTPD_QUERY ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND;
+  enum MHD_ValueKind k = kind == HTTPD_QUERY ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND;
   MHD_get_connection_values(req->conn, k, each_kv, &e);
 }
 
-void httpd_req_set_data(httpd_req *req, void *data) {
-  req->data = data;
-}
+void httpd_req_set_data(httpd_req *req, void *data) { req->data = data; }
 
 void *httpd_req_data(const httpd_req *req) { return req->data; }
 
@@ -594,10 +563,8 @@ static const char too_large_body[] = "{\"error\":\"request body too large\"}";
 static const char internal_body[] = "{\"error\":\"internal error\"}";
 static const char closing_body[] = "{\"error\":\"server shutting down\"}";
 
-static void reply_error(httpd_req *req, unsigned status,
-                        const char *body) {
-  httpd_reply(req, status, "application/json", body, strlen(body),
-              HTTPD_STATIC);
+static void reply_error(httpd_req *req, unsigned status, const char *body) {
+  httpd_reply(req, status, "application/json", body, strlen(body), HTTPD_STATIC);
 }
 
 /* What MHD hears once req has an outcome: queue the answer, or close the
@@ -621,20 +588,17 @@ static int declared_too_large(struct MHD_Connection *conn, size_t max) {
 
 /* 400 with the reason, then the connection closes: the body is never read,
  * nothing reaches on_request. */
-static enum MHD_Result reject_framing(httpd_req *req,
-                                      const char *why) {
+static enum MHD_Result reject_framing(httpd_req *req, const char *why) {
   char body[160];
   snprintf(body, sizeof body, "{\"error\":\"bad request: %s\"}", why);
   req->state = REQ_REJECTED;
   httpd_header(req, "Connection", "close");
-  httpd_reply(req, MHD_HTTP_BAD_REQUEST, "application/json", body,
-              strlen(body), HTTPD_COPY);
+  httpd_reply(req, MHD_HTTP_BAD_REQUEST, "application/json", body, strlen(body), HTTPD_COPY);
   return outcome(req);
 }
 
-static enum MHD_Result req_begin(httpd_server *h, struct MHD_Connection *conn,
-                                 const char *url, const char *method,
-                                 const char *version, void **con_cls) {
+static enum MHD_Result req_begin(httpd_server *h, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, void **con_cls) {
   httpd_req *req = *con_cls ? *con_cls : fl_calloc(1, sizeof *req);
   if (req == NULL)
     return MHD_NO;
@@ -660,8 +624,7 @@ static enum MHD_Result req_begin(httpd_server *h, struct MHD_Connection *conn,
   return outcome(req);
 }
 
-static enum MHD_Result req_upload(httpd_req *req, const char *data,
-                                  size_t *size) {
+static enum MHD_Result req_upload(httpd_req *req, const char *data, size_t *size) {
   if (req->state == REQ_BEGUN) {
     int rc = fl_buf_append(&req->body, data, *size);
     if (rc == FL_ELIMIT) {
@@ -709,9 +672,8 @@ static enum MHD_Result req_complete(httpd_req *req) {
   }
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
-                                 const char *url, const char *method,
-                                 const char *version, const char *upload,
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls) {
   httpd_req *req = *con_cls;
   if (req == NULL || req->state == REQ_NEW)
@@ -770,8 +732,8 @@ static void raise_nofile(void) {
 }
 
 /* A numeric IPv4/IPv6 address, or "localhost": never a DNS lookup. */
-static int resolve(const char *host, uint16_t port,
-                   struct sockaddr_storage *ss, char *errbuf, size_t errlen) {
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, char *errbuf,
+                   size_t errlen) {
   struct addrinfo hints, *res = NULL;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -781,8 +743,8 @@ static int resolve(const char *host, uint16_t port,
     host = "127.0.0.1";
   int rc = getaddrinfo(host, NULL, &hints, &res);
   if (rc != 0 || res == NULL) {
-    snprintf(errbuf, errlen, "bad host '%s' (want a numeric address): %s",
-             host, rc ? gai_strerror(rc) : "no address");
+    snprintf(errbuf, errlen, "bad host '%s' (want a numeric address): %s", host,
+             rc ? gai_strerror(rc) : "no address");
     return -1;
   }
   memset(ss, 0, sizeof *ss);
@@ -818,33 +780,28 @@ static void log_error(void *cls, const char *fmt, va_list ap) {
   vfprintf(stderr, fmt, ap);
 }
 
-static struct MHD_Daemon *start_daemon(httpd_server *h,
-                                       const struct sockaddr_storage *ss) {
+static struct MHD_Daemon *start_daemon(httpd_server *h, const struct sockaddr_storage *ss) {
   unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE;
   if (h->opts.log_errors)
     flags |= MHD_USE_ERROR_LOG;
   if (ss->ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   /* MHD_OPTION_END where conn_memory is 0 ends the list early. */
-  return MHD_start_daemon(
-      flags, h->opts.port, NULL, NULL, on_access, h,
-      MHD_OPTION_EXTERNAL_LOGGER, log_error, h, /* must come first */
-      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
-      MHD_OPTION_CONNECTION_LIMIT, h->opts.conn_limit,
-      MHD_OPTION_CONNECTION_TIMEOUT, h->opts.timeout_s,
-      MHD_OPTION_LISTEN_BACKLOG_SIZE, BACKLOG,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-      MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-      MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-      h->opts.conn_memory ? MHD_OPTION_CONNECTION_MEMORY_LIMIT : MHD_OPTION_END,
-      h->opts.conn_memory, MHD_OPTION_END);
+  return MHD_start_daemon(flags, h->opts.port, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
+                          log_error, h, /* must come first */
+                          MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+                          MHD_OPTION_CONNECTION_LIMIT, h->opts.conn_limit,
+                          MHD_OPTION_CONNECTION_TIMEOUT, h->opts.timeout_s,
+                          MHD_OPTION_LISTEN_BACKLOG_SIZE, BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
+                          on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+                          h->opts.conn_memory ? MHD_OPTION_CONNECTION_MEMORY_LIMIT : MHD_OPTION_END,
+                          h->opts.conn_memory, MHD_OPTION_END);
 }
 
 static int attach_loop(httpd_server *h) {
-  const union MHD_DaemonInfo *di =
-      MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-  const union MHD_DaemonInfo *pi =
-      MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+  const union MHD_DaemonInfo *pi = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
   if (di == NULL || pi == NULL)
     return -1;
   h->port = pi->port;
@@ -858,16 +815,14 @@ static int attach_loop(httpd_server *h) {
     uv_timer_init(h->loop, &h->clock);
     h->clock.data = h;
     h->handles_open++;
-    uv_timer_start(&h->clock, on_clock, HTTPD_CLOCK_TICK_MS,
-                   HTTPD_CLOCK_TICK_MS);
+    uv_timer_start(&h->clock, on_clock, HTTPD_CLOCK_TICK_MS, HTTPD_CLOCK_TICK_MS);
   }
   uv_poll_start(&h->poll, UV_READABLE, on_poll);
   arm_timer(h);
   return 0;
 }
 
-int httpd_new(httpd_server **out, uv_loop_t *loop,
-              const httpd_opts *opts, char *errbuf,
+int httpd_new(httpd_server **out, uv_loop_t *loop, const httpd_opts *opts, char *errbuf,
               size_t errlen) {
   struct sockaddr_storage ss;
   httpd_opts o = *opts;
@@ -889,8 +844,7 @@ int httpd_new(httpd_server **out, uv_loop_t *loop,
   raise_nofile();
   h->daemon = start_daemon(h, &ss);
   if (h->daemon == NULL || attach_loop(h) != 0) {
-    snprintf(errbuf, errlen, "cannot listen on %s:%u", o.host,
-             (unsigned)o.port);
+    snprintf(errbuf, errlen, "cannot listen on %s:%u", o.host, (unsigned)o.port);
     if (h->daemon)
       MHD_stop_daemon(h->daemon);
     fl_free(h);
@@ -916,8 +870,7 @@ static void on_handle_closed(uv_handle_t *handle) {
 }
 
 static void abandon_deferred(httpd_server *h) {
-  for (fl_list *l = fl_list_pop_front(&h->deferred); l;
-       l = fl_list_pop_front(&h->deferred)) {
+  for (fl_list *l = fl_list_pop_front(&h->deferred); l; l = fl_list_pop_front(&h->deferred)) {
     httpd_req *req = FL_CONTAINER(l, httpd_req, node);
     req->state = REQ_ABANDONED;
     if (h->opts.on_abandon)
@@ -929,12 +882,10 @@ static void abandon_deferred(httpd_server *h) {
 /* Resumed while closing, a stream's next read aborts its connection. */
 static void wake_paused(httpd_server *h) {
   while (!fl_list_empty(&h->paused))
-    httpd_stream_wake(
-        FL_CONTAINER(fl_list_first(&h->paused), httpd_stream, node));
+    httpd_stream_wake(FL_CONTAINER(fl_list_first(&h->paused), httpd_stream, node));
 }
 
-void httpd_close(httpd_server *h, httpd_closed_cb cb,
-                 void *arg) {
+void httpd_close(httpd_server *h, httpd_closed_cb cb, void *arg) {
   h->closed_cb = cb;
   h->closed_arg = arg;
   h->closing = 1;

@@ -41,8 +41,7 @@ typedef void (*httpd_closed_cb)(void *arg);
  * pos and return the byte count (> 0), or one of HTTPD_STREAM_*.
  * Like MHD_ContentReaderCallback, plus PAUSE without busy waiting and
  * RESET. */
-typedef ssize_t (*httpd_read_cb)(void *cls, uint64_t pos, char *buf,
-                                 size_t max);
+typedef ssize_t (*httpd_read_cb)(void *cls, uint64_t pos, char *buf, size_t max);
 
 /* What a read_cb returns instead of a byte count: PAUSE, no data now (the
  * connection waits, without polling, for httpd_stream_wake); END of
@@ -66,12 +65,12 @@ typedef struct httpd_stream httpd_stream;
 #define HTTPD_CLOCK_TICK_MS 100u
 
 typedef struct httpd_opts {
-  const char *host;      /* numeric address or "localhost"; NULL: 127.0.0.1 */
-  uint16_t port;         /* 0 = any free port */
-  size_t max_body;       /* request body cap (413 past it); 0 = default */
-  unsigned conn_limit;   /* 0 = default */
-  unsigned timeout_s;    /* idle connection timeout; 0 = default */
-  int log_errors;        /* 1: libmicrohttpd errors on stderr */
+  const char *host;    /* numeric address or "localhost"; NULL: 127.0.0.1 */
+  uint16_t port;       /* 0 = any free port */
+  size_t max_body;     /* request body cap (413 past it); 0 = default */
+  unsigned conn_limit; /* 0 = default */
+  unsigned timeout_s;  /* idle connection timeout; 0 = default */
+  int log_errors;      /* 1: libmicrohttpd errors on stderr */
   /* Per-connection memory for the request head and the I/O buffers: a
    * head that does not fit (about this size) is answered 431 by
    * libmicrohttpd, a request line too long 414. 0 = libmicrohttpd's
@@ -85,23 +84,22 @@ typedef struct httpd_opts {
    * applies to idle connections). */
   unsigned header_timeout_ms;
   unsigned body_timeout_ms;
-  httpd_request_cb on_request;         /* required */
-  httpd_abandon_cb on_abandon;         /* may be NULL */
-  void *user;                          /* passed to both callbacks */
+  httpd_request_cb on_request; /* required */
+  httpd_abandon_cb on_abandon; /* may be NULL */
+  void *user;                  /* passed to both callbacks */
 } httpd_opts;
 
 enum {
-  HTTPD_COPY = 0,         /* body is copied */
-  HTTPD_STATIC,           /* body outlives the server: borrowed */
-  HTTPD_TAKE              /* body came from fl_malloc: taken over, always */
+  HTTPD_COPY = 0, /* body is copied */
+  HTTPD_STATIC,   /* body outlives the server: borrowed */
+  HTTPD_TAKE      /* body came from fl_malloc: taken over, always */
 };
 
 /* Starts a server on loop. Raises the RLIMIT_NOFILE soft limit to the hard
  * limit. On success *out is the server and its port is bound; on failure
  * *out is untouched and nothing is left on the loop. Returns 0, or -1 (bad
  * host, cannot bind, out of memory: a message is written to errbuf). */
-int httpd_new(httpd_server **out, uv_loop_t *loop,
-              const httpd_opts *opts, char *errbuf,
+int httpd_new(httpd_server **out, uv_loop_t *loop, const httpd_opts *opts, char *errbuf,
               size_t errlen);
 
 /* The bound port. */
@@ -111,8 +109,7 @@ uint16_t httpd_port(const httpd_server *h);
  * (their free_cb runs before this returns), stops the daemon, closes the
  * handles; cb(arg) runs from the loop once everything is
  * released. h must not be used afterwards. Never call it from on_request. */
-void httpd_close(httpd_server *h, httpd_closed_cb cb,
-                 void *arg);
+void httpd_close(httpd_server *h, httpd_closed_cb cb, void *arg);
 
 /* ---- the request (valid until answered or abandoned) ------------------ */
 
@@ -129,11 +126,9 @@ int httpd_req_fd(const httpd_req *req);
 /* The request body (NUL-terminated for convenience, may hold NULs). */
 const char *httpd_req_body(const httpd_req *req, size_t *len);
 /* A request header (case-insensitive name) or NULL. */
-const char *httpd_req_header(const httpd_req *req,
-                             const char *name);
+const char *httpd_req_header(const httpd_req *req, const char *name);
 /* A decoded query argument or NULL; "" for a bare "?flag". */
-const char *httpd_req_query(const httpd_req *req,
-                            const char *name);
+const char *httpd_req_query(const httpd_req *req, const char *name);
 /* The client's address as text ("127.0.0.1", "::1"); "" if unknown. */
 const char *httpd_req_peer(httpd_req *req);
 
@@ -141,10 +136,8 @@ const char *httpd_req_peer(httpd_req *req);
  * value may be NULL for a query argument without '='. Return non-zero from
  * cb to stop. */
 enum { HTTPD_HEADERS = 0, HTTPD_QUERY = 1 };
-typedef int (*httpd_kv_cb)(void *cls, const char *name,
-                           const char *value);
-void httpd_req_each(const httpd_req *req, int kind,
-                    httpd_kv_cb cb, void *cls);
+typedef int (*httpd_kv_cb)(void *cls, const char *name, const char *value);
+void httpd_req_each(const httpd_req *req, int kind, httpd_kv_cb cb, void *cls);
 
 /* Application data attached to the request (e.g. a timer for a deferred
  * reply). The glue never touches it. */
@@ -155,8 +148,7 @@ void *httpd_req_data(const httpd_req *req);
 
 /* Adds a response header for the coming reply (copied). Returns 0, or -1
  * (out of memory, or more than 4 KiB of headers: the header is dropped). */
-int httpd_header(httpd_req *req, const char *name,
-                 const char *value);
+int httpd_header(httpd_req *req, const char *name, const char *value);
 
 /* Answer later: the connection is suspended until a reply function is
  * called (from any loop callback). Only from on_request. */
@@ -167,8 +159,7 @@ void httpd_defer(httpd_req *req);
  * req must not be used (a deferred request may be freed at any time).
  * Returns 0, or -1 when the response could not be built: the connection is
  * then closed. Exactly one reply per request. */
-int httpd_reply(httpd_req *req, unsigned status,
-                const char *ctype, const void *body, size_t len,
+int httpd_reply(httpd_req *req, unsigned status, const char *ctype, const void *body, size_t len,
                 int mode);
 
 /* Answers with a streamed body of size bytes produced by read_cb;
@@ -176,10 +167,8 @@ int httpd_reply(httpd_req *req, unsigned status,
  * this fails (at the latest inside httpd_close). On success *out
  * (out may be NULL) is the stream, valid until free_cb runs. Same rules as
  * httpd_reply. */
-int httpd_reply_stream(httpd_req *req, unsigned status,
-                       const char *ctype, uint64_t size,
-                       httpd_read_cb read_cb, void *cls,
-                       void (*free_cb)(void *cls),
+int httpd_reply_stream(httpd_req *req, unsigned status, const char *ctype, uint64_t size,
+                       httpd_read_cb read_cb, void *cls, void (*free_cb)(void *cls),
                        httpd_stream **out);
 
 /* Ends a pause: read_cb runs again on the next loop turn. A no-op when the
@@ -188,8 +177,8 @@ void httpd_stream_wake(httpd_stream *s);
 
 /* How httpd_drop() ends the connection. */
 enum {
-  HTTPD_CLOSE = 0,         /* orderly close (FIN): the client sees EOF */
-  HTTPD_RESET              /* TCP reset (RST): the client sees ECONNRESET */
+  HTTPD_CLOSE = 0, /* orderly close (FIN): the client sees EOF */
+  HTTPD_RESET      /* TCP reset (RST): the client sees ECONNRESET */
 };
 
 /* Ends the request without an answer (what a crashing or hung server
@@ -208,8 +197,7 @@ typedef struct httpd_upgraded httpd_upgraded;
 /* The 101 answer went out: fd (non-blocking) is the application's to read
  * and write (never to close); extra holds len bytes the client sent after
  * its request, already read. */
-typedef void (*httpd_upgrade_cb)(void *cls, httpd_upgraded *u,
-                                 int fd, const char *extra,
+typedef void (*httpd_upgrade_cb)(void *cls, httpd_upgraded *u, int fd, const char *extra,
                                  size_t len);
 
 /* Answers 101 Switching Protocols with the pending headers (Upgrade and the
@@ -219,9 +207,7 @@ typedef void (*httpd_upgrade_cb)(void *cls, httpd_upgraded *u,
  * the application stops using fd at once (the glue closes it) and releases
  * what it holds. Same rules as httpd_reply; on failure (-1) abandon
  * has run. */
-int httpd_reply_upgrade(httpd_req *req,
-                        httpd_upgrade_cb cb,
-                        void (*abandon)(void *cls), void *cls);
+int httpd_reply_upgrade(httpd_req *req, httpd_upgrade_cb cb, void (*abandon)(void *cls), void *cls);
 
 /* Ends an upgraded connection: the socket is closed. Stop polling fd
  * first. u must not be used afterwards. */

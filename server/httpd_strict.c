@@ -21,8 +21,7 @@ typedef struct head_scan {
 
 /* RFC 9110 5.6.2 tchar. */
 static int is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-      (c >= 'A' && c <= 'Z'))
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
     return 1;
   return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
@@ -51,9 +50,8 @@ static int name_is(const char *key, size_t n, const char *name) {
   return n == strlen(name) && fl_strncaseeq(key, name, n);
 }
 
-static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
-                                   const char *key, size_t key_size,
-                                   const char *value, size_t value_size) {
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size) {
   (void)kind;
   head_scan *s = cls;
   if (!is_token(key, key_size)) {
@@ -105,8 +103,7 @@ static const char *framing(const head_scan *s, const char *version) {
   return NULL;
 }
 
-const char *httpd_strict_check(struct MHD_Connection *conn,
-                               const char *version) {
+const char *httpd_strict_check(struct MHD_Connection *conn, const char *version) {
   head_scan s;
   memset(&s, 0, sizeof s);
   MHD_get_connection_values_n(conn, MHD_HEADER_KIND, scan_header, &s);
@@ -128,9 +125,8 @@ typedef struct layout_scan {
 
 static int crlf_at(const char *end) { return end[0] == '\0' && end[1] == '\0'; }
 
-static enum MHD_Result scan_layout(void *cls, enum MHD_ValueKind kind,
-                                   const char *key, size_t key_size,
-                                   const char *value, size_t value_size) {
+static enum MHD_Result scan_layout(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size) {
   (void)kind;
   layout_scan *s = cls;
   uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
@@ -151,8 +147,7 @@ static enum MHD_Result scan_layout(void *cls, enum MHD_ValueKind kind,
   return MHD_YES;
 }
 
-void httpd_raw_line_set(httpd_raw_line *line,
-                        const char *uri) {
+void httpd_raw_line_set(httpd_raw_line *line, const char *uri) {
   line->uri = uri;
   line->uri_len = uri ? strlen(uri) : 0;
   line->uri_ctl = 0;
@@ -175,10 +170,8 @@ static const char *request_line(const char *method, const char *version,
   return NULL;
 }
 
-const char *httpd_strict_layout(struct MHD_Connection *conn,
-                                const char *method,
-                                const char *version,
-                                const httpd_raw_line *line) {
+const char *httpd_strict_layout(struct MHD_Connection *conn, const char *method,
+                                const char *version, const httpd_raw_line *line) {
   static int known = -1;
   if (known < 0)
     known = strcmp(MHD_get_version(), "0.9.75") == 0;

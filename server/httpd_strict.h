@@ -16,8 +16,7 @@
  * digits only; a header name that is not an RFC 9110 token (white space
  * before the colon, control bytes); an HTTP/1.1 request without exactly
  * one Host. */
-const char *httpd_strict_check(struct MHD_Connection *conn,
-                               const char *version);
+const char *httpd_strict_check(struct MHD_Connection *conn, const char *version);
 
 /* The raw request line of the coming request, as the URI log callback saw
  * it (before libmicrohttpd unescapes the URI in place). */
@@ -42,9 +41,7 @@ void httpd_raw_line_set(httpd_raw_line *line, const char *uri);
  * implementation detail: the check runs only with libmicrohttpd 0.9.75
  * (MHD_get_version()) and returns NULL with any other version. method and
  * version are the access handler's arguments. */
-const char *httpd_strict_layout(struct MHD_Connection *conn,
-                                const char *method,
-                                const char *version,
-                                const httpd_raw_line *line);
+const char *httpd_strict_layout(struct MHD_Connection *conn, const char *method,
+                                const char *version, const httpd_raw_line *line);
 
 #endif

@@ -57,8 +57,7 @@ typedef struct listen_run {
 /* ---- options ------------------------------------------------------------- */
 
 typedef struct opt_row opt_row;
-typedef int (*opt_set_fn)(const fl_args *a, listen_opts *o, const opt_row *r,
-                          const char *v);
+typedef int (*opt_set_fn)(const fl_args *a, listen_opts *o, const opt_row *r, const char *v);
 
 /* A row: its fl_arg (name, short name, metavar, help), and how its value
  * is taken: set(a, o, row, value) into the field, within [min, max] (a
@@ -72,63 +71,53 @@ struct opt_row {
 
 #define FIELD(o, r, type) ((type *)(void *)((char *)(o) + (r)->field))
 
-static int set_text(const fl_args *a, listen_opts *o, const opt_row *r,
-                    const char *v) {
+static int set_text(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
   (void)a;
   *FIELD(o, r, const char *) = v;
   return 0;
 }
 
-static int set_flag(const fl_args *a, listen_opts *o, const opt_row *r,
-                    const char *v) {
+static int set_flag(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
   (void)a;
   (void)v;
   *FIELD(o, r, int) = 1;
   return 0;
 }
 
-static int set_int(const fl_args *a, listen_opts *o, const opt_row *r,
-                   const char *v) {
+static int set_int(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
   return fl_args_int(a, &r->arg, v, r->min, r->max, FIELD(o, r, int64_t));
 }
 
-static int set_size(const fl_args *a, listen_opts *o, const opt_row *r,
-                    const char *v) {
+static int set_size(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
   return fl_args_size(a, &r->arg, v, r->min, r->max, FIELD(o, r, int64_t));
 }
 
 /* A repeatable option (a secret: its value is never printed). */
-static int add_value(const fl_args *a, listen_opts *o, const opt_row *r,
-                     const char *v) {
+static int add_value(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
   opt_list *l = FIELD(o, r, opt_list);
   if (l->n == (size_t)r->max) {
-    fprintf(stderr, "%s: at most %lld --%s options\n", a->prog,
-            (long long)r->max, r->arg.name);
+    fprintf(stderr, "%s: at most %lld --%s options\n", a->prog, (long long)r->max, r->arg.name);
     return 2;
   }
   l->v[l->n++] = v;
   return 0;
 }
 
-static int set_scheme(const fl_args *a, listen_opts *o, const opt_row *r,
-                      const char *v) {
+static int set_scheme(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
   if (sig_scheme_parse(v, &o->scheme) != 0)
-    return fl_args_bad(a, &r->arg, v,
-                       "expected github, stripe, standard or none");
+    return fl_args_bad(a, &r->arg, v, "expected github, stripe, standard or none");
   o->has_scheme = 1;
   return 0;
 }
 
-static int set_path(const fl_args *a, listen_opts *o, const opt_row *r,
-                    const char *v) {
+static int set_path(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
   if (v[0] != '/')
     return fl_args_bad(a, &r->arg, v, "expected a path starting with /");
   o->path = v;
   return 0;
 }
 
-static int set_file(const fl_args *a, listen_opts *o, const opt_row *r,
-                    const char *v) {
+static int set_file(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
   if (v[0] == '\0')
     return fl_args_bad(a, &r->arg, v, "expected a file name");
   return set_text(a, o, r, v);
@@ -150,78 +139,139 @@ static const opt_row table[] = {
       "github (X-Hub-Signature-256), stripe\n"
       "(Stripe-Signature), standard (Standard\n"
       "Webhooks: webhook-id/-timestamp/-signature),\n"
-      "none (no verification: local testing only)", 0},
-     set_scheme, 0, 0, 0},
+      "none (no verification: local testing only)",
+      0},
+     set_scheme,
+     0,
+     0,
+     0},
     {{"secret", 0, "S",
       "a secret (repeatable; visible in ps: prefer\n"
-      "--secret-file). standard: whsec_<base64>", 0},
-     add_value, F(secrets), 0, LISTEN_SECRETS_MAX},
+      "--secret-file). standard: whsec_<base64>",
+      0},
+     add_value,
+     F(secrets),
+     0,
+     LISTEN_SECRETS_MAX},
     {{"secret-file", 0, "FILE",
       "one secret per line (repeatable); blank lines\n"
       "skipped, spaces around a secret trimmed. Any\n"
-      "of the secrets matching accepts (rotation)", 0},
-     add_value, F(files), 0, SECRET_FILES_MAX},
+      "of the secrets matching accepts (rotation)",
+      0},
+     add_value,
+     F(files),
+     0,
+     SECRET_FILES_MAX},
     {{"output", 'o', "FILE",
       "append events to FILE (default: stdout); the\n"
-      "ids in it are read back on start (dedup)", 0},
-     set_text, F(out), 0, 0},
+      "ids in it are read back on start (dedup)",
+      0},
+     set_text,
+     F(out),
+     0,
+     0},
     {{"fsync", 0, NULL,
       "each event is on disk (fdatasync) before its\n"
-      "2xx (needs -o)", 0},
-     set_flag, F(fsync), 0, 0},
+      "2xx (needs -o)",
+      0},
+     set_flag,
+     F(fsync),
+     0,
+     0},
     {{"headers", 0, NULL,
       "write the request headers too (Authorization\n"
-      "and Cookie redacted)", 0},
-     set_flag, F(headers), 0, 0},
+      "and Cookie redacted)",
+      0},
+     set_flag,
+     F(headers),
+     0,
+     0},
     {{"path", 0, "PATH",
       "serve only PATH, compared byte for byte with\n"
-      "the path as sent (else any path; 404)", 0},
-     set_path, F(path), 0, 0},
+      "the path as sent (else any path; 404)",
+      0},
+     set_path,
+     F(path),
+     0,
+     0},
     {{"tolerance", 0, "SECONDS",
       "timestamp tolerance either way, stripe and\n"
-      "standard (default 300)", 0},
-     set_int, F(tolerance_s), 1, 86400},
+      "standard (default 300)",
+      0},
+     set_int,
+     F(tolerance_s),
+     1,
+     86400},
     {{"dedup-window", 0, "SECONDS",
       "how long a delivery id is remembered,\n"
       "across restarts (default 86400; stripe and\n"
-      "standard: at least 2 x tolerance)", 0},
-     set_int, F(window_s), 1, 365 * 86400},
+      "standard: at least 2 x tolerance)",
+      0},
+     set_int,
+     F(window_s),
+     1,
+     365 * 86400},
     {{"dedup-max", 0, "N",
       "ids remembered at most (default 1000000,\n"
-      "~32 bytes each); past it the oldest go first", 0},
-     set_int, F(dedup_max), 1, LISTEN_DEDUP_MAX_LIMIT},
+      "~32 bytes each); past it the oldest go first",
+      0},
+     set_int,
+     F(dedup_max),
+     1,
+     LISTEN_DEDUP_MAX_LIMIT},
     {{"max-body", 0, "BYTES",
       "413 past it (default 1M, at most 25M; k, M\n"
-      "suffixes are KiB, MiB)", 0},
-     set_size, F(max_body), 1, MAX_BODY_LIMIT},
+      "suffixes are KiB, MiB)",
+      0},
+     set_size,
+     F(max_body),
+     1,
+     MAX_BODY_LIMIT},
     {{"max-header-bytes", 0, "BYTES",
       "431 for request heads past about this\n"
-      "(default 32k)", 0},
-     set_size, F(max_header), 8 * KIB, MIB},
+      "(default 32k)",
+      0},
+     set_size,
+     F(max_header),
+     8 * KIB,
+     MIB},
     {{"header-timeout", 0, "SECONDS",
       "request head within this, else the\n"
-      "connection is closed (default 10)", 0},
-     set_int, F(header_timeout_s), 1, 3600},
-    {{"body-timeout", 0, "SECONDS",
-      "body within this after the head (default 30)", 0},
-     set_int, F(body_timeout_s), 1, 3600},
+      "connection is closed (default 10)",
+      0},
+     set_int,
+     F(header_timeout_s),
+     1,
+     3600},
+    {{"body-timeout", 0, "SECONDS", "body within this after the head (default 30)", 0},
+     set_int,
+     F(body_timeout_s),
+     1,
+     3600},
     {{"max-conns", 0, "N", "concurrent connections (default 1000)", 0},
-     set_int, F(max_conns), 1, 20000},
+     set_int,
+     F(max_conns),
+     1,
+     20000},
     {{"max-queue", 0, "BYTES",
       "event lines waiting for a slow stdout (a pipe\n"
       "or terminal not read) at most (default 8M;\n"
       "one line always fits), and at most half of\n"
       "--max-conns deliveries waiting: past either,\n"
-      "503 with Retry-After", 0},
-     set_size, F(max_queue), 0, QUEUE_LIMIT},
-    {{"port", 0, "N", "port to bind (default 0: any free port)", 0},
-     set_int, F(port), 0, 65535},
-    {{"host", 0, "ADDR", "address to bind (default 127.0.0.1)", 0},
-     set_text, F(host), 0, 0},
+      "503 with Retry-After",
+      0},
+     set_size,
+     F(max_queue),
+     0,
+     QUEUE_LIMIT},
+    {{"port", 0, "N", "port to bind (default 0: any free port)", 0}, set_int, F(port), 0, 65535},
+    {{"host", 0, "ADDR", "address to bind (default 127.0.0.1)", 0}, set_text, F(host), 0, 0},
     {{"port-file", 0, "FILE", "also write the port to FILE (atomically)", 0},
-     set_file, F(port_file), 0, 0},
-    {{"quiet", 'q', NULL, "nothing on stderr but errors", 0},
-     set_flag, F(quiet), 0, 0},
+     set_file,
+     F(port_file),
+     0,
+     0},
+    {{"quiet", 'q', NULL, "nothing on stderr but errors", 0}, set_flag, F(quiet), 0, 0},
     {{"help", 'h', NULL, "this text", 0}, set_flag, F(help), 0, 0},
 };
 
@@ -303,8 +353,7 @@ static int check_opts(const listen_opts *o, listen_cfg *c) {
 /* ---- secrets ---------------------------------------------------------------
  */
 
-static int add_secret(listen_cfg *c, const char *s, size_t n,
-                      const char *where) {
+static int add_secret(listen_cfg *c, const char *s, size_t n, const char *where) {
   if (c->nkeys == LISTEN_SECRETS_MAX) {
     fprintf(stderr, PROG ": at most %d secrets\n", LISTEN_SECRETS_MAX);
     return -1;
@@ -322,8 +371,7 @@ static int add_secret(listen_cfg *c, const char *s, size_t n,
 static int is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
 
 /* Every non-blank line of text[0..n), trimmed, as a secret. */
-static int add_secret_lines(listen_cfg *c, const char *text, size_t n,
-                            const char *path) {
+static int add_secret_lines(listen_cfg *c, const char *text, size_t n, const char *path) {
   size_t line = 0;
   for (size_t i = 0; i < n;) {
     const char *nl = memchr(text + i, '\n', n - i);
@@ -353,8 +401,7 @@ static int read_secret_file(listen_cfg *c, const char *path) {
   int bad = text == NULL || ferror(f) || n > SECRET_FILE_MAX;
   fclose(f);
   if (bad)
-    fprintf(stderr, PROG ": cannot read '%s' (at most %d bytes)\n", path,
-            SECRET_FILE_MAX);
+    fprintf(stderr, PROG ": cannot read '%s' (at most %d bytes)\n", path, SECRET_FILE_MAX);
   int rc = bad ? -1 : add_secret_lines(c, text, n, path);
   if (text)
     OPENSSL_cleanse(text, SECRET_FILE_MAX + 1);
@@ -364,8 +411,7 @@ static int read_secret_file(listen_cfg *c, const char *path) {
 
 static int load_secrets(const listen_opts *o, listen_cfg *c) {
   for (size_t i = 0; i < o->secrets.n; i++)
-    if (add_secret(c, o->secrets.v[i], strlen(o->secrets.v[i]), "--secret") !=
-        0)
+    if (add_secret(c, o->secrets.v[i], strlen(o->secrets.v[i]), "--secret") != 0)
       return -1;
   for (size_t i = 0; i < o->files.n; i++)
     if (read_secret_file(c, o->files.v[i]) != 0)
@@ -383,8 +429,7 @@ static int parse_opts(int argc, char **argv, listen_opts *o, listen_cfg *c) {
   fl_args a;
   set_defaults(o);
   parse_ctx p = {&a, o};
-  if (FL_ARGS_INIT(&a, PROG, table, 0) != 0 ||
-      fl_args_parse(&a, argc, argv, one_option, &p) != 0)
+  if (FL_ARGS_INIT(&a, PROG, table, 0) != 0 || fl_args_parse(&a, argc, argv, one_option, &p) != 0)
     return -1;
   if (o->help) {
     usage(&a, stdout);
@@ -406,8 +451,8 @@ static int open_events(listen_server *l, const listen_opts *o) {
     return -1;
   }
   if (listen_store_open(&l->store, o->out, err, sizeof err) != 0 ||
-      listen_store_load(&l->store, l->dedup, listen_now_ms(),
-                        l->cfg.window_ms, &got, err, sizeof err) != 0) {
+      listen_store_load(&l->store, l->dedup, listen_now_ms(), l->cfg.window_ms, &got, err,
+                        sizeof err) != 0) {
     fprintf(stderr, PROG ": %s\n", err);
     return -1;
   }
@@ -431,8 +476,7 @@ static int open_events(listen_server *l, const listen_opts *o) {
   return 0;
 }
 
-static void fill_httpd_opts(httpd_opts *ho, listen_server *l,
-                            const listen_opts *o) {
+static void fill_httpd_opts(httpd_opts *ho, listen_server *l, const listen_opts *o) {
   memset(ho, 0, sizeof *ho);
   ho->host = o->host;
   ho->port = (uint16_t)o->port;
@@ -463,10 +507,8 @@ static void banner(void *arg, unsigned port) {
     fprintf(stderr,
             PROG ": listening on http://%s:%u%s (scheme %s, %zu "
                  "secret%s, events to %s)\n",
-            o->host, port, o->path ? o->path : "/",
-            sig_scheme_name(r->l.cfg.scheme), r->l.cfg.nkeys,
-            r->l.cfg.nkeys == 1 ? "" : "s",
-            r->l.store.is_file ? o->out : "stdout");
+            o->host, port, o->path ? o->path : "/", sig_scheme_name(r->l.cfg.scheme),
+            r->l.cfg.nkeys, r->l.cfg.nkeys == 1 ? "" : "s", r->l.store.is_file ? o->out : "stdout");
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -489,8 +531,7 @@ static int serve(listen_run *r, const listen_opts *o) {
 static int finish(listen_run *r, int status) {
   listen_server *l = &r->l;
   listen_free_waits(l);
-  if (l->cfg.fsync && l->written > l->synced &&
-      listen_store_sync(&l->store) != 0) {
+  if (l->cfg.fsync && l->written > l->synced && listen_store_sync(&l->store) != 0) {
     fprintf(stderr, PROG ": fdatasync: %s\n", strerror(errno));
     status = 1;
   }

@@ -23,12 +23,10 @@ struct listen_dedup {
   uint64_t evicted;
 };
 
-int listen_dedup_key(const char *id, size_t n,
-                     unsigned char key[LISTEN_DEDUP_KEY_LEN]) {
+int listen_dedup_key(const char *id, size_t n, unsigned char key[LISTEN_DEDUP_KEY_LEN]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(id, n, md, &len, EVP_sha256(), NULL) != 1 ||
-      len < LISTEN_DEDUP_KEY_LEN)
+  if (EVP_Digest(id, n, md, &len, EVP_sha256(), NULL) != 1 || len < LISTEN_DEDUP_KEY_LEN)
     return -1;
   memcpy(key, md, LISTEN_DEDUP_KEY_LEN);
   return 0;
@@ -47,16 +45,13 @@ static entry *entry_at(const listen_dedup *d, const void *elem) {
   return &d->ring[pos1 - 1];
 }
 
-static uint64_t index_hash(const void *elem, void *ud) {
-  return key_hash(entry_at(ud, elem)->key);
-}
+static uint64_t index_hash(const void *elem, void *ud) { return key_hash(entry_at(ud, elem)->key); }
 
 static int index_eq(const void *elem, const void *key, void *ud) {
   return memcmp(entry_at(ud, elem)->key, key, LISTEN_DEDUP_KEY_LEN) == 0;
 }
 
-static const fl_map_type index_type = {sizeof(uint32_t), index_hash,
-                                       index_eq};
+static const fl_map_type index_type = {sizeof(uint32_t), index_hash, index_eq};
 
 /* The index element of key, or NULL. */
 static void *index_find(const listen_dedup *d, const unsigned char *key) {
@@ -136,8 +131,7 @@ int listen_dedup_has(const listen_dedup *d, const unsigned char *key) {
   return index_find(d, key) != NULL;
 }
 
-int listen_dedup_add(listen_dedup *d, const unsigned char *key,
-                     int64_t expires) {
+int listen_dedup_add(listen_dedup *d, const unsigned char *key, int64_t expires) {
   if (d->len == d->cap && d->cap < d->max) {
     size_t cap = d->cap * 2 < d->max ? d->cap * 2 : d->max;
     if (grow(d, cap) != 0)

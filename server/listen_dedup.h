@@ -22,8 +22,7 @@
 typedef struct listen_dedup listen_dedup;
 
 /* The key of an id (n bytes). Returns 0, or -1 (libcrypto failed). */
-int listen_dedup_key(const char *id, size_t n,
-                     unsigned char key[LISTEN_DEDUP_KEY_LEN]);
+int listen_dedup_key(const char *id, size_t n, unsigned char key[LISTEN_DEDUP_KEY_LEN]);
 
 /* A set of at most max keys (1..LISTEN_DEDUP_MAX_LIMIT). Returns 0 and
  * *out, or -1 (out of memory, bad max; *out untouched). */
@@ -41,8 +40,7 @@ int listen_dedup_has(const listen_dedup *d, const unsigned char *key);
 /* Adds key (not yet in the set) to expire at expires. When the set holds
  * max keys the oldest is dropped first. Returns 0, or -1 (out of memory
  * while growing: nothing changed). */
-int listen_dedup_add(listen_dedup *d, const unsigned char *key,
-                     int64_t expires);
+int listen_dedup_add(listen_dedup *d, const unsigned char *key, int64_t expires);
 
 /* Removes key if present (a write that failed after all). Returns 1 when
  * it was there, else 0. */

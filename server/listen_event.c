@@ -22,8 +22,7 @@ int listen_event_time_format(int64_t ms, char *out) {
   int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
   time_t t = (time_t)s;
   struct tm tm;
-  if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 ||
-      tm.tm_year + 1900 > 9999)
+  if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
     return -1;
   memcpy(out, "0000-00-00T00:00:00.000Z", LISTEN_EVENT_TIME_LEN + 1);
   put_digits(out, tm.tm_year + 1900, 4);
@@ -55,9 +54,8 @@ int listen_event_time_parse(const char *s, size_t n, int64_t *ms) {
   for (size_t i = 0; i < n; i++)
     if (shape[i] != '0' && s[i] != shape[i])
       return -1;
-  if (get_digits(s, 4, &y) || get_digits(s + 5, 2, &mo) ||
-      get_digits(s + 8, 2, &d) || get_digits(s + 11, 2, &h) ||
-      get_digits(s + 14, 2, &mi) || get_digits(s + 17, 2, &sec) ||
+  if (get_digits(s, 4, &y) || get_digits(s + 5, 2, &mo) || get_digits(s + 8, 2, &d) ||
+      get_digits(s + 11, 2, &h) || get_digits(s + 14, 2, &mi) || get_digits(s + 17, 2, &sec) ||
       get_digits(s + 20, 3, &milli))
     return -1;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
@@ -115,8 +113,8 @@ static size_t value_end(const char *p, size_t n, size_t i) {
   return depth == 0 ? i : 0;
 }
 
-int listen_event_json_member(const char *json, size_t n, const char *key,
-                             size_t *off, size_t *len) {
+int listen_event_json_member(const char *json, size_t n, const char *key, size_t *off,
+                             size_t *len) {
   size_t kl = strlen(key);
   if (n < 2 || json[0] != '{')
     return -1;
@@ -140,8 +138,8 @@ int listen_event_json_member(const char *json, size_t n, const char *key,
   return -1;
 }
 
-int listen_event_head_parse(const char *line, size_t n, const char **id,
-                            size_t *id_len, int64_t *ms) {
+int listen_event_head_parse(const char *line, size_t n, const char **id, size_t *id_len,
+                            int64_t *ms) {
   size_t hl = sizeof HEAD_ID - 1, tl = sizeof HEAD_TIME - 1, i = hl;
   if (n < hl || memcmp(line, HEAD_ID, hl) != 0)
     return -1;
@@ -159,8 +157,7 @@ int listen_event_head_parse(const char *line, size_t n, const char **id,
   } else {
     return -1;
   }
-  if (n - i < tl + LISTEN_EVENT_TIME_LEN + 1 ||
-      memcmp(line + i, HEAD_TIME, tl) != 0 ||
+  if (n - i < tl + LISTEN_EVENT_TIME_LEN + 1 || memcmp(line + i, HEAD_TIME, tl) != 0 ||
       line[i + tl + LISTEN_EVENT_TIME_LEN] != '"')
     return -1;
   return listen_event_time_parse(line + i + tl, LISTEN_EVENT_TIME_LEN, ms);
@@ -170,8 +167,7 @@ int listen_event_head_parse(const char *line, size_t n, const char **id,
  * ----------------------------------------------------------------- */
 
 static int is_redacted(const char *name) {
-  return fl_strcaseeq(name, "authorization") ||
-         fl_strcaseeq(name, "proxy-authorization") ||
+  return fl_strcaseeq(name, "authorization") || fl_strcaseeq(name, "proxy-authorization") ||
          fl_strcaseeq(name, "cookie");
 }
 
@@ -249,8 +245,7 @@ int listen_event_line(fl_buf *b, const listen_event *ev) {
   if (listen_event_time_format(ev->received_ms, when) != 0)
     memcpy(when, "1970-01-01T00:00:00.000Z", sizeof when);
   int rc = fl_buf_puts(b, HEAD_ID);
-  rc = first_error(rc, ev->id ? fl_buf_append(b, ev->id, ev->id_len)
-                              : fl_buf_puts(b, "null"));
+  rc = first_error(rc, ev->id ? fl_buf_append(b, ev->id, ev->id_len) : fl_buf_puts(b, "null"));
   rc = first_error(rc, fl_buf_puts(b, HEAD_TIME));
   rc = first_error(rc, fl_buf_append(b, when, LISTEN_EVENT_TIME_LEN));
   rc = first_error(rc, fl_buf_puts(b, "\",\"scheme\":"));

@@ -15,8 +15,8 @@
 
 #include "fl.h"
 
-#define LISTEN_EVENT_TIME_LEN 24    /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
-#define LISTEN_EVENT_HEAD_MAX 2048  /* bytes of a line read on restart */
+#define LISTEN_EVENT_TIME_LEN 24   /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+#define LISTEN_EVENT_HEAD_MAX 2048 /* bytes of a line read on restart */
 
 /* Formats Unix milliseconds as RFC 3339 UTC with milliseconds into out
  * (LISTEN_EVENT_TIME_LEN characters and a NUL). Returns 0, or -1 (out of
@@ -30,15 +30,14 @@ int listen_event_time_parse(const char *s, size_t n, int64_t *ms);
 /* Finds the top-level member key (plain, no escapes) of the compact JSON
  * object json[0..n) (as fl_json_compact writes it). Returns 0 with
  * *off and *len the span of its value, or -1 (not an object, no such key). */
-int listen_event_json_member(const char *json, size_t n, const char *key,
-                             size_t *off, size_t *len);
+int listen_event_json_member(const char *json, size_t n, const char *key, size_t *off, size_t *len);
 
 /* Reads the head of a line: {"id":<string|null>,"received_at":"<time>".
  * line[0..n) may be cut anywhere after the time. On success *id and *id_len
  * are the id's JSON string token, quotes included (NULL/0 for null) and
  * *ms the time. Returns 0, or -1 (not a line of ours). */
-int listen_event_head_parse(const char *line, size_t n, const char **id,
-                            size_t *id_len, int64_t *ms);
+int listen_event_head_parse(const char *line, size_t n, const char **id, size_t *id_len,
+                            int64_t *ms);
 
 /* What an event line holds. id is a JSON string token (NULL: null); body
  * is the raw body, json (NULL when the body is not JSON) its compact form;

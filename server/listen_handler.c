@@ -9,8 +9,8 @@
 #include "listen_int.h"
 
 #define JSON_TYPE "application/json"
-#define HEADERS_MAX 256         /* request headers written with --headers */
-#define KEEP_BUF_MAX (4u << 20) /* reused buffers above this are released */
+#define HEADERS_MAX 256                     /* request headers written with --headers */
+#define KEEP_BUF_MAX (4u << 20)             /* reused buffers above this are released */
 #define ID_TOKEN_MAX (WHSIG_ID_MAX * 6 + 2) /* escaped, quoted */
 
 int64_t listen_now_ms(void) {
@@ -21,8 +21,7 @@ int64_t listen_now_ms(void) {
 
 /* ---- replies ------------------------------------------------------------- */
 
-void listen_reply_error(httpd_req *req, unsigned status,
-                        const char *msg) {
+void listen_reply_error(httpd_req *req, unsigned status, const char *msg) {
   fl_buf b = FL_BUF_INIT(1024);
   int rc = fl_buf_puts(&b, "{\"error\":");
   rc = rc == FL_OK ? fl_json_str(&b, msg, strlen(msg)) : rc;
@@ -52,8 +51,8 @@ static int verify(listen_server *l, httpd_req *req, int64_t now_ms) {
   d.id = httpd_req_header(req, "webhook-id");
   d.timestamp = httpd_req_header(req, "webhook-timestamp");
   d.body = httpd_req_body(req, &d.body_len);
-  return sig_verify(l->cfg.scheme, l->cfg.keys, l->cfg.nkeys,
-                    l->cfg.tolerance_s, now_ms / 1000, &d);
+  return sig_verify(l->cfg.scheme, l->cfg.keys, l->cfg.nkeys, l->cfg.tolerance_s, now_ms / 1000,
+                    &d);
 }
 
 /* The id header of the scheme (none: webhook-id, else X-GitHub-Delivery). */
@@ -71,8 +70,7 @@ static const char *id_header(listen_server *l, httpd_req *req) {
  * become U+FFFD and distinct ids one key (and a restart only sees the
  * JSON). Stripe's id is checked when the body is read (valid JSON). */
 static const char *bad_id(listen_server *l, httpd_req *req) {
-  const char *v =
-      l->cfg.scheme == WHSIG_STRIPE ? NULL : id_header(l, req);
+  const char *v = l->cfg.scheme == WHSIG_STRIPE ? NULL : id_header(l, req);
   size_t n = v ? strlen(v) : 0;
   if (n > WHSIG_ID_MAX)
     return "delivery id too long";
@@ -82,13 +80,10 @@ static const char *bad_id(listen_server *l, httpd_req *req) {
 /* The delivery id as a JSON string token into id (left empty when there
  * is none). Stripe: the "id" string of the (compact) JSON body. Returns
  * 0, or 400 (too long), or 500. */
-static unsigned delivery_id(listen_server *l, httpd_req *req,
-                            int is_json, fl_buf *id) {
+static unsigned delivery_id(listen_server *l, httpd_req *req, int is_json, fl_buf *id) {
   if (l->cfg.scheme == WHSIG_STRIPE) {
     size_t off, len;
-    if (!is_json ||
-        listen_event_json_member(l->json.data, l->json.len, "id", &off,
-                                 &len) != 0 ||
+    if (!is_json || listen_event_json_member(l->json.data, l->json.len, "id", &off, &len) != 0 ||
         l->json.data[off] != '"' || len == 2)
       return 0; /* no id, not a string, or "": not deduplicated */
     if (len > ID_TOKEN_MAX)
@@ -116,8 +111,8 @@ static int collect_header(void *cls, const char *name, const char *value) {
   return 0;
 }
 
-static int build_line(listen_server *l, httpd_req *req,
-                      const fl_buf *id, int is_json, int64_t now_ms) {
+static int build_line(listen_server *l, httpd_req *req, const fl_buf *id, int is_json,
+                      int64_t now_ms) {
   listen_event ev;
   memset(&ev, 0, sizeof ev);
   ev.id = id->len ? id->data : NULL;
@@ -148,9 +143,8 @@ static void shrink(fl_buf *b) {
 }
 
 /* Builds the event's line and hands it to the output, which answers. */
-static void accept_event(listen_server *l, httpd_req *req,
-                         const fl_buf *id, const unsigned char *key,
-                         int is_json, int64_t now_ms) {
+static void accept_event(listen_server *l, httpd_req *req, const fl_buf *id,
+                         const unsigned char *key, int is_json, int64_t now_ms) {
   if (build_line(l, req, id, is_json, now_ms) != 0) {
     l->failed++;
     listen_reply_error(req, 500, "out of memory");
@@ -161,8 +155,8 @@ static void accept_event(listen_server *l, httpd_req *req,
 
 /* Compacts the body (when JSON: *is_json) and finds the delivery id and
  * its key. Returns 0, or the HTTP status of the failure. */
-static unsigned read_delivery(listen_server *l, httpd_req *req,
-                              fl_buf *id, unsigned char *key, int *is_json) {
+static unsigned read_delivery(listen_server *l, httpd_req *req, fl_buf *id, unsigned char *key,
+                              int *is_json) {
   size_t len;
   const char *body = httpd_req_body(req, &len);
   fl_buf_reset(&l->json);
@@ -201,8 +195,7 @@ static void handle(listen_server *l, httpd_req *req) {
   unsigned status = read_delivery(l, req, &id, key, &is_json);
   if (status != 0) {
     l->rejected += status == 400;
-    listen_reply_error(
-        req, status, status == 400 ? "delivery id too long" : "internal error");
+    listen_reply_error(req, status, status == 400 ? "delivery id too long" : "internal error");
   } else if (id.len && seen(l, key, now_ms)) {
     l->duplicates++;
     listen_commit_dup(l, req);
@@ -218,8 +211,7 @@ static void handle(listen_server *l, httpd_req *req) {
  * request target must be that path byte for byte, as sent: libmicrohttpd
  * hands over the decoded path, where /ho%6fk is /hook and /hook%00x ends
  * at the NUL. */
-static const char *bad_path(listen_server *l, httpd_req *req,
-                            unsigned *status) {
+static const char *bad_path(listen_server *l, httpd_req *req, unsigned *status) {
   const char *target = httpd_req_target(req);
   *status = 500;
   if (target == NULL)

@@ -38,9 +38,9 @@ typedef struct listen_cfg {
  * pipe or terminal), or made durable (--fsync); a duplicate, for the
  * lines before it. Also the queue entry of its line, while queued. */
 typedef struct listen_wait {
-  httpd_req *req;         /* NULL once abandoned */
-  uint64_t need;          /* the line (number) that must be done first */
-  int owns_key;           /* its line holds key (removed if it fails) */
+  httpd_req *req; /* NULL once abandoned */
+  uint64_t need;  /* the line (number) that must be done first */
+  int owns_key;   /* its line holds key (removed if it fails) */
   int duplicate;
   int err; /* errno that failed it (ECANCELED: shutting down), or 0 */
   unsigned char key[LISTEN_DEDUP_KEY_LEN];
@@ -92,8 +92,7 @@ void listen_on_abandon(httpd_req *req, void *user);
 int64_t listen_now_ms(void);
 
 /* Answers req with status and {"error": msg}. */
-void listen_reply_error(httpd_req *req, unsigned status,
-                        const char *msg);
+void listen_reply_error(httpd_req *req, unsigned status, const char *msg);
 
 /* ---- the output (listen_out.c) ---------------------------------------- */
 
@@ -117,8 +116,7 @@ void listen_out_stop(listen_server *l);
  * Retry-After when the queue is full (nothing written). key (NULL: no id)
  * goes into the dedup set until expires, and out again on failure. From
  * on_request only. */
-void listen_commit(listen_server *l, httpd_req *req,
-                   const unsigned char *key, int64_t expires);
+void listen_commit(listen_server *l, httpd_req *req, const unsigned char *key, int64_t expires);
 
 /* Answers a duplicate: 200 once every line handed over so far is written
  * (and durable), or 500/503 as for its original. From on_request only. */

@@ -53,17 +53,14 @@ static void reply_failed(httpd_req *req, const listen_wait *w) {
     return;
   }
   snprintf(msg, sizeof msg, "%s: %s",
-           w->unsynced ? "cannot make the event durable"
-                       : "cannot write the event",
+           w->unsynced ? "cannot make the event durable" : "cannot write the event",
            strerror(w->err));
   listen_reply_error(req, 500, msg);
 }
 
 /* ---- the replies waiting ------------------------------------------------- */
 
-static uint64_t done_upto(const listen_server *l) {
-  return l->cfg.fsync ? l->synced : l->written;
-}
+static uint64_t done_upto(const listen_server *l) { return l->cfg.fsync ? l->synced : l->written; }
 
 static void free_wait(listen_wait *w) {
   if (w->owned)
@@ -264,11 +261,9 @@ static void on_writable(uv_poll_t *p, int status, int events) {
 }
 
 static void watch(listen_server *l, int on) {
-  if (!l->streaming || on == l->polling ||
-      uv_is_closing((uv_handle_t *)&l->out_poll))
+  if (!l->streaming || on == l->polling || uv_is_closing((uv_handle_t *)&l->out_poll))
     return;
-  int rc = on ? uv_poll_start(&l->out_poll, UV_WRITABLE, on_writable)
-              : uv_poll_stop(&l->out_poll);
+  int rc = on ? uv_poll_start(&l->out_poll, UV_WRITABLE, on_writable) : uv_poll_stop(&l->out_poll);
   l->polling = on && rc == 0;
   if (on && rc != 0)
     drop_lines(l, -rc, 0);
@@ -367,8 +362,7 @@ static int full(const listen_server *l, size_t len) {
 
 /* A reply for req that may have to wait (with a line of len bytes), or
  * NULL when req was answered instead: 503, the queue is full; 500. */
-static listen_wait *wait_new(listen_server *l, httpd_req *req,
-                             size_t len) {
+static listen_wait *wait_new(listen_server *l, httpd_req *req, size_t len) {
   if (full(l, len)) {
     l->busy++;
     reply_busy(req, "the output is backed up: retry later");
@@ -408,8 +402,7 @@ static void settle_now(listen_server *l, listen_wait *w) {
   release(l); /* the others the writes settled (all suspended) */
 }
 
-void listen_commit(listen_server *l, httpd_req *req,
-                   const unsigned char *key, int64_t expires) {
+void listen_commit(listen_server *l, httpd_req *req, const unsigned char *key, int64_t expires) {
   listen_wait *w = wait_new(l, req, l->line.len);
   if (w == NULL)
     return;

@@ -15,8 +15,7 @@
 
 #define READ_BLOCK 65536u
 
-int listen_store_open(listen_store *s, const char *path, char *err,
-                      size_t errlen) {
+int listen_store_open(listen_store *s, const char *path, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   s->fd = 1;
   s->saved_flags = -1;
@@ -64,8 +63,7 @@ int listen_store_stream(listen_store *s) {
 }
 
 /* Adds the id of one line's head to d when it is recent enough. */
-static int load_line(const char *head, size_t n, listen_dedup *d,
-                     int64_t now_ms, int64_t window_ms,
+static int load_line(const char *head, size_t n, listen_dedup *d, int64_t now_ms, int64_t window_ms,
                      listen_store_loaded *out) {
   const char *id;
   size_t id_len;
@@ -95,9 +93,8 @@ typedef struct loader {
 } loader;
 
 /* Feeds one block to the loader: complete lines go to load_line. */
-static int load_block(loader *l, const char *p, size_t n, listen_dedup *d,
-                      int64_t now_ms, int64_t window_ms,
-                      listen_store_loaded *out) {
+static int load_block(loader *l, const char *p, size_t n, listen_dedup *d, int64_t now_ms,
+                      int64_t window_ms, listen_store_loaded *out) {
   while (n > 0) {
     const char *nl = memchr(p, '\n', n);
     size_t take = nl ? (size_t)(nl - p) : n;
@@ -131,9 +128,8 @@ static int repair_tail(listen_store *s, listen_store_loaded *out) {
   return 0;
 }
 
-int listen_store_load(listen_store *s, listen_dedup *d, int64_t now_ms,
-                      int64_t window_ms, listen_store_loaded *out, char *err,
-                      size_t errlen) {
+int listen_store_load(listen_store *s, listen_dedup *d, int64_t now_ms, int64_t window_ms,
+                      listen_store_loaded *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   if (!s->is_file)
     return 0;
@@ -190,9 +186,7 @@ long listen_store_writev(listen_store *s, const struct iovec *iov, int n) {
   return (long)w;
 }
 
-int listen_store_sync(listen_store *s) {
-  return s->is_file ? fdatasync(s->fd) : 0;
-}
+int listen_store_sync(listen_store *s) { return s->is_file ? fdatasync(s->fd) : 0; }
 
 void listen_store_close(listen_store *s) {
   if (s->fd >= 0 && s->saved_flags >= 0)

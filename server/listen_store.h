@@ -40,17 +40,15 @@ typedef struct listen_store_loaded {
 
 /* Opens path for appending (NULL or "-": stdout). Returns 0, or -1 with a
  * message in err (cannot open, locked by another process). */
-int listen_store_open(listen_store *s, const char *path, char *err,
-                      size_t errlen);
+int listen_store_open(listen_store *s, const char *path, char *err, size_t errlen);
 
 /* Reads the file from the start and adds to d the id of every line
  * received within window_ms before now_ms (expiring window_ms after it was
  * received). Only the first LISTEN_EVENT_HEAD_MAX bytes of each line are
  * looked at. A no-op for stdout. Returns 0, or -1 (read error, out of
  * memory: message in err). */
-int listen_store_load(listen_store *s, listen_dedup *d, int64_t now_ms,
-                      int64_t window_ms, listen_store_loaded *out, char *err,
-                      size_t errlen);
+int listen_store_load(listen_store *s, listen_dedup *d, int64_t now_ms, int64_t window_ms,
+                      listen_store_loaded *out, char *err, size_t errlen);
 
 /* Prepares an output that is not the -o file, once the port line was
  * printed. A regular file (stdout redirected): returns 0, and its size is

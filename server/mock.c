@@ -98,8 +98,9 @@ static int parse_opts(int argc, char **argv, fl_args *a, mock_opts *o) {
   memset(o, 0, sizeof *o);
   o->host = "127.0.0.1";
   parse_ctx ctx = {a, o};
-  return FL_ARGS_INIT(a, "flurry mock", table, 0) != 0 ? -1
-                                                        : fl_args_parse(a, argc, argv, one_option, &ctx);
+  return FL_ARGS_INIT(a, "flurry mock", table, 0) != 0
+             ? -1
+             : fl_args_parse(a, argc, argv, one_option, &ctx);
 }
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -107,8 +108,10 @@ static int parse_opts(int argc, char **argv, fl_args *a, mock_opts *o) {
 static void banner(void *arg, unsigned port) {
   const mock_opts *o = arg;
   if (!o->quiet)
-    fprintf(stderr, "flurry mock: listening on http://%s:%u/ (GET / lists "
-            "the endpoints)\n", o->host, port);
+    fprintf(stderr,
+            "flurry mock: listening on http://%s:%u/ (GET / lists "
+            "the endpoints)\n",
+            o->host, port);
 }
 
 static int serve(mock_server *m, mock_opts *o) {

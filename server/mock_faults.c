@@ -31,20 +31,16 @@ static ssize_t cut_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 /* Answers 200 with Content-Length: size, sends send (< size) bytes, then
  * closes or resets the connection. */
-static void send_cut(httpd_req *req, uint64_t size, uint64_t send,
-                     int reset) {
+static void send_cut(httpd_req *req, uint64_t size, uint64_t send, int reset) {
   void *cls = (void *)(uintptr_t)(send << 1 | (reset ? 1u : 0u));
-  httpd_reply_stream(req, 200, "application/octet-stream", size,
-                     cut_read, cls, NULL, NULL);
+  httpd_reply_stream(req, 200, "application/octet-stream", size, cut_read, cls, NULL, NULL);
 }
 
-void mock_reset(mock_server *m, httpd_req *req,
-                const char *arg) {
+void mock_reset(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   int64_t after = 0;
-  if (mock_query_num(req, "after", 0, MOCK_BYTES_MAX, 0,
-                     &after) != 0) {
+  if (mock_query_num(req, "after", 0, MOCK_BYTES_MAX, 0, &after) != 0) {
     mock_send_error(req, 400, "after must be 0..104857600");
     return;
   }
@@ -54,16 +50,13 @@ void mock_reset(mock_server *m, httpd_req *req,
     send_cut(req, 2 * (uint64_t)after, (uint64_t)after, 1);
 }
 
-void mock_truncated(mock_server *m, httpd_req *req,
-                    const char *arg) {
+void mock_truncated(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   int64_t size = 0, send = 0;
-  if (mock_query_num(req, "size", 1, MOCK_BYTES_MAX,
-                     TRUNCATED_SIZE_DEFAULT, &size) != 0 ||
+  if (mock_query_num(req, "size", 1, MOCK_BYTES_MAX, TRUNCATED_SIZE_DEFAULT, &size) != 0 ||
       mock_query_num(req, "send", 0, size - 1, size / 2, &send) != 0) {
-    mock_send_error(req, 400,
-                    "size must be 1..104857600, send 0..size-1");
+    mock_send_error(req, 400, "size must be 1..104857600, send 0..size-1");
     return;
   }
   send_cut(req, (uint64_t)size, (uint64_t)send, 0);
@@ -74,9 +67,9 @@ void mock_truncated(mock_server *m, httpd_req *req,
 
 typedef struct drip {
   uv_timer_t timer;
-  httpd_stream *stream;         /* NULL until the reply is queued */
-  uint64_t left;                /* bytes the timer has not released yet */
-  uint64_t ready;               /* released, not yet read */
+  httpd_stream *stream; /* NULL until the reply is queued */
+  uint64_t left;        /* bytes the timer has not released yet */
+  uint64_t ready;       /* released, not yet read */
 } drip;
 
 static ssize_t drip_read(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -107,30 +100,24 @@ static void drip_free(void *cls) {
   uv_close((uv_handle_t *)&d->timer, drip_closed);
 }
 
-void mock_drip(mock_server *m, httpd_req *req,
-               const char *arg) {
+void mock_drip(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   int64_t bytes, ms;
-  if (mock_query_num(req, "bytes", 0, DRIP_BYTES_MAX,
-                     DRIP_BYTES_DEFAULT, &bytes) != 0 ||
-      mock_query_num(req, "interval_ms", 1, DRIP_INTERVAL_MAX,
-                     DRIP_INTERVAL_DEFAULT, &ms) != 0) {
-    mock_send_error(req, 400,
-                    "bytes must be 0..100000, interval_ms 1..60000");
+  if (mock_query_num(req, "bytes", 0, DRIP_BYTES_MAX, DRIP_BYTES_DEFAULT, &bytes) != 0 ||
+      mock_query_num(req, "interval_ms", 1, DRIP_INTERVAL_MAX, DRIP_INTERVAL_DEFAULT, &ms) != 0) {
+    mock_send_error(req, 400, "bytes must be 0..100000, interval_ms 1..60000");
     return;
   }
   drip *d = bytes ? fl_calloc(1, sizeof *d) : NULL;
   if (d == NULL) { /* nothing to drip, or out of memory */
-    httpd_reply(req, bytes ? 500 : 200, "application/octet-stream", "",
-                0, HTTPD_STATIC);
+    httpd_reply(req, bytes ? 500 : 200, "application/octet-stream", "", 0, HTTPD_STATIC);
     return;
   }
   uv_timer_init(m->loop, &d->timer); /* cannot fail */
   d->timer.data = d;
   d->left = (uint64_t)bytes;
-  if (httpd_reply_stream(req, 200, "application/octet-stream",
-                         (uint64_t)bytes, drip_read, d, drip_free,
-                         &d->stream) == 0)
+  if (httpd_reply_stream(req, 200, "application/octet-stream", (uint64_t)bytes, drip_read, d,
+                         drip_free, &d->stream) == 0)
     uv_timer_start(&d->timer, drip_tick, (uint64_t)ms, (uint64_t)ms);
 }
 
@@ -142,8 +129,7 @@ static void hang_over(httpd_req *req, int64_t ms) {
   httpd_drop(req, HTTPD_CLOSE);
 }
 
-void mock_hang(mock_server *m, httpd_req *req,
-               const char *arg) {
+void mock_hang(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   int64_t ms = 0;
   if (mock_query_num(req, "ms", 1, HANG_MS_MAX, 0, &ms) != 0) {
@@ -158,10 +144,8 @@ void mock_hang(mock_server *m, httpd_req *req,
   }
 }
 
-void mock_malformed(mock_server *m, httpd_req *req,
-                    const char *arg) {
+void mock_malformed(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
-  httpd_reply(req, 200, MOCK_JSON, malformed_json,
-              sizeof malformed_json - 1, HTTPD_STATIC);
+  httpd_reply(req, 200, MOCK_JSON, malformed_json, sizeof malformed_json - 1, HTTPD_STATIC);
 }

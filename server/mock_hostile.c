@@ -146,6 +146,6 @@ void mock_gzip_bomb(mock_server *m, httpd_req *req, const char *arg) {
     mock_send_error(req, 500, "out of memory");
     return;
   }
-  httpd_reply_stream(req, 200, "application/octet-stream", HTTPD_SIZE_UNKNOWN,
-                     bomb_read, b, bomb_free, NULL);
+  httpd_reply_stream(req, 200, "application/octet-stream", HTTPD_SIZE_UNKNOWN, bomb_read, b,
+                     bomb_free, NULL);
 }

@@ -28,8 +28,7 @@ const char *const mock_fault_help[] = {
     " retry_after=V, after=N, size=N, send=M, bytes=N, interval_ms=T, ms=T",
     NULL};
 
-static void fault_status(mock_server *m, httpd_req *req,
-                         const char *arg) {
+static void fault_status(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   const char *s = httpd_req_query(req, "status");
   mock_status(m, req, s ? s : "503");
@@ -40,9 +39,8 @@ static const struct kind {
   const char *name;
   mock_route_fn fn;
 } kinds[MOCK_FAULTS] = {
-    {"reset", mock_reset}, {"status", fault_status},
-    {"hang", mock_hang},   {"truncated", mock_truncated},
-    {"drip", mock_drip},   {"malformed", mock_malformed},
+    {"reset", mock_reset},         {"status", fault_status}, {"hang", mock_hang},
+    {"truncated", mock_truncated}, {"drip", mock_drip},      {"malformed", mock_malformed},
 };
 
 #define NKINDS ((size_t)MOCK_FAULTS)
@@ -111,8 +109,7 @@ static int parse_mix(const char *mix, double *pl) {
   while (next_item(&s, &item, &len)) {
     const char *colon = memchr(item, ':', len);
     int k = colon ? find_kind(item, (size_t)(colon - item)) : -1;
-    if (k < 0 ||
-        parse_prob(colon + 1, len - (size_t)(colon + 1 - item), &p) != 0)
+    if (k < 0 || parse_prob(colon + 1, len - (size_t)(colon + 1 - item), &p) != 0)
       return -1;
     pl[k] += p;
     sum += p;
@@ -120,8 +117,7 @@ static int parse_mix(const char *mix, double *pl) {
   return sum <= 1.0 + 1e-9 ? 0 : -1;
 }
 
-int mock_fault_plan(const char *fail, const char *kind, const char *mix,
-                    double p[MOCK_FAULTS]) {
+int mock_fault_plan(const char *fail, const char *kind, const char *mix, double p[MOCK_FAULTS]) {
   double tmp[MOCK_FAULTS] = {0};
   if ((fail == NULL) == (mix == NULL))
     return -1;
@@ -152,8 +148,7 @@ static int seeded_draw(mock_server *m, httpd_req *req, double *u) {
   int created = 0;
   httpd_req_each(req, HTTPD_QUERY, hash_arg, &h);
   memcpy(key, &h, sizeof h);
-  mock_slot *s =
-      mock_table_get(m->faults, key, sizeof key, &created);
+  mock_slot *s = mock_table_get(m->faults, key, sizeof key, &created);
   if (s == NULL)
     return -1;
   uint64_t n = (uint64_t)s->a;
@@ -183,15 +178,13 @@ static int pick(const double *pl, double u) {
 
 int mock_inject(mock_server *m, httpd_req *req) {
   const char *mix = httpd_req_query(req, "mix");
-  const char *fail = strcmp(httpd_req_path(req), "/flaky") != 0
-                         ? httpd_req_query(req, "fail")
-                         : NULL;
+  const char *fail = strcmp(httpd_req_path(req), "/flaky") != 0 ? httpd_req_query(req, "fail")
+                                                                : NULL;
   double pl[MOCK_FAULTS];
   double u = 0;
   if (mix == NULL && fail == NULL)
     return 0;
-  if (mock_fault_plan(fail, httpd_req_query(req, "kind"), mix,
-                      pl) != 0) {
+  if (mock_fault_plan(fail, httpd_req_query(req, "kind"), mix, pl) != 0) {
     mock_send_error(req, 400,
                     "fault injection wants fail=P (0..1) "
                     "[&kind=K[,K...]] or mix=K:P[,K:P...] (sum <= 1), "

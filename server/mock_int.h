@@ -19,17 +19,16 @@
 
 typedef struct mock_server {
   uv_loop_t *loop;
-  mock_table *flaky;          /* key -> attempts seen */
-  mock_table *limits;         /* "ip|key rate burst" -> token bucket */
-  mock_table *faults;         /* hash of a seeded URL -> requests seen */
-  uint64_t rng;               /* state of the unseeded fault draws */
-  fl_list ws;                 /* open WebSocket connections (mock_ws.c) */
+  mock_table *flaky;  /* key -> attempts seen */
+  mock_table *limits; /* "ip|key rate burst" -> token bucket */
+  mock_table *faults; /* hash of a seeded URL -> requests seen */
+  uint64_t rng;       /* state of the unseeded fault draws */
+  fl_list ws;         /* open WebSocket connections (mock_ws.c) */
 } mock_server;
 
 /* An endpoint: arg is the path past a prefix route ("/delay/" + "300"),
  * NULL for an exact route. It must answer, defer or drop req. */
-typedef void (*mock_route_fn)(mock_server *m, httpd_req *req,
-                              const char *arg);
+typedef void (*mock_route_fn)(mock_server *m, httpd_req *req, const char *arg);
 
 /* `flurry mock send-webhook` (mock_send.c); argv[0] is "send-webhook".
  * Returns the exit status: 0 every answer 2xx, 1 otherwise, 2 bad usage. */
@@ -58,25 +57,20 @@ extern const char *const mock_fault_help[];
  */
 
 /* Answers with a static JSON body. */
-void mock_send_static(httpd_req *req, unsigned status,
-                      const char *json);
+void mock_send_static(httpd_req *req, unsigned status, const char *json);
 /* Answers with b's content (rc: the accumulated fl_buf result; 500 if not
  * FL_OK) as JSON; b is emptied either way. */
-void mock_send_buf(httpd_req *req, unsigned status, fl_buf *b,
-                   int rc);
+void mock_send_buf(httpd_req *req, unsigned status, fl_buf *b, int rc);
 /* Answers {"error": msg}. */
-void mock_send_error(httpd_req *req, unsigned status,
-                     const char *msg);
+void mock_send_error(httpd_req *req, unsigned status, const char *msg);
 /* Adds a response header with an integer value. Returns 0 or -1. */
-int mock_header_i64(httpd_req *req, const char *name,
-                    int64_t v);
+int mock_header_i64(httpd_req *req, const char *name, int64_t v);
 /* s (NULL: invalid) as an integer in [min, max]. Returns 0 or -1. */
-int mock_parse_num(const char *s, int64_t min, int64_t max,
-                   int64_t *out);
+int mock_parse_num(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Query argument name as an integer in [min, max]; def when absent.
  * Returns 0, or -1 when present but invalid. */
-int mock_query_num(httpd_req *req, const char *name,
-                   int64_t min, int64_t max, int64_t def, int64_t *out);
+int mock_query_num(httpd_req *req, const char *name, int64_t min, int64_t max, int64_t def,
+                   int64_t *out);
 /* 1 when s is printable ASCII (and tab), 1..1024 bytes: safe in a header. */
 int mock_header_value_ok(const char *s);
 /* Adds Retry-After from ?retry_after= (seconds or an HTTP-date, verbatim)
@@ -94,39 +88,26 @@ typedef void (*mock_fire_cb)(httpd_req *req, int64_t ms);
  * server closes first (the timer is then released by
  * mock_on_abandon). Only from an endpoint. Returns 0, or -1 (out of
  * memory: req is untouched, still to be answered). */
-int mock_defer(mock_server *m, httpd_req *req, int64_t ms,
-               mock_fire_cb fire);
+int mock_defer(mock_server *m, httpd_req *req, int64_t ms, mock_fire_cb fire);
 
 /* ---- endpoints in other files ----------------------------------------------
  */
 
-void mock_status(mock_server *m, httpd_req *req,
-                 const char *arg); /* mock_routes.c */
-void mock_flaky(mock_server *m, httpd_req *req,
-                const char *arg); /* mock_keyed.c */
-void mock_limited(mock_server *m, httpd_req *req,
-                  const char *arg);
-void mock_reset(mock_server *m, httpd_req *req,
-                const char *arg); /* mock_faults.c */
-void mock_truncated(mock_server *m, httpd_req *req,
-                    const char *arg);
-void mock_drip(mock_server *m, httpd_req *req,
-               const char *arg);
-void mock_hang(mock_server *m, httpd_req *req,
-               const char *arg);
-void mock_malformed(mock_server *m, httpd_req *req,
-                    const char *arg);
-void mock_ndjson(mock_server *m, httpd_req *req,
-                 const char *arg); /* mock_stream.c */
-void mock_lines(mock_server *m, httpd_req *req,
-                const char *arg);
+void mock_status(mock_server *m, httpd_req *req, const char *arg); /* mock_routes.c */
+void mock_flaky(mock_server *m, httpd_req *req, const char *arg);  /* mock_keyed.c */
+void mock_limited(mock_server *m, httpd_req *req, const char *arg);
+void mock_reset(mock_server *m, httpd_req *req, const char *arg); /* mock_faults.c */
+void mock_truncated(mock_server *m, httpd_req *req, const char *arg);
+void mock_drip(mock_server *m, httpd_req *req, const char *arg);
+void mock_hang(mock_server *m, httpd_req *req, const char *arg);
+void mock_malformed(mock_server *m, httpd_req *req, const char *arg);
+void mock_ndjson(mock_server *m, httpd_req *req, const char *arg); /* mock_stream.c */
+void mock_lines(mock_server *m, httpd_req *req, const char *arg);
 void mock_sse(mock_server *m, httpd_req *req, const char *arg);
 void mock_ws(mock_server *m, httpd_req *req,
              const char *arg); /* mock_ws.c: /ws/echo, /ws/broadcast */
-void mock_huge_headers(mock_server *m, httpd_req *req,
-                       const char *arg); /* mock_hostile.c */
-void mock_gzip_bomb(mock_server *m, httpd_req *req,
-                    const char *arg);
+void mock_huge_headers(mock_server *m, httpd_req *req, const char *arg); /* mock_hostile.c */
+void mock_gzip_bomb(mock_server *m, httpd_req *req, const char *arg);
 
 /* ---- fault injection (mock_inject.c) ---------------------------------------
  */
@@ -148,8 +129,7 @@ enum mock_fault {
  * sum at most 1), into p: the probability of each kind. No I/O, no
  * allocation. Returns 0, or -1 (p untouched) when both or neither are
  * given, or on a bad probability or kind name. */
-int mock_fault_plan(const char *fail, const char *kind, const char *mix,
-                    double p[MOCK_FAULTS]);
+int mock_fault_plan(const char *fail, const char *kind, const char *mix, double p[MOCK_FAULTS]);
 
 /* Applies ?fail=P[&kind=K,...] or ?mix=K:P,... to req. Returns 1 when req
  * was handled (a fault, or 400 for bad parameters), 0 when the endpoint

@@ -27,8 +27,7 @@ static int flaky_kind(httpd_req *req, int *reset) {
   return k == NULL || *reset || strcmp(k, "status") == 0 ? 0 : -1;
 }
 
-static void flaky_answer(httpd_req *req, const char *key,
-                         int64_t attempt, int64_t status) {
+static void flaky_answer(httpd_req *req, const char *key, int64_t attempt, int64_t status) {
   fl_buf b = FL_BUF_INIT(1024);
   int rc = fl_buf_puts(&b, "{\"key\":");
   rc |= fl_json_str(&b, key, strlen(key));
@@ -41,8 +40,7 @@ static void flaky_answer(httpd_req *req, const char *key,
   mock_send_buf(req, (unsigned)status, &b, rc);
 }
 
-void mock_flaky(mock_server *m, httpd_req *req,
-                const char *arg) {
+void mock_flaky(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   const char *key = NULL;
   int64_t fail, status;
@@ -54,16 +52,14 @@ void mock_flaky(mock_server *m, httpd_req *req,
   const char *ra = httpd_req_query(req, "retry_after");
   if (mock_query_num(req, "fail", 0, FLAKY_FAIL_MAX, 1, &fail) != 0 ||
       mock_query_num(req, "status", 200, 599, 503, &status) != 0 ||
-      (ra && !mock_header_value_ok(ra)) ||
-      flaky_kind(req, &reset) != 0) {
+      (ra && !mock_header_value_ok(ra)) || flaky_kind(req, &reset) != 0) {
     mock_send_error(req, 400,
                     "bad fail (0..1000000), status (200..599), "
                     "kind (status|reset) or retry_after");
     return;
   }
   int created = 0;
-  mock_slot *s =
-      mock_table_get(m->flaky, key, strlen(key), &created);
+  mock_slot *s = mock_table_get(m->flaky, key, strlen(key), &created);
   if (s == NULL) {
     mock_send_error(req, 500, "internal error");
     return;
@@ -92,8 +88,7 @@ static int64_t ceil_pos(double x) {
 
 /* Refills and takes one token; returns 1 if allowed. s->a = tokens,
  * s->b = time of the last refill (ms, monotonic). */
-static int bucket_take(mock_slot *s, int created, double rate,
-                       double burst, double now) {
+static int bucket_take(mock_slot *s, int created, double rate, double burst, double now) {
   if (created) {
     s->a = burst;
   } else {
@@ -109,28 +104,22 @@ static int bucket_take(mock_slot *s, int created, double rate,
 }
 
 /* The bucket for this request: "key K R B" with ?key=, else "ip A R B". */
-static mock_slot *bucket_find(mock_server *m, httpd_req *req,
-                              const char *key, int64_t rate,
+static mock_slot *bucket_find(mock_server *m, httpd_req *req, const char *key, int64_t rate,
                               int64_t burst, int *created) {
   fl_buf k = FL_BUF_INIT(MOCK_TABLE_KEY_MAX);
-  int rc = fl_buf_printf(&k, "%s %s %lld %lld", key ? "key" : "ip",
-                         key ? key : httpd_req_peer(req),
+  int rc = fl_buf_printf(&k, "%s %s %lld %lld", key ? "key" : "ip", key ? key : httpd_req_peer(req),
                          (long long)rate, (long long)burst);
-  mock_slot *s =
-      rc == FL_OK ? mock_table_get(m->limits, k.data, k.len, created)
-                  : NULL;
+  mock_slot *s = rc == FL_OK ? mock_table_get(m->limits, k.data, k.len, created) : NULL;
   fl_buf_free(&k);
   return s;
 }
 
-static void bucket_quota(mock_slot *s, int created, int64_t rate,
-                         int64_t burst, quota *q) {
+static void bucket_quota(mock_slot *s, int created, int64_t rate, int64_t burst, quota *q) {
   double r = (double)rate;
   q->refused = !bucket_take(s, created, r, (double)burst, fl_now_ms());
   q->limit = rate;
   q->remaining = (int64_t)s->a;
-  q->reset_s =
-      ceil_pos(q->refused ? (1.0 - s->a) / r : ((double)burst - s->a) / r);
+  q->reset_s = ceil_pos(q->refused ? (1.0 - s->a) / r : ((double)burst - s->a) / r);
   if (q->refused && q->reset_s < 1)
     q->reset_s = 1;
 }
@@ -150,19 +139,17 @@ static int quota_headers(httpd_req *req, const quota *q) {
   rc |= httpd_header(req, "RateLimit-Policy", v);
   rc |= mock_header_i64(req, "X-RateLimit-Limit", l) |
         mock_header_i64(req, "X-RateLimit-Remaining", n) |
-        mock_header_i64(req, "X-RateLimit-Reset",
-                        (int64_t)time(NULL) + r);
+        mock_header_i64(req, "X-RateLimit-Reset", (int64_t)time(NULL) + r);
   return rc ? FL_ENOMEM : FL_OK;
 }
 
-static void quota_answer(httpd_req *req, const quota *q,
-                         int64_t status) {
+static void quota_answer(httpd_req *req, const quota *q, int64_t status) {
   fl_buf b = FL_BUF_INIT(256);
   long long l = q->limit;
   int rc = quota_headers(req, q);
   if (!q->refused) {
-    rc |= fl_buf_printf(&b, "{\"ok\":true,\"limit\":%lld,\"remaining\":%lld}",
-                        l, (long long)q->remaining);
+    rc |= fl_buf_printf(&b, "{\"ok\":true,\"limit\":%lld,\"remaining\":%lld}", l,
+                        (long long)q->remaining);
     status = 200;
   } else if (status == 403) { /* GitHub: the headers say when, no Retry-After */
     rc |= fl_buf_printf(&b,
@@ -170,15 +157,13 @@ static void quota_answer(httpd_req *req, const quota *q,
                         "\"limit\":%lld}",
                         l);
   } else {
-    rc |= mock_header_i64(req, "Retry-After", q->reset_s) ? FL_ENOMEM
-                                                                  : FL_OK;
+    rc |= mock_header_i64(req, "Retry-After", q->reset_s) ? FL_ENOMEM : FL_OK;
     rc |= fl_buf_printf(&b, "{\"error\":\"rate limited\",\"limit\":%lld}", l);
   }
   mock_send_buf(req, (unsigned)status, &b, rc);
 }
 
-void mock_limited(mock_server *m, httpd_req *req,
-                  const char *arg) {
+void mock_limited(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   int64_t rate, burst, status;
   const char *key = NULL;

@@ -52,8 +52,7 @@ static void fire_done(void) { seen.in_flight--; }
 
 /* Counts the request; answers now, or after ?delay_ms= (counted in flight
  * meanwhile). */
-static void answer(mock_server *m, httpd_req *req, int kind,
-                   mock_fire_cb fire) {
+static void answer(mock_server *m, httpd_req *req, int kind, mock_fire_cb fire) {
   int64_t d = 0;
   seen.requests[kind]++;
   if (mock_query_num(req, "delay_ms", 0, DELAY_MAX_MS, 0, &d) != 0) {
@@ -83,10 +82,9 @@ static int items_link(httpd_req *req, int64_t page, int64_t per, int64_t total) 
                   (long long)(page + 1), (long long)per, (long long)total, d);
   if (page > 1)
     snprintf(link + n, sizeof link - (size_t)n,
-             ", </items?page=%lld&per_page=%lld&total=%lld%s>; rel=\"prev\"",
-             (long long)(page - 1), (long long)per, (long long)total, d);
-  return httpd_header(req, "Link", link) |
-         mock_header_i64(req, "X-Total-Count", total);
+             ", </items?page=%lld&per_page=%lld&total=%lld%s>; rel=\"prev\"", (long long)(page - 1),
+             (long long)per, (long long)total, d);
+  return httpd_header(req, "Link", link) | mock_header_i64(req, "X-Total-Count", total);
 }
 
 static void items_fire(httpd_req *req, int64_t ms) {
@@ -146,7 +144,8 @@ static void cursor_fire(httpd_req *req, int64_t ms) {
   int rc = fl_buf_puts(&b, "{\"items\":");
   rc |= put_items(&b, off + 1, limit, total);
   if (off + limit < total)
-    rc |= fl_buf_printf(&b, ",\"meta\":{\"next_cursor\":\"c%llx\",\"total\":%lld},\"next\":"
+    rc |= fl_buf_printf(&b,
+                        ",\"meta\":{\"next_cursor\":\"c%llx\",\"total\":%lld},\"next\":"
                         "\"/items/cursor?cursor=c%llx&limit=%lld&total=%lld%s\"}",
                         (unsigned long long)(off + limit), (long long)total,
                         (unsigned long long)(off + limit), (long long)limit, (long long)total, d);
@@ -205,8 +204,7 @@ static void link_fire(httpd_req *req, int64_t ms) {
     mock_send_error(req, 400, "next= must be printable ASCII");
     return;
   }
-  static const char *const shown[] = {"Authorization", "Cookie", "X-Api-Key", "Accept",
-                                      "X-Trace"};
+  static const char *const shown[] = {"Authorization", "Cookie", "X-Api-Key", "Accept", "X-Trace"};
   fl_buf b = FL_BUF_INIT(OUT_MAX);
   int rc = fl_buf_puts(&b, "{\"authorization\":");
   const char *auth = httpd_req_header(req, "Authorization");
@@ -239,8 +237,8 @@ void mock_items_stats(mock_server *m, httpd_req *req, const char *arg) {
   for (int k = 0; k < K_KINDS; k++)
     rc |= fl_buf_printf(&b, "%s\"%s\":%llu", k ? "," : "", kind_name[k],
                         (unsigned long long)seen.requests[k]);
-  rc |= fl_buf_printf(&b, "},\"in_flight\":%lld,\"in_flight_max\":%lld}",
-                      (long long)seen.in_flight, (long long)seen.in_flight_max);
+  rc |= fl_buf_printf(&b, "},\"in_flight\":%lld,\"in_flight_max\":%lld}", (long long)seen.in_flight,
+                      (long long)seen.in_flight_max);
   if (httpd_req_query(req, "reset"))
     memset(&seen, 0, sizeof seen);
   mock_send_buf(req, 200, &b, rc);
@@ -314,9 +312,11 @@ int mock_user_sub(mock_server *m, httpd_req *req, const char *arg) {
 static int put_comments(fl_buf *b, int64_t p) {
   int rc = fl_buf_putc(b, '[');
   for (int64_t k = 0; k <= p % 3; k++)
-    rc |= fl_buf_printf(b, "%s{\"id\":%lld,\"post_id\":%lld,\"body\":\"Comment %lld on post "
-                        "%lld\"}", k ? "," : "", (long long)(10 * p + k), (long long)p,
-                        (long long)k, (long long)p);
+    rc |= fl_buf_printf(b,
+                        "%s{\"id\":%lld,\"post_id\":%lld,\"body\":\"Comment %lld on post "
+                        "%lld\"}",
+                        k ? "," : "", (long long)(10 * p + k), (long long)p, (long long)k,
+                        (long long)p);
   return rc | fl_buf_putc(b, ']');
 }
 

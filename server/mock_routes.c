@@ -57,8 +57,7 @@ static void r_index(mock_server *m, httpd_req *req, const char *arg) {
 static void r_json(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
-  httpd_reply(req, 200, MOCK_JSON, slideshow,
-              sizeof slideshow - 1, HTTPD_STATIC);
+  httpd_reply(req, 200, MOCK_JSON, slideshow, sizeof slideshow - 1, HTTPD_STATIC);
 }
 
 /* ---- /delay/{ms}: a deferred reply driven by a uv timer ------------------ */
@@ -81,19 +80,16 @@ static void r_delay(mock_server *m, httpd_req *req, const char *arg) {
 
 /* ---- /status/{code} ------------------------------------------------------ */
 
-void mock_status(mock_server *m, httpd_req *req,
-                 const char *arg) {
+void mock_status(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   int64_t code = 0;
   if (mock_parse_num(arg, 200, 599, &code) != 0) {
-    mock_send_error(
-        req, 400, "status must be 200..599 (1xx is not a final status)");
+    mock_send_error(req, 400, "status must be 200..599 (1xx is not a final status)");
     return;
   }
   int ra = mock_retry_after(req);
   if (ra != 0) { /* -2: out of memory, not the client's fault */
-    mock_send_error(req, ra == -1 ? 400 : 500,
-                    ra == -1 ? "bad retry_after" : "internal error");
+    mock_send_error(req, ra == -1 ? 400 : 500, ra == -1 ? "bad retry_after" : "internal error");
     return;
   }
   if (code == 204 || code == 304) { /* no body allowed */
@@ -114,20 +110,18 @@ static int put_user(fl_buf *b, int64_t id) {
                        "{\"id\":%lld,\"name\":\"User %lld\",\"username\":"
                        "\"user%lld\",\"email\":\"user%lld@example.com\","
                        "\"active\":%s,\"score\":%u}",
-                       i, i, i, i, (h & 7) ? "true" : "false",
-                       (unsigned)(h % 1000));
+                       i, i, i, i, (h & 7) ? "true" : "false", (unsigned)(h % 1000));
 }
 
-static int users_link(httpd_req *req, int64_t page, int64_t per_page,
-                      int64_t total) {
+static int users_link(httpd_req *req, int64_t page, int64_t per_page, int64_t total) {
   char link[128];
   if (page * per_page >= total)
     return mock_header_i64(req, "X-Total-Count", total);
-  snprintf(link, sizeof link, "</users?page=%lld&per_page=%lld&total=%lld>; "
-           "rel=\"next\"", (long long)(page + 1), (long long)per_page,
-           (long long)total);
-  return httpd_header(req, "Link", link) |
-         mock_header_i64(req, "X-Total-Count", total);
+  snprintf(link, sizeof link,
+           "</users?page=%lld&per_page=%lld&total=%lld>; "
+           "rel=\"next\"",
+           (long long)(page + 1), (long long)per_page, (long long)total);
+  return httpd_header(req, "Link", link) | mock_header_i64(req, "X-Total-Count", total);
 }
 
 static void r_users(mock_server *m, httpd_req *req, const char *arg) {
@@ -135,12 +129,9 @@ static void r_users(mock_server *m, httpd_req *req, const char *arg) {
   (void)arg;
   int64_t page, per_page, total;
   if (mock_query_num(req, "page", 1, USER_ID_MAX, 1, &page) != 0 ||
-      mock_query_num(req, "per_page", 1, USERS_PAGE_MAX,
-                     USERS_PAGE_DEFAULT, &per_page) != 0 ||
-      mock_query_num(req, "total", 0, USER_ID_MAX, USERS_TOTAL_DEFAULT,
-                     &total) != 0) {
-    mock_send_error(
-        req, 400, "bad page, per_page (1..1000) or total (0..1000000)");
+      mock_query_num(req, "per_page", 1, USERS_PAGE_MAX, USERS_PAGE_DEFAULT, &per_page) != 0 ||
+      mock_query_num(req, "total", 0, USER_ID_MAX, USERS_TOTAL_DEFAULT, &total) != 0) {
+    mock_send_error(req, 400, "bad page, per_page (1..1000) or total (0..1000000)");
     return;
   }
   fl_buf b = FL_BUF_INIT(OUT_MAX);
@@ -198,8 +189,7 @@ static int put_member(void *cls, const char *name, const char *value) {
   c->rc |= c->count++ ? fl_buf_putc(c->b, ',') : FL_OK;
   c->rc |= put_name(c->b, name, c->lower);
   c->rc |= fl_buf_putc(c->b, ':');
-  c->rc |= value ? fl_json_str(c->b, value, strlen(value))
-                 : fl_buf_puts(c->b, "null");
+  c->rc |= value ? fl_json_str(c->b, value, strlen(value)) : fl_buf_puts(c->b, "null");
   return c->rc != FL_OK;
 }
 
@@ -250,8 +240,7 @@ static void r_echo(mock_server *m, httpd_req *req, const char *arg) {
   mock_send_buf(req, 200, &b, rc);
 }
 
-static void r_headers(mock_server *m, httpd_req *req,
-                      const char *arg) {
+static void r_headers(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   fl_buf b = FL_BUF_INIT(OUT_MAX);
@@ -294,14 +283,12 @@ static void r_bytes(mock_server *m, httpd_req *req, const char *arg) {
     httpd_reply(req, 200, ct, "", 0, HTTPD_STATIC);
     return;
   }
-  httpd_reply_stream(req, 200, ct, (uint64_t)n, bytes_read,
-                     (void *)(uintptr_t)n, NULL, NULL);
+  httpd_reply_stream(req, 200, ct, (uint64_t)n, bytes_read, (void *)(uintptr_t)n, NULL, NULL);
 }
 
 /* ---- redirects ----------------------------------------------------------- */
 
-static void send_redirect(httpd_req *req, unsigned status,
-                          const char *location) {
+static void send_redirect(httpd_req *req, unsigned status, const char *location) {
   fl_buf b = FL_BUF_INIT(4096);
   int rc = httpd_header(req, "Location", location) ? FL_ENOMEM : FL_OK;
   rc |= fl_buf_puts(&b, "{\"location\":");
@@ -310,8 +297,7 @@ static void send_redirect(httpd_req *req, unsigned status,
   mock_send_buf(req, status, &b, rc);
 }
 
-static void r_redirect(mock_server *m, httpd_req *req,
-                       const char *arg) {
+static void r_redirect(mock_server *m, httpd_req *req, const char *arg) {
   int64_t n = 0;
   char loc[64];
   if (mock_parse_num(arg, 0, REDIRECT_MAX, &n) != 0) {
@@ -329,8 +315,7 @@ static void r_redirect(mock_server *m, httpd_req *req,
   send_redirect(req, 302, loc);
 }
 
-static void r_redirect_to(mock_server *m, httpd_req *req,
-                          const char *arg) {
+static void r_redirect_to(mock_server *m, httpd_req *req, const char *arg) {
   (void)m;
   (void)arg;
   const char *url = httpd_req_query(req, "url");
@@ -359,10 +344,8 @@ static const struct route {
   const char *help;
 } routes[] = {
     {"/", 0, r_index, "GET  /                     this list, as JSON"},
-    {"/json", 0, r_json,
-     "GET  /json                 a fixed JSON document (~250 bytes)"},
-    {"/delay/", 1, r_delay,
-     "ANY  /delay/{ms}           answer after ms milliseconds (0..60000)"},
+    {"/json", 0, r_json, "GET  /json                 a fixed JSON document (~250 bytes)"},
+    {"/delay/", 1, r_delay, "ANY  /delay/{ms}           answer after ms milliseconds (0..60000)"},
     {"/status/", 1, mock_status,
      "ANY  /status/{code}        answer with status code (200..599)"
      " [?retry_after=V: seconds or an HTTP-date, verbatim]"},
@@ -378,12 +361,10 @@ static const struct route {
     {"/bytes/", 1, r_bytes,
      "GET  /bytes/{n}            n pseudo-random bytes (0..104857600),"
      " deterministic"},
-    {"/redirect/", 1, r_redirect,
-     "GET  /redirect/{n}         302 n times (0..100), then /json"},
+    {"/redirect/", 1, r_redirect, "GET  /redirect/{n}         302 n times (0..100), then /json"},
     {"/redirect-to", 0, r_redirect_to,
      "GET  /redirect-to?url=U    redirect to U [&status=3xx, default 302]"},
-    {"/headers", 0, r_headers,
-     "GET  /headers              the request headers as JSON"},
+    {"/headers", 0, r_headers, "GET  /headers              the request headers as JSON"},
     {"/flaky", 0, mock_flaky,
      "ANY  /flaky?key=K          the first N requests with key K fail"
      " [&fail=N (1)&kind=status|reset&status=S (503)&retry_after=V]"},

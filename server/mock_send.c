@@ -43,25 +43,30 @@ static const opt_row table[] = {
     {{"secret", 0, "S",
       "signing secret (repeatable: stripe and standard\n"
       "send one signature per secret, github uses the\n"
-      "first). standard: whsec_<base64>", 0},
+      "first). standard: whsec_<base64>",
+      0},
      O_SECRET},
     {{"count", 0, "N", "deliveries (default 1)", 0}, O_COUNT},
     {{"same-id", 0, NULL,
       "every delivery is the same one (same id, same\n"
-      "body): a redelivery", 0},
+      "body): a redelivery",
+      0},
      O_SAME_ID},
     {{"id", 0, "ID",
       "the delivery id (default: random); with\n"
       "--count N > 1 the i-th gets ID-i (unless\n"
-      "--same-id)", 0},
+      "--same-id)",
+      0},
      O_ID},
     {{"body", 0, "JSON",
       "the body (default {\"id\":ID,\"object\":\"event\",...});\n"
-      "Stripe's event id is the body's \"id\"", 0},
+      "Stripe's event id is the body's \"id\"",
+      0},
      O_BODY},
     {{"timestamp-offset", 0, "SECONDS",
       "sign with now + SECONDS (stripe,\n"
-      "standard): test the tolerance", 0},
+      "standard): test the tolerance",
+      0},
      O_OFFSET},
     {{"bad-signature", 0, NULL, "sign with a wrong secret", 0}, O_BAD},
     {{"help", 'h', NULL, "this text", 0}, O_HELP},
@@ -87,15 +92,31 @@ static int one_option(const fl_arg *row, const char *v, void *ud) {
   send_opts *o = ((parse_ctx *)ud)->o;
   const opt_row *r = FL_CONTAINER(row, opt_row, arg);
   switch (r->key) {
-  case O_URL: o->url = v; return 0;
-  case O_SCHEME: o->scheme_name = v; return 0;
-  case O_ID: o->id = v; return 0;
-  case O_BODY: o->body = v; return 0;
-  case O_SAME_ID: o->same_id = 1; return 0;
-  case O_BAD: o->bad_signature = 1; return 0;
-  case O_HELP: o->help = 1; return 0;
-  case O_COUNT: return fl_args_int(a, &r->arg, v, 1, COUNT_MAX, &o->count);
-  case O_OFFSET: return fl_args_int(a, &r->arg, v, -OFFSET_MAX, OFFSET_MAX, &o->offset);
+  case O_URL:
+    o->url = v;
+    return 0;
+  case O_SCHEME:
+    o->scheme_name = v;
+    return 0;
+  case O_ID:
+    o->id = v;
+    return 0;
+  case O_BODY:
+    o->body = v;
+    return 0;
+  case O_SAME_ID:
+    o->same_id = 1;
+    return 0;
+  case O_BAD:
+    o->bad_signature = 1;
+    return 0;
+  case O_HELP:
+    o->help = 1;
+    return 0;
+  case O_COUNT:
+    return fl_args_int(a, &r->arg, v, 1, COUNT_MAX, &o->count);
+  case O_OFFSET:
+    return fl_args_int(a, &r->arg, v, -OFFSET_MAX, OFFSET_MAX, &o->offset);
   default: /* O_SECRET */
     if (o->nsecrets == WHSIG_MAX)
       return fl_args_bad(a, &r->arg, "", "too many secrets");
@@ -117,10 +138,8 @@ static int check_opts(send_opts *o) {
   }
   for (size_t k = 0; k < o->nsecrets; k++) {
     sig_key *key = &o->keys[k];
-    if (sig_key_parse(o->scheme, o->secrets[k], strlen(o->secrets[k]),
-                      key) != 0) {
-      fprintf(stderr, PROG ": not a valid secret for --scheme %s\n",
-              o->scheme_name);
+    if (sig_key_parse(o->scheme, o->secrets[k], strlen(o->secrets[k]), key) != 0) {
+      fprintf(stderr, PROG ": not a valid secret for --scheme %s\n", o->scheme_name);
       return -1;
     }
     if (o->bad_signature)
@@ -158,8 +177,7 @@ static int add_header(delivery *d, const char *name, const char *value) {
 }
 
 /* The i-th delivery's id, body, signature and headers. */
-static int prepare(const send_opts *o, const char *base, int64_t i,
-                   delivery *d) {
+static int prepare(const send_opts *o, const char *base, int64_t i, delivery *d) {
   char ts[24];
   int64_t t = (int64_t)time(NULL) + o->offset;
   snprintf(ts, sizeof ts, "%lld", (long long)t);
@@ -168,9 +186,8 @@ static int prepare(const send_opts *o, const char *base, int64_t i,
   fl_buf_reset(&d->sig);
   curl_slist_free_all(d->headers);
   d->headers = NULL;
-  int rc = o->same_id || o->count == 1
-               ? fl_buf_puts(&d->id, base)
-               : fl_buf_printf(&d->id, "%s-%lld", base, (long long)i);
+  int rc = o->same_id || o->count == 1 ? fl_buf_puts(&d->id, base)
+                                       : fl_buf_printf(&d->id, "%s-%lld", base, (long long)i);
   if (o->body)
     rc |= fl_buf_puts(&d->body, o->body);
   else
@@ -178,9 +195,8 @@ static int prepare(const send_opts *o, const char *base, int64_t i,
                         "{\"id\":\"%s\",\"object\":\"event\","
                         "\"type\":\"flurry.test\",\"data\":{\"n\":%lld}}",
                         d->id.data, (long long)(o->same_id ? 0 : i));
-  if (rc != FL_OK ||
-      sig_sign(o->scheme, o->keys, o->nsecrets, d->id.data, t,
-               d->body.data, d->body.len, &d->sig) != FL_OK)
+  if (rc != FL_OK || sig_sign(o->scheme, o->keys, o->nsecrets, d->id.data, t, d->body.data,
+                              d->body.len, &d->sig) != FL_OK)
     return -1;
   const char *hdr = sig_header(o->scheme);
   rc = add_header(d, "Content-Type", "application/json");

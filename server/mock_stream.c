@@ -22,16 +22,16 @@ typedef struct gen {
   uv_timer_t timer;
   httpd_stream *stream; /* NULL until the reply is queued */
   int kind;
-  uint64_t next, last;  /* the next record's number; the last one's */
-  uint64_t ready;       /* released by the timer, not generated yet */
-  int paced;            /* interval_ms > 0: the timer releases records */
-  uint64_t cut_every;   /* cut the record after this many (0: never) */
-  uint64_t sent;        /* records sent whole on this connection */
-  int closing;          /* the cut record went out: close next */
-  int64_t retry;        /* SSE: retry: sent first (-1: none) */
-  int crlf;             /* lines: CRLF line ends */
+  uint64_t next, last; /* the next record's number; the last one's */
+  uint64_t ready;      /* released by the timer, not generated yet */
+  int paced;           /* interval_ms > 0: the timer releases records */
+  uint64_t cut_every;  /* cut the record after this many (0: never) */
+  uint64_t sent;       /* records sent whole on this connection */
+  int closing;         /* the cut record went out: close next */
+  int64_t retry;       /* SSE: retry: sent first (-1: none) */
+  int crlf;            /* lines: CRLF line ends */
   size_t pad;
-  char *rec;            /* the current record's text */
+  char *rec; /* the current record's text */
   size_t len, off;
 } gen;
 
@@ -46,10 +46,11 @@ static void make_record(gen *g, uint64_t i) {
                       : snprintf(g->rec, cap, ": flurry mock\n\n");
   else if (g->kind == GEN_SSE)
     n = snprintf(g->rec, cap, "%sevent: tick\nid: %llu\ndata: tick %llu\ndata: of %llu\n\n",
-                 i % 5 == 0 ? ": keep-alive\n" : "", (unsigned long long)i,
-                 (unsigned long long)i, (unsigned long long)g->last);
+                 i % 5 == 0 ? ": keep-alive\n" : "", (unsigned long long)i, (unsigned long long)i,
+                 (unsigned long long)g->last);
   else
-    n = snprintf(g->rec, cap, "{\"seq\":%llu%s", (unsigned long long)i, g->pad ? ",\"pad\":\"" : "");
+    n = snprintf(g->rec, cap, "{\"seq\":%llu%s", (unsigned long long)i,
+                 g->pad ? ",\"pad\":\"" : "");
   g->len = (size_t)n;
   if (g->kind == GEN_NDJSON) {
     memset(g->rec + g->len, 'x', g->pad);
@@ -121,9 +122,10 @@ static int gen_params(httpd_req *req, gen *g, int64_t *interval) {
       mock_query_num(req, "cut_every", 0, STREAM_N_MAX, 0, &cut) != 0 ||
       mock_query_num(req, "retry", 0, STREAM_RETRY_MAX, -1, &retry) != 0 ||
       mock_query_num(req, "crlf", 0, 1, 0, &crlf) != 0) {
-    mock_send_error(req, 400, "n must be 0..100000000, interval_ms 0..60000, "
-                                      "pad 0..65536, cut_every 0..100000000, retry "
-                                      "0..600000, crlf 0..1");
+    mock_send_error(req, 400,
+                    "n must be 0..100000000, interval_ms 0..60000, "
+                    "pad 0..65536, cut_every 0..100000000, retry "
+                    "0..600000, crlf 0..1");
     return -1;
   }
   g->next = 1;
@@ -153,8 +155,7 @@ static int sse_resume(httpd_req *req, gen *g) {
   return 0;
 }
 
-static void stream_endpoint(mock_server *m, httpd_req *req, int kind,
-                            const char *ctype) {
+static void stream_endpoint(mock_server *m, httpd_req *req, int kind, const char *ctype) {
   gen *g = fl_calloc(1, sizeof *g);
   int64_t interval = 0;
   if (g == NULL) {
@@ -177,8 +178,8 @@ static void stream_endpoint(mock_server *m, httpd_req *req, int kind,
   uv_timer_init(m->loop, &g->timer); /* cannot fail */
   g->timer.data = g;
   g->paced = interval > 0;
-  if (httpd_reply_stream(req, 200, ctype, UINT64_MAX, gen_read, g, gen_free,
-                         &g->stream) == 0 && g->paced)
+  if (httpd_reply_stream(req, 200, ctype, UINT64_MAX, gen_read, g, gen_free, &g->stream) == 0 &&
+      g->paced)
     uv_timer_start(&g->timer, gen_tick, (uint64_t)interval, (uint64_t)interval);
 }
 

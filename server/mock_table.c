@@ -16,8 +16,8 @@ typedef struct entry {
 } entry;
 
 struct mock_table {
-  fl_map map;   /* entry * */
-  fl_list lru;  /* entry.lru */
+  fl_map map;  /* entry * */
+  fl_list lru; /* entry.lru */
   size_t max_keys;
 };
 
@@ -60,9 +60,7 @@ void mock_table_free(mock_table *t) {
   if (t == NULL)
     return;
   fl_list *l, *tmp;
-  FL_LIST_FOREACH_SAFE(l, tmp, &t->lru) {
-    fl_free(FL_CONTAINER(l, entry, lru));
-  }
+  FL_LIST_FOREACH_SAFE(l, tmp, &t->lru) { fl_free(FL_CONTAINER(l, entry, lru)); }
   fl_map_free(&t->map);
   fl_free(t);
 }
@@ -92,9 +90,7 @@ static entry *insert(mock_table *t, const key *k, uint64_t h) {
   return e;
 }
 
-mock_slot *mock_table_get(mock_table *t,
-                          const char *key_p, size_t n,
-                          int *created) {
+mock_slot *mock_table_get(mock_table *t, const char *key_p, size_t n, int *created) {
   if (n > MOCK_TABLE_KEY_MAX)
     return NULL;
   key k = {key_p, n};

@@ -32,9 +32,7 @@ void mock_table_free(mock_table *t);
  * absent and evicting the least recently used entry when full. The pointer
  * is valid until the next call. Returns NULL when out of memory or when n
  * exceeds MOCK_TABLE_KEY_MAX. */
-mock_slot *mock_table_get(mock_table *t,
-                          const char *key, size_t n,
-                          int *created);
+mock_slot *mock_table_get(mock_table *t, const char *key, size_t n, int *created);
 
 /* Number of entries. */
 size_t mock_table_count(const mock_table *t);

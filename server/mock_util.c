@@ -34,14 +34,11 @@ void mock_free(mock_server *m) {
 
 /* ---- sending ------------------------------------------------------------ */
 
-void mock_send_static(httpd_req *req, unsigned status,
-                      const char *json) {
-  httpd_reply(req, status, MOCK_JSON, json, strlen(json),
-              HTTPD_STATIC);
+void mock_send_static(httpd_req *req, unsigned status, const char *json) {
+  httpd_reply(req, status, MOCK_JSON, json, strlen(json), HTTPD_STATIC);
 }
 
-void mock_send_buf(httpd_req *req, unsigned status, fl_buf *b,
-                   int rc) {
+void mock_send_buf(httpd_req *req, unsigned status, fl_buf *b, int rc) {
   size_t len = 0;
   char *p = rc == FL_OK ? fl_buf_take(b, &len) : NULL;
   fl_buf_free(b);
@@ -49,12 +46,10 @@ void mock_send_buf(httpd_req *req, unsigned status, fl_buf *b,
     mock_send_static(req, 500, internal_error);
     return;
   }
-  httpd_reply(req, status, MOCK_JSON, p, len,
-              HTTPD_TAKE);
+  httpd_reply(req, status, MOCK_JSON, p, len, HTTPD_TAKE);
 }
 
-void mock_send_error(httpd_req *req, unsigned status,
-                     const char *msg) {
+void mock_send_error(httpd_req *req, unsigned status, const char *msg) {
   fl_buf b = FL_BUF_INIT(4096);
   int rc = fl_buf_puts(&b, "{\"error\":");
   rc |= fl_json_str(&b, msg, strlen(msg));
@@ -62,8 +57,7 @@ void mock_send_error(httpd_req *req, unsigned status,
   mock_send_buf(req, status, &b, rc);
 }
 
-int mock_header_i64(httpd_req *req, const char *name,
-                    int64_t v) {
+int mock_header_i64(httpd_req *req, const char *name, int64_t v) {
   char s[32];
   snprintf(s, sizeof s, "%lld", (long long)v);
   return httpd_header(req, name, s);
@@ -71,13 +65,11 @@ int mock_header_i64(httpd_req *req, const char *name,
 
 /* ---- arguments ----------------------------------------------------------- */
 
-int mock_parse_num(const char *s, int64_t min, int64_t max,
-                   int64_t *out) {
+int mock_parse_num(const char *s, int64_t min, int64_t max, int64_t *out) {
   return s ? fl_parse_i64(s, strlen(s), min, max, out) : -1;
 }
 
-int mock_query_num(httpd_req *req, const char *name,
-                   int64_t min, int64_t max, int64_t def,
+int mock_query_num(httpd_req *req, const char *name, int64_t min, int64_t max, int64_t def,
                    int64_t *out) {
   const char *s = httpd_req_query(req, name);
   *out = def;
@@ -131,8 +123,7 @@ static void pending_fire(uv_timer_t *t) {
   uv_close((uv_handle_t *)&p->timer, pending_closed);
 }
 
-int mock_defer(mock_server *m, httpd_req *req, int64_t ms,
-               mock_fire_cb fire) {
+int mock_defer(mock_server *m, httpd_req *req, int64_t ms, mock_fire_cb fire) {
   pending *p = fl_malloc(sizeof *p);
   if (p == NULL)
     return -1;

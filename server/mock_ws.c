@@ -29,8 +29,8 @@ typedef struct mock_ws {
   int broadcast;
   int64_t close_code, after, big;
   int ping;
-  int mute; /* ?mute=1: read and drop everything, answer nothing */
-  int64_t seen; /* messages received */
+  int mute;      /* ?mute=1: read and drop everything, answer nothing */
+  int64_t seen;  /* messages received */
   int close_due; /* close (close_code) once the messages queued are out */
   int ended;
   fl_list link; /* in m->ws, once upgraded */
@@ -124,8 +124,8 @@ static void conn_queue(conn *c, uint8_t op, const void *data, size_t len) {
   if (c->ended)
     return;
   if (wslay_event_get_queued_msg_length(c->ctx) + len > WS_MAX_QUEUE) {
-    wslay_event_queue_close(c->ctx, WSLAY_CODE_POLICY_VIOLATION,
-                            (const uint8_t *)"send queue full", 15);
+    wslay_event_queue_close(c->ctx, WSLAY_CODE_POLICY_VIOLATION, (const uint8_t *)"send queue full",
+                            15);
     return;
   }
   struct wslay_event_msg msg = {op, data, len};
@@ -244,9 +244,8 @@ static void conn_greet(conn *c) {
     c->close_due = 1;
 }
 
-static void conn_upgraded(void *cls, httpd_upgraded *u, int fd, const char *extra,
-                          size_t len) {
-  static const struct wslay_event_callbacks cbs = {c_recv, c_send, NULL, NULL,
+static void conn_upgraded(void *cls, httpd_upgraded *u, int fd, const char *extra, size_t len) {
+  static const struct wslay_event_callbacks cbs = {c_recv, c_send, NULL,    NULL,
                                                    NULL,   NULL,   c_on_msg};
   conn *c = cls;
   c->u = u;

@@ -29,8 +29,7 @@ static int write_port_file(const char *path, unsigned port) {
   return -1;
 }
 
-int serve_announce(const char *prog, unsigned port,
-                   const char *port_file) {
+int serve_announce(const char *prog, unsigned port, const char *port_file) {
   printf("%u\n", port);
   fflush(stdout);
   if (port_file && write_port_file(port_file, port) != 0) {
@@ -48,8 +47,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
   s->cb(s->arg, signum);
 }
 
-int serve_signals_start(serve_signals *s, uv_loop_t *loop,
-                        serve_stop_cb cb, void *arg) {
+int serve_signals_start(serve_signals *s, uv_loop_t *loop, serve_stop_cb cb, void *arg) {
   s->cb = cb;
   s->arg = arg;
   s->fired = 0;
@@ -67,9 +65,7 @@ void serve_signals_close(serve_signals *s) {
   uv_close((uv_handle_t *)&s->sigterm, NULL);
 }
 
-const char *serve_signame(int signum) {
-  return signum == SIGINT ? "SIGINT" : "SIGTERM";
-}
+const char *serve_signame(int signum) { return signum == SIGINT ? "SIGINT" : "SIGTERM"; }
 
 /* ---- a whole server run -----------------------------------------------------
  */
@@ -92,13 +88,11 @@ static void stop(serve_ctx *s) {
 static void on_stop_signal(void *arg, int signum) {
   serve_ctx *s = arg;
   if (!s->quiet)
-    fprintf(stderr, "%s: %s, stopping\n", s->prog,
-            serve_signame(signum));
+    fprintf(stderr, "%s: %s, stopping\n", s->prog, serve_signame(signum));
   stop(s);
 }
 
-int serve_run(serve_ctx *s, uv_loop_t *loop,
-              const httpd_opts *opts) {
+int serve_run(serve_ctx *s, uv_loop_t *loop, const httpd_opts *opts) {
   char err[256];
   s->stopping = 0;
   if (httpd_new(&s->httpd, loop, opts, err, sizeof err) != 0) {

@@ -16,8 +16,7 @@
  * writes the same line to a temporary file next to it and renames it over
  * port_file, so readers see nothing or the whole line. Returns 0, or -1
  * after a message on stderr (the port file could not be written). */
-int serve_announce(const char *prog, unsigned port,
-                   const char *port_file);
+int serve_announce(const char *prog, unsigned port, const char *port_file);
 
 /* ---- signals ------------------------------------------------------------ */
 
@@ -33,8 +32,7 @@ typedef struct serve_signals {
 
 /* Watches SIGINT and SIGTERM on loop; cb(arg, signum) runs on the first
  * one. Returns 0, or -1 (the handles are open all the same: close them). */
-int serve_signals_start(serve_signals *s, uv_loop_t *loop,
-                        serve_stop_cb cb, void *arg);
+int serve_signals_start(serve_signals *s, uv_loop_t *loop, serve_stop_cb cb, void *arg);
 
 /* Closes both handles (from a loop callback, or before uv_run). */
 void serve_signals_close(serve_signals *s);
@@ -65,7 +63,6 @@ typedef struct serve_ctx {
  * file, see serve_announce), runs loop until SIGINT or SIGTERM has
  * closed the server and every handle. Returns 0 (stopped by a signal), or
  * 1 (could not start: a message is on stderr; nothing is left on loop). */
-int serve_run(serve_ctx *s, uv_loop_t *loop,
-              const httpd_opts *opts);
+int serve_run(serve_ctx *s, uv_loop_t *loop, const httpd_opts *opts);
 
 #endif

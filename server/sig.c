@@ -15,8 +15,7 @@
 #define TIME_DIGITS_MAX 15
 #define STANDARD_PREFIX "whsec_"
 
-static const char *const scheme_names[] = {"none", "github", "stripe",
-                                           "standard"};
+static const char *const scheme_names[] = {"none", "github", "stripe", "standard"};
 
 const char *sig_strerror(int rc) {
   switch (rc) {
@@ -44,9 +43,7 @@ int sig_scheme_parse(const char *name, sig_scheme *out) {
   return -1;
 }
 
-const char *sig_scheme_name(sig_scheme s) {
-  return scheme_names[s];
-}
+const char *sig_scheme_name(sig_scheme s) { return scheme_names[s]; }
 
 const char *sig_header(sig_scheme s) {
   switch (s) {
@@ -120,8 +117,7 @@ static int b64_group(const char *s, int pad, unsigned char *out) {
 
 /* Canonical padded base64 (RFC 4648) of at most max bytes. Returns the
  * byte count, or -1. */
-static long b64_decode(const char *s, size_t n, unsigned char *out,
-                       size_t max) {
+static long b64_decode(const char *s, size_t n, unsigned char *out, size_t max) {
   if (n == 0 || n % 4 != 0 || n / 4 * 3 > max + 2)
     return -1;
   size_t len = 0;
@@ -159,8 +155,7 @@ int sig_parse_github(const char *v, size_t n, sig_set *out) {
   static const char prefix[] = "sha256=";
   size_t pl = sizeof prefix - 1;
   memset(out, 0, sizeof *out);
-  if (n < pl || memcmp(v, prefix, pl) != 0 ||
-      parse_hex_mac(v + pl, n - pl, out->mac[0]) != 0)
+  if (n < pl || memcmp(v, prefix, pl) != 0 || parse_hex_mac(v + pl, n - pl, out->mac[0]) != 0)
     return WHSIG_EMALFORMED;
   out->n = 1;
   return WHSIG_OK;
@@ -173,8 +168,7 @@ static int usable(const sig_set *set) {
 }
 
 static int is_alnum(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9');
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 /* One "key=value" element of a Stripe-Signature header; the key is
@@ -189,8 +183,7 @@ static int stripe_element(const char *e, size_t n, sig_set *out) {
       return -1;
   const char *val = eq + 1;
   if (kl == 1 && e[0] == 't') {
-    if (out->t_str != NULL ||
-        sig_parse_time(val, vl, &out->t) != WHSIG_OK)
+    if (out->t_str != NULL || sig_parse_time(val, vl, &out->t) != WHSIG_OK)
       return -1;
     out->t_str = val;
     out->t_len = vl;
@@ -235,8 +228,7 @@ static int standard_token(const char *tok, size_t n, sig_set *out) {
     return 0; /* v1a and later versions: not ours */
   if (out->n == WHSIG_MAX)
     return -1;
-  if (sl != B64_LEN || b64_decode(comma + 1, sl, out->mac[out->n],
-                                  WHSIG_MAC_LEN) != WHSIG_MAC_LEN)
+  if (sl != B64_LEN || b64_decode(comma + 1, sl, out->mac[out->n], WHSIG_MAC_LEN) != WHSIG_MAC_LEN)
     out->bad++;
   else
     out->n++;
@@ -261,8 +253,7 @@ int sig_parse_standard(const char *v, size_t n, sig_set *out) {
   return tokens ? usable(out) : WHSIG_EMALFORMED;
 }
 
-int sig_key_parse(sig_scheme scheme, const char *s, size_t n,
-                  sig_key *out) {
+int sig_key_parse(sig_scheme scheme, const char *s, size_t n, sig_key *out) {
   size_t pl = sizeof STANDARD_PREFIX - 1;
   if (scheme != WHSIG_STANDARD) {
     if (n == 0 || n > WHSIG_KEY_MAX)
@@ -300,25 +291,21 @@ static EVP_MAC_CTX *hmac_new(void) {
 
 /* HMAC-SHA256 of the concatenated parts with key into out. Returns 0, or
  * -1 (libcrypto failed). */
-static int hmac_one(EVP_MAC_CTX *ctx, const sig_key *key,
-                    const part *parts, size_t nparts,
+static int hmac_one(EVP_MAC_CTX *ctx, const sig_key *key, const part *parts, size_t nparts,
                     unsigned char out[WHSIG_MAC_LEN]) {
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
   size_t len = 0;
   int ok = EVP_MAC_init(ctx, key->k, key->len, params) == 1;
   for (size_t i = 0; ok && i < nparts; i++)
     ok = EVP_MAC_update(ctx, parts[i].p, parts[i].n) == 1;
-  ok = ok && EVP_MAC_final(ctx, out, &len, WHSIG_MAC_LEN) == 1 &&
-       len == WHSIG_MAC_LEN;
+  ok = ok && EVP_MAC_final(ctx, out, &len, WHSIG_MAC_LEN) == 1 && len == WHSIG_MAC_LEN;
   return ok ? 0 : -1;
 }
 
 /* The MAC of the parts with each key: macs[k]. Returns 0, or -1. */
-static int hmac_all(const sig_key *keys, size_t nkeys,
-                    const part *parts, size_t nparts,
+static int hmac_all(const sig_key *keys, size_t nkeys, const part *parts, size_t nparts,
                     unsigned char (*macs)[WHSIG_MAC_LEN]) {
   EVP_MAC_CTX *ctx = hmac_new();
   int rc = ctx ? 0 : -1;
@@ -330,9 +317,8 @@ static int hmac_all(const sig_key *keys, size_t nkeys,
 
 /* The parts signed: body (github), "t.body" (stripe), "id.t.body"
  * (standard). Returns their count. */
-static size_t signed_parts(sig_scheme scheme, const char *id,
-                           const char *t, size_t t_len, const char *body,
-                           size_t body_len, part *parts) {
+static size_t signed_parts(sig_scheme scheme, const char *id, const char *t, size_t t_len,
+                           const char *body, size_t body_len, part *parts) {
   size_t n = 0;
   if (scheme == WHSIG_STANDARD) {
     parts[n++] = (part){id, strlen(id)};
@@ -356,8 +342,7 @@ static int in_set(const unsigned char *mac, const sig_set *set) {
 
 /* Tries the keys in turn, stopping at the first whose MAC of the parts is
  * in set. Returns WHSIG_OK, EMISMATCH or ECRYPTO. */
-static int match_keys(const sig_key *keys, size_t nkeys,
-                      const part *parts, size_t nparts,
+static int match_keys(const sig_key *keys, size_t nkeys, const part *parts, size_t nparts,
                       const sig_set *set) {
   EVP_MAC_CTX *ctx = hmac_new();
   int rc = ctx ? WHSIG_EMISMATCH : WHSIG_ECRYPTO;
@@ -381,8 +366,7 @@ static int id_ok(const char *id) {
 }
 
 /* Parses the headers of d into set (and, for standard, the timestamp). */
-static int parse_delivery(sig_scheme scheme,
-                          const sig_delivery *d, sig_set *set) {
+static int parse_delivery(sig_scheme scheme, const sig_delivery *d, sig_set *set) {
   if (d->signature == NULL)
     return WHSIG_EMISSING;
   size_t n = strlen(d->signature);
@@ -403,8 +387,7 @@ static int parse_delivery(sig_scheme scheme,
   return rc;
 }
 
-int sig_verify(sig_scheme scheme, const sig_key *keys,
-               size_t nkeys, int64_t tolerance, int64_t now,
+int sig_verify(sig_scheme scheme, const sig_key *keys, size_t nkeys, int64_t tolerance, int64_t now,
                const sig_delivery *d) {
   if (scheme == WHSIG_NONE)
     return WHSIG_OK;
@@ -414,16 +397,13 @@ int sig_verify(sig_scheme scheme, const sig_key *keys,
     return rc;
   /* everything that costs nothing first: the HMACs read the whole body
    * once per key */
-  if (scheme != WHSIG_GITHUB &&
-      (set.t < now - tolerance || set.t > now + tolerance))
+  if (scheme != WHSIG_GITHUB && (set.t < now - tolerance || set.t > now + tolerance))
     return WHSIG_ESTALE;
   if (set.n == 0)
     return WHSIG_EMISMATCH;
   part parts[5];
-  size_t np = signed_parts(scheme, d->id, set.t_str, set.t_len, d->body,
-                           d->body_len, parts);
-  return match_keys(keys, nkeys < WHSIG_MAX ? nkeys : WHSIG_MAX,
-                    parts, np, &set);
+  size_t np = signed_parts(scheme, d->id, set.t_str, set.t_len, d->body, d->body_len, parts);
+  return match_keys(keys, nkeys < WHSIG_MAX ? nkeys : WHSIG_MAX, parts, np, &set);
 }
 
 /* ---- signing ---------------------------------------------------------------
@@ -439,9 +419,8 @@ static int put_hex(fl_buf *out, const unsigned char *mac) {
   return fl_buf_append(out, hex, sizeof hex);
 }
 
-static int put_signatures(sig_scheme scheme,
-                          unsigned char (*macs)[WHSIG_MAC_LEN],
-                          size_t nkeys, fl_buf *out) {
+static int put_signatures(sig_scheme scheme, unsigned char (*macs)[WHSIG_MAC_LEN], size_t nkeys,
+                          fl_buf *out) {
   int rc = FL_OK;
   for (size_t k = 0; rc == FL_OK && k < nkeys; k++) {
     if (scheme == WHSIG_STRIPE) {
@@ -455,9 +434,8 @@ static int put_signatures(sig_scheme scheme,
   return rc;
 }
 
-int sig_sign(sig_scheme scheme, const sig_key *keys,
-             size_t nkeys, const char *id, int64_t t, const char *body,
-             size_t body_len, fl_buf *out) {
+int sig_sign(sig_scheme scheme, const sig_key *keys, size_t nkeys, const char *id, int64_t t,
+             const char *body, size_t body_len, fl_buf *out) {
   char ts[24];
   unsigned char macs[WHSIG_MAX][WHSIG_MAC_LEN];
   part parts[5];
@@ -466,8 +444,7 @@ int sig_sign(sig_scheme scheme, const sig_key *keys,
   if (scheme == WHSIG_GITHUB || nkeys > WHSIG_MAX)
     nkeys = scheme == WHSIG_GITHUB ? 1 : WHSIG_MAX;
   int tl = snprintf(ts, sizeof ts, "%lld", (long long)t);
-  size_t np =
-      signed_parts(scheme, id ? id : "", ts, (size_t)tl, body, body_len, parts);
+  size_t np = signed_parts(scheme, id ? id : "", ts, (size_t)tl, body, body_len, parts);
   if (hmac_all(keys, nkeys, parts, np, macs) != 0)
     return WHSIG_ECRYPTO;
   if (scheme == WHSIG_GITHUB) {

@@ -34,11 +34,11 @@
 
 #include "fl.h"
 
-#define WHSIG_MAC_LEN 32                    /* HMAC-SHA256 */
-#define WHSIG_MAX 16                        /* signatures read from one header */
-#define WHSIG_KEY_MAX 512                   /* bytes of one secret */
-#define WHSIG_TOLERANCE_DEFAULT 300         /* seconds */
-#define WHSIG_ID_MAX 256                    /* bytes of a webhook-id */
+#define WHSIG_MAC_LEN 32            /* HMAC-SHA256 */
+#define WHSIG_MAX 16                /* signatures read from one header */
+#define WHSIG_KEY_MAX 512           /* bytes of one secret */
+#define WHSIG_TOLERANCE_DEFAULT 300 /* seconds */
+#define WHSIG_ID_MAX 256            /* bytes of a webhook-id */
 
 typedef enum sig_scheme {
   WHSIG_NONE = 0, /* no verification (local testing only) */
@@ -50,13 +50,13 @@ typedef enum sig_scheme {
 /* Results. The HTTP status a receiver answers with is in brackets. */
 enum {
   WHSIG_OK = 0,
-  WHSIG_EMISSING = -1,           /* a required header is absent [401] */
-  WHSIG_EMALFORMED = -2,         /* a header or secret that does not parse
+  WHSIG_EMISSING = -1,   /* a required header is absent [401] */
+  WHSIG_EMALFORMED = -2, /* a header or secret that does not parse
                                   [400] */
   WHSIG_ESTALE = -3,     /* timestamp outside tolerance, checked
                                   before the signature [401] */
-  WHSIG_EMISMATCH = -4,          /* no signature matches any secret [401] */
-  WHSIG_ECRYPTO = -5             /* libcrypto failed (out of memory) [500] */
+  WHSIG_EMISMATCH = -4,  /* no signature matches any secret [401] */
+  WHSIG_ECRYPTO = -5     /* libcrypto failed (out of memory) [500] */
 };
 
 /* A short description of a result ("signature mismatch"). */
@@ -118,8 +118,7 @@ typedef struct sig_key {
  * bytes as they are (Stripe's "whsec_..." included). Returns WHSIG_OK,
  * or WHSIG_EMALFORMED (empty, longer than WHSIG_KEY_MAX, bad
  * base64). */
-int sig_key_parse(sig_scheme scheme, const char *s, size_t n,
-                  sig_key *out);
+int sig_key_parse(sig_scheme scheme, const char *s, size_t n, sig_key *out);
 
 /* What one delivery brings. Header values are NUL-terminated, NULL when
  * absent; the body is borrowed for the call. */
@@ -140,8 +139,7 @@ typedef struct sig_delivery {
  * authentic or not), EMISMATCH (no v1 signature, or none matches any key),
  * ECRYPTO; else WHSIG_OK. WHSIG_NONE always returns
  * WHSIG_OK. */
-int sig_verify(sig_scheme scheme, const sig_key *keys,
-               size_t nkeys, int64_t tolerance, int64_t now,
+int sig_verify(sig_scheme scheme, const sig_key *keys, size_t nkeys, int64_t tolerance, int64_t now,
                const sig_delivery *d);
 
 /* Appends to out the signature header value for a delivery signed with
@@ -149,8 +147,7 @@ int sig_verify(sig_scheme scheme, const sig_key *keys,
  * standard) with id (standard). Returns FL_OK, FL_ENOMEM, FL_ELIMIT, or
  * WHSIG_ECRYPTO. For the sender (`flurry mock send-webhook`) and the
  * tests. */
-int sig_sign(sig_scheme scheme, const sig_key *keys,
-             size_t nkeys, const char *id, int64_t t, const char *body,
-             size_t body_len, fl_buf *out);
+int sig_sign(sig_scheme scheme, const sig_key *keys, size_t nkeys, const char *id, int64_t t,
+             const char *body, size_t body_len, fl_buf *out);
 
 #endif

@@ -141,8 +141,7 @@ static char *resolve_url(const char *base, const char *url, const char *query, i
     goto done;
   if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
     goto done;
-  if (query && *query &&
-      curl_url_set(u, CURLUPART_QUERY, query, CURLU_APPENDQUERY) != CURLUE_OK)
+  if (query && *query && curl_url_set(u, CURLUPART_QUERY, query, CURLU_APPENDQUERY) != CURLUE_OK)
     goto done;
   if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
@@ -185,8 +184,7 @@ FLURRY_API int flurry_client_set_ca_file(flurry_client *c, const char *path) {
   return FLURRY_OK;
 }
 
-FLURRY_API int flurry_client_add_header(flurry_client *c, const char *name,
-                                        const char *value) {
+FLURRY_API int flurry_client_add_header(flurry_client *c, const char *name, const char *value) {
   if (c == NULL || !flurry__header_valid(name, value))
     return FLURRY_EINVALID;
   return flurry__slist_add(&c->headers, name, value);
@@ -258,8 +256,8 @@ static int plain_absolute(const char *url) {
 }
 
 
-FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req,
-                                    flurry_done_cb cb, void *user_data) {
+FLURRY_API int flurry_client_submit(flurry_client *c, flurry_request *req, flurry_done_cb cb,
+                                    void *user_data) {
   if (c == NULL || req == NULL || cb == NULL || req->state != REQ_NEW)
     return FLURRY_EINVALID;
   if (c->closing)

@@ -26,12 +26,12 @@ struct flurry_response {
   int err;
   int curl_code;
   int os_errno;
-  char *errmsg;       /* NULL = "" */
-  int detail;         /* a flurry_detail; 0 = none */
+  char *errmsg; /* NULL = "" */
+  int detail;   /* a flurry_detail; 0 = none */
   int status;
-  char *reason;  /* NULL = "" */
-  fl_buf body;   /* bounded by the max response size */
-  fl_buf hdrs;   /* "name\0value\0" pairs of the final response */
+  char *reason; /* NULL = "" */
+  fl_buf body;  /* bounded by the max response size */
+  fl_buf hdrs;  /* "name\0value\0" pairs of the final response */
   size_t nhdrs;
   char *effective_url; /* NULL = "" */
   int attempts;
@@ -42,7 +42,7 @@ struct flurry_response {
                     1 the body, TOO_LARGE_HEADERS the headers */
   int nomem;     /* set by the write callbacks when memory ran out */
   flurry_attempt log[FLURRY_ATTEMPT_LOG];
-  int streamed;              /* stream.c: a streamed request's figures */
+  int streamed; /* stream.c: a streamed request's figures */
   flurry_stream_info stream;
 };
 
@@ -65,14 +65,13 @@ struct flurry__glue_cb;                       /* glue_int.h */
 
 /* Called by flurry__complete instead of the request's callback, when set
  * (paginate.c: a page of a chain). */
-typedef void (*flurry__complete_fn)(flurry_client *c, flurry_request *req,
-                                    flurry_response *resp);
+typedef void (*flurry__complete_fn)(flurry_client *c, flurry_request *req, flurry_response *resp);
 
 struct flurry_request {
   char *method;
   char *url;
-  fl_buf query;                 /* "a=b&c=d", already encoded */
-  struct curl_slist *headers;   /* "Name: value" lines set on the request */
+  fl_buf query;               /* "a=b&c=d", already encoded */
+  struct curl_slist *headers; /* "Name: value" lines set on the request */
   char *body;
   size_t body_len;
   int has_body;
@@ -88,12 +87,12 @@ struct flurry_request {
   flurry_done_cb cb;
   void *user_data;
   flurry__complete_fn on_complete; /* NULL: cb */
-  char *resolved_url; /* NULL: url is used as it is */
-  char *hop_url;                  /* redirect.c: the current hop, NULL = first */
-  struct curl_slist *hop_headers; /* after another origin: without secrets */
-  int64_t hops;                   /* redirects followed in this attempt */
-  int hop_get;                    /* the hop continues as GET, no body */
-  int hop_pending;                /* the next flurry__start is a hop */
+  char *resolved_url;              /* NULL: url is used as it is */
+  char *hop_url;                   /* redirect.c: the current hop, NULL = first */
+  struct curl_slist *hop_headers;  /* after another origin: without secrets */
+  int64_t hops;                    /* redirects followed in this attempt */
+  int hop_get;                     /* the hop continues as GET, no body */
+  int hop_pending;                 /* the next flurry__start is a hop */
   struct curl_slist *send_headers; /* merged list, or NULL = client's */
   CURL *easy;
   int easy_custom; /* transfer.c: options beyond a plain GET's on easy */
@@ -108,15 +107,15 @@ struct flurry_request {
   flurry_request *failed_next; /* on the client's socket-failure list */
   int on_failed_list;
   flurry__stream *stream; /* NULL: not a streamed request */
-  fl_list link; /* in the client's queue or run list, or its host's park list */
+  fl_list link;           /* in the client's queue or run list, or its host's park list */
   /* paginate.c, follow.c: provenance and pages (0 / NULL when unused) */
   uint64_t id, parent_id;
   char *path;
   struct flurry__chain *chain;
   int64_t page;
   int page_known;
-  int no_secrets; /* a page at another origin: no credential headers */
-  void *page_data;   /* flurry_request_set_page_data: this page's user data */
+  int no_secrets;  /* a page at another origin: no credential headers */
+  void *page_data; /* flurry_request_set_page_data: this page's user data */
   int has_page_data;
 };
 
@@ -129,23 +128,23 @@ static inline flurry_request *flurry__req_of(fl_list *n) {
 /* A scheme://host:port the client talks to, with its pacing state. */
 struct flurry__host {
   char *key;
-  uint64_t hash;                      /* of key, in the client's host map */
-  fl_list idle;                       /* in the client's idle list (refs == 0) */
-  size_t refs;                        /* requests submitted to it, not done */
-  double paused_until;                /* Retry-After */
-  flurry__bucket bucket;              /* per-host or adaptive rate */
-  double adapt_rate;                  /* req/s in auto mode, 0 = not limited */
-  double adapt_cap;                   /* from RateLimit-Policy, 0 = unknown */
-  double adapt_at;                    /* last change */
-  double start_gap_ms;                /* EWMA of the gap between starts */
+  uint64_t hash;                        /* of key, in the client's host map */
+  fl_list idle;                         /* in the client's idle list (refs == 0) */
+  size_t refs;                          /* requests submitted to it, not done */
+  double paused_until;                  /* Retry-After */
+  flurry__bucket bucket;                /* per-host or adaptive rate */
+  double adapt_rate;                    /* req/s in auto mode, 0 = not limited */
+  double adapt_cap;                     /* from RateLimit-Policy, 0 = unknown */
+  double adapt_at;                      /* last change */
+  double start_gap_ms;                  /* EWMA of the gap between starts */
   double ok_prev, ok_cur, ok_window_ms; /* successes, this and the last second */
   double last_start_ms;
-  int breaker;                        /* BREAKER_CLOSED / OPEN / HALF_OPEN */
-  int fails;                          /* consecutive connection failures */
+  int breaker; /* BREAKER_CLOSED / OPEN / HALF_OPEN */
+  int fails;   /* consecutive connection failures */
   double breaker_until;
   double cooldown_ms;
   const flurry_request *probe; /* the half-open circuit's one probe */
-  fl_list park; /* parked requests (flurry_request.link), oldest first */
+  fl_list park;                /* parked requests (flurry_request.link), oldest first */
   size_t parked;
   fl_heap_node wake; /* in the client's host wake heap */
 };
@@ -165,29 +164,29 @@ struct flurry_client {
 
   flurry__opts opts;
   char *base_url;
-  char *ca_file; /* NULL = the system's CA store */
+  char *ca_file;              /* NULL = the system's CA store */
   struct curl_slist *headers; /* defaults; always ends with "Expect:" */
-  char **secrets;  /* header names marked secret (secret.c), besides the */
-  size_t nsecrets; /* ones that always are */
+  char **secrets;             /* header names marked secret (secret.c), besides the */
+  size_t nsecrets;            /* ones that always are */
 
   /* The requests by state (flurry__req_set_state keeps these in step). */
   fl_list queue; /* REQ_QUEUED, FIFO waiting for a slot (flurry_request.link) */
   size_t queued;
   size_t running;
-  size_t parked; /* REQ_PARKED: on their hosts' park lists */
-  fl_list run;   /* REQ_RUNNING, attached to the multi handle */
+  size_t parked;     /* REQ_PARKED: on their hosts' park lists */
+  fl_list run;       /* REQ_RUNNING, attached to the multi handle */
   fl_heap backoff;   /* REQ_BACKOFF, by due time */
   fl_heap host_wake; /* hosts with parked requests, by when they may go */
-  fl_map hosts; /* flurry__host *, by key (host.c) */
-  fl_list idle; /* hosts without requests (flurry__host.idle), oldest first */
+  fl_map hosts;      /* flurry__host *, by key (host.c) */
+  fl_list idle;      /* hosts without requests (flurry__host.idle), oldest first */
   size_t nidle;
   flurry__bucket rate; /* client-wide */
   double budget;       /* retry budget tokens; unused when the option is 0 */
   uint64_t retries;
-  CURL **easy_pool;      /* idle easy handles, reused */
+  CURL **easy_pool; /* idle easy handles, reused */
   size_t easy_pool_len, easy_pool_cap;
 
-  int h2c_reuse_broken; /* libcurl < 8.0.0: see configure() */
+  int h2c_reuse_broken;        /* libcurl < 8.0.0: see configure() */
   flurry_request *sock_failed; /* transfers whose socket could not be watched */
   int in_callback;
   int in_run; /* inside flurry_client_run: stop the loop once idle */

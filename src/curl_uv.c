@@ -114,9 +114,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   socket_action(s->client, s->fd, flags);
 }
 
-static void on_curl_timer(uv_timer_t *t) {
-  socket_action(t->data, CURL_SOCKET_TIMEOUT, 0);
-}
+static void on_curl_timer(uv_timer_t *t) { socket_action(t->data, CURL_SOCKET_TIMEOUT, 0); }
 
 /* CURLMOPT_TIMERFUNCTION: only (re)arms the one timer. */
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
@@ -207,8 +205,7 @@ static int sock_maybe_gone(CURL *easy, const flurry__sock *s) {
  * per transfer cost two or three per request). The handle goes when libcurl
  * closes the socket (close_socket below), or on CURL_POLL_REMOVE when
  * libcurl closed it alone (sock_maybe_gone). */
-static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
-                          void *socketp) {
+static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
   flurry_client *c = userp;
   flurry__sock *s = sock_get(c, fd);
   (void)socketp;

@@ -6,9 +6,7 @@
 
 #define PATH_MAX_BYTES 4096
 
-FLURRY_API uint64_t flurry_request_id(const flurry_request *req) {
-  return req ? req->id : 0;
-}
+FLURRY_API uint64_t flurry_request_id(const flurry_request *req) { return req ? req->id : 0; }
 
 FLURRY_API uint64_t flurry_request_parent(const flurry_request *req) {
   return req ? req->parent_id : 0;
@@ -41,9 +39,8 @@ FLURRY_API int flurry_request_set_parent(flurry_request *req, const flurry_reque
   return FLURRY_OK;
 }
 
-FLURRY_API int flurry_client_submit_unique(flurry_client *c, flurry_request *req,
-                                           flurry_dedupe *d, flurry_done_cb cb,
-                                           void *user_data, int *submitted) {
+FLURRY_API int flurry_client_submit_unique(flurry_client *c, flurry_request *req, flurry_dedupe *d,
+                                           flurry_done_cb cb, void *user_data, int *submitted) {
   if (c == NULL || req == NULL || d == NULL || submitted == NULL)
     return FLURRY_EINVALID;
   *submitted = 0;

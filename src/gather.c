@@ -14,8 +14,7 @@ static flurry_response *refused(flurry_request *req, int err) {
   flurry_response *resp = flurry__response_new(1);
   if (resp == NULL)
     return NULL;
-  flurry__response_set_error(resp, err, "%s: %s %s", flurry_strerror(err), req->method,
-                             req->url);
+  flurry__response_set_error(resp, err, "%s: %s %s", flurry_strerror(err), req->method, req->url);
   return resp;
 }
 

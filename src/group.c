@@ -62,8 +62,7 @@ FLURRY_API int flurry_group_find(const flurry_group *g, const char *name) {
 
 FLURRY_API int flurry_group_add(flurry_group *g, const char *name, flurry_request *req) {
   if (g == NULL || name == NULL || req == NULL || req->state != REQ_NEW || req->chain ||
-      g->submitted ||
-      g->n >= GROUP_MAX_PARTS || flurry_group_find(g, name) >= 0)
+      g->submitted || g->n >= GROUP_MAX_PARTS || flurry_group_find(g, name) >= 0)
     return FLURRY_EINVALID;
   if (g->n == g->cap) {
     size_t cap = g->cap ? g->cap * 2 : 4;
@@ -148,13 +147,13 @@ FLURRY_API int flurry_group_submit(flurry_group *g, flurry_group_cb cb, void *us
       g->part[i].err = FLURRY_OK;
     g->left = 0;
     return first_err == FLURRY_ENOMEM || first_err == FLURRY_ECANCELLED ? first_err
-                                                                          : FLURRY_EINVALID;
+                                                                        : FLURRY_EINVALID;
   }
   g->submitted = 1;
   for (size_t i = 0; i < g->n; i++)
     if (g->part[i].req && refuse(&g->part[i], g->part[i].err) != FLURRY_OK)
       g->part[i].err = FLURRY_ENOMEM; /* its slot stays without a response */
-  g->left--; /* the parts are out: the last one back ends the group */
+  g->left--;                          /* the parts are out: the last one back ends the group */
   return FLURRY_OK;
 }
 

@@ -161,8 +161,8 @@ void flurry__hosts_free(flurry_client *c) {
 
 /* ---- admission, parking, waking ---- */
 
-flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h,
-                                   const flurry_request *req, double now, double *until) {
+flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h, const flurry_request *req,
+                                   double now, double *until) {
   double wait;
   (void)c;
   if (h->breaker == BREAKER_OPEN) {
@@ -342,8 +342,7 @@ static void adapt_learn(flurry_client *c, flurry__host *h, const flurry_response
   }
 }
 
-void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request *req,
-                        double now) {
+void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request *req, double now) {
   const flurry_response *resp = req->resp;
   breaker_learn(c, h, req, now);
   int64_t delay = flurry__server_delay(resp);

@@ -14,14 +14,13 @@ flurry__host *flurry__host_acquire(flurry_client *c, const char *url);
 void flurry__host_release(flurry_client *c, flurry__host *h);
 /* May a request to h start now? HOST_WAIT sets *until (ms; INFINITY: until
  * a probe answers). HOST_GO takes the host's token. */
-flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h,
-                                   const flurry_request *req, double now, double *until);
+flurry__verdict flurry__host_admit(flurry_client *c, flurry__host *h, const flurry_request *req,
+                                   double now, double *until);
 /* A request is done (completed or cancelled): if it was the host's probe,
  * the requests waiting on it go on. */
 void flurry__host_done(flurry_client *c, flurry__host *h, const flurry_request *req);
 /* Learns from a finished attempt: breaker, Retry-After pause, adaptive rate. */
-void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request *req,
-                        double now);
+void flurry__host_learn(flurry_client *c, flurry__host *h, const flurry_request *req, double now);
 /* Parks a request on its host until `until`. */
 void flurry__host_park(flurry_client *c, flurry__host *h, flurry_request *req, double until);
 /* Hosts whose wait ended: their parked requests go back to the queue. */

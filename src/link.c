@@ -124,7 +124,8 @@ FLURRY_API int flurry_link_rel_has(const flurry_link *l, const char *name) {
   return 0;
 }
 
-FLURRY_API int flurry_link_find(const char *p, size_t n, const char *rel, const char **uri, size_t *len) {
+FLURRY_API int flurry_link_find(const char *p, size_t n, const char *rel, const char **uri,
+                                size_t *len) {
   for (;;) {
     flurry_link l;
     size_t used;

@@ -11,37 +11,37 @@
 #define DAY_MS (24 * 3600 * 1000LL)
 
 /* X(ENUM, name, default, min, max, client_only) */
-#define FLURRY_OPT_TABLE(X)                                                                  \
-  X(MAX_IN_FLIGHT, "max_in_flight", 64, 1, 1000000, 1)                                       \
-  X(MAX_PER_HOST, "max_per_host", 0, 0, 100000, 1)                                           \
-  X(CONNECT_TIMEOUT_MS, "connect_timeout_ms", 10000, 1, 7 * DAY_MS, 0)                       \
-  X(TIMEOUT_MS, "timeout_ms", 30000, 1, 7 * DAY_MS, 0)                                       \
-  X(IDLE_TIMEOUT_MS, "idle_timeout_ms", 30000, 1, 7 * DAY_MS, 0)                             \
-  X(MAX_RESPONSE_BYTES, "max_response_bytes", 64 * 1024 * 1024, 1, (int64_t)1 << 40, 0)      \
-  X(MAX_REDIRECTS, "max_redirects", 10, 0, 100000, 0)                                        \
-  X(VERIFY_TLS, "verify_tls", 1, 0, 1, 0)                                                    \
-  X(HTTP_VERSION, "http_version", FLURRY_HTTP_AUTO, FLURRY_HTTP_AUTO,                        \
-    FLURRY_HTTP_2_PRIOR_KNOWLEDGE, 0)                                                        \
-  X(MAX_ATTEMPTS, "max_attempts", 1, 1, 1000, 0)                                             \
-  X(RETRY_BASE_MS, "retry_base_ms", 100, 0, 3600 * 1000LL, 0)                                \
-  X(RETRY_CAP_MS, "retry_cap_ms", 10000, 0, 3600 * 1000LL, 0)                                \
-  X(RETRY_UNSAFE, "retry_unsafe", 0, 0, 1, 0)                                                \
-  X(RATE_MILLI, "rate_milli", 0, 0, 1000000000LL, 1)                                         \
-  X(RATE_BURST, "rate_burst", 1, 1, 1000000, 1)                                              \
-  X(HOST_RATE_MILLI, "host_rate_milli", 0, 0, 1000000000LL, 1)                               \
-  X(HOST_BURST, "host_burst", 1, 1, 1000000, 1)                                              \
-  X(RATE_AUTO, "rate_auto", 0, 0, 1, 1)                                                      \
-  X(DEADLINE_MS, "deadline_ms", 0, 0, 30 * DAY_MS, 0)                                        \
-  X(RETRY_JITTER, "retry_jitter", FLURRY_JITTER_FULL, FLURRY_JITTER_FULL,                    \
-    FLURRY_JITTER_DECORRELATED, 0)                                                           \
-  X(RETRY_BUDGET, "retry_budget", 500, 0, 1000000000LL, 1)                                   \
-  X(BREAKER_THRESHOLD, "breaker_threshold", 5, 0, 1000000, 1)                                \
-  X(BREAKER_COOLDOWN_MS, "breaker_cooldown_ms", 5000, 1, 3600 * 1000LL, 1)                   \
-  X(MAX_PAGES, "max_pages", 0, 0, INT64_MAX / 4, 0)                                          \
+#define FLURRY_OPT_TABLE(X)                                                                        \
+  X(MAX_IN_FLIGHT, "max_in_flight", 64, 1, 1000000, 1)                                             \
+  X(MAX_PER_HOST, "max_per_host", 0, 0, 100000, 1)                                                 \
+  X(CONNECT_TIMEOUT_MS, "connect_timeout_ms", 10000, 1, 7 * DAY_MS, 0)                             \
+  X(TIMEOUT_MS, "timeout_ms", 30000, 1, 7 * DAY_MS, 0)                                             \
+  X(IDLE_TIMEOUT_MS, "idle_timeout_ms", 30000, 1, 7 * DAY_MS, 0)                                   \
+  X(MAX_RESPONSE_BYTES, "max_response_bytes", 64 * 1024 * 1024, 1, (int64_t)1 << 40, 0)            \
+  X(MAX_REDIRECTS, "max_redirects", 10, 0, 100000, 0)                                              \
+  X(VERIFY_TLS, "verify_tls", 1, 0, 1, 0)                                                          \
+  X(HTTP_VERSION, "http_version", FLURRY_HTTP_AUTO, FLURRY_HTTP_AUTO,                              \
+    FLURRY_HTTP_2_PRIOR_KNOWLEDGE, 0)                                                              \
+  X(MAX_ATTEMPTS, "max_attempts", 1, 1, 1000, 0)                                                   \
+  X(RETRY_BASE_MS, "retry_base_ms", 100, 0, 3600 * 1000LL, 0)                                      \
+  X(RETRY_CAP_MS, "retry_cap_ms", 10000, 0, 3600 * 1000LL, 0)                                      \
+  X(RETRY_UNSAFE, "retry_unsafe", 0, 0, 1, 0)                                                      \
+  X(RATE_MILLI, "rate_milli", 0, 0, 1000000000LL, 1)                                               \
+  X(RATE_BURST, "rate_burst", 1, 1, 1000000, 1)                                                    \
+  X(HOST_RATE_MILLI, "host_rate_milli", 0, 0, 1000000000LL, 1)                                     \
+  X(HOST_BURST, "host_burst", 1, 1, 1000000, 1)                                                    \
+  X(RATE_AUTO, "rate_auto", 0, 0, 1, 1)                                                            \
+  X(DEADLINE_MS, "deadline_ms", 0, 0, 30 * DAY_MS, 0)                                              \
+  X(RETRY_JITTER, "retry_jitter", FLURRY_JITTER_FULL, FLURRY_JITTER_FULL,                          \
+    FLURRY_JITTER_DECORRELATED, 0)                                                                 \
+  X(RETRY_BUDGET, "retry_budget", 500, 0, 1000000000LL, 1)                                         \
+  X(BREAKER_THRESHOLD, "breaker_threshold", 5, 0, 1000000, 1)                                      \
+  X(BREAKER_COOLDOWN_MS, "breaker_cooldown_ms", 5000, 1, 3600 * 1000LL, 1)                         \
+  X(MAX_PAGES, "max_pages", 0, 0, INT64_MAX / 4, 0)                                                \
   X(SECRET_NAME_HEURISTIC, "secret_name_heuristic", 0, 0, 1, 1)
 
 static const flurry_opt_info rows[FLURRY_OPT_COUNT_] = {
-#define ROW(e, name, def, min, max, client_only)                                             \
+#define ROW(e, name, def, min, max, client_only)                                                   \
   [FLURRY_OPT_##e] = {name, def, min, max, client_only},
     FLURRY_OPT_TABLE(ROW)
 #undef ROW

@@ -6,8 +6,7 @@
 #include "client_int.h"
 
 /* The option value in force for req: its override or the client's. */
-int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults,
-                    flurry_opt opt);
+int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults, flurry_opt opt);
 /* Checks a value for an option; 0 if acceptable. */
 int flurry__opt_check(flurry_opt opt, int64_t value);
 /* 1 for the options a request cannot override (pool and rate limits). */

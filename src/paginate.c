@@ -23,12 +23,12 @@
 typedef struct flurry__chain {
   int refs; /* pages alive (submitted or not), +1 while one completes */
   flurry_paginator pg;
-  uint64_t id;        /* page 1's request id */
-  char *origin;       /* page 1's URL: credentials stay at its origin */
+  uint64_t id;         /* page 1's request id */
+  char *origin;        /* page 1's URL: credentials stay at its origin */
   flurry_dedupe *seen; /* identities of the pages requested */
-  int64_t pages;      /* pages made */
-  int64_t delivered;  /* pages handed to the callback */
-  size_t outstanding; /* submitted, not complete */
+  int64_t pages;       /* pages made */
+  int64_t delivered;   /* pages handed to the callback */
+  size_t outstanding;  /* submitted, not complete */
   flurry_done_cb cb;
   void *ud;
   /* pages known up front: known_next .. known_last by known_step */
@@ -137,9 +137,7 @@ static void chain_stop(flurry__chain *ch, int err, int detail, const char *msg) 
 /* ---- making pages ---- */
 
 /* A callback's answer as an error code: a FLURRY_E* code, or EINVALID. */
-static int callback_err(int rc) {
-  return rc <= 0 || rc >= FLURRY_ERR_COUNT ? FLURRY_EINVALID : rc;
-}
+static int callback_err(int rc) { return rc <= 0 || rc >= FLURRY_ERR_COUNT ? FLURRY_EINVALID : rc; }
 
 /* A copy of src (not submitted) for url: method, headers, body, options and
  * provenance. NULL: no memory. */
@@ -206,8 +204,10 @@ static int page_admit(flurry_client *c, flurry__chain *ch, flurry_request *r, in
     rc = 1; /* already requested */
   if (rc == 1 && !known) {
     fl_buf m = FL_BUF_INIT(0);
-    fl_buf_printf(&m, "pagination cycle: the next page (%.300s) was already requested in this "
-                  "chain; stopped after page %lld", url ? url : r->url, (long long)ch->pages);
+    fl_buf_printf(&m,
+                  "pagination cycle: the next page (%.300s) was already requested in this "
+                  "chain; stopped after page %lld",
+                  url ? url : r->url, (long long)ch->pages);
     chain_stop(ch, FLURRY_EPROTOCOL, FLURRY_DETAIL_PAGINATION_CYCLE, m.data);
     fl_buf_free(&m);
   } else if (rc != 0 && rc != 1) {
@@ -261,8 +261,7 @@ static int64_t page_limit(const flurry_client *c, const flurry__chain *ch,
 }
 
 /* Pages known up front: first..last by step, within the page limit. */
-static void known_range(flurry__chain *ch, int64_t first, int64_t last, int64_t step,
-                        int64_t max) {
+static void known_range(flurry__chain *ch, int64_t first, int64_t last, int64_t step, int64_t max) {
   if (max && ch->pages + (last - first) / step + 1 > max) {
     last = first + (max - ch->pages - 1) * step;
     ch->detail = FLURRY_DETAIL_MAX_PAGES; /* not an error: the chain ends there */
@@ -298,7 +297,7 @@ static flurry_request *known_page(flurry__chain *ch, int64_t v) {
   if (ch->known_url == NULL)
     return known_by_callback(ch, v, NULL);
   char *url = flurry__url_page(ch->known_url, &ch->pr, v);
-  flurry_request *r = url == NULL         ? NULL
+  flurry_request *r = url == NULL        ? NULL
                       : ch->pg.build_url ? known_by_callback(ch, v, url)
                                          : page_copy(ch->tmpl, url);
   if (r == NULL && (url == NULL || ch->pg.build_url == NULL))
@@ -312,8 +311,7 @@ static flurry_request *known_page(flurry__chain *ch, int64_t v) {
  * client's queue); a chain with none outstanding always sends one. */
 static void known_pump(flurry_client *c, flurry__chain *ch) {
   size_t window = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
-  while (ch->known && !ch->stop && ch->known_next <= ch->known_last &&
-         ch->outstanding < window &&
+  while (ch->known && !ch->stop && ch->known_next <= ch->known_last && ch->outstanding < window &&
          (ch->outstanding == 0 || flurry_client_pending(c) < window)) {
     int64_t v = ch->known_next;
     ch->known_next += ch->known_step;
@@ -329,8 +327,8 @@ static void known_pump(flurry_client *c, flurry__chain *ch) {
 static int link_known(flurry__chain *ch, const flurry_request *req, const flurry_response *resp,
                       const char *next, int64_t max) {
   char *last = flurry__response_link(resp, "last");
-  int ok = last && flurry__url_page_range(flurry_response_effective_url(resp), next, last,
-                                          &ch->pr) == 0;
+  int ok = last &&
+           flurry__url_page_range(flurry_response_effective_url(resp), next, last, &ch->pr) == 0;
   fl_free(last);
   if (!ok || (ch->known_url = fl_strdup(next)) == NULL ||
       (ch->pg.build_url == NULL && (ch->tmpl = page_copy(req, req->url)) == NULL))
@@ -443,8 +441,8 @@ static void maybe_end(flurry__chain *ch) {
   int64_t left = ch->known && ch->known_next <= ch->known_last
                      ? (ch->known_last - ch->known_next) / ch->known_step + 1
                      : 0;
-  flurry_chain_end end = {ch->id, ch->delivered, ch->err, ch->detail,
-                          ch->msg ? ch->msg : "", ch->not_started + left};
+  flurry_chain_end end = {ch->id,     ch->delivered,          ch->err,
+                          ch->detail, ch->msg ? ch->msg : "", ch->not_started + left};
   ch->pg.on_end(&end, ch->pg.user_data);
 }
 
@@ -527,13 +525,11 @@ FLURRY_API int flurry_request_set_page_data(flurry_request *req, void *data) {
 /* page is a MANUAL page whose callback runs, nothing handed over yet. */
 static flurry__chain *manual_page(const flurry_request *page) {
   flurry__chain *ch = page ? page->chain : NULL;
-  return ch && ch->in_page == page && ch->pg.kind == FLURRY_PAGINATE_MANUAL && !ch->handed
-             ? ch
-             : NULL;
+  return ch && ch->in_page == page && ch->pg.kind == FLURRY_PAGINATE_MANUAL && !ch->handed ? ch
+                                                                                           : NULL;
 }
 
-FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next,
-                                         int *queued) {
+FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next, int *queued) {
   flurry__chain *ch = manual_page(page);
   if (ch == NULL || next == NULL || next->state != REQ_NEW || next->chain)
     return FLURRY_EINVALID;

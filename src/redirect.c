@@ -113,7 +113,8 @@ static int next_hop(flurry_client *c, flurry_request *req, const char *from, con
     goto done;
   }
   char *copy = NULL;
-  if (curl_url_get(u_to, CURLUPART_URL, &next, 0) != CURLUE_OK || (copy = fl_strdup(next)) == NULL) {
+  if (curl_url_get(u_to, CURLUPART_URL, &next, 0) != CURLUE_OK ||
+      (copy = fl_strdup(next)) == NULL) {
     flurry__response_set_error(resp, FLURRY_ENOMEM, "out of memory following a redirect");
     goto done;
   }

@@ -45,10 +45,9 @@ int flurry__method_idempotent(const char *method) {
   return strcmp(method, "POST") != 0 && strcmp(method, "PATCH") != 0;
 }
 
-FLURRY_API int flurry_request_new(flurry_request **out, const char *method,
-                                  const char *url) {
-  if (out == NULL || !is_token(method) || url == NULL || *url == '\0' ||
-      strchr(url, ' ') != NULL || has_ctl(url, 0))
+FLURRY_API int flurry_request_new(flurry_request **out, const char *method, const char *url) {
+  if (out == NULL || !is_token(method) || url == NULL || *url == '\0' || strchr(url, ' ') != NULL ||
+      has_ctl(url, 0))
     return FLURRY_EINVALID;
   flurry_request *req = fl_calloc(1, sizeof *req);
   if (req == NULL)
@@ -85,8 +84,7 @@ FLURRY_API void flurry_request_free(flurry_request *req) {
  * header ("Name;" is curl's spelling for that). */
 int flurry__slist_add(struct curl_slist **list, const char *name, const char *value) {
   fl_buf line = FL_BUF_INIT(0);
-  int rc = *value ? fl_buf_printf(&line, "%s: %s", name, value)
-                  : fl_buf_printf(&line, "%s;", name);
+  int rc = *value ? fl_buf_printf(&line, "%s: %s", name, value) : fl_buf_printf(&line, "%s;", name);
   if (rc != FL_OK) {
     fl_buf_free(&line);
     return FLURRY_ENOMEM;
@@ -99,8 +97,7 @@ int flurry__slist_add(struct curl_slist **list, const char *name, const char *va
   return FLURRY_OK;
 }
 
-FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name,
-                                         const char *value) {
+FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name, const char *value) {
   if (req == NULL || !flurry__header_valid(name, value))
     return FLURRY_EINVALID;
   int rc = flurry__slist_add(&req->headers, name, value);
@@ -113,8 +110,7 @@ FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name,
   return FLURRY_OK;
 }
 
-FLURRY_API int flurry_request_add_query(flurry_request *req, const char *name,
-                                        const char *value) {
+FLURRY_API int flurry_request_add_query(flurry_request *req, const char *name, const char *value) {
   if (req == NULL || name == NULL || *name == '\0' || value == NULL)
     return FLURRY_EINVALID;
   char *n = curl_easy_escape(NULL, name, 0);
@@ -129,8 +125,7 @@ FLURRY_API int flurry_request_add_query(flurry_request *req, const char *name,
   return rc == FL_OK ? FLURRY_OK : FLURRY_ENOMEM;
 }
 
-FLURRY_API int flurry_request_set_body(flurry_request *req, const void *body,
-                                       size_t len) {
+FLURRY_API int flurry_request_set_body(flurry_request *req, const void *body, size_t len) {
   if (req == NULL || (body == NULL && len > 0))
     return FLURRY_EINVALID;
   char *copy = fl_malloc(len + 1);
@@ -146,16 +141,14 @@ FLURRY_API int flurry_request_set_body(flurry_request *req, const void *body,
   return FLURRY_OK;
 }
 
-FLURRY_API int flurry_request_set_json(flurry_request *req, const char *json,
-                                       size_t len) {
+FLURRY_API int flurry_request_set_json(flurry_request *req, const char *json, size_t len) {
   int rc = flurry_request_set_body(req, json, len);
   if (rc == FLURRY_OK && !req->has_content_type)
     rc = flurry_request_add_header(req, "Content-Type", "application/json");
   return rc;
 }
 
-FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt,
-                                  int64_t value) {
+FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt, int64_t value) {
   if (req == NULL || flurry__opt_client_only(opt) || flurry__opt_check(opt, value) != 0)
     return FLURRY_EINVALID;
   req->opt[opt] = value;
@@ -163,14 +156,11 @@ FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt,
   return FLURRY_OK;
 }
 
-int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults,
-                    flurry_opt opt) {
+int64_t flurry__opt(const flurry_request *req, const flurry__opts *defaults, flurry_opt opt) {
   return (req->opt_set & ((uint64_t)1 << opt)) ? req->opt[opt] : defaults->v[opt];
 }
 
-FLURRY_API const char *flurry_request_method(const flurry_request *req) {
-  return req->method;
-}
+FLURRY_API const char *flurry_request_method(const flurry_request *req) { return req->method; }
 
 const char *flurry__target_url(const flurry_request *req) {
   return req->resolved_url ? req->resolved_url : req->url;

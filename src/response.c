@@ -165,12 +165,9 @@ FLURRY_API const char *flurry_response_error_detail(const flurry_response *resp)
   return flurry_detail_name(resp->detail);
 }
 
-FLURRY_API int flurry_response_detail(const flurry_response *resp) {
-  return resp->detail;
-}
+FLURRY_API int flurry_response_detail(const flurry_response *resp) { return resp->detail; }
 
-FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i,
-                                       flurry_attempt *out) {
+FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i, flurry_attempt *out) {
   size_t n = (size_t)resp->attempts;
   if (i >= n)
     return FLURRY_EINVALID;
@@ -183,13 +180,9 @@ FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i,
   return FLURRY_OK;
 }
 
-FLURRY_API int flurry_response_curl_code(const flurry_response *resp) {
-  return resp->curl_code;
-}
+FLURRY_API int flurry_response_curl_code(const flurry_response *resp) { return resp->curl_code; }
 
-FLURRY_API int flurry_response_os_errno(const flurry_response *resp) {
-  return resp->os_errno;
-}
+FLURRY_API int flurry_response_os_errno(const flurry_response *resp) { return resp->os_errno; }
 
 FLURRY_API int flurry_response_status(const flurry_response *resp) { return resp->status; }
 
@@ -203,12 +196,10 @@ FLURRY_API const char *flurry_response_body(const flurry_response *resp, size_t 
   return resp->body.data ? resp->body.data : "";
 }
 
-FLURRY_API size_t flurry_response_header_count(const flurry_response *resp) {
-  return resp->nhdrs;
-}
+FLURRY_API size_t flurry_response_header_count(const flurry_response *resp) { return resp->nhdrs; }
 
-FLURRY_API int flurry_response_header_at(const flurry_response *resp, size_t i,
-                                         const char **name, const char **value) {
+FLURRY_API int flurry_response_header_at(const flurry_response *resp, size_t i, const char **name,
+                                         const char **value) {
   if (i >= resp->nhdrs)
     return FLURRY_EINVALID;
   const char *p = resp->hdrs.data;
@@ -235,8 +226,7 @@ FLURRY_API int flurry_response_header_next(const flurry_response *resp, size_t *
   return 1;
 }
 
-FLURRY_API const char *flurry_response_header(const flurry_response *resp,
-                                              const char *name) {
+FLURRY_API const char *flurry_response_header(const flurry_response *resp, const char *name) {
   const char *p = resp->hdrs.data;
   for (size_t k = 0; k < resp->nhdrs; k++) {
     const char *v = p + strlen(p) + 1;
@@ -251,9 +241,7 @@ FLURRY_API const char *flurry_response_effective_url(const flurry_response *resp
   return resp->effective_url ? resp->effective_url : "";
 }
 
-FLURRY_API int flurry_response_attempts(const flurry_response *resp) {
-  return resp->attempts;
-}
+FLURRY_API int flurry_response_attempts(const flurry_response *resp) { return resp->attempts; }
 
 FLURRY_API void flurry_response_timings(const flurry_response *resp, flurry_timings *out) {
   *out = resp->timings;

@@ -40,8 +40,7 @@ int64_t flurry__backoff_ms(int attempt, int64_t base, int64_t cap, double rnd) {
   return (int64_t)(rnd * (double)ceiling);
 }
 
-int flurry__retry_after_parse(const char *value, size_t n, int64_t now_unix,
-                              int64_t *delay_ms) {
+int flurry__retry_after_parse(const char *value, size_t n, int64_t now_unix, int64_t *delay_ms) {
   while (n && (*value == ' ' || *value == '\t'))
     value++, n--;
   while (n && (value[n - 1] == ' ' || value[n - 1] == '\t'))

@@ -14,8 +14,7 @@
 /* Parses a Retry-After value (delay-seconds or an HTTP-date in any of the
  * three RFC 9110 formats) relative to `now_unix` (seconds since the epoch).
  * Returns 0 and the delay in ms (>= 0) or -1 when unparsable. */
-int flurry__retry_after_parse(const char *value, size_t n, int64_t now_unix,
-                              int64_t *delay_ms);
+int flurry__retry_after_parse(const char *value, size_t n, int64_t now_unix, int64_t *delay_ms);
 /* Ms the server asked to wait (Retry-After on 429 or 503), or -1 when it
  * did not say. */
 int64_t flurry__server_delay(const flurry_response *resp);
@@ -29,7 +28,7 @@ int flurry__retryable(int err, int status, int may_repeat, int nothing_sent);
  * RateLimit-Policy, X-RateLimit-* as GitHub sends them): *policy_rate the
  * stated rate in req/s (0 unknown), *spent 1 when no quota is left,
  * *reset_ms until it refills (-1 unknown). Returns 1 if any was found. */
-int flurry__ratelimit_parse(const flurry_response *resp, double *policy_rate,
-                            int *spent, double *reset_ms);
+int flurry__ratelimit_parse(const flurry_response *resp, double *policy_rate, int *spent,
+                            double *reset_ms);
 
 #endif

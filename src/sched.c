@@ -66,8 +66,8 @@ static void state_leave(flurry_client *c, flurry_request *req) {
   }
 }
 
-int flurry__req_set_state(flurry_client *c, flurry_request *req, req_state to,
-                          fl_list *before, double due_ms) {
+int flurry__req_set_state(flurry_client *c, flurry_request *req, req_state to, fl_list *before,
+                          double due_ms) {
   /* The one join that may fail, before leaving (never from REQ_BACKOFF). */
   if (to == REQ_BACKOFF && fl_heap_push(&c->backoff, &req->backoff, due_ms) != FL_OK)
     return FLURRY_ENOMEM;
@@ -191,7 +191,8 @@ void flurry__pump(flurry_client *c) {
       return;
     }
     flurry_request *req = flurry__req_of(fl_list_first(&c->queue));
-    switch /* each way out takes req out of the queue */ (flurry__host_admit(c, req->host, req, now, &until)) {
+    switch /* each way out takes req out of the queue */ (
+        flurry__host_admit(c, req->host, req, now, &until)) {
     case HOST_GO:
       flurry__bucket_take(&c->rate, now, &wait);
       flurry__start(c, req);

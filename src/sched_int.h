@@ -19,8 +19,8 @@
  * Every write of req->state goes through here (tests/lint/run.sh). Returns
  * FLURRY_OK, or FLURRY_ENOMEM when the backoff heap cannot grow (req then
  * stays where it was). */
-int flurry__req_set_state(flurry_client *c, flurry_request *req, req_state to,
-                          fl_list *before, double due_ms);
+int flurry__req_set_state(flurry_client *c, flurry_request *req, req_state to, fl_list *before,
+                          double due_ms);
 /* 0 when every counter equals its list's length and every request on a
  * list is in that list's state; -1 otherwise. O(requests): for tests and
  * debug builds. */

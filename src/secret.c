@@ -33,8 +33,8 @@ static int named_secret(const flurry_client *c, const char *name, size_t len) {
 
 /* A name with a credential's word in it: X-Api-Key, X-Auth-Token... */
 static int word_secret(const char *name, size_t len) {
-  static const char *const words[] = {"auth",   "cookie",  "token",      "key",      "secret",
-                                      "session", "passw", "credential", "signature"};
+  static const char *const words[] = {"auth",    "cookie", "token",      "key",      "secret",
+                                      "session", "passw",  "credential", "signature"};
   for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
     size_t wl = strlen(words[w]);
     for (size_t i = 0; i + wl <= len; i++)

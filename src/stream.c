@@ -263,8 +263,8 @@ static int reconnect(flurry_client *c, flurry_request *req, double now) {
   const char *why = resp->err ? flurry_err_name(resp->err) : "eof";
   if (s->reconnects >= s->max_reconnects) {
     flurry__response_set_error(resp, FLURRY_ESTREAM,
-                               "the event stream dropped (%s) and %d reconnects were made",
-                               why, s->reconnects);
+                               "the event stream dropped (%s) and %d reconnects were made", why,
+                               s->reconnects);
     resp->detail = FLURRY_DETAIL_RECONNECTS_EXHAUSTED;
     return end_error(resp, s);
   }
@@ -275,7 +275,8 @@ static int reconnect(flurry_client *c, flurry_request *req, double now) {
   if (deadline && now + (double)delay >= req->submit_ms + (double)deadline) {
     flurry__response_set_error(resp, FLURRY_ETIMEOUT,
                                "the event stream dropped (%s); the deadline comes before "
-                               "the next reconnect", why);
+                               "the next reconnect",
+                               why);
     resp->detail = FLURRY_DETAIL_DEADLINE;
     return end_error(resp, s);
   }
@@ -301,8 +302,8 @@ int flurry__stream_done(flurry_client *c, flurry_request *req, CURLcode result, 
     s->not_sse = 1; /* a redirect that was not followed: no stream */
   if (s->not_sse) {
     flurry__response_set_error(resp, FLURRY_EPROTOCOL,
-                               "not an event stream (status %d, Content-Type: %s)",
-                               resp->status, flurry_response_header(resp, "Content-Type")
+                               "not an event stream (status %d, Content-Type: %s)", resp->status,
+                               flurry_response_header(resp, "Content-Type")
                                    ? flurry_response_header(resp, "Content-Type")
                                    : "none");
     resp->detail = FLURRY_DETAIL_NOT_EVENT_STREAM;

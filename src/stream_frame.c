@@ -33,8 +33,8 @@ ptrdiff_t flurry__line_end(const char *p, size_t n, int sse, size_t *eol) {
   return -1;
 }
 
-int flurry__sse_field(const char *p, size_t n, const char **field, size_t *flen,
-                      const char **value, size_t *vlen) {
+int flurry__sse_field(const char *p, size_t n, const char **field, size_t *flen, const char **value,
+                      size_t *vlen) {
   if (n > 0 && p[0] == ':')
     return 0;
   const char *colon = memchr(p, ':', n);
@@ -122,8 +122,8 @@ static const char *text(const fl_buf *b, const char *none) {
   return b->data && b->len ? b->data : none;
 }
 
-static int emit(flurry__framer *f, const char *data, size_t len, const char *event,
-                const char *id, int64_t retry_ms) {
+static int emit(flurry__framer *f, const char *data, size_t len, const char *event, const char *id,
+                int64_t retry_ms) {
   flurry_stream_record rec = {++f->seq, data, len, event, id, retry_ms};
   return f->emit(f->ud, &rec) ? FRAME_STOP : FRAME_OK;
 }

@@ -34,22 +34,22 @@ typedef int (*flurry__emit_fn)(void *ud, const flurry_stream_record *rec);
 /* A framer: bytes in, records out. Holds at most one partial record (and,
  * for SSE, the event being built), each bounded by max_record. */
 typedef struct flurry__framer {
-  int mode;          /* flurry_stream_mode */
+  int mode; /* flurry_stream_mode */
   size_t max_record;
   flurry__emit_fn emit;
   void *ud;
-  uint64_t seq;      /* records emitted (across resets) */
-  fl_buf line;       /* the current line (partial, or complete for emit) */
-  fl_buf value;      /* NDJSON: the compacted value */
-  int cr;            /* SSE: the last line ended with CR (skip one LF) */
-  int bom;           /* SSE: bytes of the UTF-8 BOM matched; 3: past the start */
-  fl_buf data;       /* SSE: the data buffer */
-  fl_buf event;      /* SSE: the event type buffer */
+  uint64_t seq; /* records emitted (across resets) */
+  fl_buf line;  /* the current line (partial, or complete for emit) */
+  fl_buf value; /* NDJSON: the compacted value */
+  int cr;       /* SSE: the last line ended with CR (skip one LF) */
+  int bom;      /* SSE: bytes of the UTF-8 BOM matched; 3: past the start */
+  fl_buf data;  /* SSE: the data buffer */
+  fl_buf event; /* SSE: the event type buffer */
   int has_event;
-  fl_buf id_buf;     /* SSE: the last event ID buffer (this connection) */
-  fl_buf last_id;    /* SSE: the last event ID string (kept across resets) */
-  int64_t retry_ms;  /* SSE: the server's reconnection time, -1 none */
-  size_t bad_at;     /* NDJSON: the record number of a FRAME_BAD line */
+  fl_buf id_buf;    /* SSE: the last event ID buffer (this connection) */
+  fl_buf last_id;   /* SSE: the last event ID string (kept across resets) */
+  int64_t retry_ms; /* SSE: the server's reconnection time, -1 none */
+  size_t bad_at;    /* NDJSON: the record number of a FRAME_BAD line */
 } flurry__framer;
 
 /* Sets up a framer; no allocation until bytes come. */
@@ -79,8 +79,8 @@ ptrdiff_t flurry__line_end(const char *p, size_t n, int sse, size_t *eol);
  * (starts with ':') returns 0; else 1 with the field (before the first
  * ':', or the whole line) and the value (after it, one leading space
  * removed; empty when there is no ':'). */
-int flurry__sse_field(const char *p, size_t n, const char **field, size_t *flen,
-                      const char **value, size_t *vlen);
+int flurry__sse_field(const char *p, size_t n, const char **field, size_t *flen, const char **value,
+                      size_t *vlen);
 
 /* Pure: an SSE retry value: ASCII digits only (at least one). Returns 0
  * with *ms (saturated at INT64_MAX), or -1 (to be ignored). */

@@ -226,8 +226,10 @@ static void start_too_late(flurry_client *c, flurry_request *req, int64_t timeou
       req->stream == NULL) {
     no_retry(resp, FLURRY_DETAIL_DEADLINE, past_deadline);
   } else {
-    flurry__response_set_error(resp, FLURRY_ETIMEOUT, timeout ? "the attempt timed out "
-                               "following redirects" : "the request's deadline passed");
+    flurry__response_set_error(resp, FLURRY_ETIMEOUT,
+                               timeout ? "the attempt timed out "
+                                         "following redirects"
+                                       : "the request's deadline passed");
     resp->detail = timeout ? FLURRY_DETAIL_TOTAL_TIMEOUT : FLURRY_DETAIL_DEADLINE;
   }
   flurry__complete(c, req);
@@ -259,8 +261,9 @@ void flurry__start(flurry_client *c, flurry_request *req) {
     flurry__complete(c, req);
     return;
   }
-  CURLMcode mc = configure(c, req, e, timeout, now) != FLURRY_OK ? CURLM_OUT_OF_MEMORY
-                                                           : curl_multi_add_handle(c->multi, e);
+  CURLMcode mc = configure(c, req, e, timeout, now) != FLURRY_OK
+                     ? CURLM_OUT_OF_MEMORY
+                     : curl_multi_add_handle(c->multi, e);
   if (mc != CURLM_OK) {
     easy_put(c, req, e);
     flurry__response_set_error(resp, mc == CURLM_OUT_OF_MEMORY ? FLURRY_ENOMEM : FLURRY_EINTERNAL,
@@ -302,8 +305,8 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
       result = CURLE_OUT_OF_MEMORY;
     }
   }
-#define TIMING(info, field)                                                    \
-  if (curl_easy_getinfo(e, info, &t) == CURLE_OK)                              \
+#define TIMING(info, field)                                                                        \
+  if (curl_easy_getinfo(e, info, &t) == CURLE_OK)                                                  \
     resp->timings.field = (double)t / 1000.0;
   TIMING(CURLINFO_NAMELOOKUP_TIME_T, dns_ms)
   TIMING(CURLINFO_CONNECT_TIME_T, connect_ms)
@@ -333,8 +336,7 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
                                FLURRY_MAX_HEADER_BYTES, FLURRY_MAX_HEADER_LINES);
     resp->detail = FLURRY_DETAIL_HEADER_TOO_LARGE;
   } else if (resp->too_large) {
-    flurry__response_set_error(resp, kind, "response larger than %zu bytes",
-                               resp->body.max);
+    flurry__response_set_error(resp, kind, "response larger than %zu bytes", resp->body.max);
   } else {
     flurry__response_set_error(resp, kind, "%s",
                                req->errbuf[0] ? req->errbuf : curl_easy_strerror(result));
@@ -408,7 +410,8 @@ static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
   }
   if (flurry__backoff_push(c, req, delay) != FLURRY_OK) {
     /* not the last attempt's result, as if no retry had been allowed */
-    flurry__response_set_error(resp, FLURRY_ENOMEM, "out of memory: the retry could not be scheduled");
+    flurry__response_set_error(resp, FLURRY_ENOMEM,
+                               "out of memory: the retry could not be scheduled");
     return 0;
   }
   req->prev_delay_ms = delay;

@@ -42,7 +42,8 @@ int flurry__curlu_same_origin(CURLU *a, CURLU *b) {
 int flurry__url_same_origin(const char *a, const char *b) {
   CURLU *ua = curl_url(), *ub = curl_url();
   int same = ua && ub && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK &&
-             curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK && flurry__curlu_same_origin(ua, ub);
+             curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK &&
+             flurry__curlu_same_origin(ua, ub);
   curl_url_cleanup(ua);
   curl_url_cleanup(ub);
   return same;
@@ -118,7 +119,8 @@ static int differing_param(const char *next, const char *last, size_t *ns, size_
   return found == 1 ? 0 : -1;
 }
 
-int flurry__url_page_range(const char *cur, const char *next, const char *last, flurry__page_range *out) {
+int flurry__url_page_range(const char *cur, const char *next, const char *last,
+                           flurry__page_range *out) {
   size_t s, e;
   if (differing_param(next, last, &s, &e) != 0)
     return -1;

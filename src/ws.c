@@ -40,7 +40,15 @@
 #include "response_int.h"
 #include "ws_int.h"
 
-enum ws_state { WS_CONNECTING, WS_SEND_HEAD, WS_RECV_HEAD, WS_OPEN, WS_CLOSING, WS_ENDING, WS_DONE };
+enum ws_state {
+  WS_CONNECTING,
+  WS_SEND_HEAD,
+  WS_RECV_HEAD,
+  WS_OPEN,
+  WS_CLOSING,
+  WS_ENDING,
+  WS_DONE
+};
 
 #define WS_MAX_REASON 123
 /* Socket bytes read per round at most: then the queued frames (pongs) go
@@ -55,31 +63,31 @@ struct flurry_ws {
   CURL *easy;
   flurry__sock *sock; /* adopted poll handle, once connected */
   uv_timer_t timer;
-  int detached;       /* no socket (flurry__ws_detached_new) */
+  int detached; /* no socket (flurry__ws_detached_new) */
   wslay_event_context_ptr wslay;
   flurry_ws_callbacks cb;
   void *ud;
   flurry_ws_opts o;
-  fl_buf head;   /* the handshake request, then the answer */
-  size_t sent;   /* request bytes written */
-  fl_buf pre;    /* frame bytes that came after the answer's head */
+  fl_buf head; /* the handshake request, then the answer */
+  size_t sent; /* request bytes written */
+  fl_buf pre;  /* frame bytes that came after the answer's head */
   size_t pre_off;
   char accept[FLURRY__WS_ACCEPT_LEN + 1];
   uint64_t rx;   /* bytes received, for the idle check */
   uint64_t tx;   /* bytes sent, for the idle check while paused */
   int ping_sent; /* the idle ping is out */
   /* what the server can make us do */
-  int paused;            /* reading stopped: the send queue is over its cap */
-  int more;              /* the read budget cut the last read short */
-  int blocked;           /* detached, tests: sends would block */
-  size_t budget;         /* socket bytes this round may still read */
-  const char *bad_frame; /* the framing error the scan caught, or NULL */
+  int paused;              /* reading stopped: the send queue is over its cap */
+  int more;                /* the read budget cut the last read short */
+  int blocked;             /* detached, tests: sends would block */
+  size_t budget;           /* socket bytes this round may still read */
+  const char *bad_frame;   /* the framing error the scan caught, or NULL */
   flurry__ws_scanner scan; /* the frame heads ahead of wslay */
-  int pong_due;          /* a ping waits for its pong (payload in ping[]) */
-  size_t pong_ahead;     /* messages to send before our last pong surely went */
+  int pong_due;            /* a ping waits for its pong (payload in ping[]) */
+  size_t pong_ahead;       /* messages to send before our last pong surely went */
   size_t ping_len;
   uint8_t ping[125];
-  int eof;       /* the server closed the TCP connection */
+  int eof; /* the server closed the TCP connection */
   CURLcode io_err;
   /* the outcome */
   int err;
@@ -88,8 +96,8 @@ struct flurry_ws {
   int close_known; /* a close frame went one way: code, reason, by_server */
   int close_code;
   int by_server;
-  int close_err;   /* what a close wslay started itself means (1009...) */
-  int close_due;   /* flurry_ws_close: queue it once the messages are out */
+  int close_err; /* what a close wslay started itself means (1009...) */
+  int close_due; /* flurry_ws_close: queue it once the messages are out */
   int due_code;
   char due_reason[WS_MAX_REASON + 1];
   size_t due_len;
@@ -158,8 +166,7 @@ static void finish(flurry_ws *ws, int err) {
 }
 
 /* finish() with a message. */
-static void end(flurry_ws *ws, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void end(flurry_ws *ws, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void end(flurry_ws *ws, int err, const char *fmt, ...) {
   if (ws->state >= WS_ENDING)
     return;
@@ -228,8 +235,8 @@ static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
   return ok > 0 ? (ssize_t)ok : would_block(ctx);
 }
 
-static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
-                       int flags, void *user) {
+static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *user) {
   flurry_ws *ws = user;
   (void)flags;
   size_t n = len;
@@ -256,8 +263,7 @@ static int ws_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, voi
   return 0;
 }
 
-static void note_close(flurry_ws *ws, int by_server, int code, const uint8_t *reason,
-                       size_t len) {
+static void note_close(flurry_ws *ws, int by_server, int code, const uint8_t *reason, size_t len) {
   if (ws->close_known)
     return;
   ws->close_known = 1;
@@ -294,14 +300,14 @@ static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_m
   switch (a->opcode) {
   case WSLAY_TEXT_FRAME:
   case WSLAY_BINARY_FRAME:
-    ws->cb.on_message(ws, a->opcode == WSLAY_TEXT_FRAME ? FLURRY_WS_TEXT : FLURRY_WS_BINARY,
-                      data, a->msg_length, ws->ud);
+    ws->cb.on_message(ws, a->opcode == WSLAY_TEXT_FRAME ? FLURRY_WS_TEXT : FLURRY_WS_BINARY, data,
+                      a->msg_length, ws->ud);
     break;
   case WSLAY_PING:
   case WSLAY_PONG:
     if (ws->cb.on_control)
-      ws->cb.on_control(ws, a->opcode == WSLAY_PING || ping ? FLURRY_WS_PING : FLURRY_WS_PONG,
-                        data, a->msg_length, ws->ud);
+      ws->cb.on_control(ws, a->opcode == WSLAY_PING || ping ? FLURRY_WS_PING : FLURRY_WS_PONG, data,
+                        a->msg_length, ws->ud);
     break;
   case WSLAY_CONNECTION_CLOSE:
     note_close(ws, 1, a->status_code, a->msg_length > 2 ? a->msg + 2 : NULL,
@@ -529,15 +535,15 @@ static void recv_head(flurry_ws *ws) {
     if (rc == CURLE_AGAIN)
       return;
     if (rc != CURLE_OK || n == 0) {
-      end(ws, FLURRY_ERESET, "the connection closed during the handshake%s%s",
-          rc ? ": " : "", rc ? curl_easy_strerror(rc) : "");
+      end(ws, FLURRY_ERESET, "the connection closed during the handshake%s%s", rc ? ": " : "",
+          rc ? curl_easy_strerror(rc) : "");
       return;
     }
     (void)fl_buf_append(&ws->head, buf, n); /* fits: n <= room */
     int err = 0;
     const char *why = "";
-    long r = flurry__ws_response_parse(ws->head.data, ws->head.len, ws->accept,
-                                       &ws->http_status, &err, &why);
+    long r = flurry__ws_response_parse(ws->head.data, ws->head.len, ws->accept, &ws->http_status,
+                                       &err, &why);
     if (r < 0) {
       end(ws, err, "%s (HTTP status %d)", why, ws->http_status);
       return;
@@ -647,8 +653,8 @@ static int opts_resolve(flurry_ws_opts *o, const flurry_ws_opts *in, int64_t con
   if (o->connect_timeout_ms < 0 || o->handshake_timeout_ms < 0 || o->idle_timeout_ms < 0 ||
       o->close_timeout_ms < 0 || o->max_message > ((uint64_t)1 << 31) - 1)
     return FLURRY_EINVALID;
-#define DEF(f, v)                                                              \
-  if (o->f == 0)                                                               \
+#define DEF(f, v)                                                                                  \
+  if (o->f == 0)                                                                                   \
   o->f = (v)
   DEF(max_message, FLURRY_WS_DEFAULT_MAX_MESSAGE);
   DEF(max_send_queue, FLURRY_WS_DEFAULT_MAX_SEND_QUEUE);

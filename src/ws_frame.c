@@ -18,9 +18,7 @@
 
 static int is_ctrl(uint8_t b0) { return (b0 & 0x08) != 0; }
 
-size_t flurry__ws_scan_room(const flurry__ws_scanner *s) {
-  return FLURRY__WS_RING - s->count;
-}
+size_t flurry__ws_scan_room(const flurry__ws_scanner *s) { return FLURRY__WS_RING - s->count; }
 
 int flurry__ws_scan_pop(flurry__ws_scanner *s) {
   if (s->count == 0)

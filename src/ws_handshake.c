@@ -120,10 +120,15 @@ int flurry__ws_url_parse(const char *url, flurry__ws_url *out) {
 /* ---- the request --------------------------------------------------------- */
 
 /* Headers the handshake writes itself: a caller's copy would break it. */
-static const char *const own_headers[] = {
-    "Host", "Upgrade", "Connection", "Sec-WebSocket-Key",
-    "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Content-Length",
-    "Transfer-Encoding", NULL};
+static const char *const own_headers[] = {"Host",
+                                          "Upgrade",
+                                          "Connection",
+                                          "Sec-WebSocket-Key",
+                                          "Sec-WebSocket-Version",
+                                          "Sec-WebSocket-Extensions",
+                                          "Content-Length",
+                                          "Transfer-Encoding",
+                                          NULL};
 
 static size_t name_len(const char *line) { return strcspn(line, ":"); }
 
@@ -165,8 +170,7 @@ static int default_usable(const char *line) {
 }
 
 int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key,
-                       const char *const *extra,
-                       const struct curl_slist *defaults) {
+                       const char *const *extra, const struct curl_slist *defaults) {
   int rc = fl_buf_printf(b,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
                          "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
@@ -259,8 +263,8 @@ static long fail_with(int *err, int kind, const char **why, const char *text) {
   return -1;
 }
 
-long flurry__ws_response_parse(const char *p, size_t n, const char *accept,
-                               int *status, int *err, const char **why) {
+long flurry__ws_response_parse(const char *p, size_t n, const char *accept, int *status, int *err,
+                               const char **why) {
   const char *eol = memchr(p, '\n', n);
   *status = 0;
   if (eol == NULL)
@@ -292,7 +296,8 @@ long flurry__ws_response_parse(const char *p, size_t n, const char *accept,
     l = nl + 1;
   }
   if (!(seen & SEEN_UPGRADE) || !(seen & SEEN_CONNECTION))
-    return fail_with(err, FLURRY_EPROTOCOL, why, "missing Upgrade: websocket or Connection: upgrade");
+    return fail_with(err, FLURRY_EPROTOCOL, why,
+                     "missing Upgrade: websocket or Connection: upgrade");
   if (!(seen & SEEN_ACCEPT))
     return fail_with(err, FLURRY_EPROTOCOL, why, "missing Sec-WebSocket-Accept");
   return (long)(end + 4 - p);

@@ -11,10 +11,10 @@
 #include "fl.h"
 #include "flurry/ws.h"
 
-#define FLURRY__WS_KEY_LEN 24        /* base64 of 16 bytes */
-#define FLURRY__WS_ACCEPT_LEN 28     /* base64 of a SHA-1 */
-#define FLURRY__WS_MAX_HEAD 16384    /* the server's handshake answer */
-#define FLURRY__WS_MAX_REQUEST 65536 /* our handshake request */
+#define FLURRY__WS_KEY_LEN 24           /* base64 of 16 bytes */
+#define FLURRY__WS_ACCEPT_LEN 28        /* base64 of a SHA-1 */
+#define FLURRY__WS_MAX_HEAD 16384       /* the server's handshake answer */
+#define FLURRY__WS_MAX_REQUEST 65536    /* our handshake request */
 #define FLURRY__WS_MAX_FEED (64u << 20) /* flurry__ws_feed's unread bytes */
 
 /* The URL's parts for the handshake: http(s) URL for libcurl to connect
@@ -44,8 +44,7 @@ int flurry__ws_new_key(char *key);
  * extra does not set. Returns FL_OK, FL_ENOMEM or FL_ELIMIT. */
 struct curl_slist;
 int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key,
-                       const char *const *extra,
-                       const struct curl_slist *defaults);
+                       const char *const *extra, const struct curl_slist *defaults);
 
 /* Parses the server's answer in p[0..n): returns 0 when the head is not
  * complete yet (need more), the head's length (> 0, up to and including the
@@ -54,8 +53,8 @@ int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key,
  * (FLURRY_EHTTP for a 4xx/5xx, FLURRY_EPROTOCOL otherwise) and *why (static
  * text). *status receives the status code once the status line is in (0
  * before). Pure: no I/O, no allocation. */
-long flurry__ws_response_parse(const char *p, size_t n, const char *accept,
-                               int *status, int *err, const char **why);
+long flurry__ws_response_parse(const char *p, size_t n, const char *accept, int *status, int *err,
+                               const char **why);
 
 /* ---- the frame heads of the server's stream (ws_frame.c) ---- */
 
@@ -64,13 +63,13 @@ long flurry__ws_response_parse(const char *p, size_t n, const char *accept,
 /* Follows the server's frames from head to head. Zeroed by
  * flurry__ws_scan_init; no resources. */
 typedef struct flurry__ws_scanner {
-  uint64_t left; /* payload bytes of the current frame still to come */
-  uint64_t len;  /* the length being read from the head */
-  uint8_t b0;    /* the head's first byte */
-  uint8_t have;  /* head bytes seen (0: between heads or in a payload) */
-  uint8_t need;  /* bytes in this head (2 until the second is in) */
-  uint8_t ext;   /* extended length bytes: 0, 2 or 8 */
-  unsigned first, count;               /* the ring */
+  uint64_t left;                     /* payload bytes of the current frame still to come */
+  uint64_t len;                      /* the length being read from the head */
+  uint8_t b0;                        /* the head's first byte */
+  uint8_t have;                      /* head bytes seen (0: between heads or in a payload) */
+  uint8_t need;                      /* bytes in this head (2 until the second is in) */
+  uint8_t ext;                       /* extended length bytes: 0, 2 or 8 */
+  unsigned first, count;             /* the ring */
   uint8_t ring[FLURRY__WS_RING / 8]; /* 1: a ping passed on as a pong */
 } flurry__ws_scanner;
 

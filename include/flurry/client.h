@@ -25,8 +25,7 @@ typedef struct flurry_client flurry_client;
  * `req` is borrowed: the client frees it after the callback returns. `resp` is
  * handed over: the callback owns it and must flurry_response_free() it (it
  * may keep it past the callback). The callback may submit new requests. */
-typedef void (*flurry_done_cb)(flurry_request *req, flurry_response *resp,
-                               void *user_data);
+typedef void (*flurry_done_cb)(flurry_request *req, flurry_response *resp, void *user_data);
 
 /* Creates a client. With `loop` NULL the client owns a private loop that
  * flurry_client_run() drives; otherwise it attaches to the caller's loop and
@@ -44,13 +43,11 @@ FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop);
 FLURRY_API void flurry_client_free(flurry_client *client);
 
 /* Sets a default option (see flurry_opt). Returns 0 or FLURRY_EINVALID. */
-FLURRY_API int flurry_client_set(flurry_client *client, flurry_opt opt,
-                                 int64_t value);
+FLURRY_API int flurry_client_set(flurry_client *client, flurry_opt opt, int64_t value);
 
 /* Sets the base URL (copied) that relative request URLs resolve against.
  * Returns 0, FLURRY_EINVALID (not an absolute http(s) URL) or FLURRY_ENOMEM. */
-FLURRY_API int flurry_client_set_base_url(flurry_client *client,
-                                          const char *url);
+FLURRY_API int flurry_client_set_base_url(flurry_client *client, const char *url);
 
 /* Trusts the CA certificates in the PEM file at `path` (copied) instead of
  * the system's store, for servers with a private CA. Verification stays on.
@@ -60,8 +57,7 @@ FLURRY_API int flurry_client_set_ca_file(flurry_client *client, const char *path
 /* Adds a default header (copied) sent with every request unless the request
  * sets the same name. Returns 0, FLURRY_EINVALID (bad name, or a control
  * character but tab, such as CR or LF, in the value) or FLURRY_ENOMEM. */
-FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
-                                        const char *value);
+FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name, const char *value);
 
 /* Marks the header `name` (copied; compared without regard to case) as a
  * credential, like Authorization, Proxy-Authorization and Cookie always
@@ -71,8 +67,7 @@ FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name,
  * to the client's default headers and to every request's own. Returns 0,
  * FLURRY_EINVALID (not a header name, over 256 bytes, or more than 256
  * names) or FLURRY_ENOMEM. */
-FLURRY_API int flurry_client_add_secret_header(flurry_client *client,
-                                               const char *name);
+FLURRY_API int flurry_client_add_secret_header(flurry_client *client, const char *name);
 
 /* Which way a header goes (flurry_header_is_secret). */
 typedef enum flurry_header_dir {
@@ -115,8 +110,8 @@ FLURRY_API int flurry_url_same_origin(const char *base, const char *a, const cha
  * as a port over 65535, is reported through the callback as
  * FLURRY_EINVALID),
  * FLURRY_ENOMEM, or FLURRY_ECANCELLED (the client is being freed). */
-FLURRY_API int flurry_client_submit(flurry_client *client, flurry_request *req,
-                                    flurry_done_cb cb, void *user_data);
+FLURRY_API int flurry_client_submit(flurry_client *client, flurry_request *req, flurry_done_cb cb,
+                                    void *user_data);
 
 /* Cancels every queued, waiting and running request: each callback runs now,
  * with FLURRY_ECANCELLED. The client stays usable. Returns 0, or
@@ -140,11 +135,11 @@ FLURRY_API size_t flurry_client_pending(const flurry_client *client);
 
 /* A snapshot of the client, for progress displays. */
 typedef struct flurry_client_stats {
-  size_t queued;      /* waiting for an in-flight slot */
-  size_t running;     /* on the wire */
-  size_t waiting;     /* waiting to retry, or for a paused or limited host */
-  uint64_t retries;   /* retries started so far */
-  double rate;        /* the rate limit in force, req/s (with
+  size_t queued;       /* waiting for an in-flight slot */
+  size_t running;      /* on the wire */
+  size_t waiting;      /* waiting to retry, or for a paused or limited host */
+  uint64_t retries;    /* retries started so far */
+  double rate;         /* the rate limit in force, req/s (with
                          FLURRY_OPT_RATE_AUTO: the lowest host's, idle hosts
                          included, so a learned rate stays readable after
                          a run); 0 = none. A fixed limit is never exceeded:
@@ -153,8 +148,7 @@ typedef struct flurry_client_stats {
 } flurry_client_stats;
 
 /* Fills *out. */
-FLURRY_API void flurry_client_stats_get(const flurry_client *client,
-                                        flurry_client_stats *out);
+FLURRY_API void flurry_client_stats_get(const flurry_client *client, flurry_client_stats *out);
 
 /* The loop the client runs on (borrowed). */
 FLURRY_API uv_loop_t *flurry_client_loop(flurry_client *client);
@@ -168,8 +162,8 @@ FLURRY_API uv_loop_t *flurry_client_loop(flurry_client *client);
  * others) or FLURRY_EINVALID (called from inside a completion callback, or a
  * NULL argument; then every out[i] is NULL and the requests are freed).
  * Each out[i] is the caller's to flurry_response_free(). */
-FLURRY_API int flurry_gather(flurry_client *client, flurry_request *const *reqs,
-                             size_t n, flurry_response **out);
+FLURRY_API int flurry_gather(flurry_client *client, flurry_request *const *reqs, size_t n,
+                             flurry_response **out);
 
 #ifdef __cplusplus
 }

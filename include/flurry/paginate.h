@@ -95,8 +95,8 @@ typedef enum flurry_paginate_kind {
  * borrowed for the call; it runs before the page reaches the completion
  * callback. Returns 1 (a next page), 0 (the last page) or a FLURRY_E* code,
  * which ends the chain with that error (detail FLURRY_DETAIL_NEXT). */
-typedef int (*flurry_next_url_cb)(const flurry_response *resp, const flurry_page *page,
-                                  char *url, size_t url_len, void *user_data);
+typedef int (*flurry_next_url_cb)(const flurry_response *resp, const flurry_page *page, char *url,
+                                  size_t url_len, void *user_data);
 
 /* FLURRY_PAGINATE_CALLBACK: builds the next page's request with
  * flurry_request_new and stores it in *next (the chain takes it over), or
@@ -141,8 +141,8 @@ typedef int (*flurry_stop_cb)(const flurry_response *resp, const flurry_page *pa
  * FLURRY_E* code: the chain ends with it (detail FLURRY_DETAIL_NEXT); a page known up
  * front is skipped instead and the error reported to on_end (as
  * build_page's). A request left in *out on error is freed. */
-typedef int (*flurry_build_url_cb)(const char *url, const flurry_page *from,
-                                   flurry_request **out, void *user_data);
+typedef int (*flurry_build_url_cb)(const char *url, const flurry_page *from, flurry_request **out,
+                                   void *user_data);
 
 /* Optional: a page made one after the other (not known up front) is about
  * to be submitted, and the completion callback of the page before it has
@@ -283,8 +283,7 @@ FLURRY_API int flurry_request_set_page_data(flurry_request *req, void *data);
  *                    submitted or paginated): the caller keeps next.
  * When next is freed, its page data is not dropped: it stays the
  * caller's. *queued is 0 on every error. */
-FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next,
-                                         int *queued);
+FLURRY_API int flurry_request_chain_next(flurry_request *page, flurry_request *next, int *queued);
 
 /* From the completion callback of page 1 of a FLURRY_PAGINATE_MANUAL chain
  * whose paginator has build_page: the pages with the values first, first
@@ -335,8 +334,7 @@ FLURRY_API size_t flurry_dedupe_count(const flurry_dedupe *d);
 /* A request's identity: a 64-bit hash of its method, URL (the client's
  * base URL, when client is not NULL, and the query applied) and body.
  * Equal requests, equal identities; 0 for NULL. */
-FLURRY_API uint64_t flurry_request_identity(const flurry_client *client,
-                                            const flurry_request *req);
+FLURRY_API uint64_t flurry_request_identity(const flurry_client *client, const flurry_request *req);
 
 /* Submits `req` unless an identical one (flurry_request_identity) was
  * submitted through `d` before. Returns 0 with *submitted 1 (submitted: as
@@ -346,8 +344,8 @@ FLURRY_API uint64_t flurry_request_identity(const flurry_client *client,
  * returns (*submitted 0). Once d is full, requests are submitted without
  * being remembered. */
 FLURRY_API int flurry_client_submit_unique(flurry_client *client, flurry_request *req,
-                                           flurry_dedupe *d, flurry_done_cb cb,
-                                           void *user_data, int *submitted);
+                                           flurry_dedupe *d, flurry_done_cb cb, void *user_data,
+                                           int *submitted);
 
 /* ---- groups: named requests sent together, one callback ---------------- */
 

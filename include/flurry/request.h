@@ -125,7 +125,7 @@ typedef struct flurry_opt_info {
   int64_t def;
   int64_t min;
   int64_t max;
-  int client_only;  /* 1: flurry_request_set refuses it */
+  int client_only; /* 1: flurry_request_set refuses it */
 } flurry_opt_info;
 
 /* Fills *out with what `opt` is. Returns 0, or FLURRY_EINVALID (not an
@@ -142,9 +142,9 @@ typedef enum flurry_jitter {
 } flurry_jitter;
 
 typedef enum flurry_http_version {
-  FLURRY_HTTP_AUTO = 0,  /* HTTP/2 over TLS when offered, else HTTP/1.1 */
-  FLURRY_HTTP_1_1 = 1,   /* HTTP/1.1 only */
-  FLURRY_HTTP_2 = 2,     /* HTTP/2, falling back to 1.1 */
+  FLURRY_HTTP_AUTO = 0,             /* HTTP/2 over TLS when offered, else HTTP/1.1 */
+  FLURRY_HTTP_1_1 = 1,              /* HTTP/1.1 only */
+  FLURRY_HTTP_2 = 2,                /* HTTP/2, falling back to 1.1 */
   FLURRY_HTTP_2_PRIOR_KNOWLEDGE = 3 /* h2c without upgrade (cleartext) */
 } flurry_http_version;
 
@@ -154,8 +154,7 @@ typedef enum flurry_http_version {
  * Returns 0, FLURRY_EINVALID (method not an HTTP token, or a space or a
  * control character (CR, LF, tab, any C0, DEL) in `url`) or
  * FLURRY_ENOMEM. On failure *out is untouched. */
-FLURRY_API int flurry_request_new(flurry_request **out, const char *method,
-                                  const char *url);
+FLURRY_API int flurry_request_new(flurry_request **out, const char *method, const char *url);
 
 /* Frees a request the caller still owns (not submitted). NULL is a no-op. */
 FLURRY_API void flurry_request_free(flurry_request *req);
@@ -164,29 +163,24 @@ FLURRY_API void flurry_request_free(flurry_request *req);
  * replaced by this one. Returns 0, FLURRY_EINVALID (name not an HTTP token,
  * or a control character but tab, such as CR or LF, in the value) or
  * FLURRY_ENOMEM. */
-FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name,
-                                         const char *value);
+FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name, const char *value);
 
 /* Appends name=value to the query string, percent-encoding both (copied).
  * Returns 0, FLURRY_EINVALID (empty name) or FLURRY_ENOMEM. */
-FLURRY_API int flurry_request_add_query(flurry_request *req, const char *name,
-                                        const char *value);
+FLURRY_API int flurry_request_add_query(flurry_request *req, const char *name, const char *value);
 
 /* Sets the body to `len` bytes at `body` (copied; may contain NUL bytes).
  * Returns 0 or FLURRY_ENOMEM. */
-FLURRY_API int flurry_request_set_body(flurry_request *req, const void *body,
-                                       size_t len);
+FLURRY_API int flurry_request_set_body(flurry_request *req, const void *body, size_t len);
 
 /* Sets a JSON body (copied) and, unless a Content-Type header was added,
  * "Content-Type: application/json". The text is sent as given (not
  * re-encoded). Returns 0 or FLURRY_ENOMEM. */
-FLURRY_API int flurry_request_set_json(flurry_request *req, const char *json,
-                                       size_t len);
+FLURRY_API int flurry_request_set_json(flurry_request *req, const char *json, size_t len);
 
 /* Overrides one client option for this request. Returns 0 or
  * FLURRY_EINVALID (a client-only option, or a value out of range). */
-FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt,
-                                  int64_t value);
+FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt, int64_t value);
 
 /* The method and URL as given (borrowed; valid while the request lives). */
 FLURRY_API const char *flurry_request_method(const flurry_request *req);

@@ -61,19 +61,17 @@ FLURRY_API const char *flurry_response_reason(const flurry_response *resp);
 
 /* The body and its length. Always followed by a NUL byte not counted in *len,
  * so a text body can be used as a C string. Never NULL (empty: ""). */
-FLURRY_API const char *flurry_response_body(const flurry_response *resp,
-                                            size_t *len);
+FLURRY_API const char *flurry_response_body(const flurry_response *resp, size_t *len);
 
 /* The value of the first header named `name` (case-insensitive) of the final
  * response, or NULL. */
-FLURRY_API const char *flurry_response_header(const flurry_response *resp,
-                                              const char *name);
+FLURRY_API const char *flurry_response_header(const flurry_response *resp, const char *name);
 
 /* Header count, and the i-th header (0-based) in arrival order. Returns 0 on
  * success, FLURRY_EINVALID if i is out of range. */
 FLURRY_API size_t flurry_response_header_count(const flurry_response *resp);
-FLURRY_API int flurry_response_header_at(const flurry_response *resp, size_t i,
-                                         const char **name, const char **value);
+FLURRY_API int flurry_response_header_at(const flurry_response *resp, size_t i, const char **name,
+                                         const char **value);
 
 /* Walks the headers in arrival order, each step O(1) (header_at(i) walks
  * from the first: a loop over it is quadratic). Set *cursor to 0, then
@@ -100,12 +98,10 @@ typedef struct flurry_attempt {
 /* Copies attempt i (0-based, i < flurry_response_attempts) into *out.
  * Returns 0 or FLURRY_EINVALID (out of range). At most 64 attempts are
  * kept: the first 63 and the last. */
-FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i,
-                                       flurry_attempt *out);
+FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i, flurry_attempt *out);
 
 /* Copies the timings into *out. */
-FLURRY_API void flurry_response_timings(const flurry_response *resp,
-                                        flurry_timings *out);
+FLURRY_API void flurry_response_timings(const flurry_response *resp, flurry_timings *out);
 
 /* Frees a response. NULL is a no-op. */
 FLURRY_API void flurry_response_free(flurry_response *resp);

@@ -58,11 +58,11 @@ typedef enum flurry_stream_mode {
 /* One record. Strings are followed by a NUL byte not counted in their
  * length (data may hold NUL bytes of its own). */
 typedef struct flurry_stream_record {
-  uint64_t seq;     /* 1 for the request's first record, across reconnects */
-  const char *data; /* LINES: the line; NDJSON: the value, validated, without
+  uint64_t seq;      /* 1 for the request's first record, across reconnects */
+  const char *data;  /* LINES: the line; NDJSON: the value, validated, without
                        insignificant white space; SSE: the data lines joined
                        with LF */
-  size_t len;       /* bytes in data */
+  size_t len;        /* bytes in data */
   const char *event; /* SSE: the event type ("message" when none given;
                         an event field holding NUL is ignored, as the spec
                         does for id); NULL in the other modes */
@@ -118,9 +118,9 @@ typedef enum flurry_stream_end {
 } flurry_stream_end;
 
 typedef struct flurry_stream_info {
-  uint64_t records;      /* records delivered to the callback */
-  int reconnects;        /* SSE reconnects made */
-  int end;               /* one of flurry_stream_end */
+  uint64_t records; /* records delivered to the callback */
+  int reconnects;   /* SSE reconnects made */
+  int end;          /* one of flurry_stream_end */
 } flurry_stream_info;
 
 /* The stream figures of a streamed request's response. Returns 0, or

@@ -57,7 +57,7 @@ typedef enum flurry_ws_type {
   FLURRY_WS_PONG = 10
 } flurry_ws_type;
 
-#define FLURRY_WS_DEFAULT_MAX_MESSAGE (1024 * 1024)     /* 1 MiB */
+#define FLURRY_WS_DEFAULT_MAX_MESSAGE (1024 * 1024)         /* 1 MiB */
 #define FLURRY_WS_DEFAULT_MAX_SEND_QUEUE (16 * 1024 * 1024) /* 16 MiB */
 #define FLURRY_WS_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 #define FLURRY_WS_DEFAULT_IDLE_TIMEOUT_MS 60000
@@ -88,15 +88,15 @@ typedef struct flurry_ws_opts {
 
 /* How the connection ended, for on_close (borrowed for the callback). */
 typedef struct flurry_ws_status {
-  int err;            /* 0: the close handshake completed; else FLURRY_E* */
+  int err;             /* 0: the close handshake completed; else FLURRY_E* */
   const char *message; /* what went wrong, or ""; never NULL */
-  int code;           /* close code of whoever closed first: 1000, 1009,
+  int code;            /* close code of whoever closed first: 1000, 1009,
                          4001...; 1005 when the frame had none; 1006 when no
                          close frame was exchanged */
-  const char *reason; /* that close frame's reason (UTF-8), or "" */
+  const char *reason;  /* that close frame's reason (UTF-8), or "" */
   size_t reason_len;
-  int by_server;      /* 1: the server sent the first close frame */
-  int http_status;    /* the handshake's status (101 when it succeeded);
+  int by_server;   /* 1: the server sent the first close frame */
+  int http_status; /* the handshake's status (101 when it succeeded);
                          0 when no answer came */
 } flurry_ws_status;
 
@@ -104,15 +104,14 @@ typedef struct flurry_ws_callbacks {
   /* The handshake succeeded: messages may be sent. May be NULL. */
   void (*on_open)(flurry_ws *ws, void *user_data);
   /* A whole text (UTF-8, not validated) or binary message of len bytes. */
-  void (*on_message)(flurry_ws *ws, flurry_ws_type type, const char *data,
-                     size_t len, void *user_data);
+  void (*on_message)(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
+                     void *user_data);
   /* A ping (answered: see the bounds above) or pong arrived. May be
    * NULL. */
-  void (*on_control)(flurry_ws *ws, flurry_ws_type type, const char *data,
-                     size_t len, void *user_data);
+  void (*on_control)(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
+                     void *user_data);
   /* The end, exactly once (see the life rules above). Required. */
-  void (*on_close)(flurry_ws *ws, const flurry_ws_status *status,
-                   void *user_data);
+  void (*on_close)(flurry_ws *ws, const flurry_ws_status *status, void *user_data);
 } flurry_ws_callbacks;
 
 /* Fills *opts with zeros (every default). */
@@ -131,20 +130,16 @@ FLURRY_API void flurry_ws_opts_init(flurry_ws_opts *opts);
  * FLURRY_EDNS, FLURRY_ETLS, FLURRY_ETIMEOUT, FLURRY_EHTTP (the server
  * answered 4xx/5xx), FLURRY_EPROTOCOL (not 101, or a bad
  * Sec-WebSocket-Accept or Upgrade). */
-FLURRY_API int flurry_ws_connect(flurry_ws **out, flurry_client *client,
-                                 const char *url,
-                                 const char *const *headers,
-                                 const flurry_ws_opts *opts,
-                                 const flurry_ws_callbacks *cbs,
-                                 void *user_data);
+FLURRY_API int flurry_ws_connect(flurry_ws **out, flurry_client *client, const char *url,
+                                 const char *const *headers, const flurry_ws_opts *opts,
+                                 const flurry_ws_callbacks *cbs, void *user_data);
 
 /* Queues a FLURRY_WS_TEXT or FLURRY_WS_BINARY message (data copied) or a
  * FLURRY_WS_PING (at most 125 bytes). Returns 0, FLURRY_EINVALID (bad
  * type, not open yet (before on_open) or closing), FLURRY_ETOO_LARGE (the
  * send queue would pass max_send_queue: nothing queued) or FLURRY_ENOMEM.
  * May be called from any callback but on_close. */
-FLURRY_API int flurry_ws_send(flurry_ws *ws, flurry_ws_type type,
-                              const void *data, size_t len);
+FLURRY_API int flurry_ws_send(flurry_ws *ws, flurry_ws_type type, const void *data, size_t len);
 
 /* Starts the close handshake with code (1000..4999 but 1004-1006 and 1015;
  * 0: 1000) and reason (may be NULL; at most 123 bytes, copied). Queued

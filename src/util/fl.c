@@ -27,9 +27,7 @@ void *fl_calloc(size_t count, size_t n) {
   return alloc_should_fail() ? NULL : calloc(count ? count : 1, n ? n : 1);
 }
 
-void *fl_realloc(void *p, size_t n) {
-  return alloc_should_fail() ? NULL : realloc(p, n ? n : 1);
-}
+void *fl_realloc(void *p, size_t n) { return alloc_should_fail() ? NULL : realloc(p, n ? n : 1); }
 
 void fl_free(void *p) { free(p); }
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The struct that embeds a node (list, heap): ptr points at its member. */
-#define FL_CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define FL_CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* ---- allocation: every allocation of flurry goes through here ---------- */
 void *fl_malloc(size_t n);
@@ -34,7 +34,8 @@ typedef struct fl_buf {
   size_t max; /* hard limit on len; 0 = SIZE_MAX */
 } fl_buf;
 
-#define FL_BUF_INIT(maxbytes) {NULL, 0, 0, (maxbytes)}
+#define FL_BUF_INIT(maxbytes)                                                                      \
+  { NULL, 0, 0, (maxbytes) }
 
 enum { FL_OK = 0, FL_ENOMEM = -1, FL_ELIMIT = -2 };
 
@@ -43,8 +44,7 @@ enum { FL_OK = 0, FL_ENOMEM = -1, FL_ELIMIT = -2 };
 int fl_buf_append(fl_buf *b, const void *p, size_t n);
 int fl_buf_puts(fl_buf *b, const char *s);
 int fl_buf_putc(fl_buf *b, char c);
-int fl_buf_printf(fl_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int fl_buf_printf(fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int fl_buf_vprintf(fl_buf *b, const char *fmt, va_list ap);
 /* Ensures room for n more bytes plus the NUL. */
 int fl_buf_reserve(fl_buf *b, size_t n);
@@ -76,12 +76,14 @@ typedef struct fl_heap {
   uint64_t seq;
 } fl_heap;
 
-#define FL_HEAP_INIT {NULL, 0, 0, 0}
-#define FL_HEAP_NODE_INIT {0, 0, SIZE_MAX}
+#define FL_HEAP_INIT                                                                               \
+  { NULL, 0, 0, 0 }
+#define FL_HEAP_NODE_INIT                                                                          \
+  { 0, 0, SIZE_MAX }
 int fl_heap_push(fl_heap *h, fl_heap_node *n, double key); /* FL_OK / FL_ENOMEM */
 /* Room for n nodes: pushes up to n cannot fail. FL_OK / FL_ENOMEM. */
 int fl_heap_reserve(fl_heap *h, size_t n);
-fl_heap_node *fl_heap_top(const fl_heap *h);               /* NULL when empty */
+fl_heap_node *fl_heap_top(const fl_heap *h); /* NULL when empty */
 fl_heap_node *fl_heap_pop(fl_heap *h);
 void fl_heap_remove(fl_heap *h, fl_heap_node *n); /* n must be in h */
 int fl_heap_contains(const fl_heap_node *n);
@@ -99,7 +101,8 @@ typedef struct fl_list {
   struct fl_list *prev, *next;
 } fl_list;
 
-#define FL_LIST_INIT(head) {&(head), &(head)}
+#define FL_LIST_INIT(head)                                                                         \
+  { &(head), &(head) }
 
 static inline void fl_list_init(fl_list *head) { head->prev = head->next = head; }
 static inline int fl_list_empty(const fl_list *head) { return head->next == head; }
@@ -152,7 +155,7 @@ static inline fl_list *fl_list_pop_front(fl_list *head) {
  * reads the next node (into tmp) before the body runs: the body may remove
  * n, free its owner, or add nodes, but not remove the node after n. */
 #define FL_LIST_FOREACH(n, head) for ((n) = (head)->next; (n) != (head); (n) = (n)->next)
-#define FL_LIST_FOREACH_SAFE(n, tmp, head)                                                        \
+#define FL_LIST_FOREACH_SAFE(n, tmp, head)                                                         \
   for ((n) = (head)->next, (tmp) = (n)->next; (n) != (head); (n) = (tmp), (tmp) = (n)->next)
 
 /* ---- hashing --------------------------------------------------------------- */

@@ -212,10 +212,14 @@ static int parse_int(const char *s, int64_t *out) {
 }
 
 static const kind k_int = {parse_int, "a whole number", {1, 1, 1, 1}, {"", "", "", ""}};
-static const kind k_duration = {fl_parse_duration_ms, "a duration (500ms, 10s, 2m, 1h)",
-                                {1, 1000, 60000, 3600000}, {"ms", "s", "m", "h"}};
-static const kind k_size = {fl_parse_size, "a size (bytes, or with k, M, G)",
-                            {1, 1024, 1024 * 1024, 1024 * 1024 * 1024}, {"", "k", "M", "G"}};
+static const kind k_duration = {fl_parse_duration_ms,
+                                "a duration (500ms, 10s, 2m, 1h)",
+                                {1, 1000, 60000, 3600000},
+                                {"ms", "s", "m", "h"}};
+static const kind k_size = {fl_parse_size,
+                            "a size (bytes, or with k, M, G)",
+                            {1, 1024, 1024 * 1024, 1024 * 1024 * 1024},
+                            {"", "k", "M", "G"}};
 
 static const char *unit_str(char *buf, size_t cap, int64_t v, const kind *k) {
   int i = 3;

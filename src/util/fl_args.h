@@ -37,8 +37,8 @@ typedef struct fl_args {
  * FL_ARGS_MAX options (a bug in the table). */
 int fl_args_init(fl_args *a, const char *prog, const fl_arg *rows, size_t n, size_t stride,
                  int in_order);
-#define FL_ARGS_INIT(a, prog, table, in_order)                                               \
-  fl_args_init((a), (prog), &(table)[0].arg, sizeof(table) / sizeof((table)[0]),             \
+#define FL_ARGS_INIT(a, prog, table, in_order)                                                     \
+  fl_args_init((a), (prog), &(table)[0].arg, sizeof(table) / sizeof((table)[0]),                   \
                sizeof((table)[0]), (in_order))
 /* Starts parsing argv again (getopt's state is global; its own messages
  * are off). */
@@ -64,14 +64,15 @@ void fl_args_help(const fl_args *a, FILE *out);
 int fl_args_bad(const fl_args *a, const fl_arg *row, const char *value, const char *why);
 
 /* Value parsers: 0, or -1 (nothing written). */
-int fl_parse_duration_ms(const char *s, int64_t *ms); /* 10s, 250ms, 2m, 1h, seconds */
-int fl_parse_size(const char *s, int64_t *bytes);     /* 1048576, 64k, 10M, 1G (binary) */
+int fl_parse_duration_ms(const char *s, int64_t *ms);   /* 10s, 250ms, 2m, 1h, seconds */
+int fl_parse_size(const char *s, int64_t *bytes);       /* 1048576, 64k, 10M, 1G (binary) */
 int fl_parse_rate_milli(const char *s, int64_t *milli); /* 20/s, 3000/min, 100/h, per second */
 
 /* The same with the range [min, max] and a message naming the option when
  * the value is not one: 0, or 2 after the message. The message gives the
  * range in the value's own units (durations as 1h, 500ms...). */
-int fl_args_int(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max, int64_t *out);
+int fl_args_int(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,
+                int64_t *out);
 int fl_args_duration(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,
                      int64_t *out);
 int fl_args_size(const fl_args *a, const fl_arg *row, const char *s, int64_t min, int64_t max,

@@ -43,12 +43,11 @@ static size_t utf8_len(const unsigned char *p, size_t n) {
  * '"' and '\\'): the fast path of both escaping and scanning. */
 static const unsigned char plain[256] = {
 #define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
-    R16(0), R16(0),
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' is 0x22 */
-    R16(1), R16(1),
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50: '\\' is 0x5C */
-    R16(1), R16(1),
-    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
+    R16(0), R16(0), 1,      1,      0,      1,      1,      1,      1,      1,     1,
+    1,      1,      1,      1,      1,      1,      1, /* 0x20: '"' is 0x22 */
+    R16(1), R16(1), 1,      1,      1,      1,      1,      1,      1,      1,     1,
+    1,      1,      1,      0,      1,      1,      1, /* 0x50: '\\' is 0x5C */
+    R16(1), R16(1), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
 #undef R16
 };
 
@@ -117,8 +116,7 @@ int fl_is_text(const char *s, size_t n) {
 }
 
 int fl_base64(fl_buf *b, const unsigned char *p, size_t n) {
-  static const char tbl[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   if (n > (SIZE_MAX - 3) / 4 * 3)
     return FL_ELIMIT;
   size_t out = (n + 2) / 3 * 4;

@@ -21,7 +21,7 @@
 #define CHECK(cond)                                                                                \
   do {                                                                                             \
     if (!(cond)) {                                                                                 \
-      fprintf(stderr, "consumer: check failed: %s\n", #cond);                                     \
+      fprintf(stderr, "consumer: check failed: %s\n", #cond);                                      \
       return 1;                                                                                    \
     }                                                                                              \
   } while (0)

@@ -93,8 +93,7 @@ static void check_base64(const unsigned char *p, size_t n) {
       v[k] = b.data[i + k] == '=' ? 0 : b64_val(b.data[i + k]);
     FUZZ_CHECK(v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[3] >= 0);
     unsigned w = (unsigned)(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
-    unsigned char dec[3] = {(unsigned char)(w >> 16), (unsigned char)(w >> 8),
-                            (unsigned char)w};
+    unsigned char dec[3] = {(unsigned char)(w >> 16), (unsigned char)(w >> 8), (unsigned char)w};
     for (int k = 0; k < 3 && o < n; k++, o++)
       FUZZ_CHECK(dec[k] == p[o]);
   }

@@ -53,8 +53,8 @@ static void pages(const char *cur, const char *next, const char *last) {
   FUZZ_CHECK(pr.name_at < pr.value_at && pr.value_at <= pr.value_end && pr.value_end <= len);
   char *first = flurry__url_page(next, &pr, pr.first), *end = flurry__url_page(next, &pr, pr.last);
   FUZZ_CHECK(first != NULL && end != NULL);
-  FUZZ_CHECK(strncmp(first, next, pr.value_at) == 0 && strcmp(end + strlen(end) - (len - pr.value_end),
-                                                               next + pr.value_end) == 0);
+  FUZZ_CHECK(strncmp(first, next, pr.value_at) == 0 &&
+             strcmp(end + strlen(end) - (len - pr.value_end), next + pr.value_end) == 0);
   fl_free(first);
   fl_free(end);
 }

@@ -25,7 +25,8 @@ static size_t head_len(const char *p, size_t n, size_t *body_at) {
 }
 
 static flurry_response *response_of(const char *p, size_t n) {
-  flurry_response *resp = flurry__response_new((size_t)flurry__opt_default(FLURRY_OPT_MAX_RESPONSE_BYTES));
+  flurry_response *resp = flurry__response_new(
+      (size_t)flurry__opt_default(FLURRY_OPT_MAX_RESPONSE_BYTES));
   FUZZ_CHECK(resp != NULL);
   size_t body_at, head = head_len(p, n, &body_at), off = 0;
   while (off < head) {

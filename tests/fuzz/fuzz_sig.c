@@ -10,8 +10,8 @@
 #define NOW 1700000000
 
 static void parsers(const char *v, size_t n) {
-  int (*const parse[])(const char *, size_t, sig_set *) = {
-      sig_parse_github, sig_parse_stripe, sig_parse_standard};
+  int (*const parse[])(const char *, size_t, sig_set *) = {sig_parse_github, sig_parse_stripe,
+                                                           sig_parse_standard};
   for (size_t i = 0; i < 3; i++) {
     sig_set set;
     int rc = parse[i](v, n, &set);
@@ -37,11 +37,9 @@ static void init_keys(void) {
   static const char *const secrets[] = {"It's a Secret to Everybody", "whsec_test_secret",
                                         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                                         "c2Vjb25kIHNlY3JldCBmb3Igcm90YXRpb24="};
-  static const sig_scheme schemes[] = {WHSIG_GITHUB, WHSIG_STRIPE,
-                                               WHSIG_STANDARD, WHSIG_STANDARD};
+  static const sig_scheme schemes[] = {WHSIG_GITHUB, WHSIG_STRIPE, WHSIG_STANDARD, WHSIG_STANDARD};
   for (size_t i = 0; i < 4; i++)
-    FUZZ_CHECK(sig_key_parse(schemes[i], secrets[i], strlen(secrets[i]), &keys[i]) ==
-               WHSIG_OK);
+    FUZZ_CHECK(sig_key_parse(schemes[i], secrets[i], strlen(secrets[i]), &keys[i]) == WHSIG_OK);
 }
 
 static void delivery(const char *p, size_t n) {
@@ -64,20 +62,17 @@ static void round_trip(const char *body, size_t n) {
     const sig_key *k = s == WHSIG_STANDARD ? &keys[2] : &keys[s - 1];
     size_t nk = s == WHSIG_STANDARD ? 2 : 1;
     fl_buf sig = FL_BUF_INIT(0);
-    FUZZ_CHECK(sig_sign((sig_scheme)s, k, nk, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
-                        NOW, body, n, &sig) == FL_OK);
-    sig_delivery d = {sig.data, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", "1700000000", body,
-                              n};
-    FUZZ_CHECK(sig_verify((sig_scheme)s, keys, 4, 300, NOW, &d) ==
-               WHSIG_OK);
+    FUZZ_CHECK(sig_sign((sig_scheme)s, k, nk, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", NOW, body, n,
+                        &sig) == FL_OK);
+    sig_delivery d = {sig.data, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", "1700000000", body, n};
+    FUZZ_CHECK(sig_verify((sig_scheme)s, keys, 4, 300, NOW, &d) == WHSIG_OK);
     FUZZ_CHECK(sig_verify((sig_scheme)s, keys, 4, 300, NOW + 301, &d) ==
                (s == WHSIG_GITHUB ? WHSIG_OK : WHSIG_ESTALE));
     if (n > 0) { /* one bit changed anywhere: refused */
       char *changed = fuzz_copy(body, n, 0);
       changed[n / 2] ^= 1;
       d.body = changed;
-      FUZZ_CHECK(sig_verify((sig_scheme)s, keys, 4, 300, NOW, &d) ==
-                 WHSIG_EMISMATCH);
+      FUZZ_CHECK(sig_verify((sig_scheme)s, keys, 4, 300, NOW, &d) == WHSIG_EMISMATCH);
       free(changed);
     }
     fl_buf_free(&sig);

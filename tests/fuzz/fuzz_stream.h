@@ -34,8 +34,8 @@ static int fuzz_collect(void *ud, const flurry_stream_record *rec) {
     fl_buf_free(&again);
   }
   if (fl_buf_printf(&s->out, "%llu|%s|%s|%lld|%zu|", (unsigned long long)rec->seq,
-                    rec->event ? rec->event : "", rec->id ? rec->id : "",
-                    (long long)rec->retry_ms, rec->len) != FL_OK ||
+                    rec->event ? rec->event : "", rec->id ? rec->id : "", (long long)rec->retry_ms,
+                    rec->len) != FL_OK ||
       fl_buf_append(&s->out, rec->data, rec->len) != FL_OK)
     abort();
   return 0;

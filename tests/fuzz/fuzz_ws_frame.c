@@ -13,8 +13,7 @@ typedef struct seen {
   int closes, after_close;
 } seen;
 
-static void on_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
-                       void *ud) {
+static void on_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len, void *ud) {
   seen *s = ud;
   (void)ws;
   (void)data;
@@ -23,8 +22,7 @@ static void on_message(flurry_ws *ws, flurry_ws_type type, const char *data, siz
   s->after_close += s->closes;
 }
 
-static void on_control(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
-                       void *ud) {
+static void on_control(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len, void *ud) {
   (void)ws;
   (void)data;
   (void)ud;

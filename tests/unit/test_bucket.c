@@ -130,8 +130,7 @@ static void test_bucket_ratelimit_github_headers(void **state) {
   (void)state;
   char reset_line[64];
   snprintf(reset_line, sizeof reset_line, "X-RateLimit-Reset: %lld", (long long)time(NULL) + 30);
-  const char *const h[] = {"X-RateLimit-Limit: 5000", "X-RateLimit-Remaining: 0", reset_line,
-                           NULL};
+  const char *const h[] = {"X-RateLimit-Limit: 5000", "X-RateLimit-Remaining: 0", reset_line, NULL};
   flurry_response *r = with_headers(403, h);
   double rate, reset;
   int spent;

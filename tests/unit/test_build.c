@@ -43,8 +43,13 @@ static int teardown(void **state) {
 static cli_built *build(fixture *f, size_t lv, const char *text, jv value, const char *var,
                         const char *var_value, const char *url) {
   cli_built_clear(&f->bt);
-  cli_src src = {.lv = &f->lv[lv], .text = text, .len = strlen(text), .value = value,
-                 .var = var, .var_value = var_value, .url = url};
+  cli_src src = {.lv = &f->lv[lv],
+                 .text = text,
+                 .len = strlen(text),
+                 .value = value,
+                 .var = var,
+                 .var_value = var_value,
+                 .url = url};
   assert_int_equal(cli_build_src(f->b, &src, 3, &f->bt), 0);
   return &f->bt;
 }

@@ -39,11 +39,11 @@ typedef struct tally {
   char last_msg[512];
   char last_detail[64];
   /* optional behaviour inside the callback */
-  int resubmit;           /* submit one more request from the callback */
-  int inner_submit_rc;    /* what that submit returned */
-  int inner_run_rc;       /* flurry_client_run() from the callback */
-  int inner_cancel_rc;    /* flurry_client_cancel_all() from the callback */
-  int inner_gather_rc;    /* flurry_gather() from the callback */
+  int resubmit;        /* submit one more request from the callback */
+  int inner_submit_rc; /* what that submit returned */
+  int inner_run_rc;    /* flurry_client_run() from the callback */
+  int inner_cancel_rc; /* flurry_client_cancel_all() from the callback */
+  int inner_gather_rc; /* flurry_gather() from the callback */
 } tally;
 
 static void tally_init(tally *t, flurry_client *c) {
@@ -166,9 +166,9 @@ typedef struct responder {
   int port;
   const char *const *replies;
   size_t nreplies;
-  int requests;  /* requests read */
-  int open;      /* connections not yet closed, the listener included */
-  char last[4096]; /* the last request, as received */
+  int requests;             /* requests read */
+  int open;                 /* connections not yet closed, the listener included */
+  char last[4096];          /* the last request, as received */
   double first_ms, last_ms; /* when the first and the last request arrived */
 } responder;
 
@@ -265,8 +265,7 @@ static void r_connection(uv_stream_t *server, int status) {
   assert_int_equal(uv_read_start((uv_stream_t *)&k->tcp, r_alloc, r_read), 0);
 }
 
-static void responder_start(responder *r, uv_loop_t *loop, const char *const *replies,
-                            size_t n) {
+static void responder_start(responder *r, uv_loop_t *loop, const char *const *replies, size_t n) {
   memset(r, 0, sizeof *r);
   r->replies = replies;
   r->nreplies = n;
@@ -287,9 +286,7 @@ static void responder_closed(uv_handle_t *h) {
   r->open--;
 }
 
-static void responder_stop(responder *r) {
-  uv_close((uv_handle_t *)&r->tcp, responder_closed);
-}
+static void responder_stop(responder *r) { uv_close((uv_handle_t *)&r->tcp, responder_closed); }
 
 static void url_on(char *buf, size_t n, int port, const char *path) {
   snprintf(buf, n, "http://127.0.0.1:%d%s", port, path);
@@ -327,7 +324,7 @@ static void test_client_rejects_bad_settings(void **state) {
   assert_int_equal(flurry_client_set(NULL, FLURRY_OPT_TIMEOUT_MS, 5), FLURRY_EINVALID);
   assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_IN_FLIGHT, 3), FLURRY_OK);
   assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_PER_HOST, 2), FLURRY_OK);
-  const char *bad_base[] = {"", "/relative", "example.com", "ftp://example.com/",
+  const char *bad_base[] = {"",        "/relative",         "example.com", "ftp://example.com/",
                             "http://", "file:///etc/passwd"};
   for (size_t i = 0; i < sizeof bad_base / sizeof bad_base[0]; i++)
     if (flurry_client_set_base_url(c, bad_base[i]) != FLURRY_EINVALID)
@@ -653,8 +650,7 @@ static void test_client_invalid_header_rejected_before_sending(void **state) {
   url_on(url, sizeof url, r.port, "/h");
   flurry_request *req = NULL;
   assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
-  assert_int_equal(flurry_request_add_header(req, "X-Evil", "1\r\nX-Injected: 1"),
-                   FLURRY_EINVALID);
+  assert_int_equal(flurry_request_add_header(req, "X-Evil", "1\r\nX-Injected: 1"), FLURRY_EINVALID);
   assert_int_equal(flurry_request_add_header(req, "X Evil", "1"), FLURRY_EINVALID);
   assert_int_equal(flurry_client_add_header(c, "X-Evil", "1\nX-Injected: 1"), FLURRY_EINVALID);
   /* Nothing reached the server. */
@@ -686,8 +682,8 @@ static void test_client_malformed_absolute_url_reported_once(void **state) {
   uv_loop_t loop;
   assert_int_equal(uv_loop_init(&loop), 0);
   flurry_client *c = client_on(&loop);
-  const char *bad[] = {"http://127.0.0.1:99999/", "http://[::1/", "http://[zz]/",
-                       "http://a%00b/", "http://127.0.0.1:8x/"};
+  const char *bad[] = {"http://127.0.0.1:99999/", "http://[::1/", "http://[zz]/", "http://a%00b/",
+                       "http://127.0.0.1:8x/"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     tally t;
     tally_init(&t, c);
@@ -695,8 +691,8 @@ static void test_client_malformed_absolute_url_reported_once(void **state) {
     uv_run(&loop, UV_RUN_DEFAULT);
     if (rc == FLURRY_OK) {
       if (t.calls != 1 || t.last_err != FLURRY_EINVALID)
-        fail_msg("%s: %d callbacks, last %s (%s)", bad[i], t.calls,
-                 flurry_err_name(t.last_err), t.last_msg);
+        fail_msg("%s: %d callbacks, last %s (%s)", bad[i], t.calls, flurry_err_name(t.last_err),
+                 t.last_msg);
     } else {
       if (rc != FLURRY_EINVALID || t.calls != 0)
         fail_msg("%s: submit %s and %d callbacks", bad[i], flurry_err_name(rc), t.calls);
@@ -1283,8 +1279,8 @@ static void sweep_one(sweep *w, const char *url, uint64_t k) {
     problem = flurry_err_name(t.last_err);
   }
   if (problem && !w->first_problem[0])
-    snprintf(w->first_problem, sizeof w->first_problem,
-             "allocation %llu failed: %s (%s)", (unsigned long long)k, problem, t.last_msg);
+    snprintf(w->first_problem, sizeof w->first_problem, "allocation %llu failed: %s (%s)",
+             (unsigned long long)k, problem, t.last_msg);
 }
 
 static void out_of_memory_sweep(int rounds, int strict) {

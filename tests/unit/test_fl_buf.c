@@ -341,8 +341,8 @@ static void test_fl_buf_parse_i64_rejects_overflow(void **state) {
 static void test_fl_buf_parse_i64_rejects_malformed(void **state) {
   (void)state;
   int64_t v = 99;
-  const char *bad[] = {"", "-", "+", "--1", "+-1", " 1", "1 ", "1a", "a1", "0x10",
-                       "1.0", "1e3", "\t5", "٣"};
+  const char *bad[] = {"",   "-",  "+",    "--1", "+-1", " 1",  "1 ",
+                       "1a", "a1", "0x10", "1.0", "1e3", "\t5", "٣"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     if (parse(bad[i], INT64_MIN, INT64_MAX, &v) != -1)
       fail_msg("accepted '%s'", bad[i]);

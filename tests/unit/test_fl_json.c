@@ -77,8 +77,9 @@ static void test_fl_json_compact_nested(void **state) {
 
 static void test_fl_json_compact_numbers(void **state) {
   (void)state;
-  expect_compact("[0, -0, 1, -1, 1e5, 1E5, 1e+5, 1e-5, 1.5E-3, -0.0, 0.25, 123456789012345678901234567890]",
-                 "[0,-0,1,-1,1e5,1E5,1e+5,1e-5,1.5E-3,-0.0,0.25,123456789012345678901234567890]");
+  expect_compact(
+      "[0, -0, 1, -1, 1e5, 1E5, 1e+5, 1e-5, 1.5E-3, -0.0, 0.25, 123456789012345678901234567890]",
+      "[0,-0,1,-1,1e5,1E5,1e+5,1e-5,1.5E-3,-0.0,0.25,123456789012345678901234567890]");
   expect_compact("-0", "-0");
   expect_compact("1.5E-3", "1.5E-3");
   expect_compact("  1e5", "1e5");
@@ -111,19 +112,67 @@ static void test_fl_json_compact_appends_after_content(void **state) {
 static void test_fl_json_compact_rejects_invalid(void **state) {
   (void)state;
   const char *bad[] = {
-      "",          " ",           "[1,]",        "{\"a\":1,}",  "[,1]",
-      "{,}",       "01",          "-01",         "[01]",        "00",
-      "-",         "[-]",         "1.",          ".5",          "1e",
-      "1e+",       "+1",          "0x10",        "1.5.2",       "NaN",
-      "Infinity",  "tru",         "nul",         "falsey",      "True",
-      "\"\\x\"",   "\"\\u12G4\"", "\"\\u12\"",   "\"\\\"",      "\"abc",
-      "\"a\tb\"",  "\"a\nb\"",    "\"\x01\"",    "\"\x1f\"",    "\"\xff\"",
-      "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xe2\x82\"",
-      "1 2",       "[] []",       "{}{}",        "\"a\" \"b\"", "[1 2]",
-      "{\"a\" 1}", "{\"a\":}",    "{1:2}",       "{a:1}",       "{\"a\"}",
-      "[",         "]",           "{",           "}",           "[}",
-      "{]",        "'a'",         "\xef\xbb\xbf{}", "/* */ 1",  "[1]x",
-      "\xff",      "\"\\",
+      "",
+      " ",
+      "[1,]",
+      "{\"a\":1,}",
+      "[,1]",
+      "{,}",
+      "01",
+      "-01",
+      "[01]",
+      "00",
+      "-",
+      "[-]",
+      "1.",
+      ".5",
+      "1e",
+      "1e+",
+      "+1",
+      "0x10",
+      "1.5.2",
+      "NaN",
+      "Infinity",
+      "tru",
+      "nul",
+      "falsey",
+      "True",
+      "\"\\x\"",
+      "\"\\u12G4\"",
+      "\"\\u12\"",
+      "\"\\\"",
+      "\"abc",
+      "\"a\tb\"",
+      "\"a\nb\"",
+      "\"\x01\"",
+      "\"\x1f\"",
+      "\"\xff\"",
+      "\"\xc0\xaf\"",
+      "\"\xed\xa0\x80\"",
+      "\"\xf4\x90\x80\x80\"",
+      "\"\xe2\x82\"",
+      "1 2",
+      "[] []",
+      "{}{}",
+      "\"a\" \"b\"",
+      "[1 2]",
+      "{\"a\" 1}",
+      "{\"a\":}",
+      "{1:2}",
+      "{a:1}",
+      "{\"a\"}",
+      "[",
+      "]",
+      "{",
+      "}",
+      "[}",
+      "{]",
+      "'a'",
+      "\xef\xbb\xbf{}",
+      "/* */ 1",
+      "[1]x",
+      "\xff",
+      "\"\\",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     expect_invalid(bad[i], strlen(bad[i]));
@@ -338,13 +387,15 @@ static void test_fl_json_str_escapes_control_chars(void **state) {
 static void test_fl_json_str_replaces_invalid_utf8(void **state) {
   (void)state;
 #define FFFD "\xef\xbf\xbd"
-  expect_str("a\xff" "b", 3, "\"a" FFFD "b\"");
-  expect_str("\x80", 1, "\"" FFFD "\"");           /* lone continuation */
-  expect_str("\xc0\xaf", 2, "\"" FFFD FFFD "\"");   /* overlong '/' */
-  expect_str("\xed\xa0\x80", 3, "\"" FFFD FFFD FFFD "\""); /* surrogate */
+  expect_str("a\xff"
+             "b",
+             3, "\"a" FFFD "b\"");
+  expect_str("\x80", 1, "\"" FFFD "\"");                            /* lone continuation */
+  expect_str("\xc0\xaf", 2, "\"" FFFD FFFD "\"");                   /* overlong '/' */
+  expect_str("\xed\xa0\x80", 3, "\"" FFFD FFFD FFFD "\"");          /* surrogate */
   expect_str("\xf4\x90\x80\x80", 4, "\"" FFFD FFFD FFFD FFFD "\""); /* > U+10FFFF */
-  expect_str("\xe2\x82", 2, "\"" FFFD FFFD "\"");   /* truncated at the end */
-  expect_str("\xe2\x82x", 3, "\"" FFFD FFFD "x\""); /* truncated mid-string */
+  expect_str("\xe2\x82", 2, "\"" FFFD FFFD "\"");                   /* truncated at the end */
+  expect_str("\xe2\x82x", 3, "\"" FFFD FFFD "x\"");                 /* truncated mid-string */
 #undef FFFD
 }
 

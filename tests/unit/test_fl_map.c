@@ -142,8 +142,8 @@ static void test_fl_map_collisions_wrap_around(void **state) {
     assert_true(has(&m, k62[i]));
   for (int i = 0; i < 3; i++)
     assert_true(has(&m, k0[i]));
-  assert_false(has(&m, 62));        /* an absent key with the same home */
-  assert_false(has(&m, 64 * 20));   /* and one with home 0 */
+  assert_false(has(&m, 62));      /* an absent key with the same home */
+  assert_false(has(&m, 64 * 20)); /* and one with home 0 */
   /* Removing from the middle, the head and the wrapped part of the runs:
    * what is left stays found. */
   del(&m, k62[1]);
@@ -322,7 +322,9 @@ typedef struct rec {
   int n;
 } rec;
 
-static uint64_t name_hash(const char *s) { return fl_hash_mix(fl_hash(FL_HASH_INIT, s, strlen(s))); }
+static uint64_t name_hash(const char *s) {
+  return fl_hash_mix(fl_hash(FL_HASH_INIT, s, strlen(s)));
+}
 
 static uint64_t rec_hash(const void *elem, void *ud) {
   (void)ud;

@@ -30,7 +30,7 @@ static void test_harden_header_lines_limit(void **state) {
   }
   assert_int_equal(rc, FLURRY_ETOO_LARGE);
   assert_int_equal(i + 3, FLURRY_MAX_HEADER_LINES + 1); /* 1xx lines count too */
-  flurry__response_reset(r); /* a new attempt or hop starts from zero */
+  flurry__response_reset(r);                            /* a new attempt or hop starts from zero */
   assert_int_equal(feed(r, "HTTP/1.1 200 OK\r\n"), FLURRY_OK);
   flurry_response_free(r);
 }
@@ -76,7 +76,7 @@ static void test_harden_header_iterator(void **state) {
 
 static void test_harden_control_characters_refused(void **state) {
   (void)state;
-  const char *bad[] = {"http://h/a\rb", "http://h/a\nb", "http://h/a\tb", "http://h/a\x01",
+  const char *bad[] = {"http://h/a\rb", "http://h/a\nb",     "http://h/a\tb", "http://h/a\x01",
                        "http://h/\x7f", "http://h/\x1b[31m", "http://h/a b"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     flurry_request *req = NULL;
@@ -99,8 +99,9 @@ static void test_harden_json_surrogates(void **state) {
   (void)state;
   assert_true(valid("\"\\ud83d\\ude00\""));
   assert_true(valid("\"\\uD83D\\uDE00 \\u00e9 \\uffff\""));
-  const char *bad[] = {"\"\\ud800\"", "\"\\udc00\"", "\"\\ud800x\"", "\"\\ud800\\u0041\"",
-                       "\"\\ud800\\ud800\"", "[\"\\ude00\\ud83d\"]", "{\"\\udbff\":1}", "\"\\ud8\""};
+  const char *bad[] = {"\"\\ud800\"",        "\"\\udc00\"",        "\"\\ud800x\"",
+                       "\"\\ud800\\u0041\"", "\"\\ud800\\ud800\"", "[\"\\ude00\\ud83d\"]",
+                       "{\"\\udbff\":1}",    "\"\\ud8\""};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_false(valid(bad[i]));
   size_t off = 0;

@@ -73,12 +73,12 @@ static void test_link_forms(void **state) {
   const struct {
     const char *in, *want;
   } cases[] = {
-      {"</a?x=1,2;3>; rel=next", "/a?x=1,2;3|next;"},                 /* , and ; in the URI */
-      {"<a>;rel=\"next last\"", "a|next last;"},                       /* a list of relations */
-      {"<a> ; title=\"x, \\\"y\\\"; z\" ; rel=next", "a|next;"},       /* quoted, escaped */
-      {"<a>; rel=next; rel=prev", "a|next;"},                          /* the first rel counts */
-      {"<a>; crossorigin; rel=next", "a|next;"},                       /* a bare parameter */
-      {" , <a>; rel=prev,,<b>;\trel=next ,", "a|prev;b|next;"},         /* empty elements */
+      {"</a?x=1,2;3>; rel=next", "/a?x=1,2;3|next;"},            /* , and ; in the URI */
+      {"<a>;rel=\"next last\"", "a|next last;"},                 /* a list of relations */
+      {"<a> ; title=\"x, \\\"y\\\"; z\" ; rel=next", "a|next;"}, /* quoted, escaped */
+      {"<a>; rel=next; rel=prev", "a|next;"},                    /* the first rel counts */
+      {"<a>; crossorigin; rel=next", "a|next;"},                 /* a bare parameter */
+      {" , <a>; rel=prev,,<b>;\trel=next ,", "a|prev;b|next;"},  /* empty elements */
       {"<a>", "a|;"},
       {"", ""},
   };
@@ -88,8 +88,7 @@ static void test_link_forms(void **state) {
     char *p = exact(cases[i].in, n);
     int rc = walk(p, n, got, sizeof got);
     if (rc != FLURRY_LINK_END || strcmp(got, cases[i].want) != 0)
-      fail_msg("case %zu [%s]: rc %d, got [%s], want [%s]", i, cases[i].in, rc, got,
-               cases[i].want);
+      fail_msg("case %zu [%s]: rc %d, got [%s], want [%s]", i, cases[i].in, rc, got, cases[i].want);
     free(p);
   }
   flurry_link l = {.rel = "next  last", .rel_len = 10};
@@ -100,9 +99,15 @@ static void test_link_forms(void **state) {
 
 static void test_link_rejects_garbage(void **state) {
   (void)state;
-  const char *bad[] = {"https://no.brackets/; rel=next", "<a> junk", "<a>; =x",
-                       "<a>; rel=", "<a>; rel=\"x\"y", "<a b>; rel=next", "<a>; rel=@",
-                       "<a\x01>", "<a>; t=\"\x01\""};
+  const char *bad[] = {"https://no.brackets/; rel=next",
+                       "<a> junk",
+                       "<a>; =x",
+                       "<a>; rel=",
+                       "<a>; rel=\"x\"y",
+                       "<a b>; rel=next",
+                       "<a>; rel=@",
+                       "<a\x01>",
+                       "<a>; t=\"\x01\""};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     size_t n = strlen(bad[i]);
     char *p = exact(bad[i], n);

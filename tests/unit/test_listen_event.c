@@ -51,10 +51,9 @@ static void test_listen_event_line(void **state) {
   ev.json = "{\"a\":1}";
   ev.json_len = 7;
   assert_int_equal(listen_event_line(&b, &ev), FL_OK);
-  assert_string_equal(b.data,
-                      "{\"id\":\"gh-1\",\"received_at\":"
-                      "\"2021-02-25T15:02:10.123Z\",\"scheme\":\"github\","
-                      "\"path\":\"/h\\\"ook\",\"body\":{\"a\":1}}\n");
+  assert_string_equal(b.data, "{\"id\":\"gh-1\",\"received_at\":"
+                              "\"2021-02-25T15:02:10.123Z\",\"scheme\":\"github\","
+                              "\"path\":\"/h\\\"ook\",\"body\":{\"a\":1}}\n");
   fl_buf_reset(&b);
   ev.id = NULL;
   ev.json = NULL;
@@ -63,11 +62,10 @@ static void test_listen_event_line(void **state) {
   ev.headers = "{\"x\":\"1\"}";
   ev.headers_len = 9;
   assert_int_equal(listen_event_line(&b, &ev), FL_OK);
-  assert_string_equal(b.data,
-                      "{\"id\":null,\"received_at\":"
-                      "\"2021-02-25T15:02:10.123Z\",\"scheme\":\"github\","
-                      "\"path\":\"/h\\\"ook\",\"headers\":{\"x\":\"1\"},"
-                      "\"body_text\":\"line\\tone\"}\n");
+  assert_string_equal(b.data, "{\"id\":null,\"received_at\":"
+                              "\"2021-02-25T15:02:10.123Z\",\"scheme\":\"github\","
+                              "\"path\":\"/h\\\"ook\",\"headers\":{\"x\":\"1\"},"
+                              "\"body_text\":\"line\\tone\"}\n");
   fl_buf_reset(&b);
   ev.headers = NULL;
   ev.body = "\xff\x00";
@@ -101,16 +99,12 @@ static void test_listen_event_head_round_trip(void **state) {
   const char *id = NULL;
   size_t id_len = 0;
   int64_t ms = 0;
-  assert_int_equal(listen_event_head_parse(b.data, b.len, &id, &id_len, &ms),
-                   0);
+  assert_int_equal(listen_event_head_parse(b.data, b.len, &id, &id_len, &ms), 0);
   assert_int_equal(id_len, ev.id_len);
   assert_memory_equal(id, ev.id, id_len);
   assert_int_equal(ms, T_MS);
-  const char *null_line =
-      "{\"id\":null,\"received_at\":\"2021-02-25T15:02:10.123Z\",\"x\":1}";
-  assert_int_equal(
-      listen_event_head_parse(null_line, strlen(null_line), &id, &id_len, &ms),
-      0);
+  const char *null_line = "{\"id\":null,\"received_at\":\"2021-02-25T15:02:10.123Z\",\"x\":1}";
+  assert_int_equal(listen_event_head_parse(null_line, strlen(null_line), &id, &id_len, &ms), 0);
   assert_null(id);
   const char *foreign[] = {"",
                            "{}",
@@ -119,8 +113,7 @@ static void test_listen_event_head_round_trip(void **state) {
                            "{\"id\":\"a\",\"received_at\":\"2021-02-25\"}",
                            "not json"};
   for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
-    assert_int_equal(listen_event_head_parse(foreign[i], strlen(foreign[i]),
-                                             &id, &id_len, &ms),
+    assert_int_equal(listen_event_head_parse(foreign[i], strlen(foreign[i]), &id, &id_len, &ms),
                      -1);
   fl_buf_free(&b);
 }
@@ -139,34 +132,28 @@ static void test_listen_event_head_every_prefix(void **state) {
     const char *id;
     size_t id_len;
     int64_t ms;
-    assert_int_equal(listen_event_head_parse(p, len, &id, &id_len, &ms),
-                     len >= need ? 0 : -1);
+    assert_int_equal(listen_event_head_parse(p, len, &id, &id_len, &ms), len >= need ? 0 : -1);
     free(p);
   }
 }
 
 static void test_listen_event_json_member(void **state) {
   (void)state;
-  const char *j =
-      "{\"object\":\"event\",\"data\":{\"id\":\"inner\",\"l\":[1,"
-      "{\"id\":2}],\"s\":\"},\\\"id\\\":\"},\"id\":\"evt_1\",\"n\":3}";
+  const char *j = "{\"object\":\"event\",\"data\":{\"id\":\"inner\",\"l\":[1,"
+                  "{\"id\":2}],\"s\":\"},\\\"id\\\":\"},\"id\":\"evt_1\",\"n\":3}";
   size_t off = 0, len = 0;
-  assert_int_equal(listen_event_json_member(j, strlen(j), "id", &off, &len),
-                   0);
+  assert_int_equal(listen_event_json_member(j, strlen(j), "id", &off, &len), 0);
   assert_int_equal(len, 7);
   assert_memory_equal(j + off, "\"evt_1\"", 7);
   assert_int_equal(listen_event_json_member(j, strlen(j), "n", &off, &len), 0);
   assert_memory_equal(j + off, "3", 1);
-  assert_int_equal(listen_event_json_member(j, strlen(j), "data", &off, &len),
-                   0);
+  assert_int_equal(listen_event_json_member(j, strlen(j), "data", &off, &len), 0);
   assert_int_equal(j[off], '{');
   assert_int_equal(j[off + len - 1], '}');
-  assert_int_equal(
-      listen_event_json_member(j, strlen(j), "missing", &off, &len), -1);
+  assert_int_equal(listen_event_json_member(j, strlen(j), "missing", &off, &len), -1);
   const char *not_obj[] = {"[1]", "\"id\"", "{}", "{\"i\":1}", "3"};
   for (size_t i = 0; i < sizeof not_obj / sizeof not_obj[0]; i++)
-    assert_int_equal(listen_event_json_member(not_obj[i], strlen(not_obj[i]),
-                                              "id", &off, &len),
+    assert_int_equal(listen_event_json_member(not_obj[i], strlen(not_obj[i]), "id", &off, &len),
                      -1);
   /* every prefix (of valid JSON: no crash, no over-read) */
   for (size_t n = 0; n <= strlen(j); n++) {
@@ -180,9 +167,8 @@ static void test_listen_event_json_member(void **state) {
 
 static void test_listen_event_headers(void **state) {
   (void)state;
-  const char *kv[] = {"Host",          "h",        "X-Multi", "a",
-                      "Cookie",        "c=1",      "x-multi", "b",
-                      "Authorization", "Bearer x", "X-Empty", NULL};
+  const char *kv[] = {"Host",    "h", "X-Multi",       "a",        "Cookie",  "c=1",
+                      "x-multi", "b", "Authorization", "Bearer x", "X-Empty", NULL};
   fl_buf b = FL_BUF_INIT(0);
   assert_int_equal(listen_event_headers(&b, kv, 6), FL_OK);
   assert_string_equal(b.data, "{\"host\":\"h\",\"x-multi\":\"a, b\",\"cookie\":"

@@ -39,8 +39,7 @@
 
 #define GH_SECRET "It's a Secret to Everybody"
 #define GH_BODY "Hello, World!"
-#define GH_SIG                                                                 \
-  "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+#define GH_SIG "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 
 #define SW_KEY "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SW_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -54,15 +53,13 @@
 #define ST_T 1700000000
 #define ST_BODY "{\"id\":\"evt_test_1\",\"object\":\"event\"}"
 #define ST_V1 "c0e606c0e15a27ed35ba7b4c636ca40200988fdb7db80e2597dfd76c9662d43e"
-#define ST_V1_OLD                                                              \
-  "96c90e277402e8941b687da1b8dde3c82b6f2d5345c60062edf3a1a2c40481ac"
+#define ST_V1_OLD "96c90e277402e8941b687da1b8dde3c82b6f2d5345c60062edf3a1a2c40481ac"
 
 #define TOL WHSIG_TOLERANCE_DEFAULT
 
 static sig_key key_of(sig_scheme s, const char *secret) {
   sig_key k;
-  assert_int_equal(sig_key_parse(s, secret, strlen(secret), &k),
-                   WHSIG_OK);
+  assert_int_equal(sig_key_parse(s, secret, strlen(secret), &k), WHSIG_OK);
   return k;
 }
 
@@ -72,15 +69,13 @@ static int verify_github(const char *sig, const char *body, size_t len) {
   return sig_verify(WHSIG_GITHUB, &k, 1, TOL, 0, &d);
 }
 
-static int verify_standard(const char *sig, const char *id, const char *ts,
-                           int64_t now) {
+static int verify_standard(const char *sig, const char *id, const char *ts, int64_t now) {
   sig_key k = key_of(WHSIG_STANDARD, SW_KEY);
   sig_delivery d = {sig, id, ts, SW_BODY, strlen(SW_BODY)};
   return sig_verify(WHSIG_STANDARD, &k, 1, TOL, now, &d);
 }
 
-static int verify_stripe(const char *sig, const sig_key *keys,
-                         size_t nkeys, int64_t now) {
+static int verify_stripe(const char *sig, const sig_key *keys, size_t nkeys, int64_t now) {
   sig_delivery d = {sig, NULL, NULL, ST_BODY, strlen(ST_BODY)};
   return sig_verify(WHSIG_STRIPE, keys, nkeys, TOL, now, &d);
 }
@@ -90,15 +85,12 @@ static int verify_stripe(const char *sig, const sig_key *keys,
 
 static void test_listen_sig_github_vector(void **state) {
   (void)state;
-  assert_int_equal(verify_github(GH_SIG, GH_BODY, strlen(GH_BODY)),
-                   WHSIG_OK);
-  assert_int_equal(verify_github(NULL, GH_BODY, strlen(GH_BODY)),
-                   WHSIG_EMISSING);
+  assert_int_equal(verify_github(GH_SIG, GH_BODY, strlen(GH_BODY)), WHSIG_OK);
+  assert_int_equal(verify_github(NULL, GH_BODY, strlen(GH_BODY)), WHSIG_EMISSING);
   /* the wrong secret */
   sig_key k = key_of(WHSIG_GITHUB, "It's a secret to everybody");
   sig_delivery d = {GH_SIG, NULL, NULL, GH_BODY, strlen(GH_BODY)};
-  assert_int_equal(sig_verify(WHSIG_GITHUB, &k, 1, TOL, 0, &d),
-                   WHSIG_EMISMATCH);
+  assert_int_equal(sig_verify(WHSIG_GITHUB, &k, 1, TOL, 0, &d), WHSIG_EMISMATCH);
 }
 
 /* Every substitution (by each of the 254 other non-NUL byte values) and
@@ -114,21 +106,18 @@ static void test_listen_sig_github_every_mutation_rejected(void **state) {
         continue;
       memcpy(m, GH_SIG, n + 1);
       m[i] = (char)c;
-      assert_int_not_equal(verify_github(m, GH_BODY, strlen(GH_BODY)),
-                           WHSIG_OK);
+      assert_int_not_equal(verify_github(m, GH_BODY, strlen(GH_BODY)), WHSIG_OK);
       tried++;
     }
     memcpy(m, GH_SIG, i); /* deletion of character i */
     memcpy(m + i, GH_SIG + i + 1, n - i);
-    assert_int_not_equal(verify_github(m, GH_BODY, strlen(GH_BODY)),
-                         WHSIG_OK);
+    assert_int_not_equal(verify_github(m, GH_BODY, strlen(GH_BODY)), WHSIG_OK);
   }
   for (size_t i = 0; i <= n; i++) {
     memcpy(m, GH_SIG, i); /* insertion before character i */
     m[i] = i % 2 ? '0' : '=';
     memcpy(m + i + 1, GH_SIG + i, n - i + 1);
-    assert_int_not_equal(verify_github(m, GH_BODY, strlen(GH_BODY)),
-                         WHSIG_OK);
+    assert_int_not_equal(verify_github(m, GH_BODY, strlen(GH_BODY)), WHSIG_OK);
   }
   assert_int_equal(tried, n * 254);
 }
@@ -171,8 +160,7 @@ static void test_listen_sig_github_syntax(void **state) {
       GH_SIG "00",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(verify_github(bad[i], GH_BODY, strlen(GH_BODY)),
-                     WHSIG_EMALFORMED);
+    assert_int_equal(verify_github(bad[i], GH_BODY, strlen(GH_BODY)), WHSIG_EMALFORMED);
 }
 
 /* ---- Standard Webhooks --------------------------------------------------- */
@@ -181,44 +169,30 @@ static void test_listen_sig_standard_vector(void **state) {
   (void)state;
   assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T), WHSIG_OK);
   /* the signed content is id.timestamp.body: each part counts */
-  assert_int_equal(
-      verify_standard(SW_SIG, "msg_p5jXN8AQM9LWM0D4loKWxJeK", SW_TS, SW_T),
-      WHSIG_EMISMATCH);
-  assert_int_equal(verify_standard(SW_SIG, SW_ID, "1614265331", SW_T),
+  assert_int_equal(verify_standard(SW_SIG, "msg_p5jXN8AQM9LWM0D4loKWxJeK", SW_TS, SW_T),
                    WHSIG_EMISMATCH);
-  assert_int_equal(verify_standard(NULL, SW_ID, SW_TS, SW_T),
-                   WHSIG_EMISSING);
-  assert_int_equal(verify_standard(SW_SIG, NULL, SW_TS, SW_T),
-                   WHSIG_EMISSING);
-  assert_int_equal(verify_standard(SW_SIG, SW_ID, NULL, SW_T),
-                   WHSIG_EMISSING);
-  assert_int_equal(verify_standard(SW_SIG, "", SW_TS, SW_T),
-                   WHSIG_EMALFORMED);
-  assert_int_equal(verify_standard(SW_SIG, SW_ID, "01614265330", SW_T),
-                   WHSIG_EMALFORMED);
-  assert_int_equal(verify_standard(SW_SIG, SW_ID, "-1", SW_T),
-                   WHSIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, SW_ID, "1614265331", SW_T), WHSIG_EMISMATCH);
+  assert_int_equal(verify_standard(NULL, SW_ID, SW_TS, SW_T), WHSIG_EMISSING);
+  assert_int_equal(verify_standard(SW_SIG, NULL, SW_TS, SW_T), WHSIG_EMISSING);
+  assert_int_equal(verify_standard(SW_SIG, SW_ID, NULL, SW_T), WHSIG_EMISSING);
+  assert_int_equal(verify_standard(SW_SIG, "", SW_TS, SW_T), WHSIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, SW_ID, "01614265330", SW_T), WHSIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, SW_ID, "-1", SW_T), WHSIG_EMALFORMED);
 }
 
 static void test_listen_sig_standard_tolerance(void **state) {
   (void)state;
-  assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T + 300),
-                   WHSIG_OK);
-  assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T - 300),
-                   WHSIG_OK);
-  assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T + 301),
-                   WHSIG_ESTALE);
-  assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T - 301),
-                   WHSIG_ESTALE);
+  assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T + 300), WHSIG_OK);
+  assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T - 300), WHSIG_OK);
+  assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T + 301), WHSIG_ESTALE);
+  assert_int_equal(verify_standard(SW_SIG, SW_ID, SW_TS, SW_T - 301), WHSIG_ESTALE);
   /* the time is checked before the signature: stale, forged or not */
-  assert_int_equal(
-      verify_standard("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=", SW_ID,
-                      SW_TS, SW_T + 3600),
-      WHSIG_ESTALE);
-  assert_int_equal(
-      verify_standard("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=", SW_ID,
-                      SW_TS, SW_T),
-      WHSIG_EMISMATCH);
+  assert_int_equal(verify_standard("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=", SW_ID, SW_TS,
+                                   SW_T + 3600),
+                   WHSIG_ESTALE);
+  assert_int_equal(verify_standard("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=", SW_ID, SW_TS,
+                                   SW_T),
+                   WHSIG_EMISMATCH);
 }
 
 static void test_listen_sig_standard_several_signatures(void **state) {
@@ -229,8 +203,7 @@ static void test_listen_sig_standard_several_signatures(void **state) {
       "v2,whatever  " SW_SIG,
   };
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-    assert_int_equal(verify_standard(ok[i], SW_ID, SW_TS, SW_T),
-                     WHSIG_OK);
+    assert_int_equal(verify_standard(ok[i], SW_ID, SW_TS, SW_T), WHSIG_OK);
   const char *bad[] = {
       "",
       "   ",
@@ -244,11 +217,9 @@ static void test_listen_sig_standard_several_signatures(void **state) {
       SW_SIG ",x",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(verify_standard(bad[i], SW_ID, SW_TS, SW_T),
-                     WHSIG_EMALFORMED);
+    assert_int_equal(verify_standard(bad[i], SW_ID, SW_TS, SW_T), WHSIG_EMALFORMED);
   /* only other versions: parses, matches nothing */
-  assert_int_equal(verify_standard("v1a,abc v2,def", SW_ID, SW_TS, SW_T),
-                   WHSIG_EMISMATCH);
+  assert_int_equal(verify_standard("v1a,abc v2,def", SW_ID, SW_TS, SW_T), WHSIG_EMISMATCH);
   /* a broken token next to a good one is skipped, as the reference
    * libraries do (Go: "len(sigParts) < 2: continue"; JS and Go compare
    * strings, so a malformed v1 is merely not a match): either order */
@@ -259,15 +230,12 @@ static void test_listen_sig_standard_several_signatures(void **state) {
     snprintf(h, sizeof h, "%s %s", SW_SIG, bad[i]);
     assert_int_equal(verify_standard(h, SW_ID, SW_TS, SW_T), WHSIG_OK);
     /* and next to a well-formed wrong one: a mismatch, not malformed */
-    snprintf(h, sizeof h, "%s v1,Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE=",
-             bad[i]);
-    assert_int_equal(verify_standard(h, SW_ID, SW_TS, SW_T),
-                     WHSIG_EMISMATCH);
+    snprintf(h, sizeof h, "%s v1,Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE=", bad[i]);
+    assert_int_equal(verify_standard(h, SW_ID, SW_TS, SW_T), WHSIG_EMISMATCH);
   }
   sig_set set;
   const char *two = "v1, " SW_SIG " v1,x";
-  assert_int_equal(sig_parse_standard(two, strlen(two), &set),
-                   WHSIG_OK);
+  assert_int_equal(sig_parse_standard(two, strlen(two), &set), WHSIG_OK);
   assert_int_equal(set.n, 1);
   assert_int_equal(set.bad, 2);
 }
@@ -276,49 +244,33 @@ static void test_listen_sig_standard_id_must_be_text(void **state) {
   (void)state;
   /* distinct ids must not collapse into one dedup key: bytes that are not
    * UTF-8 (which JSON would turn into U+FFFD) are refused */
-  assert_int_equal(verify_standard(SW_SIG, "msg\xff", SW_TS, SW_T),
-                   WHSIG_EMALFORMED);
-  assert_int_equal(verify_standard(SW_SIG, "msg\xc3", SW_TS, SW_T),
-                   WHSIG_EMALFORMED);
-  assert_int_equal(verify_standard(SW_SIG, "msg\x01", SW_TS, SW_T),
-                   WHSIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, "msg\xff", SW_TS, SW_T), WHSIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, "msg\xc3", SW_TS, SW_T), WHSIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, "msg\x01", SW_TS, SW_T), WHSIG_EMALFORMED);
   /* UTF-8 text is an id like any other: the signature decides */
-  assert_int_equal(verify_standard(SW_SIG, "msg_\xc3\xa9", SW_TS, SW_T),
-                   WHSIG_EMISMATCH);
+  assert_int_equal(verify_standard(SW_SIG, "msg_\xc3\xa9", SW_TS, SW_T), WHSIG_EMISMATCH);
   char id[WHSIG_ID_MAX + 2];
   memset(id, 'i', sizeof id - 1);
   id[sizeof id - 1] = '\0';
-  assert_int_equal(verify_standard(SW_SIG, id, SW_TS, SW_T),
-                   WHSIG_EMALFORMED);
+  assert_int_equal(verify_standard(SW_SIG, id, SW_TS, SW_T), WHSIG_EMALFORMED);
   id[WHSIG_ID_MAX] = '\0';
-  assert_int_equal(verify_standard(SW_SIG, id, SW_TS, SW_T),
-                   WHSIG_EMISMATCH);
+  assert_int_equal(verify_standard(SW_SIG, id, SW_TS, SW_T), WHSIG_EMISMATCH);
 }
 
 static void test_listen_sig_standard_keys(void **state) {
   (void)state;
   sig_key k;
   const char *raw = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"; /* prefix optional */
-  assert_int_equal(
-      sig_key_parse(WHSIG_STANDARD, raw, strlen(raw), &k),
-      WHSIG_OK);
+  assert_int_equal(sig_key_parse(WHSIG_STANDARD, raw, strlen(raw), &k), WHSIG_OK);
   assert_int_equal(k.len, 24);
-  const char *bad[] = {"whsec_", "whsec_abc",
-                       "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La!aSw", ""};
+  const char *bad[] = {"whsec_", "whsec_abc", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La!aSw", ""};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(
-        sig_key_parse(WHSIG_STANDARD, bad[i], strlen(bad[i]), &k),
-        WHSIG_EMALFORMED);
-  assert_int_equal(sig_key_parse(WHSIG_GITHUB, "", 0, &k),
-                   WHSIG_EMALFORMED);
+    assert_int_equal(sig_key_parse(WHSIG_STANDARD, bad[i], strlen(bad[i]), &k), WHSIG_EMALFORMED);
+  assert_int_equal(sig_key_parse(WHSIG_GITHUB, "", 0, &k), WHSIG_EMALFORMED);
   char big[WHSIG_KEY_MAX + 1];
   memset(big, 'k', sizeof big);
-  assert_int_equal(
-      sig_key_parse(WHSIG_GITHUB, big, sizeof big, &k),
-      WHSIG_EMALFORMED);
-  assert_int_equal(
-      sig_key_parse(WHSIG_GITHUB, big, sizeof big - 1, &k),
-      WHSIG_OK);
+  assert_int_equal(sig_key_parse(WHSIG_GITHUB, big, sizeof big, &k), WHSIG_EMALFORMED);
+  assert_int_equal(sig_key_parse(WHSIG_GITHUB, big, sizeof big - 1, &k), WHSIG_OK);
 }
 
 /* ---- Stripe ----------------------------------------------------------------
@@ -327,26 +279,19 @@ static void test_listen_sig_standard_keys(void **state) {
 static void test_listen_sig_stripe_vector(void **state) {
   (void)state;
   sig_key k = key_of(WHSIG_STRIPE, ST_SECRET);
-  assert_int_equal(verify_stripe("t=1700000000,v1=" ST_V1, &k, 1, ST_T),
-                   WHSIG_OK);
+  assert_int_equal(verify_stripe("t=1700000000,v1=" ST_V1, &k, 1, ST_T), WHSIG_OK);
   /* v0 and unknown keys are ignored, order does not matter */
-  assert_int_equal(
-      verify_stripe("v0=abc,v1=" ST_V1 ",t=1700000000,x=y", &k, 1, ST_T),
-      WHSIG_OK);
+  assert_int_equal(verify_stripe("v0=abc,v1=" ST_V1 ",t=1700000000,x=y", &k, 1, ST_T), WHSIG_OK);
   /* the timestamp is signed */
-  assert_int_equal(verify_stripe("t=1700000001,v1=" ST_V1, &k, 1, ST_T),
-                   WHSIG_EMISMATCH);
-  assert_int_equal(verify_stripe("t=1700000000,v0=" ST_V1, &k, 1, ST_T),
-                   WHSIG_EMISMATCH);
+  assert_int_equal(verify_stripe("t=1700000001,v1=" ST_V1, &k, 1, ST_T), WHSIG_EMISMATCH);
+  assert_int_equal(verify_stripe("t=1700000000,v0=" ST_V1, &k, 1, ST_T), WHSIG_EMISMATCH);
   assert_int_equal(verify_stripe(NULL, &k, 1, ST_T), WHSIG_EMISSING);
 }
 
 static void test_listen_sig_stripe_several_v1_and_secrets(void **state) {
   (void)state;
-  sig_key keys[2] = {key_of(WHSIG_STRIPE, ST_OLD),
-                             key_of(WHSIG_STRIPE, ST_SECRET)};
-  const char *other =
-      "v1=0000000000000000000000000000000000000000000000000000000000000000";
+  sig_key keys[2] = {key_of(WHSIG_STRIPE, ST_OLD), key_of(WHSIG_STRIPE, ST_SECRET)};
+  const char *other = "v1=0000000000000000000000000000000000000000000000000000000000000000";
   char h[512];
   snprintf(h, sizeof h, "t=1700000000,%s,v1=%s", other, ST_V1);
   assert_int_equal(verify_stripe(h, &keys[1], 1, ST_T), WHSIG_OK);
@@ -357,8 +302,7 @@ static void test_listen_sig_stripe_several_v1_and_secrets(void **state) {
   assert_int_equal(verify_stripe(h, &keys[1], 1, ST_T), WHSIG_EMISMATCH);
   /* the sender signing with both */
   fl_buf b = FL_BUF_INIT(0);
-  assert_int_equal(sig_sign(WHSIG_STRIPE, keys, 2, NULL, ST_T,
-                            ST_BODY, strlen(ST_BODY), &b),
+  assert_int_equal(sig_sign(WHSIG_STRIPE, keys, 2, NULL, ST_T, ST_BODY, strlen(ST_BODY), &b),
                    FL_OK);
   assert_string_equal(b.data, "t=1700000000,v1=" ST_V1_OLD ",v1=" ST_V1);
   fl_buf_free(&b);
@@ -373,12 +317,8 @@ static void test_listen_sig_stripe_tolerance(void **state) {
   assert_int_equal(verify_stripe(h, &k, 1, ST_T + 301), WHSIG_ESTALE);
   assert_int_equal(verify_stripe(h, &k, 1, ST_T - 301), WHSIG_ESTALE);
   sig_delivery d = {h, NULL, NULL, ST_BODY, strlen(ST_BODY)};
-  assert_int_equal(
-      sig_verify(WHSIG_STRIPE, &k, 1, 10, ST_T + 11, &d),
-      WHSIG_ESTALE);
-  assert_int_equal(
-      sig_verify(WHSIG_STRIPE, &k, 1, 10, ST_T + 10, &d),
-      WHSIG_OK);
+  assert_int_equal(sig_verify(WHSIG_STRIPE, &k, 1, 10, ST_T + 11, &d), WHSIG_ESTALE);
+  assert_int_equal(sig_verify(WHSIG_STRIPE, &k, 1, 10, ST_T + 10, &d), WHSIG_OK);
 }
 
 static void test_listen_sig_stripe_syntax(void **state) {
@@ -399,8 +339,7 @@ static void test_listen_sig_stripe_syntax(void **state) {
       "t=1700000000,v1=" ST_V1 "0",          /* long v1 */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(verify_stripe(bad[i], &k, 1, ST_T),
-                     WHSIG_EMALFORMED);
+    assert_int_equal(verify_stripe(bad[i], &k, 1, ST_T), WHSIG_EMALFORMED);
   /* at most WHSIG_MAX v1 entries */
   fl_buf b = FL_BUF_INIT(0);
   assert_int_equal(fl_buf_puts(&b, "t=1700000000"), FL_OK);
@@ -432,8 +371,7 @@ static void test_listen_sig_stripe_syntax(void **state) {
 /* A body that cannot be read: any HMAC over it faults. */
 static const char *unreadable_body(size_t *len) {
   long page = sysconf(_SC_PAGESIZE);
-  void *p = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-                 -1, 0);
+  void *p = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   assert_true(p != MAP_FAILED);
   *len = (size_t)page;
   return p;
@@ -453,12 +391,10 @@ static void test_listen_sig_cheap_checks_first(void **state) {
   } cases[] = {
       /* stale: refused before any of the 16 HMACs */
       {WHSIG_STANDARD, SW_SIG, SW_ID, "1614260000", WHSIG_ESTALE},
-      {WHSIG_STRIPE, "t=1614260000,v1=" ST_V1, NULL, NULL,
-       WHSIG_ESTALE},
+      {WHSIG_STRIPE, "t=1614260000,v1=" ST_V1, NULL, NULL, WHSIG_ESTALE},
       /* no v1 signature at all: nothing can match */
       {WHSIG_STANDARD, "v1a,abc", SW_ID, SW_TS, WHSIG_EMISMATCH},
-      {WHSIG_STRIPE, "t=1614265330,v0=" ST_V1, NULL, NULL,
-       WHSIG_EMISMATCH},
+      {WHSIG_STRIPE, "t=1614265330,v0=" ST_V1, NULL, NULL, WHSIG_EMISMATCH},
       /* an id that is not text, a malformed header, none at all */
       {WHSIG_STANDARD, SW_SIG, "id\xfe", SW_TS, WHSIG_EMALFORMED},
       {WHSIG_STANDARD, "v1,x", SW_ID, SW_TS, WHSIG_EMALFORMED},
@@ -466,11 +402,8 @@ static void test_listen_sig_cheap_checks_first(void **state) {
       {WHSIG_GITHUB, NULL, NULL, NULL, WHSIG_EMISSING},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    sig_delivery d = {cases[i].sig, cases[i].id, cases[i].ts, body,
-                              len};
-    assert_int_equal(sig_verify(cases[i].scheme, keys, WHSIG_MAX,
-                                TOL, SW_T, &d),
-                     cases[i].want);
+    sig_delivery d = {cases[i].sig, cases[i].id, cases[i].ts, body, len};
+    assert_int_equal(sig_verify(cases[i].scheme, keys, WHSIG_MAX, TOL, SW_T, &d), cases[i].want);
   }
   munmap((void *)body, len);
 }
@@ -481,15 +414,12 @@ static void test_listen_sig_sign_matches_vectors(void **state) {
   (void)state;
   fl_buf b = FL_BUF_INIT(0);
   sig_key k = key_of(WHSIG_GITHUB, GH_SECRET);
-  assert_int_equal(sig_sign(WHSIG_GITHUB, &k, 1, NULL, 0, GH_BODY,
-                            strlen(GH_BODY), &b),
-                   FL_OK);
+  assert_int_equal(sig_sign(WHSIG_GITHUB, &k, 1, NULL, 0, GH_BODY, strlen(GH_BODY), &b), FL_OK);
   assert_string_equal(b.data, GH_SIG);
   fl_buf_reset(&b);
   k = key_of(WHSIG_STANDARD, SW_KEY);
   sig_key two[2] = {k, key_of(WHSIG_STANDARD, SW_KEY)};
-  assert_int_equal(sig_sign(WHSIG_STANDARD, two, 2, SW_ID, SW_T,
-                            SW_BODY, strlen(SW_BODY), &b),
+  assert_int_equal(sig_sign(WHSIG_STANDARD, two, 2, SW_ID, SW_T, SW_BODY, strlen(SW_BODY), &b),
                    FL_OK);
   assert_string_equal(b.data, SW_SIG " " SW_SIG);
   assert_int_equal(verify_standard(b.data, SW_ID, SW_TS, SW_T), WHSIG_OK);
@@ -528,26 +458,16 @@ static int parse_time(const char *v, size_t n, sig_set *out) {
 
 static void test_listen_sig_parsers_every_prefix(void **state) {
   (void)state;
-  assert_int_equal(
-      feed_prefixes(sig_parse_github, GH_SIG, WHSIG_OK), 0);
-  assert_int_equal(
-      feed_prefixes(sig_parse_standard, SW_SIG, WHSIG_OK), 0);
+  assert_int_equal(feed_prefixes(sig_parse_github, GH_SIG, WHSIG_OK), 0);
+  assert_int_equal(feed_prefixes(sig_parse_standard, SW_SIG, WHSIG_OK), 0);
   /* "v1a,x v1,<sig>": "v1a,x" alone and "v1a,x " parse (other version) */
-  assert_int_equal(feed_prefixes(sig_parse_standard, "v1a,x " SW_SIG,
-                                 WHSIG_OK),
-                   2);
+  assert_int_equal(feed_prefixes(sig_parse_standard, "v1a,x " SW_SIG, WHSIG_OK), 2);
   /* "t=1", "t=17", ... parse on their own; any cut inside v1 does not */
-  assert_int_equal(feed_prefixes(sig_parse_stripe,
-                                 "t=1700000000,v1=" ST_V1, WHSIG_OK),
-                   10);
-  assert_int_equal(feed_prefixes(sig_parse_stripe,
-                                 "t=1700000000,v1=" ST_V1 ",v0=ab",
-                                 WHSIG_OK),
+  assert_int_equal(feed_prefixes(sig_parse_stripe, "t=1700000000,v1=" ST_V1, WHSIG_OK), 10);
+  assert_int_equal(feed_prefixes(sig_parse_stripe, "t=1700000000,v1=" ST_V1 ",v0=ab", WHSIG_OK),
                    10 + 1 + 2);
-  feed_prefixes(sig_parse_stripe,
-                "t=1,v1=x,,=", WHSIG_EMALFORMED);
-  feed_prefixes(sig_parse_standard, "v1,abc= ,",
-                WHSIG_EMALFORMED);
+  feed_prefixes(sig_parse_stripe, "t=1,v1=x,,=", WHSIG_EMALFORMED);
+  feed_prefixes(sig_parse_standard, "v1,abc= ,", WHSIG_EMALFORMED);
   assert_int_equal(feed_prefixes(parse_time, "1614265330", WHSIG_OK), 9);
   feed_prefixes(parse_time, "9999999999999999", WHSIG_EMALFORMED);
 }
@@ -562,13 +482,10 @@ static void test_listen_sig_scheme_names(void **state) {
   }
   assert_int_equal(sig_scheme_parse("GitHub", &s), -1);
   assert_null(sig_header(WHSIG_NONE));
-  assert_string_equal(sig_header(WHSIG_STRIPE),
-                      "Stripe-Signature");
+  assert_string_equal(sig_header(WHSIG_STRIPE), "Stripe-Signature");
   sig_delivery d = {NULL, NULL, NULL, "", 0};
-  assert_int_equal(sig_verify(WHSIG_NONE, NULL, 0, TOL, 0, &d),
-                   WHSIG_OK);
-  assert_string_equal(sig_strerror(WHSIG_ESTALE),
-                      "timestamp outside the tolerance");
+  assert_int_equal(sig_verify(WHSIG_NONE, NULL, 0, TOL, 0, &d), WHSIG_OK);
+  assert_string_equal(sig_strerror(WHSIG_ESTALE), "timestamp outside the tolerance");
 }
 
 int main(void) {

@@ -60,7 +60,7 @@ static void test_listen_store_cut_line_reports_real_error(void **state) {
   assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
   signal(SIGXFSZ, prev);
   assert_int_equal(rc, -1);
-  assert_int_equal(e, EFBIG); /* not a made-up ENOSPC */
+  assert_int_equal(e, EFBIG);         /* not a made-up ENOSPC */
   assert_int_equal(size_of(s.fd), 8); /* the part written was cut off */
   assert_int_equal(listen_store_append(&s, "{\"c\":3}\n", 8), 0);
   char back[64] = {0};
@@ -75,8 +75,8 @@ static void test_listen_store_pipe_flags_put_back(void **state) {
   int p[2];
   assert_int_equal(pipe(p), 0);
   listen_store s = store_on(p[1]);
-  assert_int_equal(listen_store_stream(&s), 1);  /* not a regular file */
-  assert_int_equal(s.fd, p[1]);                  /* not a terminal */
+  assert_int_equal(listen_store_stream(&s), 1); /* not a regular file */
+  assert_int_equal(s.fd, p[1]);                 /* not a terminal */
   int before = fcntl(p[1], F_GETFL);
   assert_int_equal(before & O_NONBLOCK, 0);
   assert_int_equal(fcntl(p[1], F_SETFL, before | O_NONBLOCK), 0);

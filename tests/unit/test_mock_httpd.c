@@ -22,8 +22,8 @@
 
 
 #define STREAM_SIZE 100000u
-#define DRIP "abc"     /* /drip: one byte per 20 ms tick */
-#define CUT_BYTES 10u  /* /cut: bytes sent before the reset */
+#define DRIP "abc"    /* /drip: one byte per 20 ms tick */
+#define CUT_BYTES 10u /* /cut: bytes sent before the reset */
 
 typedef struct result {
   long status;
@@ -104,8 +104,7 @@ static ssize_t stall_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static void later_fire(uv_timer_t *t) {
   fixture *f = t->data;
-  httpd_reply(f->later_req, 202, "text/plain", "later", 5,
-              HTTPD_COPY);
+  httpd_reply(f->later_req, 202, "text/plain", "later", 5, HTTPD_COPY);
   f->later_req = NULL;
   uv_close((uv_handle_t *)t, NULL);
 }
@@ -125,8 +124,8 @@ static void reply_body_info(httpd_req *req) {
   const char *q = httpd_req_query(req, "q");
   const char *in = httpd_req_header(req, "x-in");
   httpd_req_body(req, &len);
-  int n = snprintf(out, sizeof out, "%s %zu %s %s", httpd_req_method(req),
-                   len, q ? q : "-", in ? in : "-");
+  int n = snprintf(out, sizeof out, "%s %zu %s %s", httpd_req_method(req), len, q ? q : "-",
+                   in ? in : "-");
   httpd_reply(req, 200, "text/plain", out, (size_t)n, HTTPD_COPY);
 }
 
@@ -156,8 +155,8 @@ static void on_request(httpd_req *req, void *user) {
   } else if (strcmp(path, "/body") == 0) {
     reply_body_info(req);
   } else if (strcmp(path, "/stream") == 0) {
-    httpd_reply_stream(req, 200, "application/octet-stream",
-                       STREAM_SIZE, stream_read, f, stream_free, NULL);
+    httpd_reply_stream(req, 200, "application/octet-stream", STREAM_SIZE, stream_read, f,
+                       stream_free, NULL);
   } else if (strcmp(path, "/drop-close") == 0) {
     assert_int_equal(httpd_drop(req, HTTPD_CLOSE), 0);
     assert_int_equal(httpd_drop(req, HTTPD_CLOSE), -1);
@@ -168,17 +167,14 @@ static void on_request(httpd_req *req, void *user) {
   } else if (strcmp(path, "/drip") == 0) {
     uv_timer_init(&f->loop, &f->drip_timer);
     f->drip_timer.data = f;
-    assert_int_equal(httpd_reply_stream(req, 200, "text/plain",
-                                        sizeof DRIP - 1, drip_read, f,
+    assert_int_equal(httpd_reply_stream(req, 200, "text/plain", sizeof DRIP - 1, drip_read, f,
                                         drip_free, &f->drip),
                      0);
     uv_timer_start(&f->drip_timer, drip_tick, 20, 20);
   } else if (strcmp(path, "/cut") == 0) {
-    httpd_reply_stream(req, 200, NULL, 2 * CUT_BYTES, cut_read, f,
-                       stream_free, NULL);
+    httpd_reply_stream(req, 200, NULL, 2 * CUT_BYTES, cut_read, f, stream_free, NULL);
   } else if (strcmp(path, "/stall") == 0) {
-    httpd_reply_stream(req, 200, NULL, 1, stall_read, f, stream_free,
-                       NULL);
+    httpd_reply_stream(req, 200, NULL, 1, stall_read, f, stream_free, NULL);
   } /* anything else: no reply, the glue answers 500 */
 }
 
@@ -215,8 +211,8 @@ static size_t header_line(char *p, size_t size, size_t n, void *user) {
   return len;
 }
 
-static void fetch(fixture *f, result *r, const char *path, const char *post,
-                  size_t post_len, long timeout_ms) {
+static void fetch(fixture *f, result *r, const char *path, const char *post, size_t post_len,
+                  long timeout_ms) {
   char url[128];
   snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)f->port, path);
   CURL *c = curl_easy_init();

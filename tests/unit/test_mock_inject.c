@@ -41,8 +41,7 @@ static void test_mock_inject_fail_defaults_to_status(void **state) {
 static void test_mock_inject_fail_splits_between_kinds(void **state) {
   (void)state;
   double p[N];
-  assert_int_equal(
-      mock_fault_plan("0.3", "reset,malformed,truncated", NULL, p), 0);
+  assert_int_equal(mock_fault_plan("0.3", "reset,malformed,truncated", NULL, p), 0);
   assert_float_equal(p[MOCK_FAULT_RESET], 0.1, EPS);
   assert_float_equal(p[MOCK_FAULT_MALFORMED], 0.1, EPS);
   assert_float_equal(p[MOCK_FAULT_TRUNCATED], 0.1, EPS);
@@ -55,31 +54,24 @@ static void test_mock_inject_fail_splits_between_kinds(void **state) {
 static void test_mock_inject_mix_per_kind(void **state) {
   (void)state;
   double p[N];
-  assert_int_equal(
-      mock_fault_plan(NULL, NULL, "reset:0.2,status:0.1,hang:0.05", p),
-      0);
+  assert_int_equal(mock_fault_plan(NULL, NULL, "reset:0.2,status:0.1,hang:0.05", p), 0);
   assert_float_equal(p[MOCK_FAULT_RESET], 0.2, EPS);
   assert_float_equal(p[MOCK_FAULT_STATUS], 0.1, EPS);
   assert_float_equal(p[MOCK_FAULT_HANG], 0.05, EPS);
   assert_float_equal(sum(p), 0.35, EPS);
   /* a kind named twice adds up; kind= is ignored with mix= */
-  assert_int_equal(
-      mock_fault_plan(NULL, "hang", "reset:0.1,reset:0.2", p), 0);
+  assert_int_equal(mock_fault_plan(NULL, "hang", "reset:0.1,reset:0.2", p), 0);
   assert_float_equal(p[MOCK_FAULT_RESET], 0.3, EPS);
   assert_float_equal(sum(p), 0.3, EPS);
-  assert_int_equal(mock_fault_plan(
-                       NULL, NULL, "reset:0.5,truncated:0.25,drip:.25", p),
-                   0);
+  assert_int_equal(mock_fault_plan(NULL, NULL, "reset:0.5,truncated:0.25,drip:.25", p), 0);
   assert_float_equal(sum(p), 1.0, EPS);
 }
 
 static void test_mock_inject_rejects_bad_input(void **state) {
   (void)state;
-  static const char *const bad_fail[] = {
-      "",    ".",   "1.5",  "2",    "-0.1",           "0.5.1",
-      "0,5", "abc", "0.5x", " 0.5", "0.0000000000001"};
-  static const char *const bad_kind[] = {"",       "bogus",       "reset,",
-                                         ",reset", "reset,,hang", "RESET"};
+  static const char *const bad_fail[] = {"",    ".",   "1.5",  "2",    "-0.1",           "0.5.1",
+                                         "0,5", "abc", "0.5x", " 0.5", "0.0000000000001"};
+  static const char *const bad_kind[] = {"", "bogus", "reset,", ",reset", "reset,,hang", "RESET"};
   static const char *const bad_mix[] = {"",
                                         "reset",
                                         "reset:",
@@ -105,17 +97,11 @@ static void test_mock_inject_rejects_bad_input(void **state) {
     assert_float_equal(p[k], -1.0, EPS);
 }
 
-static int plan_mix(const char *s, double *p) {
-  return mock_fault_plan(NULL, NULL, s, p);
-}
+static int plan_mix(const char *s, double *p) { return mock_fault_plan(NULL, NULL, s, p); }
 
-static int plan_kind(const char *s, double *p) {
-  return mock_fault_plan("1", s, NULL, p);
-}
+static int plan_kind(const char *s, double *p) { return mock_fault_plan("1", s, NULL, p); }
 
-static int plan_fail(const char *s, double *p) {
-  return mock_fault_plan(s, "reset", NULL, p);
-}
+static int plan_fail(const char *s, double *p) { return mock_fault_plan(s, "reset", NULL, p); }
 
 /* Feeds every prefix of s to parse: each one parses into a distribution
  * (sum at most 1) or fails leaving p untouched. Returns how many parsed. */

@@ -11,8 +11,7 @@
 #include "fl.h"
 #include "mock_table.h"
 
-static mock_slot *get(mock_table *t, const char *key,
-                      int *created) {
+static mock_slot *get(mock_table *t, const char *key, int *created) {
   return mock_table_get(t, key, strlen(key), created);
 }
 

@@ -114,13 +114,13 @@ static int fl_rc(int rc, const char **why) {
 static int event_record(void *ctx, const char **why) {
   (void)ctx;
   static const char *const kv[] = {"X-GitHub-Event", "push", "Authorization", "Bearer s",
-                                   "X-Many", "1", "x-many", "2"};
+                                   "X-Many",         "1",    "x-many",        "2"};
   static const char body[] = "{\"ref\": \"refs/heads/main\", \"n\": [1, 2, 3]}";
   fl_buf hdrs = FL_BUF_INIT(0), line = FL_BUF_INIT(0);
   int rc = listen_event_headers(&hdrs, kv, 4);
   if (rc == FL_OK) {
-    listen_event ev = {"\"d-1\"", 5, 1700000000123, "github", "/hook", hdrs.data, hdrs.len,
-                        body, sizeof body - 1, body, sizeof body - 1};
+    listen_event ev = {"\"d-1\"", 5,    1700000000123,   "github", "/hook",        hdrs.data,
+                       hdrs.len,  body, sizeof body - 1, body,     sizeof body - 1};
     rc = listen_event_line(&line, &ev);
   }
   fl_buf_free(&hdrs);
@@ -151,8 +151,7 @@ static int dedup_set(void *ctx, const char **why) {
 static int signing(void *ctx, const char **why) {
   (void)ctx;
   static const char body[] = "{\"id\":\"evt_1\",\"object\":\"event\"}";
-  static const sig_scheme schemes[] = {WHSIG_GITHUB, WHSIG_STRIPE,
-                                               WHSIG_STANDARD};
+  static const sig_scheme schemes[] = {WHSIG_GITHUB, WHSIG_STRIPE, WHSIG_STANDARD};
   static const char *const secrets[] = {"It's a Secret", "whsec_stripe",
                                         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
   int rc = FL_OK;
@@ -239,10 +238,10 @@ typedef struct outcome {
 } outcome;
 
 typedef struct batch {
-  char base[64];      /* http://127.0.0.1:PORT */
-  char alt[64];       /* a second host: a port that refuses connections */
+  char base[64]; /* http://127.0.0.1:PORT */
+  char alt[64];  /* a second host: a port that refuses connections */
   pid_t mock;
-  unsigned run;       /* makes the /flaky keys fresh per run */
+  unsigned run; /* makes the /flaky keys fresh per run */
   outcome clean[BATCH];
   int have_clean;
   /* per run */
@@ -298,8 +297,8 @@ static int client_options(flurry_client *c) {
   static const struct {
     flurry_opt opt;
     long v;
-  } opts[] = {{FLURRY_OPT_MAX_ATTEMPTS, 4}, {FLURRY_OPT_RETRY_BASE_MS, 1},
-              {FLURRY_OPT_RETRY_CAP_MS, 5}, {FLURRY_OPT_BREAKER_THRESHOLD, 0},
+  } opts[] = {{FLURRY_OPT_MAX_ATTEMPTS, 4},          {FLURRY_OPT_RETRY_BASE_MS, 1},
+              {FLURRY_OPT_RETRY_CAP_MS, 5},          {FLURRY_OPT_BREAKER_THRESHOLD, 0},
               {FLURRY_OPT_CONNECT_TIMEOUT_MS, 5000}, {FLURRY_OPT_MAX_PER_HOST, 2},
               {FLURRY_OPT_RETRY_BUDGET, 0}};
   for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
@@ -328,12 +327,11 @@ static int judge(batch *b, int submit_rc, const char **why) {
     /* in process, the server's allocations fail too: it answers 500 or
      * closes the connection (reset, protocol); the retries that follow may
      * end otherwise (the mock's /flaky counter restarted: a 503) */
-    int server_failed = b->loop && (o->err == FLURRY_ERESET || o->err == FLURRY_EPROTOCOL ||
-                                    o->status >= 500);
+    int server_failed = b->loop &&
+                        (o->err == FLURRY_ERESET || o->err == FLURRY_EPROTOCOL || o->status >= 500);
     if (o->calls != 1 || !(as_clean || o->err == FLURRY_ENOMEM || server_failed)) {
-      snprintf(msg, sizeof msg, "request %d: %d callbacks, %s %d (clean run: %s %d)", i,
-               o->calls, flurry_err_name(o->err), o->status, flurry_err_name(want->err),
-               want->status);
+      snprintf(msg, sizeof msg, "request %d: %d callbacks, %s %d (clean run: %s %d)", i, o->calls,
+               flurry_err_name(o->err), o->status, flurry_err_name(want->err), want->status);
       *why = msg;
       return WRONG;
     }

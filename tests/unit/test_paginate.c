@@ -40,7 +40,7 @@ typedef struct chain_log {
   int items, dup_items;
   int64_t numbers_sum; /* page numbers delivered */
   uint64_t chain;
-  int same_chain; /* every page named the same chain */
+  int same_chain;      /* every page named the same chain */
   char bodies[4][512]; /* the first pages' bodies */
   int64_t max_pages;
   int next_calls;
@@ -123,8 +123,7 @@ static void on_end(const flurry_chain_end *end, void *ud) {
 }
 
 /* Page 1 of a chain from url with pg (callbacks' user data: log). */
-static flurry_request *page_one(fixture *f, const char *url, flurry_paginator *pg,
-                                chain_log *log) {
+static flurry_request *page_one(fixture *f, const char *url, flurry_paginator *pg, chain_log *log) {
   flurry_request *req;
   log->f = f;
   pg->on_end = on_end;
@@ -274,8 +273,8 @@ static int next_url_fails(const flurry_response *resp, const flurry_page *page, 
   return FLURRY_ETOO_LARGE;
 }
 
-static int next_fails(const flurry_response *resp, const flurry_page *page,
-                      flurry_request **next, void *ud) {
+static int next_fails(const flurry_response *resp, const flurry_page *page, flurry_request **next,
+                      void *ud) {
   (void)resp, (void)page, (void)ud;
   *next = NULL;
   return FLURRY_EINVALID;
@@ -353,8 +352,8 @@ static int offset_page(int64_t number, flurry_request **out, void *ud) {
   return flurry_request_new(out, "GET", url);
 }
 
-static int offset_next(const flurry_response *resp, const flurry_page *page,
-                       flurry_request **next, void *ud) {
+static int offset_next(const flurry_response *resp, const flurry_page *page, flurry_request **next,
+                       void *ud) {
   chain_log *log = ud;
   (void)resp;
   log->next_calls++;
@@ -367,8 +366,10 @@ static void test_paginate_callback_total_sends_the_rest_at_once(void **state) {
   fixture *f = *state;
   char url[256];
   chain_log *log = calloc(1, sizeof *log);
-  flurry_paginator pg = {.kind = FLURRY_PAGINATE_CALLBACK, .next = offset_next,
-                         .total = offset_total, .build_page = offset_page};
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_CALLBACK,
+                         .next = offset_next,
+                         .total = offset_total,
+                         .build_page = offset_page};
   url_on(f, 0, "/items/offset?offset=0&limit=100&total=1000", url, sizeof url);
   run_chain(f, url, &pg, log);
   assert_int_equal(log->pages, 10);
@@ -409,7 +410,8 @@ static void test_paginate_known_pages_share_the_window(void **state) {
   assert_int_equal(flurry_client_set(f->client, FLURRY_OPT_MAX_IN_FLIGHT, WINDOW), FLURRY_OK);
   url_on(f, 0, "/items/offset?offset=0&limit=100&total=1000&delay_ms=20", url, sizeof url);
   for (int i = 0; i < CHAINS; i++) {
-    flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .total = offset_total,
+    flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK,
+                           .total = offset_total,
                            .build_page = watched_page};
     flurry_request *req = page_one(f, url, &pg, &logs[i]);
     assert_int_equal(flurry_client_submit(f->client, req, on_page, &logs[i]), FLURRY_OK);
@@ -451,8 +453,10 @@ static void test_paginate_chain_stop_from_callback(void **state) {
   fixture *f = *state;
   char url[256];
   chain_log *log = calloc(1, sizeof *log);
-  flurry_paginator pg = {.kind = FLURRY_PAGINATE_CALLBACK, .next = offset_next,
-                         .total = ten_pages, .build_page = numbered_page};
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_CALLBACK,
+                         .next = offset_next,
+                         .total = ten_pages,
+                         .build_page = numbered_page};
   assert_int_equal(flurry_client_set(f->client, FLURRY_OPT_MAX_IN_FLIGHT, 2), FLURRY_OK);
   url_on(f, 0, "/items?page=1&per_page=100&total=500", url, sizeof url);
   flurry_request *req = page_one(f, url, &pg, log);
@@ -688,7 +692,8 @@ static void test_paginate_total_with_link_kind(void **state) {
   fixture *f = *state;
   char url[256];
   chain_log *log = calloc(1, sizeof *log);
-  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK, .total = one_page,
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_LINK,
+                         .total = one_page,
                          .build_page = numbered_page};
   url_on(f, 0, "/items/loop?page=1", url, sizeof url);
   run_chain(f, url, &pg, log);
@@ -738,8 +743,10 @@ static void test_paginate_stop_callback(void **state) {
   free(log);
   /* a total callback still sends the pages at once */
   log = calloc(1, sizeof *log);
-  flurry_paginator total = {.kind = FLURRY_PAGINATE_CALLBACK, .next = offset_next,
-                            .stop = stop_at_3, .total = offset_total,
+  flurry_paginator total = {.kind = FLURRY_PAGINATE_CALLBACK,
+                            .next = offset_next,
+                            .stop = stop_at_3,
+                            .total = offset_total,
                             .build_page = offset_page};
   url_on(f, 0, "/items/offset?offset=0&limit=100&total=1000", url, sizeof url);
   run_chain(f, url, &total, log);
@@ -874,9 +881,13 @@ static void checkpoint(const flurry_request *next, const flurry_page *page, void
  * on_page, on_end and body_next take). */
 static void resume_at(fixture *f, ck_log *k, const char *url, int64_t first, int64_t max) {
   memset(k, 0, sizeof *k);
-  flurry_paginator pg = {.kind = FLURRY_PAGINATE_NEXT_URL, .next_url = body_next,
-                         .checkpoint = checkpoint, .first_page = first, .max_pages = max,
-                         .on_end = on_end, .user_data = k};
+  flurry_paginator pg = {.kind = FLURRY_PAGINATE_NEXT_URL,
+                         .next_url = body_next,
+                         .checkpoint = checkpoint,
+                         .first_page = first,
+                         .max_pages = max,
+                         .on_end = on_end,
+                         .user_data = k};
   flurry_request *req;
   assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
   assert_int_equal(flurry_request_set_paginator(req, &pg), FLURRY_OK);
@@ -929,8 +940,10 @@ static void test_paginate_checkpoint_and_first_page(void **state) {
   assert_int_equal(log->items, 800);
   free(log);
   k = calloc(1, sizeof *k);
-  flurry_paginator fan = {.kind = FLURRY_PAGINATE_LINK, .checkpoint = checkpoint,
-                          .on_end = on_end, .user_data = k};
+  flurry_paginator fan = {.kind = FLURRY_PAGINATE_LINK,
+                          .checkpoint = checkpoint,
+                          .on_end = on_end,
+                          .user_data = k};
   url_on(f, 0, "/items?per_page=50&total=1000", url, sizeof url);
   flurry_request *req;
   assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
@@ -964,8 +977,8 @@ static void on_page_stopped(flurry_request *req, flurry_response *resp, void *ud
   on_page(req, resp, ud);
 }
 
-static int next_url_ftp(const flurry_response *resp, const flurry_page *page, char *url,
-                        size_t len, void *ud) {
+static int next_url_ftp(const flurry_response *resp, const flurry_page *page, char *url, size_t len,
+                        void *ud) {
   (void)resp, (void)page, (void)ud;
   snprintf(url, len, "ftp://127.0.0.1/items");
   return 1;
@@ -1040,7 +1053,8 @@ static void test_paginate_other_origin_gets_no_credentials(void **state) {
   assert_int_equal(log->pages, 3);
   assert_string_equal(log->bodies[0], "{\"authorization\":\"Bearer s3cret\",\"header_names\":"
                                       "[\"Authorization\",\"X-Api-Key\",\"Accept\",\"X-Trace\"]}");
-  assert_string_equal(log->bodies[1], "{\"authorization\":null,\"header_names\":[\"Accept\",\"X-Trace\"]}");
+  assert_string_equal(log->bodies[1],
+                      "{\"authorization\":null,\"header_names\":[\"Accept\",\"X-Trace\"]}");
   assert_string_equal(log->bodies[2], "{\"authorization\":\"Bearer s3cret\",\"header_names\":"
                                       "[\"Authorization\",\"X-Api-Key\",\"Accept\",\"X-Trace\"]}");
   free(log);
@@ -1081,7 +1095,8 @@ static void test_paginate_set_paginator_checks(void **state) {
                    neg_first = {.kind = FLURRY_PAGINATE_LINK, .first_page = -1},
                    manual_stop = {.kind = FLURRY_PAGINATE_MANUAL, .stop = stop_at_3},
                    manual_url = {.kind = FLURRY_PAGINATE_MANUAL, .build_url = build_tagged},
-                   cb_url = {.kind = FLURRY_PAGINATE_CALLBACK, .next = next_fails,
+                   cb_url = {.kind = FLURRY_PAGINATE_CALLBACK,
+                             .next = next_fails,
                              .build_url = build_tagged},
                    ok = {.kind = FLURRY_PAGINATE_LINK};
   assert_int_equal(flurry_request_set_paginator(req, &none), FLURRY_EINVALID);
@@ -1161,9 +1176,9 @@ static void on_users(flurry_request *req, flurry_response *resp, void *ud) {
       assert_int_equal(flurry_request_new(&r, "GET", url), FLURRY_OK);
       assert_int_equal(flurry_request_set_parent(r, req, step), FLURRY_OK);
       int submitted = -1;
-      assert_int_equal(
-          flurry_client_submit_unique(t->f->client, r, t->dedupe, on_post_list, t, &submitted),
-          FLURRY_OK);
+      assert_int_equal(flurry_client_submit_unique(t->f->client, r, t->dedupe, on_post_list, t,
+                                                   &submitted),
+                       FLURRY_OK);
       assert_int_equal(submitted, !twice);
       if (!submitted) {
         t->duplicates++;
@@ -1310,11 +1325,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_paginate_callback_total_sends_the_rest_at_once, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_paginate_chain_stop_from_callback, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_paginate_known_pages_share_the_window, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_known_pages_share_the_window, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_total_with_link_kind, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_paginate_manual_next_cycle_at_its_page, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_manual_next_cycle_at_its_page, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_manual_limit_and_drop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_manual_known_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_stop_callback, setup, teardown),
@@ -1323,8 +1336,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_paginate_chain_stopped_at_its_page, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paginate_other_origin_gets_no_credentials, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_paginate_other_origin_heuristic_names, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_paginate_other_origin_heuristic_names, setup, teardown),
       cmocka_unit_test(test_paginate_set_paginator_checks),
       cmocka_unit_test_setup_teardown(test_paginate_refused_by_gather_and_group, setup, teardown),
       cmocka_unit_test_setup_teardown(test_follow_provenance_and_dedupe, setup, teardown),

@@ -23,7 +23,8 @@ static void test_redact_urls(void **state) {
   expect("http://user:pw@host/p", "http://user:***@host/p");
   expect("https://TOKEN@host:8443/", "https://***@host:8443/");
   expect("http://u:p:q@h", "http://u:***@h");
-  expect("see http://a:b@x/ and https://c:d@y/z?q=1@2", "see http://a:***@x/ and https://c:***@y/z?q=1@2");
+  expect("see http://a:b@x/ and https://c:d@y/z?q=1@2",
+         "see http://a:***@x/ and https://c:***@y/z?q=1@2");
   expect("http://host/path@not-userinfo", "http://host/path@not-userinfo");
   expect("http://host?x=a:b@c", "http://host?x=a:b@c");
   expect("http://@host/", "http://@host/");
@@ -37,7 +38,8 @@ static void test_redact_digest(void **state) {
   (void)state;
   fl_buf b = FL_BUF_INIT(0);
   assert_int_equal(cli_secret_digest(&b, "abc"), FL_OK);
-  assert_string_equal(b.data, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert_string_equal(b.data,
+                      "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   fl_buf_free(&b);
 }
 

@@ -53,8 +53,8 @@ static void test_request_new_copies_method_and_url(void **state) {
 
 static void test_request_new_rejects_bad_method(void **state) {
   (void)state;
-  const char *bad[] = {"GE T", "", "G\r", "G\n", "GET\t", " GET", "GET ", "G:T",
-                       "G(T)", "G\"T", "G/T", "G@T", "G\x7f", "G\xc3\xa9"};
+  const char *bad[] = {"GE T", "",     "G\r",  "G\n", "GET\t", " GET",  "GET ",
+                       "G:T",  "G(T)", "G\"T", "G/T", "G@T",   "G\x7f", "G\xc3\xa9"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     flurry_request *req = UNTOUCHED;
     if (flurry_request_new(&req, bad[i], "http://example.com/") != FLURRY_EINVALID)
@@ -122,8 +122,8 @@ static void test_request_free_null_is_noop(void **state) {
 static void test_request_add_header_validates(void **state) {
   (void)state;
   flurry_request *req = new_req("GET", "http://example.com/");
-  const char *bad_names[] = {"Bad Name", "", "X:Y", "X\r", "X\n", "X;Y", "(X)", "X\xc3\xa9",
-                             "X,Y", "X/Y", "X=Y", "{X}", "X\"", "X@Y", "\x7f"};
+  const char *bad_names[] = {"Bad Name", "",    "X:Y", "X\r", "X\n", "X;Y", "(X)", "X\xc3\xa9",
+                             "X,Y",      "X/Y", "X=Y", "{X}", "X\"", "X@Y", "\x7f"};
   for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
     if (flurry_request_add_header(req, bad_names[i], "v") != FLURRY_EINVALID)
       fail_msg("header name '%s' accepted", bad_names[i]);
@@ -253,12 +253,17 @@ static void test_request_set_overrides_options(void **state) {
   const struct {
     flurry_opt opt;
     int64_t v;
-  } ok[] = {{FLURRY_OPT_CONNECT_TIMEOUT_MS, 1},  {FLURRY_OPT_TIMEOUT_MS, 1},
-            {FLURRY_OPT_IDLE_TIMEOUT_MS, 1000},  {FLURRY_OPT_MAX_RESPONSE_BYTES, 1},
-            {FLURRY_OPT_MAX_REDIRECTS, 5},       {FLURRY_OPT_VERIFY_TLS, 0},
+  } ok[] = {{FLURRY_OPT_CONNECT_TIMEOUT_MS, 1},
+            {FLURRY_OPT_TIMEOUT_MS, 1},
+            {FLURRY_OPT_IDLE_TIMEOUT_MS, 1000},
+            {FLURRY_OPT_MAX_RESPONSE_BYTES, 1},
+            {FLURRY_OPT_MAX_REDIRECTS, 5},
+            {FLURRY_OPT_VERIFY_TLS, 0},
             {FLURRY_OPT_HTTP_VERSION, FLURRY_HTTP_2_PRIOR_KNOWLEDGE},
-            {FLURRY_OPT_MAX_ATTEMPTS, 1000},     {FLURRY_OPT_RETRY_BASE_MS, 0},
-            {FLURRY_OPT_RETRY_CAP_MS, 3600000},  {FLURRY_OPT_RETRY_UNSAFE, 1}};
+            {FLURRY_OPT_MAX_ATTEMPTS, 1000},
+            {FLURRY_OPT_RETRY_BASE_MS, 0},
+            {FLURRY_OPT_RETRY_CAP_MS, 3600000},
+            {FLURRY_OPT_RETRY_UNSAFE, 1}};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     if (flurry_request_set(req, ok[i].opt, ok[i].v) != FLURRY_OK)
       fail_msg("option %d = %lld refused", ok[i].opt, (long long)ok[i].v);

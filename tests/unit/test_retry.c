@@ -83,16 +83,18 @@ static void test_retry_after_past_date_is_zero(void **state) {
 
 static void test_retry_after_rejects_garbage(void **state) {
   (void)state;
-  const char *bad[] = {"", " ", "\t \t", "abc", "-5", "+5", "-0", "5s", "1.5", "5 6",
-                       "0x10", "1e3", "soon", "tomorrow", "Sun, 06",
-                       "06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMTX",
+  const char *bad[] = {"", " ", "\t \t", "abc", "-5", "+5", "-0", "5s", "1.5", "5 6", "0x10", "1e3",
+                       "soon", "tomorrow", "Sun, 06", "06 Nov 1994 08:49:37 GMT",
+                       "Sun, 06 Nov 1994 08:49:37 GMTX",
                        /* overflow: the delay in ms would not fit in int64_t */
                        "9223372036854776", "99999999999999999999999"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     expect_bad(bad[i], strlen(bad[i]));
   /* A NUL byte inside the value. */
   expect_bad("5\0", 2);
-  expect_bad("1\0" "0", 3);
+  expect_bad("1\0"
+             "0",
+             3);
 }
 
 static void test_retry_after_rejects_overlong(void **state) {
@@ -114,8 +116,9 @@ static void test_retry_after_rejects_overlong(void **state) {
 
 static void test_retry_after_every_prefix(void **state) {
   (void)state;
-  const char *inputs[] = {imf_date, rfc850_date, asctime_date, "120", " 5 ",
-                          "Mon, 31 Dec 2035 23:59:59 GMT", "9223372036854775"};
+  const char *inputs[] = {
+      imf_date,          rfc850_date, asctime_date, "120", " 5 ", "Mon, 31 Dec 2035 23:59:59 GMT",
+      "9223372036854775"};
   for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
     size_t n = strlen(inputs[i]);
     for (size_t k = 0; k <= n; k++) {
@@ -250,9 +253,9 @@ static void test_retry_retryable_statuses(void **state) {
 
 static void test_retry_retryable_other_errors_never(void **state) {
   (void)state;
-  const int never[] = {FLURRY_OK,      FLURRY_EDNS,     FLURRY_ETLS,    FLURRY_EPROTOCOL,
-                       FLURRY_ETOO_LARGE, FLURRY_ECANCELLED, FLURRY_EINVALID,
-                       FLURRY_ENOMEM,  FLURRY_EINTERNAL};
+  const int never[] = {FLURRY_OK,        FLURRY_EDNS,       FLURRY_ETLS,
+                       FLURRY_EPROTOCOL, FLURRY_ETOO_LARGE, FLURRY_ECANCELLED,
+                       FLURRY_EINVALID,  FLURRY_ENOMEM,     FLURRY_EINTERNAL};
   for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
     for (int ns = 0; ns <= 1; ns++) {
       if (flurry__retryable(never[i], 0, 1, ns) != 0)

@@ -19,7 +19,8 @@ static void test_secret_builtin_names_any_case(void **state) {
   const char *yes[] = {"Authorization", "authorization", "PROXY-AUTHORIZATION", "cookie"};
   for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
     assert_true(secret(NULL, yes[i]));
-  const char *no[] = {"Accept", "Author", "Authorizations", "Cookies", "Set-Cookie", "", "X-Api-Key"};
+  const char *no[] = {"Accept",     "Author", "Authorizations", "Cookies",
+                      "Set-Cookie", "",       "X-Api-Key"};
   for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
     assert_false(secret(NULL, no[i]));
   /* The length counts, not the NUL: a prefix of a secret name is not one. */
@@ -63,8 +64,8 @@ static void test_secret_heuristic_on_request_headers(void **state) {
   (void)state;
   flurry_client *c = NULL;
   assert_int_equal(flurry_client_new(&c, NULL), FLURRY_OK);
-  const char *words[] = {"X-Api-Key",     "X-Auth-Token", "x-session-id", "X-Client-Secret",
-                         "X-Password",    "X-Credential", "X-Signature",  "Set-Cookie"};
+  const char *words[] = {"X-Api-Key",  "X-Auth-Token", "x-session-id", "X-Client-Secret",
+                         "X-Password", "X-Credential", "X-Signature",  "Set-Cookie"};
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     assert_false(flurry_header_is_secret(c, words[i], FLURRY_HEADER_REQUEST));
   assert_int_equal(flurry_client_set(c, FLURRY_OPT_SECRET_NAME_HEURISTIC, 1), FLURRY_OK);

@@ -21,7 +21,7 @@
 #include "stream_int.h"
 
 typedef struct sink {
-  fl_buf out;   /* one "seq|event|id|retry|data" line per record */
+  fl_buf out;        /* one "seq|event|id|retry|data" line per record */
   size_t stop_after; /* ask to stop after this many records (0: never) */
   size_t n;
 } sink;
@@ -129,27 +129,25 @@ static void test_stream_ndjson_bad_line(void **state) {
  * event, id kept across events, id or event with NUL ignored, retry digits only,
  * empty data not dispatched, unknown fields ignored, the incomplete event
  * at the end dropped. */
-static const char sse_in[] =
-    "\xEF\xBB\xBF: a comment\n"
-    "data: first\n\n"
-    "event: add\r\ndata: a\r\ndata:  b\r\nid: 7\r\n\r\n"
-    "data\rdata\r\r"
-    "retry: 1500\ndata: c\n\n"
-    "retry: 15x0\ndata: d\nid: 8\0bad\n\n"
-    "event: empty\nid: 9\n\n"
-    "foo: bar\ndata:e\n\n"
-    "id\ndata: f\n\n"
-    "event: a\0b\ndata: g\n\n"
-    "data: never\nid: 10\n";
-static const char sse_want[] =
-    "1|message||-1|first\n"
-    "2|add|7|-1|a\n b\n"
-    "3|message|7|-1|\n\n"
-    "4|message|7|1500|c\n"
-    "5|message|7|1500|d\n"
-    "6|message|9|1500|e\n"
-    "7|message||1500|f\n"
-    "8|message||1500|g\n";
+static const char sse_in[] = "\xEF\xBB\xBF: a comment\n"
+                             "data: first\n\n"
+                             "event: add\r\ndata: a\r\ndata:  b\r\nid: 7\r\n\r\n"
+                             "data\rdata\r\r"
+                             "retry: 1500\ndata: c\n\n"
+                             "retry: 15x0\ndata: d\nid: 8\0bad\n\n"
+                             "event: empty\nid: 9\n\n"
+                             "foo: bar\ndata:e\n\n"
+                             "id\ndata: f\n\n"
+                             "event: a\0b\ndata: g\n\n"
+                             "data: never\nid: 10\n";
+static const char sse_want[] = "1|message||-1|first\n"
+                               "2|add|7|-1|a\n b\n"
+                               "3|message|7|-1|\n\n"
+                               "4|message|7|1500|c\n"
+                               "5|message|7|1500|d\n"
+                               "6|message|9|1500|e\n"
+                               "7|message||1500|f\n"
+                               "8|message||1500|g\n";
 
 static void test_stream_sse_every_split(void **state) {
   (void)state;
@@ -159,12 +157,14 @@ static void test_stream_sse_every_split(void **state) {
 /* A BOM only at the start, and a BOM begun but not finished is data. */
 static void test_stream_sse_bom(void **state) {
   (void)state;
-  static const char in[] = "\xEF\xBB\xBF\xEF\xBB\xBF" "data: x\n\n";
+  static const char in[] = "\xEF\xBB\xBF\xEF\xBB\xBF"
+                           "data: x\n\n";
   int rc;
   char *got = frame(FLURRY_STREAM_SSE, CORPUS(in), &rc);
   assert_string_equal(got, ""); /* the field name holds a BOM: not "data" */
   free(got);
-  static const char half[] = "\xEF\xBB" "data: y\n\n";
+  static const char half[] = "\xEF\xBB"
+                             "data: y\n\n";
   got = frame(FLURRY_STREAM_SSE, CORPUS(half), &rc);
   assert_string_equal(got, "");
   free(got);
@@ -209,7 +209,8 @@ static void test_stream_reset_drops_partial(void **state) {
   assert_int_equal(flurry__framer_finish(&f), FRAME_OK); /* EOF: dropped */
   assert_string_equal(f.last_id.data, "1");
   flurry__framer_reset(&f);
-  static const char two[] = "\xEF\xBB\xBF" "data: two\nid: 2\n\n";
+  static const char two[] = "\xEF\xBB\xBF"
+                            "data: two\nid: 2\n\n";
   assert_int_equal(flurry__framer_feed(&f, two, sizeof two - 1), FRAME_OK);
   flurry__framer_free(&f);
   char *got = fl_buf_take(&s.out, NULL);
@@ -276,9 +277,9 @@ static void test_stream_api_rejects(void **state) {
 
 typedef struct api_case {
   flurry_client *client;
-  uint64_t stop_at;  /* 0: never */
+  uint64_t stop_at; /* 0: never */
   uint64_t records;
-  int refused;       /* calls refused inside the record callback */
+  int refused; /* calls refused inside the record callback */
   int done;
   int err;
   flurry_stream_info info;

@@ -15,31 +15,39 @@ static void test_url_page_range(void **state) {
   flurry__page_range pr;
   /* page numbers, page 1 implicit */
   assert_int_equal(flurry__url_page_range("http://h/i?per_page=50", "http://h/i?per_page=50&page=2",
-                                      "http://h/i?per_page=50&page=20", &pr), 0);
+                                          "http://h/i?per_page=50&page=20", &pr),
+                   0);
   assert_true(pr.first == 2 && pr.last == 20 && pr.step == 1);
   char *u = flurry__url_page("http://h/i?per_page=50&page=2", &pr, 7);
   assert_string_equal(u, "http://h/i?per_page=50&page=7");
   fl_free(u);
   /* offsets, offset 0 implicit, and explicit */
   assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?offset=50&limit=50",
-                                      "http://h/i?offset=950&limit=50", &pr), 0);
+                                          "http://h/i?offset=950&limit=50", &pr),
+                   0);
   assert_true(pr.first == 50 && pr.last == 950 && pr.step == 50);
   assert_int_equal(flurry__url_page_range("http://h/i?offset=100&limit=50",
-                                      "http://h/i?offset=150&limit=50",
-                                      "http://h/i?offset=950&limit=50", &pr), 0);
+                                          "http://h/i?offset=150&limit=50",
+                                          "http://h/i?offset=950&limit=50", &pr),
+                   0);
   assert_true(pr.first == 150 && pr.step == 50);
   /* not a range: two parameters differ, another path, no whole step, a
    * cursor, last before next */
   assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?a=2&b=2", "http://h/i?a=3&b=3",
-                                      &pr), -1);
+                                          &pr),
+                   -1);
   assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?page=2", "http://h/j?page=9",
-                                      &pr), -1);
+                                          &pr),
+                   -1);
   assert_int_equal(flurry__url_page_range("http://h/i?o=0", "http://h/i?o=30", "http://h/i?o=100",
-                                      &pr), -1);
-  assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?c=abc", "http://h/i?c=xyz", &pr),
+                                          &pr),
+                   -1);
+  assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?c=abc", "http://h/i?c=xyz",
+                                          &pr),
                    -1);
   assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i?page=5", "http://h/i?page=3",
-                                      &pr), -1);
+                                          &pr),
+                   -1);
   assert_int_equal(flurry__url_page_range("http://h/i", "http://h/i", "http://h/i", &pr), -1);
 }
 

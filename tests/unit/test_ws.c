@@ -131,7 +131,8 @@ static void test_ws_response_refused(void **state) {
   expect_refused("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", FLURRY_EPROTOCOL, 200, "101");
   expect_refused("HTTP/1.1 404 Not Found\r\n\r\n", FLURRY_EHTTP, 404, "101");
   expect_refused("HTTP/1.1 101 OK\r\nConnection: upgrade\r\nSec-WebSocket-Accept: " ACCEPT
-                 "\r\n\r\n", FLURRY_EPROTOCOL, 101, "Upgrade");
+                 "\r\n\r\n",
+                 FLURRY_EPROTOCOL, 101, "Upgrade");
   expect_refused("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
                  "Sec-WebSocket-Accept: AAAAPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
                  FLURRY_EPROTOCOL, 101, "Sec-WebSocket-Accept");
@@ -173,13 +174,13 @@ static void test_ws_scan_every_split(void **state) {
     assert_null(bad);
     assert_int_equal(flurry__ws_scan(&s, buf + cut, n - cut, &bad), n - cut);
     assert_null(bad);
-    assert_int_equal(buf[4], 0x8a); /* the ping goes on as a pong */
-    assert_memory_equal(buf + 5, stream + 5, n - 5);  /* nothing else changed */
-    assert_int_equal(s.left, 65536);                  /* in the last payload */
+    assert_int_equal(buf[4], 0x8a);                  /* the ping goes on as a pong */
+    assert_memory_equal(buf + 5, stream + 5, n - 5); /* nothing else changed */
+    assert_int_equal(s.left, 65536);                 /* in the last payload */
     assert_int_equal(flurry__ws_scan_room(&s), FLURRY__WS_RING - 2);
-    assert_int_equal(flurry__ws_scan_pop(&s), 1);     /* the ping */
-    assert_int_equal(flurry__ws_scan_pop(&s), 0);     /* the pong */
-    assert_int_equal(flurry__ws_scan_pop(&s), 0);     /* empty */
+    assert_int_equal(flurry__ws_scan_pop(&s), 1); /* the ping */
+    assert_int_equal(flurry__ws_scan_pop(&s), 0); /* the pong */
+    assert_int_equal(flurry__ws_scan_pop(&s), 0); /* empty */
   }
 }
 
@@ -204,10 +205,13 @@ static void expect_bad(const char *p, size_t n, size_t at, const char *why) {
 
 static void test_ws_scan_framing_errors(void **state) {
   (void)state;
-  expect_bad("\x81\x01" "a" "\x09\x01p", 5, 3, "fragmented control");        /* ping, FIN=0 */
-  expect_bad("\x08\x00", 2, 0, "fragmented control");                   /* close, FIN=0 */
-  expect_bad("\x89\x7e\x00\x80", 4, 1, "over 125");                     /* ping, 128 */
-  expect_bad("\x81\x7e\x00\x7d", 4, 3, "shortest form");                /* 125 in 16 bits */
+  expect_bad("\x81\x01"
+             "a"
+             "\x09\x01p",
+             5, 3, "fragmented control");                /* ping, FIN=0 */
+  expect_bad("\x08\x00", 2, 0, "fragmented control");    /* close, FIN=0 */
+  expect_bad("\x89\x7e\x00\x80", 4, 1, "over 125");      /* ping, 128 */
+  expect_bad("\x81\x7e\x00\x7d", 4, 3, "shortest form"); /* 125 in 16 bits */
   expect_bad("\x82\x7f\x00\x00\x00\x00\x00\x00\xff\xff", 10, 9, "shortest form");
   expect_bad("\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00", 10, 2, "2^63");
 }
@@ -236,8 +240,7 @@ typedef struct tally {
   char message[256];
 } tally;
 
-static void t_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
-                      void *ud) {
+static void t_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len, void *ud) {
   tally *t = ud;
   (void)ws;
   t->messages++;
@@ -245,8 +248,7 @@ static void t_message(flurry_ws *ws, flurry_ws_type type, const char *data, size
   snprintf(t->last, sizeof t->last, "%.*s", (int)len, data);
 }
 
-static void t_control(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
-                      void *ud) {
+static void t_control(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len, void *ud) {
   tally *t = ud;
   (void)ws;
   (void)data;
@@ -272,12 +274,13 @@ static const flurry_ws_callbacks t_cbs = {NULL, t_message, t_control, t_close};
 
 /* Server frames (unmasked): text "hi", binary 00 ff, "abc" in two
  * fragments, a ping "p", then close 1000 "bye". */
-static const unsigned char frames[] = {
-    0x81, 0x02, 'h',  'i',                         /* text */
-    0x82, 0x02, 0x00, 0xff,                        /* binary */
-    0x01, 0x01, 'a',  0x80, 0x02, 'b', 'c',        /* fragmented text */
-    0x89, 0x01, 'p',                               /* ping */
-    0x88, 0x05, 0x03, 0xe8, 'b',  'y', 'e'};       /* close 1000 "bye" */
+static const unsigned char frames[] = {0x81, 0x02, 'h',  'i',  /* text */
+                                       0x82, 0x02, 0x00, 0xff, /* binary */
+                                       0x01, 0x01, 'a',  0x80,
+                                       0x02, 'b',  'c', /* fragmented text */
+                                       0x89, 0x01, 'p', /* ping */
+                                       0x88, 0x05, 0x03, 0xe8,
+                                       'b',  'y',  'e'}; /* close 1000 "bye" */
 
 static void feed_frames(size_t step, tally *t) {
   flurry_ws *ws;
@@ -450,8 +453,7 @@ static void s_open(flurry_ws *ws, void *ud) {
   assert_int_equal(flurry_ws_send(ws, FLURRY_WS_TEXT, "x", 1 << 30), FLURRY_ETOO_LARGE);
 }
 
-static void s_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
-                      void *ud) {
+static void s_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len, void *ud) {
   session *s = ud;
   assert_int_equal(type, FLURRY_WS_TEXT);
   snprintf(s->echoed, sizeof s->echoed, "%.*s", (int)len, data);
