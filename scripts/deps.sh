@@ -14,7 +14,7 @@ build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libuv1-dev
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes).
 fuzz_pkgs=(clang libclang-rt-dev)
 valgrind_pkgs=(valgrind)
-lint_pkgs=(clang-tidy cppcheck)
+lint_pkgs=(clang-tidy clang-format cppcheck)
 bench_pkgs=(libnginx-mod-http-echo wrk python3 python3-aiohttp python3-httpx python3-pycurl
             python3-uvloop time)
 want=()

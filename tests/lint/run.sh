@@ -89,4 +89,19 @@ if [ -n "$inc" ]; then
 else
   echo "lint: rules: src/ includes its module headers"
 fi
+# Layout: every tracked C file as .clang-format lays it out.
+if ! command -v clang-format >/dev/null; then
+  echo "lint: format: clang-format missing (scripts/deps.sh lint installs it)"
+  rc=1
+else
+  unformatted=$(cd "$src" && git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^tests/fuzz/corpus/' |
+    while read -r f; do clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+  if [ -n "$unformatted" ]; then
+    echo "lint: format: not as .clang-format lays them out (clang-format -i FILE):"
+    echo "$unformatted"
+    rc=1
+  else
+    echo "lint: format: every C file as .clang-format lays it out"
+  fi
+fi
 exit $rc
