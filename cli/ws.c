@@ -376,6 +376,16 @@ static void line_error(ws_cli *w, uint64_t lineno, const char *what) {
   w->bad_input = 1;
 }
 
+/* Queues a message; one that cannot be is a bad input line, said and
+ * counted, never dropped in silence. */
+static void send_line(ws_cli *w, uint64_t lineno, flurry_ws_type type, const void *p, size_t n) {
+  int rc = flurry_ws_send(w->ws, type, p, n);
+  if (rc == FLURRY_ETOO_LARGE)
+    line_error(w, lineno, "larger than the send queue's limit: not sent");
+  else if (rc != FLURRY_OK)
+    line_error(w, lineno, flurry_strerror(rc));
+}
+
 static int absent(jv v) {
   return jv_get_kind(v) == JV_KIND_INVALID || jv_get_kind(v) == JV_KIND_NULL;
 }
@@ -390,8 +400,9 @@ static void send_jsonl(ws_cli *w, const char *line, size_t len, uint64_t lineno)
   }
   int rc = FLURRY_EINVALID;
   if (jv_get_kind(text) == JV_KIND_STRING && absent(bin)) {
-    rc = flurry_ws_send(w->ws, FLURRY_WS_TEXT, jv_string_value(text),
-                        (size_t)jv_string_length_bytes(jv_copy(text)));
+    send_line(w, lineno, FLURRY_WS_TEXT, jv_string_value(text),
+              (size_t)jv_string_length_bytes(jv_copy(text)));
+    rc = FLURRY_OK;
   } else if (jv_get_kind(bin) == JV_KIND_STRING && absent(text)) {
     size_t n = (size_t)jv_string_length_bytes(jv_copy(bin));
     unsigned char *raw = fl_malloc(n / 4 * 3 + 3);
@@ -401,7 +412,8 @@ static void send_jsonl(ws_cli *w, const char *line, size_t len, uint64_t lineno)
     if (got >= 0) {
       const char *s = jv_string_value(bin);
       got -= (n >= 1 && s[n - 1] == '=') + (n >= 2 && s[n - 2] == '=');
-      rc = flurry_ws_send(w->ws, FLURRY_WS_BINARY, raw, (size_t)got);
+      send_line(w, lineno, FLURRY_WS_BINARY, raw, (size_t)got);
+      rc = FLURRY_OK;
     } else {
       rc = -1;
     }
@@ -436,7 +448,7 @@ static void pump_input(ws_cli *w) {
     if (st == INPUT_LINE && w->jsonl)
       send_jsonl(w, line, len, lineno);
     else if (st == INPUT_LINE)
-      (void)flurry_ws_send(w->ws, FLURRY_WS_TEXT, line, len);
+      send_line(w, lineno, FLURRY_WS_TEXT, line, len);
     else if (st == INPUT_TOO_LONG)
       line_error(w, lineno, "longer than --max-line");
     if (st == INPUT_EOF || st == INPUT_ERROR) {

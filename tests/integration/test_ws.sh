@@ -267,11 +267,23 @@ test_usage() {
   check "flurry --help lists flurry listen" "$?" 0
 }
 
+# A line larger than the send queue's limit (16 MiB) cannot be queued: it
+# is a bad input line, named, never dropped in silence; the next one goes.
+test_line_over_send_queue() {
+  { head -c 17000000 /dev/zero | tr '\0' a; echo; echo hi; } |
+    WSC --max-line 32M --count 1 "$WS/ws/echo" > "$WORK/big.jsonl" 2> "$WORK/big.err"
+  check "line over the send queue: exit 2" "$?" 2
+  check "line over the send queue: named" \
+    "$(grep -c "input line 1: larger than the send queue's limit: not sent" "$WORK/big.err")" 1
+  check "line over the send queue: the next line went" \
+    "$(jq -r 'select(.type=="text").data' "$WORK/big.jsonl")" hi
+}
+
 for t in test_echo_text test_echo_binary test_order test_json_data test_broadcast \
          test_server_close test_too_large test_ping_pong test_idle_timeout test_idle_keepalive test_bad_handshake test_refused \
          test_server_shutdown test_sigterm test_ping_flood_server_reading \
          test_ping_flood_server_not_reading test_stdin_flood_server_not_reading \
-         test_fragmented_ping test_mock_plain_get test_usage; do
+         test_fragmented_ping test_mock_plain_get test_usage test_line_over_send_queue; do
   run_test "$t"
 done
 finish
