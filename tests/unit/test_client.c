@@ -1044,14 +1044,18 @@ static void test_client_retries_503_then_succeeds(void **state) {
 /* The clock jumps past the deadline while a retry waits for its backoff
  * timer (a loaded machine whose timer fires late; a retry held in the
  * queue, its host or a rate bucket is the same): the retry's start sees
- * the deadline passed. */
+ * the deadline passed. A check handle, not a prepare handle: check runs
+ * right after the poll phase that put the request in backoff (or the
+ * timer phase, then poll), always before the next timer phase can start
+ * the retry; a prepare handle runs after the timers, and on a loaded
+ * machine the 20 ms backoff could fire first (seen once in CI-like runs). */
 typedef struct late_clock {
   const flurry_request *req;
   double jump_to; /* the fake clock, once req waits for its retry */
   int jumped;
 } late_clock;
 
-static void on_late_prepare(uv_prepare_t *p) {
+static void on_late_check(uv_check_t *p) {
   late_clock *l = p->data;
   if (!l->jumped && l->req->state == REQ_BACKOFF) {
     fl_clock_set_fake(l->jump_to);
@@ -1084,10 +1088,10 @@ static void test_client_retry_started_past_deadline_keeps_last_error(void **stat
   tally_init(&t, c);
   assert_int_equal(flurry_client_submit(c, req, on_done, &t), FLURRY_OK);
   late_clock l = {req, fl_now_ms() + 60000, 0};
-  uv_prepare_t prep;
-  assert_int_equal(uv_prepare_init(&loop, &prep), 0);
+  uv_check_t prep;
+  assert_int_equal(uv_check_init(&loop, &prep), 0);
   prep.data = &l;
-  assert_int_equal(uv_prepare_start(&prep, on_late_prepare), 0);
+  assert_int_equal(uv_check_start(&prep, on_late_check), 0);
   uv_unref((uv_handle_t *)&prep);
   assert_int_equal(flurry_client_run(c), FLURRY_OK);
   fl_clock_set_fake(-1);
