@@ -9,16 +9,27 @@ test_kill_and_resume_exactly_once() {
   local url="$BASE/users/{}?mix=reset:0.03,status:0.03&seed=5"
   seq 1 20000 > "$WORK/ids"
   F -c 200 --retries 10 --retry-base 5ms --retry-budget 0 -o "$WORK/clean.jsonl" "$url" < "$WORK/ids"
-  local kills=0
-  for delay in 0.3 0.7 0.2 0.9 0.5; do
-    # --rate keeps each run long enough to be killed in the middle
+  local kills=0 grown=0 before
+  : > "$WORK/resumed.jsonl"
+  for more in 300 700 200 900 500; do
+    # --rate keeps each run long enough to be killed in the middle (4000/s:
+    # 20000 ids take 5 s); killed once it has written MORE new records (not
+    # after a fixed sleep, which on a loaded machine may come before the
+    # first record or, with a faster run, after the last)
+    before=$(wc -l < "$WORK/resumed.jsonl")
     "$FLURRY" -q -c 200 --rate 4000/s --retries 10 --retry-base 5ms --retry-budget 0 --resume \
       -o "$WORK/resumed.jsonl" "$url" < "$WORK/ids" &
     local pid=$!
-    sleep "$delay"
+    for _ in $(seq 1 600); do
+      [ "$(wc -l < "$WORK/resumed.jsonl")" -ge $((before + more)) ] && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    [ "$(wc -l < "$WORK/resumed.jsonl")" -ge $((before + more)) ] && grown=$((grown + 1))
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2>/dev/null
   done
+  local left_after_kills; left_after_kills=$(wc -l < "$WORK/resumed.jsonl")
   F -c 200 --retries 10 --retry-base 5ms --retry-budget 0 --resume -o "$WORK/resumed.jsonl" \
     "$url" < "$WORK/ids"
   check "kill -9 x$kills then resume: exit 0" "$?" 0
@@ -30,7 +41,9 @@ test_kill_and_resume_exactly_once() {
   jq -c '.body' "$WORK/resumed.jsonl" | sort > "$WORK/resumed.bodies"
   check "kill -9 and resume: every body identical to a clean run's" \
     "$(cmp -s "$WORK/clean.bodies" "$WORK/resumed.bodies" && echo same)" same
-  check "the runs were really killed" "$([ "$kills" -ge 3 ] && echo yes)" yes
+  check "the runs were really killed, each after it wrote records" "$kills $grown" "5 5"
+  check "the killed runs left work for the last one" \
+    "$([ "$left_after_kills" -lt 20000 ] && echo yes)" yes
 }
 
 test_resume_reordered_input() {
@@ -107,9 +120,18 @@ test_fsync_always() {
 }
 
 test_grace_period() {
-  seq 1 50 | "$FLURRY" -q -c 10 --grace 500ms "$BASE/delay/5000?n={}" > "$WORK/grace.jsonl" 2>/dev/null &
-  local pid=$!
-  sleep 0.5
+  # SIGINT once the mock sees the 10 in flight (not after a fixed sleep that
+  # may come before the handler is set); they wait 10 s at the mock, far
+  # past the 500 ms grace
+  curl -s -o /dev/null "$BASE/items/stats?reset=1"
+  seq 1 50 | "$FLURRY" -q -c 10 --grace 500ms "$BASE/items?delay_ms=10000&n={}" > "$WORK/grace.jsonl" 2>/dev/null &
+  local pid=$! n=0
+  for _ in $(seq 1 400); do
+    n=$(curl -s --max-time 5 "$BASE/items/stats" | jq .in_flight)
+    [ "${n:-0}" -ge 10 ] && break
+    sleep 0.05
+  done
+  check "grace: 10 in flight before the signal" "$n" 10
   kill -INT "$pid"
   wait "$pid"
   check "grace over: exit 130" "$?" 130

@@ -163,8 +163,9 @@ done
 wait "${pids[@]}"
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
 check "2000 concurrent /delay/500 all 200" "2000" "$(cat "$work"/par* | grep -c '^200$')"
-# Serially (one at a time) this would take 1000 s; concurrently about 1 s.
-check "2000 concurrent /delay/500 in < 30 s (took ${elapsed}s)" "1" "$(awk -v t="$elapsed" 'BEGIN { print (t < 30) }')"
+# Serially (one at a time) this would take 1000 s; concurrently about 1 s:
+# 100 s (10 times less than serially) leaves a loaded machine its margin.
+check "2000 concurrent /delay/500 in < 100 s, not 1000 s (took ${elapsed}s)" "1" "$(awk -v t="$elapsed" 'BEGIN { print (t < 100) }')"
 check "server still answers" "200" "$(code "$U/json")"
 
 # ---- bad options ---------------------------------------------------------------------------------------
@@ -189,9 +190,13 @@ check "bad option values name the option" "1 1 1 2" \
 check "--help lists endpoints" "31" "$("$FLURRY" mock --help | grep -cE '^  (GET|ANY)  /')"
 
 # ---- SIGTERM with requests in flight: clean exit 0 ------------------------------------------------------
-curl -s -o /dev/null "$U/delay/5000" &
+# SIGTERM once the mock holds the connection (its descriptors), not after a
+# fixed sleep that could come before it
+fds=$(ls "/proc/$mock_pid/fd" | wc -l)
+curl -s -o /dev/null "$U/delay/60000" &
 inflight=$!
-sleep 0.3
+for _ in $(seq 1 200); do [ "$(ls "/proc/$mock_pid/fd" | wc -l)" -gt "$fds" ] && break; sleep 0.05; done
+check "SIGTERM: a request in flight" "1" "$(( $(ls "/proc/$mock_pid/fd" | wc -l) > fds ))"
 kill -TERM "$mock_pid"
 set +e
 wait "$mock_pid"; rc=$?
