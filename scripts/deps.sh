@@ -9,7 +9,9 @@
 set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libuv1-dev
             libjq-dev libonig-dev libmicrohttpd-dev libwslay-dev libssl-dev
-            libcmocka-dev zlib1g-dev jq curl nginx openssl time)
+            libcmocka-dev zlib1g-dev jq curl nginx openssl time
+            libsqlite3-dev libhiredis-dev redis-server python3-dev python3-fastapi
+            python3-uvicorn)
 # clang and libclang-rt-dev follow Debian's default LLVM (bookworm: 14, whose
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes).
 fuzz_pkgs=(clang libclang-rt-dev)
