@@ -98,11 +98,13 @@ typedef struct cli_opts {
   int quiet;
   progress_mode progress;
   int64_t max_line;
-  int stream_mode;        /* --stream: a flurry_stream_mode, 0 = none */
-  int64_t max_record;     /* --max-record SIZE (0: the library's default) */
-  int64_t max_reconnects; /* --max-reconnects N (-1: the default) */
-  int64_t sse_retry_ms;   /* --sse-retry DUR (-1: the default) */
-  int64_t max_records;    /* --max-records N: stop each stream after N (0: never) */
+  int stream_mode;          /* --stream: a flurry_stream_mode, 0 = none */
+  int64_t max_record;       /* --max-record SIZE (0: the library's default) */
+  int64_t max_reconnects;   /* --max-reconnects N (-1: the default) */
+  int64_t sse_retry_ms;     /* --sse-retry DUR (-1: the default) */
+  int64_t max_records;      /* --max-records N: stop each stream after N (0: never) */
+  int reconnect_mode;       /* --reconnect: a flurry_stream_reconnect (0: auto) */
+  const char *stream_until; /* --stream-until DATA (NULL: none) */
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed

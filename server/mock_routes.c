@@ -422,6 +422,10 @@ static const struct route {
      " through the record after K]"},
     {"/lines", 0, mock_lines, NULL},
     {"/sse", 0, mock_sse, NULL},
+    {"/chat", 0, mock_chat,
+     "POST /chat?key=K           an LLM-style SSE answer: two events with"
+     " {\"delta\", \"call\": the Nth call with key K}, then data: [DONE]; the"
+     " body then ends cleanly"},
     {"/ws/", 1, mock_ws,
      "WS   /ws/echo              WebSocket: every message back, same type"
      " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
