@@ -431,7 +431,9 @@ static const struct route {
      " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
      " an N-byte message first; ?ping=1: ping, then report the pong as"
      " {\"pong\":DATA}; ?mute=1: answer nothing, not even pongs;"
-     " ?bad_accept=1: a wrong Sec-WebSocket-Accept]\n"
+     " ?bad_accept=1: a wrong Sec-WebSocket-Accept; ?protocol=NAME: the client"
+     " must offer subprotocol NAME (else 400), chosen; ?choose=NAME: chosen,"
+     " offered or not; ?flood=N: N messages \"flood i\" at once]\n"
      "WS   /ws/broadcast         WebSocket: every message to every client"
      " connected here (sender too); same options"},
 };
