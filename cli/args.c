@@ -10,6 +10,7 @@
 /* --help: this text, the table's rows, usage_tail. */
 static const char usage_text[] =
     "Usage: flurry [OPTIONS] [URL-TEMPLATE] < input\n"
+    "       flurry [OPTIONS] URL       one request, when nothing is piped in\n"
     "       flurry mock [--port N]     a local API for tests and demos\n"
     "       flurry listen --port N ... a webhook receiver (flurry listen --help)\n"
     "       flurry ws URL < messages   a WebSocket session as JSON lines (flurry ws --help)\n"

@@ -578,7 +578,7 @@ int cli_build_src(cli_builder *b, const cli_src *src_in, uint64_t lineno, cli_bu
   if (rc == FLURRY_EINVALID)
     rc = line_error(bt, lineno, "invalid request option");
   if (rc == 0 && bt->method == NULL) { /* failed before a request existed */
-    bt->method = fl_strdup(level_method(src->lv, 0));
+    bt->method = fl_strdup(level_method(src->lv, src->lv->data != NULL)); /* the one it was */
     bt->url = fl_strdup("");
   }
   return rc == FLURRY_ENOMEM ? rc : 0;
