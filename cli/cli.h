@@ -190,6 +190,9 @@ typedef struct cli_src {
   const char *var_value;       /* without {NAME} in the templates it is added as
                             a query parameter (when not empty) */
   const char *url;             /* a next link: instead of the template or line URL */
+  const char *base;            /* the page a follow-up's value comes from: a URL the
+                       template takes whole ({} or {.field}) is resolved
+                       against it (RFC 3986); NULL: none */
   int no_secrets;              /* leave out a JSON line's own credential headers
                             (a follow-up at another origin) */
   const flurry_client *client; /* set by cli_build_src: whose headers are

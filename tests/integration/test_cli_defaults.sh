@@ -44,6 +44,29 @@ test_one_url_no_input() {
     "$?/$(jq -c '[.status, .line]' "$WORK/o7" 2>/dev/null)" '0/[200,1]'
 }
 
+# RFC 3986 5.4: from /items/link, "cursor?..." is /items/cursor?...,
+# "../users/7" is /users/7, "//HOST/json" keeps the scheme.
+test_relative_links() {
+  local hp=${BASE#http://}
+  F "$BASE/items/link?next=x" --each "\"cursor?total=1&limit=1\", \"../users/7\", \"/users/8\",
+    \"//$hp/json\"" '{}' </dev/null >"$WORK/r1"
+  check "--each: links resolved against the page's URL" \
+    "$(jq -r '"\(.url | sub("^http://[^/]*"; "")) \(.status)"' "$WORK/r1" | sort | paste -sd,)" \
+    "/items/cursor?total=1&limit=1 200,/json 200,/users/7 200,/users/8 200"
+  F "$BASE/items/link?next=x" --each '"7"' "$BASE/users/{}" </dev/null >"$WORK/r2"
+  check "--each with a template of its own: as before" "$(jq -r .status "$WORK/r2")" 200
+  F --paginate link "$BASE/items/link?next=cursor%3Ftotal%3D2" </dev/null >"$WORK/r3"
+  check "--paginate link: a relative Link against the page's URL" \
+    "$(jq -r 'select(.page == 2) | "\(.url | sub("^http://[^/]*"; "")) \(.status)"' "$WORK/r3")" \
+    "/items/cursor?total=2 200"
+  F --paginate '.meta.next_cursor | if . then "cursor?total=4&limit=2&cursor=" + . else null end' \
+    "$BASE/items/cursor?total=4&limit=2" </dev/null >"$WORK/r4"
+  check "--paginate EXPR: a relative next URL against the page's URL" \
+    "$(jq -r '"\(.page) \(.url | sub("^http://[^/]*"; "")) \(.status)"' "$WORK/r4" | paste -sd,)" \
+    "1 /items/cursor?total=4&limit=2 200,2 /items/cursor?total=4&limit=2&cursor=c2 200"
+}
+
 run_test test_error_record_method
 run_test test_one_url_no_input
+run_test test_relative_links
 finish
