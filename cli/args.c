@@ -245,6 +245,20 @@ static int add_secret_name(cli_opts *o, const opt_row *r, const char *arg) {
   return 0;
 }
 
+/* -b NAME=VALUE: the library checks the octets (run.c); the value is a
+ * credential: messages show the name only. */
+static int add_cookie(cli_opts *o, const opt_row *r, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  if (eq == NULL || eq == arg)
+    return bad(r, "***", "expected NAME=VALUE");
+  const char **v = fl_realloc(o->cookies, (o->ncookies + 1) * sizeof *v);
+  if (v == NULL)
+    return nomem("--cookie");
+  o->cookies = v;
+  v[o->ncookies++] = arg;
+  return 0;
+}
+
 /* "K/N" with 1 <= K <= N. */
 static int set_shard(cli_opts *o, const opt_row *r, const char *arg) {
   const char *slash = strchr(arg, '/');
@@ -430,6 +444,19 @@ static const opt_row table[] = {
     FLD("attempts", 0, NULL, "include each attempt's status, error and wait", flag_field,
         with_attempts),
     FLD("strict", 0, NULL, "stop at the first bad input line (exit 2)", flag_field, strict),
+    TEXT("\nSessions:\n"),
+    LIBN("cookies", 0, NULL,
+         "remember cookies for the run (libcurl's engine: each\n"
+         "goes only to the site that set it), as a session does",
+         lib_flag, COOKIES, 1),
+    FLD("cookie-jar", 0, "FILE",
+        "the same, loaded from FILE (curl's Netscape format;\n"
+        "missing: empty) and saved to it at the end (mode 0600)",
+        str_field, cookie_jar),
+    FN("cookie", 'b', "NAME=VALUE",
+       "send this cookie (repeatable) to each request's own\n"
+       "origin, never after a redirect to another",
+       add_cookie),
     TEXT("\nPages, follow-ups, joins (EXPR: jq, compiled before anything is sent):\n"),
     LVL("paginate", 0, "SPEC",
         "follow the pages of each request: link (the Link\n"
@@ -630,6 +657,9 @@ void cli_args_free(cli_opts *o) {
   o->nheaders = 0;
   fl_free(o->secret_names);
   o->secret_names = NULL;
+  fl_free(o->cookies);
+  o->cookies = NULL;
+  o->ncookies = 0;
   o->nsecret_names = 0;
   for (size_t i = 0; i < o->njoins; i++)
     fl_free(o->joins[i].name);

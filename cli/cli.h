@@ -103,6 +103,10 @@ typedef struct cli_opts {
   int64_t max_reconnects; /* --max-reconnects N (-1: the default) */
   int64_t sse_retry_ms;   /* --sse-retry DUR (-1: the default) */
   int64_t max_records;    /* --max-records N: stop each stream after N (0: never) */
+  /* sessions and status rules (args.c's block of them; run.c, rules.c) */
+  const char *cookie_jar; /* --cookie-jar FILE */
+  const char **cookies;   /* -b NAME=VALUE (argv strings) */
+  size_t ncookies;
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed

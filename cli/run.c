@@ -327,6 +327,43 @@ static int configure_client(run *r) {
   return 0;
 }
 
+/* --cookie-jar FILE and -b NAME=VALUE (--cookies is a library option).
+ * 0, or 2 after a message naming the option (never the cookie's value). */
+static int setup_cookies(run *r) {
+  const cli_opts *o = &r->o;
+  int rc = o->cookie_jar ? flurry_client_load_cookies(r->client, o->cookie_jar) : FLURRY_OK;
+  if (rc == FLURRY_ENOMEM)
+    return cli_nomem("--cookie-jar");
+  if (rc != FLURRY_OK) {
+    cli_warn("--cookie-jar '%s': %s", o->cookie_jar,
+             rc == FLURRY_EINVALID ? strerror(errno) : flurry_strerror(rc));
+    return 2;
+  }
+  for (size_t i = 0; i < o->ncookies; i++) {
+    const char *eq = strchr(o->cookies[i], '=');
+    char *name = fl_strndup(o->cookies[i], (size_t)(eq - o->cookies[i]));
+    rc = name ? flurry_client_add_cookie(r->client, name, eq + 1) : FLURRY_ENOMEM;
+    if (rc == FLURRY_EINVALID)
+      fprintf(stderr,
+              "flurry: --cookie '%s=***': not a cookie name (a token) and value (no "
+              "space, control character, '\"', ',', ';' or '\\'; 8K in all) (see flurry "
+              "--help)\n",
+              name);
+    fl_free(name);
+    if (rc != FLURRY_OK)
+      return rc == FLURRY_ENOMEM ? cli_nomem("--cookie") : 2;
+  }
+  return 0;
+}
+
+/* Saves --cookie-jar at the end: 0, or 1 after a message. */
+static int save_cookies(run *r) {
+  if (r->o.cookie_jar == NULL || flurry_client_save_cookies(r->client, r->o.cookie_jar) == 0)
+    return 0;
+  cli_warn("--cookie-jar '%s': cannot save the cookies: %s", r->o.cookie_jar, strerror(errno));
+  return 1;
+}
+
 /* The options that shape requests: a resumed run must have the same. */
 static char *fingerprint(const cli_opts *o) {
   fl_buf f = FL_BUF_INIT(0);
@@ -444,6 +481,8 @@ static int setup(run *r) {
     rc = open_output(r);
   if (rc == 0)
     rc = configure_client(r);
+  if (rc == 0)
+    rc = setup_cookies(r);
   if (rc)
     return rc;
   if (cli_builder_new(&r->builder, &r->o, r->client, err, sizeof err) != 0 ||
@@ -579,6 +618,8 @@ int cli_run(int argc, char **argv) {
       fprintf(stderr, "flurry: --stats-json '%s': %s\n", r->o.stats_json, strerror(errno));
       r->exit_code = r->exit_code ? r->exit_code : 1;
     }
+    if (save_cookies(r) != 0 && r->exit_code == 0)
+      r->exit_code = 1;
     close_handles(r);
     rc = exit_status(r);
   }

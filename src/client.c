@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cookie_int.h"
 #include "glue_int.h"
 #include "host_int.h"
 #include "opt_int.h"
@@ -101,6 +102,8 @@ fail_loop:
 FLURRY_API int flurry_client_set(flurry_client *c, flurry_opt opt, int64_t value) {
   if (c == NULL || flurry__opt_check(opt, value) != 0)
     return FLURRY_EINVALID;
+  if (opt == FLURRY_OPT_COOKIES) /* cookie.c keeps it */
+    return flurry__cookies_opt(c, value);
   c->opts.v[opt] = value;
   double now = fl_now_ms();
   switch (opt) {
@@ -335,6 +338,7 @@ FLURRY_API int flurry_client_cancel_queued(flurry_client *c) {
 
 static void client_release(flurry_client *c) {
   flurry__easy_pool_free(c);
+  flurry__cookies_free(c); /* after the last easy handle that used the share */
   flurry__hosts_free(c);
   fl_free(c->fdmap);
   fl_heap_free(&c->backoff);

@@ -169,6 +169,9 @@ struct flurry_client {
   char **secrets;             /* header names marked secret (secret.c), besides the */
   size_t nsecrets;            /* ones that always are */
 
+  /* sessions and status rules (#11), each module's own state */
+  struct flurry__cookies *cookies; /* cookie.c: the jar and -b cookies; NULL = none */
+
   /* The requests by state (flurry__req_set_state keeps these in step). */
   fl_list queue; /* REQ_QUEUED, FIFO waiting for a slot (flurry_request.link) */
   size_t queued;

@@ -8,6 +8,7 @@
 
 #include "bucket_int.h"
 #include "client_int.h"
+#include "cookie_int.h"
 #include "glue_int.h"
 #include "host_int.h"
 #include "opt_int.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cookie_int.h"
 #include "glue_int.h"
 #include "host_int.h"
 #include "opt_int.h"
@@ -126,6 +127,8 @@ static int configure(flurry_client *c, flurry_request *req, CURL *e, int64_t tim
                      strcmp(req->method, "GET") != 0;
   if (c->ca_file)
     curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  if (flurry__cookies_configure(c, req, e))
+    req->easy_custom = 1;
   /* Wait for a connection that may multiplex (HTTP/2) instead of opening
    * another one; only where HTTP/2 is possible, since over cleartext
    * HTTP/1.1 it would serialise requests behind the first connection. */
@@ -176,6 +179,7 @@ static void easy_put(flurry_client *c, flurry_request *req, CURL *e) {
     return;
   }
   if (req->easy_custom) {
+    flurry__cookies_release(c, e);
     curl_easy_reset(e);
     configure_base(c, e);
   } else {

@@ -113,6 +113,10 @@ typedef enum flurry_opt {
    * flurry_header_is_secret): for headers the program does not know in
    * advance, such as the flurry command's input lines. Default 0. */
   FLURRY_OPT_SECRET_NAME_HEURISTIC,
+  /* Client only. 1 turns the cookie engine on: an empty jar in memory for
+   * the client's life, shared by its transfers (flurry/cookies.h). Once on
+   * it stays on: 0 afterwards is refused with FLURRY_EINVALID. Default 0. */
+  FLURRY_OPT_COOKIES,
   FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
 
