@@ -457,6 +457,21 @@ static const opt_row table[] = {
        "send this cookie (repeatable) to each request's own\n"
        "origin, never after a redirect to another",
        add_cookie),
+    TEXT("\nStatus and body rules (LIST: statuses and classes, e.g. 404,409,5xx):\n"),
+    FLD("retry-on", 0, "LIST",
+        "statuses retried (with --retries), instead of\n"
+        "408,429,500,502,503,504",
+        str_field, retry_on),
+    FLD("ok-status", 0, "LIST", "statuses that are data, not errors: ok, exit 0", str_field,
+        ok_status),
+    FLD("fail-if", 0, "EXPR",
+        "a 2xx whose body makes EXPR true fails (http,\n"
+        "detail body_rule): e.g. '.errors' for GraphQL",
+        str_field, fail_if),
+    FLD("strict-json", 0, NULL,
+        "a body declared JSON that does not parse fails\n"
+        "(protocol, bad_json); without it: \"invalid_json\":true",
+        flag_field, strict_json),
     TEXT("\nPages, follow-ups, joins (EXPR: jq, compiled before anything is sent):\n"),
     LVL("paginate", 0, "SPEC",
         "follow the pages of each request: link (the Link\n"

@@ -356,6 +356,22 @@ static int setup_cookies(run *r) {
   return 0;
 }
 
+/* --retry-on or --ok-status: a library status rule. 0, or 2 after a
+ * message naming the option. */
+static int set_statuses(run *r, const char *opt, flurry_status_rule rule, const char *list) {
+  int rc = list ? flurry_client_set_statuses(r->client, rule, list) : FLURRY_OK;
+  if (rc == FLURRY_ENOMEM)
+    return cli_nomem(opt);
+  if (rc != FLURRY_OK || (list && *list == '\0')) {
+    fprintf(stderr,
+            "flurry: %s '%s': expected statuses from 400 to 599 and classes 4xx, 5xx "
+            "separated by commas, e.g. 404,409,5xx (see flurry --help)\n",
+            opt, list);
+    return 2;
+  }
+  return 0;
+}
+
 /* Saves --cookie-jar at the end: 0, or 1 after a message. */
 static int save_cookies(run *r) {
   if (r->o.cookie_jar == NULL || flurry_client_save_cookies(r->client, r->o.cookie_jar) == 0)
@@ -455,6 +471,9 @@ static int setup_units(run *r) {
   r->ctx.ro.with_timings = r->o.with_timings;
   r->ctx.ro.with_attempts = r->o.with_attempts;
   r->single = single_request(&r->o);
+  int rc = cli_rules_new(&r->ctx.rules, &r->o);
+  if (rc != 0)
+    return rc;
   return r->o.njoins ? cli_join_new(&r->join, &r->ctx) : cli_tree_new(&r->tree, &r->ctx);
 }
 
@@ -483,6 +502,10 @@ static int setup(run *r) {
     rc = configure_client(r);
   if (rc == 0)
     rc = setup_cookies(r);
+  if (rc == 0)
+    rc = set_statuses(r, "--retry-on", FLURRY_STATUS_RETRY, r->o.retry_on);
+  if (rc == 0)
+    rc = set_statuses(r, "--ok-status", FLURRY_STATUS_OK, r->o.ok_status);
   if (rc)
     return rc;
   if (cli_builder_new(&r->builder, &r->o, r->client, err, sizeof err) != 0 ||
@@ -547,6 +570,7 @@ static void teardown(run *r) {
   uv_loop_close(&r->loop);
   cli_tree_free(r->tree);
   cli_join_free(r->join);
+  cli_rules_free(r->ctx.rules);
   cli_builder_free(r->builder);
   cli_stats_free(r->stats);
   cli_out_free(r->out);

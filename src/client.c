@@ -12,6 +12,7 @@
 #include "response_int.h"
 #include "sched_int.h"
 #include "secret_int.h"
+#include "status_int.h"
 #include "transfer_int.h"
 
 /* ---- client life ---- */
@@ -339,6 +340,7 @@ FLURRY_API int flurry_client_cancel_queued(flurry_client *c) {
 static void client_release(flurry_client *c) {
   flurry__easy_pool_free(c);
   flurry__cookies_free(c); /* after the last easy handle that used the share */
+  flurry__status_free(c);
   flurry__hosts_free(c);
   fl_free(c->fdmap);
   fl_heap_free(&c->backoff);

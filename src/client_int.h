@@ -170,7 +170,8 @@ struct flurry_client {
   size_t nsecrets;            /* ones that always are */
 
   /* sessions and status rules (#11), each module's own state */
-  struct flurry__cookies *cookies; /* cookie.c: the jar and -b cookies; NULL = none */
+  struct flurry__cookies *cookies;     /* cookie.c: the jar and -b cookies; NULL = none */
+  struct flurry__status_rules *status; /* status.c: retried and ok statuses; NULL = defaults */
 
   /* The requests by state (flurry__req_set_state keeps these in step). */
   fl_list queue; /* REQ_QUEUED, FIFO waiting for a slot (flurry_request.link) */

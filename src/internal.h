@@ -18,6 +18,7 @@
 #include "response_int.h"
 #include "retry_int.h"
 #include "sched_int.h"
+#include "status_int.h"
 #include "secret_int.h"
 #include "transfer_int.h"
 #include "url_int.h"

@@ -14,6 +14,7 @@
 #include "response_int.h"
 #include "retry_int.h"
 #include "sched_int.h"
+#include "status_int.h"
 #include "stream_int.h"
 #include "transfer_int.h"
 
@@ -322,7 +323,7 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
     long code = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
     resp->status = (int)code;
-    if (code >= 400)
+    if (code >= 400 && !flurry__status_ok(req->client, (int)code))
       flurry__response_set_error(resp, FLURRY_EHTTP, "HTTP %ld%s%s", code,
                                  resp->reason && *resp->reason ? " " : "",
                                  resp->reason ? resp->reason : "");
@@ -392,7 +393,9 @@ static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
   int may_repeat = flurry__method_idempotent(req->method) || req->has_idempotency_key ||
                    flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_UNSAFE);
   int nothing_sent = resp->err == FLURRY_ECONNECT || resp->detail == FLURRY_DETAIL_CONNECT_TIMEOUT;
-  if (!flurry__retryable(resp->err, resp->status, may_repeat, nothing_sent))
+  int by_status = flurry__status_retried(c, resp); /* -1: not an answer of 400+ */
+  if (by_status >= 0 ? !(by_status && may_repeat)
+                     : !flurry__retryable(resp->err, resp->status, may_repeat, nothing_sent))
     return 0;
   double delay = (double)flurry__server_delay(resp);
   int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
