@@ -472,6 +472,10 @@ static const opt_row table[] = {
         "a body declared JSON that does not parse fails\n"
         "(protocol, bad_json); without it: \"invalid_json\":true",
         flag_field, strict_json),
+    FLD("fail-fast", 0, NULL,
+        "the first failed request cancels the rest (recorded\n"
+        "as cancelled; lines not read yet are not), exit 1",
+        flag_field, fail_fast),
     TEXT("\nPages, follow-ups, joins (EXPR: jq, compiled before anything is sent):\n"),
     LVL("paginate", 0, "SPEC",
         "follow the pages of each request: link (the Link\n"

@@ -111,6 +111,7 @@ typedef struct cli_opts {
   const char *ok_status; /* --ok-status LIST */
   const char *fail_if;   /* --fail-if EXPR */
   int strict_json;       /* --strict-json */
+  int fail_fast;         /* --fail-fast */
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed
@@ -410,6 +411,7 @@ typedef struct cli_ctx {
   cli_journal *journal; /* NULL without --resume */
   record_opts ro;
   cli_rules *rules;            /* --fail-if, --strict-json: NULL = none */
+  void (*failed)(void *ud);    /* a request's record says it failed (--fail-fast) */
   void (*unit_done)(void *ud); /* an input line wrote its last record */
   void (*kick)(void *ud);      /* a request finished: room for more */
   void *ud;

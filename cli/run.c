@@ -40,6 +40,7 @@ typedef struct run {
   int single;  /* a template with no placeholder: one request, no input */
   int input_done;
   int stopping;
+  int failed_fast; /* --fail-fast: a request failed, the rest was cancelled */
   int signal_exit;
   int exit_code;
   int finished;
@@ -82,6 +83,26 @@ static void on_unit_done(void *ud) {
 }
 
 static void on_kick(void *ud) { pump_input(ud); }
+
+/* --fail-fast: stop reading, drop what waits (recorded as cancelled) and
+ * cancel what runs, from the failed request's completion callback (the
+ * library allows it there). */
+static void on_fail_fast_timer(uv_timer_t *t) {
+  flurry_client_cancel_all(((run *)t->data)->client);
+}
+
+static void on_failed(void *ud) {
+  run *r = ud;
+  if (!r->o.fail_fast || r->failed_fast)
+    return;
+  r->failed_fast = 1;
+  r->stopping = 1;
+  if (r->tree)
+    cli_tree_stop(r->tree);
+  if (flurry_client_cancel_all(r->client) != FLURRY_OK) /* not in a completion: next turn */
+    uv_timer_start(&r->grace_timer, on_fail_fast_timer, 0, 0);
+  maybe_finish(r);
+}
 
 static int room_for_requests(run *r) {
   return flurry_client_pending(r->client) < (size_t)r->o.concurrency + QUEUE_SLACK;
@@ -464,6 +485,7 @@ static int setup_units(run *r) {
   r->ctx.o = &r->o;
   r->ctx.unit_done = on_unit_done;
   r->ctx.kick = on_kick;
+  r->ctx.failed = on_failed;
   r->ctx.ud = r;
   r->ctx.ro.with_key = r->o.resume || r->o.shard_n > 0 || r->o.tree;
   r->ctx.ro.no_body = r->o.no_body;

@@ -120,6 +120,8 @@ static void request_record(cli_tree *t, tnode *nd, const flurry_response *resp, 
     cli_stats_record_error(t->ctx->stats, detail);
   out_record(t, nd->rt, &rec);
   fl_free(extra);
+  if ((kind || resp == NULL || cli_resp_failed(resp)) && t->ctx->failed)
+    t->ctx->failed(t->ctx->ud); /* last: it may cancel, completing others now */
 }
 
 /* An error of the tree itself (a jq error, a cycle) on nd's response. */

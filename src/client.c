@@ -323,15 +323,21 @@ FLURRY_API int flurry_client_run(flurry_client *c) {
 }
 
 
+/* A completion callback may cancel; a stream's record callback (inside
+ * libcurl's write callback) may not. */
+static int may_cancel(const flurry_client *c) {
+  return c != NULL && c->in_callback == c->in_complete && !c->closing;
+}
+
 FLURRY_API int flurry_client_cancel_all(flurry_client *c) {
-  if (c == NULL || c->in_callback)
+  if (!may_cancel(c))
     return FLURRY_EINVALID;
   flurry__cancel_all(c, 0);
   return FLURRY_OK;
 }
 
 FLURRY_API int flurry_client_cancel_queued(flurry_client *c) {
-  if (c == NULL || c->in_callback)
+  if (!may_cancel(c))
     return FLURRY_EINVALID;
   flurry__cancel_all(c, 1);
   return FLURRY_OK;

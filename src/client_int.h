@@ -193,7 +193,8 @@ struct flurry_client {
   int h2c_reuse_broken;        /* libcurl < 8.0.0: see configure() */
   flurry_request *sock_failed; /* transfers whose socket could not be watched */
   int in_callback;
-  int in_run; /* inside flurry_client_run: stop the loop once idle */
+  int in_complete; /* of in_callback, completion callbacks (cancel_all may run) */
+  int in_run;      /* inside flurry_client_run: stop the loop once idle */
   int closing;
   uint64_t rng;
   uint64_t last_id; /* request ids, given at submit */
