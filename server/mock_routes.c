@@ -426,6 +426,11 @@ static const struct route {
      "POST /chat?key=K           an LLM-style SSE answer: two events with"
      " {\"delta\", \"call\": the Nth call with key K}, then data: [DONE]; the"
      " body then ends cleanly"},
+    {"/login", 0, mock_login,
+     "ANY  /login?user=U         200 {user} and Set-Cookie: session=s-U (Path=/)"},
+    {"/me", 0, mock_me,
+     "ANY  /me                   200 {user, cookies: the names sent} with the cookie"
+     " session=s-U, else 401"},
     {"/ws/", 1, mock_ws,
      "WS   /ws/echo              WebSocket: every message back, same type"
      " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
