@@ -1,0 +1,2 @@
+"""flurry.webhooks: verifying webhook signatures (GitHub, Stripe, Standard
+Webhooks) with the library's verifier."""
