@@ -8,7 +8,8 @@
 # (FLURRY_PYTHON_INSTALL_DIR overrides).
 set(FLURRY_PYTHON_SOURCES python/flurry/__init__.py python/flurry/_client.py
                           python/flurry/_errors.py python/flurry/_options.py
-                          python/flurry/_response.py python/flurry/webhooks.py)
+                          python/flurry/_path.py python/flurry/_response.py
+                          python/flurry/webhooks.py)
 
 set(FLURRY_PYTHON_EXECUTABLE /usr/bin/python3 CACHE FILEPATH "The Python the package is built for")
 set(flurry_python_found OFF)

@@ -14,7 +14,7 @@ See help(flurry.AsyncClient), help(flurry.Client), help(flurry.Response).
 """
 
 from . import webhooks
-from ._client import AsyncClient, Client, Event, Request, build
+from ._client import AsyncClient, Client, Event, Request, WebSocket, build
 from ._errors import (CancelledError, ConnectError, DNSError, Error, HTTPStatusError,
                       InternalError, InvalidRequestError, NoMemoryError, ProtocolError,
                       ResetError, StreamError, TimeoutError, TLSError, TooLargeError)
@@ -22,7 +22,7 @@ from ._flurry import version as __version__
 from ._options import names as option_names
 from ._response import Headers, Response
 
-__all__ = ["AsyncClient", "Client", "Request", "Response", "Headers", "Event", "build",
+__all__ = ["AsyncClient", "Client", "Request", "WebSocket", "Response", "Headers", "Event", "build",
            "Error", "ConnectError", "DNSError", "TLSError", "TimeoutError", "ResetError",
            "HTTPStatusError", "ProtocolError", "TooLargeError", "CancelledError", "StreamError",
            "InvalidRequestError", "NoMemoryError", "InternalError", "webhooks", "option_names"]

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from . import _flurry
 from ._errors import InvalidRequestError, from_response
 from ._options import resolve
+from ._path import compile_path
 from ._response import Response
 
 _ERR = {name: code for code, name, _ in _flurry.errors()}
@@ -252,6 +253,7 @@ class AsyncClient(_Base):
         self._timer = None
         self._timer_due = 0.0
         self._kicked = False
+        self._websockets = set()
 
     # ---- the loop integration ----
 
@@ -473,6 +475,64 @@ class AsyncClient(_Base):
                 r._cancel()
                 self._kick()
 
+    async def paginate(self, url, *, items=None, max_pages=None, **kw):
+        """Follows a paginated API by its Link header (rel="next"; when page 1
+        also gives rel="last", the pages go out concurrently, bounded by the
+        concurrency) with the engine's paginator, and yields each page's
+        Response, or with items= a jq path (".[]", ".data.items[]") each
+        item of each page's JSON body. Pages come in arrival order. A failed
+        page raises its flurry.Error; the chain's limit is max_pages (or the
+        client's). Leaving the loop early stops the chain."""
+        run = compile_path(items) if items is not None else None
+        if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 0):
+            raise ValueError(f"max_pages must be an int >= 0 (got {max_pages!r})")
+        loop = self._bind()
+        q_req = build("GET", url, **kw)
+        q = _Queue()
+        chain = self._engine.submit(q_req.method, q_req.url, q_req.headers, q_req.body,
+                                    q_req.is_json, q_req.opts, q, _flurry.PAGINATE,
+                                    max_pages or 0)
+        self._kick()
+        try:
+            while True:
+                if not q.items:
+                    q.waiter = loop.create_future()
+                    await q.waiter
+                    q.waiter = None
+                q.items.clear()
+                for page in chain._take_records() or ():
+                    code = page.error_code
+                    if code:
+                        raise from_response(page)
+                    if run is None:
+                        yield page
+                    else:
+                        for item in run(page.json()):
+                            yield item
+                end = chain._ended()
+                if end is not None:
+                    for page in chain._take_records() or ():
+                        if page.error_code:
+                            raise from_response(page)
+                        if run is None:
+                            yield page
+                        else:
+                            for item in run(page.json()):
+                                yield item
+                    return
+        finally:
+            if not chain.done and not self._engine.closed:
+                chain._cancel()
+                self._kick()
+
+    def websocket(self, url, *, headers=None, max_message=None):
+        """An async context manager for a WebSocket (ws:// or wss://) on this
+        client's engine: ``async with client.websocket(url) as ws: await
+        ws.send("hi"); msg = await ws.recv()``. Text messages come as str,
+        binary ones as bytes; recv() raises flurry.Error when the connection
+        failed, or ConnectionError once it closed."""
+        return WebSocket(self, url, headers, max_message)
+
     # ---- lifetime ----
 
     async def cancel_all(self):
@@ -483,6 +543,8 @@ class AsyncClient(_Base):
         """Cancels what is in flight and closes the client (idempotent)."""
         if self._engine.closed:
             return
+        for ws in list(self._websockets):
+            await ws.close(1001, "client closing")
         if self._loop is not None:
             self._loop.remove_reader(self._engine.backend_fd())
             if self._timer is not None:
@@ -621,3 +683,112 @@ class Client(_Base):
                 self.close()
             except RuntimeError:
                 pass
+
+
+class WebSocket:
+    """A WebSocket connection (see AsyncClient.websocket). The library
+    answers pings, pings an idle peer and stops reading while its send queue
+    is full (back-pressure); messages received wait here until recv()."""
+
+    def __init__(self, client, url, headers, max_message):
+        if not isinstance(url, str):
+            raise TypeError(f"url must be str, not {type(url).__name__}")
+        self._client = client
+        self._url = url
+        self._headers = [f"{n}: {v}" for n, v in _pairs(headers) or ()]
+        self._max = max_message or 0
+        self._ws = None
+        self._inbox = collections.deque()
+        self._waiter = None
+        self._opened = None
+
+    def _feed(self, ws):
+        msgs = ws._take()
+        if msgs:
+            self._inbox.extend(msgs)
+        for f in (self._waiter, self._opened):
+            if f is not None and not f.done():
+                f.set_result(None)
+
+    async def __aenter__(self):
+        c = self._client
+        loop = c._bind()
+        self._opened = loop.create_future()
+        self._ws = c._engine.ws_connect(self._url, self._headers, self._max, self)
+        c._websockets.add(self)
+        c._kick()
+        try:
+            while not self._ws.open and self._ws.status is None:
+                self._opened = loop.create_future()
+                await self._opened
+        except BaseException:
+            await self.close()
+            raise
+        self._raise_closed()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()
+
+    def _raise_closed(self):
+        st = self._ws.status
+        if st is None:
+            return
+        kind, message, code, reason, _by_server, http_status = st
+        if kind != "ok":
+            from ._errors import BY_KIND, Error
+            raise BY_KIND.get(kind, Error)(message or kind, kind=kind, status=http_status,
+                                           url=self._url)
+        raise ConnectionError(f"WebSocket closed ({code} {reason})".strip())
+
+    async def send(self, data):
+        """Queues a message: str as text, bytes as binary."""
+        if isinstance(data, str):
+            self._ws.send(data.encode(), True)
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            self._ws.send(bytes(data), False)
+        else:
+            raise TypeError(f"send takes str or bytes, not {type(data).__name__}")
+        self._client._kick()
+
+    async def recv(self):
+        """The next message (str or bytes), waiting for it."""
+        loop = self._client._loop
+        while not self._inbox:
+            self._raise_closed()
+            self._waiter = loop.create_future()
+            await self._waiter
+            self._waiter = None
+        is_text, data = self._inbox.popleft()
+        return data.decode("utf-8", "replace") if is_text else data
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        try:
+            return await self.recv()
+        except ConnectionError:
+            raise StopAsyncIteration from None
+
+    @property
+    def close_status(self):
+        """None while open; then (kind, message, code, reason, by_server, http_status)."""
+        return self._ws.status if self._ws is not None else None
+
+    async def close(self, code=1000, reason=None):
+        """Starts the close handshake and waits for its end (bounded by the
+        library's close timeout)."""
+        ws = self._ws
+        if ws is None:
+            return
+        c = self._client
+        if ws.status is None:
+            ws.close(code, reason)
+            c._kick()
+            loop = c._loop
+            while ws.status is None:
+                self._waiter = loop.create_future()
+                await self._waiter
+                self._waiter = None
+        c._websockets.discard(self)

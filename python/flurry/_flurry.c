@@ -28,6 +28,8 @@
 
 typedef struct EngineObject EngineObject;
 
+enum { SUBMIT_PAGINATE = -1 }; /* submit's mode for a Link-paginated chain */
+
 typedef struct ResponseObject {
   PyObject_HEAD flurry_response *resp; /* NULL while pending */
   flurry_request *req;                 /* while pending */
@@ -39,6 +41,7 @@ typedef struct ResponseObject {
   struct ResponseObject *next_done;    /* on the engine's done list */
   int queued;                          /* on the done list (done or records) */
   int stream_stop;                     /* a stream: stop at the next record */
+  int ended;                           /* a chain: its on_end ran */
 } ResponseObject;
 
 struct EngineObject {
@@ -49,6 +52,7 @@ struct EngineObject {
   PyThreadState *released; /* wait(): the GIL is released, this thread's state */
   int waiting;             /* inside wait(): stop the loop at the first result */
   size_t pending;          /* responses submitted, not yet handed back */
+  size_t ws_open;          /* WebSockets whose on_close has not run */
   ResponseObject *done_head, *done_tail;
   PyObject *rec_type, *rec_value, *rec_tb; /* an exception raised making a record */
 };
@@ -110,7 +114,7 @@ static PyObject *done_take(EngineObject *e) {
     PyObject *tok = r->token ? r->token : Py_None;
     Py_INCREF(tok);
     PyList_SET_ITEM(out, i++, tok);
-    if (r->resp) { /* complete: the token goes with it, the reference too */
+    if (r->resp || r->ended) { /* complete: the token goes with it, the reference too */
       Py_CLEAR(r->token);
       e->pending--;
     } else { /* records of a running stream */
@@ -135,6 +139,10 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
   if (e->waiting)
     uv_stop(e->loop);
 }
+
+static PyThreadState *gil_take(EngineObject *e);
+static void gil_give(EngineObject *e, PyThreadState *ts);
+static void keep_error(EngineObject *e);
 
 /* With the GIL (taken back when wait() released it). */
 static int add_record(ResponseObject *r, const flurry_stream_record *rec) {
@@ -162,26 +170,86 @@ static int on_record(flurry_request *req, const flurry_stream_record *rec, void 
   (void)req;
   if (r->stream_stop)
     return 1;
-  PyThreadState *ts = e->released;
-  if (ts) {
-    e->released = NULL;
-    PyEval_RestoreThread(ts);
-  }
+  PyThreadState *ts = gil_take(e);
   int stop = 0;
   if (add_record(r, rec) != 0) {
-    if (e->rec_type == NULL)
-      PyErr_Fetch(&e->rec_type, &e->rec_value, &e->rec_tb);
-    else
-      PyErr_Clear();
+    keep_error(e);
     stop = 1;
   }
   if (!r->queued)
     done_push(e, r);
   if (e->waiting)
     uv_stop(e->loop);
+  gil_give(e, ts);
+  return stop;
+}
+
+/* ---- pagination: one Response per page, handed over with the chain's ---- */
+
+/* Takes the GIL back when wait() released it; returns what to give back. */
+static PyThreadState *gil_take(EngineObject *e) {
+  PyThreadState *ts = e->released;
+  if (ts) {
+    e->released = NULL;
+    PyEval_RestoreThread(ts);
+  }
+  return ts;
+}
+
+static void gil_give(EngineObject *e, PyThreadState *ts) {
   if (ts)
     e->released = PyEval_SaveThread();
-  return stop;
+}
+
+static void keep_error(EngineObject *e) {
+  if (e->rec_type == NULL)
+    PyErr_Fetch(&e->rec_type, &e->rec_value, &e->rec_tb);
+  else
+    PyErr_Clear();
+}
+
+static void on_page(flurry_request *req, flurry_response *resp, void *ud) {
+  ResponseObject *r = ud; /* the chain's */
+  EngineObject *e = r->engine;
+  PyThreadState *ts = gil_take(e);
+  if (req == r->req)
+    r->req = NULL; /* page 1 is freed after this */
+  ResponseObject *p = (ResponseObject *)e->resp_type->tp_alloc(e->resp_type, 0);
+  if (p == NULL) {
+    flurry_response_free(resp);
+    keep_error(e);
+  } else {
+    p->resp = resp;
+    if ((r->records == NULL && (r->records = PyList_New(0)) == NULL) ||
+        PyList_Append(r->records, (PyObject *)p) != 0)
+      keep_error(e);
+    Py_DECREF(p);
+  }
+  if (r->stream_stop)
+    flurry_request_chain_stop(req);
+  if (!r->queued)
+    done_push(e, r);
+  if (e->waiting)
+    uv_stop(e->loop);
+  gil_give(e, ts);
+}
+
+static void on_chain_end(const flurry_chain_end *end, void *ud) {
+  ResponseObject *r = ud;
+  EngineObject *e = r->engine;
+  PyThreadState *ts = gil_take(e);
+  r->ended = 1;
+  r->req = NULL;
+  Py_XDECREF(r->cache);
+  r->cache = Py_BuildValue("(sssL)", flurry_err_name(end->error), flurry_detail_name(end->detail),
+                           end->message ? end->message : "", (long long)end->pages);
+  if (r->cache == NULL)
+    keep_error(e);
+  if (!r->queued)
+    done_push(e, r);
+  if (e->waiting)
+    uv_stop(e->loop);
+  gil_give(e, ts);
 }
 
 /* ---- Response ---- */
@@ -211,7 +279,7 @@ static PyObject *Response_get_status(ResponseObject *r, void *c) {
 
 static PyObject *Response_get_done(ResponseObject *r, void *c) {
   (void)c;
-  return PyBool_FromLong(r->resp != NULL);
+  return PyBool_FromLong(r->resp != NULL || r->ended);
 }
 
 static PyObject *Response_get_error_code(ResponseObject *r, void *c) {
@@ -370,6 +438,8 @@ static PyObject *Response_take_records(ResponseObject *r, PyObject *unused) {
  * pending. */
 static PyObject *Response_cancel(ResponseObject *r, PyObject *unused) {
   (void)unused;
+  if (r->req == NULL && !r->ended && r->resp == NULL)
+    r->stream_stop = 1; /* a chain past page 1: it stops at its next page */
   if (r->req == NULL || r->engine == NULL)
     Py_RETURN_FALSE;
   if (engine_check(r->engine) != 0)
@@ -385,6 +455,15 @@ static PyObject *Response_stop(ResponseObject *r, PyObject *unused) {
   (void)unused;
   r->stream_stop = 1;
   Py_RETURN_NONE;
+}
+
+/* A chain: None while it runs, then (kind, detail, message, pages). */
+static PyObject *Response_ended(ResponseObject *r, PyObject *unused) {
+  (void)unused;
+  if (!r->ended || r->cache == NULL)
+    Py_RETURN_NONE;
+  Py_INCREF(r->cache);
+  return r->cache;
 }
 
 static PyGetSetDef Response_getset[] = {
@@ -418,6 +497,7 @@ static PyMethodDef Response_methods[] = {
     {"_take_records", (PyCFunction)Response_take_records, METH_NOARGS, NULL},
     {"_cancel", (PyCFunction)Response_cancel, METH_NOARGS, NULL},
     {"_stop", (PyCFunction)Response_stop, METH_NOARGS, NULL},
+    {"_ended", (PyCFunction)Response_ended, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef Response_members[] = {{"_cache", T_OBJECT, offsetof(ResponseObject, cache), 0,
@@ -435,6 +515,211 @@ static PyTypeObject Response_Type = {
     .tp_members = Response_members,
 };
 
+/* ---- WebSocket: events call token._feed(ws) (rare: a Python call each) ---- */
+
+typedef struct WsObject {
+  PyObject_HEAD flurry_ws *ws; /* NULL once closed */
+  EngineObject *engine;
+  PyObject *token;    /* its _feed(ws) runs on each event */
+  PyObject *messages; /* [(is_text, bytes)] not yet taken */
+  PyObject *status;   /* (kind, message, code, reason, by_server, http_status) once closed */
+  int open;
+} WsObject;
+
+static PyTypeObject Ws_Type;
+
+static void ws_feed(WsObject *w) {
+  EngineObject *e = w->engine;
+  if (w->token == NULL || w->token == Py_None)
+    return;
+  PyObject *rv = PyObject_CallMethod(w->token, "_feed", "O", (PyObject *)w);
+  if (rv == NULL)
+    keep_error(e);
+  Py_XDECREF(rv);
+  if (e->waiting)
+    uv_stop(e->loop);
+}
+
+static void ws_on_open(flurry_ws *ws, void *ud) {
+  WsObject *w = ud;
+  (void)ws;
+  PyThreadState *ts = gil_take(w->engine);
+  w->open = 1;
+  ws_feed(w);
+  gil_give(w->engine, ts);
+}
+
+static void ws_on_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len,
+                          void *ud) {
+  WsObject *w = ud;
+  (void)ws;
+  PyThreadState *ts = gil_take(w->engine);
+  PyObject *m = Py_BuildValue("(Ny#)", PyBool_FromLong(type == FLURRY_WS_TEXT), data,
+                              (Py_ssize_t)len);
+  if (m == NULL || (w->messages == NULL && (w->messages = PyList_New(0)) == NULL) ||
+      PyList_Append(w->messages, m) != 0)
+    keep_error(w->engine);
+  Py_XDECREF(m);
+  ws_feed(w);
+  gil_give(w->engine, ts);
+}
+
+static void ws_on_close(flurry_ws *ws, const flurry_ws_status *st, void *ud) {
+  WsObject *w = ud;
+  (void)ws;
+  EngineObject *e = w->engine;
+  PyThreadState *ts = gil_take(e);
+  w->ws = NULL; /* the library frees it after this returns */
+  e->ws_open--;
+  w->open = 0;
+  w->status = Py_BuildValue("(ssis#ii)", flurry_err_name(st->err), st->message, st->code,
+                            st->reason, (Py_ssize_t)st->reason_len, st->by_server, st->http_status);
+  if (w->status == NULL)
+    keep_error(e);
+  ws_feed(w);
+  Py_DECREF(w); /* the connection's reference */
+  gil_give(e, ts);
+}
+
+static void Ws_dealloc(WsObject *w) {
+  Py_XDECREF(w->token);
+  Py_XDECREF(w->messages);
+  Py_XDECREF(w->status);
+  Py_XDECREF(w->engine);
+  Py_TYPE(w)->tp_free((PyObject *)w);
+}
+
+static PyObject *Ws_send(WsObject *w, PyObject *args) {
+  Py_buffer buf;
+  int text;
+  if (!PyArg_ParseTuple(args, "y*p", &buf, &text))
+    return NULL;
+  if (w->ws == NULL || engine_check(w->engine) != 0) {
+    PyBuffer_Release(&buf);
+    if (!PyErr_Occurred())
+      PyErr_SetString(PyExc_RuntimeError, "flurry: the WebSocket is closed");
+    return NULL;
+  }
+  int rc = flurry_ws_send(w->ws, text ? FLURRY_WS_TEXT : FLURRY_WS_BINARY, buf.buf,
+                          (size_t)buf.len);
+  PyBuffer_Release(&buf);
+  if (rc != FLURRY_OK)
+    return raise_rc(rc, "WebSocket send (not open yet, closing, or the send queue is full)");
+  Py_RETURN_NONE;
+}
+
+static PyObject *Ws_close(WsObject *w, PyObject *args) {
+  int code = 1000;
+  const char *reason = NULL;
+  if (!PyArg_ParseTuple(args, "|iz", &code, &reason))
+    return NULL;
+  if (w->ws == NULL)
+    Py_RETURN_FALSE;
+  if (engine_check(w->engine) != 0)
+    return NULL;
+  int rc = flurry_ws_close(w->ws, code, reason);
+  if (rc == FLURRY_EINVALID && (code < 1000 || code > 4999))
+    return PyErr_Format(PyExc_ValueError, "close code must be 1000..4999 (got %d)", code);
+  Py_RETURN_TRUE; /* EINVALID otherwise: already closing */
+}
+
+static PyObject *Ws_take(WsObject *w, PyObject *unused) {
+  (void)unused;
+  if (w->messages == NULL)
+    Py_RETURN_NONE;
+  PyObject *out = w->messages;
+  w->messages = NULL;
+  return out;
+}
+
+static PyObject *Ws_get_status(WsObject *w, void *c) {
+  (void)c;
+  PyObject *v = w->status ? w->status : Py_None;
+  Py_INCREF(v);
+  return v;
+}
+
+static PyObject *Ws_get_open(WsObject *w, void *c) {
+  (void)c;
+  return PyBool_FromLong(w->open);
+}
+
+static PyMethodDef Ws_methods[] = {{"send", (PyCFunction)Ws_send, METH_VARARGS,
+                                    "send(data: bytes, text: bool)"},
+                                   {"close", (PyCFunction)Ws_close, METH_VARARGS,
+                                    "close(code=1000, reason=None)"},
+                                   {"_take", (PyCFunction)Ws_take, METH_NOARGS, NULL},
+                                   {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef Ws_getset[] = {{"status", (getter)Ws_get_status, NULL, "None, or how it closed.",
+                                   NULL},
+                                  {"open", (getter)Ws_get_open, NULL,
+                                   "True once the handshake succeeded, until closed.", NULL},
+                                  {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject Ws_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "flurry._flurry.WebSocket",
+    .tp_basicsize = sizeof(WsObject),
+    .tp_dealloc = (destructor)Ws_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A WebSocket connection on an engine (see AsyncClient.websocket).",
+    .tp_methods = Ws_methods,
+    .tp_getset = Ws_getset,
+};
+
+/* ws_connect(url, headers: [str "Name: value"] or None, max_message, token) */
+static PyObject *Engine_ws_connect(EngineObject *e, PyObject *args) {
+  const char *url;
+  PyObject *headers, *token;
+  Py_ssize_t max_message;
+  if (!PyArg_ParseTuple(args, "sOnO", &url, &headers, &max_message, &token) || engine_check(e) != 0)
+    return NULL;
+  const char *hv[65] = {NULL};
+  PyObject *seq = NULL;
+  if (headers != Py_None) {
+    seq = PySequence_Fast(headers, "headers must be a sequence of 'Name: value' strings");
+    if (seq == NULL)
+      return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > 64) {
+      Py_DECREF(seq);
+      return PyErr_Format(PyExc_ValueError, "at most 64 headers (got %zd)", n);
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+      if ((hv[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(seq, i))) == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+      }
+  }
+  WsObject *w = PyObject_New(WsObject, &Ws_Type);
+  if (w == NULL) {
+    Py_XDECREF(seq);
+    return NULL;
+  }
+  w->ws = NULL;
+  w->messages = w->status = NULL;
+  w->open = 0;
+  Py_INCREF(e);
+  w->engine = e;
+  Py_INCREF(token);
+  w->token = token;
+  flurry_ws_opts o;
+  flurry_ws_opts_init(&o);
+  o.max_message = max_message > 0 ? (size_t)max_message : 0;
+  flurry_ws_callbacks cbs = {ws_on_open, ws_on_message, NULL, ws_on_close};
+  int rc = flurry_ws_connect(&w->ws, e->client, url, hv, &o, &cbs, w);
+  Py_XDECREF(seq);
+  if (rc != FLURRY_OK) {
+    Py_DECREF(w);
+    if (rc == FLURRY_EINVALID)
+      return PyErr_Format(PyExc_ValueError, "invalid WebSocket URL or header: %s", url);
+    return raise_rc(rc, "websocket");
+  }
+  Py_INCREF(w); /* the connection's, released after on_close */
+  e->ws_open++;
+  return (PyObject *)w;
+}
+
 /* ---- Engine ---- */
 
 static void engine_release(EngineObject *e) {
@@ -448,7 +733,7 @@ static void engine_release(EngineObject *e) {
     ResponseObject *r = e->done_head;
     e->done_head = r->next_done;
     r->queued = 0;
-    if (r->resp) {
+    if (r->resp || r->ended) {
       Py_CLEAR(r->token);
       Py_DECREF(r);
     }
@@ -672,14 +957,31 @@ static PyObject *Engine_submit(EngineObject *e, PyObject *const *args, Py_ssize_
     flurry_request_free(req);
     return NULL;
   }
-  if (mode && set_stream(req, (int)mode, max_record, r) != 0) {
+  flurry_done_cb cb = on_done;
+  if (mode == SUBMIT_PAGINATE) {
+    flurry_paginator pg;
+    memset(&pg, 0, sizeof pg);
+    pg.kind = FLURRY_PAGINATE_LINK;
+    pg.on_end = on_chain_end;
+    pg.max_pages = max_record;
+    pg.user_data = r;
+    int prc = flurry_request_set_paginator(req, &pg);
+    if (prc != FLURRY_OK) {
+      flurry_request_free(req);
+      Py_DECREF(r);
+      return raise_rc(prc, "paginate");
+    }
+    cb = on_page;
+  } else if (mode && set_stream(req, (int)mode, max_record, r) != 0) {
     flurry_request_free(req);
     Py_DECREF(r);
     return NULL;
   }
-  int rc = flurry_client_submit(e->client, req, on_done, r);
+  r->engine = e; /* borrowed until submitted: the callbacks never run before */
+  int rc = flurry_client_submit(e->client, req, cb, r);
   if (rc != FLURRY_OK) {
     flurry_request_free(req);
+    r->engine = NULL;
     Py_DECREF(r);
     if (rc == FLURRY_EINVALID)
       return PyErr_Format(PyExc_ValueError,
@@ -690,7 +992,6 @@ static PyObject *Engine_submit(EngineObject *e, PyObject *const *args, Py_ssize_
   }
   r->req = req;
   Py_INCREF(e);
-  r->engine = e;
   Py_INCREF(token);
   r->token = token;
   Py_INCREF(r); /* the in-flight reference, handed back by run()/wait() */
@@ -787,6 +1088,10 @@ static PyObject *Engine_close(EngineObject *e, PyObject *unused) {
     return PyList_New(0);
   if (engine_check(e) != 0)
     return NULL;
+  if (e->ws_open > 0)
+    return PyErr_Format(PyExc_RuntimeError,
+                        "flurry: %zu WebSocket(s) still open: close them before the client",
+                        e->ws_open);
   flurry_client_free(e->client);
   e->client = NULL;
   e->loop = NULL;
@@ -820,6 +1125,8 @@ static PyMethodDef Engine_methods[] = {
     {"stats", (PyCFunction)Engine_stats, METH_NOARGS, "flurry_client_stats_get as a dict."},
     {"cancel_all", (PyCFunction)Engine_cancel_all, METH_NOARGS,
      "Cancels everything pending; returns as run()."},
+    {"ws_connect", (PyCFunction)Engine_ws_connect, METH_VARARGS,
+     "ws_connect(url, headers, max_message, token) -> WebSocket."},
     {"close", (PyCFunction)Engine_close, METH_NOARGS,
      "Cancels everything pending and frees the client; returns as run()."},
     {NULL, NULL, 0, NULL}};
@@ -890,7 +1197,8 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
                                         NULL};
 
 PyMODINIT_FUNC PyInit__flurry(void) {
-  if (PyType_Ready(&Response_Type) < 0 || PyType_Ready(&Engine_Type) < 0)
+  if (PyType_Ready(&Response_Type) < 0 || PyType_Ready(&Engine_Type) < 0 ||
+      PyType_Ready(&Ws_Type) < 0)
     return NULL;
   PyObject *m = PyModule_Create(&module_def);
   if (m == NULL)
@@ -902,7 +1210,8 @@ PyMODINIT_FUNC PyInit__flurry(void) {
       PyModule_AddStringConstant(m, "version", FLURRY_VERSION) < 0 ||
       PyModule_AddIntConstant(m, "STREAM_LINES", FLURRY_STREAM_LINES) < 0 ||
       PyModule_AddIntConstant(m, "STREAM_NDJSON", FLURRY_STREAM_NDJSON) < 0 ||
-      PyModule_AddIntConstant(m, "STREAM_SSE", FLURRY_STREAM_SSE) < 0) {
+      PyModule_AddIntConstant(m, "STREAM_SSE", FLURRY_STREAM_SSE) < 0 ||
+      PyModule_AddIntConstant(m, "PAGINATE", SUBMIT_PAGINATE) < 0) {
     Py_DECREF(m);
     return NULL;
   }

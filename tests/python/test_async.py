@@ -307,5 +307,38 @@ class TestStreams(AsyncBase):
         self.assertEqual(events[0].event, "tick")
 
 
+class TestPaginateWebSocket(AsyncBase):
+    async def test_paginate_items(self):
+        ids = [it["id"] async for it in self.c.paginate("/items?per_page=50&total=230",
+                                                          items=".[]")]
+        self.assertEqual(sorted(ids), list(range(1, 231)))
+        pages = [p async for p in self.c.paginate("/items?per_page=50&total=230")]
+        self.assertEqual(len(pages), 5)
+        self.assertTrue(all(p.status == 200 for p in pages))
+        with self.assertRaisesRegex(ValueError, "unsupported jq path"):
+            async for _ in self.c.paginate("/items", items=".items | map(.id)"):
+                pass
+
+    async def test_paginate_limit_and_failure(self):
+        ids = [it["id"] async for it in self.c.paginate("/items?per_page=10&total=100",
+                                                          items=".[]", max_pages=2)]
+        self.assertEqual(len(ids), 20)
+        with self.assertRaises(flurry.HTTPStatusError):
+            async for _ in self.c.paginate("/status/500"):
+                pass
+
+    async def test_websocket_echo(self):
+        url = self.base.replace("http://", "ws://") + "/ws/echo"
+        async with self.c.websocket(url) as ws:
+            await ws.send("hi")
+            self.assertEqual(await ws.recv(), "hi")
+            await ws.send(b"\x00\x01")
+            self.assertEqual(await ws.recv(), b"\x00\x01")
+        self.assertEqual(ws.close_status[0], "ok")
+        with self.assertRaises(flurry.ConnectError):
+            async with self.c.websocket("ws://127.0.0.1:1/ws/echo"):
+                pass
+
+
 if __name__ == "__main__":
     unittest.main()
