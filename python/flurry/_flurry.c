@@ -1145,6 +1145,98 @@ static PyTypeObject Engine_Type = {
     .tp_new = Engine_new,
 };
 
+/* ---- webhooks (flurry/webhook.h) ---- */
+
+/* Parses the scheme name and the secrets (a sequence of bytes) into keys;
+ * returns the number of keys, or -1 with an exception set. */
+static Py_ssize_t webhook_keys(const char *name, PyObject *secrets, flurry_webhook_scheme *scheme,
+                               flurry_webhook_key *keys) {
+  if (flurry_webhook_scheme_parse(name, scheme) != FLURRY_OK) {
+    PyErr_Format(PyExc_ValueError,
+                 "scheme must be 'github', 'stripe', 'standard' or 'none' (got '%s')", name);
+    return -1;
+  }
+  PyObject *seq = PySequence_Fast(secrets, "secrets must be a sequence of bytes");
+  if (seq == NULL)
+    return -1;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  if (n > FLURRY_WEBHOOK_MAX_SIGS) {
+    Py_DECREF(seq);
+    PyErr_Format(PyExc_ValueError, "at most %d secrets (got %zd)", FLURRY_WEBHOOK_MAX_SIGS, n);
+    return -1;
+  }
+  for (Py_ssize_t i = 0; i < n; i++) {
+    char *p;
+    Py_ssize_t len;
+    if (PyBytes_AsStringAndSize(PySequence_Fast_GET_ITEM(seq, i), &p, &len) != 0) {
+      Py_DECREF(seq);
+      return -1;
+    }
+    if (flurry_webhook_key_parse(*scheme, p, (size_t)len, &keys[i]) != FLURRY_OK) {
+      Py_DECREF(seq);
+      PyErr_Format(PyExc_ValueError, "secret %zd is not a valid %s secret (empty, over %d bytes%s)",
+                   i, name, FLURRY_WEBHOOK_KEY_MAX,
+                   *scheme == FLURRY_WEBHOOK_STANDARD ? ", or not whsec_<base64>" : "");
+      return -1;
+    }
+  }
+  Py_DECREF(seq);
+  return n;
+}
+
+/* webhook_verify(scheme, secrets, signature, id, timestamp, body, tolerance, now)
+ * -> verdict name ("ok", "missing", "malformed", "stale", "mismatch") */
+static PyObject *mod_webhook_verify(PyObject *m, PyObject *args) {
+  (void)m;
+  const char *name, *sig, *id, *ts;
+  PyObject *secrets;
+  Py_buffer body;
+  long long tolerance, now;
+  if (!PyArg_ParseTuple(args, "sOzzzy*LL", &name, &secrets, &sig, &id, &ts, &body, &tolerance,
+                        &now))
+    return NULL;
+  flurry_webhook_scheme scheme;
+  flurry_webhook_key keys[FLURRY_WEBHOOK_MAX_SIGS];
+  Py_ssize_t n = webhook_keys(name, secrets, &scheme, keys);
+  if (n < 0) {
+    PyBuffer_Release(&body);
+    return NULL;
+  }
+  flurry_webhook_delivery d = {sig, id, ts, body.buf, (size_t)body.len};
+  int verdict = 0, rc;
+  Py_BEGIN_ALLOW_THREADS rc = flurry_webhook_verify(scheme, keys, (size_t)n, tolerance, now, &d,
+                                                    &verdict);
+  Py_END_ALLOW_THREADS PyBuffer_Release(&body);
+  if (rc != FLURRY_OK)
+    return raise_rc(rc, "webhook verify");
+  static const char *const names[] = {"ok", "missing", "malformed", "stale", "mismatch"};
+  return Py_BuildValue("(ss)", names[verdict], flurry_webhook_verdict_str(verdict));
+}
+
+/* webhook_sign(scheme, secrets, id, t, body) -> the signature header value */
+static PyObject *mod_webhook_sign(PyObject *m, PyObject *args) {
+  (void)m;
+  const char *name, *id;
+  PyObject *secrets;
+  Py_buffer body;
+  long long t;
+  if (!PyArg_ParseTuple(args, "sOzLy*", &name, &secrets, &id, &t, &body))
+    return NULL;
+  flurry_webhook_scheme scheme;
+  flurry_webhook_key keys[FLURRY_WEBHOOK_MAX_SIGS];
+  Py_ssize_t n = webhook_keys(name, secrets, &scheme, keys);
+  char out[FLURRY_WEBHOOK_SIGNATURE_MAX];
+  int rc = n < 0 ? FLURRY_OK
+                 : flurry_webhook_sign(scheme, keys, (size_t)n, id, t, body.buf, (size_t)body.len,
+                                       out, sizeof out);
+  PyBuffer_Release(&body);
+  if (n < 0)
+    return NULL;
+  if (rc != FLURRY_OK)
+    return raise_rc(rc, "webhook sign (a scheme and at least one secret)");
+  return PyUnicode_FromString(out);
+}
+
 /* ---- module functions ---- */
 
 /* options() -> [(name, opt, default, min, max, client_only), ...] from the
@@ -1180,11 +1272,14 @@ static PyObject *mod_errors(PyObject *m, PyObject *unused) {
   return out;
 }
 
-static PyMethodDef module_methods[] = {{"options", mod_options, METH_NOARGS,
-                                        "The library's option table."},
-                                       {"errors", mod_errors, METH_NOARGS,
-                                        "The library's error kinds."},
-                                       {NULL, NULL, 0, NULL}};
+static PyMethodDef module_methods[] = {
+    {"options", mod_options, METH_NOARGS, "The library's option table."},
+    {"errors", mod_errors, METH_NOARGS, "The library's error kinds."},
+    {"webhook_verify", mod_webhook_verify, METH_VARARGS,
+     "webhook_verify(scheme, secrets, signature, id, "
+     "timestamp, body, tolerance, now)"},
+    {"webhook_sign", mod_webhook_sign, METH_VARARGS, "webhook_sign(scheme, secrets, id, t, body)"},
+    {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
                                         "_flurry",
