@@ -42,6 +42,8 @@ static int on_record(void *ud, const flurry_stream_record *rec) {
   s->req->resp->stream.records = rec->seq;
   s->req->resp->stream.end = FLURRY_STREAM_END_ERROR;
   flurry_client *c = s->req->client;
+  if (s->req->cancel_pending)
+    return 0;       /* cancelled: nothing more is delivered */
   c->in_callback++; /* run, cancel, gather and free are refused, as in a completion */
   int rc = s->cb(s->req, rec, s->ud);
   c->in_callback--;
