@@ -198,7 +198,9 @@ static int set_jitter(cli_opts *o, const opt_row *r, const char *v) {
     return lib_store(o, r, FLURRY_JITTER_FULL, v);
   if (strcmp(v, "decorrelated") == 0)
     return lib_store(o, r, FLURRY_JITTER_DECORRELATED, v);
-  return bad(r, v, "expected full or decorrelated");
+  if (strcmp(v, "none") == 0)
+    return lib_store(o, r, FLURRY_JITTER_NONE, v);
+  return bad(r, v, "expected full, decorrelated or none");
 }
 
 static int set_stream(cli_opts *o, const opt_row *r, const char *v) {
@@ -409,7 +411,10 @@ static const opt_row table[] = {
     LIB("host-burst", 0, "N", NULL, lib_int, HOST_BURST),
     LIB("deadline", 0, "DUR", "whole request, retries and waits included (default none)",
         lib_duration, DEADLINE_MS),
-    LIB("jitter", 0, "KIND", "full (default) or decorrelated backoff", set_jitter, RETRY_JITTER),
+    LIB("jitter", 0, "KIND",
+        "full (default) or decorrelated backoff, or none:\n"
+        "exactly base, 2x, 4x... up to --retry-cap",
+        set_jitter, RETRY_JITTER),
     LIB("retry-budget", 0, "N",
         "retry tokens (a retry costs 5, 10 after a timeout; a\n"
         "success earns 1); 0 = unlimited (default 500)",

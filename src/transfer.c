@@ -351,14 +351,11 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
 }
 
 static double jittered(flurry_client *c, flurry_request *req) {
-  int64_t base = flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_BASE_MS);
-  int64_t cap = flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_CAP_MS);
-  if (flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_JITTER) == FLURRY_JITTER_DECORRELATED) {
-    double prev = req->prev_delay_ms > (double)base ? req->prev_delay_ms : (double)base;
-    double d = (double)base + flurry__rng(c) * (prev * 3 - (double)base);
-    return d < (double)cap ? d : (double)cap;
-  }
-  return (double)flurry__backoff_ms(req->resp->attempts, base, cap, flurry__rng(c));
+  return flurry__backoff_delay_ms((int)flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_JITTER),
+                                  req->resp->attempts,
+                                  flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_BASE_MS),
+                                  flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_CAP_MS),
+                                  req->prev_delay_ms, flurry__rng(c));
 }
 
 /* Takes the retry's cost from the budget; 0 when the budget is spent. */

@@ -141,8 +141,9 @@ FLURRY_API int flurry_opt_get_info(flurry_opt opt, flurry_opt_info *out);
 FLURRY_API int flurry_opt_from_name(const char *name, flurry_opt *out);
 
 typedef enum flurry_jitter {
-  FLURRY_JITTER_FULL = 0,        /* uniform in [0, min(cap, base * 2^(k-1))] */
-  FLURRY_JITTER_DECORRELATED = 1 /* min(cap, uniform in [base, 3 * previous]) */
+  FLURRY_JITTER_FULL = 0,         /* uniform in [0, min(cap, base * 2^(k-1))] */
+  FLURRY_JITTER_DECORRELATED = 1, /* min(cap, uniform in [base, 3 * previous]) */
+  FLURRY_JITTER_NONE = 2          /* exactly min(cap, base * 2^(k-1)): base, 2x, 4x... */
 } flurry_jitter;
 
 typedef enum flurry_http_version {

@@ -68,6 +68,23 @@ test_json_rules() {
   check "--strict-json: an error (protocol, bad_json)" "$out" $'200 1 protocol/bad_json\n200 1 -/-'
 }
 
+# --jitter none: the waits are exactly base, 2x, 4x... capped (the attempt
+# log's wait_ms is the wait scheduled, not a measured time)
+test_jitter_none() {
+  local out
+  out=$(echo "$BASE/flaky?key=j1&fail=5" \
+    | F --retries 5 --retry-base 20ms --retry-cap 1s --jitter none --attempts \
+    | jq -c '[.attempts, [.attempt_log[].wait_ms]]')
+  check "--jitter none: 20, 40, 80, 160, 320 ms" "$out" "[6,[20,40,80,160,320,0]]"
+  out=$(echo "$BASE/flaky?key=j2&fail=4" \
+    | F --retries 4 --retry-base 20ms --retry-cap 50ms --jitter none --attempts \
+    | jq -c '[.attempt_log[].wait_ms]')
+  check "--jitter none: capped by --retry-cap" "$out" "[20,40,50,50,0]"
+  out=$(echo "$BASE/flaky?key=j3&fail=1&status=429&retry_after=0" \
+    | F --retries 2 --retry-base 20ms --jitter none --attempts | jq -c '[.attempt_log[].wait_ms]')
+  check "--jitter none: Retry-After still wins" "$out" "[0,0]"
+}
+
 test_bad_values() {
   local bad rc err
   for bad in "--retry-on=3xx" "--retry-on=600" "--retry-on=404,,5xx" "--retry-on=" \
@@ -75,6 +92,8 @@ test_bad_values() {
     err=$("$FLURRY" "$bad" "$BASE/json" 2>&1 < /dev/null); rc=$?
     check "$bad: exit 2 naming the option" "$rc $(echo "$err" | grep -c -- "${bad%%=*} '")" "2 1"
   done
+  err=$("$FLURRY" --jitter nothing "$BASE/json" 2>&1 < /dev/null); rc=$?
+  check "--jitter nothing: exit 2 naming the option" "$rc $(echo "$err" | grep -c -- "--jitter 'nothing'")" "2 1"
   err=$("$FLURRY" --fail-if '.[' "$BASE/json" 2>&1 < /dev/null); rc=$?
   check "--fail-if with a bad expression: exit 2 naming the option" "$rc $(echo "$err" | grep -c -- "--fail-if '")" "2 1"
 }
@@ -83,5 +102,6 @@ run_test test_ok_status
 run_test test_retry_on
 run_test test_fail_if
 run_test test_json_rules
+run_test test_jitter_none
 run_test test_bad_values
 finish
