@@ -10,6 +10,7 @@
 /* --help: this text, the table's rows, usage_tail. */
 static const char usage_text[] =
     "Usage: flurry [OPTIONS] [URL-TEMPLATE] < input\n"
+    "       flurry [OPTIONS] URL       one request, when nothing is piped in\n"
     "       flurry mock [--port N]     a local API for tests and demos\n"
     "       flurry listen --port N ... a webhook receiver (flurry listen --help)\n"
     "       flurry ws URL < messages   a WebSocket session as JSON lines (flurry ws --help)\n"
@@ -206,6 +207,23 @@ static int set_jitter(cli_opts *o, const opt_row *r, const char *v) {
 static int set_stream(cli_opts *o, const opt_row *r, const char *v) {
   if ((o->stream_mode = cli_stream_mode(v)) == 0)
     return bad(r, v, "expected ndjson, sse or lines");
+  return 0;
+}
+
+static int set_reconnect(cli_opts *o, const opt_row *r, const char *v) {
+  static const char *const names[] = {"never", "on-error", "always"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(v, names[i]) == 0) {
+      o->reconnect_mode = FLURRY_RECONNECT_NEVER + i;
+      return 0;
+    }
+  return bad(r, v, "expected never, on-error or always");
+}
+
+static int set_stream_until(cli_opts *o, const opt_row *r, const char *v) {
+  if (*v == '\0')
+    return bad(r, v, "expected the data of the last record, such as [DONE]");
+  o->stream_until = v;
   return 0;
 }
 
@@ -568,6 +586,15 @@ static const opt_row table[] = {
           duration_field, sse_retry_ms, 0, 60000),
     RANGE("max-records", 0, "N", "stop each stream after N records (end: stopped)", int_field,
           max_records, 1, BIG),
+    FN("reconnect", 0, "WHEN",
+       "SSE: never, on-error (not after a clean end) or always\n"
+       "(default). Only GET/HEAD, an Idempotency-Key or\n"
+       "--retry-post are repeated: other streams never reconnect",
+       set_reconnect),
+    FN("stream-until", 0, "DATA",
+       "end each stream at the record whose data is DATA\n"
+       "(e.g. '[DONE]'; not written; end: sentinel)",
+       set_stream_until),
     TEXT("      (a stream has no --timeout: --idle-timeout and --deadline bound it)\n"
          "\nLong jobs:\n"),
     FLD("resume", 0, NULL,
@@ -647,10 +674,15 @@ static int check_levels(cli_opts *o) {
   } else if (o->reduce) {
     return usage_error("--reduce transforms a --join record: it needs --join");
   }
-  if (!o->stream_mode &&
-      (o->max_record || o->max_reconnects >= 0 || o->sse_retry_ms >= 0 || o->max_records))
-    return usage_error("--max-record, --max-reconnects, --sse-retry and --max-records go "
-                       "with --stream");
+  if (!o->stream_mode && (o->max_record || o->max_reconnects >= 0 || o->sse_retry_ms >= 0 ||
+                          o->max_records || o->stream_until))
+    return usage_error("--max-record, --max-reconnects, --sse-retry, --max-records and "
+                       "--stream-until go with --stream");
+  if (o->stream_until &&
+      strlen(o->stream_until) > (size_t)(o->max_record ? o->max_record : 1024 * 1024))
+    return usage_error("--stream-until: longer than a record may be (--max-record)");
+  if (o->reconnect_mode && o->stream_mode != FLURRY_STREAM_SSE)
+    return usage_error("--reconnect goes with --stream sse");
   if (o->stream_mode && (o->tree || o->njoins || o->ordered || o->resume || o->retry_failed))
     return usage_error("--stream writes records as they come: not with --paginate, --items, "
                        "--each, --join, --ordered or --resume");

@@ -98,11 +98,13 @@ typedef struct cli_opts {
   int quiet;
   progress_mode progress;
   int64_t max_line;
-  int stream_mode;        /* --stream: a flurry_stream_mode, 0 = none */
-  int64_t max_record;     /* --max-record SIZE (0: the library's default) */
-  int64_t max_reconnects; /* --max-reconnects N (-1: the default) */
-  int64_t sse_retry_ms;   /* --sse-retry DUR (-1: the default) */
-  int64_t max_records;    /* --max-records N: stop each stream after N (0: never) */
+  int stream_mode;          /* --stream: a flurry_stream_mode, 0 = none */
+  int64_t max_record;       /* --max-record SIZE (0: the library's default) */
+  int64_t max_reconnects;   /* --max-reconnects N (-1: the default) */
+  int64_t sse_retry_ms;     /* --sse-retry DUR (-1: the default) */
+  int64_t max_records;      /* --max-records N: stop each stream after N (0: never) */
+  int reconnect_mode;       /* --reconnect: a flurry_stream_reconnect (0: auto) */
+  const char *stream_until; /* --stream-until DATA (NULL: none) */
   /* sessions and status rules (args.c's block of them; run.c, rules.c) */
   const char *cookie_jar; /* --cookie-jar FILE */
   const char **cookies;   /* -b NAME=VALUE (argv strings) */
@@ -197,6 +199,9 @@ typedef struct cli_src {
   const char *var_value;       /* without {NAME} in the templates it is added as
                             a query parameter (when not empty) */
   const char *url;             /* a next link: instead of the template or line URL */
+  const char *base;            /* the page a follow-up's value comes from: a URL the
+                       template takes whole ({} or {.field}) is resolved
+                       against it (RFC 3986); NULL: none */
   int no_secrets;              /* leave out a JSON line's own credential headers
                             (a follow-up at another origin) */
   const flurry_client *client; /* set by cli_build_src: whose headers are

@@ -36,8 +36,10 @@ typedef struct run {
   int64_t total;
   uint64_t next_seq; /* the next line's place in the output */
   uint64_t blank;
-  size_t live; /* lines taken whose last record is not written yet */
-  int single;  /* a template with no placeholder: one request, no input */
+  size_t live;      /* lines taken whose last record is not written yet */
+  int single;       /* a template with no placeholder: one request, no input */
+  int one_if_empty; /* the same, read from stdin: one request if it has no line */
+  uint64_t lines;   /* input lines taken (blank ones aside) */
   int input_done;
   int stopping;
   int failed_fast; /* --fail-fast: a request failed, the rest was cancelled */
@@ -206,17 +208,23 @@ static int read_line(run *r) {
     cli_input_wait(r->in, on_input_ready, r);
     return -1;
   }
-  if (st == INPUT_EOF) {
+  if (st == INPUT_EOF && r->one_if_empty && r->lines == 0) {
+    r->input_done = 1; /* `flurry URL < /dev/null`: one request, like curl */
+    r->total = 1;
+    take_line(r, "", 0, 1);
+  } else if (st == INPUT_EOF) {
     r->input_done = 1;
   } else if (st == INPUT_ERROR) {
     fprintf(stderr, "flurry: %s\n", cli_input_errmsg(r->in));
     r->input_done = 1;
     r->exit_code = 2;
   } else if (st == INPUT_TOO_LONG) {
+    r->lines++;
     take_line(r, NULL, 0, lineno);
   } else if (is_blank(line, len)) {
     r->blank++;
   } else {
+    r->lines++;
     take_line(r, line, len, lineno);
   }
   return 0;
@@ -470,13 +478,18 @@ static int open_output(run *r) {
   return 0;
 }
 
-/* A URL template with no placeholder, for pages or follow-ups: one
- * request, nothing read. */
-static int single_request(const cli_opts *o) {
+/* A URL template with no placeholder, the input stdin. */
+static int fixed_request(const cli_opts *o) {
   const cli_level *l0 = &o->levels[0];
   const char *t = l0->template_url, *d = l0->data ? l0->data : "";
-  return o->tree && t && o->input == NULL && !strstr(t, "{}") && !strstr(t, "{.") &&
+  return t && o->input == NULL && !o->njoins && !strstr(t, "{}") && !strstr(t, "{.") &&
          !strstr(d, "{}") && !strstr(d, "{.");
+}
+
+/* One request, nothing read: a fixed request for pages or follow-ups, or
+ * one whose stdin is a terminal (`flurry URL`, as curl and httpie). */
+static int single_request(const cli_opts *o) {
+  return fixed_request(o) && (o->tree || isatty(STDIN_FILENO));
 }
 
 /* The jq expressions first: a bad one stops the run before the output is
@@ -493,6 +506,7 @@ static int setup_units(run *r) {
   r->ctx.ro.with_timings = r->o.with_timings;
   r->ctx.ro.with_attempts = r->o.with_attempts;
   r->single = single_request(&r->o);
+  r->one_if_empty = fixed_request(&r->o);
   int rc = cli_rules_new(&r->ctx.rules, &r->o);
   if (rc != 0)
     return rc;

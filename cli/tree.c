@@ -290,8 +290,8 @@ char *tree_value_text(jv v) {
   return out;
 }
 
-int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
-               const char *var_value, int secrets, cli_built *bt) {
+static int build_at(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
+                    const char *var_value, int secrets, const char *base, cli_built *bt) {
   tlevel *L = &t->lv[level];
   char start[32];
   if (var_value == NULL && L->pg.kind == PAGER_NUMBER) { /* the first page */
@@ -308,10 +308,21 @@ int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
                  .var = L->pg.kind == PAGER_CURSOR || L->pg.kind == PAGER_NUMBER ? L->pg.var : NULL,
                  .var_value = var_value,
                  .url = url,
+                 .base = base,
                  .no_secrets = !secrets};
   int rc = cli_build_src(t->ctx->builder, &src, rt->lineno, bt);
   fl_free(text);
   return rc;
+}
+
+int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
+               const char *var_value, int secrets, cli_built *bt) {
+  return build_at(t, rt, level, value, url, var_value, secrets, NULL, bt);
+}
+
+int tree_build_from(cli_tree *t, troot *rt, size_t level, jv value, const char *base,
+                    cli_built *bt) {
+  return build_at(t, rt, level, value, NULL, NULL, 1, base, bt);
 }
 
 
@@ -328,11 +339,11 @@ void tree_work_push(cli_tree *t, size_t level, twork *w) {
 /* ---- follow-ups and known pages, submitted as room allows ---- */
 
 /* One follow-up of parent at level: dedup, build, submit. */
-static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
+static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value, const char *base) {
   troot *rt = parent->rt;
   tlevel *L = &t->lv[level];
   cli_built bt = {0};
-  int rc = tree_build(t, rt, level, value, NULL, NULL, 1, &bt);
+  int rc = tree_build_from(t, rt, level, value, base, &bt);
   tnode *nd = rc == 0 ? tree_node_new(rt, parent, NULL, level, jv_copy(value)) : NULL;
   if (nd == NULL) {
     cli_built_clear(&bt);
@@ -381,6 +392,7 @@ out:
 static void work_free(twork *w) {
   tree_node_release(w->parent);
   jv_free(w->values);
+  fl_free(w->base);
   fl_free(w);
 }
 
@@ -390,7 +402,7 @@ int cli_tree_step(cli_tree *t) {
     twork *w = L->head;
     if (w == NULL)
       continue;
-    follow_up(t, w->parent, level, jv_array_get(jv_copy(w->values), w->i++));
+    follow_up(t, w->parent, level, jv_array_get(jv_copy(w->values), w->i++), w->base);
     if (w->i >= w->n) {
       L->head = w->next;
       if (L->head == NULL)
@@ -485,6 +497,14 @@ static void queue_follow_ups(cli_tree *t, tnode *nd, const flurry_response *resp
     nv = 0;
   }
   twork *w = nv > 0 ? fl_calloc(1, sizeof *w) : NULL;
+  const char *base = flurry_response_effective_url(resp);
+  if (w && base) {
+    w->base = fl_strdup(base);
+    if (w->base == NULL) {
+      fl_free(w);
+      w = NULL;
+    }
+  }
   if (w == NULL) {
     jv_free(values);
     return;

@@ -27,6 +27,7 @@
 #include "flurry/status.h"
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
+#include "flurry/webhook.h"
 #include "flurry/ws.h"
 #include "flurry/version.h" /* FLURRY_VERSION, generated */
 

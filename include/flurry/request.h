@@ -200,6 +200,18 @@ FLURRY_API int flurry_request_set_json(flurry_request *req, const char *json, si
  * FLURRY_EINVALID (a client-only option, or a value out of range). */
 FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt, int64_t value);
 
+/* Cancels a submitted request wherever it is: queued, waiting for its host
+ * or a retry, or running (its transfer is stopped and its connection
+ * closed). Its completion callback runs exactly once, with
+ * FLURRY_ECANCELLED: now (before this returns), or, when called from inside
+ * a stream's record callback (flurry/stream.h) while the request runs, on
+ * the next loop turn, with no record delivered in between. Safe from inside
+ * completion and record callbacks. `req` must be one the client still owns
+ * (submitted, completion callback not yet returned: the client frees it
+ * then). Returns 0, or FLURRY_EINVALID (NULL, not submitted, or its own
+ * completion callback is running). */
+FLURRY_API int flurry_request_cancel(flurry_request *req);
+
 /* The method and URL as given (borrowed; valid while the request lives). */
 FLURRY_API const char *flurry_request_method(const flurry_request *req);
 FLURRY_API const char *flurry_request_url(const flurry_request *req);
