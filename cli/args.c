@@ -500,7 +500,7 @@ static const opt_row table[] = {
     FLD("headers", 0, NULL, "include response headers in records", flag_field, with_headers),
     FLD("timings", 0, NULL, "include timings (dns, connect, tls, first byte, total)", flag_field,
         with_timings),
-    FLD("attempts", 0, NULL, "include each attempt's status, error and wait", flag_field,
+    FLD("attempts", 0, NULL, "include each attempt's status, error, wait and start", flag_field,
         with_attempts),
     FLD("strict", 0, NULL, "stop at the first bad input line (exit 2)", flag_field, strict),
     TEXT("\nSessions:\n"),

@@ -110,18 +110,14 @@ void flurry__windows_note(flurry_client *c, flurry__host *h, double now) {
 
 #undef OPT
 
-void flurry__window_host_free(flurry__host *h) {
-  if (h->window == NULL)
+static void drop(flurry__window **w) {
+  if (*w == NULL)
     return;
-  flurry__window_free(h->window);
-  fl_free(h->window);
-  h->window = NULL;
+  flurry__window_free(*w);
+  fl_free(*w);
+  *w = NULL;
 }
 
-void flurry__windows_free(flurry_client *c) {
-  if (c->window == NULL)
-    return;
-  flurry__window_free(c->window);
-  fl_free(c->window);
-  c->window = NULL;
-}
+void flurry__window_host_free(flurry__host *h) { drop(&h->window); }
+
+void flurry__windows_free(flurry_client *c) { drop(&c->window); }
