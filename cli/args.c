@@ -279,6 +279,36 @@ static int add_cookie(cli_opts *o, const opt_row *r, const char *arg) {
   return 0;
 }
 
+/* --window-limit / --host-window-limit N/PERIOD: PERIOD a duration (10s,
+ * 15m, 1h) or a unit alone (s, min, h, day). The row's lib option is the
+ * limit; the period's is the next one (table order in flurry/request.h). */
+_Static_assert(FLURRY_OPT_WINDOW_MS == FLURRY_OPT_WINDOW_LIMIT + 1 &&
+                   FLURRY_OPT_HOST_WINDOW_MS == FLURRY_OPT_HOST_WINDOW_LIMIT + 1,
+               "each window's period follows its limit");
+
+static int set_window(cli_opts *o, const opt_row *r, const char *v) {
+  static const struct {
+    const char *unit;
+    int64_t ms;
+  } units[] = {{"s", 1000},    {"sec", 1000},     {"m", 60000},    {"min", 60000},
+               {"h", 3600000}, {"hour", 3600000}, {"d", 86400000}, {"day", 86400000}};
+  const char *slash = strchr(v, '/');
+  int64_t n, ms = -1;
+  if (slash == NULL || fl_parse_i64(v, (size_t)(slash - v), 1, 1000000, &n) != 0)
+    return bad(r, v, "expected N/PERIOD with N from 1 to 1000000, e.g. 5000/h, 100/15m, 10/s");
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+    if (strcmp(slash + 1, units[i].unit) == 0)
+      ms = units[i].ms;
+  if (ms < 0 && (fl_parse_duration_ms(slash + 1, &ms) != 0 || ms < 1 || ms > 30 * 86400000LL))
+    return bad(r, v,
+               "expected N/PERIOD with a PERIOD such as s, min, h, day, 15m or 500ms "
+               "(1ms to 30 days)");
+  opt_row period = *r;
+  period.lib = r->lib + 1;
+  int rc = lib_store(o, r, n, v);
+  return rc ? rc : lib_store(o, &period, ms, v);
+}
+
 /* "K/N" with 1 <= K <= N. */
 static int set_shard(cli_opts *o, const opt_row *r, const char *arg) {
   const char *slash = strchr(arg, '/');
@@ -427,6 +457,12 @@ static const opt_row table[] = {
     LIB("host-rate", 0, "R", "the same limit for each host on its own (--host-burst N)", lib_rate,
         HOST_RATE_MILLI),
     LIB("host-burst", 0, "N", NULL, lib_int, HOST_BURST),
+    LIB("window-limit", 0, "N/PERIOD",
+        "never more than N request starts in any PERIOD\n"
+        "(sliding: 5000/h, 100/15m, 10/s), retries included",
+        set_window, WINDOW_LIMIT),
+    LIB("host-window-limit", 0, "N/PERIOD", "the same for each host on its own", set_window,
+        HOST_WINDOW_LIMIT),
     LIB("deadline", 0, "DUR", "whole request, retries and waits included (default none)",
         lib_duration, DEADLINE_MS),
     LIB("jitter", 0, "KIND",
@@ -464,7 +500,7 @@ static const opt_row table[] = {
     FLD("headers", 0, NULL, "include response headers in records", flag_field, with_headers),
     FLD("timings", 0, NULL, "include timings (dns, connect, tls, first byte, total)", flag_field,
         with_timings),
-    FLD("attempts", 0, NULL, "include each attempt's status, error and wait", flag_field,
+    FLD("attempts", 0, NULL, "include each attempt's status, error, wait and start", flag_field,
         with_attempts),
     FLD("strict", 0, NULL, "stop at the first bad input line (exit 2)", flag_field, strict),
     TEXT("\nSessions:\n"),

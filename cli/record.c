@@ -98,7 +98,8 @@ static int put_attempts(fl_buf *out, const flurry_response *resp) {
       rc = a.error ? fl_buf_printf(out, "\"%s\"", flurry_err_name(a.error))
                    : fl_buf_puts(out, "null");
     if (rc == FL_OK)
-      rc = fl_buf_printf(out, ",\"ms\":%.3f,\"wait_ms\":%.3f}", a.elapsed_ms, a.wait_ms);
+      rc = fl_buf_printf(out, ",\"ms\":%.3f,\"wait_ms\":%.3f,\"start_ms\":%.3f}", a.elapsed_ms,
+                         a.wait_ms, a.start_ms);
   }
   return rc == FL_OK ? fl_buf_putc(out, ']') : rc;
 }

@@ -15,7 +15,7 @@ struct cli_stats {
   uint64_t by_kind[FLURRY_ERR_COUNT];
   uint64_t input_errors;
   uint64_t record_errors; /* failed records with no failed request behind them */
-  uint64_t by_detail[8];
+  uint64_t by_detail[16]; /* by details[] */
   uint64_t counts[COUNT_KINDS_];
   uint64_t hist[HIST_BUCKETS];
   uint64_t nlat;
@@ -36,8 +36,13 @@ uint64_t cli_stats_done(const cli_stats *s) { return s->done; }
 uint64_t cli_stats_failed(const cli_stats *s) { return s->failed + s->record_errors; }
 
 /* The details a record error may have, in summary order. */
-static const char *const details[] = {"jq",        "pagination_cycle", "pagination", "template",
-                                      "join_part", "cancelled",        "other",      NULL};
+static const char *const details[] = {"jq",        "pagination_cycle", "pagination",
+                                      "template",  "join_part",        "cancelled",
+                                      "body_rule", "bad_json",         "other",
+                                      NULL};
+_Static_assert(sizeof details / sizeof details[0] - 1 <=
+                   sizeof(((cli_stats *)0)->by_detail) / sizeof(uint64_t),
+               "a counter per detail");
 
 void cli_stats_record_error(cli_stats *s, const char *detail) {
   size_t i = 0;

@@ -14,6 +14,7 @@
 #include "secret_int.h"
 #include "status_int.h"
 #include "transfer_int.h"
+#include "window_int.h"
 
 /* ---- client life ---- */
 
@@ -80,6 +81,7 @@ FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   c->host_wake = (fl_heap)FL_HEAP_INIT;
   flurry__hosts_init(c);
   c->rng = uv_hrtime() | 1;
+  c->created_ms = fl_now_ms();
   c->h2c_reuse_broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
   *out = c;
   return FLURRY_OK;
@@ -347,6 +349,7 @@ static void client_release(flurry_client *c) {
   flurry__easy_pool_free(c);
   flurry__cookies_free(c); /* after the last easy handle that used the share */
   flurry__status_free(c);
+  flurry__windows_free(c);
   flurry__hosts_free(c);
   fl_free(c->fdmap);
   fl_heap_free(&c->backoff);

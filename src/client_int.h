@@ -148,6 +148,8 @@ struct flurry__host {
   fl_list park;                /* parked requests (flurry_request.link), oldest first */
   size_t parked;
   fl_heap_node wake; /* in the client's host wake heap */
+
+  struct flurry__window *window; /* window.c: its starts in the sliding window; NULL = none */
 };
 
 enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 };
@@ -173,6 +175,8 @@ struct flurry_client {
   /* sessions and status rules (#11), each module's own state */
   struct flurry__cookies *cookies;     /* cookie.c: the jar and -b cookies; NULL = none */
   struct flurry__status_rules *status; /* status.c: retried and ok statuses; NULL = defaults */
+  struct flurry__window *window;       /* window.c: starts in the sliding window; NULL = none */
+  double created_ms;                   /* flurry_attempt.start_ms counts from here */
 
   /* The requests by state (flurry__req_set_state keeps these in step). */
   fl_list queue; /* REQ_QUEUED, FIFO waiting for a slot (flurry_request.link) */

@@ -9,6 +9,7 @@
 #include "host_int.h"
 #include "retry_int.h"
 #include "sched_int.h"
+#include "window_int.h"
 
 #define IDLE_HOSTS_KEPT 4096 /* hosts with no request, kept for their state */
 
@@ -81,6 +82,7 @@ static void idle_unlink(flurry_client *c, flurry__host *h) {
 
 static void host_destroy(flurry_client *c, flurry__host *h) {
   fl_map_remove(&c->hosts, fl_map_find(&c->hosts, h->hash, h->key));
+  flurry__window_host_free(h);
   fl_free(h->key);
   fl_free(h);
 }
@@ -152,6 +154,7 @@ static flurry__host *next_host(const flurry_client *c, size_t *pos) {
 void flurry__hosts_free(flurry_client *c) {
   size_t pos = 0;
   for (flurry__host *h = next_host(c, &pos); h; h = next_host(c, &pos)) {
+    flurry__window_host_free(h);
     fl_free(h->key);
     fl_free(h);
   }

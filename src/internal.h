@@ -22,5 +22,6 @@
 #include "secret_int.h"
 #include "transfer_int.h"
 #include "url_int.h"
+#include "window_int.h"
 
 #endif

@@ -38,7 +38,11 @@
   X(BREAKER_COOLDOWN_MS, "breaker_cooldown_ms", 5000, 1, 3600 * 1000LL, 1)                         \
   X(MAX_PAGES, "max_pages", 0, 0, INT64_MAX / 4, 0)                                                \
   X(SECRET_NAME_HEURISTIC, "secret_name_heuristic", 0, 0, 1, 1)                                    \
-  X(COOKIES, "cookies", 0, 0, 1, 1)
+  X(COOKIES, "cookies", 0, 0, 1, 1)                                                                \
+  X(WINDOW_LIMIT, "window_limit", 0, 0, 1000000, 1)                                                \
+  X(WINDOW_MS, "window_ms", 1000, 1, 30 * DAY_MS, 1)                                               \
+  X(HOST_WINDOW_LIMIT, "host_window_limit", 0, 0, 1000000, 1)                                      \
+  X(HOST_WINDOW_MS, "host_window_ms", 1000, 1, 30 * DAY_MS, 1)
 
 static const flurry_opt_info rows[FLURRY_OPT_COUNT_] = {
 #define ROW(e, name, def, min, max, client_only)                                                   \

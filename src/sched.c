@@ -10,6 +10,7 @@
 #include "response_int.h"
 #include "sched_int.h"
 #include "transfer_int.h"
+#include "window_int.h"
 
 static void on_sched(uv_timer_t *t);
 static void cancel_marked(flurry_client *c);
@@ -200,11 +201,22 @@ void flurry__pump(flurry_client *c) {
       return;
     }
     flurry_request *req = flurry__req_of(fl_list_first(&c->queue));
+    int window = flurry__windows_admit(c, req->host, now, &wait, &until); /* window.c */
+    if (window == 1) {
+      flurry__sched_in(c, wait);
+      return;
+    }
+    if (window == 2) {
+      flurry__host_park(c, req->host, req, until);
+      continue;
+    }
+    flurry__host *host = req->host; /* req may be gone after the start */
     switch /* each way out takes req out of the queue */ (
         flurry__host_admit(c, req->host, req, now, &until)) {
     case HOST_GO:
       flurry__bucket_take(&c->rate, now, &wait);
       flurry__start(c, req);
+      flurry__windows_note(c, host, fl_now_ms()); /* at or after the attempt's start */
       break;
     case HOST_WAIT:
       flurry__host_park(c, req->host, req, until);

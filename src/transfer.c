@@ -426,11 +426,11 @@ static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
 }
 
 /* Keeps the attempt in the response's log (the first 63 and the last). */
-static void log_attempt(flurry_response *resp, double ms) {
+static void log_attempt(flurry_response *resp, double ms, double start_ms) {
   int i = resp->attempts - 1;
   if (i >= FLURRY_ATTEMPT_LOG)
     i = FLURRY_ATTEMPT_LOG - 1;
-  flurry_attempt a = {resp->status, resp->err, ms, 0};
+  flurry_attempt a = {resp->status, resp->err, ms, 0, start_ms};
   resp->log[i] = a;
 }
 
@@ -446,7 +446,7 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   if (hop) { /* the same attempt, on to the next hop (it may fail at once) */
     flurry__start(c, req);
   } else {
-    log_attempt(req->resp, now - req->attempt_ms);
+    log_attempt(req->resp, now - req->attempt_ms, req->attempt_ms - c->created_ms);
     flurry__host_learn(c, req->host, req, now);
     int st = req->stream ? flurry__stream_done(c, req, result, now) : FLURRY__STREAM_USUAL;
     if (st == FLURRY__STREAM_FINAL || (st == FLURRY__STREAM_USUAL && !maybe_retry(c, req, now))) {

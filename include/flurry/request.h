@@ -117,7 +117,20 @@ typedef enum flurry_opt {
    * the client's life, shared by its transfers (flurry/cookies.h). Once on
    * it stays on: 0 afterwards is refused with FLURRY_EINVALID. Default 0. */
   FLURRY_OPT_COOKIES,
-  FLURRY_OPT_COUNT_ /* not an option */
+  /* Client only. Sliding-window limit on request starts (retries included,
+   * a redirect's hops not): never more than this many in any window of
+   * FLURRY_OPT_WINDOW_MS, as APIs state quotas ("5000 an hour"). Works
+   * together with the rate limits and the in-flight limit; exact, whatever
+   * the timer's granularity (each start's time is kept: 8 bytes per unit).
+   * 0 (default) = none, up to 1000000. */
+  FLURRY_OPT_WINDOW_LIMIT,
+  FLURRY_OPT_WINDOW_MS, /* Client only. The window's length; default 1000. */
+  /* Client only. The same for each host (scheme, host and port) on its
+   * own; a host's window is kept while the client remembers the host (up
+   * to 4096 idle hosts). 0 (default) = none. */
+  FLURRY_OPT_HOST_WINDOW_LIMIT,
+  FLURRY_OPT_HOST_WINDOW_MS, /* Client only. Default 1000. */
+  FLURRY_OPT_COUNT_          /* not an option */
 } flurry_opt;
 
 /* What an option is: its name (the enum's suffix in lower case, e.g.

@@ -93,6 +93,9 @@ typedef struct flurry_attempt {
   int error;         /* FLURRY_OK or the error kind of that attempt */
   double elapsed_ms; /* that attempt's duration */
   double wait_ms;    /* the wait before the next attempt (0 for the last) */
+  double start_ms;   /* when it started: ms on a monotonic clock from the
+                        client's creation (flurry_client_new), for checking
+                        pacing (FLURRY_OPT_WINDOW_LIMIT) against the record */
 } flurry_attempt;
 
 /* Copies attempt i (0-based, i < flurry_response_attempts) into *out.

@@ -66,6 +66,10 @@ test_json_rules() {
   check "... and is no error without --strict-json" "$rc" "0"
   out=$(printf '%s\n' "$BASE/malformed" "$BASE/json" | F --ordered --strict-json | brief)
   check "--strict-json: an error (protocol, bad_json)" "$out" $'200 1 protocol/bad_json\n200 1 -/-'
+  printf '%s\n' "$BASE/malformed" "$BASE/json" | F --strict-json --fail-if '.slideshow' \
+    --stats-json "$WORK/st.json" > /dev/null
+  check "the summary counts body_rule and bad_json" "$(jq -c .record_errors "$WORK/st.json")" \
+    '{"body_rule":1,"bad_json":1}'
 }
 
 # --jitter none: the waits are exactly base, 2x, 4x... capped (the attempt
