@@ -25,6 +25,7 @@
 #include "flurry/client.h"
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
+#include "flurry/graphql.h"
 #include "flurry/ws.h"
 #include "flurry/version.h" /* FLURRY_VERSION, generated */
 

@@ -426,6 +426,11 @@ static const struct route {
      "POST /chat?key=K           an LLM-style SSE answer: two events with"
      " {\"delta\", \"call\": the Nth call with key K}, then data: [DONE]; the"
      " body then ends cleanly"},
+    {"/graphql", 0, mock_graphql,
+     "POST /graphql              GraphQL {query, variables}: a query naming items"
+     " gets a connection {nodes [{id}], pageInfo {hasNextPage, endCursor}}"
+     " [variables first (2), after (a cursor), total (5)]; fail: 200 with"
+     " errors; echo: the variables back"},
     {"/ws/", 1, mock_ws,
      "WS   /ws/echo              WebSocket: every message back, same type"
      " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"

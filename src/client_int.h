@@ -117,6 +117,7 @@ struct flurry_request {
   int no_secrets;  /* a page at another origin: no credential headers */
   void *page_data; /* flurry_request_set_page_data: this page's user data */
   int has_page_data;
+  int graphql; /* graphql.c: 0, or 1 + FLURRY_GRAPHQL_* flags << 1 */
 };
 
 /* The request whose link n is (NULL: NULL), for the queue, park and run

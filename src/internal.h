@@ -9,6 +9,7 @@
 #include "bucket_int.h"
 #include "client_int.h"
 #include "glue_int.h"
+#include "graphql_int.h"
 #include "host_int.h"
 #include "opt_int.h"
 #include "paginate_int.h"

@@ -95,7 +95,10 @@ typedef enum flurry_err {
   X(SUBMIT, "submit",                                                                              \
     "a chain's page was refused: the client is closing, no memory, or too "                        \
     "many pages to remember (the refusal's error)")                                                \
-  X(STOPPED, "stopped", "a chain was stopped by flurry_request_chain_stop (FLURRY_OK)")
+  X(STOPPED, "stopped", "a chain was stopped by flurry_request_chain_stop (FLURRY_OK)")            \
+  X(GRAPHQL_ERRORS, "graphql_errors",                                                              \
+    "a 2xx answer to a GraphQL request (flurry_request_set_graphql) has a "                        \
+    "non-empty errors array (FLURRY_EHTTP)")
 
 typedef enum flurry_detail {
 #define FLURRY_X_DETAIL(e, name, desc) FLURRY_DETAIL_##e,
