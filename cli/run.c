@@ -42,6 +42,7 @@ typedef struct run {
   uint64_t lines;   /* input lines taken (blank ones aside) */
   int input_done;
   int stopping;
+  int failed_fast; /* --fail-fast: a request failed, the rest was cancelled */
   int signal_exit;
   int exit_code;
   int finished;
@@ -84,6 +85,26 @@ static void on_unit_done(void *ud) {
 }
 
 static void on_kick(void *ud) { pump_input(ud); }
+
+/* --fail-fast: stop reading, drop what waits (recorded as cancelled) and
+ * cancel what runs, from the failed request's completion callback (the
+ * library allows it there). */
+static void on_fail_fast_timer(uv_timer_t *t) {
+  flurry_client_cancel_all(((run *)t->data)->client);
+}
+
+static void on_failed(void *ud) {
+  run *r = ud;
+  if (!r->o.fail_fast || r->failed_fast)
+    return;
+  r->failed_fast = 1;
+  r->stopping = 1;
+  if (r->tree)
+    cli_tree_stop(r->tree);
+  if (flurry_client_cancel_all(r->client) != FLURRY_OK) /* not in a completion: next turn */
+    uv_timer_start(&r->grace_timer, on_fail_fast_timer, 0, 0);
+  maybe_finish(r);
+}
 
 static int room_for_requests(run *r) {
   return flurry_client_pending(r->client) < (size_t)r->o.concurrency + QUEUE_SLACK;
@@ -335,6 +356,59 @@ static int configure_client(run *r) {
   return 0;
 }
 
+/* --cookie-jar FILE and -b NAME=VALUE (--cookies is a library option).
+ * 0, or 2 after a message naming the option (never the cookie's value). */
+static int setup_cookies(run *r) {
+  const cli_opts *o = &r->o;
+  int rc = o->cookie_jar ? flurry_client_load_cookies(r->client, o->cookie_jar) : FLURRY_OK;
+  if (rc == FLURRY_ENOMEM)
+    return cli_nomem("--cookie-jar");
+  if (rc != FLURRY_OK) {
+    cli_warn("--cookie-jar '%s': %s", o->cookie_jar,
+             rc == FLURRY_EINVALID ? strerror(errno) : flurry_strerror(rc));
+    return 2;
+  }
+  for (size_t i = 0; i < o->ncookies; i++) {
+    const char *eq = strchr(o->cookies[i], '=');
+    char *name = fl_strndup(o->cookies[i], (size_t)(eq - o->cookies[i]));
+    rc = name ? flurry_client_add_cookie(r->client, name, eq + 1) : FLURRY_ENOMEM;
+    if (rc == FLURRY_EINVALID)
+      fprintf(stderr,
+              "flurry: --cookie '%s=***': not a cookie name (a token) and value (no "
+              "space, control character, '\"', ',', ';' or '\\'; 8K in all) (see flurry "
+              "--help)\n",
+              name);
+    fl_free(name);
+    if (rc != FLURRY_OK)
+      return rc == FLURRY_ENOMEM ? cli_nomem("--cookie") : 2;
+  }
+  return 0;
+}
+
+/* --retry-on or --ok-status: a library status rule. 0, or 2 after a
+ * message naming the option. */
+static int set_statuses(run *r, const char *opt, flurry_status_rule rule, const char *list) {
+  int rc = list ? flurry_client_set_statuses(r->client, rule, list) : FLURRY_OK;
+  if (rc == FLURRY_ENOMEM)
+    return cli_nomem(opt);
+  if (rc != FLURRY_OK || (list && *list == '\0')) {
+    fprintf(stderr,
+            "flurry: %s '%s': expected statuses from 400 to 599 and classes 4xx, 5xx "
+            "separated by commas, e.g. 404,409,5xx (see flurry --help)\n",
+            opt, list);
+    return 2;
+  }
+  return 0;
+}
+
+/* Saves --cookie-jar at the end: 0, or 1 after a message. */
+static int save_cookies(run *r) {
+  if (r->o.cookie_jar == NULL || flurry_client_save_cookies(r->client, r->o.cookie_jar) == 0)
+    return 0;
+  cli_warn("--cookie-jar '%s': cannot save the cookies: %s", r->o.cookie_jar, strerror(errno));
+  return 1;
+}
+
 /* The options that shape requests: a resumed run must have the same. */
 static char *fingerprint(const cli_opts *o) {
   fl_buf f = FL_BUF_INIT(0);
@@ -427,6 +501,7 @@ static int setup_units(run *r) {
   r->ctx.o = &r->o;
   r->ctx.unit_done = on_unit_done;
   r->ctx.kick = on_kick;
+  r->ctx.failed = on_failed;
   r->ctx.ud = r;
   r->ctx.ro.with_key = r->o.resume || r->o.shard_n > 0 || r->o.tree;
   r->ctx.ro.no_body = r->o.no_body;
@@ -435,6 +510,9 @@ static int setup_units(run *r) {
   r->ctx.ro.with_attempts = r->o.with_attempts;
   r->single = single_request(&r->o);
   r->one_if_empty = fixed_request(&r->o);
+  int rc = cli_rules_new(&r->ctx.rules, &r->o);
+  if (rc != 0)
+    return rc;
   return r->o.njoins ? cli_join_new(&r->join, &r->ctx) : cli_tree_new(&r->tree, &r->ctx);
 }
 
@@ -461,6 +539,12 @@ static int setup(run *r) {
     rc = open_output(r);
   if (rc == 0)
     rc = configure_client(r);
+  if (rc == 0)
+    rc = setup_cookies(r);
+  if (rc == 0)
+    rc = set_statuses(r, "--retry-on", FLURRY_STATUS_RETRY, r->o.retry_on);
+  if (rc == 0)
+    rc = set_statuses(r, "--ok-status", FLURRY_STATUS_OK, r->o.ok_status);
   if (rc)
     return rc;
   if (cli_builder_new(&r->builder, &r->o, r->client, err, sizeof err) != 0 ||
@@ -525,6 +609,7 @@ static void teardown(run *r) {
   uv_loop_close(&r->loop);
   cli_tree_free(r->tree);
   cli_join_free(r->join);
+  cli_rules_free(r->ctx.rules);
   cli_builder_free(r->builder);
   cli_stats_free(r->stats);
   cli_out_free(r->out);
@@ -596,6 +681,8 @@ int cli_run(int argc, char **argv) {
       fprintf(stderr, "flurry: --stats-json '%s': %s\n", r->o.stats_json, strerror(errno));
       r->exit_code = r->exit_code ? r->exit_code : 1;
     }
+    if (save_cookies(r) != 0 && r->exit_code == 0)
+      r->exit_code = 1;
     close_handles(r);
     rc = exit_status(r);
   }

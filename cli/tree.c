@@ -120,6 +120,8 @@ static void request_record(cli_tree *t, tnode *nd, const flurry_response *resp, 
     cli_stats_record_error(t->ctx->stats, detail);
   out_record(t, nd->rt, &rec);
   fl_free(extra);
+  if ((kind || resp == NULL || cli_resp_failed(resp)) && t->ctx->failed)
+    t->ctx->failed(t->ctx->ud); /* last: it may cancel, completing others now */
 }
 
 /* An error of the tree itself (a jq error, a cycle) on nd's response. */
@@ -524,7 +526,17 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
   pages_delivered(t, nd, req); /* a failed page ends its chain (the library) */
   /* a page: its chain's callbacks may have read it already */
   tread own = {.body = jv_null(), .outs = jv_null()}, *rd = nd->ch ? &nd->ch->rd : &own;
-  if (cli_resp_failed(resp) || !t->ctx->o->tree) {
+  cli_rule_hit hit;
+  if (cli_rules_check(t->ctx->rules, resp, &hit)) { /* --fail-if, --strict-json */
+    if (t->ctx->o->tree)
+      tree_error(t, nd, resp, hit.kind, hit.detail, hit.msg);
+    else
+      request_record(t, nd, resp, plain_key, hit.kind, hit.detail,
+                     hit.msg ? hit.msg : "out of memory");
+    fl_free(hit.msg);
+    if (nd->ch)
+      pages_after(t, nd, req, resp, 0);
+  } else if (cli_resp_failed(resp) || !t->ctx->o->tree) {
     request_record(t, nd, resp, plain_key, NULL, NULL, NULL);
   } else {
     tree_read(t, nd->level, resp, rd);

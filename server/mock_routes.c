@@ -431,6 +431,11 @@ static const struct route {
      " gets a connection {nodes [{id}], pageInfo {hasNextPage, endCursor}}"
      " [variables first (2), after (a cursor), total (5)]; fail: 200 with"
      " errors; echo: the variables back"},
+    {"/login", 0, mock_login,
+     "ANY  /login?user=U         200 {user} and Set-Cookie: session=s-U (Path=/)"},
+    {"/me", 0, mock_me,
+     "ANY  /me                   200 {user, cookies: the names sent} with the cookie"
+     " session=s-U, else 401"},
     {"/ws/", 1, mock_ws,
      "WS   /ws/echo              WebSocket: every message back, same type"
      " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"

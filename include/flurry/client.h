@@ -123,14 +123,17 @@ FLURRY_API int flurry_client_submit(flurry_client *client, flurry_request *req, 
                                     void *user_data);
 
 /* Cancels every queued, waiting and running request: each callback runs now,
- * with FLURRY_ECANCELLED. The client stays usable. Returns 0, or
- * FLURRY_EINVALID when called from inside a completion callback. */
+ * with FLURRY_ECANCELLED. The client stays usable. May be called from
+ * inside a completion callback (stop on the first failure): the other
+ * requests' callbacks then run before it returns, nested, and one of them
+ * may call it again. Returns 0, or FLURRY_EINVALID (NULL, inside a
+ * stream's record callback, or while the client is being freed). */
 FLURRY_API int flurry_client_cancel_all(flurry_client *client);
 
 /* Cancels the requests still waiting for an in-flight slot (never started):
  * each callback runs now, with FLURRY_ECANCELLED. Running requests and
  * those waiting to retry go on. For a graceful stop. Returns 0, or
- * FLURRY_EINVALID when called from inside a completion callback. */
+ * FLURRY_EINVALID as flurry_client_cancel_all. */
 FLURRY_API int flurry_client_cancel_queued(flurry_client *client);
 
 /* Runs the loop until no request is queued or running. Returns 0,
