@@ -4,17 +4,10 @@
 #include <string.h>
 
 #include "graphql_int.h"
+#include "request_int.h"
 #include "response_int.h"
 
 #define ERROR_TEXT_MAX 200 /* of the errors array, in the message */
-
-static int has_header(const struct curl_slist *l, const char *name) {
-  size_t n = strlen(name);
-  for (; l; l = l->next)
-    if (fl_strncaseeq(l->data, name, n) && l->data[n] == ':')
-      return 1;
-  return 0;
-}
 
 FLURRY_API int flurry_request_set_graphql(flurry_request *req, const char *query,
                                           const char *variables, int flags) {
@@ -34,7 +27,7 @@ FLURRY_API int flurry_request_set_graphql(flurry_request *req, const char *query
   rc |= fl_buf_putc(&b, '}');
   int frc = rc == FL_OK ? flurry_request_set_json(req, b.data, b.len) : FLURRY_ENOMEM;
   fl_buf_free(&b);
-  if (frc == FLURRY_OK && !has_header(req->headers, "Accept"))
+  if (frc == FLURRY_OK && !flurry__slist_has(req->headers, "Accept"))
     frc = flurry_request_add_header(req, "Accept",
                                     "application/graphql-response+json, application/json");
   if (frc == FLURRY_OK)
