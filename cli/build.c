@@ -529,6 +529,10 @@ static int build_object(const cli_src *src, jv obj, uint64_t lineno, cli_built *
                        u.data);
     fl_buf_free(&u);
   }
+  if (rc == 0 && bt->method == NULL) /* failed first: the method the line asked for */
+    bt->method = fl_strdup(jv_get_kind(method) == JV_KIND_STRING && !jv_has_nul(method)
+                               ? jv_string_value(method)
+                               : level_method(src->lv, has_body));
   jv_free(url);
   jv_free(method);
   jv h = jv_object_get(jv_copy(obj), jv_string("headers"));
@@ -626,10 +630,11 @@ int cli_build_src(cli_builder *b, const cli_src *src_in, uint64_t lineno, cli_bu
     rc = build_line(src, lineno, bt);
   if (rc == FLURRY_EINVALID)
     rc = line_error(bt, lineno, "invalid request option");
-  if (rc == 0 && bt->method == NULL) { /* failed before a request existed */
-    bt->method = fl_strdup(level_method(src->lv, src->lv->data != NULL)); /* the one it was */
+  /* failed before a request existed: the method it would have had */
+  if (rc == 0 && bt->method == NULL)
+    bt->method = fl_strdup(level_method(src->lv, src->lv->data != NULL));
+  if (rc == 0 && bt->url == NULL)
     bt->url = fl_strdup("");
-  }
   return rc == FLURRY_ENOMEM ? rc : 0;
 }
 
