@@ -367,6 +367,75 @@ static int level_data(cli_opts *o, const opt_row *r, const char *v) {
   return 0;
 }
 
+/* --graphql QUERY or @FILE (read whole, at most 1 MiB). */
+static int set_graphql(cli_opts *o, const opt_row *r, const char *v) {
+  cli_level *l = last_level(o);
+  if (*v == '\0')
+    return bad(r, v, "expected a query, or @FILE");
+  if (v[0] != '@') {
+    l->graphql = v;
+    return 0;
+  }
+  FILE *f = fopen(v + 1, "rb");
+  if (f == NULL)
+    return bad(r, v, "cannot open the file");
+  fl_buf b = FL_BUF_INIT(1024 * 1024);
+  char chunk[4096];
+  int rc = FL_OK;
+  for (;;) {
+    size_t n = fread(chunk, 1, sizeof chunk, f);
+    if (n == 0 || rc != FL_OK)
+      break;
+    rc = fl_buf_append(&b, chunk, n);
+  }
+  int read_err = ferror(f);
+  fclose(f);
+  if (rc == FL_ENOMEM) {
+    fl_buf_free(&b);
+    return nomem("--graphql");
+  }
+  if (rc != FL_OK || read_err || b.len == 0 || memchr(b.data, '\0', b.len)) {
+    fl_buf_free(&b);
+    return bad(r, v, "the file cannot be read, is empty, holds a NUL byte or is over 1M");
+  }
+  fl_free(l->graphql_owned);
+  l->graphql_owned = fl_buf_take(&b, NULL);
+  l->graphql = l->graphql_owned;
+  return l->graphql ? 0 : nomem("--graphql");
+}
+
+/* --graphql-pages [VAR=]PATH: the cursor paginator VAR=EXPR whose EXPR
+ * reads PATH's pageInfo (Relay connections). */
+static int set_graphql_pages(cli_opts *o, const opt_row *r, const char *v) {
+  cli_level *l = last_level(o);
+  const char *eq = strchr(v, '=');
+  const char *path = eq ? eq + 1 : v;
+  size_t nl = eq ? (size_t)(eq - v) : 5;
+  if (path[0] != '.' || nl == 0 || nl > 63 ||
+      (eq && strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != nl))
+    return bad(r, v, "expected [VAR=]PATH, e.g. .data.repository.issues or after=.data.search");
+  fl_buf b = FL_BUF_INIT(0);
+  int rc = fl_buf_printf(&b,
+                         "%.*s=(%s).pageInfo | if .hasNextPage == true then .endCursor "
+                         "else null end",
+                         (int)nl, eq ? v : "after", path);
+  if (rc != FL_OK) {
+    fl_buf_free(&b);
+    return nomem("--graphql-pages");
+  }
+  fl_free(l->paginate_owned);
+  l->paginate_owned = fl_buf_take(&b, NULL);
+  l->graphql_pages = v;
+  return 0;
+}
+
+static int set_graphql_errors(cli_opts *o, const opt_row *r, const char *v) {
+  if (strcmp(v, "fail") != 0 && strcmp(v, "ok") != 0)
+    return bad(r, v, "expected fail or ok");
+  o->graphql_errors_ok = strcmp(v, "ok") == 0;
+  return 0;
+}
+
 static int level_int(cli_opts *o, const opt_row *r, const char *v) {
   return fl_args_int(&args, &r->arg, v, r->num, r->max, FIELD(last_level(o), r, int64_t));
 }
@@ -570,6 +639,20 @@ static const opt_row table[] = {
        "once, write one record {NAME: body, ...}",
        add_join),
     FLD("reduce", 0, "EXPR", "transform a --join record's merged body", str_field, reduce),
+    TEXT("\nGraphQL (level options, as -X and --json):\n"),
+    FN("graphql", 0, "QUERY|@FILE",
+       "POST {\"query\": QUERY, \"variables\": the line (a JSON\n"
+       "object)} to the URL; a 200 with an \"errors\" array fails\n"
+       "(http, detail graphql_errors)",
+       set_graphql),
+    FN("graphql-pages", 0, "[VAR=]PATH",
+       "cursor pages: PATH's pageInfo {hasNextPage endCursor}\n"
+       "gives the next page's $VAR (default after)",
+       set_graphql_pages),
+    FN("graphql-errors", 0, "WHEN",
+       "fail (default) or ok: a 200 with errors is data\n"
+       "(partial results)",
+       set_graphql_errors),
     TEXT("\nStreams (records written as they come, one JSON line each: id, seq, data\n"
          "and for SSE event and event_id; then the usual result with \"stream\"):\n"),
     FN("stream", 0, "MODE",
@@ -656,12 +739,30 @@ static int usage_error(const char *msg) {
   return 2;
 }
 
+/* --graphql and --graphql-pages on a level. 0 or 2 after a message. */
+static int graphql_level(const cli_opts *o, cli_level *l) {
+  if (l->graphql_pages && !l->graphql)
+    return usage_error("--graphql-pages goes with --graphql (on the same level)");
+  if (l->graphql_pages && l->paginate)
+    return usage_error("--graphql-pages is the level's paginator: not with --paginate");
+  if (l->graphql && l->data)
+    return usage_error("--graphql builds the body: not with -d or --json");
+  if (l->graphql && l->template_url == NULL)
+    return usage_error("--graphql needs the endpoint's URL as the URL template");
+  if (l->graphql_pages)
+    l->paginate = l->paginate_owned;
+  l->graphql_flags = o->graphql_errors_ok ? FLURRY_GRAPHQL_ERRORS_OK : 0;
+  return 0;
+}
+
 /* What the options mean together. 0 or 2 after a message. */
 static int check_levels(cli_opts *o) {
   for (size_t i = 0; i < o->nlevels; i++) {
     const cli_level *l = &o->levels[i];
     if (i > 0 && l->template_url == NULL)
       return usage_error("--each EXPR needs a TEMPLATE after it");
+    if (graphql_level(o, &o->levels[i]) != 0)
+      return 2;
     if (!l->paginate && (l->stop_when || l->total || l->max_pages))
       return usage_error("--stop-when, --total and --max-pages go with --paginate");
     if (l->paginate || l->items || i > 0)
@@ -758,6 +859,10 @@ void cli_args_free(cli_opts *o) {
   fl_free(o->joins);
   o->joins = NULL;
   o->njoins = 0;
+  for (size_t i = 0; i < o->nlevels; i++) {
+    fl_free(o->levels[i].graphql_owned);
+    fl_free(o->levels[i].paginate_owned);
+  }
   fl_free(o->levels);
   o->levels = NULL;
   o->nlevels = 0;

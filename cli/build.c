@@ -287,7 +287,30 @@ static void take_line_id(cli_built *bt, jv parsed) {
 }
 
 static const char *level_method(const cli_level *lv, int has_body) {
-  return lv->method ? lv->method : has_body ? "POST" : "GET";
+  return lv->method ? lv->method : has_body || lv->graphql ? "POST" : "GET";
+}
+
+/* --graphql: the body {"query", "variables"}: the line (or the --each
+ * value) as the variables, a JSON object (nothing: none), with the
+ * --graphql-pages cursor as $VAR from the second page on. 0, FLURRY_ENOMEM
+ * or a line error in bt. */
+static int set_graphql(cli_built *bt, uint64_t lineno, const cli_src *src) {
+  jv vars = jv_is_valid(src->value) ? jv_copy(src->value)
+            : src->len == 0         ? jv_object()
+                                    : cli_jv_parse(src->text, src->len);
+  if (jv_get_kind(vars) != JV_KIND_OBJECT) {
+    jv_free(vars);
+    return line_error(bt, lineno, "--graphql: the line must be a JSON object (the variables)");
+  }
+  if (src->var && src->var_value && *src->var_value)
+    vars = jv_object_set(vars, jv_string(src->var), jv_string(src->var_value));
+  jv text = jv_dump_string(vars, 0);
+  const char *t = jv_string_value(text);
+  int rc = flurry_request_set_graphql(bt->req, src->lv->graphql, t, src->lv->graphql_flags);
+  if (rc == FLURRY_OK)
+    set_key(bt, t, strlen(t)); /* the query is the same for every line */
+  jv_free(text);
+  return rc == FLURRY_EINVALID ? line_error(bt, lineno, "--graphql: invalid variables") : rc;
 }
 
 /* A follow-up's URL taken whole from a page (a link in it, RFC 3986:
@@ -322,9 +345,9 @@ static int build_template(const cli_src *src, uint64_t lineno, cli_built *bt) {
                                  !template_whole(lv->template_url), &url);
   if (rc == 0 && bt->error == NULL && lv->data)
     rc = substitute(bt, lineno, lv->data, src, &parsed, 0, &body);
-  if (rc == 0 && bt->error == NULL && src->url == NULL && !has_var(src, lv->template_url) &&
-      !has_var(src, lv->data))
-    rc = append_var(&url, src);
+  if (rc == 0 && bt->error == NULL && src->url == NULL && !lv->graphql &&
+      !has_var(src, lv->template_url) && !has_var(src, lv->data))
+    rc = append_var(&url, src); /* --graphql: the cursor is a variable */
   if (rc == 0 && bt->error == NULL && !jv_is_valid(src->value) &&
       jv_get_kind(parsed) == JV_KIND_OBJECT)
     take_line_id(bt, parsed);
@@ -340,6 +363,8 @@ static int build_template(const cli_src *src, uint64_t lineno, cli_built *bt) {
     rc = set_body(bt, lineno, body.data ? body.data : "", body.len, lv->data_is_json);
   if (rc == 0 && bt->req)
     set_key(bt, body.data ? body.data : "", body.len);
+  if (rc == 0 && bt->req && lv->graphql)
+    rc = set_graphql(bt, lineno, src);
   fl_buf_free(&url);
   fl_buf_free(&body);
   return rc;
@@ -504,6 +529,10 @@ static int build_object(const cli_src *src, jv obj, uint64_t lineno, cli_built *
                        u.data);
     fl_buf_free(&u);
   }
+  if (rc == 0 && bt->method == NULL) /* failed first: the method the line asked for */
+    bt->method = fl_strdup(jv_get_kind(method) == JV_KIND_STRING && !jv_has_nul(method)
+                               ? jv_string_value(method)
+                               : level_method(src->lv, has_body));
   jv_free(url);
   jv_free(method);
   jv h = jv_object_get(jv_copy(obj), jv_string("headers"));
@@ -601,10 +630,11 @@ int cli_build_src(cli_builder *b, const cli_src *src_in, uint64_t lineno, cli_bu
     rc = build_line(src, lineno, bt);
   if (rc == FLURRY_EINVALID)
     rc = line_error(bt, lineno, "invalid request option");
-  if (rc == 0 && bt->method == NULL) { /* failed before a request existed */
-    bt->method = fl_strdup(level_method(src->lv, src->lv->data != NULL)); /* the one it was */
+  /* failed before a request existed: the method it would have had */
+  if (rc == 0 && bt->method == NULL)
+    bt->method = fl_strdup(level_method(src->lv, src->lv->data != NULL));
+  if (rc == 0 && bt->url == NULL)
     bt->url = fl_strdup("");
-  }
   return rc == FLURRY_ENOMEM ? rc : 0;
 }
 

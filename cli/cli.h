@@ -45,11 +45,16 @@ typedef struct cli_level {
   const char *method;       /* NULL = GET, or POST when a body is given */
   const char *data;         /* body template (-d / --json) */
   int data_is_json;
-  const char *paginate;  /* --paginate SPEC */
-  const char *items;     /* --items EXPR */
-  const char *stop_when; /* --stop-when EXPR */
-  const char *total;     /* --total EXPR */
-  int64_t max_pages;     /* --max-pages N (0 = no limit) */
+  const char *paginate;      /* --paginate SPEC */
+  const char *items;         /* --items EXPR */
+  const char *stop_when;     /* --stop-when EXPR */
+  const char *total;         /* --total EXPR */
+  int64_t max_pages;         /* --max-pages N (0 = no limit) */
+  const char *graphql;       /* --graphql: the query (argv, or graphql_owned) */
+  char *graphql_owned;       /* --graphql @FILE: the file's text */
+  int graphql_flags;         /* FLURRY_GRAPHQL_* (--graphql-errors ok) */
+  const char *graphql_pages; /* --graphql-pages [VAR=]PATH: paginate is made from it */
+  char *paginate_owned;      /* that paginate spec */
 } cli_level;
 
 typedef struct cli_join_part {
@@ -105,6 +110,7 @@ typedef struct cli_opts {
   int64_t max_records;      /* --max-records N: stop each stream after N (0: never) */
   int reconnect_mode;       /* --reconnect: a flurry_stream_reconnect (0: auto) */
   const char *stream_until; /* --stream-until DATA (NULL: none) */
+  int graphql_errors_ok;    /* --graphql-errors ok */
   /* sessions and status rules (args.c's block of them; run.c, rules.c) */
   const char *cookie_jar; /* --cookie-jar FILE */
   const char **cookies;   /* -b NAME=VALUE (argv strings) */

@@ -29,9 +29,9 @@ static int parse_range(cli_pager *p, const char *s) {
   return 1;
 }
 
-static int parse_spec(cli_pager *p, const char *spec, char *err, size_t errlen) {
+static int parse_spec(cli_pager *p, const char *spec, const char *opt, char *err, size_t errlen) {
   if (spec[0] == '\0') {
-    snprintf(err, errlen, "--paginate '': expected link, EXPR, NAME=EXPR or NAME=START..");
+    snprintf(err, errlen, "%s '': expected link, EXPR, NAME=EXPR or NAME=START..", opt);
     return -1;
   }
   if (strcmp(spec, "link") == 0) {
@@ -43,17 +43,17 @@ static int parse_spec(cli_pager *p, const char *spec, char *err, size_t errlen) 
     n++;
   if (n == 0 || spec[n] != '=' || spec[n + 1] == '=') {
     p->kind = PAGER_URL;
-    return cli_expr_compile(&p->next, "--paginate", spec, err, errlen);
+    return cli_expr_compile(&p->next, opt, spec, err, errlen);
   }
   if (n >= sizeof p->var) {
-    snprintf(err, errlen, "--paginate '%s': the name is too long", spec);
+    snprintf(err, errlen, "%s '%s': the name is too long", opt, spec);
     return -1;
   }
   memcpy(p->var, spec, n);
   p->var[n] = '\0';
   int range = parse_range(p, spec + n + 1);
   if (range < 0) {
-    snprintf(err, errlen, "--paginate '%s': expected NAME=START.. or NAME=START..+STEP", spec);
+    snprintf(err, errlen, "%s '%s': expected NAME=START.. or NAME=START..+STEP", opt, spec);
     return -1;
   }
   if (range) {
@@ -61,7 +61,7 @@ static int parse_spec(cli_pager *p, const char *spec, char *err, size_t errlen) 
     return 0;
   }
   p->kind = PAGER_CURSOR;
-  return cli_expr_compile(&p->next, "--paginate", spec + n + 1, err, errlen);
+  return cli_expr_compile(&p->next, opt, spec + n + 1, err, errlen);
 }
 
 static int compile(cli_expr **e, const char *option, const char *src, char *err, size_t errlen) {
@@ -71,7 +71,8 @@ static int compile(cli_expr **e, const char *option, const char *src, char *err,
 int cli_pager_init(cli_pager *p, const cli_level *lv, char *err, size_t errlen) {
   memset(p, 0, sizeof *p);
   p->max_pages = lv->max_pages;
-  if (lv->paginate && parse_spec(p, lv->paginate, err, errlen) != 0)
+  const char *opt = lv->graphql_pages ? "--graphql-pages" : "--paginate";
+  if (lv->paginate && parse_spec(p, lv->paginate, opt, err, errlen) != 0)
     return -1;
   if (compile(&p->items, "--items", lv->items, err, errlen) != 0 ||
       compile(&p->stop_when, "--stop-when", lv->stop_when, err, errlen) != 0 ||

@@ -432,6 +432,8 @@ static char *fingerprint(const cli_opts *o) {
       fl_buf_printf(&f, "each: %s\ntemplate: %s\nmethod: %s\nbody: %s\nbody-is-json: %d\n", l->each,
                     l->template_url, l->method ? l->method : "", l->data ? l->data : "",
                     l->data_is_json);
+    if (l->graphql)
+      fl_buf_printf(&f, "graphql: %s\ngraphql-flags: %d\n", l->graphql, l->graphql_flags);
     if (l->paginate || l->items)
       fl_buf_printf(&f, "paginate: %s\nitems: %s\nstop-when: %s\ntotal: %s\nmax-pages: %lld\n",
                     l->paginate ? l->paginate : "", l->items ? l->items : "",
@@ -486,10 +488,11 @@ static int fixed_request(const cli_opts *o) {
          !strstr(d, "{}") && !strstr(d, "{.");
 }
 
-/* One request, nothing read: a fixed request for pages or follow-ups, or
- * one whose stdin is a terminal (`flurry URL`, as curl and httpie). */
+/* One request, nothing read: a fixed request for pages or follow-ups (but
+ * --graphql: lines are its variables), or one whose stdin is a terminal
+ * (`flurry URL`, as curl and httpie). */
 static int single_request(const cli_opts *o) {
-  return fixed_request(o) && (o->tree || isatty(STDIN_FILENO));
+  return fixed_request(o) && ((o->tree && !o->levels[0].graphql) || isatty(STDIN_FILENO));
 }
 
 /* The jq expressions first: a bad one stops the run before the output is

@@ -28,6 +28,7 @@
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
 #include "flurry/webhook.h"
+#include "flurry/graphql.h"
 #include "flurry/ws.h"
 #include "flurry/version.h" /* FLURRY_VERSION, generated */
 

@@ -426,6 +426,11 @@ static const struct route {
      "POST /chat?key=K           an LLM-style SSE answer: two events with"
      " {\"delta\", \"call\": the Nth call with key K}, then data: [DONE]; the"
      " body then ends cleanly"},
+    {"/graphql", 0, mock_graphql,
+     "POST /graphql              GraphQL {query, variables}: a query naming items"
+     " gets a connection {nodes [{id}], pageInfo {hasNextPage, endCursor}}"
+     " [variables first (2), after (a cursor), total (5)]; fail: 200 with"
+     " errors; echo: the variables back"},
     {"/login", 0, mock_login,
      "ANY  /login?user=U         200 {user} and Set-Cookie: session=s-U (Path=/)"},
     {"/me", 0, mock_me,

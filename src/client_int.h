@@ -118,6 +118,7 @@ struct flurry_request {
   void *page_data; /* flurry_request_set_page_data: this page's user data */
   int has_page_data;
   int cancel_pending; /* flurry_request_cancel from inside libcurl: next turn */
+  int graphql;        /* graphql.c: 0, or 1 + FLURRY_GRAPHQL_* flags << 1 */
 };
 
 /* The request whose link n is (NULL: NULL), for the queue, park and run

@@ -10,6 +10,7 @@
 #include "client_int.h"
 #include "cookie_int.h"
 #include "glue_int.h"
+#include "graphql_int.h"
 #include "host_int.h"
 #include "opt_int.h"
 #include "paginate_int.h"

@@ -97,6 +97,14 @@ int flurry__slist_add(struct curl_slist **list, const char *name, const char *va
   return FLURRY_OK;
 }
 
+int flurry__slist_has(const struct curl_slist *l, const char *name) {
+  size_t n = strlen(name);
+  for (; l; l = l->next)
+    if (fl_strncaseeq(l->data, name, n) && (l->data[n] == ':' || l->data[n] == ';'))
+      return 1;
+  return 0;
+}
+
 FLURRY_API int flurry_request_add_header(flurry_request *req, const char *name, const char *value) {
   if (req == NULL || !flurry__header_valid(name, value))
     return FLURRY_EINVALID;

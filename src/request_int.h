@@ -12,5 +12,7 @@ int flurry__header_valid(const char *name, const char *value);
 int flurry__method_idempotent(const char *method);
 /* Appends "Name: value" to a curl list; 0 or FLURRY_ENOMEM. */
 int flurry__slist_add(struct curl_slist **list, const char *name, const char *value);
+/* 1 when the list has a header `name` (any case; "Name;" too). */
+int flurry__slist_has(const struct curl_slist *list, const char *name);
 
 #endif

@@ -141,14 +141,6 @@ FLURRY_API const char *flurry_stream_end_name(int end) {
 
 /* ---- one attempt ---- */
 
-static int has_header(const struct curl_slist *l, const char *name) {
-  size_t n = strlen(name);
-  for (; l; l = l->next)
-    if (fl_strncaseeq(l->data, name, n) && (l->data[n] == ':' || l->data[n] == ';'))
-      return 1;
-  return 0;
-}
-
 /* The hop's headers (base: what redirect.c lets this hop carry) and for
  * SSE Accept, Cache-Control and Last-Event-ID (unless the caller set
  * them). Only adds to base: the list is built from it, never from the
@@ -167,11 +159,11 @@ int flurry__stream_headers(flurry__stream *s, const struct curl_slist *base,
     rc = n ? FLURRY_OK : FLURRY_ENOMEM;
     l = n ? n : l;
   }
-  if (rc == FLURRY_OK && !has_header(base, "Accept"))
+  if (rc == FLURRY_OK && !flurry__slist_has(base, "Accept"))
     rc = flurry__slist_add(&l, "Accept", "text/event-stream");
-  if (rc == FLURRY_OK && !has_header(base, "Cache-Control"))
+  if (rc == FLURRY_OK && !flurry__slist_has(base, "Cache-Control"))
     rc = flurry__slist_add(&l, "Cache-Control", "no-cache");
-  if (rc == FLURRY_OK && s->fr.last_id.len > 0 && !has_header(base, "Last-Event-ID"))
+  if (rc == FLURRY_OK && s->fr.last_id.len > 0 && !flurry__slist_has(base, "Last-Event-ID"))
     rc = flurry__slist_add(&l, "Last-Event-ID", s->fr.last_id.data);
   s->hdrs = l;
   if (rc == FLURRY_OK)

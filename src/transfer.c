@@ -7,6 +7,7 @@
 
 #include "cookie_int.h"
 #include "glue_int.h"
+#include "graphql_int.h"
 #include "host_int.h"
 #include "opt_int.h"
 #include "redirect_int.h"
@@ -446,6 +447,7 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   if (hop) { /* the same attempt, on to the next hop (it may fail at once) */
     flurry__start(c, req);
   } else {
+    flurry__graphql_check(req, req->resp);
     log_attempt(req->resp, now - req->attempt_ms, req->attempt_ms - c->created_ms);
     flurry__host_learn(c, req->host, req, now);
     int st = req->stream ? flurry__stream_done(c, req, result, now) : FLURRY__STREAM_USUAL;

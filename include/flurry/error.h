@@ -101,7 +101,10 @@ typedef enum flurry_err {
     "--fail-if (FLURRY_EHTTP)")                                                                    \
   X(BAD_JSON, "bad_json",                                                                          \
     "a body declared JSON (Content-Type) that does not parse, refused by a rule such as the "      \
-    "flurry command's --strict-json (FLURRY_EPROTOCOL)")
+    "flurry command's --strict-json (FLURRY_EPROTOCOL)")                                           \
+  X(GRAPHQL_ERRORS, "graphql_errors",                                                              \
+    "a 2xx answer to a GraphQL request (flurry_request_set_graphql) has a "                        \
+    "non-empty errors array (FLURRY_EHTTP)")
 
 typedef enum flurry_detail {
 #define FLURRY_X_DETAIL(e, name, desc) FLURRY_DETAIL_##e,

@@ -241,6 +241,12 @@ enum { FL_EPARSE = -3 };
 int fl_json_compact(fl_buf *b, const char *p, size_t n, size_t *err_off);
 /* The same check without output: FL_OK or FL_EPARSE (with *err_off). */
 int fl_json_valid(const char *p, size_t n, size_t *err_off);
+/* The value of member `name` of the JSON object p[0..n) (one pass, no
+ * allocation): FL_OK with p[*off .. *off + *len) the value's text (*len 0:
+ * no such member; a key written with escapes is not matched; of repeated
+ * members the first), or FL_EPARSE when p is not exactly one valid JSON
+ * object. */
+int fl_json_member(const char *p, size_t n, const char *name, size_t *off, size_t *len);
 /* 1 if p[0..n) is valid UTF-8 with no NUL byte and no C0 control other than
  * tab, CR and LF, else 0. */
 int fl_is_text(const char *p, size_t n);

@@ -410,3 +410,68 @@ int fl_json_compact(fl_buf *b, const char *p, size_t n, size_t *err_off) {
     *err_off = off;
   return rc;
 }
+
+/* ---- fl_json_member: walking a value already validated ---- */
+
+static size_t ws_skip(const char *p, size_t n, size_t i) {
+  while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+    i++;
+  return i;
+}
+
+/* p[i] is '"': the index after the closing quote. */
+static size_t str_skip(const char *p, size_t n, size_t i) {
+  for (i++; i < n && p[i] != '"'; i++)
+    if (p[i] == '\\')
+      i++;
+  return i + 1;
+}
+
+/* The index after the value at p[i] (valid JSON). */
+static size_t value_skip(const char *p, size_t n, size_t i) {
+  if (p[i] == '"')
+    return str_skip(p, n, i);
+  if (p[i] != '{' && p[i] != '[') {
+    while (i < n && strchr(",}] \t\r\n", p[i]) == NULL)
+      i++;
+    return i;
+  }
+  size_t depth = 0;
+  do {
+    if (p[i] == '"') {
+      i = str_skip(p, n, i);
+      continue;
+    }
+    if (p[i] == '{' || p[i] == '[')
+      depth++;
+    else if (p[i] == '}' || p[i] == ']')
+      depth--;
+    i++;
+  } while (i < n && depth > 0);
+  return i;
+}
+
+int fl_json_member(const char *p, size_t n, const char *name, size_t *off, size_t *len) {
+  size_t nl = strlen(name);
+  *off = *len = 0;
+  if (fl_json_valid(p, n, NULL) != FL_OK)
+    return FL_EPARSE;
+  size_t i = ws_skip(p, n, 0);
+  if (i >= n || p[i] != '{')
+    return FL_EPARSE;
+  i = ws_skip(p, n, i + 1);
+  while (i < n && p[i] == '"') {
+    size_t key = i + 1, end = str_skip(p, n, i);
+    i = ws_skip(p, n, ws_skip(p, n, end) + 1); /* past ':' */
+    size_t v_end = value_skip(p, n, i);
+    if (end - 1 - key == nl && memcmp(p + key, name, nl) == 0) {
+      *off = i;
+      *len = v_end - i;
+      return FL_OK;
+    }
+    i = ws_skip(p, n, v_end);
+    if (i < n && p[i] == ',')
+      i = ws_skip(p, n, i + 1);
+  }
+  return FL_OK;
+}

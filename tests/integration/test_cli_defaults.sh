@@ -19,6 +19,11 @@ test_error_record_method() {
   check "--json (POST implied): a line error says POST" "$(jq -r .method "$WORK/m2")" POST
   echo '{"x":1}' | F -d 'a={.nope}' "$BASE/echo" >"$WORK/m3"
   check "-d (POST implied): a line error says POST" "$(jq -r .method "$WORK/m3")" POST
+  printf '%s\n' '{"method":"PATCH","url":"'"$BASE"'/echo","bogus":1}' \
+    '{"url":"'"$BASE"'/echo","json":{"a":1},"bogus":1}' '{"method":"PUT","url":5}' | F >"$WORK/m5"
+  check "a JSON request line's error: its method (or POST for its body)" \
+    "$(jq -r '"\(.method) \(.error.kind)"' "$WORK/m5" | paste -sd,)" \
+    "PATCH invalid_request,POST invalid_request,PUT invalid_request"
   echo '{"x":1}' | F --json '{"a":{.x}}' "$BASE/echo" >"$WORK/m4"
   check "--json: the request went as POST" "$(jq -c '[.method, .body.method]' "$WORK/m4")" \
     '["POST","POST"]'

@@ -459,6 +459,31 @@ static void test_fl_json_is_text(void **state) {
   assert_int_equal(fl_is_text("\x89PNG\r\n\x1a\n", 8), 0);
 }
 
+/* fl_json_member: a top-level member's value text. */
+static void expect_member(const char *json, const char *name, int rc, const char *want) {
+  size_t off = 99, len = 99;
+  assert_int_equal(fl_json_member(json, strlen(json), name, &off, &len), rc);
+  assert_int_equal(len, want ? strlen(want) : 0);
+  if (want)
+    assert_memory_equal(json + off, want, len);
+}
+
+static void test_fl_json_member(void **state) {
+  (void)state;
+  const char *doc = " { \"data\" : {\"errors\":[1]} , \"s\":\"a\\\"}\" ,"
+                    "\"errors\": [ {\"message\":\"x]\"} ] ,\"n\":-1.5e3,\"t\":true} ";
+  expect_member(doc, "errors", FL_OK, "[ {\"message\":\"x]\"} ]");
+  expect_member(doc, "data", FL_OK, "{\"errors\":[1]}");
+  expect_member(doc, "s", FL_OK, "\"a\\\"}\"");
+  expect_member(doc, "n", FL_OK, "-1.5e3");
+  expect_member(doc, "t", FL_OK, "true");
+  expect_member(doc, "message", FL_OK, NULL); /* not at the top */
+  expect_member("{}", "a", FL_OK, NULL);
+  expect_member("[{\"a\":1}]", "a", FL_EPARSE, NULL);
+  expect_member("{\"a\":1", "a", FL_EPARSE, NULL);
+  expect_member("{\"a\":1,\"a\":2}", "a", FL_OK, "1");
+}
+
 /* fl_utf8_valid: UTF-8 only (control characters and NUL are valid). */
 static void test_fl_json_utf8_valid(void **state) {
   (void)state;
@@ -528,6 +553,7 @@ int main(void) {
       cmocka_unit_test(test_fl_json_str_every_byte_gives_valid_json),
       cmocka_unit_test(test_fl_json_is_text),
       cmocka_unit_test(test_fl_json_utf8_valid),
+      cmocka_unit_test(test_fl_json_member),
       cmocka_unit_test(test_fl_json_base64_rfc4648_vectors),
       cmocka_unit_test(test_fl_json_base64_binary),
   };
