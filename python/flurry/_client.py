@@ -435,15 +435,21 @@ class AsyncClient(_Base):
             if inflight and not self._engine.closed:
                 self._kick()
 
-    async def stream(self, url, kind="lines", *, method="GET", max_record=None, **kw):
+    async def stream(self, url, kind="lines", *, method="GET", max_record=None, buffer=1000,
+                     **kw):
         """Yields the records of a streamed response as they arrive:
         kind="lines" (str per line), "ndjson" (one parsed JSON value per
         line) or "sse" (flurry.Event per Server-Sent Event; reconnects with
-        Last-Event-ID). Nothing of the body is kept. A failure raises the
+        Last-Event-ID). Nothing of the body is kept. Back-pressure: when
+        `buffer` records wait for a consumer slower than the server, the
+        transfer pauses (flurry_request_pause: nothing more is read from the
+        connection) until they are consumed. A failure raises the
         flurry.Error of its kind; leaving the loop early stops the stream."""
         mode = _STREAMS.get(kind)
         if mode is None:
             raise ValueError(f"kind must be one of {sorted(_STREAMS)} (got {kind!r})")
+        if not isinstance(buffer, int) or buffer < 1:
+            raise ValueError(f"buffer must be an int >= 1 (got {buffer!r})")
         if max_record is not None and (not isinstance(max_record, int) or max_record < 16):
             raise ValueError(f"max_record must be an int >= 16 (got {max_record!r})")
         loop = self._bind()
@@ -461,8 +467,14 @@ class AsyncClient(_Base):
                 q.items.clear()
                 recs = r._take_records()
                 if recs:
+                    paused = len(recs) >= buffer and r._pause(True)
                     for rec in recs:
                         yield _record(mode, rec)
+                        if not paused and r._backlog() >= buffer:
+                            paused = r._pause(True)
+                    if paused:
+                        r._pause(False)
+                        self._kick()
                 if r.done:
                     recs = r._take_records()
                     for rec in recs or ():

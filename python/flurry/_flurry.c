@@ -450,6 +450,25 @@ static PyObject *Response_cancel(ResponseObject *r, PyObject *unused) {
   Py_RETURN_TRUE;
 }
 
+/* A stream: _pause(True) stops reading (flurry_request_pause), _pause(False)
+ * reads on. False when the stream is not running (nothing to pause). */
+static PyObject *Response_pause(ResponseObject *r, PyObject *arg) {
+  int paused = PyObject_IsTrue(arg);
+  if (paused < 0)
+    return NULL;
+  if (r->req == NULL || r->engine == NULL)
+    Py_RETURN_FALSE;
+  if (engine_check(r->engine) != 0)
+    return NULL;
+  return PyBool_FromLong(flurry_request_pause(r->req, paused) == FLURRY_OK);
+}
+
+/* Records received and not yet taken. */
+static PyObject *Response_backlog(ResponseObject *r, PyObject *unused) {
+  (void)unused;
+  return PyLong_FromSsize_t(r->records ? PyList_GET_SIZE(r->records) : 0);
+}
+
 /* A stream: stop at the next record (complete, not cancelled). */
 static PyObject *Response_stop(ResponseObject *r, PyObject *unused) {
   (void)unused;
@@ -498,6 +517,8 @@ static PyMethodDef Response_methods[] = {
     {"_cancel", (PyCFunction)Response_cancel, METH_NOARGS, NULL},
     {"_stop", (PyCFunction)Response_stop, METH_NOARGS, NULL},
     {"_ended", (PyCFunction)Response_ended, METH_NOARGS, NULL},
+    {"_pause", (PyCFunction)Response_pause, METH_O, NULL},
+    {"_backlog", (PyCFunction)Response_backlog, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef Response_members[] = {{"_cache", T_OBJECT, offsetof(ResponseObject, cache), 0,

@@ -306,6 +306,25 @@ class TestStreams(AsyncBase):
         self.assertIsInstance(events[0], flurry.Event)
         self.assertEqual(events[0].event, "tick")
 
+    async def test_slow_consumer_pauses_the_transfer(self):
+        """1,000,000 lines; the consumer stops after 10 while the loop turns
+        3,000 times: the records waiting stay near `buffer` (one read more
+        at most), where without back-pressure they pile up by the
+        hundred thousand. Then the rest arrives: nothing lost."""
+        import sys
+        gen = self.c.stream("/lines?n=1000000", kind="lines", buffer=100)
+        n = 0
+        async with contextlib.aclosing(gen):
+            async for _ in gen:
+                n += 1
+                if n == 10:
+                    before = sys.getallocatedblocks()
+                    for _ in range(3000):
+                        await asyncio.sleep(0)
+                    grown = sys.getallocatedblocks() - before
+                    self.assertLess(grown, 20000)
+        self.assertEqual(n, 1000000)
+
 
 class TestPaginateWebSocket(AsyncBase):
     async def test_paginate_items(self):
