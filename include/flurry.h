@@ -23,6 +23,8 @@
 #include "flurry/request.h"
 #include "flurry/response.h"
 #include "flurry/client.h"
+#include "flurry/cookies.h"
+#include "flurry/status.h"
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
 #include "flurry/webhook.h"

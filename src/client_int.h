@@ -170,6 +170,10 @@ struct flurry_client {
   char **secrets;             /* header names marked secret (secret.c), besides the */
   size_t nsecrets;            /* ones that always are */
 
+  /* sessions and status rules (#11), each module's own state */
+  struct flurry__cookies *cookies;     /* cookie.c: the jar and -b cookies; NULL = none */
+  struct flurry__status_rules *status; /* status.c: retried and ok statuses; NULL = defaults */
+
   /* The requests by state (flurry__req_set_state keeps these in step). */
   fl_list queue; /* REQ_QUEUED, FIFO waiting for a slot (flurry_request.link) */
   size_t queued;
@@ -190,6 +194,7 @@ struct flurry_client {
   int h2c_reuse_broken;        /* libcurl < 8.0.0: see configure() */
   flurry_request *sock_failed; /* transfers whose socket could not be watched */
   int in_callback;
+  int in_complete;       /* of in_callback, completion callbacks (cancel_all may run) */
   size_t cancel_pending; /* running requests marked by flurry_request_cancel */
   int in_run;            /* inside flurry_client_run: stop the loop once idle */
   int closing;

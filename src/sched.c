@@ -146,10 +146,12 @@ void flurry__complete(flurry_client *c, flurry_request *req) {
       flurry__response_set_error(resp, FLURRY_ECANCELLED, "cancelled before completion");
   }
   c->in_callback++;
+  c->in_complete++;
   if (req->on_complete)
     req->on_complete(c, req, resp); /* a page: then what follows (paginate.c) */
   else
     req->cb(req, resp, req->user_data);
+  c->in_complete--;
   c->in_callback--;
   flurry_request_free(req);
   /* The last one, completed from a timer: uv_run(UV_RUN_ONCE) would go on
@@ -238,9 +240,6 @@ static void on_sched(uv_timer_t *t) {
     flurry__sched_in(c, next->key - now);
 }
 
-/* Completes queued requests, parked ones and (unless queued_only) retries
- * waiting and running transfers, with FLURRY_ECANCELLED. queued_only keeps
- * what already made an attempt: a graceful stop lets it finish. */
 /* Takes a running request's transfer off the multi handle and cancels it.
  * Returns FLURRY_OK, or FLURRY_EINVALID when libcurl refuses because one of
  * its callbacks is on the stack (then nothing changed). */
@@ -295,12 +294,27 @@ static void cancel_marked(flurry_client *c) {
   }
 }
 
+/* Completes queued requests, parked ones and (unless queued_only) retries
+ * waiting and running transfers, with FLURRY_ECANCELLED. queued_only keeps
+ * what already made an attempt: a graceful stop lets it finish. A
+ * completion callback may call it (flurry_client_cancel_all), also one it
+ * completes: every loop takes the first of a list again, so what a nested
+ * call took is not seen twice, and nothing runs inside libcurl. */
 void flurry__cancel_all(flurry_client *c, int queued_only) {
   while (!fl_list_empty(&c->queue))
     flurry__cancel(c, flurry__req_of(fl_list_first(&c->queue)));
   flurry__host_cancel_parked(c, queued_only);
   if (queued_only)
     return;
+  /* Every running transfer goes: none may stay on the list of those whose
+   * socket failed (a completion callback may cancel while that list is
+   * being flushed, transfer.c). */
+  while (c->sock_failed) {
+    flurry_request *req = c->sock_failed;
+    c->sock_failed = req->failed_next;
+    req->failed_next = NULL;
+    req->on_failed_list = 0;
+  }
   for (fl_heap_node *n = fl_heap_top(&c->backoff); n; n = fl_heap_top(&c->backoff))
     flurry__cancel(c, backoff_req(n));
   while (!fl_list_empty(&c->run)) {

@@ -113,6 +113,10 @@ typedef enum flurry_opt {
    * flurry_header_is_secret): for headers the program does not know in
    * advance, such as the flurry command's input lines. Default 0. */
   FLURRY_OPT_SECRET_NAME_HEURISTIC,
+  /* Client only. 1 turns the cookie engine on: an empty jar in memory for
+   * the client's life, shared by its transfers (flurry/cookies.h). Once on
+   * it stays on: 0 afterwards is refused with FLURRY_EINVALID. Default 0. */
+  FLURRY_OPT_COOKIES,
   FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
 
@@ -137,8 +141,9 @@ FLURRY_API int flurry_opt_get_info(flurry_opt opt, flurry_opt_info *out);
 FLURRY_API int flurry_opt_from_name(const char *name, flurry_opt *out);
 
 typedef enum flurry_jitter {
-  FLURRY_JITTER_FULL = 0,        /* uniform in [0, min(cap, base * 2^(k-1))] */
-  FLURRY_JITTER_DECORRELATED = 1 /* min(cap, uniform in [base, 3 * previous]) */
+  FLURRY_JITTER_FULL = 0,         /* uniform in [0, min(cap, base * 2^(k-1))] */
+  FLURRY_JITTER_DECORRELATED = 1, /* min(cap, uniform in [base, 3 * previous]) */
+  FLURRY_JITTER_NONE = 2          /* exactly min(cap, base * 2^(k-1)): base, 2x, 4x... */
 } flurry_jitter;
 
 typedef enum flurry_http_version {
