@@ -239,11 +239,18 @@ class AsyncClient(_Base):
     ``async with flurry.AsyncClient(...) as client:``; leaving the block
     cancels what is still in flight and closes the client.
 
+    It runs on the running asyncio loop, in its own thread: the engine's
+    libuv backend fd is watched with loop.add_reader and its next timer
+    with loop.call_at; when either fires, one uv_run(UV_RUN_NOWAIT) runs.
+    No helper thread, no polling: plain asyncio, uvloop and uvicorn alike.
+
     Requests: get/post/put/patch/delete/head/options/request return a
     Response (a 4xx/5xx too: call raise_for_status()); a transport failure
     raises the flurry.Error of its kind (flurry.TimeoutError is also the
     builtin TimeoutError). Cancelling the awaiting task cancels the request
-    in the engine. gather() and map() return errors as values.
+    in the engine. gather() and map() return errors as values;
+    paginate(), stream() and websocket() cover pages, NDJSON/SSE/lines
+    streams (with back-pressure) and WebSockets.
     """
 
     def __init__(self, base_url=None, **kwargs):
@@ -356,18 +363,23 @@ class AsyncClient(_Base):
         return await self.request("POST", url, **kw)
 
     async def put(self, url, **kw):
+        """PUT url: a Response (see request())."""
         return await self.request("PUT", url, **kw)
 
     async def patch(self, url, **kw):
+        """PATCH url: a Response (see request())."""
         return await self.request("PATCH", url, **kw)
 
     async def delete(self, url, **kw):
+        """DELETE url: a Response (see request())."""
         return await self.request("DELETE", url, **kw)
 
     async def head(self, url, **kw):
+        """HEAD url: a Response (see request())."""
         return await self.request("HEAD", url, **kw)
 
     async def options(self, url, **kw):
+        """OPTIONS url: a Response (see request())."""
         return await self.request("OPTIONS", url, **kw)
 
     # ---- many requests ----

@@ -149,6 +149,16 @@ class TestBadArguments(unittest.IsolatedAsyncioTestCase):
                            http_version="1.1", retry_jitter="decorrelated",
                            secret_headers=["X-Api-Key"])
 
+    def test_help_shows_docstrings(self):
+        import pydoc
+        text = pydoc.render_doc(flurry.AsyncClient, renderer=pydoc.plaintext)
+        for word in ("add_reader", "gather(self, requests)", "errors as values",
+                     "map(self, requests", "paginate(self, url", "stream(self, url",
+                     "websocket(self, url", "Cancelling the awaiting task"):
+            self.assertIn(word, text)
+        self.assertIn("case-insensitive", pydoc.render_doc(flurry.Response,
+                                                           renderer=pydoc.plaintext))
+
     async def test_request_arguments(self):
         async with flurry.AsyncClient() as c:
             with self.assertRaisesRegex(ValueError, "client option"):
