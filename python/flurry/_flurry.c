@@ -337,6 +337,17 @@ static PyObject *Response_get_content(ResponseObject *r, void *c) {
   return r->content;
 }
 
+/* The body decoded as UTF-8, strictly (UnicodeDecodeError otherwise):
+ * straight from the C buffer, no bytes object in between (json()). */
+static PyObject *Response_utf8(ResponseObject *r, PyObject *unused) {
+  (void)unused;
+  if (resp_ready(r) != 0)
+    return NULL;
+  size_t len = 0;
+  const char *body = flurry_response_body(r->resp, &len);
+  return PyUnicode_DecodeUTF8(body, (Py_ssize_t)len, NULL);
+}
+
 static PyObject *Response_get_elapsed(ResponseObject *r, void *c) {
   (void)c;
   if (resp_ready(r) != 0)
@@ -514,6 +525,7 @@ static PyMethodDef Response_methods[] = {
     {"stream_info", (PyCFunction)Response_stream_info, METH_NOARGS,
      "(records, reconnects, end) of a stream, or None."},
     {"_take_records", (PyCFunction)Response_take_records, METH_NOARGS, NULL},
+    {"_utf8", (PyCFunction)Response_utf8, METH_NOARGS, NULL},
     {"_cancel", (PyCFunction)Response_cancel, METH_NOARGS, NULL},
     {"_stop", (PyCFunction)Response_stop, METH_NOARGS, NULL},
     {"_ended", (PyCFunction)Response_ended, METH_NOARGS, NULL},
