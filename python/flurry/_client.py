@@ -198,8 +198,9 @@ class _Base:
         """As _submit, but a URL the engine refuses becomes an error value."""
         try:
             return self._submit(item, token)
-        except ValueError as e:
-            return InvalidRequestError(str(e), url=getattr(item, "url", item))
+        except InvalidRequestError as e:
+            e.url = getattr(item, "url", item)
+            return e
 
     def _window_size(self, window):
         w = window or self._window or 2 * self._concurrency

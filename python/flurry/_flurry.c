@@ -60,6 +60,9 @@ struct EngineObject {
 static PyTypeObject Engine_Type;
 static PyTypeObject Response_Type;
 static PyObject *FlurryError; /* _flurry.error: raised for library refusals */
+/* Raised for a request the library refuses (bad URL, method, header):
+ * flurry.InvalidRequestError once the package set it, a ValueError. */
+static PyObject *InvalidRequest;
 
 /* ---- helpers ---- */
 
@@ -874,7 +877,7 @@ static int apply_headers(flurry_request *req, PyObject *headers) {
     if (rc != FLURRY_OK) {
       Py_DECREF(seq);
       if (rc == FLURRY_EINVALID)
-        PyErr_Format(PyExc_ValueError,
+        PyErr_Format(InvalidRequest,
                      "invalid header %R: a name must be an HTTP token and a value must hold "
                      "no CR, LF or other control character",
                      PySequence_Fast_GET_ITEM(seq, i));
@@ -918,7 +921,7 @@ static flurry_request *build_request(const char *method, const char *url, PyObje
   int rc = flurry_request_new(&req, method, url);
   if (rc != FLURRY_OK) {
     if (rc == FLURRY_EINVALID)
-      PyErr_Format(PyExc_ValueError,
+      PyErr_Format(InvalidRequest,
                    "invalid request %s %s: the method must be an HTTP token and the URL must "
                    "hold no space or control character",
                    method, url);
@@ -1017,7 +1020,7 @@ static PyObject *Engine_submit(EngineObject *e, PyObject *const *args, Py_ssize_
     r->engine = NULL;
     Py_DECREF(r);
     if (rc == FLURRY_EINVALID)
-      return PyErr_Format(PyExc_ValueError,
+      return PyErr_Format(InvalidRequest,
                           "invalid URL %R: not an absolute http(s) URL with a host (a relative "
                           "one needs the client's base_url)",
                           args[1]);
@@ -1305,8 +1308,19 @@ static PyObject *mod_errors(PyObject *m, PyObject *unused) {
   return out;
 }
 
+static PyObject *mod_set_invalid_request(PyObject *m, PyObject *cls) {
+  (void)m;
+  if (!PyType_Check(cls) ||
+      !PyType_IsSubtype((PyTypeObject *)cls, (PyTypeObject *)PyExc_ValueError))
+    return PyErr_Format(PyExc_TypeError, "a subclass of ValueError is needed");
+  Py_INCREF(cls);
+  Py_SETREF(InvalidRequest, cls);
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"options", mod_options, METH_NOARGS, "The library's option table."},
+    {"_set_invalid_request", mod_set_invalid_request, METH_O, NULL},
     {"errors", mod_errors, METH_NOARGS, "The library's error kinds."},
     {"webhook_verify", mod_webhook_verify, METH_VARARGS,
      "webhook_verify(scheme, secrets, signature, id, "
@@ -1332,6 +1346,8 @@ PyMODINIT_FUNC PyInit__flurry(void) {
   if (m == NULL)
     return NULL;
   FlurryError = PyErr_NewException("flurry._flurry.error", NULL, NULL);
+  Py_INCREF(PyExc_ValueError);
+  InvalidRequest = PyExc_ValueError;
   if (FlurryError == NULL || PyModule_AddObjectRef(m, "error", FlurryError) < 0 ||
       PyModule_AddObjectRef(m, "Engine", (PyObject *)&Engine_Type) < 0 ||
       PyModule_AddObjectRef(m, "Response", (PyObject *)&Response_Type) < 0 ||

@@ -117,8 +117,12 @@ class TestErrors(AsyncBase):
             await self.c.get("http://no-such-host.invalid/", connect_timeout=2)
 
     async def test_invalid_url(self):
-        with self.assertRaises(ValueError):
+        with self.assertRaisesRegex(flurry.InvalidRequestError, "not an absolute http"):
             await self.c.get("ftp://127.0.0.1/")
+        with self.assertRaises(ValueError):  # InvalidRequestError is one
+            await self.c.get("http://127.0.0.1/a b")
+        with self.assertRaisesRegex(flurry.InvalidRequestError, "invalid header"):
+            await self.c.get("http://127.0.0.1/", headers={"Bad Name": "x"})
 
 
 class TestBadArguments(unittest.IsolatedAsyncioTestCase):
