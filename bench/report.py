@@ -23,6 +23,7 @@ TARGETS = {
     "w4_rate_share": 0.95,  # flurry --rate R achieves >= 95% of R (N / wall)
 }
 TOOL_ORDER = ["flurry", "flurry-template", "flurry-limits", "flurry-rate", "flurry-auto",
+              "flurry-py", "flurry-py-uvloop", "flurry-py-sync",
               "curl", "pycurl", "aiohttp", "aiohttp-uvloop", "aiohttp-bucket", "aiohttp-sleep",
               "httpx", "wrk"]
 TOOL_LABEL = {
@@ -31,6 +32,9 @@ TOOL_LABEL = {
     "flurry-limits": "flurry with limits that never bind",
     "flurry-rate": "flurry --rate R/s",
     "flurry-auto": "flurry --rate auto --retries 5",
+    "flurry-py": "flurry Python AsyncClient.map (asyncio)",
+    "flurry-py-uvloop": "flurry Python AsyncClient.map (uvloop)",
+    "flurry-py-sync": "flurry Python Client.map (no asyncio)",
     "aiohttp-bucket": "aiohttp + asyncio token bucket",
     "aiohttp-sleep": "aiohttp + sleep(1/R) between launches",
     "curl": "curl --parallel",

@@ -28,6 +28,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 FLURRY=${1:-$ROOT/build/flurry}
 case $FLURRY in /*) ;; *) FLURRY=$PWD/$FLURRY ;; esac
+FLURRY_PY=${BENCH_FLURRY_PY:-$(dirname "$FLURRY")/python} # the Python package built beside it
 PY=/usr/bin/python3            # Debian's: the one with python3-aiohttp/-httpx
 TIME=/usr/bin/time
 CURL=/usr/bin/curl
@@ -334,6 +335,14 @@ run_tool() {
     aiohttp|httpx|pycurl)
       measure "$w" "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$log" jsonl "$o" "$mark" -- \
         "$PY" "$HERE/peer_$tool.py" -c "$c" -o "$o" --total-timeout $((tmo - 5)) "$OUT/$name.urls" ;;
+    flurry-py|flurry-py-uvloop|flurry-py-sync)
+      if [ ! -d "$FLURRY_PY" ]; then [ "$run" = 1 ] && missing_row "$w" "$tool" "$n" "$c" "no Python package in $FLURRY_PY"; return; fi
+      local pyflag=()
+      [ "$tool" = flurry-py-uvloop ] && pyflag=(--uvloop)
+      [ "$tool" = flurry-py-sync ] && pyflag=(--sync)
+      measure "$w" "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$log" jsonl "$o" "$mark" -- \
+        env PYTHONPATH="$FLURRY_PY" "$PY" "$HERE/peer_flurry_py.py" "${pyflag[@]}" -c "$c" -o "$o" \
+        --total-timeout $((tmo - 5)) "$OUT/$name.urls" ;;
     aiohttp-uvloop)
       measure "$w" "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$log" jsonl "$o" "$mark" -- \
         "$PY" "$HERE/peer_aiohttp.py" --uvloop -c "$c" -o "$o" --total-timeout $((tmo - 5)) \
@@ -512,7 +521,8 @@ first_line() { local o; o=$("$@" 2>&1 </dev/null); printf '%s\n' "${o%%$'\n'*}";
 START=$SECONDS
 say "W1 throughput: $W1_N GETs of /doc.json at concurrency $W1_C, $RUNS run(s)"
 make_inputs w1 /doc.json "$W1_N"
-workload W1 w1 "$W1_N" "$W1_C" "$DOC_MARK" flurry flurry-template curl pycurl aiohttp aiohttp-uvloop \
+workload W1 w1 "$W1_N" "$W1_C" "$DOC_MARK" flurry flurry-template flurry-py flurry-py-uvloop \
+  flurry-py-sync curl pycurl aiohttp aiohttp-uvloop \
   httpx wrk
 
 say "W1 overhead: $W1O_N GETs of /doc.json, flurry plain vs ${LIMITS[*]} (limits that never bind), $W1O_RUNS run(s)"
@@ -525,11 +535,11 @@ workload W2 w2 "$W2_N" "$W2_C" "$DELAY_MARK" flurry curl pycurl aiohttp aiohttp-
 
 say "W3 scale: $W3_SMALL_N and $W3_N GETs at concurrency $W3_C (peak RSS)"
 make_inputs w3s /doc.json "$W3_SMALL_N"
-workload W3s w3s "$W3_SMALL_N" "$W3_C" "$DOC_MARK" flurry curl pycurl aiohttp aiohttp-uvloop httpx
+workload W3s w3s "$W3_SMALL_N" "$W3_C" "$DOC_MARK" flurry flurry-py curl pycurl aiohttp aiohttp-uvloop httpx
 make_inputs w3 /doc.json "$W3_N"
 # the python peers are slow at the big N (httpx ~1k req/s: minutes per run):
 # aiohttp gets BENCH_W3_PEER_RUNS runs, httpx only with BENCH_W3_SLOW=1.
-w3_tools=(flurry curl pycurl "aiohttp:$W3_PEER_RUNS" "aiohttp-uvloop:$W3_PEER_RUNS")
+w3_tools=(flurry flurry-py curl pycurl "aiohttp:$W3_PEER_RUNS" "aiohttp-uvloop:$W3_PEER_RUNS")
 if [ "$W3_SLOW" = 1 ]; then
   w3_tools+=("httpx:$W3_PEER_RUNS")
 elif want httpx; then

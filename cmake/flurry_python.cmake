@@ -54,9 +54,9 @@ if(FLURRY_PYTHON)
   add_custom_target(flurry_python_files ALL DEPENDS ${py_copied})
   add_dependencies(flurry_python flurry_python_files)
 
-  set(FLURRY_PYTHON_INSTALL_DIR
-      ${CMAKE_INSTALL_PREFIX}/lib/python${FLURRY_PYTHON_VERSION}/dist-packages
-      CACHE PATH "Where make install puts the flurry package")
+  # Relative: under the install prefix, also one given to cmake --install.
+  set(FLURRY_PYTHON_INSTALL_DIR lib/python${FLURRY_PYTHON_VERSION}/dist-packages
+      CACHE STRING "Where make install puts the flurry package (relative: under the prefix)")
   install(TARGETS flurry_python LIBRARY DESTINATION ${FLURRY_PYTHON_INSTALL_DIR}/flurry)
   install(FILES ${FLURRY_PYTHON_SOURCES} DESTINATION ${FLURRY_PYTHON_INSTALL_DIR}/flurry)
 endif()

@@ -29,6 +29,8 @@ struct flurry__stream {
   int frame_rc;    /* this attempt: what ended the framer (FRAME_*) */
   int reconnects;
   struct curl_slist *hdrs; /* this attempt's request headers */
+  int paused;              /* flurry_request_pause: refuse the next bytes */
+  int curl_paused;         /* bytes were refused: libcurl holds them, paused */
 };
 
 static int on_record(void *ud, const flurry_stream_record *rec) {
@@ -172,6 +174,7 @@ int flurry__stream_headers(flurry__stream *s, const struct curl_slist *base,
 }
 
 void flurry__stream_configure(flurry_client *c, flurry_request *req, CURL *e, double now) {
+  req->stream->curl_paused = 0; /* a new transfer: libcurl holds nothing */
   flurry__stream *s = req->stream;
   flurry__framer_reset(&s->fr);
   s->decided = s->active = s->not_sse = 0;
@@ -222,9 +225,26 @@ int flurry__stream_wants_body(flurry_request *req) {
 size_t flurry__stream_body(flurry_request *req, const char *data, size_t len) {
   flurry__stream *s = req->stream;
   if (s->not_sse)
-    return 0; /* not an event stream: abort (reported at the end) */
+    return 0;      /* not an event stream: abort (reported at the end) */
+  if (s->paused) { /* flurry_request_pause: libcurl keeps these bytes, reads no more */
+    s->curl_paused = 1;
+    return CURL_WRITEFUNC_PAUSE;
+  }
   s->frame_rc = flurry__framer_feed(&s->fr, data, len);
   return s->frame_rc == FRAME_OK ? len : 0;
+}
+
+FLURRY_API int flurry_request_pause(flurry_request *req, int paused) {
+  if (req == NULL || req->stream == NULL || req->state != REQ_RUNNING || req->easy == NULL)
+    return FLURRY_EINVALID;
+  flurry__stream *s = req->stream;
+  s->paused = paused != 0;
+  if (paused || !s->curl_paused)
+    return FLURRY_OK; /* the body hook refuses the next bytes (CURL_WRITEFUNC_PAUSE) */
+  /* libcurl hands back the bytes it kept from inside the call (the record
+   * callback may run from here) and re-arms its timer itself. */
+  s->curl_paused = 0;
+  return curl_easy_pause(req->easy, CURLPAUSE_CONT) == CURLE_OK ? FLURRY_OK : FLURRY_EINTERNAL;
 }
 
 /* ---- the end of an attempt ---- */

@@ -134,6 +134,21 @@ typedef enum flurry_stream_reconnect {
 FLURRY_API int flurry_request_set_stream_opt(flurry_request *req, flurry_stream_opt opt,
                                              int64_t value);
 
+/* Pauses (paused 1) or resumes (0) the reading of a running stream:
+ * back-pressure for a consumer slower than the server. Once paused, the
+ * next bytes that arrive are left to libcurl (CURL_WRITEFUNC_PAUSE) and
+ * nothing more is read from the connection (the server's writes block
+ * once the socket buffers are full): memory stays bounded. Records of the
+ * read being framed when the call is made (at most one read, 16 KiB)
+ * still reach the record callback. On a resume, the bytes libcurl kept are
+ * framed from inside the call (the record callback may run before it
+ * returns). The idle timeout does not fire while paused; the deadline
+ * still does; an SSE reconnect keeps the pause. May be called from the
+ * record callback. Returns 0, FLURRY_EINVALID (not a stream, or not
+ * running: queued, waiting to reconnect, done) or FLURRY_EINTERNAL
+ * (libcurl refused the resume). */
+FLURRY_API int flurry_request_pause(flurry_request *req, int paused);
+
 /* Ends the stream at the first record whose data is exactly `data` (SSE:
  * the event's data; LINES: the line; NDJSON: the compact value, so a
  * sentinel must be valid JSON there): that record is not given to the

@@ -198,8 +198,9 @@ class _Base:
         """As _submit, but a URL the engine refuses becomes an error value."""
         try:
             return self._submit(item, token)
-        except ValueError as e:
-            return InvalidRequestError(str(e), url=getattr(item, "url", item))
+        except InvalidRequestError as e:
+            e.url = getattr(item, "url", item)
+            return e
 
     def _window_size(self, window):
         w = window or self._window or 2 * self._concurrency
@@ -239,11 +240,18 @@ class AsyncClient(_Base):
     ``async with flurry.AsyncClient(...) as client:``; leaving the block
     cancels what is still in flight and closes the client.
 
+    It runs on the running asyncio loop, in its own thread: the engine's
+    libuv backend fd is watched with loop.add_reader and its next timer
+    with loop.call_at; when either fires, one uv_run(UV_RUN_NOWAIT) runs.
+    No helper thread, no polling: plain asyncio, uvloop and uvicorn alike.
+
     Requests: get/post/put/patch/delete/head/options/request return a
     Response (a 4xx/5xx too: call raise_for_status()); a transport failure
     raises the flurry.Error of its kind (flurry.TimeoutError is also the
     builtin TimeoutError). Cancelling the awaiting task cancels the request
-    in the engine. gather() and map() return errors as values.
+    in the engine. gather() and map() return errors as values;
+    paginate(), stream() and websocket() cover pages, NDJSON/SSE/lines
+    streams (with back-pressure) and WebSockets.
     """
 
     def __init__(self, base_url=None, **kwargs):
@@ -356,18 +364,23 @@ class AsyncClient(_Base):
         return await self.request("POST", url, **kw)
 
     async def put(self, url, **kw):
+        """PUT url: a Response (see request())."""
         return await self.request("PUT", url, **kw)
 
     async def patch(self, url, **kw):
+        """PATCH url: a Response (see request())."""
         return await self.request("PATCH", url, **kw)
 
     async def delete(self, url, **kw):
+        """DELETE url: a Response (see request())."""
         return await self.request("DELETE", url, **kw)
 
     async def head(self, url, **kw):
+        """HEAD url: a Response (see request())."""
         return await self.request("HEAD", url, **kw)
 
     async def options(self, url, **kw):
+        """OPTIONS url: a Response (see request())."""
         return await self.request("OPTIONS", url, **kw)
 
     # ---- many requests ----
@@ -435,15 +448,21 @@ class AsyncClient(_Base):
             if inflight and not self._engine.closed:
                 self._kick()
 
-    async def stream(self, url, kind="lines", *, method="GET", max_record=None, **kw):
+    async def stream(self, url, kind="lines", *, method="GET", max_record=None, buffer=1000,
+                     **kw):
         """Yields the records of a streamed response as they arrive:
         kind="lines" (str per line), "ndjson" (one parsed JSON value per
         line) or "sse" (flurry.Event per Server-Sent Event; reconnects with
-        Last-Event-ID). Nothing of the body is kept. A failure raises the
+        Last-Event-ID). Nothing of the body is kept. Back-pressure: when
+        `buffer` records wait for a consumer slower than the server, the
+        transfer pauses (flurry_request_pause: nothing more is read from the
+        connection) until they are consumed. A failure raises the
         flurry.Error of its kind; leaving the loop early stops the stream."""
         mode = _STREAMS.get(kind)
         if mode is None:
             raise ValueError(f"kind must be one of {sorted(_STREAMS)} (got {kind!r})")
+        if not isinstance(buffer, int) or buffer < 1:
+            raise ValueError(f"buffer must be an int >= 1 (got {buffer!r})")
         if max_record is not None and (not isinstance(max_record, int) or max_record < 16):
             raise ValueError(f"max_record must be an int >= 16 (got {max_record!r})")
         loop = self._bind()
@@ -461,8 +480,14 @@ class AsyncClient(_Base):
                 q.items.clear()
                 recs = r._take_records()
                 if recs:
+                    paused = len(recs) >= buffer and r._pause(True)
                     for rec in recs:
                         yield _record(mode, rec)
+                        if not paused and r._backlog() >= buffer:
+                            paused = r._pause(True)
+                    if paused:
+                        r._pause(False)
+                        self._kick()
                 if r.done:
                     recs = r._take_records()
                     for rec in recs or ():

@@ -76,6 +76,10 @@ class InternalError(Error):
     kind = "internal"
 
 
+from . import _flurry  # noqa: E402
+
+_flurry._set_invalid_request(InvalidRequestError)  # what the engine raises for a bad request
+
 BY_KIND = {cls.kind: cls for cls in (ConnectError, DNSError, TLSError, TimeoutError, ResetError,
                                       HTTPStatusError, ProtocolError, TooLargeError,
                                       CancelledError, StreamError, InvalidRequestError,

@@ -60,6 +60,9 @@ struct EngineObject {
 static PyTypeObject Engine_Type;
 static PyTypeObject Response_Type;
 static PyObject *FlurryError; /* _flurry.error: raised for library refusals */
+/* Raised for a request the library refuses (bad URL, method, header):
+ * flurry.InvalidRequestError once the package set it, a ValueError. */
+static PyObject *InvalidRequest;
 
 /* ---- helpers ---- */
 
@@ -337,6 +340,17 @@ static PyObject *Response_get_content(ResponseObject *r, void *c) {
   return r->content;
 }
 
+/* The body decoded as UTF-8, strictly (UnicodeDecodeError otherwise):
+ * straight from the C buffer, no bytes object in between (json()). */
+static PyObject *Response_utf8(ResponseObject *r, PyObject *unused) {
+  (void)unused;
+  if (resp_ready(r) != 0)
+    return NULL;
+  size_t len = 0;
+  const char *body = flurry_response_body(r->resp, &len);
+  return PyUnicode_DecodeUTF8(body, (Py_ssize_t)len, NULL);
+}
+
 static PyObject *Response_get_elapsed(ResponseObject *r, void *c) {
   (void)c;
   if (resp_ready(r) != 0)
@@ -450,6 +464,25 @@ static PyObject *Response_cancel(ResponseObject *r, PyObject *unused) {
   Py_RETURN_TRUE;
 }
 
+/* A stream: _pause(True) stops reading (flurry_request_pause), _pause(False)
+ * reads on. False when the stream is not running (nothing to pause). */
+static PyObject *Response_pause(ResponseObject *r, PyObject *arg) {
+  int paused = PyObject_IsTrue(arg);
+  if (paused < 0)
+    return NULL;
+  if (r->req == NULL || r->engine == NULL)
+    Py_RETURN_FALSE;
+  if (engine_check(r->engine) != 0)
+    return NULL;
+  return PyBool_FromLong(flurry_request_pause(r->req, paused) == FLURRY_OK);
+}
+
+/* Records received and not yet taken. */
+static PyObject *Response_backlog(ResponseObject *r, PyObject *unused) {
+  (void)unused;
+  return PyLong_FromSsize_t(r->records ? PyList_GET_SIZE(r->records) : 0);
+}
+
 /* A stream: stop at the next record (complete, not cancelled). */
 static PyObject *Response_stop(ResponseObject *r, PyObject *unused) {
   (void)unused;
@@ -495,9 +528,12 @@ static PyMethodDef Response_methods[] = {
     {"stream_info", (PyCFunction)Response_stream_info, METH_NOARGS,
      "(records, reconnects, end) of a stream, or None."},
     {"_take_records", (PyCFunction)Response_take_records, METH_NOARGS, NULL},
+    {"_utf8", (PyCFunction)Response_utf8, METH_NOARGS, NULL},
     {"_cancel", (PyCFunction)Response_cancel, METH_NOARGS, NULL},
     {"_stop", (PyCFunction)Response_stop, METH_NOARGS, NULL},
     {"_ended", (PyCFunction)Response_ended, METH_NOARGS, NULL},
+    {"_pause", (PyCFunction)Response_pause, METH_O, NULL},
+    {"_backlog", (PyCFunction)Response_backlog, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef Response_members[] = {{"_cache", T_OBJECT, offsetof(ResponseObject, cache), 0,
@@ -841,7 +877,7 @@ static int apply_headers(flurry_request *req, PyObject *headers) {
     if (rc != FLURRY_OK) {
       Py_DECREF(seq);
       if (rc == FLURRY_EINVALID)
-        PyErr_Format(PyExc_ValueError,
+        PyErr_Format(InvalidRequest,
                      "invalid header %R: a name must be an HTTP token and a value must hold "
                      "no CR, LF or other control character",
                      PySequence_Fast_GET_ITEM(seq, i));
@@ -885,7 +921,7 @@ static flurry_request *build_request(const char *method, const char *url, PyObje
   int rc = flurry_request_new(&req, method, url);
   if (rc != FLURRY_OK) {
     if (rc == FLURRY_EINVALID)
-      PyErr_Format(PyExc_ValueError,
+      PyErr_Format(InvalidRequest,
                    "invalid request %s %s: the method must be an HTTP token and the URL must "
                    "hold no space or control character",
                    method, url);
@@ -984,7 +1020,7 @@ static PyObject *Engine_submit(EngineObject *e, PyObject *const *args, Py_ssize_
     r->engine = NULL;
     Py_DECREF(r);
     if (rc == FLURRY_EINVALID)
-      return PyErr_Format(PyExc_ValueError,
+      return PyErr_Format(InvalidRequest,
                           "invalid URL %R: not an absolute http(s) URL with a host (a relative "
                           "one needs the client's base_url)",
                           args[1]);
@@ -1272,8 +1308,19 @@ static PyObject *mod_errors(PyObject *m, PyObject *unused) {
   return out;
 }
 
+static PyObject *mod_set_invalid_request(PyObject *m, PyObject *cls) {
+  (void)m;
+  if (!PyType_Check(cls) ||
+      !PyType_IsSubtype((PyTypeObject *)cls, (PyTypeObject *)PyExc_ValueError))
+    return PyErr_Format(PyExc_TypeError, "a subclass of ValueError is needed");
+  Py_INCREF(cls);
+  Py_SETREF(InvalidRequest, cls);
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"options", mod_options, METH_NOARGS, "The library's option table."},
+    {"_set_invalid_request", mod_set_invalid_request, METH_O, NULL},
     {"errors", mod_errors, METH_NOARGS, "The library's error kinds."},
     {"webhook_verify", mod_webhook_verify, METH_VARARGS,
      "webhook_verify(scheme, secrets, signature, id, "
@@ -1299,6 +1346,8 @@ PyMODINIT_FUNC PyInit__flurry(void) {
   if (m == NULL)
     return NULL;
   FlurryError = PyErr_NewException("flurry._flurry.error", NULL, NULL);
+  Py_INCREF(PyExc_ValueError);
+  InvalidRequest = PyExc_ValueError;
   if (FlurryError == NULL || PyModule_AddObjectRef(m, "error", FlurryError) < 0 ||
       PyModule_AddObjectRef(m, "Engine", (PyObject *)&Engine_Type) < 0 ||
       PyModule_AddObjectRef(m, "Response", (PyObject *)&Response_Type) < 0 ||

@@ -7,6 +7,7 @@ from . import _flurry
 from ._errors import HTTPStatusError, from_response
 
 _HTTP = "http"
+_decode = _json.JSONDecoder().decode  # what json.loads(str) does without keywords
 
 
 class Headers(Mapping):
@@ -91,7 +92,16 @@ class Response(_flurry.Response):
             return self.content.decode("utf-8", "replace")
 
     def json(self, **kw):
-        """The body parsed as JSON (json.loads)."""
+        """The body parsed as JSON (json.loads; UTF-8, as RFC 8259 says,
+        decoded straight from the C buffer; UTF-16/32 or a BOM still
+        work)."""
+        if not kw:
+            try:
+                s = self._utf8()
+            except UnicodeDecodeError:
+                s = None
+            if s is not None and not s.startswith("\ufeff"):
+                return _decode(s)
         return _json.loads(self.content, **kw)
 
     @property

@@ -117,8 +117,12 @@ class TestErrors(AsyncBase):
             await self.c.get("http://no-such-host.invalid/", connect_timeout=2)
 
     async def test_invalid_url(self):
-        with self.assertRaises(ValueError):
+        with self.assertRaisesRegex(flurry.InvalidRequestError, "not an absolute http"):
             await self.c.get("ftp://127.0.0.1/")
+        with self.assertRaises(ValueError):  # InvalidRequestError is one
+            await self.c.get("http://127.0.0.1/a b")
+        with self.assertRaisesRegex(flurry.InvalidRequestError, "invalid header"):
+            await self.c.get("http://127.0.0.1/", headers={"Bad Name": "x"})
 
 
 class TestBadArguments(unittest.IsolatedAsyncioTestCase):
@@ -148,6 +152,16 @@ class TestBadArguments(unittest.IsolatedAsyncioTestCase):
         flurry.AsyncClient(rate="3000/min", host_rate=5, breaker_cooldown=1, verify=False,
                            http_version="1.1", retry_jitter="decorrelated",
                            secret_headers=["X-Api-Key"])
+
+    def test_help_shows_docstrings(self):
+        import pydoc
+        text = pydoc.render_doc(flurry.AsyncClient, renderer=pydoc.plaintext)
+        for word in ("add_reader", "gather(self, requests)", "errors as values",
+                     "map(self, requests", "paginate(self, url", "stream(self, url",
+                     "websocket(self, url", "Cancelling the awaiting task"):
+            self.assertIn(word, text)
+        self.assertIn("case-insensitive", pydoc.render_doc(flurry.Response,
+                                                           renderer=pydoc.plaintext))
 
     async def test_request_arguments(self):
         async with flurry.AsyncClient() as c:
@@ -305,6 +319,25 @@ class TestStreams(AsyncBase):
         self.assertEqual(len(events), 5)
         self.assertIsInstance(events[0], flurry.Event)
         self.assertEqual(events[0].event, "tick")
+
+    async def test_slow_consumer_pauses_the_transfer(self):
+        """1,000,000 lines; the consumer stops after 10 while the loop turns
+        3,000 times: the records waiting stay near `buffer` (one read more
+        at most), where without back-pressure they pile up by the
+        hundred thousand. Then the rest arrives: nothing lost."""
+        import sys
+        gen = self.c.stream("/lines?n=1000000", kind="lines", buffer=100)
+        n = 0
+        async with contextlib.aclosing(gen):
+            async for _ in gen:
+                n += 1
+                if n == 10:
+                    before = sys.getallocatedblocks()
+                    for _ in range(3000):
+                        await asyncio.sleep(0)
+                    grown = sys.getallocatedblocks() - before
+                    self.assertLess(grown, 20000)
+        self.assertEqual(n, 1000000)
 
 
 class TestPaginateWebSocket(AsyncBase):
