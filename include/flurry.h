@@ -23,6 +23,7 @@
 #include "flurry/request.h"
 #include "flurry/response.h"
 #include "flurry/client.h"
+#include "flurry/cache.h"
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
 #include "flurry/ws.h"

@@ -38,7 +38,10 @@
   X(BREAKER_THRESHOLD, "breaker_threshold", 5, 0, 1000000, 1)                                      \
   X(BREAKER_COOLDOWN_MS, "breaker_cooldown_ms", 5000, 1, 3600 * 1000LL, 1)                         \
   X(MAX_PAGES, "max_pages", 0, 0, INT64_MAX / 4, 0)                                                \
-  X(SECRET_NAME_HEURISTIC, "secret_name_heuristic", 0, 0, 1, 1)
+  X(SECRET_NAME_HEURISTIC, "secret_name_heuristic", 0, 0, 1, 1)                                    \
+  X(CACHE_MODE, "cache_mode", FLURRY_CACHE_USE, FLURRY_CACHE_USE, FLURRY_CACHE_OFFLINE, 0)         \
+  X(CACHE_TTL_MS, "cache_ttl_ms", 0, 0, 3650 * DAY_MS, 0)                                          \
+  X(CACHE_MAX_BYTES, "cache_max_bytes", 0, 0, (int64_t)1 << 50, 1)
 
 static const flurry_opt_info rows[FLURRY_OPT_COUNT_] = {
 #define ROW(e, name, def, min, max, client_only)                                                   \
