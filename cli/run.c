@@ -582,6 +582,10 @@ int cli_run(int argc, char **argv) {
       uv_run(&r->loop, UV_RUN_ONCE);
       r->in_turn = 0;
     }
+    /* A stale-while-revalidate answer's background revalidation: let it
+     * refresh the cache before the command exits (cancelled by a signal). */
+    if (r->o.cache && !r->stopping)
+      flurry_client_run(r->client);
     out_flush(r);
     cli_out_sync(r->out);
     if (r->progress_on && r->progress_tty)
