@@ -417,11 +417,15 @@ static int vary_match(const flurry__cache_entry *e, void *ud) {
   return memcmp(h, e->vary, FLURRY_CACHE_KEY) == 0;
 }
 
-/* Answers req from its stored entry (already in its response). */
+/* Answers req from its stored entry (already in its response). The
+ * entry's use is written down only when something evicts by it
+ * (FLURRY_OPT_CACHE_MAX_BYTES): an update rewrites the entry's page. */
 static void answer(flurry_client *c, flurry_request *req, int status) {
   flurry__cache_req *cr = req->cache;
-  flurry__store_touch(c->cache->store, cr->key, cr->stored->vary);
-  flush_soon(c->cache);
+  if (c->opts.v[FLURRY_OPT_CACHE_MAX_BYTES] > 0) {
+    flurry__store_touch(c->cache->store, cr->key, cr->stored->vary);
+    flush_soon(c->cache);
+  }
   cr->role = ROLE_ANSWERED;
   cr->status = status;
   flurry__complete(c, req);
