@@ -457,14 +457,14 @@ static void revalidate_later(flurry_client *c, const flurry_request *req) {
     flurry_request_free(bg);
 }
 
-static void offline_miss(flurry_client *c, flurry_request *req) {
+static void offline_miss(flurry_client *c, flurry_request *req, int status) {
   flurry__response_set_error(req->resp, FLURRY_ECONNECT,
                              "offline: the cache has no answer for this request");
   req->resp->detail = FLURRY_DETAIL_CACHE_MISS;
   fl_free(req->resp->effective_url);
   req->resp->effective_url = fl_strdup(flurry__target_url(req));
   req->cache->role = ROLE_ANSWERED;
-  req->cache->status = FLURRY_CACHE_MISS;
+  req->cache->status = status;
   flurry__complete(c, req);
 }
 
@@ -508,10 +508,14 @@ int flurry__cache_intercept(flurry_client *c, flurry_request *req) {
   cr->req = req;
   cr->status = FLURRY_CACHE_BYPASS;
   fl_list_init(&cr->followers);
-  if (!cacheable_request(c, req) || make_keys(c, req, cr) != FLURRY_OK)
-    return 0;
-  cr->status = FLURRY_CACHE_MISS;
   int64_t mode = flurry__opt(req, &c->opts, FLURRY_OPT_CACHE_MODE);
+  if (!cacheable_request(c, req) || make_keys(c, req, cr) != FLURRY_OK) {
+    if (mode != FLURRY_CACHE_OFFLINE)
+      return 0;
+    offline_miss(c, req, FLURRY_CACHE_BYPASS); /* offline: nothing is sent */
+    return 1;
+  }
+  cr->status = FLURRY_CACHE_MISS;
   look_up(c, req, cr);
   double now = wall_now();
   if (cr->stored) {
@@ -527,11 +531,11 @@ int flurry__cache_intercept(flurry_client *c, flurry_request *req) {
       }
     }
   } else if (mode == FLURRY_CACHE_OFFLINE) {
-    offline_miss(c, req);
+    offline_miss(c, req, FLURRY_CACHE_MISS);
     return 1;
   }
   if (mode == FLURRY_CACHE_OFFLINE) { /* the stored copy could not be served */
-    offline_miss(c, req);
+    offline_miss(c, req, FLURRY_CACHE_MISS);
     return 1;
   }
   cr->request_time = now;

@@ -53,9 +53,11 @@ typedef enum flurry_cache_mode {
   FLURRY_CACHE_USE = 0,     /* RFC 9111 (default) */
   FLURRY_CACHE_SKIP = 1,    /* neither read nor write the cache */
   FLURRY_CACHE_REFRESH = 2, /* revalidate a stored response even if fresh */
-  FLURRY_CACHE_OFFLINE = 3  /* only the cache, fresh or stale; a miss fails
-                               at once with FLURRY_ECONNECT, detail
-                               FLURRY_DETAIL_CACHE_MISS */
+  FLURRY_CACHE_OFFLINE = 3  /* only the cache, fresh or stale; a miss (or
+                               a request the cache cannot answer, such as a
+                               POST) fails at once with FLURRY_ECONNECT,
+                               detail FLURRY_DETAIL_CACHE_MISS: nothing is
+                               sent */
 } flurry_cache_mode;
 
 /* Gives the client a cache: the SQLite file at `path` (copied; created

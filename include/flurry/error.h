@@ -95,7 +95,7 @@ typedef enum flurry_err {
   X(SUBMIT, "submit",                                                                              \
     "a chain's page was refused: the client is closing, no memory, or too "                        \
     "many pages to remember (the refusal's error)")                                                \
-  X(STOPPED, "stopped", "a chain was stopped by flurry_request_chain_stop (FLURRY_OK)")          \
+  X(STOPPED, "stopped", "a chain was stopped by flurry_request_chain_stop (FLURRY_OK)")            \
   X(CACHE_MISS, "cache_miss",                                                                      \
     "FLURRY_CACHE_OFFLINE: the cache holds no answer; nothing was sent (FLURRY_ECONNECT)")
 

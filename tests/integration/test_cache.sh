@@ -177,6 +177,9 @@ test_bypass_offline_refresh_ttl() {
   check "--offline miss: connect error, detail cache_miss, nothing sent" \
     "$(jq -r '[.cache,.error.kind,.error.detail,.attempts]|join(" ")' <<<"$out")" "miss connect cache_miss 0"
   check "--offline: never reaches the origin" "$(hits never-seen)" 0
+  out=$(echo "$u" | F --cache "$DB" --offline -X POST)
+  check "--offline: a POST is not sent either (bypass, cache_miss)" \
+    "$(jq -r '[.cache,.error.detail,.attempts]|join(" ")' <<<"$out") $(hits opts)" "bypass cache_miss 0 4"
   u="$BASE/cache/stale-offline?etag=1&cc=max-age%3D0"
   echo "$u" | F --cache "$DB" > /dev/null
   check "--offline: a stale entry is served, marked stale" \
