@@ -648,6 +648,20 @@ static int store(flurry_client *c, flurry_request *req, flurry__cache_entry *e) 
   return 1;
 }
 
+/* After the origin answered (or failed): resp becomes the stored
+ * response, keeping what the attempts were; its followers may share it. */
+static void serve_stored(flurry_client *c, flurry_request *req, flurry_response *resp, int status) {
+  flurry__cache_req *cr = req->cache;
+  int attempts = resp->attempts;
+  flurry_timings t = resp->timings;
+  if (fill_from(c, req, resp, cr->stored, wall_now()) == FLURRY_OK) {
+    cr->status = status;
+    cr->share = 1;
+  }
+  resp->attempts = attempts;
+  resp->timings = t;
+}
+
 /* A 304 to a revalidation: the stored response with the new headers. */
 static void revalidated(flurry_client *c, flurry_request *req, flurry_response *resp) {
   flurry__cache_req *cr = req->cache;
@@ -664,14 +678,7 @@ static void revalidated(flurry_client *c, flurry_request *req, flurry_response *
   cr->stored->nhdrs = n;
   cr->stored->meta.response_time = wall_now();
   cr->stored->meta.initial_age = 0;
-  int attempts = resp->attempts;
-  flurry_timings t = resp->timings;
-  if (fill_from(c, req, resp, cr->stored, wall_now()) == FLURRY_OK) {
-    cr->status = FLURRY_CACHE_REVALIDATED;
-    cr->share = 1;
-  }
-  resp->attempts = attempts;
-  resp->timings = t;
+  serve_stored(c, req, resp, FLURRY_CACHE_REVALIDATED);
   store(c, req, e);
 }
 
@@ -692,14 +699,7 @@ static void settle(flurry_client *c, flurry_request *req, flurry_response *resp)
   }
   if (cr->stored && resp->err != FLURRY_ECANCELLED &&
       flurry__cache_stale_on_error(&cr->stored->meta, wall_now())) {
-    int attempts = resp->attempts;
-    flurry_timings t = resp->timings;
-    if (fill_from(c, req, resp, cr->stored, wall_now()) == FLURRY_OK) {
-      cr->status = FLURRY_CACHE_STALE;
-      cr->share = 1;
-    }
-    resp->attempts = attempts;
-    resp->timings = t;
+    serve_stored(c, req, resp, FLURRY_CACHE_STALE);
   }
 }
 

@@ -15,6 +15,11 @@ ctl() { curl -s "$BASE/cache-ctl/$1?$2" > /dev/null; }
 # cache_of: the "cache" member of each record, space separated.
 cache_of() { jq -r '.cache' | tr '\n' ' ' | sed 's/ $//'; }
 now() { date +%s; }
+# second URL: stores URL (a first run), then the cache member of a second.
+second() {
+  echo "$1" | F --cache "$DB" > /dev/null
+  echo "$1" | F --cache "$DB" | cache_of
+}
 
 test_miss_then_hit() {
   local u="$BASE/cache/fresh?etag=1&cc=max-age%3D3600"
@@ -45,8 +50,7 @@ test_collapsing() {
 
 test_no_store_no_cache() {
   local u="$BASE/cache/nostore?etag=1&cc=no-store"
-  echo "$u" | F --cache "$DB" > /dev/null
-  check "no-store: never stored (miss again)" "$(echo "$u" | F --cache "$DB" | cache_of)" miss
+  check "no-store: never stored (miss again)" "$(second "$u")" miss
   check "no-store: both reached the origin" "$(hits nostore)" 2
   u="$BASE/cache/nocache?etag=1&cc=max-age%3D3600%2C%20no-cache"
   echo "$u" | F --cache "$DB" > /dev/null
@@ -68,24 +72,18 @@ test_validators() {
     "$(echo "$u" | F --cache "$DB" | jq -r '[.cache,.body.version]|join(" ")')" "revalidated 1"
   local lm=$(($(now) - 3600))
   u="$BASE/cache/lm?lm=$lm&cc=max-age%3D0"
-  echo "$u" | F --cache "$DB" > /dev/null
-  check "stale with Last-Modified: If-Modified-Since, 304" \
-    "$(echo "$u" | F --cache "$DB" | cache_of)" revalidated
+  check "stale with Last-Modified: If-Modified-Since, 304" "$(second "$u")" revalidated
   check "validators: every use reached the origin" "$(($(hits etag) + $(hits lm)))" 6
 }
 
 test_expires_age_heuristic() {
   local t; t=$(now)
   local u="$BASE/cache/exp?etag=1&expires=$((t + 86400))"
-  echo "$u" | F --cache "$DB" > /dev/null
-  check "Expires tomorrow: a hit" "$(echo "$u" | F --cache "$DB" | cache_of)" hit
+  check "Expires tomorrow: a hit" "$(second "$u")" hit
   u="$BASE/cache/expired?etag=1&expires=$((t - 86400))"
-  echo "$u" | F --cache "$DB" > /dev/null
-  check "Expires yesterday: revalidated" "$(echo "$u" | F --cache "$DB" | cache_of)" revalidated
+  check "Expires yesterday: revalidated" "$(second "$u")" revalidated
   u="$BASE/cache/aged?etag=1&cc=max-age%3D600&age=700"
-  echo "$u" | F --cache "$DB" > /dev/null
-  check "Age 700 > max-age 600: stale at once, revalidated" \
-    "$(echo "$u" | F --cache "$DB" | cache_of)" revalidated
+  check "Age 700 > max-age 600: stale at once, revalidated" "$(second "$u")" revalidated
   u="$BASE/cache/heur?lm=$((t - 100 * 86400))"
   echo "$u" | F --cache "$DB" > /dev/null
   check "no freshness given, Last-Modified 100 days ago: 10 days fresh (heuristic)" \
@@ -93,36 +91,31 @@ test_expires_age_heuristic() {
   echo "$u" | F --cache "$DB" --headers | jq -r '.headers.age' > "$WORK/age"
   check "a hit says its Age" "$(grep -cE '^[0-9]+$' "$WORK/age")" 1
   u="$BASE/cache/heur0?lm=$((t + 86400))"
-  echo "$u" | F --cache "$DB" > /dev/null
-  check "Last-Modified in the future: no heuristic freshness" \
-    "$(echo "$u" | F --cache "$DB" | cache_of)" revalidated
+  check "Last-Modified in the future: no heuristic freshness" "$(second "$u")" revalidated
   check "hits at the origin: 1 + 2 + 2 + 1 + 2" \
     "$(($(hits exp) + $(hits expired) + $(hits aged) + $(hits heur) + $(hits heur0)))" 8
 }
 
 test_stale_rules() {
-  local u="$BASE/cache/sie?etag=1&cc=max-age%3D0%2C%20stale-if-error%3D3600"
-  echo "$u" | F --cache "$DB" > /dev/null
-  ctl sie down=1
-  local out; out=$(echo "$u" | F --cache "$DB")
+  # after_change KEY CTL CC FIELDS: stores /cache/KEY, changes it (CTL), then
+  # FIELDS of the next answer.
+  after_change() {
+    local u="$BASE/cache/$1?etag=1&cc=$3"
+    echo "$u" | F --cache "$DB" > /dev/null
+    ctl "$1" "$2"
+    echo "$u" | F --cache "$DB" | jq -r "[$4]|join(\" \")"
+  }
   check "origin down (503), stale-if-error: the stored answer, marked stale" \
-    "$(jq -r '[.cache,.status,.body.version,has("error")]|join(" ")' <<<"$out")" "stale 200 0 false"
-  u="$BASE/cache/mr?etag=1&cc=max-age%3D0%2C%20must-revalidate%2C%20stale-if-error%3D3600"
-  echo "$u" | F --cache "$DB" > /dev/null
-  ctl mr down=1
-  out=$(echo "$u" | F --cache "$DB")
+    "$(after_change sie down=1 'max-age%3D0%2C%20stale-if-error%3D3600' '.cache,.status,.body.version,has("error")')" \
+    "stale 200 0 false"
   check "must-revalidate: never stale, the 503 goes through" \
-    "$(jq -r '[.cache,.status]|join(" ")' <<<"$out")" "miss 503"
-  u="$BASE/cache/plain503?etag=1&cc=max-age%3D0"
-  echo "$u" | F --cache "$DB" > /dev/null
-  ctl plain503 down=1
-  check "no stale-if-error: the 503" "$(echo "$u" | F --cache "$DB" | jq .status)" 503
-  u="$BASE/cache/swr?etag=1&cc=max-age%3D0%2C%20stale-while-revalidate%3D3600"
-  echo "$u" | F --cache "$DB" > /dev/null
-  ctl swr bump=1
-  out=$(echo "$u" | F --cache "$DB")
+    "$(after_change mr down=1 'max-age%3D0%2C%20must-revalidate%2C%20stale-if-error%3D3600' '.cache,.status')" \
+    "miss 503"
+  check "no stale-if-error: the 503" "$(after_change plain503 down=1 'max-age%3D0' .status)" 503
   check "stale-while-revalidate: stale at once, no wait for the origin" \
-    "$(jq -r '[.cache,.attempts,.body.version]|join(" ")' <<<"$out")" "stale 0 0"
+    "$(after_change swr bump=1 'max-age%3D0%2C%20stale-while-revalidate%3D3600' '.cache,.attempts,.body.version')" \
+    "stale 0 0"
+  local u="$BASE/cache/swr?etag=1&cc=max-age%3D0%2C%20stale-while-revalidate%3D3600"
   check "stale-while-revalidate: revalidated in the background before exit" "$(hits swr)" 2
   check "stale-while-revalidate: the next one gets what it fetched" \
     "$(echo "$u" | F --cache "$DB" | jq .body.version)" 1
@@ -139,8 +132,7 @@ test_vary() {
     "$(echo "$u" | F --cache "$DB" | cache_of)" miss
   check "Vary: 3 requests reached the origin" "$(hits vary)" 3
   u="$BASE/cache/vstar?cc=max-age%3D3600&vary=*"
-  echo "$u" | F --cache "$DB" > /dev/null
-  check "Vary: * is never stored" "$(echo "$u" | F --cache "$DB" | cache_of)" miss
+  check "Vary: * is never stored" "$(second "$u")" miss
 }
 
 test_credentials() {
@@ -185,8 +177,7 @@ test_bypass_offline_refresh_ttl() {
   check "--offline: a stale entry is served, marked stale" \
     "$(echo "$u" | F --cache "$DB" --offline | cache_of)" stale
   u="$BASE/cache/ttl"
-  echo "$u" | F --cache "$DB" > /dev/null
-  check "no freshness, no validator: not stored" "$(echo "$u" | F --cache "$DB" | cache_of)" miss
+  check "no freshness, no validator: not stored" "$(second "$u")" miss
   echo "$u" | F --cache "$DB" --cache-ttl 1h > /dev/null
   check "--cache-ttl 1h: fresh whatever the server said" "$(echo "$u" | F --cache "$DB" | cache_of)" hit
   check "ttl: 3 reached the origin" "$(hits ttl)" 3
