@@ -28,8 +28,8 @@ static const char schema[] =
     " swr REAL NOT NULL, sie REAL NOT NULL, flags INTEGER NOT NULL,"
     " size INTEGER NOT NULL, used INTEGER NOT NULL,"
     " PRIMARY KEY(key, vary));"
-    "CREATE INDEX entries_used ON entries(used);"
-    "PRAGMA application_id = 1718383225;" /* APP_ID */
+    "CREATE INDEX entries_used ON entries(used, size);" /* eviction reads only it */
+    "PRAGMA application_id = 1718383225;"               /* APP_ID */
     "PRAGMA user_version = 1;";
 
 #define COLS                                                                                       \
@@ -104,10 +104,19 @@ static int create_schema(sqlite3 *db, int64_t *app) {
 /* Checks what the file is before anything is written to it. */
 static int check_file(sqlite3 *db, char *msg, size_t n) {
   int64_t app = 0, ver = 0, tables = 0;
-  /* The first read: a file that is not SQLite fails here (SQLITE_NOTADB). */
-  if (query_int(db, "PRAGMA application_id", &app) != SQLITE_OK ||
-      query_int(db, "PRAGMA user_version", &ver) != SQLITE_OK ||
-      query_int(db, "SELECT count(*) FROM sqlite_master", &tables) != SQLITE_OK) {
+  /* The first read: a file that is not SQLite fails here (SQLITE_NOTADB).
+   * One read transaction: another process creating the schema meanwhile
+   * is seen whole or not at all. */
+  int rc = exec(db, "BEGIN");
+  if (rc == SQLITE_OK)
+    rc = query_int(db, "PRAGMA application_id", &app);
+  if (rc == SQLITE_OK)
+    rc = query_int(db, "PRAGMA user_version", &ver);
+  if (rc == SQLITE_OK)
+    rc = query_int(db, "SELECT count(*) FROM sqlite_master", &tables);
+  if (!sqlite3_get_autocommit(db))
+    exec(db, "COMMIT");
+  if (rc != SQLITE_OK) {
     snprintf(msg, n, "not a flurry cache: %s", sqlite3_errmsg(db));
     return FLURRY_EINVALID;
   }
