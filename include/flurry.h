@@ -24,8 +24,11 @@
 #include "flurry/response.h"
 #include "flurry/client.h"
 #include "flurry/cache.h"
+#include "flurry/cookies.h"
+#include "flurry/status.h"
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
+#include "flurry/webhook.h"
 #include "flurry/ws.h"
 #include "flurry/version.h" /* FLURRY_VERSION, generated */
 

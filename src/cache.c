@@ -18,6 +18,7 @@
 #include "response_int.h"
 #include "sched_int.h"
 #include "secret_int.h"
+#include "transfer_int.h"
 
 struct flurry__cache {
   flurry_client *c;
@@ -382,6 +383,10 @@ static int copy_response(flurry_response *dst, const flurry_response *src) {
 /* ---- before the origin ---- */
 
 static int cacheable_request(flurry_client *c, const flurry_request *req) {
+  /* Cookies from the client's jar (cookie.c) are added by libcurl after the
+   * request is keyed: its answer may be anyone's. */
+  if (c->cookies != NULL)
+    return 0;
   if ((strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) || req->has_body ||
       req->stream || flurry__opt(req, &c->opts, FLURRY_OPT_CACHE_MODE) == FLURRY_CACHE_SKIP)
     return 0;
@@ -705,19 +710,33 @@ static void settle(flurry_client *c, flurry_request *req, flurry_response *resp)
 
 /* The leader is done: those collapsed on it share a cached answer, or go
  * to the origin themselves (its answer was not one to share). */
+/* The leader was cancelled (flurry_request_cancel, or everything is): its
+ * first follower takes over, the others wait on it. It starts at once, in
+ * the run list: a cancel_all still going finds it there. */
+static void promote(flurry_client *c, flurry__cache_req *lead) {
+  flurry__cache_req *f = FL_CONTAINER(fl_list_pop_front(&lead->followers), flurry__cache_req, link);
+  fl_list_init(&f->link);
+  while (!fl_list_empty(&lead->followers))
+    fl_list_push_back(&f->followers, fl_list_pop_front(&lead->followers));
+  f->role = fl_map_insert(&c->cache->inflight, ckey_hash(f->ckey), &f) == FL_OK ? ROLE_LEADER
+                                                                                : ROLE_ORIGIN;
+  f->request_time = wall_now();
+  flurry__start(c, f->req);
+}
+
 static void release_followers(flurry_client *c, flurry__cache_req *lead, flurry_response *resp) {
-  int share = lead->share && resp->err != FLURRY_ECANCELLED;
+  if (resp->err == FLURRY_ECANCELLED && !fl_list_empty(&lead->followers)) {
+    promote(c, lead);
+    return;
+  }
+  int share = lead->share;
   int shared_status = lead->status == FLURRY_CACHE_STALE ? FLURRY_CACHE_STALE : FLURRY_CACHE_HIT;
   while (!fl_list_empty(&lead->followers)) {
     flurry__cache_req *f = FL_CONTAINER(fl_list_pop_front(&lead->followers), flurry__cache_req,
                                         link);
     flurry_request *fr = f->req;
     fl_list_init(&f->link);
-    if (resp->err == FLURRY_ECANCELLED) {
-      f->role = ROLE_ANSWERED;
-      f->status = FLURRY_CACHE_MISS;
-      flurry__cancel(c, fr);
-    } else if (share) {
+    if (share) {
       copy_response(fr->resp, resp);
       f->role = ROLE_ANSWERED;
       f->status = shared_status;

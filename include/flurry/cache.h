@@ -13,8 +13,11 @@
  * credentials (Authorization, Cookie, the client's secret headers:
  * flurry_header_is_secret) is keyed by a SHA-256 of them: it is never
  * answered with another credential's response, and no credential, URL
- * or Set-Cookie is written to the file in clear. Identical cacheable
- * requests in flight at once share one origin request (collapsing).
+ * or Set-Cookie is written to the file in clear. A client with cookies
+ * (FLURRY_OPT_COOKIES, flurry_client_add_cookie) bypasses the cache:
+ * libcurl adds the jar's Cookie line, which the cache cannot key by.
+ * Identical cacheable requests in flight at once share one origin request
+ * (collapsing).
  * FLURRY_OPT_CACHE_MAX_BYTES evicts the least recently used entries;
  * responses over FLURRY_OPT_MAX_RESPONSE_BYTES are never stored.
  *

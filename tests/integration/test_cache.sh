@@ -153,6 +153,10 @@ test_credentials() {
   check "nothing secret in the file: tokens, cookies, Set-Cookie, URLs" \
     "$(cat "$DB" "$DB-wal" 2> /dev/null | grep -acE 'token-AAA|token-BBB|key-CCC|key-DDD|cookie-EEE|cookie-FFF|mock-secret|/cache/auth')" 0
   check "credentials: all but the same credential's hit reached the origin" "$(hits auth)" 7
+  u="$BASE/cache/jar?cc=max-age%3D3600"
+  echo "$u" | F --cache "$DB" --cookies > /dev/null
+  check "--cookies (libcurl's jar): the cache is bypassed" \
+    "$(echo "$u" | F --cache "$DB" -b 'sid=jar-GGG' | cache_of) $(hits jar)" "bypass 2"
 }
 
 test_bypass_offline_refresh_ttl() {

@@ -197,19 +197,28 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
     f->by_status[cs]++;
   if (cs == FLURRY_CACHE_HIT) { /* the shared answer, whole */
     size_t len;
-    assert_non_null(strstr(flurry_response_body(resp, &len), "\"hits\":1"));
+    assert_non_null(strstr(flurry_response_body(resp, &len), "\"version\":0"));
     assert_int_equal(flurry_response_status(resp), 200);
     assert_int_equal(flurry_response_attempts(resp), 0);
   }
   flurry_response_free(resp);
 }
 
-static void submit(fixture *f, const char *method, const char *path) {
+static flurry_request *submit(fixture *f, const char *method, const char *path) {
   char url[256];
   snprintf(url, sizeof url, "http://127.0.0.1:%u%s", f->port[0], path);
   flurry_request *req;
   assert_int_equal(flurry_request_new(&req, method, url), FLURRY_OK);
   assert_int_equal(flurry_client_submit(f->c, req, on_done, f), FLURRY_OK);
+  return req;
+}
+
+/* Until the scheduler's 0 ms timer ran: a leader and its followers. */
+static void until_running(fixture *f, size_t n) {
+  for (int i = 0; i < 100 && f->c->running < n; i++)
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(f->c->running, n);
+  assert_int_equal(flurry__sched_check(f->c), 0);
 }
 
 static double origin_hits(fixture *f, const char *key) {
@@ -243,15 +252,30 @@ static void test_cache_cancel_collapsed(void **state) {
   fixture *f = *state;
   for (int i = 0; i < 4; i++)
     submit(f, "GET", "/cache/k2?cc=max-age%3D600");
-  for (int i = 0; i < 100 && f->c->running < 4; i++)
-    uv_run(&f->loop, UV_RUN_NOWAIT); /* the scheduler's 0 ms timer: leader and followers */
-  assert_int_equal(f->c->running, 4);
-  assert_int_equal(flurry__sched_check(f->c), 0);
+  until_running(f, 4);
   assert_int_equal(flurry_client_cancel_all(f->c), FLURRY_OK);
   assert_int_equal(f->done, 4);
   assert_int_equal(f->cancelled, 4);
   assert_int_equal(flurry__sched_check(f->c), 0);
   assert_int_equal(flurry_client_pending(f->c), 0);
+}
+
+/* The leader alone cancelled: the first follower asks the origin in its
+ * place and the last one gets its answer. */
+static void test_cache_cancel_leader_promotes(void **state) {
+  fixture *f = *state;
+  flurry_request *lead = submit(f, "GET", "/cache/k3?cc=max-age%3D600");
+  submit(f, "GET", "/cache/k3?cc=max-age%3D600");
+  submit(f, "GET", "/cache/k3?cc=max-age%3D600");
+  until_running(f, 3);
+  assert_int_equal(flurry_request_cancel(lead), FLURRY_OK);
+  assert_int_equal(f->cancelled, 1);
+  assert_int_equal(flurry__sched_check(f->c), 0);
+  assert_int_equal(flurry_client_run(f->c), FLURRY_OK);
+  assert_int_equal(f->done, 3);
+  assert_int_equal(f->cancelled, 1);
+  assert_int_equal(f->by_status[FLURRY_CACHE_MISS], 2); /* the cancelled one, and its heir */
+  assert_int_equal(f->by_status[FLURRY_CACHE_HIT], 1);
 }
 
 int main(void) {
@@ -264,6 +288,7 @@ int main(void) {
       cmocka_unit_test(test_cache_stale_extensions),
       cmocka_unit_test_setup_teardown(test_cache_collapses_identical_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cache_cancel_collapsed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cache_cancel_leader_promotes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
