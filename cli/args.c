@@ -679,7 +679,25 @@ static const opt_row table[] = {
        "(e.g. '[DONE]'; not written; end: sentinel)",
        set_stream_until),
     TEXT("      (a stream has no --timeout: --idle-timeout and --deadline bound it)\n"
-         "\nLong jobs:\n"),
+         "\nHTTP cache (RFC 9111; one SQLite file shared by runs and processes):\n"),
+    FLD("cache", 0, "FILE",
+        "answer GET and HEAD from FILE while fresh, revalidate\n"
+        "stale ones (a 304 serves the stored body), store what\n"
+        "the server allows; \":memory:\" for this run only.\n"
+        "Records get \"cache\": hit, revalidated, miss, stale\n"
+        "or bypass",
+        str_field, cache),
+    LIB("cache-ttl", 0, "DUR", "keep responses fresh for DUR whatever the server says",
+        lib_duration, CACHE_TTL_MS),
+    LIBN("offline", 0, NULL,
+         "only the cache, fresh or stale; a miss is an error\n"
+         "(connect, detail cache_miss)",
+         lib_flag, CACHE_MODE, FLURRY_CACHE_OFFLINE),
+    LIBN("refresh", 0, NULL, "revalidate every stored response, fresh or not", lib_flag, CACHE_MODE,
+         FLURRY_CACHE_REFRESH),
+    LIB("cache-max", 0, "SIZE", "evict the least recently used entries past SIZE", lib_size,
+        CACHE_MAX_BYTES),
+    TEXT("\nLong jobs:\n"),
     FLD("resume", 0, NULL,
         "with -o FILE: skip requests FILE already holds (kill\n"
         "the run any time, run it again: nothing lost, nothing\n"
@@ -831,6 +849,11 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   }
   if (o->retry_failed)
     o->resume = 1;
+  uint64_t cache_opts = ((uint64_t)1 << FLURRY_OPT_CACHE_MODE) |
+                        ((uint64_t)1 << FLURRY_OPT_CACHE_TTL_MS) |
+                        ((uint64_t)1 << FLURRY_OPT_CACHE_MAX_BYTES);
+  if (o->cache == NULL && (o->opt_set & cache_opts))
+    return usage_error("--cache-ttl, --offline, --refresh and --cache-max go with --cache FILE");
   if (o->fsync_mode < 0)
     o->fsync_mode = o->output && strcmp(o->output, "-") != 0 ? FSYNC_BATCH : FSYNC_NEVER;
   if (o->reorder_window == 0)

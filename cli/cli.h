@@ -78,6 +78,7 @@ typedef struct cli_opts {
   const char *output;  /* NULL or "-" = stdout */
   const char *base_url;
   const char *cacert;
+  const char *cache; /* --cache FILE (the HTTP cache) */
   const char *control;
   cli_header *headers;
   size_t nheaders;

@@ -154,6 +154,9 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) 
     if (rc == FL_OK)
       rc = cli_json_str_redacted(out, eff);
   }
+  int cached = flurry_response_cache(resp);
+  if (rc == FL_OK && cached != FLURRY_CACHE_NONE)
+    rc = fl_buf_printf(out, ",\"cache\":\"%s\"", flurry_cache_status_name(cached));
   if (rc == FL_OK)
     rc = cli_stream_put_info(out, resp);
   if (rc == FL_OK && ro->with_headers && status)

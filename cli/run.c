@@ -313,6 +313,20 @@ static int mark_secrets(run *r) {
   return 0;
 }
 
+/* --cache FILE: a file that is not a flurry cache is refused (exit 2),
+ * never written. */
+static int open_cache(run *r) {
+  char msg[512];
+  int rc = flurry_client_set_cache(r->client, r->o.cache, msg, sizeof msg);
+  if (rc == FLURRY_ENOMEM)
+    return cli_nomem("--cache");
+  if (rc != FLURRY_OK) {
+    cli_warn("--cache '%s': %s", r->o.cache, msg);
+    return 2;
+  }
+  return 0;
+}
+
 static int configure_client(run *r) {
   cli_opts *o = &r->o;
   flurry_client_set(r->client, FLURRY_OPT_MAX_IN_FLIGHT, o->concurrency);
@@ -341,6 +355,8 @@ static int configure_client(run *r) {
   }
   if (o->cacert && flurry_client_set_ca_file(r->client, o->cacert) != FLURRY_OK)
     return cli_nomem("--cacert");
+  if (o->cache && (rc = open_cache(r)) != 0)
+    return rc;
   for (size_t i = 0; i < o->nheaders; i++) {
     /* Credentials go on each request, as its origin allows (tree.c). */
     rc = o->headers[i].secret
@@ -668,6 +684,10 @@ int cli_run(int argc, char **argv) {
       uv_run(&r->loop, UV_RUN_ONCE);
       r->in_turn = 0;
     }
+    /* A stale-while-revalidate answer's background revalidation: let it
+     * refresh the cache before the command exits (cancelled by a signal). */
+    if (r->o.cache && !r->stopping)
+      flurry_client_run(r->client);
     out_flush(r);
     cli_out_sync(r->out);
     if (r->progress_on && r->progress_tty)

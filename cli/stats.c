@@ -17,6 +17,8 @@ struct cli_stats {
   uint64_t record_errors; /* failed records with no failed request behind them */
   uint64_t by_detail[16]; /* by details[] */
   uint64_t counts[COUNT_KINDS_];
+  uint64_t by_cache[FLURRY_CACHE_BYPASS + 1]; /* flurry_cache_status */
+  uint64_t origin_saved;                      /* answered with no origin request */
   uint64_t hist[HIST_BUCKETS];
   uint64_t nlat;
   double max_ms;
@@ -68,6 +70,23 @@ static int bucket(double ms) {
   return b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b;
 }
 
+/* Where the answer came from, with --cache. */
+static void count_cache(cli_stats *s, const flurry_response *resp) {
+  int cs = flurry_response_cache(resp);
+  if (cs <= FLURRY_CACHE_NONE || cs > FLURRY_CACHE_BYPASS)
+    return;
+  s->by_cache[cs]++;
+  if ((cs == FLURRY_CACHE_HIT || cs == FLURRY_CACHE_STALE) && flurry_response_attempts(resp) == 0)
+    s->origin_saved++;
+}
+
+static uint64_t cache_total(const cli_stats *s) {
+  uint64_t n = 0;
+  for (int i = FLURRY_CACHE_HIT; i <= FLURRY_CACHE_BYPASS; i++)
+    n += s->by_cache[i];
+  return n;
+}
+
 void cli_stats_add(cli_stats *s, const flurry_response *resp) {
   s->done++;
   if (resp == NULL) {
@@ -90,6 +109,7 @@ void cli_stats_add(cli_stats *s, const flurry_response *resp) {
     attempts -= si.reconnects;
   if (attempts > 1)
     s->retries += (uint64_t)(attempts - 1);
+  count_cache(s, resp);
   flurry_timings t;
   flurry_response_timings(resp, &t);
   s->hist[bucket(t.elapsed_ms)]++;
@@ -184,6 +204,13 @@ void cli_stats_summary(const cli_stats *s, FILE *f, uint64_t blank_lines) {
         fprintf(f, ", errors %s: %llu", details[d], (unsigned long long)s->by_detail[d]);
     fputc('\n', f);
   }
+  if (cache_total(s)) {
+    fputs("  cache:", f);
+    for (int i = FLURRY_CACHE_HIT; i <= FLURRY_CACHE_BYPASS; i++)
+      fprintf(f, "%s %s %llu", i > FLURRY_CACHE_HIT ? "," : "", flurry_cache_status_name(i),
+              (unsigned long long)s->by_cache[i]);
+    fprintf(f, "; origin requests saved: %llu\n", (unsigned long long)s->origin_saved);
+  }
   if (s->nlat)
     fprintf(f, "  latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", percentile(s, 0.50),
             percentile(s, 0.90), percentile(s, 0.99), s->max_ms);
@@ -223,6 +250,13 @@ void cli_stats_json(const cli_stats *s, fl_buf *out) {
       fl_buf_printf(out, "%s\"%s\":%llu", sep, details[d], (unsigned long long)s->by_detail[d]);
       sep = ",";
     }
+  }
+  if (cache_total(s)) {
+    fl_buf_puts(out, "},\"cache\":{");
+    for (int i = FLURRY_CACHE_HIT; i <= FLURRY_CACHE_BYPASS; i++)
+      fl_buf_printf(out, "\"%s\":%llu,", flurry_cache_status_name(i),
+                    (unsigned long long)s->by_cache[i]);
+    fl_buf_printf(out, "\"origin_saved\":%llu", (unsigned long long)s->origin_saved);
   }
   fl_buf_printf(out,
                 "},\"invalid_input_lines\":%llu,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"

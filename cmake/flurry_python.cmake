@@ -66,7 +66,7 @@ endif()
 # In the sanitizer build the extension is ASan + UBSan: the runtimes are
 # preloaded into python3 (leak detection off: the interpreter keeps memory
 # on purpose at exit; the tests check memory themselves).
-set(FLURRY_PYTHON_TESTS async 120 gateway 120 sync 120 webhooks 30)
+set(FLURRY_PYTHON_TESTS async 120 cache 60 gateway 120 sync 120 webhooks 30)
 if(FLURRY_BUILD_TESTS AND FLURRY_PYTHON)
   enable_testing()
   set(py_env PYTHONPATH=${FLURRY_PYTHON_DIR}:${CMAKE_CURRENT_SOURCE_DIR}/tests/python

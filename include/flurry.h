@@ -23,6 +23,7 @@
 #include "flurry/request.h"
 #include "flurry/response.h"
 #include "flurry/client.h"
+#include "flurry/cache.h"
 #include "flurry/cookies.h"
 #include "flurry/status.h"
 #include "flurry/paginate.h"

@@ -21,6 +21,7 @@ typedef struct mock_server {
   uv_loop_t *loop;
   mock_table *flaky;  /* key -> attempts seen */
   mock_table *limits; /* "ip|key rate burst" -> token bucket */
+  mock_table *cache;  /* /cache/{key}: origin hits, version; "!key": down */
   mock_table *faults; /* hash of a seeded URL -> requests seen */
   uint64_t rng;       /* state of the unseeded fault draws */
   fl_list ws;         /* open WebSocket connections (mock_ws.c) */
@@ -95,6 +96,8 @@ int mock_defer(mock_server *m, httpd_req *req, int64_t ms, mock_fire_cb fire);
 
 void mock_status(mock_server *m, httpd_req *req, const char *arg); /* mock_routes.c */
 void mock_flaky(mock_server *m, httpd_req *req, const char *arg);  /* mock_keyed.c */
+void mock_cache(mock_server *m, httpd_req *req, const char *arg);  /* mock_cache.c */
+void mock_cache_ctl(mock_server *m, httpd_req *req, const char *arg);
 void mock_limited(mock_server *m, httpd_req *req, const char *arg);
 void mock_reset(mock_server *m, httpd_req *req, const char *arg); /* mock_faults.c */
 void mock_truncated(mock_server *m, httpd_req *req, const char *arg);

@@ -373,6 +373,14 @@ static const struct route {
      " 429 + Retry-After past it, RateLimit-*, RateLimit, RateLimit-Policy and"
      " X-RateLimit-* headers [?rate=R (10/s)&burst=B (R)&key=K"
      "&status=429|403 (403: GitHub style, no Retry-After)]"},
+    {"/cache/", 1, mock_cache,
+     "GET  /cache/{key}          a cacheable resource; counts the requests that reach it"
+     " per key [?etag=1 (ETag \"key-vN\")&lm=T (Last-Modified: Unix T + N)"
+     "&cc=V (Cache-Control)&expires=T&age=A&vary=H (Vary: H, its value in the body)"
+     "&status=S&pad=P (bytes)]; If-None-Match / If-Modified-Since -> 304; Set-Cookie"},
+    {"/cache-ctl/", 1, mock_cache_ctl,
+     "GET  /cache-ctl/{key}      {hits, version, down} of /cache/{key}, not counted"
+     " [?bump=1: new version&down=1|0: /cache/{key} answers 503&reset=1: hits to 0]"},
     {"/reset", 0, mock_reset,
      "ANY  /reset                reset the connection (TCP RST), no answer"
      " [?after=N: after the headers and N body bytes]"},

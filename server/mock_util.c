@@ -19,7 +19,8 @@ int mock_init(mock_server *m, uv_loop_t *loop) {
   m->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32);
   if (mock_table_new(&m->flaky, MOCK_MAX_KEYS) == 0 &&
       mock_table_new(&m->limits, MOCK_MAX_KEYS) == 0 &&
-      mock_table_new(&m->faults, MOCK_MAX_KEYS) == 0)
+      mock_table_new(&m->faults, MOCK_MAX_KEYS) == 0 &&
+      mock_table_new(&m->cache, MOCK_MAX_KEYS) == 0)
     return 0;
   mock_free(m);
   return -1;
@@ -29,7 +30,8 @@ void mock_free(mock_server *m) {
   mock_table_free(m->flaky);
   mock_table_free(m->limits);
   mock_table_free(m->faults);
-  m->flaky = m->limits = m->faults = NULL;
+  mock_table_free(m->cache);
+  m->flaky = m->limits = m->faults = m->cache = NULL;
 }
 
 /* ---- sending ------------------------------------------------------------ */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache_int.h"
 #include "cookie_int.h"
 #include "glue_int.h"
 #include "host_int.h"
@@ -371,6 +372,7 @@ FLURRY_API void flurry_client_free(flurry_client *c) {
     return;
   c->closing = 1; /* callbacks of the cancelled cannot submit more */
   flurry__cancel_all(c, 0);
+  flurry__cache_close(c); /* writes what is queued */
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
   flurry__glue_close(c);

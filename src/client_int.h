@@ -44,6 +44,7 @@ struct flurry_response {
   flurry_attempt log[FLURRY_ATTEMPT_LOG];
   int streamed; /* stream.c: a streamed request's figures */
   flurry_stream_info stream;
+  int cache; /* cache.c: a flurry_cache_status */
 };
 
 /* A submitted request's state. Only flurry__req_set_state (sched.c)
@@ -61,6 +62,8 @@ typedef struct flurry__host flurry__host;     /* below */
 typedef struct flurry__stream flurry__stream; /* stream.c */
 typedef struct flurry__sock flurry__sock;     /* glue_int.h */
 struct flurry__chain;                         /* paginate.c */
+struct flurry__cache;                         /* cache.c */
+struct flurry__cache_req;                     /* cache.c */
 struct flurry__glue_cb;                       /* glue_int.h */
 
 /* Called by flurry__complete instead of the request's callback, when set
@@ -117,8 +120,9 @@ struct flurry_request {
   int no_secrets;  /* a page at another origin: no credential headers */
   void *page_data; /* flurry_request_set_page_data: this page's user data */
   int has_page_data;
-  int cancel_pending; /* flurry_request_cancel from inside libcurl: next turn */
-  int graphql;        /* graphql.c: 0, or 1 + FLURRY_GRAPHQL_* flags << 1 */
+  int cancel_pending;              /* flurry_request_cancel from inside libcurl: next turn */
+  int graphql;                     /* graphql.c: 0, or 1 + FLURRY_GRAPHQL_* flags << 1 */
+  struct flurry__cache_req *cache; /* cache.c: looked up (NULL: not yet, or no cache) */
 };
 
 /* The request whose link n is (NULL: NULL), for the queue, park and run
@@ -210,6 +214,7 @@ struct flurry_client {
    * could not be watched (then from inside libcurl: result
    * CURLE_OUT_OF_MEMORY, no curl call allowed). */
   void (*done_hook)(flurry_client *c, CURL *easy, CURLcode result);
+  struct flurry__cache *cache; /* flurry_client_set_cache (cache.c), or NULL */
 };
 
 #endif

@@ -7,6 +7,7 @@
 #define FLURRY_INTERNAL_H
 
 #include "bucket_int.h"
+#include "cache_int.h"
 #include "client_int.h"
 #include "cookie_int.h"
 #include "glue_int.h"

@@ -42,7 +42,10 @@
   X(WINDOW_LIMIT, "window_limit", 0, 0, 1000000, 1)                                                \
   X(WINDOW_MS, "window_ms", 1000, 1, 30 * DAY_MS, 1)                                               \
   X(HOST_WINDOW_LIMIT, "host_window_limit", 0, 0, 1000000, 1)                                      \
-  X(HOST_WINDOW_MS, "host_window_ms", 1000, 1, 30 * DAY_MS, 1)
+  X(HOST_WINDOW_MS, "host_window_ms", 1000, 1, 30 * DAY_MS, 1)                                     \
+  X(CACHE_MODE, "cache_mode", FLURRY_CACHE_USE, FLURRY_CACHE_USE, FLURRY_CACHE_OFFLINE, 0)         \
+  X(CACHE_TTL_MS, "cache_ttl_ms", 0, 0, 3650 * DAY_MS, 0)                                          \
+  X(CACHE_MAX_BYTES, "cache_max_bytes", 0, 0, (int64_t)1 << 50, 1)
 
 static const flurry_opt_info rows[FLURRY_OPT_COUNT_] = {
 #define ROW(e, name, def, min, max, client_only)                                                   \

@@ -5,6 +5,7 @@
  * state changes, with its list and counter (docs/internals.md). */
 #include <math.h>
 
+#include "cache_int.h"
 #include "host_int.h"
 #include "request_int.h"
 #include "response_int.h"
@@ -146,6 +147,8 @@ void flurry__complete(flurry_client *c, flurry_request *req) {
     if (resp->err != FLURRY_ECANCELLED)
       flurry__response_set_error(resp, FLURRY_ECANCELLED, "cancelled before completion");
   }
+  if (req->cache) /* a 304 becomes the stored response; collapsed ones answered */
+    flurry__cache_complete(c, req, resp);
   c->in_callback++;
   c->in_complete++;
   if (req->on_complete)
@@ -195,6 +198,8 @@ static void fail_fast(flurry_client *c, flurry_request *req) {
 void flurry__pump(flurry_client *c) {
   size_t max = (size_t)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT];
   while (!fl_list_empty(&c->queue) && c->running < max && !c->closing) {
+    if (flurry__cache_intercept(c, flurry__req_of(fl_list_first(&c->queue))))
+      continue; /* answered from the cache, or waiting on an identical request */
     double now = fl_now_ms(), wait, until;
     if (!flurry__bucket_peek(&c->rate, now, &wait)) {
       flurry__sched_in(c, wait);

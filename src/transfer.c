@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache_int.h"
 #include "cookie_int.h"
 #include "glue_int.h"
 #include "graphql_int.h"
@@ -80,11 +81,13 @@ static void set_method(CURL *e, flurry_request *req) {
  * (CURLOPT_HTTPHEADER; tests/lint/run.sh fails on a second one): the
  * hop's list from redirect.c, which has the credentials and a custom Host
  * stripped after a hop to another origin, and what the request's mode
- * adds to that list (SSE). A mode never starts from the request's own
+ * adds to that list (SSE) and the cache's conditionals. A mode never starts from the request's own
  * headers, so no mode can send credentials across origins. */
 static int set_headers(flurry_client *c, flurry_request *req, CURL *e) {
   const struct curl_slist *l = flurry__hop_headers(c, req);
   int rc = req->stream ? flurry__stream_headers(req->stream, l, &l) : FLURRY_OK;
+  if (rc == FLURRY_OK && req->cache) /* a revalidation's If-None-Match, If-Modified-Since */
+    rc = flurry__cache_headers(req, l, &l);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, l);
   return rc;
 }

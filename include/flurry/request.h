@@ -130,7 +130,18 @@ typedef enum flurry_opt {
    * to 4096 idle hosts). 0 (default) = none. */
   FLURRY_OPT_HOST_WINDOW_LIMIT,
   FLURRY_OPT_HOST_WINDOW_MS, /* Client only. Default 1000. */
-  FLURRY_OPT_COUNT_          /* not an option */
+  /* How a request uses the client's cache (flurry/cache.h): a
+   * flurry_cache_mode, default FLURRY_CACHE_USE. No effect without one. */
+  FLURRY_OPT_CACHE_MODE,
+  /* Freshness lifetime given to responses stored from now on, ms,
+   * whatever Cache-Control, Expires or Last-Modified say (no-store is
+   * still never stored). 0 (default) = the server's. */
+  FLURRY_OPT_CACHE_TTL_MS,
+  /* Client only. The cache's size in bytes (bodies and headers): past it
+   * the least recently used entries are evicted after each batch of
+   * writes. 0 (default) = no limit. */
+  FLURRY_OPT_CACHE_MAX_BYTES,
+  FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
 
 /* What an option is: its name (the enum's suffix in lower case, e.g.

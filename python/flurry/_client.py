@@ -160,7 +160,7 @@ def _record(kind, rec):
 
 class _Base:
     def __init__(self, base_url=None, *, headers=None, secret_headers=(), ca_file=None,
-                 window=None, **options):
+                 window=None, cache=None, **options):
         opts = resolve(options)  # TypeError / ValueError before anything is made
         self._engine = _flurry.Engine(Response)
         for opt, value in opts:
@@ -183,6 +183,8 @@ class _Base:
             self._engine.add_secret_header(name)
         if ca_file is not None:
             self._engine.set_ca_file(str(ca_file))
+        if cache is not None:  # the HTTP cache: a SQLite file, or ":memory:"
+            self._engine.set_cache(str(cache))
 
     build = staticmethod(build)
 
@@ -221,7 +223,14 @@ class AsyncClient(_Base):
     """An asyncio HTTP client on the C engine of flurry.
 
     AsyncClient(base_url=None, *, headers=None, secret_headers=(),
-    ca_file=None, window=None, **options)
+    ca_file=None, window=None, cache=None, **options)
+
+    cache="api.db" (or ":memory:") answers GET and HEAD from an HTTP cache
+    (RFC 9111) in that SQLite file, shared with other clients, processes
+    and the flurry command; cache_mode=1 (skip), 2 (refresh) or 3
+    (offline) and cache_ttl=3600 (s) per client or request,
+    cache_max_bytes per client; Response.cache says where each answer
+    came from.
 
     Every client option of the C library is a keyword, by its name in the
     library's table (max_in_flight, timeout_ms, rate_milli, ...) or a

@@ -311,6 +311,18 @@ static PyObject *Response_get_attempts(ResponseObject *r, void *c) {
   return PyLong_FromLong(flurry_response_attempts(r->resp));
 }
 
+/* Where the answer came from, with a cache: "hit", "revalidated", "miss",
+ * "stale", "bypass"; None without one. */
+static PyObject *Response_get_cache(ResponseObject *r, void *c) {
+  (void)c;
+  if (resp_ready(r) != 0)
+    return NULL;
+  int cs = flurry_response_cache(r->resp);
+  if (cs == FLURRY_CACHE_NONE)
+    Py_RETURN_NONE;
+  return PyUnicode_FromString(flurry_cache_status_name(cs));
+}
+
 static PyObject *Response_get_curl_code(ResponseObject *r, void *c) {
   (void)c;
   if (resp_ready(r) != 0)
@@ -507,6 +519,8 @@ static PyGetSetDef Response_getset[] = {
     {"elapsed", (getter)Response_get_elapsed, NULL, "Seconds from the first attempt to completion.",
      NULL},
     {"attempts", (getter)Response_get_attempts, NULL, "Attempts made (1 = no retry).", NULL},
+    {"cache", (getter)Response_get_cache, NULL,
+     "With a cache: hit, revalidated, miss, stale or bypass; else None.", NULL},
     {"timings", (getter)Response_get_timings, NULL, "Phases of the last attempt, seconds (dict).",
      NULL},
     {"error_code", (getter)Response_get_error_code, NULL, "0, or the flurry error code.", NULL},
@@ -840,6 +854,20 @@ static PyObject *Engine_set_ca_file(EngineObject *e, PyObject *args) {
   Py_RETURN_NONE;
 }
 
+/* The HTTP cache (flurry/cache.h): a file, or ":memory:". */
+static PyObject *Engine_set_cache(EngineObject *e, PyObject *args) {
+  const char *path;
+  char msg[512];
+  if (!PyArg_ParseTuple(args, "s", &path) || engine_check(e) != 0)
+    return NULL;
+  int rc = flurry_client_set_cache(e->client, path, msg, sizeof msg);
+  if (rc == FLURRY_EINVALID)
+    return PyErr_Format(PyExc_ValueError, "cache %R: %s", PyTuple_GET_ITEM(args, 0), msg);
+  if (rc != FLURRY_OK)
+    return raise_rc(rc, "cache");
+  Py_RETURN_NONE;
+}
+
 static PyObject *Engine_add_header(EngineObject *e, PyObject *args) {
   const char *name, *value;
   if (!PyArg_ParseTuple(args, "ss", &name, &value) || engine_check(e) != 0)
@@ -1144,6 +1172,8 @@ static PyMethodDef Engine_methods[] = {
      "set_option(opt, value): a client option by number."},
     {"set_base_url", (PyCFunction)Engine_set_base_url, METH_VARARGS, NULL},
     {"set_ca_file", (PyCFunction)Engine_set_ca_file, METH_VARARGS, NULL},
+    {"set_cache", (PyCFunction)Engine_set_cache, METH_VARARGS,
+     "set_cache(path): the HTTP cache, a SQLite file or \":memory:\"."},
     {"add_header", (PyCFunction)Engine_add_header, METH_VARARGS, NULL},
     {"add_secret_header", (PyCFunction)Engine_add_secret_header, METH_VARARGS, NULL},
     {"submit", (PyCFunction)(void (*)(void))Engine_submit, METH_FASTCALL,

@@ -57,6 +57,8 @@ class Response(_flurry.Response):
     ``status``, ``reason``, ``headers`` (case-insensitive mapping),
     ``content`` (bytes), ``text``, ``json()``, ``url`` (effective, after
     redirects), ``elapsed`` (seconds, all attempts), ``attempts``,
+    ``cache`` (with ``cache=``: "hit", "revalidated", "miss", "stale" or
+    "bypass"; else None),
     ``timings`` (dict of seconds: dns, connect, tls, first_byte, total,
     elapsed), ``raise_for_status()``. When the request failed, ``kind`` is
     the error kind ("ok" otherwise), ``detail`` and ``message`` say more;
