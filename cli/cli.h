@@ -57,6 +57,23 @@ typedef struct cli_join_part {
   const char *template_url;
 } cli_join_part;
 
+/* flurry work (work.c): the options of a worker on Redis Streams. */
+typedef struct cli_work_opts {
+  int on;                 /* the subcommand is `work` */
+  int status;             /* --status: print the group's state, exit */
+  int drain;              /* --drain: exit once the group has nothing left */
+  int rate_shared;        /* --rate-scope shared */
+  int rate_scope_set;     /* --rate-scope given */
+  const char *redis;      /* --redis URL */
+  const char *stream;     /* --stream KEY: the requests */
+  const char *group;      /* --group NAME */
+  const char *results;    /* --results KEY (default STREAM:results) */
+  const char *dead;       /* --dead KEY (default STREAM:dead) */
+  const char *consumer;   /* --consumer NAME (default host-pid) */
+  int64_t claim_after_ms; /* --claim-after DUR */
+  int64_t max_deliveries; /* --max-deliveries N */
+} cli_work_opts;
+
 typedef struct cli_opts {
   cli_level *levels; /* levels[0] always exists after cli_args_parse */
   size_t nlevels;
@@ -103,6 +120,7 @@ typedef struct cli_opts {
   int64_t max_reconnects; /* --max-reconnects N (-1: the default) */
   int64_t sse_retry_ms;   /* --sse-retry DUR (-1: the default) */
   int64_t max_records;    /* --max-records N: stop each stream after N (0: never) */
+  cli_work_opts work;
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed

@@ -26,6 +26,7 @@
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
 #include "flurry/ws.h"
+#include "flurry/admit.h"
 #include "flurry/version.h" /* FLURRY_VERSION, generated */
 
 #endif

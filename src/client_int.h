@@ -198,6 +198,8 @@ struct flurry_client {
    * could not be watched (then from inside libcurl: result
    * CURLE_OUT_OF_MEMORY, no curl call allowed). */
   void (*done_hook)(flurry_client *c, CURL *easy, CURLcode result);
+  flurry_admit_cb admit_cb; /* flurry_client_set_admit (sched.c), NULL: none */
+  void *admit_ud;
 };
 
 #endif
