@@ -46,6 +46,7 @@ typedef struct run {
   int signal_exit;
   int exit_code;
   int finished;
+  int give_up; /* grace over: end without the records the sink still holds */
   int in_turn; /* inside cli_run's uv_run */
 } run;
 
@@ -68,7 +69,10 @@ static void on_check(uv_check_t *h) { out_flush(h->data); }
 /* ---- requests ---- */
 
 static void maybe_finish(run *r) {
-  if ((r->input_done || r->stopping) && r->live == 0 && cli_out_unsettled(r->out) == 0) {
+  /* Records not stored yet (a worker's Redis away): waited for, up to the
+   * grace period after a signal; then they stay pending there. */
+  if ((r->input_done || r->stopping) && r->live == 0 &&
+      (r->give_up || cli_out_unsettled(r->out) == 0)) {
     r->finished = 1; /* the loop in cli_run runs one turn at a time */
     /* From a timer callback, that turn would go on to poll with no timeout
      * left: a request failing at its start (a bad URL) hung the run. Not
@@ -247,6 +251,8 @@ static void on_grace(uv_timer_t *t) {
   fprintf(stderr, "flurry: grace period over: cancelling %zu requests\n",
           flurry_client_pending(r->client));
   flurry_client_cancel_all(r->client);
+  r->give_up = 1;
+  maybe_finish(r);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -271,6 +277,8 @@ static void on_signal(uv_signal_t *h, int signum) {
     return;
   }
   flurry_client_cancel_all(r->client);
+  r->give_up = 1;
+  maybe_finish(r);
 }
 
 /* ---- setup and teardown ---- */

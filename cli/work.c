@@ -129,7 +129,7 @@ static int held_already(cli_work *w, const char *id) {
 static int take_entry(cli_work *w, const redisReply *e) {
   if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING)
     return -1;
-  if (w->history && held_already(w, e->element[0]->str))
+  if (held_already(w, e->element[0]->str))
     return -1;
   const redisReply *f = e->element[1];
   const redisReply *line = NULL;
@@ -201,13 +201,17 @@ static void check_drained(cli_work *w) {
     w->fetching = 1;
 }
 
-static void after_fetch(cli_work *w, size_t before) {
+/* new_read: the answer of a read of new entries (">"), the only one that
+ * tells the stream has nothing more for the group. */
+static void after_fetch(cli_work *w, size_t before, int new_read) {
   if (w->held > before) {
     wake_reader(w);
     return;
   }
-  if (w->o->drain && !w->history)
+  if (w->o->drain && new_read)
     check_drained(w);
+  else if (!new_read)
+    fetch(w); /* a claim or a history page found nothing: on to new entries */
   else
     idle_later(w);
 }
@@ -251,7 +255,7 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv) {
     uv_timer_start(&w->poll_timer, on_poll_timer, 0, 0);
     return;
   }
-  after_fetch(w, before);
+  after_fetch(w, before, !w->history);
 }
 
 static void on_claim(redisAsyncContext *ac, void *reply, void *priv) {
@@ -274,7 +278,7 @@ static void on_claim(redisAsyncContext *ac, void *reply, void *priv) {
   }
   size_t before = w->held;
   take_entries(w, r);
-  after_fetch(w, before);
+  after_fetch(w, before, 0);
 }
 
 static void on_claim_timer(uv_timer_t *t) {
@@ -319,6 +323,48 @@ static void fetch(cli_work *w) {
                         "STREAMS",    w->o->stream, w->history ? w->history_from : ">"};
   if (command(w, on_read, NULL, 9, argv, NULL) == 0)
     w->fetching = 1;
+}
+
+/* ---- keeping held entries ours ---- */
+
+static void on_touched(redisAsyncContext *ac, void *reply, void *priv) {
+  cli_work *w = ac->data;
+  redisReply *r = reply;
+  (void)priv;
+  w->touching = 0;
+  if (r && cli_work__reply_noscript(r))
+    w->store_eval = 1; /* the next touch sends the source */
+}
+
+/* Every claim-after / 3: the entries this worker holds (read, running,
+ * being stored) get their idle time reset, so that only a worker gone
+ * (killed, stopped, cut off) for --claim-after has its entries claimed,
+ * not a slow one. */
+static void on_touch_timer(uv_timer_t *t) {
+  cli_work *w = t->data;
+  if (!connected(w) || w->touching || w->held == 0)
+    return;
+  const char **argv = fl_calloc(6 + w->held, sizeof *argv);
+  if (argv == NULL)
+    return;
+  cli_work__script_head(w, WORK_LUA_TOUCH, w->store_eval, argv);
+  argv[2] = "1";
+  argv[3] = w->o->stream;
+  argv[4] = w->o->group;
+  argv[5] = w->consumer;
+  int n = 6;
+  fl_list *heads[] = {&w->ready, &w->out, &w->store};
+  for (size_t h = 0; h < 3; h++) {
+    fl_list *l;
+    FL_LIST_FOREACH(l, heads[h]) { argv[n++] = job_of(l)->id; }
+  }
+  size_t *lens = fl_calloc((size_t)n, sizeof *lens);
+  for (int i = 0; lens && i < n; i++)
+    lens[i] = strlen(argv[i]);
+  if (lens && redisAsyncCommandArgv(w->ac, on_touched, NULL, n, argv, lens) == REDIS_OK)
+    w->touching = 1;
+  fl_free(lens);
+  fl_free(argv);
 }
 
 /* ---- the source ---- */
@@ -382,6 +428,12 @@ static void on_handle_closed(uv_handle_t *h) { release(h->data); }
 
 static void src_close(void *impl) {
   cli_work *w = impl;
+  if (!w->o_all->quiet)
+    fprintf(stderr,
+            "flurry work: %llu stored, %llu dead-lettered, %llu already stored (duplicates "
+            "skipped), %llu failed and left for another delivery\n",
+            (unsigned long long)w->count[0], (unsigned long long)w->count[1],
+            (unsigned long long)w->count[2], (unsigned long long)w->count[3]);
   w->closing = 1;
   w->wait_cb = NULL;
   if (w->ac) {
@@ -390,7 +442,8 @@ static void src_close(void *impl) {
     redisAsyncFree(ac);
   }
   cli_work__rate_close(w);
-  w->refs += 3;
+  w->refs += 4;
+  uv_close((uv_handle_t *)&w->touch_timer, on_handle_closed);
   uv_close((uv_handle_t *)&w->poll_timer, on_handle_closed);
   uv_close((uv_handle_t *)&w->claim_timer, on_handle_closed);
   uv_close((uv_handle_t *)&w->reconnect_timer, on_handle_closed);
@@ -481,7 +534,10 @@ static void on_stored(redisAsyncContext *ac, void *reply, void *priv) {
     /* not stored: left pending, claimed again after --claim-after */
     warn_reply(w, "storing records", r);
   } else if (r->type == REDIS_REPLY_STRING) {
-    w->count[r->str[0] == 'd' ? 1 : r->str[0] == 'r' ? 0 : 2]++;
+    w->count[strcmp(r->str, "r") == 0     ? 0
+             : strcmp(r->str, "d") == 0   ? 1
+             : strcmp(r->str, "dup") == 0 ? 2
+                                          : 3]++;
   }
   job_free(w, j);
   if (!w->closing) {
@@ -599,6 +655,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
   w->ac = NULL; /* hiredis frees it */
   w->up = 0;
   w->fetching = 0;
+  w->touching = 0;
   if (w->closing)
     return;
   if (!w->down_said) {
@@ -607,6 +664,44 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
     w->down_said = 1;
   }
   reconnect_later(w);
+}
+
+/* hiredis 0.14's libuv adapter drops the poll callback's error status:
+ * libuv reports a reset socket (POLLERR) only that way and stops the
+ * handle, so a Redis killed mid-run left the connection dead and nobody
+ * told. These replace its event hooks with hiredis 1.x's fix: on an error,
+ * read and write as asked, so hiredis sees the failure and disconnects
+ * (then on_disconnect reconnects). Its handle and cleanup stay. */
+static void poll_cb(uv_poll_t *handle, int status, int events) {
+  redisLibuvEvents *p = handle->data;
+  int ev = status ? p->events : events;
+  if (p->context != NULL && (ev & UV_READABLE))
+    redisAsyncHandleRead(p->context);
+  if (p->context != NULL && (ev & UV_WRITABLE))
+    redisAsyncHandleWrite(p->context);
+}
+
+static void poll_events(redisLibuvEvents *p, int add, int ev) {
+  p->events = add ? p->events | ev : p->events & ~ev;
+  if (p->events)
+    uv_poll_start(&p->handle, p->events, poll_cb);
+  else
+    uv_poll_stop(&p->handle);
+}
+
+static void ev_add_read(void *priv) { poll_events(priv, 1, UV_READABLE); }
+static void ev_del_read(void *priv) { poll_events(priv, 0, UV_READABLE); }
+static void ev_add_write(void *priv) { poll_events(priv, 1, UV_WRITABLE); }
+static void ev_del_write(void *priv) { poll_events(priv, 0, UV_WRITABLE); }
+
+static int attach(redisAsyncContext *ac, uv_loop_t *loop) {
+  if (redisLibuvAttach(ac, loop) != REDIS_OK)
+    return -1;
+  ac->ev.addRead = ev_add_read;
+  ac->ev.delRead = ev_del_read;
+  ac->ev.addWrite = ev_add_write;
+  ac->ev.delWrite = ev_del_write;
+  return 0;
 }
 
 static void connect_async(cli_work *w) {
@@ -618,11 +713,12 @@ static void connect_async(cli_work *w) {
     return;
   }
   ac->data = w;
-  if (redisLibuvAttach(ac, w->loop) != REDIS_OK) {
+  if (attach(ac, w->loop) != 0) {
     redisAsyncFree(ac);
     reconnect_later(w);
     return;
   }
+  redisEnableKeepAlive(&ac->c); /* a peer gone without a word is noticed too */
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
   w->ac = ac;
@@ -658,7 +754,11 @@ static void start_timers(cli_work *w) {
   uv_timer_init(w->loop, &w->poll_timer);
   uv_timer_init(w->loop, &w->claim_timer);
   uv_timer_init(w->loop, &w->reconnect_timer);
-  w->poll_timer.data = w->claim_timer.data = w->reconnect_timer.data = w;
+  uv_timer_init(w->loop, &w->touch_timer);
+  w->poll_timer.data = w->claim_timer.data = w->reconnect_timer.data = w->touch_timer.data = w;
+  int64_t touch = w->o->claim_after_ms / 3;
+  touch = touch < 10 ? 10 : touch > 10000 ? 10000 : touch;
+  uv_timer_start(&w->touch_timer, on_touch_timer, (uint64_t)touch, (uint64_t)touch);
   int64_t every = w->o->claim_after_ms / 4;
   every = every < 50 ? 50 : every > 5000 ? 5000 : every;
   uv_timer_start(&w->claim_timer, on_claim_timer, (uint64_t)every, (uint64_t)every);

@@ -173,6 +173,7 @@ static int make_keys(cli_work *w) {
 static int load_scripts(cli_work *w, redisContext *c) {
   w->lua[WORK_LUA_STORE] = work_lua_store;
   w->lua[WORK_LUA_CLAIM] = work_lua_claim;
+  w->lua[WORK_LUA_TOUCH] = work_lua_touch;
   w->lua[WORK_LUA_GCRA] = work_lua_gcra;
   for (int i = 0; i < WORK_LUA_COUNT_; i++) {
     const char *argv[] = {"SCRIPT", "LOAD", w->lua[i]};

@@ -8,7 +8,7 @@
 
 #include "work.h"
 
-enum { WORK_LUA_STORE, WORK_LUA_CLAIM, WORK_LUA_GCRA, WORK_LUA_COUNT_ };
+enum { WORK_LUA_STORE, WORK_LUA_CLAIM, WORK_LUA_TOUCH, WORK_LUA_GCRA, WORK_LUA_COUNT_ };
 
 typedef struct work_rate work_rate; /* work_rate.c */
 
@@ -28,17 +28,17 @@ struct cli_work {
   int down_said;
   double backoff_ms;
   double last_warned_ms;
-  uv_timer_t poll_timer, claim_timer, reconnect_timer;
+  uv_timer_t poll_timer, claim_timer, reconnect_timer, touch_timer;
   fl_list ready, out, store; /* jobs (work.c) */
   size_t held;               /* jobs in all three */
   uint64_t lineno;
   void *current; /* the job the run loop read last */
-  int fetching, claim_due, claim_eval, store_eval;
+  int fetching, claim_due, claim_eval, store_eval, touching;
   int history; /* reading this consumer's own pending entries first */
   char history_from[64];
   int stopped, drained, closing, failed;
   int refs;
-  uint64_t count[3]; /* stored: results, dead, other (dup, retry) */
+  uint64_t count[4]; /* the store script's answers: results, dead, dup, retry */
   void (*wait_cb)(void *);
   void *wait_ud;
   void (*kick)(void *);

@@ -73,6 +73,19 @@ static const char work_lua_claim[] =
     "end\n"
     "return out\n";
 
+/* touch: keeps this worker's entries from looking abandoned: resets the
+ * idle time of those it still owns (XCLAIM JUSTID: no delivery counted),
+ * not of those another worker took over meanwhile.
+ * KEYS: stream. ARGV: group, consumer, then entry ids. */
+static const char work_lua_touch[] =
+    "for i = 3, #ARGV do\n"
+    "  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)\n"
+    "  if p[1] and p[1][2] == ARGV[2] then\n"
+    "    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
+
 /* gcra: one start under a rate shared by every worker (the generic cell
  * rate algorithm: one timestamp per key, the theoretical arrival time).
  * KEYS: the rate's key. ARGV: the interval between starts (microseconds),
