@@ -10,6 +10,7 @@
 /* --help: this text, the table's rows, usage_tail. */
 static const char usage_text[] =
     "Usage: flurry [OPTIONS] [URL-TEMPLATE] < input\n"
+    "       flurry [OPTIONS] URL       one request, when nothing is piped in\n"
     "       flurry mock [--port N]     a local API for tests and demos\n"
     "       flurry listen --port N ... a webhook receiver (flurry listen --help)\n"
     "       flurry ws URL < messages   a WebSocket session as JSON lines (flurry ws --help)\n"
@@ -200,7 +201,9 @@ static int set_jitter(cli_opts *o, const opt_row *r, const char *v) {
     return lib_store(o, r, FLURRY_JITTER_FULL, v);
   if (strcmp(v, "decorrelated") == 0)
     return lib_store(o, r, FLURRY_JITTER_DECORRELATED, v);
-  return bad(r, v, "expected full or decorrelated");
+  if (strcmp(v, "none") == 0)
+    return lib_store(o, r, FLURRY_JITTER_NONE, v);
+  return bad(r, v, "expected full, decorrelated or none");
 }
 
 static int set_stream(cli_opts *o, const opt_row *r, const char *v) {
@@ -220,6 +223,23 @@ static int set_rate_scope(cli_opts *o, const opt_row *r, const char *v) {
     return bad(r, v, "expected local or shared");
   o->work.rate_shared = i;
   o->work.rate_scope_set = 1;
+  return 0;
+}
+
+static int set_reconnect(cli_opts *o, const opt_row *r, const char *v) {
+  static const char *const names[] = {"never", "on-error", "always"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(v, names[i]) == 0) {
+      o->reconnect_mode = FLURRY_RECONNECT_NEVER + i;
+      return 0;
+    }
+  return bad(r, v, "expected never, on-error or always");
+}
+
+static int set_stream_until(cli_opts *o, const opt_row *r, const char *v) {
+  if (*v == '\0')
+    return bad(r, v, "expected the data of the last record, such as [DONE]");
+  o->stream_until = v;
   return 0;
 }
 
@@ -258,6 +278,20 @@ static int add_secret_name(cli_opts *o, const opt_row *r, const char *arg) {
     return nomem("--secret-header");
   o->secret_names = v;
   v[o->nsecret_names++] = arg;
+  return 0;
+}
+
+/* -b NAME=VALUE: the library checks the octets (run.c); the value is a
+ * credential: messages show the name only. */
+static int add_cookie(cli_opts *o, const opt_row *r, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  if (eq == NULL || eq == arg)
+    return bad(r, "***", "expected NAME=VALUE");
+  const char **v = fl_realloc(o->cookies, (o->ncookies + 1) * sizeof *v);
+  if (v == NULL)
+    return nomem("--cookie");
+  o->cookies = v;
+  v[o->ncookies++] = arg;
   return 0;
 }
 
@@ -411,7 +445,10 @@ static const opt_row table[] = {
     LIB("host-burst", 0, "N", NULL, lib_int, HOST_BURST),
     LIB("deadline", 0, "DUR", "whole request, retries and waits included (default none)",
         lib_duration, DEADLINE_MS),
-    LIB("jitter", 0, "KIND", "full (default) or decorrelated backoff", set_jitter, RETRY_JITTER),
+    LIB("jitter", 0, "KIND",
+        "full (default) or decorrelated backoff, or none:\n"
+        "exactly base, 2x, 4x... up to --retry-cap",
+        set_jitter, RETRY_JITTER),
     LIB("retry-budget", 0, "N",
         "retry tokens (a retry costs 5, 10 after a timeout; a\n"
         "success earns 1); 0 = unlimited (default 500)",
@@ -446,6 +483,38 @@ static const opt_row table[] = {
     FLD("attempts", 0, NULL, "include each attempt's status, error and wait", flag_field,
         with_attempts),
     FLD("strict", 0, NULL, "stop at the first bad input line (exit 2)", flag_field, strict),
+    TEXT("\nSessions:\n"),
+    LIBN("cookies", 0, NULL,
+         "remember cookies for the run (libcurl's engine: each\n"
+         "goes only to the site that set it), as a session does",
+         lib_flag, COOKIES, 1),
+    FLD("cookie-jar", 0, "FILE",
+        "the same, loaded from FILE (curl's Netscape format;\n"
+        "missing: empty) and saved to it at the end (mode 0600)",
+        str_field, cookie_jar),
+    FN("cookie", 'b', "NAME=VALUE",
+       "send this cookie (repeatable) to each request's own\n"
+       "origin, never after a redirect to another",
+       add_cookie),
+    TEXT("\nStatus and body rules (LIST: statuses and classes, e.g. 404,409,5xx):\n"),
+    FLD("retry-on", 0, "LIST",
+        "statuses retried (with --retries), instead of\n"
+        "408,429,500,502,503,504",
+        str_field, retry_on),
+    FLD("ok-status", 0, "LIST", "statuses that are data, not errors: ok, exit 0", str_field,
+        ok_status),
+    FLD("fail-if", 0, "EXPR",
+        "a 2xx whose body makes EXPR true fails (http,\n"
+        "detail body_rule): e.g. '.errors' for GraphQL",
+        str_field, fail_if),
+    FLD("strict-json", 0, NULL,
+        "a body declared JSON that does not parse fails\n"
+        "(protocol, bad_json); without it: \"invalid_json\":true",
+        flag_field, strict_json),
+    FLD("fail-fast", 0, NULL,
+        "the first failed request cancels the rest (recorded\n"
+        "as cancelled; lines not read yet are not), exit 1",
+        flag_field, fail_fast),
     TEXT("\nPages, follow-ups, joins (EXPR: jq, compiled before anything is sent):\n"),
     LVL("paginate", 0, "SPEC",
         "follow the pages of each request: link (the Link\n"
@@ -497,6 +566,15 @@ static const opt_row table[] = {
           duration_field, sse_retry_ms, 0, 60000),
     RANGE("max-records", 0, "N", "stop each stream after N records (end: stopped)", int_field,
           max_records, 1, BIG),
+    FN("reconnect", 0, "WHEN",
+       "SSE: never, on-error (not after a clean end) or always\n"
+       "(default). Only GET/HEAD, an Idempotency-Key or\n"
+       "--retry-post are repeated: other streams never reconnect",
+       set_reconnect),
+    FN("stream-until", 0, "DATA",
+       "end each stream at the record whose data is DATA\n"
+       "(e.g. '[DONE]'; not written; end: sentinel)",
+       set_stream_until),
     TEXT("      (a stream has no --timeout: --idle-timeout and --deadline bound it)\n"
          "\nLong jobs:\n"),
     FLD("resume", 0, NULL,
@@ -634,10 +712,15 @@ static int check_levels(cli_opts *o) {
   } else if (o->reduce) {
     return usage_error("--reduce transforms a --join record: it needs --join");
   }
-  if (!o->stream_mode &&
-      (o->max_record || o->max_reconnects >= 0 || o->sse_retry_ms >= 0 || o->max_records))
-    return usage_error("--max-record, --max-reconnects, --sse-retry and --max-records go "
-                       "with --stream");
+  if (!o->stream_mode && (o->max_record || o->max_reconnects >= 0 || o->sse_retry_ms >= 0 ||
+                          o->max_records || o->stream_until))
+    return usage_error("--max-record, --max-reconnects, --sse-retry, --max-records and "
+                       "--stream-until go with --stream");
+  if (o->stream_until &&
+      strlen(o->stream_until) > (size_t)(o->max_record ? o->max_record : 1024 * 1024))
+    return usage_error("--stream-until: longer than a record may be (--max-record)");
+  if (o->reconnect_mode && o->stream_mode != FLURRY_STREAM_SSE)
+    return usage_error("--reconnect goes with --stream sse");
   if (o->stream_mode && (o->tree || o->njoins || o->ordered || o->resume || o->retry_failed))
     return usage_error("--stream writes records as they come: not with --paginate, --items, "
                        "--each, --join, --ordered or --resume");
@@ -705,6 +788,9 @@ void cli_args_free(cli_opts *o) {
   o->nheaders = 0;
   fl_free(o->secret_names);
   o->secret_names = NULL;
+  fl_free(o->cookies);
+  o->cookies = NULL;
+  o->ncookies = 0;
   o->nsecret_names = 0;
   for (size_t i = 0; i < o->njoins; i++)
     fl_free(o->joins[i].name);

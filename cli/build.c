@@ -290,6 +290,27 @@ static const char *level_method(const cli_level *lv, int has_body) {
   return lv->method ? lv->method : has_body ? "POST" : "GET";
 }
 
+/* A follow-up's URL taken whole from a page (a link in it, RFC 3986:
+ * "/x", "x", "../x", "//host/x") resolved against the page's URL
+ * (flurry_url_resolve); an absolute one, or one that does not resolve, is
+ * left as it is (the client then says what is wrong). 0 or FLURRY_ENOMEM. */
+static int resolve_link(const char *base, fl_buf *url) {
+  char probe[1];
+  if (flurry_url_resolve(NULL, url->data, probe, sizeof probe) != FLURRY_EINVALID)
+    return 0;                                 /* absolute already */
+  size_t cap = strlen(base) + url->len + 256; /* dot segments only shorten it */
+  char *abs = fl_malloc(cap);
+  if (abs == NULL)
+    return FLURRY_ENOMEM;
+  int rc = flurry_url_resolve(base, url->data, abs, cap);
+  if (rc == FLURRY_OK) {
+    fl_buf_reset(url);
+    rc = fl_buf_puts(url, abs) == FL_OK ? FLURRY_OK : FLURRY_ENOMEM;
+  }
+  fl_free(abs);
+  return rc == FLURRY_ENOMEM ? rc : 0;
+}
+
 /* The line or value substituted into the URL template (and the -d/--json
  * body); a next link replaces the URL. */
 static int build_template(const cli_src *src, uint64_t lineno, cli_built *bt) {
@@ -310,6 +331,9 @@ static int build_template(const cli_src *src, uint64_t lineno, cli_built *bt) {
   jv_free(parsed);
   if (rc == 0 && bt->error == NULL && url.data && memchr(url.data, '\0', url.len))
     rc = line_error(bt, lineno, "NUL byte in the URL"); /* a value's \u0000 */
+  if (rc == 0 && bt->error == NULL && url.data && src->base && src->url == NULL &&
+      template_whole(lv->template_url))
+    rc = resolve_link(src->base, &url);
   if (rc == 0 && bt->error == NULL)
     rc = new_request(bt, lineno, level_method(lv, lv->data != NULL), url.data ? url.data : "");
   if (rc == 0 && bt->req && lv->data)
@@ -578,7 +602,7 @@ int cli_build_src(cli_builder *b, const cli_src *src_in, uint64_t lineno, cli_bu
   if (rc == FLURRY_EINVALID)
     rc = line_error(bt, lineno, "invalid request option");
   if (rc == 0 && bt->method == NULL) { /* failed before a request existed */
-    bt->method = fl_strdup(level_method(src->lv, 0));
+    bt->method = fl_strdup(level_method(src->lv, src->lv->data != NULL)); /* the one it was */
     bt->url = fl_strdup("");
   }
   return rc == FLURRY_ENOMEM ? rc : 0;

@@ -115,11 +115,22 @@ typedef struct cli_opts {
   int quiet;
   progress_mode progress;
   int64_t max_line;
-  int stream_mode;        /* --stream: a flurry_stream_mode, 0 = none */
-  int64_t max_record;     /* --max-record SIZE (0: the library's default) */
-  int64_t max_reconnects; /* --max-reconnects N (-1: the default) */
-  int64_t sse_retry_ms;   /* --sse-retry DUR (-1: the default) */
-  int64_t max_records;    /* --max-records N: stop each stream after N (0: never) */
+  int stream_mode;          /* --stream: a flurry_stream_mode, 0 = none */
+  int64_t max_record;       /* --max-record SIZE (0: the library's default) */
+  int64_t max_reconnects;   /* --max-reconnects N (-1: the default) */
+  int64_t sse_retry_ms;     /* --sse-retry DUR (-1: the default) */
+  int64_t max_records;      /* --max-records N: stop each stream after N (0: never) */
+  int reconnect_mode;       /* --reconnect: a flurry_stream_reconnect (0: auto) */
+  const char *stream_until; /* --stream-until DATA (NULL: none) */
+  /* sessions and status rules (args.c's block of them; run.c, rules.c) */
+  const char *cookie_jar; /* --cookie-jar FILE */
+  const char **cookies;   /* -b NAME=VALUE (argv strings) */
+  size_t ncookies;
+  const char *retry_on;  /* --retry-on LIST (flurry/status.h) */
+  const char *ok_status; /* --ok-status LIST */
+  const char *fail_if;   /* --fail-if EXPR */
+  int strict_json;       /* --strict-json */
+  int fail_fast;         /* --fail-fast */
   cli_work_opts work;
 } cli_opts;
 
@@ -206,6 +217,9 @@ typedef struct cli_src {
   const char *var_value;       /* without {NAME} in the templates it is added as
                             a query parameter (when not empty) */
   const char *url;             /* a next link: instead of the template or line URL */
+  const char *base;            /* the page a follow-up's value comes from: a URL the
+                       template takes whole ({} or {.field}) is resolved
+                       against it (RFC 3986); NULL: none */
   int no_secrets;              /* leave out a JSON line's own credential headers
                             (a follow-up at another origin) */
   const flurry_client *client; /* set by cli_build_src: whose headers are
@@ -270,6 +284,9 @@ int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
 /* The body as a jq value: JSON when the Content-Type is JSON (or absent) and
  * it parses, else a string when it is text, else null. */
 jv cli_body_jv(const flurry_response *resp);
+/* 1 when the body is declared JSON by its Content-Type (present) and does
+ * not parse; *off: where it stops being JSON. */
+int cli_body_bad_json(const flurry_response *resp, size_t *off);
 /* 1 when the response failed (transport error or status >= 400). */
 int cli_resp_failed(const flurry_response *resp);
 
@@ -330,6 +347,21 @@ typedef struct cli_pager {
  * without --paginate). Returns 0 or -1 with err set. */
 int cli_pager_init(cli_pager *p, const cli_level *lv, char *err, size_t errlen);
 void cli_pager_free(cli_pager *p);
+
+/* ---- rules.c: --fail-if, --strict-json ---- */
+typedef struct cli_rules cli_rules;
+/* NULL in *out when no rule is given. 0, 1 (out of memory, said) or 2
+ * after printing a bad expression. */
+int cli_rules_new(cli_rules **out, const cli_opts *o);
+void cli_rules_free(cli_rules *r); /* NULL ok */
+/* What a rule says of an answer: kind, detail and message (fl_free it). */
+typedef struct cli_rule_hit {
+  const char *kind, *detail;
+  char *msg; /* NULL: out of memory */
+} cli_rule_hit;
+/* 1 when an answer that did not fail breaks a rule (*hit filled), else 0.
+ * r may be NULL. */
+int cli_rules_check(cli_rules *r, const flurry_response *resp, cli_rule_hit *hit);
 
 /* ---- stats.c ---- */
 typedef struct cli_stats cli_stats;
@@ -401,6 +433,8 @@ typedef struct cli_ctx {
   cli_stats *stats;
   cli_journal *journal; /* NULL without --resume */
   record_opts ro;
+  cli_rules *rules;            /* --fail-if, --strict-json: NULL = none */
+  void (*failed)(void *ud);    /* a request's record says it failed (--fail-fast) */
   void (*unit_done)(void *ud); /* an input line wrote its last record */
   void (*kick)(void *ud);      /* a request finished: room for more */
   void *ud;

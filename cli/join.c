@@ -163,7 +163,10 @@ static void line_end(jline *g) {
   }
   fl_free(g->id_json);
   fl_free(g);
+  int fail = rec.err_kind != NULL;
   ctx->unit_done(ctx->ud);
+  if (fail && ctx->failed)
+    ctx->failed(ctx->ud); /* last: it may cancel, completing others now */
 }
 
 static void on_group(flurry_group *group, void *ud) {

@@ -172,6 +172,9 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) 
     return put_jv(out, ",\"item\":", rec->item);
   flurry_stream_info si; /* a stream's records went out on their own */
   int streamed = flurry_response_stream(resp, &si) == FLURRY_OK && si.end != FLURRY_STREAM_END_NONE;
+  size_t off; /* a body said to be JSON that is not: flagged, with --no-body too */
+  if (rc == FL_OK && !streamed && cli_body_bad_json(resp, &off))
+    rc = fl_buf_puts(out, ",\"invalid_json\":true");
   if (rc == FL_OK && !ro->no_body && !streamed && (err == FLURRY_OK || err == FLURRY_EHTTP))
     rc = put_body(out, resp);
   return rc;
@@ -237,6 +240,14 @@ int cli_record(fl_buf *out, const record_opts *ro, const cli_built *bt,
     rec.err_msg = bt->error ? bt->error : "invalid request";
   }
   return cli_record_write(out, ro, &rec);
+}
+
+int cli_body_bad_json(const flurry_response *resp, size_t *off) {
+  size_t len;
+  const char *body = flurry_response_body(resp, &len);
+  const char *ct = flurry_response_header(resp, "Content-Type");
+  *off = 0;
+  return len > 0 && ct != NULL && json_type(ct) && fl_json_valid(body, len, off) != FL_OK;
 }
 
 int cli_resp_failed(const flurry_response *resp) {

@@ -39,10 +39,13 @@ typedef struct run {
   int64_t total;
   uint64_t next_seq; /* the next line's place in the output */
   uint64_t blank;
-  size_t live; /* lines taken whose last record is not written yet */
-  int single;  /* a template with no placeholder: one request, no input */
+  size_t live;      /* lines taken whose last record is not written yet */
+  int single;       /* a template with no placeholder: one request, no input */
+  int one_if_empty; /* the same, read from stdin: one request if it has no line */
+  uint64_t lines;   /* input lines taken (blank ones aside) */
   int input_done;
   int stopping;
+  int failed_fast; /* --fail-fast: a request failed, the rest was cancelled */
   int signal_exit;
   int exit_code;
   int finished;
@@ -89,6 +92,26 @@ static void on_unit_done(void *ud) {
 }
 
 static void on_kick(void *ud) { pump_input(ud); }
+
+/* --fail-fast: stop reading, drop what waits (recorded as cancelled) and
+ * cancel what runs, from the failed request's completion callback (the
+ * library allows it there). */
+static void on_fail_fast_timer(uv_timer_t *t) {
+  flurry_client_cancel_all(((run *)t->data)->client);
+}
+
+static void on_failed(void *ud) {
+  run *r = ud;
+  if (!r->o.fail_fast || r->failed_fast)
+    return;
+  r->failed_fast = 1;
+  r->stopping = 1;
+  if (r->tree)
+    cli_tree_stop(r->tree);
+  if (flurry_client_cancel_all(r->client) != FLURRY_OK) /* not in a completion: next turn */
+    uv_timer_start(&r->grace_timer, on_fail_fast_timer, 0, 0);
+  maybe_finish(r);
+}
 
 static int room_for_requests(run *r) {
   return flurry_client_pending(r->client) < (size_t)r->o.concurrency + QUEUE_SLACK;
@@ -200,18 +223,24 @@ static int read_line(run *r) {
     r->src.wait(r->src.impl, on_input_ready, r);
     return -1;
   }
-  if (st == INPUT_EOF) {
+  if (st == INPUT_EOF && r->one_if_empty && r->lines == 0) {
+    r->input_done = 1; /* `flurry URL < /dev/null`: one request, like curl */
+    r->total = 1;
+    take_line(r, "", 0, 1);
+  } else if (st == INPUT_EOF) {
     r->input_done = 1;
   } else if (st == INPUT_ERROR) {
     fprintf(stderr, "flurry: %s\n", r->src.errmsg(r->src.impl));
     r->input_done = 1;
     r->exit_code = 2;
   } else if (st == INPUT_TOO_LONG) {
+    r->lines++;
     take_line(r, NULL, 0, lineno);
   } else if (is_blank(line, len)) {
     r->blank++;
     placed(r, lineno, -1);
   } else {
+    r->lines++;
     take_line(r, line, len, lineno);
   }
   return 0;
@@ -349,6 +378,59 @@ static int configure_client(run *r) {
   return 0;
 }
 
+/* --cookie-jar FILE and -b NAME=VALUE (--cookies is a library option).
+ * 0, or 2 after a message naming the option (never the cookie's value). */
+static int setup_cookies(run *r) {
+  const cli_opts *o = &r->o;
+  int rc = o->cookie_jar ? flurry_client_load_cookies(r->client, o->cookie_jar) : FLURRY_OK;
+  if (rc == FLURRY_ENOMEM)
+    return cli_nomem("--cookie-jar");
+  if (rc != FLURRY_OK) {
+    cli_warn("--cookie-jar '%s': %s", o->cookie_jar,
+             rc == FLURRY_EINVALID ? strerror(errno) : flurry_strerror(rc));
+    return 2;
+  }
+  for (size_t i = 0; i < o->ncookies; i++) {
+    const char *eq = strchr(o->cookies[i], '=');
+    char *name = fl_strndup(o->cookies[i], (size_t)(eq - o->cookies[i]));
+    rc = name ? flurry_client_add_cookie(r->client, name, eq + 1) : FLURRY_ENOMEM;
+    if (rc == FLURRY_EINVALID)
+      fprintf(stderr,
+              "flurry: --cookie '%s=***': not a cookie name (a token) and value (no "
+              "space, control character, '\"', ',', ';' or '\\'; 8K in all) (see flurry "
+              "--help)\n",
+              name);
+    fl_free(name);
+    if (rc != FLURRY_OK)
+      return rc == FLURRY_ENOMEM ? cli_nomem("--cookie") : 2;
+  }
+  return 0;
+}
+
+/* --retry-on or --ok-status: a library status rule. 0, or 2 after a
+ * message naming the option. */
+static int set_statuses(run *r, const char *opt, flurry_status_rule rule, const char *list) {
+  int rc = list ? flurry_client_set_statuses(r->client, rule, list) : FLURRY_OK;
+  if (rc == FLURRY_ENOMEM)
+    return cli_nomem(opt);
+  if (rc != FLURRY_OK || (list && *list == '\0')) {
+    fprintf(stderr,
+            "flurry: %s '%s': expected statuses from 400 to 599 and classes 4xx, 5xx "
+            "separated by commas, e.g. 404,409,5xx (see flurry --help)\n",
+            opt, list);
+    return 2;
+  }
+  return 0;
+}
+
+/* Saves --cookie-jar at the end: 0, or 1 after a message. */
+static int save_cookies(run *r) {
+  if (r->o.cookie_jar == NULL || flurry_client_save_cookies(r->client, r->o.cookie_jar) == 0)
+    return 0;
+  cli_warn("--cookie-jar '%s': cannot save the cookies: %s", r->o.cookie_jar, strerror(errno));
+  return 1;
+}
+
 /* The options that shape requests: a resumed run must have the same. */
 static char *fingerprint(const cli_opts *o) {
   fl_buf f = FL_BUF_INIT(0);
@@ -418,13 +500,18 @@ static int open_output(run *r) {
   return 0;
 }
 
-/* A URL template with no placeholder, for pages or follow-ups: one
- * request, nothing read. */
-static int single_request(const cli_opts *o) {
+/* A URL template with no placeholder, the input stdin. */
+static int fixed_request(const cli_opts *o) {
   const cli_level *l0 = &o->levels[0];
   const char *t = l0->template_url, *d = l0->data ? l0->data : "";
-  return o->tree && t && o->input == NULL && !strstr(t, "{}") && !strstr(t, "{.") &&
+  return t && o->input == NULL && !o->njoins && !strstr(t, "{}") && !strstr(t, "{.") &&
          !strstr(d, "{}") && !strstr(d, "{.");
+}
+
+/* One request, nothing read: a fixed request for pages or follow-ups, or
+ * one whose stdin is a terminal (`flurry URL`, as curl and httpie). */
+static int single_request(const cli_opts *o) {
+  return fixed_request(o) && (o->tree || isatty(STDIN_FILENO));
 }
 
 /* The jq expressions first: a bad one stops the run before the output is
@@ -433,6 +520,7 @@ static int setup_units(run *r) {
   r->ctx.o = &r->o;
   r->ctx.unit_done = on_unit_done;
   r->ctx.kick = on_kick;
+  r->ctx.failed = on_failed;
   r->ctx.ud = r;
   r->ctx.ro.with_key = r->o.resume || r->o.shard_n > 0 || r->o.tree;
   r->ctx.ro.no_body = r->o.no_body;
@@ -440,6 +528,10 @@ static int setup_units(run *r) {
   r->ctx.ro.with_timings = r->o.with_timings;
   r->ctx.ro.with_attempts = r->o.with_attempts;
   r->single = single_request(&r->o);
+  r->one_if_empty = fixed_request(&r->o);
+  int rc = cli_rules_new(&r->ctx.rules, &r->o);
+  if (rc != 0)
+    return rc;
   return r->o.njoins ? cli_join_new(&r->join, &r->ctx) : cli_tree_new(&r->tree, &r->ctx);
 }
 
@@ -469,6 +561,12 @@ static int setup(run *r) {
     rc = open_output(r);
   if (rc == 0)
     rc = configure_client(r);
+  if (rc == 0)
+    rc = setup_cookies(r);
+  if (rc == 0)
+    rc = set_statuses(r, "--retry-on", FLURRY_STATUS_RETRY, r->o.retry_on);
+  if (rc == 0)
+    rc = set_statuses(r, "--ok-status", FLURRY_STATUS_OK, r->o.ok_status);
   if (rc)
     return rc;
   if (cli_builder_new(&r->builder, &r->o, r->client, err, sizeof err) != 0) {
@@ -554,6 +652,7 @@ static void teardown(run *r) {
   uv_loop_close(&r->loop);
   cli_tree_free(r->tree);
   cli_join_free(r->join);
+  cli_rules_free(r->ctx.rules);
   cli_builder_free(r->builder);
   cli_stats_free(r->stats);
   cli_out_free(r->out);
@@ -633,6 +732,8 @@ int cli_run(int argc, char **argv) {
       fprintf(stderr, "flurry: --stats-json '%s': %s\n", r->o.stats_json, strerror(errno));
       r->exit_code = r->exit_code ? r->exit_code : 1;
     }
+    if (save_cookies(r) != 0 && r->exit_code == 0)
+      r->exit_code = 1;
     close_handles(r);
     rc = exit_status(r);
   }

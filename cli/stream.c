@@ -61,6 +61,10 @@ int cli_stream_attach(troot *rt, flurry_request *req) {
     rc = flurry_request_set_stream_opt(req, FLURRY_STREAM_MAX_RECONNECTS, o->max_reconnects);
   if (rc == FLURRY_OK && o->sse_retry_ms >= 0)
     rc = flurry_request_set_stream_opt(req, FLURRY_STREAM_RETRY_MS, o->sse_retry_ms);
+  if (rc == FLURRY_OK && o->reconnect_mode)
+    rc = flurry_request_set_stream_opt(req, FLURRY_STREAM_RECONNECT, o->reconnect_mode);
+  if (rc == FLURRY_OK && o->stream_until)
+    rc = flurry_request_set_stream_until(req, o->stream_until);
   return rc;
 }
 

@@ -120,6 +120,8 @@ static void request_record(cli_tree *t, tnode *nd, const flurry_response *resp, 
     cli_stats_record_error(t->ctx->stats, detail);
   out_record(t, nd->rt, &rec);
   fl_free(extra);
+  if ((kind || resp == NULL || cli_resp_failed(resp)) && t->ctx->failed)
+    t->ctx->failed(t->ctx->ud); /* last: it may cancel, completing others now */
 }
 
 /* An error of the tree itself (a jq error, a cycle) on nd's response. */
@@ -288,8 +290,8 @@ char *tree_value_text(jv v) {
   return out;
 }
 
-int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
-               const char *var_value, int secrets, cli_built *bt) {
+static int build_at(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
+                    const char *var_value, int secrets, const char *base, cli_built *bt) {
   tlevel *L = &t->lv[level];
   char start[32];
   if (var_value == NULL && L->pg.kind == PAGER_NUMBER) { /* the first page */
@@ -306,10 +308,21 @@ int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
                  .var = L->pg.kind == PAGER_CURSOR || L->pg.kind == PAGER_NUMBER ? L->pg.var : NULL,
                  .var_value = var_value,
                  .url = url,
+                 .base = base,
                  .no_secrets = !secrets};
   int rc = cli_build_src(t->ctx->builder, &src, rt->lineno, bt);
   fl_free(text);
   return rc;
+}
+
+int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
+               const char *var_value, int secrets, cli_built *bt) {
+  return build_at(t, rt, level, value, url, var_value, secrets, NULL, bt);
+}
+
+int tree_build_from(cli_tree *t, troot *rt, size_t level, jv value, const char *base,
+                    cli_built *bt) {
+  return build_at(t, rt, level, value, NULL, NULL, 1, base, bt);
 }
 
 
@@ -326,11 +339,11 @@ void tree_work_push(cli_tree *t, size_t level, twork *w) {
 /* ---- follow-ups and known pages, submitted as room allows ---- */
 
 /* One follow-up of parent at level: dedup, build, submit. */
-static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value) {
+static void follow_up(cli_tree *t, tnode *parent, size_t level, jv value, const char *base) {
   troot *rt = parent->rt;
   tlevel *L = &t->lv[level];
   cli_built bt = {0};
-  int rc = tree_build(t, rt, level, value, NULL, NULL, 1, &bt);
+  int rc = tree_build_from(t, rt, level, value, base, &bt);
   tnode *nd = rc == 0 ? tree_node_new(rt, parent, NULL, level, jv_copy(value)) : NULL;
   if (nd == NULL) {
     cli_built_clear(&bt);
@@ -379,6 +392,7 @@ out:
 static void work_free(twork *w) {
   tree_node_release(w->parent);
   jv_free(w->values);
+  fl_free(w->base);
   fl_free(w);
 }
 
@@ -388,7 +402,7 @@ int cli_tree_step(cli_tree *t) {
     twork *w = L->head;
     if (w == NULL)
       continue;
-    follow_up(t, w->parent, level, jv_array_get(jv_copy(w->values), w->i++));
+    follow_up(t, w->parent, level, jv_array_get(jv_copy(w->values), w->i++), w->base);
     if (w->i >= w->n) {
       L->head = w->next;
       if (L->head == NULL)
@@ -483,6 +497,14 @@ static void queue_follow_ups(cli_tree *t, tnode *nd, const flurry_response *resp
     nv = 0;
   }
   twork *w = nv > 0 ? fl_calloc(1, sizeof *w) : NULL;
+  const char *base = flurry_response_effective_url(resp);
+  if (w && base) {
+    w->base = fl_strdup(base);
+    if (w->base == NULL) {
+      fl_free(w);
+      w = NULL;
+    }
+  }
   if (w == NULL) {
     jv_free(values);
     return;
@@ -504,7 +526,17 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
   pages_delivered(t, nd, req); /* a failed page ends its chain (the library) */
   /* a page: its chain's callbacks may have read it already */
   tread own = {.body = jv_null(), .outs = jv_null()}, *rd = nd->ch ? &nd->ch->rd : &own;
-  if (cli_resp_failed(resp) || !t->ctx->o->tree) {
+  cli_rule_hit hit;
+  if (cli_rules_check(t->ctx->rules, resp, &hit)) { /* --fail-if, --strict-json */
+    if (t->ctx->o->tree)
+      tree_error(t, nd, resp, hit.kind, hit.detail, hit.msg);
+    else
+      request_record(t, nd, resp, plain_key, hit.kind, hit.detail,
+                     hit.msg ? hit.msg : "out of memory");
+    fl_free(hit.msg);
+    if (nd->ch)
+      pages_after(t, nd, req, resp, 0);
+  } else if (cli_resp_failed(resp) || !t->ctx->o->tree) {
     request_record(t, nd, resp, plain_key, NULL, NULL, NULL);
   } else {
     tree_read(t, nd->level, resp, rd);

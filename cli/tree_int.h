@@ -94,6 +94,7 @@ struct twork {
   twork *next;
   tnode *parent; /* --each outputs of parent, one request each */
   jv values;
+  char *base; /* the parent's URL (after redirects): links in it are relative to it */
   int i, n;
 };
 
@@ -112,6 +113,10 @@ void tree_error(cli_tree *t, tnode *nd, const flurry_response *resp, const char 
  * bt->req NULL with bt->error on a bad one. */
 int tree_build(cli_tree *t, troot *rt, size_t level, jv value, const char *url,
                const char *var_value, int secrets, cli_built *bt);
+/* The same for a follow-up taken from the page at base (a URL the
+ * template takes whole from the page is resolved against it, RFC 3986). */
+int tree_build_from(cli_tree *t, troot *rt, size_t level, jv value, const char *base,
+                    cli_built *bt);
 /* A node holding rt, parent and ch (references taken); value taken over.
  * NULL: out of memory (value freed). */
 tnode *tree_node_new(troot *rt, tnode *parent, tchain *ch, size_t level, jv value);

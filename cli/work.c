@@ -460,8 +460,10 @@ void cli_work_stop(cli_work *w) {
 /* ---- the sink ---- */
 
 /* What one record means for its entry (work.h): a result, a failure worth
- * another delivery, or not finished (cancelled: a signal). */
-static int record_class(const char *p, size_t n) {
+ * another delivery (a transport error, or a status --retry-on retries:
+ * 408/429/500/502/503/504 by default), or not finished (cancelled: a
+ * signal). */
+static int record_class(const flurry_client *client, const char *p, size_t n) {
   jv v = cli_jv_parse(p, n);
   if (!jv_is_valid(v) || jv_get_kind(v) != JV_KIND_OBJECT) {
     jv_free(v);
@@ -477,8 +479,7 @@ static int record_class(const char *p, size_t n) {
   else if (strcmp(k, "connect") == 0 || strcmp(k, "dns") == 0 || strcmp(k, "timeout") == 0 ||
            strcmp(k, "reset") == 0)
     cls = CLS_RETRY;
-  else if (strcmp(k, "http") == 0 &&
-           (st == 408 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504))
+  else if (strcmp(k, "http") == 0 && flurry_client_status_in(client, FLURRY_STATUS_RETRY, st))
     cls = CLS_RETRY;
   jv_free(kind);
   jv_free(status);
@@ -493,7 +494,7 @@ static void sink_write(void *impl, uint64_t seq, const char *p, size_t n) {
   for (size_t off = 0; off < n;) {
     const char *nl = memchr(p + off, '\n', n - off);
     size_t len = nl ? (size_t)(nl - (p + off)) : n - off;
-    int cls = record_class(p + off, len);
+    int cls = record_class(w->client, p + off, len);
     if (cls > j->cls)
       j->cls = cls;
     off += len + 1;

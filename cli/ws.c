@@ -27,6 +27,8 @@ typedef struct ws_cli {
   const char *url;
   const char *headers[MAX_HEADERS + 1];
   size_t nheaders;
+  const char *protocols[FLURRY_WS_MAX_PROTOCOLS + 1]; /* --protocol, in order */
+  size_t nprotocols;
   int jsonl, json_data, insecure, help;
   const char *cacert;
   int64_t count, linger_ms, max_line;
@@ -105,8 +107,26 @@ static int add_header(const fl_args *a, ws_cli *w, const opt_row *r, const char 
   if (!flurry_ws_header_valid(v))
     return fl_args_bad(a, &r->arg, v,
                        "want 'Name: value' (a token name, no CR or LF); Host, Upgrade, "
-                       "Connection and Sec-WebSocket-* belong to the handshake");
+                       "Connection and Sec-WebSocket-* belong to the handshake (for "
+                       "Sec-WebSocket-Protocol use --protocol)");
   w->headers[w->nheaders++] = v;
+  return 0;
+}
+
+static int add_protocol(const fl_args *a, ws_cli *w, const opt_row *r, const char *v) {
+  size_t n = strlen(v);
+  if (w->nprotocols == FLURRY_WS_MAX_PROTOCOLS) {
+    fprintf(stderr, "%s: at most %d --%s options\n", a->prog, FLURRY_WS_MAX_PROTOCOLS, r->arg.name);
+    return 2;
+  }
+  if (n == 0 || n > 256 ||
+      strspn(v, "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+    return fl_args_bad(a, &r->arg, v, "want a subprotocol name (a token, e.g. graphql-ws)");
+  for (size_t i = 0; i < w->nprotocols; i++)
+    if (strcmp(w->protocols[i], v) == 0)
+      return fl_args_bad(a, &r->arg, v, "given twice");
+  w->protocols[w->nprotocols++] = v;
   return 0;
 }
 
@@ -120,8 +140,9 @@ static const char help_head[] =
     "and writes each message received as a JSON line, flushed at once:\n"
     "  {\"type\":\"text\",\"data\":\"hi\",\"ts\":1700000000.123}\n"
     "  {\"type\":\"binary\",\"data\":BASE64,\"ts\":...}    ping and pong likewise;\n"
-    "first {\"type\":\"open\",...}, last {\"type\":\"close\",\"code\":1000,\"reason\":\"\",\n"
-    "\"by\":\"client\"|\"server\",...} with \"error\":{\"kind\",\"message\"} on failure.\n"
+    "first {\"type\":\"open\",\"url\":...[,\"protocol\":CHOSEN]},\n"
+    "last {\"type\":\"close\",\"code\":1000,\"reason\":\"\",\"by\":\"client\"|\"server\",...}\n"
+    "with \"error\":{\"kind\",\"message\"} on failure.\n"
     "Pings are answered; an idle connection is pinged.\n"
     "\n"
     "Example: echo hi | flurry ws ws://127.0.0.1:8080/ws/echo   (flurry mock)\n"
@@ -130,6 +151,14 @@ static const char help_head[] =
 static const opt_row table[] = {
     {{"header", 'H', "'Name: value'", "add a header to the handshake\n(repeatable)", 0},
      add_header,
+     0,
+     0,
+     0},
+    {{"protocol", 0, "NAME",
+      "offer subprotocol NAME (repeatable, in order of\n"
+      "preference); the server's choice is in the open record",
+      0},
+     add_protocol,
      0,
      0,
      0},
@@ -144,7 +173,10 @@ static const opt_row table[] = {
      F(json_data),
      0,
      0},
-    {{"count", 0, "N", "close (1000) once N messages were received", 0},
+    {{"count", 0, "N",
+      "close (1000) once N messages were received; exactly\n"
+      "N are written (later ones are dropped, like head -n)",
+      0},
      set_int,
      F(count),
      1,
@@ -309,23 +341,35 @@ static void start_close(ws_cli *w, int code, const char *reason) {
 
 static void on_open(flurry_ws *ws, void *ud) {
   ws_cli *w = ud;
-  (void)ws;
   w->open = 1;
+  const char *proto = flurry_ws_protocol(ws);
   (void)fl_buf_puts(&w->out, "{\"type\":\"open\",\"url\":");
   (void)fl_json_str(&w->out, w->url, strlen(w->url));
+  if (proto) {
+    (void)fl_buf_puts(&w->out, ",\"protocol\":");
+    (void)fl_json_str(&w->out, proto, strlen(proto));
+  }
   emit(w);
   pump_input(w);
 }
 
+/* --count N reached: what still comes during the close is not written
+ * (N means N, like head -n). */
+static int counted_out(const ws_cli *w) { return w->count && w->received >= w->count; }
+
 static void on_control(flurry_ws *ws, flurry_ws_type t, const char *data, size_t len, void *ud) {
   ws_cli *w = ud;
   (void)ws;
+  if (counted_out(w))
+    return;
   put_data(w, t, data, len);
   emit(w);
 }
 
 static void on_message(flurry_ws *ws, flurry_ws_type t, const char *data, size_t len, void *ud) {
   ws_cli *w = ud;
+  if (counted_out(w))
+    return;
   on_control(ws, t, data, len, ud); /* the same record */
   if (w->count && ++w->received >= w->count)
     start_close(w, 1000, NULL);
@@ -447,6 +491,8 @@ static void pump_input(ws_cli *w) {
     }
     if (st == INPUT_LINE && w->jsonl)
       send_jsonl(w, line, len, lineno);
+    else if (st == INPUT_LINE && !fl_utf8_valid(line, len))
+      line_error(w, lineno, "not valid UTF-8, as a text message must be: not sent");
     else if (st == INPUT_LINE)
       send_line(w, lineno, FLURRY_WS_TEXT, line, len);
     else if (st == INPUT_TOO_LONG)
@@ -482,6 +528,7 @@ static int setup(ws_cli *w) {
     return 1;
   }
   flurry_ws_callbacks cbs = {on_open, on_message, on_control, on_close};
+  w->wo.protocols = w->nprotocols ? w->protocols : NULL;
   int rc = flurry_ws_connect(&w->ws, w->client, w->url, w->headers, &w->wo, &cbs, w);
   if (rc != FLURRY_OK) {
     fprintf(stderr, "flurry ws: %s: %s\n", w->url,

@@ -23,8 +23,11 @@
 #include "flurry/request.h"
 #include "flurry/response.h"
 #include "flurry/client.h"
+#include "flurry/cookies.h"
+#include "flurry/status.h"
 #include "flurry/paginate.h"
 #include "flurry/stream.h"
+#include "flurry/webhook.h"
 #include "flurry/ws.h"
 #include "flurry/admit.h"
 #include "flurry/version.h" /* FLURRY_VERSION, generated */

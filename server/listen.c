@@ -40,7 +40,7 @@ typedef struct opt_list {
 
 typedef struct listen_opts {
   const char *host, *port_file, *out, *path;
-  sig_scheme scheme;
+  flurry_webhook_scheme scheme;
   int has_scheme;
   opt_list secrets, files;
   int64_t port, tolerance_s, window_s, dedup_max, max_body, max_header;
@@ -104,7 +104,7 @@ static int add_value(const fl_args *a, listen_opts *o, const opt_row *r, const c
 }
 
 static int set_scheme(const fl_args *a, listen_opts *o, const opt_row *r, const char *v) {
-  if (sig_scheme_parse(v, &o->scheme) != 0)
+  if (flurry_webhook_scheme_parse(v, &o->scheme) != 0)
     return fl_args_bad(a, &r->arg, v, "expected github, stripe, standard or none");
   o->has_scheme = 1;
   return 0;
@@ -308,7 +308,7 @@ static int one_option(const fl_arg *row, const char *v, void *ud) {
 static void set_defaults(listen_opts *o) {
   memset(o, 0, sizeof *o);
   o->host = "127.0.0.1";
-  o->tolerance_s = WHSIG_TOLERANCE_DEFAULT;
+  o->tolerance_s = FLURRY_WEBHOOK_TOLERANCE_DEFAULT;
   o->window_s = WINDOW_DEFAULT_S;
   o->dedup_max = LISTEN_DEDUP_MAX_DEFAULT;
   o->max_body = HTTPD_MAX_BODY_DEFAULT;
@@ -329,7 +329,7 @@ static int check_opts(const listen_opts *o, listen_cfg *c) {
     fprintf(stderr, PROG ": --fsync needs -o FILE\n");
     return -1;
   }
-  int timed = o->scheme == WHSIG_STRIPE || o->scheme == WHSIG_STANDARD;
+  int timed = o->scheme == FLURRY_WEBHOOK_STRIPE || o->scheme == FLURRY_WEBHOOK_STANDARD;
   if (timed && o->window_s < 2 * o->tolerance_s) {
     fprintf(stderr,
             PROG ": --dedup-window must be at least 2 x --tolerance "
@@ -358,10 +358,10 @@ static int add_secret(listen_cfg *c, const char *s, size_t n, const char *where)
     fprintf(stderr, PROG ": at most %d secrets\n", LISTEN_SECRETS_MAX);
     return -1;
   }
-  if (sig_key_parse(c->scheme, s, n, &c->keys[c->nkeys]) != 0) {
+  if (flurry_webhook_key_parse(c->scheme, s, n, &c->keys[c->nkeys]) != 0) {
     fprintf(stderr, PROG ": %s: not a valid secret for --scheme %s%s\n", where,
-            sig_scheme_name(c->scheme),
-            c->scheme == WHSIG_STANDARD ? " (want whsec_<base64>)" : "");
+            flurry_webhook_scheme_name(c->scheme),
+            c->scheme == FLURRY_WEBHOOK_STANDARD ? " (want whsec_<base64>)" : "");
     return -1;
   }
   c->nkeys++;
@@ -416,9 +416,9 @@ static int load_secrets(const listen_opts *o, listen_cfg *c) {
   for (size_t i = 0; i < o->files.n; i++)
     if (read_secret_file(c, o->files.v[i]) != 0)
       return -1;
-  if (c->scheme != WHSIG_NONE && c->nkeys == 0) {
+  if (c->scheme != FLURRY_WEBHOOK_NONE && c->nkeys == 0) {
     fprintf(stderr, PROG ": --scheme %s needs --secret or --secret-file\n",
-            sig_scheme_name(c->scheme));
+            flurry_webhook_scheme_name(c->scheme));
     return -1;
   }
   return 0;
@@ -500,14 +500,14 @@ static void banner(void *arg, unsigned port) {
   listen_run *r = arg;
   const listen_opts *o = r->o;
   listen_out_start(&r->l); /* after the port line */
-  if (r->l.cfg.scheme == WHSIG_NONE)
+  if (r->l.cfg.scheme == FLURRY_WEBHOOK_NONE)
     fprintf(stderr, PROG ": warning: --scheme none: deliveries are NOT "
                          "verified (local testing only)\n");
   if (!o->quiet)
     fprintf(stderr,
             PROG ": listening on http://%s:%u%s (scheme %s, %zu "
                  "secret%s, events to %s)\n",
-            o->host, port, o->path ? o->path : "/", sig_scheme_name(r->l.cfg.scheme),
+            o->host, port, o->path ? o->path : "/", flurry_webhook_scheme_name(r->l.cfg.scheme),
             r->l.cfg.nkeys, r->l.cfg.nkeys == 1 ? "" : "s", r->l.store.is_file ? o->out : "stdout");
 }
 

@@ -9,9 +9,9 @@
 #include "listen_int.h"
 
 #define JSON_TYPE "application/json"
-#define HEADERS_MAX 256                     /* request headers written with --headers */
-#define KEEP_BUF_MAX (4u << 20)             /* reused buffers above this are released */
-#define ID_TOKEN_MAX (WHSIG_ID_MAX * 6 + 2) /* escaped, quoted */
+#define HEADERS_MAX 256                              /* request headers written with --headers */
+#define KEEP_BUF_MAX (4u << 20)                      /* reused buffers above this are released */
+#define ID_TOKEN_MAX (FLURRY_WEBHOOK_ID_MAX * 6 + 2) /* escaped, quoted */
 
 int64_t listen_now_ms(void) {
   struct timespec ts;
@@ -37,30 +37,36 @@ void listen_reply_error(httpd_req *req, unsigned status, const char *msg) {
 
 /* ---- the delivery -------------------------------------------------------- */
 
-static unsigned sig_status(int rc) {
-  if (rc == WHSIG_EMALFORMED)
-    return 400;
-  return rc == WHSIG_ECRYPTO ? 500 : 401;
+/* The answer to a verdict; -1 (the check itself failed: libcrypto out of
+ * memory) is a 500. */
+static unsigned sig_status(int verdict) {
+  if (verdict < 0)
+    return 500;
+  return verdict == FLURRY_WEBHOOK_MALFORMED ? 400 : 401;
 }
 
+/* A flurry_webhook_verdict, or -1 when the check could not be made. */
 static int verify(listen_server *l, httpd_req *req, int64_t now_ms) {
-  const char *hdr = sig_header(l->cfg.scheme);
-  sig_delivery d;
+  const char *hdr = flurry_webhook_header(l->cfg.scheme);
+  flurry_webhook_delivery d;
   memset(&d, 0, sizeof d);
   d.signature = hdr ? httpd_req_header(req, hdr) : NULL;
   d.id = httpd_req_header(req, "webhook-id");
   d.timestamp = httpd_req_header(req, "webhook-timestamp");
   d.body = httpd_req_body(req, &d.body_len);
-  return sig_verify(l->cfg.scheme, l->cfg.keys, l->cfg.nkeys, l->cfg.tolerance_s, now_ms / 1000,
-                    &d);
+  int verdict;
+  if (flurry_webhook_verify(l->cfg.scheme, l->cfg.keys, l->cfg.nkeys, l->cfg.tolerance_s,
+                            now_ms / 1000, &d, &verdict) != FLURRY_OK)
+    return -1;
+  return verdict;
 }
 
 /* The id header of the scheme (none: webhook-id, else X-GitHub-Delivery). */
 static const char *id_header(listen_server *l, httpd_req *req) {
   const char *v = NULL;
-  if (l->cfg.scheme != WHSIG_GITHUB)
+  if (l->cfg.scheme != FLURRY_WEBHOOK_GITHUB)
     v = httpd_req_header(req, "webhook-id");
-  if (v == NULL && l->cfg.scheme != WHSIG_STANDARD)
+  if (v == NULL && l->cfg.scheme != FLURRY_WEBHOOK_STANDARD)
     v = httpd_req_header(req, "X-GitHub-Delivery");
   return v;
 }
@@ -70,9 +76,9 @@ static const char *id_header(listen_server *l, httpd_req *req) {
  * become U+FFFD and distinct ids one key (and a restart only sees the
  * JSON). Stripe's id is checked when the body is read (valid JSON). */
 static const char *bad_id(listen_server *l, httpd_req *req) {
-  const char *v = l->cfg.scheme == WHSIG_STRIPE ? NULL : id_header(l, req);
+  const char *v = l->cfg.scheme == FLURRY_WEBHOOK_STRIPE ? NULL : id_header(l, req);
   size_t n = v ? strlen(v) : 0;
-  if (n > WHSIG_ID_MAX)
+  if (n > FLURRY_WEBHOOK_ID_MAX)
     return "delivery id too long";
   return fl_is_text(v ? v : "", n) ? NULL : "delivery id is not UTF-8 text";
 }
@@ -81,7 +87,7 @@ static const char *bad_id(listen_server *l, httpd_req *req) {
  * is none). Stripe: the "id" string of the (compact) JSON body. Returns
  * 0, or 400 (too long), or 500. */
 static unsigned delivery_id(listen_server *l, httpd_req *req, int is_json, fl_buf *id) {
-  if (l->cfg.scheme == WHSIG_STRIPE) {
+  if (l->cfg.scheme == FLURRY_WEBHOOK_STRIPE) {
     size_t off, len;
     if (!is_json || listen_event_json_member(l->json.data, l->json.len, "id", &off, &len) != 0 ||
         l->json.data[off] != '"' || len == 2)
@@ -118,7 +124,7 @@ static int build_line(listen_server *l, httpd_req *req, const fl_buf *id, int is
   ev.id = id->len ? id->data : NULL;
   ev.id_len = id->len;
   ev.received_ms = now_ms;
-  ev.scheme = sig_scheme_name(l->cfg.scheme);
+  ev.scheme = flurry_webhook_scheme_name(l->cfg.scheme);
   ev.path = httpd_req_path(req);
   ev.body = httpd_req_body(req, &ev.body_len);
   ev.json = is_json ? l->json.data : NULL;
@@ -184,9 +190,10 @@ static void handle(listen_server *l, httpd_req *req) {
     return;
   }
   int rc = verify(l, req, now_ms);
-  if (rc != WHSIG_OK) {
+  if (rc != FLURRY_WEBHOOK_OK) {
     l->rejected++;
-    listen_reply_error(req, sig_status(rc), sig_strerror(rc));
+    listen_reply_error(req, sig_status(rc),
+                       rc < 0 ? "signature check failed" : flurry_webhook_verdict_str(rc));
     return;
   }
   fl_buf id = FL_BUF_INIT(ID_TOKEN_MAX);

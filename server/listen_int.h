@@ -14,14 +14,15 @@
 #include "httpd.h"
 #include "listen_dedup.h"
 #include "listen_store.h"
-#include "sig.h"
+#include "flurry/error.h"
+#include "flurry/webhook.h"
 
-#define LISTEN_SECRETS_MAX WHSIG_MAX
+#define LISTEN_SECRETS_MAX FLURRY_WEBHOOK_MAX_SIGS
 
 /* The settings, fixed at start-up. */
 typedef struct listen_cfg {
-  sig_scheme scheme;
-  sig_key keys[LISTEN_SECRETS_MAX];
+  flurry_webhook_scheme scheme;
+  flurry_webhook_key keys[LISTEN_SECRETS_MAX];
   size_t nkeys;
   int64_t tolerance_s; /* timestamp tolerance, either way */
   int64_t window_ms;   /* how long an id is remembered */

@@ -106,7 +106,10 @@ void mock_lines(mock_server *m, httpd_req *req, const char *arg);
 void mock_sse(mock_server *m, httpd_req *req, const char *arg);
 void mock_ws(mock_server *m, httpd_req *req,
              const char *arg); /* mock_ws.c: /ws/echo, /ws/broadcast */
+void mock_chat(mock_server *m, httpd_req *req, const char *arg);         /* mock_api.c */
 void mock_huge_headers(mock_server *m, httpd_req *req, const char *arg); /* mock_hostile.c */
+void mock_login(mock_server *m, httpd_req *req, const char *arg);        /* mock_session.c */
+void mock_me(mock_server *m, httpd_req *req, const char *arg);
 void mock_gzip_bomb(mock_server *m, httpd_req *req, const char *arg);
 
 /* ---- fault injection (mock_inject.c) ---------------------------------------

@@ -422,12 +422,23 @@ static const struct route {
      " through the record after K]"},
     {"/lines", 0, mock_lines, NULL},
     {"/sse", 0, mock_sse, NULL},
+    {"/chat", 0, mock_chat,
+     "POST /chat?key=K           an LLM-style SSE answer: two events with"
+     " {\"delta\", \"call\": the Nth call with key K}, then data: [DONE]; the"
+     " body then ends cleanly"},
+    {"/login", 0, mock_login,
+     "ANY  /login?user=U         200 {user} and Set-Cookie: session=s-U (Path=/)"},
+    {"/me", 0, mock_me,
+     "ANY  /me                   200 {user, cookies: the names sent} with the cookie"
+     " session=s-U, else 401"},
     {"/ws/", 1, mock_ws,
      "WS   /ws/echo              WebSocket: every message back, same type"
      " [?close=CODE&after=N: close with CODE after N messages; ?big=N: send"
      " an N-byte message first; ?ping=1: ping, then report the pong as"
      " {\"pong\":DATA}; ?mute=1: answer nothing, not even pongs;"
-     " ?bad_accept=1: a wrong Sec-WebSocket-Accept]\n"
+     " ?bad_accept=1: a wrong Sec-WebSocket-Accept; ?protocol=NAME: the client"
+     " must offer subprotocol NAME (else 400), chosen; ?choose=NAME: chosen,"
+     " offered or not; ?flood=N: N messages \"flood i\" at once]\n"
      "WS   /ws/broadcast         WebSocket: every message to every client"
      " connected here (sender too); same options"},
 };

@@ -13,7 +13,8 @@
 #include "fl_args.h"
 #include "mock_int.h"
 #include "serve.h"
-#include "sig.h"
+#include "flurry/error.h"
+#include "flurry/webhook.h"
 
 #define PROG "flurry mock send-webhook"
 #define COUNT_MAX 10000000
@@ -22,10 +23,10 @@
 
 typedef struct send_opts {
   const char *url, *scheme_name, *body, *id;
-  const char *secrets[WHSIG_MAX];
+  const char *secrets[FLURRY_WEBHOOK_MAX_SIGS];
   size_t nsecrets;
-  sig_scheme scheme;
-  sig_key keys[WHSIG_MAX];
+  flurry_webhook_scheme scheme;
+  flurry_webhook_key keys[FLURRY_WEBHOOK_MAX_SIGS];
   int64_t count, offset;
   int same_id, bad_signature, help;
 } send_opts;
@@ -118,7 +119,7 @@ static int one_option(const fl_arg *row, const char *v, void *ud) {
   case O_OFFSET:
     return fl_args_int(a, &r->arg, v, -OFFSET_MAX, OFFSET_MAX, &o->offset);
   default: /* O_SECRET */
-    if (o->nsecrets == WHSIG_MAX)
+    if (o->nsecrets == FLURRY_WEBHOOK_MAX_SIGS)
       return fl_args_bad(a, &r->arg, "", "too many secrets");
     o->secrets[o->nsecrets++] = v;
     return 0;
@@ -127,18 +128,18 @@ static int one_option(const fl_arg *row, const char *v, void *ud) {
 
 static int check_opts(send_opts *o) {
   if (o->url == NULL || o->scheme_name == NULL ||
-      sig_scheme_parse(o->scheme_name, &o->scheme) != 0) {
+      flurry_webhook_scheme_parse(o->scheme_name, &o->scheme) != 0) {
     fprintf(stderr, PROG ": needs --url and --scheme "
                          "github|stripe|standard|none\n");
     return -1;
   }
-  if (o->scheme != WHSIG_NONE && o->nsecrets == 0) {
+  if (o->scheme != FLURRY_WEBHOOK_NONE && o->nsecrets == 0) {
     fprintf(stderr, PROG ": --scheme %s needs --secret\n", o->scheme_name);
     return -1;
   }
   for (size_t k = 0; k < o->nsecrets; k++) {
-    sig_key *key = &o->keys[k];
-    if (sig_key_parse(o->scheme, o->secrets[k], strlen(o->secrets[k]), key) != 0) {
+    flurry_webhook_key *key = &o->keys[k];
+    if (flurry_webhook_key_parse(o->scheme, o->secrets[k], strlen(o->secrets[k]), key) != 0) {
       fprintf(stderr, PROG ": not a valid secret for --scheme %s\n", o->scheme_name);
       return -1;
     }
@@ -195,16 +196,21 @@ static int prepare(const send_opts *o, const char *base, int64_t i, delivery *d)
                         "{\"id\":\"%s\",\"object\":\"event\","
                         "\"type\":\"flurry.test\",\"data\":{\"n\":%lld}}",
                         d->id.data, (long long)(o->same_id ? 0 : i));
-  if (rc != FL_OK || sig_sign(o->scheme, o->keys, o->nsecrets, d->id.data, t, d->body.data,
-                              d->body.len, &d->sig) != FL_OK)
+  char sig[FLURRY_WEBHOOK_SIGNATURE_MAX];
+  if (rc != FL_OK || (o->scheme == FLURRY_WEBHOOK_NONE && o->nsecrets == 0))
+    sig[0] = '\0';
+  else if (flurry_webhook_sign(o->scheme, o->keys, o->nsecrets, d->id.data, t, d->body.data,
+                               d->body.len, sig, sizeof sig) != FLURRY_OK)
     return -1;
-  const char *hdr = sig_header(o->scheme);
+  if (rc != FL_OK || fl_buf_puts(&d->sig, sig) != FL_OK)
+    return -1;
+  const char *hdr = flurry_webhook_header(o->scheme);
   rc = add_header(d, "Content-Type", "application/json");
-  if (o->scheme == WHSIG_GITHUB || o->scheme == WHSIG_NONE) {
+  if (o->scheme == FLURRY_WEBHOOK_GITHUB || o->scheme == FLURRY_WEBHOOK_NONE) {
     rc |= add_header(d, "X-GitHub-Delivery", d->id.data);
     rc |= add_header(d, "X-GitHub-Event", "ping");
   }
-  if (o->scheme == WHSIG_STANDARD) {
+  if (o->scheme == FLURRY_WEBHOOK_STANDARD) {
     rc |= add_header(d, "webhook-id", d->id.data);
     rc |= add_header(d, "webhook-timestamp", ts);
   }

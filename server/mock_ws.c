@@ -3,8 +3,12 @@
  * there. libmicrohttpd answers the 101 (httpd_reply_upgrade) and
  * hands over the socket; a uv_poll_t on the loop drives it and wslay does
  * the server side framing. Misbehaviour on request, for the client's tests:
- * ?close=CODE&after=N, ?big=N, ?ping=1, ?mute=1, ?bad_accept=1. */
+ * ?close=CODE&after=N, ?big=N, ?ping=1, ?mute=1, ?bad_accept=1,
+ * ?protocol=NAME (a subprotocol the client must offer), ?choose=NAME (one
+ * it did not), ?flood=N (N messages at once: still in flight when the
+ * client closes). */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +20,8 @@
 #define WS_MAX_MESSAGE (16u << 20) /* received from a client */
 #define WS_MAX_QUEUE (16u << 20)   /* queued for one client */
 #define WS_BIG_MAX (64u << 20)     /* ?big= */
+#define WS_FLOOD_MAX 100000        /* ?flood= */
+#define WS_PROTOCOL_MAX 256        /* ?protocol=, ?choose= */
 #define WS_PING_DATA "mock-ping"
 
 typedef struct mock_ws {
@@ -27,7 +33,7 @@ typedef struct mock_ws {
   fl_buf pre; /* bytes that came with the request */
   size_t pre_off;
   int broadcast;
-  int64_t close_code, after, big;
+  int64_t close_code, after, big, flood;
   int ping;
   int mute;      /* ?mute=1: read and drop everything, answer nothing */
   int64_t seen;  /* messages received */
@@ -238,6 +244,11 @@ static void conn_greet(conn *c) {
       fl_free(big);
     }
   }
+  for (int64_t i = 1; i <= c->flood; i++) {
+    char m[32];
+    int n = snprintf(m, sizeof m, "flood %lld", (long long)i);
+    conn_queue(c, WSLAY_TEXT_FRAME, m, (size_t)n);
+  }
   if (c->ping)
     conn_queue(c, WSLAY_PING, WS_PING_DATA, sizeof WS_PING_DATA - 1);
   if (c->close_code && c->after == 0)
@@ -279,11 +290,47 @@ static int header_has(httpd_req *req, const char *name, const char *token) {
   return 0;
 }
 
+/* 1 if the client's Sec-WebSocket-Protocol list offers name (a token). */
+static int offered(httpd_req *req, const char *name) {
+  const char *v = httpd_req_header(req, "Sec-WebSocket-Protocol");
+  size_t n = strlen(name);
+  while (v && *v) {
+    v += strspn(v, " \t,");
+    size_t t = strcspn(v, " \t,");
+    if (t == n && strncmp(v, name, n) == 0)
+      return 1;
+    v += t;
+  }
+  return 0;
+}
+
+/* ?protocol=NAME: the client must offer NAME (else 400), the answer
+ * chooses it; ?choose=NAME: the answer names it, offered or not. 0, or -1
+ * after answering. */
+static int subprotocol(httpd_req *req) {
+  const char *need = httpd_req_query(req, "protocol");
+  const char *choose = httpd_req_query(req, "choose");
+  const char *bad = NULL;
+  if ((need && !mock_header_value_ok(need)) || (choose && !mock_header_value_ok(choose)) ||
+      (need && strlen(need) > WS_PROTOCOL_MAX) || (choose && strlen(choose) > WS_PROTOCOL_MAX))
+    bad = "bad protocol or choose parameter";
+  else if (need && !offered(req, need))
+    bad = "this endpoint needs the subprotocol given in ?protocol= (Sec-WebSocket-Protocol)";
+  if (bad) {
+    mock_send_error(req, 400, bad);
+    return -1;
+  }
+  if (choose || need)
+    httpd_header(req, "Sec-WebSocket-Protocol", choose ? choose : need);
+  return 0;
+}
+
 static int parse_params(httpd_req *req, conn *c) {
   int64_t ping = 0, mute = 0;
   if (mock_query_num(req, "close", 1000, 4999, 0, &c->close_code) != 0 ||
       mock_query_num(req, "after", 0, 1000000, 0, &c->after) != 0 ||
       mock_query_num(req, "big", 0, WS_BIG_MAX, 0, &c->big) != 0 ||
+      mock_query_num(req, "flood", 0, WS_FLOOD_MAX, 0, &c->flood) != 0 ||
       mock_query_num(req, "ping", 0, 1, 0, &ping) != 0 ||
       mock_query_num(req, "mute", 0, 1, 0, &mute) != 0)
     return -1;
@@ -317,7 +364,11 @@ void mock_ws(mock_server *m, httpd_req *req, const char *arg) {
   c->pre.max = 65536;
   if (parse_params(req, c) != 0) {
     fl_free(c);
-    mock_send_error(req, 400, "bad close, after, big, ping or mute parameter");
+    mock_send_error(req, 400, "bad close, after, big, flood, ping or mute parameter");
+    return;
+  }
+  if (subprotocol(req) != 0) {
+    fl_free(c);
     return;
   }
   if (httpd_req_query(req, "bad_accept"))

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cookie_int.h"
 #include "glue_int.h"
 #include "host_int.h"
 #include "opt_int.h"
@@ -11,6 +12,7 @@
 #include "response_int.h"
 #include "sched_int.h"
 #include "secret_int.h"
+#include "status_int.h"
 #include "transfer_int.h"
 
 /* ---- client life ---- */
@@ -101,6 +103,8 @@ fail_loop:
 FLURRY_API int flurry_client_set(flurry_client *c, flurry_opt opt, int64_t value) {
   if (c == NULL || flurry__opt_check(opt, value) != 0)
     return FLURRY_EINVALID;
+  if (opt == FLURRY_OPT_COOKIES) /* cookie.c keeps it */
+    return flurry__cookies_opt(c, value);
   c->opts.v[opt] = value;
   double now = fl_now_ms();
   switch (opt) {
@@ -319,15 +323,21 @@ FLURRY_API int flurry_client_run(flurry_client *c) {
 }
 
 
+/* A completion callback may cancel; a stream's record callback (inside
+ * libcurl's write callback) may not. */
+static int may_cancel(const flurry_client *c) {
+  return c != NULL && c->in_callback == c->in_complete && !c->closing;
+}
+
 FLURRY_API int flurry_client_cancel_all(flurry_client *c) {
-  if (c == NULL || c->in_callback)
+  if (!may_cancel(c))
     return FLURRY_EINVALID;
   flurry__cancel_all(c, 0);
   return FLURRY_OK;
 }
 
 FLURRY_API int flurry_client_cancel_queued(flurry_client *c) {
-  if (c == NULL || c->in_callback)
+  if (!may_cancel(c))
     return FLURRY_EINVALID;
   flurry__cancel_all(c, 1);
   return FLURRY_OK;
@@ -335,6 +345,8 @@ FLURRY_API int flurry_client_cancel_queued(flurry_client *c) {
 
 static void client_release(flurry_client *c) {
   flurry__easy_pool_free(c);
+  flurry__cookies_free(c); /* after the last easy handle that used the share */
+  flurry__status_free(c);
   flurry__hosts_free(c);
   fl_free(c->fdmap);
   fl_heap_free(&c->backoff);

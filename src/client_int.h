@@ -117,6 +117,7 @@ struct flurry_request {
   int no_secrets;  /* a page at another origin: no credential headers */
   void *page_data; /* flurry_request_set_page_data: this page's user data */
   int has_page_data;
+  int cancel_pending; /* flurry_request_cancel from inside libcurl: next turn */
 };
 
 /* The request whose link n is (NULL: NULL), for the queue, park and run
@@ -169,6 +170,10 @@ struct flurry_client {
   char **secrets;             /* header names marked secret (secret.c), besides the */
   size_t nsecrets;            /* ones that always are */
 
+  /* sessions and status rules (#11), each module's own state */
+  struct flurry__cookies *cookies;     /* cookie.c: the jar and -b cookies; NULL = none */
+  struct flurry__status_rules *status; /* status.c: retried and ok statuses; NULL = defaults */
+
   /* The requests by state (flurry__req_set_state keeps these in step). */
   fl_list queue; /* REQ_QUEUED, FIFO waiting for a slot (flurry_request.link) */
   size_t queued;
@@ -189,7 +194,9 @@ struct flurry_client {
   int h2c_reuse_broken;        /* libcurl < 8.0.0: see configure() */
   flurry_request *sock_failed; /* transfers whose socket could not be watched */
   int in_callback;
-  int in_run; /* inside flurry_client_run: stop the loop once idle */
+  int in_complete;       /* of in_callback, completion callbacks (cancel_all may run) */
+  size_t cancel_pending; /* running requests marked by flurry_request_cancel */
+  int in_run;            /* inside flurry_client_run: stop the loop once idle */
   int closing;
   uint64_t rng;
   uint64_t last_id; /* request ids, given at submit */

@@ -8,6 +8,7 @@
 
 #include "bucket_int.h"
 #include "client_int.h"
+#include "cookie_int.h"
 #include "glue_int.h"
 #include "host_int.h"
 #include "opt_int.h"
@@ -17,6 +18,7 @@
 #include "response_int.h"
 #include "retry_int.h"
 #include "sched_int.h"
+#include "status_int.h"
 #include "secret_int.h"
 #include "transfer_int.h"
 #include "url_int.h"

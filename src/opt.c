@@ -32,13 +32,13 @@
   X(HOST_BURST, "host_burst", 1, 1, 1000000, 1)                                                    \
   X(RATE_AUTO, "rate_auto", 0, 0, 1, 1)                                                            \
   X(DEADLINE_MS, "deadline_ms", 0, 0, 30 * DAY_MS, 0)                                              \
-  X(RETRY_JITTER, "retry_jitter", FLURRY_JITTER_FULL, FLURRY_JITTER_FULL,                          \
-    FLURRY_JITTER_DECORRELATED, 0)                                                                 \
+  X(RETRY_JITTER, "retry_jitter", FLURRY_JITTER_FULL, FLURRY_JITTER_FULL, FLURRY_JITTER_NONE, 0)   \
   X(RETRY_BUDGET, "retry_budget", 500, 0, 1000000000LL, 1)                                         \
   X(BREAKER_THRESHOLD, "breaker_threshold", 5, 0, 1000000, 1)                                      \
   X(BREAKER_COOLDOWN_MS, "breaker_cooldown_ms", 5000, 1, 3600 * 1000LL, 1)                         \
   X(MAX_PAGES, "max_pages", 0, 0, INT64_MAX / 4, 0)                                                \
-  X(SECRET_NAME_HEURISTIC, "secret_name_heuristic", 0, 0, 1, 1)
+  X(SECRET_NAME_HEURISTIC, "secret_name_heuristic", 0, 0, 1, 1)                                    \
+  X(COOKIES, "cookies", 0, 0, 1, 1)
 
 static const flurry_opt_info rows[FLURRY_OPT_COUNT_] = {
 #define ROW(e, name, def, min, max, client_only)                                                   \

@@ -27,17 +27,35 @@ int flurry__retryable(int err, int status, int may_repeat, int nothing_sent) {
   }
 }
 
-int64_t flurry__backoff_ms(int attempt, int64_t base, int64_t cap, double rnd) {
+int64_t flurry__backoff_ceiling_ms(int attempt, int64_t base, int64_t cap) {
   int64_t ceiling = base;
   for (int i = 1; i < attempt && ceiling < cap; i++)
     ceiling = ceiling > INT64_MAX / 2 ? INT64_MAX : ceiling * 2;
-  if (ceiling > cap)
-    ceiling = cap;
+  return ceiling > cap ? cap : ceiling;
+}
+
+int64_t flurry__backoff_ms(int attempt, int64_t base, int64_t cap, double rnd) {
+  int64_t ceiling = flurry__backoff_ceiling_ms(attempt, base, cap);
   if (rnd < 0)
     rnd = 0;
   if (rnd >= 1)
     rnd = 0.999999;
   return (int64_t)(rnd * (double)ceiling);
+}
+
+double flurry__backoff_delay_ms(int jitter, int attempt, int64_t base, int64_t cap, double prev_ms,
+                                double rnd) {
+  switch (jitter) {
+  case FLURRY_JITTER_NONE:
+    return (double)flurry__backoff_ceiling_ms(attempt, base, cap);
+  case FLURRY_JITTER_DECORRELATED: {
+    double prev = prev_ms > (double)base ? prev_ms : (double)base;
+    double d = (double)base + rnd * (prev * 3 - (double)base);
+    return d < (double)cap ? d : (double)cap;
+  }
+  default:
+    return (double)flurry__backoff_ms(attempt, base, cap, rnd);
+  }
 }
 
 int flurry__retry_after_parse(const char *value, size_t n, int64_t now_unix, int64_t *delay_ms) {

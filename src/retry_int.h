@@ -21,6 +21,14 @@ int64_t flurry__server_delay(const flurry_response *resp);
 /* Full-jitter backoff before attempt `attempt`+1 (attempt >= 1): uniform in
  * [0, min(cap, base * 2^(attempt-1))], with `rnd` uniform in [0,1). */
 int64_t flurry__backoff_ms(int attempt, int64_t base, int64_t cap, double rnd);
+/* min(cap, base * 2^(attempt-1)): the full-jitter ceiling, and the delay
+ * itself without jitter (FLURRY_JITTER_NONE). */
+int64_t flurry__backoff_ceiling_ms(int attempt, int64_t base, int64_t cap);
+/* The delay before attempt `attempt`+1 by a flurry_jitter: full (above),
+ * decorrelated (min(cap, uniform in [base, 3 * max(base, prev_ms)])) or
+ * none (the ceiling, exactly). rnd uniform in [0,1). */
+double flurry__backoff_delay_ms(int jitter, int attempt, int64_t base, int64_t cap, double prev_ms,
+                                double rnd);
 /* 1 if this outcome is worth another attempt. may_repeat: the method is
  * idempotent, or the caller allowed it. nothing_sent: no byte left us. */
 int flurry__retryable(int err, int status, int may_repeat, int nothing_sent);

@@ -12,6 +12,7 @@
 #include "transfer_int.h"
 
 static void on_sched(uv_timer_t *t);
+static void cancel_marked(flurry_client *c);
 
 double flurry__rng(flurry_client *c) { /* xorshift64*, uniform [0,1) */
   c->rng ^= c->rng >> 12;
@@ -138,11 +139,19 @@ void flurry__complete(flurry_client *c, flurry_request *req) {
     flurry__host_release(c, req->host);
     req->host = NULL;
   }
+  if (req->cancel_pending) { /* flurry_request_cancel, deferred: one result, cancelled */
+    c->cancel_pending--;
+    req->cancel_pending = 0;
+    if (resp->err != FLURRY_ECANCELLED)
+      flurry__response_set_error(resp, FLURRY_ECANCELLED, "cancelled before completion");
+  }
   c->in_callback++;
+  c->in_complete++;
   if (req->on_complete)
     req->on_complete(c, req, resp); /* a page: then what follows (paginate.c) */
   else
     req->cb(req, resp, req->user_data);
+  c->in_complete--;
   c->in_callback--;
   flurry_request_free(req);
   /* The last one, completed from a timer: uv_run(UV_RUN_ONCE) would go on
@@ -218,6 +227,8 @@ static void backoff_due(flurry_client *c, double now) {
 
 static void on_sched(uv_timer_t *t) {
   flurry_client *c = t->data;
+  if (c->cancel_pending > 0)
+    cancel_marked(c);
   double now = fl_now_ms();
   backoff_due(c, now);
   flurry__host_wake_due(c, now);
@@ -231,15 +242,81 @@ static void on_sched(uv_timer_t *t) {
     flurry__sched_in(c, next->key - now);
 }
 
+/* Takes a running request's transfer off the multi handle and cancels it.
+ * Returns FLURRY_OK, or FLURRY_EINVALID when libcurl refuses because one of
+ * its callbacks is on the stack (then nothing changed). */
+static int cancel_running(flurry_client *c, flurry_request *req) {
+  if (curl_multi_remove_handle(c->multi, req->easy) == CURLM_RECURSIVE_API_CALL)
+    return FLURRY_EINVALID;
+  if (req->on_failed_list) { /* off the socket-failure list: it would outlive req */
+    flurry_request **pp = &c->sock_failed;
+    while (*pp != req)
+      pp = &(*pp)->failed_next;
+    *pp = req->failed_next;
+    req->failed_next = NULL;
+    req->on_failed_list = 0;
+  }
+  curl_easy_cleanup(req->easy);
+  req->easy = NULL;
+  flurry__cancel(c, req);
+  return FLURRY_OK;
+}
+
+FLURRY_API int flurry_request_cancel(flurry_request *req) {
+  if (req == NULL || req->state == REQ_NEW || req->state == REQ_DONE || req->client == NULL)
+    return FLURRY_EINVALID;
+  flurry_client *c = req->client;
+  if (req->cancel_pending)
+    return FLURRY_OK;
+  if (req->state == REQ_RUNNING) {
+    if (cancel_running(c, req) == FLURRY_OK) {
+      flurry__kick(c); /* its slot is free: the queue may go on */
+      return FLURRY_OK;
+    }
+    /* From inside libcurl (a record callback): on the next loop turn. */
+    req->cancel_pending = 1;
+    c->cancel_pending++;
+    flurry__kick(c);
+    return FLURRY_OK;
+  }
+  flurry__cancel(c, req); /* queued, parked or waiting to retry: leaves its list */
+  return FLURRY_OK;
+}
+
+/* Cancels the running requests flurry_request_cancel marked from inside
+ * libcurl. */
+static void cancel_marked(flurry_client *c) {
+  fl_list *l, *tmp;
+  FL_LIST_FOREACH_SAFE(l, tmp, &c->run) {
+    flurry_request *req = flurry__req_of(l);
+    if (req->cancel_pending && cancel_running(c, req) != FLURRY_OK)
+      return;
+    if (c->cancel_pending == 0)
+      return;
+  }
+}
+
 /* Completes queued requests, parked ones and (unless queued_only) retries
  * waiting and running transfers, with FLURRY_ECANCELLED. queued_only keeps
- * what already made an attempt: a graceful stop lets it finish. */
+ * what already made an attempt: a graceful stop lets it finish. A
+ * completion callback may call it (flurry_client_cancel_all), also one it
+ * completes: every loop takes the first of a list again, so what a nested
+ * call took is not seen twice, and nothing runs inside libcurl. */
 void flurry__cancel_all(flurry_client *c, int queued_only) {
   while (!fl_list_empty(&c->queue))
     flurry__cancel(c, flurry__req_of(fl_list_first(&c->queue)));
   flurry__host_cancel_parked(c, queued_only);
   if (queued_only)
     return;
+  /* Every running transfer goes: none may stay on the list of those whose
+   * socket failed (a completion callback may cancel while that list is
+   * being flushed, transfer.c). */
+  while (c->sock_failed) {
+    flurry_request *req = c->sock_failed;
+    c->sock_failed = req->failed_next;
+    req->failed_next = NULL;
+    req->on_failed_list = 0;
+  }
   for (fl_heap_node *n = fl_heap_top(&c->backoff); n; n = fl_heap_top(&c->backoff))
     flurry__cancel(c, backoff_req(n));
   while (!fl_list_empty(&c->run)) {

@@ -17,6 +17,10 @@ struct flurry__stream {
   flurry_request *req;
   int64_t max_reconnects;
   int64_t retry_default_ms;
+  int reconnect_mode; /* flurry_stream_reconnect */
+  char *until;        /* the sentinel record's data, NULL = none */
+  size_t until_len;
+  int sentinel; /* the sentinel came: the framer stopped for it */
   flurry__framer fr;
   int decided;     /* this attempt: the response was judged */
   int active;      /* this attempt streams (a 2xx, an event stream) */
@@ -31,9 +35,15 @@ static int on_record(void *ud, const flurry_stream_record *rec) {
   flurry__stream *s = ud;
   /* Kept up to date: a request cancelled mid-stream reports its records
    * (and, unless something better is known later, an end by error). */
+  if (s->until && rec->len == s->until_len && memcmp(rec->data, s->until, rec->len) == 0) {
+    s->sentinel = 1; /* not delivered: the stream ends here (frame_end) */
+    return 1;
+  }
   s->req->resp->stream.records = rec->seq;
   s->req->resp->stream.end = FLURRY_STREAM_END_ERROR;
   flurry_client *c = s->req->client;
+  if (s->req->cancel_pending)
+    return 0;       /* cancelled: nothing more is delivered */
   c->in_callback++; /* run, cancel, gather and free are refused, as in a completion */
   int rc = s->cb(s->req, rec, s->ud);
   c->in_callback--;
@@ -84,8 +94,27 @@ FLURRY_API int flurry_request_set_stream_opt(flurry_request *req, flurry_stream_
       return FLURRY_EINVALID;
     s->retry_default_ms = value;
     return FLURRY_OK;
+  case FLURRY_STREAM_RECONNECT:
+    if (value < FLURRY_RECONNECT_AUTO || value > FLURRY_RECONNECT_ALWAYS)
+      return FLURRY_EINVALID;
+    s->reconnect_mode = (int)value;
+    return FLURRY_OK;
   }
   return FLURRY_EINVALID;
+}
+
+FLURRY_API int flurry_request_set_stream_until(flurry_request *req, const char *data) {
+  flurry__stream *s = req ? req->stream : NULL;
+  if (s == NULL || req->state != REQ_NEW ||
+      (data && (*data == '\0' || strlen(data) > s->fr.max_record)))
+    return FLURRY_EINVALID;
+  char *copy = NULL;
+  if (data && (copy = fl_strdup(data)) == NULL)
+    return FLURRY_ENOMEM;
+  fl_free(s->until);
+  s->until = copy;
+  s->until_len = copy ? strlen(copy) : 0;
+  return FLURRY_OK;
 }
 
 void flurry__stream_free(flurry__stream *s) {
@@ -93,6 +122,7 @@ void flurry__stream_free(flurry__stream *s) {
     return;
   flurry__framer_free(&s->fr);
   curl_slist_free_all(s->hdrs);
+  fl_free(s->until);
   fl_free(s);
 }
 
@@ -105,8 +135,8 @@ FLURRY_API int flurry_response_stream(const flurry_response *resp, flurry_stream
 }
 
 FLURRY_API const char *flurry_stream_end_name(int end) {
-  static const char *const names[] = {"none", "eof", "stopped", "no_content", "error"};
-  return end >= 0 && end <= FLURRY_STREAM_END_ERROR ? names[end] : "unknown";
+  static const char *const names[] = {"none", "eof", "stopped", "no_content", "error", "sentinel"};
+  return end >= 0 && end <= FLURRY_STREAM_END_SENTINEL ? names[end] : "unknown";
 }
 
 /* ---- one attempt ---- */
@@ -209,7 +239,7 @@ size_t flurry__stream_body(flurry_request *req, const char *data, size_t len) {
 
 static void set_info(flurry_response *resp, const flurry__stream *s, int end) {
   resp->streamed = 1;
-  resp->stream.records = s->fr.seq;
+  resp->stream.records = s->fr.seq - (uint64_t)s->sentinel; /* the sentinel is not one */
   resp->stream.reconnects = s->reconnects;
   resp->stream.end = end;
   if (resp->attempts > 0) /* the attempt's log says what the stream made of it */
@@ -238,7 +268,7 @@ static int end_error(flurry_response *resp, const flurry__stream *s) {
 static int frame_end(flurry_response *resp, flurry__stream *s) {
   switch (s->frame_rc) {
   case FRAME_STOP:
-    return end_ok(resp, s, FLURRY_STREAM_END_STOPPED);
+    return end_ok(resp, s, s->sentinel ? FLURRY_STREAM_END_SENTINEL : FLURRY_STREAM_END_STOPPED);
   case FRAME_TOO_LARGE:
     flurry__response_set_error(resp, FLURRY_ETOO_LARGE, "a record larger than %zu bytes",
                                s->fr.max_record);
@@ -254,6 +284,17 @@ static int frame_end(flurry_response *resp, flurry__stream *s) {
   }
   resp->curl_code = 0;
   return end_error(resp, s);
+}
+
+/* SSE: whether a stream that ended (clean: the server ended the body) is
+ * connected again. Only a request that may be repeated, as for retries. */
+static int may_reconnect(flurry_client *c, flurry_request *req, int clean) {
+  const flurry__stream *s = req->stream;
+  int repeatable = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
+                   req->has_idempotency_key || flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_UNSAFE);
+  if (!repeatable || s->reconnect_mode == FLURRY_RECONNECT_NEVER)
+    return 0;
+  return s->reconnect_mode != FLURRY_RECONNECT_ON_ERROR || !clean;
 }
 
 /* SSE: the stream dropped; connect again after the retry delay, or give up. */
@@ -312,9 +353,13 @@ int flurry__stream_done(flurry_client *c, flurry_request *req, CURLcode result, 
   }
   if (s->mode == FLURRY_STREAM_SSE && resp->status == 204 && result == CURLE_OK)
     return end_ok(resp, s, FLURRY_STREAM_END_NO_CONTENT);
-  if (s->mode == FLURRY_STREAM_SSE && (s->active || (s->established && resp->status == 0)))
-    return reconnect(c, req, now);
-  if (s->active) { /* lines or NDJSON: the body ended */
+  if (s->mode == FLURRY_STREAM_SSE && (s->active || (s->established && resp->status == 0))) {
+    if (may_reconnect(c, req, result == CURLE_OK && !resp->err))
+      return reconnect(c, req, now);
+    if (!s->active)
+      return end_error(resp, s); /* a reconnect that failed: its error */
+  }
+  if (s->active) { /* the body ended (lines, NDJSON, SSE not reconnected) */
     if (result != CURLE_OK)
       return end_error(resp, s); /* cut: a partial last record is dropped */
     s->frame_rc = flurry__framer_finish(&s->fr);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cookie_int.h"
 #include "glue_int.h"
 #include "host_int.h"
 #include "opt_int.h"
@@ -13,6 +14,7 @@
 #include "response_int.h"
 #include "retry_int.h"
 #include "sched_int.h"
+#include "status_int.h"
 #include "stream_int.h"
 #include "transfer_int.h"
 
@@ -126,6 +128,8 @@ static int configure(flurry_client *c, flurry_request *req, CURL *e, int64_t tim
                      strcmp(req->method, "GET") != 0;
   if (c->ca_file)
     curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  if (flurry__cookies_configure(c, req, e))
+    req->easy_custom = 1;
   /* Wait for a connection that may multiplex (HTTP/2) instead of opening
    * another one; only where HTTP/2 is possible, since over cleartext
    * HTTP/1.1 it would serialise requests behind the first connection. */
@@ -176,6 +180,7 @@ static void easy_put(flurry_client *c, flurry_request *req, CURL *e) {
     return;
   }
   if (req->easy_custom) {
+    flurry__cookies_release(c, e);
     curl_easy_reset(e);
     configure_base(c, e);
   } else {
@@ -318,7 +323,7 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
     long code = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
     resp->status = (int)code;
-    if (code >= 400)
+    if (code >= 400 && !flurry__status_ok(req->client, (int)code))
       flurry__response_set_error(resp, FLURRY_EHTTP, "HTTP %ld%s%s", code,
                                  resp->reason && *resp->reason ? " " : "",
                                  resp->reason ? resp->reason : "");
@@ -346,14 +351,11 @@ static void fill_response(flurry_request *req, CURL *e, CURLcode result) {
 }
 
 static double jittered(flurry_client *c, flurry_request *req) {
-  int64_t base = flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_BASE_MS);
-  int64_t cap = flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_CAP_MS);
-  if (flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_JITTER) == FLURRY_JITTER_DECORRELATED) {
-    double prev = req->prev_delay_ms > (double)base ? req->prev_delay_ms : (double)base;
-    double d = (double)base + flurry__rng(c) * (prev * 3 - (double)base);
-    return d < (double)cap ? d : (double)cap;
-  }
-  return (double)flurry__backoff_ms(req->resp->attempts, base, cap, flurry__rng(c));
+  return flurry__backoff_delay_ms((int)flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_JITTER),
+                                  req->resp->attempts,
+                                  flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_BASE_MS),
+                                  flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_CAP_MS),
+                                  req->prev_delay_ms, flurry__rng(c));
 }
 
 /* Takes the retry's cost from the budget; 0 when the budget is spent. */
@@ -388,7 +390,9 @@ static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
   int may_repeat = flurry__method_idempotent(req->method) || req->has_idempotency_key ||
                    flurry__opt(req, &c->opts, FLURRY_OPT_RETRY_UNSAFE);
   int nothing_sent = resp->err == FLURRY_ECONNECT || resp->detail == FLURRY_DETAIL_CONNECT_TIMEOUT;
-  if (!flurry__retryable(resp->err, resp->status, may_repeat, nothing_sent))
+  int by_status = flurry__status_retried(c, resp); /* -1: not an answer of 400+ */
+  if (by_status >= 0 ? !(by_status && may_repeat)
+                     : !flurry__retryable(resp->err, resp->status, may_repeat, nothing_sent))
     return 0;
   double delay = (double)flurry__server_delay(resp);
   int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);

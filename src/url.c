@@ -8,19 +8,49 @@
 #include "fl.h"
 #include "url_int.h"
 
-char *flurry__url_resolve(const char *base, const char *ref) {
+/* ref against base (NULL: none) by libcurl's URL API (RFC 3986 5.2):
+ * *got (curl_free) an absolute http(s) URL. FLURRY_OK, FLURRY_EINVALID or
+ * FLURRY_ENOMEM. */
+static int resolve(const char *base, const char *ref, char **got) {
   CURLU *u = curl_url();
-  char *got = NULL, *out = NULL;
+  *got = NULL;
   if (u == NULL)
-    return NULL;
-  int ok = (base == NULL || curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK) &&
-           curl_url_set(u, CURLUPART_URL, ref, 0) == CURLUE_OK &&
-           curl_url_get(u, CURLUPART_URL, &got, 0) == CURLUE_OK;
-  if (ok && (strncmp(got, "http://", 7) == 0 || strncmp(got, "https://", 8) == 0))
+    return FLURRY_ENOMEM;
+  CURLUcode rc = base ? curl_url_set(u, CURLUPART_URL, base, 0) : CURLUE_OK;
+  if (rc == CURLUE_OK)
+    rc = curl_url_set(u, CURLUPART_URL, ref, 0);
+  if (rc == CURLUE_OK)
+    rc = curl_url_get(u, CURLUPART_URL, got, 0);
+  curl_url_cleanup(u);
+  if (rc == CURLUE_OK && strncmp(*got, "http://", 7) != 0 && strncmp(*got, "https://", 8) != 0)
+    rc = CURLUE_BAD_SCHEME;
+  if (rc != CURLUE_OK) {
+    curl_free(*got);
+    *got = NULL;
+  }
+  return rc == CURLUE_OK ? FLURRY_OK : rc == CURLUE_OUT_OF_MEMORY ? FLURRY_ENOMEM : FLURRY_EINVALID;
+}
+
+char *flurry__url_resolve(const char *base, const char *ref) {
+  char *got, *out = NULL;
+  if (resolve(base, ref, &got) == FLURRY_OK)
     out = fl_strdup(got);
   curl_free(got);
-  curl_url_cleanup(u);
   return out;
+}
+
+FLURRY_API int flurry_url_resolve(const char *base, const char *ref, char *out, size_t outlen) {
+  char *got;
+  if (ref == NULL || out == NULL || outlen == 0)
+    return FLURRY_EINVALID;
+  int rc = resolve(base, ref, &got);
+  size_t n = got ? strlen(got) : 0;
+  if (rc == FLURRY_OK && n >= outlen)
+    rc = FLURRY_ETOO_LARGE;
+  if (rc == FLURRY_OK)
+    memcpy(out, got, n + 1);
+  curl_free(got);
+  return rc;
 }
 
 int flurry__curlu_same_origin(CURLU *a, CURLU *b) {

@@ -73,9 +73,11 @@ struct flurry_ws {
   fl_buf pre;  /* frame bytes that came after the answer's head */
   size_t pre_off;
   char accept[FLURRY__WS_ACCEPT_LEN + 1];
-  uint64_t rx;   /* bytes received, for the idle check */
-  uint64_t tx;   /* bytes sent, for the idle check while paused */
-  int ping_sent; /* the idle ping is out */
+  char *offered;  /* the subprotocols offered, "a, b"; NULL: none */
+  char *protocol; /* the one the server chose; NULL: none */
+  uint64_t rx;    /* bytes received, for the idle check */
+  uint64_t tx;    /* bytes sent, for the idle check while paused */
+  int ping_sent;  /* the idle ping is out */
   /* what the server can make us do */
   int paused;              /* reading stopped: the send queue is over its cap */
   int more;                /* the read budget cut the last read short */
@@ -110,13 +112,16 @@ static void on_timer(uv_timer_t *t);
 
 /* ---- the end ------------------------------------------------------------- */
 
-static void ws_freed(uv_handle_t *h) {
-  flurry_ws *ws = h->data;
+static void ws_free(flurry_ws *ws) {
   fl_buf_free(&ws->head);
   fl_buf_free(&ws->pre);
   fl_buf_free(&ws->msg);
+  fl_free(ws->offered);
+  fl_free(ws->protocol);
   fl_free(ws);
 }
+
+static void ws_freed(uv_handle_t *h) { ws_free(h->data); }
 
 static void teardown(flurry_ws *ws) {
   if (ws->wslay)
@@ -542,10 +547,17 @@ static void recv_head(flurry_ws *ws) {
     (void)fl_buf_append(&ws->head, buf, n); /* fits: n <= room */
     int err = 0;
     const char *why = "";
-    long r = flurry__ws_response_parse(ws->head.data, ws->head.len, ws->accept, &ws->http_status,
-                                       &err, &why);
+    flurry__ws_expect x = {ws->accept, ws->offered, NULL, {0, 0}};
+    long r = flurry__ws_response_parse(ws->head.data, ws->head.len, &x, &ws->http_status, &err,
+                                       &why);
     if (r < 0) {
       end(ws, err, "%s (HTTP status %d)", why, ws->http_status);
+      return;
+    }
+    if (r > 0 && x.chosen[1] > 0)
+      ws->protocol = fl_strndup(ws->head.data + x.chosen[0], x.chosen[1]);
+    if (r > 0 && x.chosen[1] > 0 && ws->protocol == NULL) {
+      end(ws, FLURRY_ENOMEM, "out of memory");
       return;
     }
     if (r > 0) {
@@ -668,6 +680,34 @@ static int opts_resolve(flurry_ws_opts *o, const flurry_ws_opts *in, int64_t con
   return FLURRY_OK;
 }
 
+/* The offered subprotocols as one header value, "a, b" (*out NULL for
+ * none). FLURRY_EINVALID: not a token, a duplicate, too many. */
+static int join_protocols(const char *const *p, char **out) {
+  fl_buf b = FL_BUF_INIT(0);
+  int rc = FLURRY_OK;
+  size_t i = 0;
+  for (; rc == FLURRY_OK && p && p[i]; i++) {
+    size_t n = strlen(p[i]);
+    int bad = i >= FLURRY_WS_MAX_PROTOCOLS || n == 0 || n > 256 ||
+              strspn(p[i], "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n;
+    for (size_t j = 0; !bad && j < i; j++)
+      bad = strcmp(p[i], p[j]) == 0;
+    if (bad)
+      rc = FLURRY_EINVALID;
+    else if (fl_buf_printf(&b, "%s%s", i ? ", " : "", p[i]) != FL_OK)
+      rc = FLURRY_ENOMEM;
+  }
+  if (rc == FLURRY_OK && i > 0) {
+    *out = fl_buf_take(&b, NULL);
+    rc = *out ? FLURRY_OK : FLURRY_ENOMEM;
+  }
+  fl_buf_free(&b);
+  return rc;
+}
+
+FLURRY_API const char *flurry_ws_protocol(const flurry_ws *ws) { return ws ? ws->protocol : NULL; }
+
 static flurry_ws *ws_alloc(const flurry_ws_callbacks *cbs, void *user_data) {
   flurry_ws *ws = fl_calloc(1, sizeof *ws);
   if (ws == NULL)
@@ -711,7 +751,7 @@ static int ws_start(flurry_ws *ws, flurry_client *client, const flurry__ws_url *
     rc = flurry_ws_accept_key(key, ws->accept, sizeof ws->accept);
   if (rc != FLURRY_OK)
     return rc;
-  rc = flurry__ws_request(&ws->head, u, key, headers, client->headers);
+  rc = flurry__ws_request(&ws->head, u, key, ws->offered, headers, client->headers);
   if (rc != FL_OK)
     return rc == FL_ELIMIT ? FLURRY_EINVALID : FLURRY_ENOMEM;
   rc = flurry_client_new(&ws->inner, client->loop);
@@ -749,16 +789,17 @@ FLURRY_API int flurry_ws_connect(flurry_ws **out, flurry_client *client, const c
   rc = ws ? FLURRY_OK : FLURRY_ENOMEM;
   if (ws) {
     ws->o = o;
-    rc = ws_start(ws, client, &u, headers);
+    ws->o.protocols = NULL; /* borrowed: joined into ws->offered */
+    rc = join_protocols(o.protocols, &ws->offered);
   }
+  if (rc == FLURRY_OK)
+    rc = ws_start(ws, client, &u, headers);
   flurry__ws_url_free(&u);
   if (rc != FLURRY_OK && ws) {
     if (ws->easy)
       curl_easy_cleanup(ws->easy);
     flurry_client_free(ws->inner);
-    fl_buf_free(&ws->head);
-    fl_buf_free(&ws->msg);
-    fl_free(ws);
+    ws_free(ws);
     return rc;
   }
   if (rc == FLURRY_OK)
@@ -781,6 +822,8 @@ FLURRY_API int flurry_ws_send(flurry_ws *ws, flurry_ws_type type, const void *da
   size_t queued = flurry_ws_queued(ws); /* pongs may have taken it past the limit */
   if (queued > ws->o.max_send_queue || len > ws->o.max_send_queue - queued)
     return FLURRY_ETOO_LARGE;
+  if (op == WSLAY_TEXT_FRAME && !fl_utf8_valid(data, len))
+    return FLURRY_EINVALID; /* RFC 6455 5.6: the server would fail us with 1007 */
   struct wslay_event_msg m = {op, (const uint8_t *)data, len};
   int rv = wslay_event_queue_msg(ws->wslay, &m);
   if (rv == WSLAY_ERR_NOMEM)

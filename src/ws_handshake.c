@@ -119,20 +119,18 @@ int flurry__ws_url_parse(const char *url, flurry__ws_url *out) {
 
 /* ---- the request --------------------------------------------------------- */
 
-/* Headers the handshake writes itself: a caller's copy would break it. */
-static const char *const own_headers[] = {"Host",
-                                          "Upgrade",
-                                          "Connection",
-                                          "Sec-WebSocket-Key",
-                                          "Sec-WebSocket-Version",
-                                          "Sec-WebSocket-Extensions",
-                                          "Content-Length",
-                                          "Transfer-Encoding",
-                                          NULL};
+/* Headers the handshake writes itself: a caller's copy would break it.
+ * Every Sec-WebSocket-* header is the handshake's too (subprotocols go
+ * through flurry_ws_opts.protocols, whose answer is checked). */
+static const char *const own_headers[] = {"Host",           "Upgrade",           "Connection",
+                                          "Content-Length", "Transfer-Encoding", NULL};
+static const char sec_ws[] = "Sec-WebSocket-";
 
 static size_t name_len(const char *line) { return strcspn(line, ":"); }
 
 static int is_own(const char *line, size_t n) {
+  if (n >= sizeof sec_ws - 1 && fl_strncaseeq(line, sec_ws, sizeof sec_ws - 1))
+    return 1;
   for (size_t i = 0; own_headers[i]; i++)
     if (strlen(own_headers[i]) == n && fl_strncaseeq(line, own_headers[i], n))
       return 1;
@@ -169,7 +167,7 @@ static int default_usable(const char *line) {
   return v && v[1 + strspn(v + 1, " \t")] != '\0' && flurry__ws_header_ok(line);
 }
 
-int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key,
+int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key, const char *protocols,
                        const char *const *extra, const struct curl_slist *defaults) {
   int rc = fl_buf_printf(b,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
@@ -177,6 +175,8 @@ int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key,
                          "Sec-WebSocket-Version: 13\r\n"
                          "User-Agent: flurry/" FLURRY_VERSION "\r\n",
                          u->target, u->host, key);
+  if (rc == FL_OK && protocols && *protocols)
+    rc = fl_buf_printf(b, "Sec-WebSocket-Protocol: %s\r\n", protocols);
   for (size_t i = 0; rc == FL_OK && extra && extra[i]; i++)
     rc = fl_buf_printf(b, "%s\r\n", extra[i]);
   for (const struct curl_slist *d = defaults; rc == FL_OK && d; d = d->next)
@@ -203,9 +203,9 @@ static int parse_status(const char *p, size_t n) {
   return (int)v;
 }
 
-/* 1 if the comma-separated list v[0..n) holds token tok (any case). */
-static int has_token(const char *v, size_t n, const char *tok) {
-  size_t tl = strlen(tok), i = 0;
+/* 1 if the comma-separated list v[0..n) holds token tok[0..tl) (any case). */
+static int has_token(const char *v, size_t n, const char *tok, size_t tl) {
+  size_t i = 0;
   while (i < n) {
     while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
       i++;
@@ -221,11 +221,30 @@ static int has_token(const char *v, size_t n, const char *tok) {
   return 0;
 }
 
-enum { SEEN_UPGRADE = 1, SEEN_CONNECTION = 2, SEEN_ACCEPT = 4 };
+enum { SEEN_UPGRADE = 1, SEEN_CONNECTION = 2, SEEN_ACCEPT = 4, SEEN_PROTOCOL = 8 };
+
+/* The server's Sec-WebSocket-Protocol v[0..vl): one of those offered (RFC
+ * 6455 4.1: anything else fails the connection), once. */
+static int check_protocol(const char *v, size_t vl, flurry__ws_expect *x, int seen,
+                          const char **why) {
+  if (seen & SEEN_PROTOCOL) {
+    *why = "the server chose a subprotocol twice";
+    return -1;
+  }
+  if (x->offered == NULL || vl == 0 || memchr(v, ',', vl) != NULL ||
+      !has_token(x->offered, strlen(x->offered), v, vl)) {
+    *why = "the server chose a subprotocol that was not offered";
+    return -1;
+  }
+  x->chosen[0] = (size_t)(v - x->base);
+  x->chosen[1] = vl;
+  return SEEN_PROTOCOL;
+}
 
 /* Checks one header line; returns the SEEN_ bit it earned, 0, or -1 with
  * *why. */
-static int check_line(const char *l, size_t n, const char *accept, const char **why) {
+static int check_line(const char *l, size_t n, flurry__ws_expect *x, int seen, const char **why) {
+  const char *accept = x->accept;
   const char *colon = memchr(l, ':', n);
   if (colon == NULL) {
     *why = "malformed header line in the handshake answer";
@@ -240,17 +259,19 @@ static int check_line(const char *l, size_t n, const char *accept, const char **
     vl--;
 #define IS(name) (nl == sizeof(name) - 1 && fl_strncaseeq(l, name, nl))
   if (IS("Upgrade"))
-    return has_token(v, vl, "websocket") ? SEEN_UPGRADE : 0;
+    return has_token(v, vl, "websocket", 9) ? SEEN_UPGRADE : 0;
   if (IS("Connection"))
-    return has_token(v, vl, "upgrade") ? SEEN_CONNECTION : 0;
+    return has_token(v, vl, "upgrade", 7) ? SEEN_CONNECTION : 0;
+  if (IS("Sec-WebSocket-Protocol"))
+    return check_protocol(v, vl, x, seen, why);
   if (IS("Sec-WebSocket-Accept")) {
     if (vl == strlen(accept) && memcmp(v, accept, vl) == 0)
       return SEEN_ACCEPT;
     *why = "wrong Sec-WebSocket-Accept in the handshake answer";
     return -1;
   }
-  if (IS("Sec-WebSocket-Extensions") || IS("Sec-WebSocket-Protocol")) {
-    *why = "the server chose an extension or subprotocol that was not offered";
+  if (IS("Sec-WebSocket-Extensions")) {
+    *why = "the server chose an extension that was not offered";
     return -1;
   }
 #undef IS
@@ -263,8 +284,10 @@ static long fail_with(int *err, int kind, const char **why, const char *text) {
   return -1;
 }
 
-long flurry__ws_response_parse(const char *p, size_t n, const char *accept, int *status, int *err,
+long flurry__ws_response_parse(const char *p, size_t n, flurry__ws_expect *x, int *status, int *err,
                                const char **why) {
+  x->base = p;
+  x->chosen[0] = x->chosen[1] = 0;
   const char *eol = memchr(p, '\n', n);
   *status = 0;
   if (eol == NULL)
@@ -287,7 +310,7 @@ long flurry__ws_response_parse(const char *p, size_t n, const char *accept, int 
     size_t len = (size_t)(nl - l);
     if (len && l[len - 1] == '\r')
       len--;
-    int r = check_line(l, len, accept, why);
+    int r = check_line(l, len, x, seen, why);
     if (r < 0) {
       *err = FLURRY_EPROTOCOL;
       return -1;

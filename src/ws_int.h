@@ -31,7 +31,8 @@ int flurry__ws_url_parse(const char *url, flurry__ws_url *u);
 void flurry__ws_url_free(flurry__ws_url *u);
 
 /* 1 if "Name: value" is a header line we may send: a token name, no CR,
- * LF or NUL, not one the handshake sets itself. */
+ * LF or NUL, not one the handshake sets itself (Host, Upgrade, Connection,
+ * Content-Length, Transfer-Encoding, any Sec-WebSocket-*). */
 int flurry__ws_header_ok(const char *line);
 
 /* A fresh Sec-WebSocket-Key (16 random bytes, base64) into key (at least
@@ -43,17 +44,28 @@ int flurry__ws_new_key(char *key);
  * value" lines; "Name:" lines without a value are skipped) whose names
  * extra does not set. Returns FL_OK, FL_ENOMEM or FL_ELIMIT. */
 struct curl_slist;
-int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key,
+int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key, const char *protocols,
                        const char *const *extra, const struct curl_slist *defaults);
+
+/* What the answer must say, and what it chose. */
+typedef struct flurry__ws_expect {
+  const char *accept;  /* the Sec-WebSocket-Accept value */
+  const char *offered; /* the subprotocols offered ("a, b"), NULL: none */
+  /* out: the chosen subprotocol at base + chosen[0], chosen[1] bytes
+   * (0: none) */
+  const char *base;
+  size_t chosen[2];
+} flurry__ws_expect;
 
 /* Parses the server's answer in p[0..n): returns 0 when the head is not
  * complete yet (need more), the head's length (> 0, up to and including the
  * blank line) when it is a valid 101 with Upgrade: websocket, Connection:
- * upgrade and Sec-WebSocket-Accept equal to accept, or -1 with *err
- * (FLURRY_EHTTP for a 4xx/5xx, FLURRY_EPROTOCOL otherwise) and *why (static
- * text). *status receives the status code once the status line is in (0
- * before). Pure: no I/O, no allocation. */
-long flurry__ws_response_parse(const char *p, size_t n, const char *accept, int *status, int *err,
+ * upgrade, Sec-WebSocket-Accept equal to x->accept and at most one
+ * Sec-WebSocket-Protocol, one of x->offered (then in x->chosen), or -1
+ * with *err (FLURRY_EHTTP for a 4xx/5xx, FLURRY_EPROTOCOL otherwise) and
+ * *why (static text). *status receives the status code once the status
+ * line is in (0 before). Pure: no I/O, no allocation. */
+long flurry__ws_response_parse(const char *p, size_t n, flurry__ws_expect *x, int *status, int *err,
                                const char **why);
 
 /* ---- the frame heads of the server's stream (ws_frame.c) ---- */

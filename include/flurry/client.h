@@ -102,6 +102,15 @@ FLURRY_API int flurry_header_is_secret(const flurry_client *client, const char *
  * same rule. No allocation survives the call; the client is not needed. */
 FLURRY_API int flurry_url_same_origin(const char *base, const char *a, const char *b);
 
+/* Resolves ref against base (RFC 3986 5.2, by libcurl's URL API: "/x",
+ * "x", "../x", "?q", "//host/x"; base NULL: ref must be absolute) as the
+ * library does for next links and next URLs: for a program that follows
+ * a link found in a response itself, with flurry_response_effective_url()
+ * as base. Writes the absolute http(s) URL, NUL-terminated, to out.
+ * Returns 0, FLURRY_EINVALID (NULL argument, no absolute http(s) URL),
+ * FLURRY_ETOO_LARGE (outlen too small: out untouched) or FLURRY_ENOMEM. */
+FLURRY_API int flurry_url_resolve(const char *base, const char *ref, char *out, size_t outlen);
+
 /* Submits a request. On success (0) the client owns `req`, and `cb` runs
  * exactly once, later, from the loop (never from inside this call). On
  * failure the callback never runs and the caller still owns `req`:
@@ -114,14 +123,17 @@ FLURRY_API int flurry_client_submit(flurry_client *client, flurry_request *req, 
                                     void *user_data);
 
 /* Cancels every queued, waiting and running request: each callback runs now,
- * with FLURRY_ECANCELLED. The client stays usable. Returns 0, or
- * FLURRY_EINVALID when called from inside a completion callback. */
+ * with FLURRY_ECANCELLED. The client stays usable. May be called from
+ * inside a completion callback (stop on the first failure): the other
+ * requests' callbacks then run before it returns, nested, and one of them
+ * may call it again. Returns 0, or FLURRY_EINVALID (NULL, inside a
+ * stream's record callback, or while the client is being freed). */
 FLURRY_API int flurry_client_cancel_all(flurry_client *client);
 
 /* Cancels the requests still waiting for an in-flight slot (never started):
  * each callback runs now, with FLURRY_ECANCELLED. Running requests and
  * those waiting to retry go on. For a graceful stop. Returns 0, or
- * FLURRY_EINVALID when called from inside a completion callback. */
+ * FLURRY_EINVALID as flurry_client_cancel_all. */
 FLURRY_API int flurry_client_cancel_queued(flurry_client *client);
 
 /* Runs the loop until no request is queued or running. Returns 0,

@@ -95,7 +95,13 @@ typedef enum flurry_err {
   X(SUBMIT, "submit",                                                                              \
     "a chain's page was refused: the client is closing, no memory, or too "                        \
     "many pages to remember (the refusal's error)")                                                \
-  X(STOPPED, "stopped", "a chain was stopped by flurry_request_chain_stop (FLURRY_OK)")
+  X(STOPPED, "stopped", "a chain was stopped by flurry_request_chain_stop (FLURRY_OK)")            \
+  X(BODY_RULE, "body_rule",                                                                        \
+    "a 2xx answer whose body matched a failure rule such as the flurry command's "                 \
+    "--fail-if (FLURRY_EHTTP)")                                                                    \
+  X(BAD_JSON, "bad_json",                                                                          \
+    "a body declared JSON (Content-Type) that does not parse, refused by a rule such as the "      \
+    "flurry command's --strict-json (FLURRY_EPROTOCOL)")
 
 typedef enum flurry_detail {
 #define FLURRY_X_DETAIL(e, name, desc) FLURRY_DETAIL_##e,

@@ -113,6 +113,10 @@ typedef enum flurry_opt {
    * flurry_header_is_secret): for headers the program does not know in
    * advance, such as the flurry command's input lines. Default 0. */
   FLURRY_OPT_SECRET_NAME_HEURISTIC,
+  /* Client only. 1 turns the cookie engine on: an empty jar in memory for
+   * the client's life, shared by its transfers (flurry/cookies.h). Once on
+   * it stays on: 0 afterwards is refused with FLURRY_EINVALID. Default 0. */
+  FLURRY_OPT_COOKIES,
   FLURRY_OPT_COUNT_ /* not an option */
 } flurry_opt;
 
@@ -137,8 +141,9 @@ FLURRY_API int flurry_opt_get_info(flurry_opt opt, flurry_opt_info *out);
 FLURRY_API int flurry_opt_from_name(const char *name, flurry_opt *out);
 
 typedef enum flurry_jitter {
-  FLURRY_JITTER_FULL = 0,        /* uniform in [0, min(cap, base * 2^(k-1))] */
-  FLURRY_JITTER_DECORRELATED = 1 /* min(cap, uniform in [base, 3 * previous]) */
+  FLURRY_JITTER_FULL = 0,         /* uniform in [0, min(cap, base * 2^(k-1))] */
+  FLURRY_JITTER_DECORRELATED = 1, /* min(cap, uniform in [base, 3 * previous]) */
+  FLURRY_JITTER_NONE = 2          /* exactly min(cap, base * 2^(k-1)): base, 2x, 4x... */
 } flurry_jitter;
 
 typedef enum flurry_http_version {
@@ -181,6 +186,18 @@ FLURRY_API int flurry_request_set_json(flurry_request *req, const char *json, si
 /* Overrides one client option for this request. Returns 0 or
  * FLURRY_EINVALID (a client-only option, or a value out of range). */
 FLURRY_API int flurry_request_set(flurry_request *req, flurry_opt opt, int64_t value);
+
+/* Cancels a submitted request wherever it is: queued, waiting for its host
+ * or a retry, or running (its transfer is stopped and its connection
+ * closed). Its completion callback runs exactly once, with
+ * FLURRY_ECANCELLED: now (before this returns), or, when called from inside
+ * a stream's record callback (flurry/stream.h) while the request runs, on
+ * the next loop turn, with no record delivered in between. Safe from inside
+ * completion and record callbacks. `req` must be one the client still owns
+ * (submitted, completion callback not yet returned: the client frees it
+ * then). Returns 0, or FLURRY_EINVALID (NULL, not submitted, or its own
+ * completion callback is running). */
+FLURRY_API int flurry_request_cancel(flurry_request *req);
 
 /* The method and URL as given (borrowed; valid while the request lives). */
 FLURRY_API const char *flurry_request_method(const flurry_request *req);

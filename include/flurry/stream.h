@@ -26,6 +26,15 @@
  * another Content-Type) it ends with that error. Lines and NDJSON streams
  * never reconnect (they have no way to resume).
  *
+ * A reconnect repeats the request, so it is made only where repeating is
+ * safe, as for retries: GET and HEAD, or a request with an Idempotency-Key
+ * header or FLURRY_OPT_RETRY_UNSAFE. Any other stream (an LLM-style POST
+ * answered with text/event-stream) is never repeated: a clean end of its
+ * body is its end (FLURRY_OK, FLURRY_STREAM_END_EOF), a broken connection
+ * its error. FLURRY_STREAM_RECONNECT narrows when a repeatable stream
+ * reconnects, and flurry_request_set_stream_until() ends a stream at a
+ * sentinel record such as "[DONE]".
+ *
  * Ownership: the record and every pointer in it are borrowed for the
  * duration of the callback only. */
 #ifndef FLURRY_STREAM_H
@@ -99,8 +108,25 @@ typedef enum flurry_stream_opt {
   FLURRY_STREAM_MAX_RECONNECTS,
   /* SSE: the delay before a reconnect when the server set no `retry:`, in
    * ms. Default 3000 (what browsers use), range 0..60000. */
-  FLURRY_STREAM_RETRY_MS
+  FLURRY_STREAM_RETRY_MS,
+  /* SSE: when a stream whose request may be repeated (GET, HEAD, an
+   * Idempotency-Key, FLURRY_OPT_RETRY_UNSAFE: see above) reconnects, one of
+   * flurry_stream_reconnect. Default FLURRY_RECONNECT_AUTO. A request that
+   * may not be repeated never reconnects, whatever this says. */
+  FLURRY_STREAM_RECONNECT
 } flurry_stream_opt;
+
+typedef enum flurry_stream_reconnect {
+  /* ALWAYS when the request may be repeated, else NEVER. */
+  FLURRY_RECONNECT_AUTO = 0,
+  /* Never: a clean end is FLURRY_STREAM_END_EOF, a drop the error. */
+  FLURRY_RECONNECT_NEVER,
+  /* Only after an error (reset, idle timeout, a failed reconnect): a
+   * clean end of the body by the server is FLURRY_STREAM_END_EOF. */
+  FLURRY_RECONNECT_ON_ERROR,
+  /* After any end, clean or not (what browsers' EventSource does). */
+  FLURRY_RECONNECT_ALWAYS
+} flurry_stream_reconnect;
 
 /* Sets a stream option on a request made a stream with
  * flurry_request_set_stream(). Only before submit. Returns 0 or
@@ -108,13 +134,26 @@ typedef enum flurry_stream_opt {
 FLURRY_API int flurry_request_set_stream_opt(flurry_request *req, flurry_stream_opt opt,
                                              int64_t value);
 
+/* Ends the stream at the first record whose data is exactly `data` (SSE:
+ * the event's data; LINES: the line; NDJSON: the compact value, so a
+ * sentinel must be valid JSON there): that record is not given to the
+ * callback nor counted, the transfer ends at once, the request completes
+ * with FLURRY_OK and FLURRY_STREAM_END_SENTINEL, and no reconnect is made.
+ * OpenAI-style APIs end with "[DONE]". data is copied; NULL removes the
+ * sentinel. Only before submit, on a stream. Returns 0, FLURRY_EINVALID
+ * (not a stream, submitted, data empty or longer than the record limit)
+ * or FLURRY_ENOMEM. */
+FLURRY_API int flurry_request_set_stream_until(flurry_request *req, const char *data);
+
 /* How a stream ended. */
 typedef enum flurry_stream_end {
   FLURRY_STREAM_END_NONE = 0,   /* no stream began (an error before it) */
-  FLURRY_STREAM_END_EOF,        /* the server ended the body (LINES, NDJSON) */
+  FLURRY_STREAM_END_EOF,        /* the server ended the body (LINES, NDJSON; SSE
+                                   when no reconnect is made) */
   FLURRY_STREAM_END_STOPPED,    /* the record callback asked to stop */
   FLURRY_STREAM_END_NO_CONTENT, /* SSE: the server answered 204: no more */
-  FLURRY_STREAM_END_ERROR       /* see flurry_response_error() */
+  FLURRY_STREAM_END_ERROR,      /* see flurry_response_error() */
+  FLURRY_STREAM_END_SENTINEL    /* the sentinel record came (set_stream_until) */
 } flurry_stream_end;
 
 typedef struct flurry_stream_info {
@@ -128,7 +167,8 @@ typedef struct flurry_stream_info {
  * before its first attempt); *out is then zeroed. */
 FLURRY_API int flurry_response_stream(const flurry_response *resp, flurry_stream_info *out);
 
-/* "none", "eof", "stopped", "no_content", "error" (static storage). */
+/* "none", "eof", "stopped", "no_content", "error", "sentinel" (static
+ * storage). */
 FLURRY_API const char *flurry_stream_end_name(int end);
 
 #ifdef __cplusplus

@@ -84,7 +84,16 @@ typedef struct flurry_ws_opts {
   int64_t idle_timeout_ms;
   /* After our close frame, how long to wait for the server's. */
   int64_t close_timeout_ms;
+  /* Subprotocols offered (Sec-WebSocket-Protocol), in order of preference:
+   * NULL or a NULL-terminated array of RFC 9110 tokens ("graphql-transport-
+   * ws", "mqtt"), distinct, at most FLURRY_WS_MAX_PROTOCOLS; copied at
+   * connect. The server's choice must be one of them (anything else fails
+   * the handshake with FLURRY_EPROTOCOL, RFC 6455 4.1); it may choose none.
+   * flurry_ws_protocol() tells which. */
+  const char *const *protocols;
 } flurry_ws_opts;
+
+#define FLURRY_WS_MAX_PROTOCOLS 32
 
 /* How the connection ended, for on_close (borrowed for the callback). */
 typedef struct flurry_ws_status {
@@ -135,8 +144,10 @@ FLURRY_API int flurry_ws_connect(flurry_ws **out, flurry_client *client, const c
                                  const flurry_ws_callbacks *cbs, void *user_data);
 
 /* Queues a FLURRY_WS_TEXT or FLURRY_WS_BINARY message (data copied) or a
- * FLURRY_WS_PING (at most 125 bytes). Returns 0, FLURRY_EINVALID (bad
- * type, not open yet (before on_open) or closing), FLURRY_ETOO_LARGE (the
+ * FLURRY_WS_PING (at most 125 bytes). A text message must be valid UTF-8
+ * (RFC 6455 5.6: a server fails the connection with 1007 otherwise).
+ * Returns 0, FLURRY_EINVALID (bad type, text not valid UTF-8, not open yet
+ * (before on_open) or closing), FLURRY_ETOO_LARGE (the
  * send queue would pass max_send_queue: nothing queued) or FLURRY_ENOMEM.
  * May be called from any callback but on_close. */
 FLURRY_API int flurry_ws_send(flurry_ws *ws, flurry_ws_type type, const void *data, size_t len);
@@ -158,12 +169,17 @@ FLURRY_API size_t flurry_ws_queued(const flurry_ws *ws);
  * messages count here and not in flurry_ws_queued(). */
 FLURRY_API size_t flurry_ws_queued_messages(const flurry_ws *ws);
 
+/* The subprotocol the server chose (one of flurry_ws_opts.protocols), or
+ * NULL when it chose none (or before on_open). Borrowed: valid until
+ * on_close returns. */
+FLURRY_API const char *flurry_ws_protocol(const flurry_ws *ws);
+
 /* 1 when `line` is a "Name: value" header flurry_ws_connect accepts: a
  * token name, no CR or LF, and not one the handshake writes itself (Host,
- * Upgrade, Connection, Sec-WebSocket-Key, -Version, -Extensions,
- * Content-Length, Transfer-Encoding); else 0 (also for NULL). For checking
- * headers when they are given (command-line options) rather than at
- * connect. */
+ * Upgrade, Connection, Content-Length, Transfer-Encoding and every
+ * Sec-WebSocket-* header: subprotocols go in flurry_ws_opts.protocols);
+ * else 0 (also for NULL). For checking headers when they are given
+ * (command-line options) rather than at connect. */
 FLURRY_API int flurry_ws_header_valid(const char *line);
 
 /* The RFC 6455 Sec-WebSocket-Accept value for a Sec-WebSocket-Key: base64

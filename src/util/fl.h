@@ -244,6 +244,9 @@ int fl_json_valid(const char *p, size_t n, size_t *err_off);
 /* 1 if p[0..n) is valid UTF-8 with no NUL byte and no C0 control other than
  * tab, CR and LF, else 0. */
 int fl_is_text(const char *p, size_t n);
+/* 1 if p[0..n) is valid UTF-8 (RFC 3629: no overlong form, surrogate or
+ * code point past U+10FFFF), else 0. */
+int fl_utf8_valid(const char *p, size_t n);
 /* Appends the base64 (RFC 4648, padded) encoding of p[0..n). */
 int fl_base64(fl_buf *b, const unsigned char *p, size_t n);
 

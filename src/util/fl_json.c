@@ -94,6 +94,18 @@ int fl_json_str(fl_buf *b, const char *s, size_t n) {
   return rc == FL_OK ? fl_buf_putc(b, '"') : rc;
 }
 
+int fl_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    size_t ul = utf8_len(p + i, n - i);
+    if (ul == 0)
+      return 0;
+    i += ul;
+  }
+  return 1;
+}
+
 int fl_is_text(const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;

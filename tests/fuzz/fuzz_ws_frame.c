@@ -42,7 +42,9 @@ static void on_close(flurry_ws *ws, const flurry_ws_status *st, void *ud) {
 static void answer(const char *p, size_t n) {
   int status = -1, err = 0;
   const char *why = NULL;
-  long r = flurry__ws_response_parse(p, n, ACCEPT, &status, &err, &why);
+  flurry__ws_expect x = {ACCEPT, "chat, superchat", NULL, {0, 0}};
+  long r = flurry__ws_response_parse(p, n, &x, &status, &err, &why);
+  FUZZ_CHECK(x.chosen[0] + x.chosen[1] <= n);
   FUZZ_CHECK(r >= -1 && r <= (long)n);
   FUZZ_CHECK(status == 0 || (status >= 100 && status <= 599));
   if (r < 0)

@@ -203,7 +203,7 @@ test_usage_errors() {
               "--max-size|2T|from 1 to 1024G" "--retries|1000|from 0 to 999" \
               "--burst|0|from 1 to 1000000" "--max-pages|0|from 1 to" \
               "--breaker-cooldown|2h|from 1ms to 1h" "--max-record|8|from 16 to 1G" \
-              "--jitter|none|expected full or decorrelated" "--rate|fast|expected auto or a rate"; do
+              "--jitter|sometimes|expected full, decorrelated or none" "--rate|fast|expected auto or a rate"; do
     IFS='|' read -r opt val want <<<"$spec"
     F "$opt" "$val" < /dev/null > /dev/null 2> "$WORK/opt.err"
     check "$opt $val: exit 2" "$?" 2

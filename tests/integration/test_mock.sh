@@ -187,7 +187,7 @@ set -e
 check "bad option values name the option" "1 1 1 2" \
   "$(grep -c -- "--port '70000': expected a whole number from 0 to 65535" "$work/err1") $(grep -c -- \
      "--port needs a value" "$work/err2") $(grep -c -- "--count '0'" "$work/err3") $rc3"
-check "--help lists endpoints" "31" "$("$FLURRY" mock --help | grep -cE '^  (GET|ANY)  /')"
+check "--help lists endpoints" "33" "$("$FLURRY" mock --help | grep -cE '^  (GET|ANY)  /')"
 
 # ---- SIGTERM with requests in flight: clean exit 0 ------------------------------------------------------
 # SIGTERM once the mock holds the connection (its descriptors), not after a

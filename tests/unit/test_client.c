@@ -632,10 +632,53 @@ static void test_client_reentrant_calls_refused_in_callback(void **state) {
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(t.calls, 1);
   assert_int_equal(t.inner_run_rc, FLURRY_EINVALID);
-  assert_int_equal(t.inner_cancel_rc, FLURRY_EINVALID);
+  assert_int_equal(t.inner_cancel_rc, FLURRY_OK); /* allowed: stop on a failure */
   assert_int_equal(t.inner_gather_rc, FLURRY_EINVALID);
   flurry_client_free(c);
   loop_finish(&loop);
+}
+
+/* Fail fast: the first failure's callback cancels the rest, running and
+ * queued; their callbacks run inside that call, and one of them may cancel
+ * again. 3 requests hang (no answer ever comes), 1 is refused, 2 wait for
+ * a slot (in-flight limit 4). */
+static void test_client_cancel_all_from_completion(void **state) {
+  (void)state;
+  int port;
+  int fd = silent_listener(&port);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  flurry_client *c = client_on(&loop);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_IN_FLIGHT, 4), FLURRY_OK);
+  char url[64];
+  url_on(url, sizeof url, port, "/hang");
+  tally rest, first;
+  tally_init(&rest, c);
+  tally_init(&first, c);
+  first.inner_cancel_rc = -2; /* the failure cancels */
+  rest.inner_cancel_rc = -2;  /* and the first cancelled one again, nested */
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(submit(c, "GET", url, &rest), FLURRY_OK);
+  assert_int_equal(submit(c, "GET", REFUSED_URL, &first), FLURRY_OK);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(submit(c, "GET", url, &rest), FLURRY_OK);
+  uv_run(&loop, UV_RUN_DEFAULT); /* returns: nothing is left to wait for */
+  assert_int_equal(first.calls, 1);
+  assert_int_equal(first.last_err, FLURRY_ECONNECT);
+  assert_int_equal(first.inner_cancel_rc, FLURRY_OK);
+  assert_int_equal(rest.calls, 5);
+  assert_int_equal(rest.by_err[FLURRY_ECANCELLED], 5);
+  assert_int_equal(rest.inner_cancel_rc, FLURRY_OK);
+  assert_int_equal(flurry_client_pending(c), 0);
+  assert_int_equal(flurry__sched_check(c), 0);
+  /* The client stays usable. */
+  assert_int_equal(submit(c, "GET", REFUSED_URL, &rest), FLURRY_OK);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  assert_int_equal(rest.calls, 6);
+  assert_int_equal(rest.last_err, FLURRY_ECONNECT);
+  flurry_client_free(c);
+  loop_finish(&loop);
+  close(fd);
 }
 
 static void test_client_invalid_header_rejected_before_sending(void **state) {
@@ -1459,6 +1502,7 @@ int main(void) {
       cmocka_unit_test(test_client_timeout_when_no_answer),
       cmocka_unit_test(test_client_request_timeout_override),
       cmocka_unit_test(test_client_cancel_all_gives_ecancelled),
+      cmocka_unit_test(test_client_cancel_all_from_completion),
       cmocka_unit_test(test_client_cancel_all_leaves_loop_idle),
       cmocka_unit_test(test_client_free_with_requests_in_flight),
       cmocka_unit_test(test_client_own_loop),

@@ -459,6 +459,19 @@ static void test_fl_json_is_text(void **state) {
   assert_int_equal(fl_is_text("\x89PNG\r\n\x1a\n", 8), 0);
 }
 
+/* fl_utf8_valid: UTF-8 only (control characters and NUL are valid). */
+static void test_fl_json_utf8_valid(void **state) {
+  (void)state;
+  assert_int_equal(fl_utf8_valid("", 0), 1);
+  assert_int_equal(fl_utf8_valid("a\0\x01\x1b", 4), 1);
+  assert_int_equal(fl_utf8_valid("caf\xc3\xa9 \xf0\x9f\x98\x80", 10), 1);
+  assert_int_equal(fl_utf8_valid("\xff\xfe", 2), 0);
+  assert_int_equal(fl_utf8_valid("\xc0\x80", 2), 0);     /* overlong */
+  assert_int_equal(fl_utf8_valid("\xed\xa0\x80", 3), 0); /* surrogate */
+  assert_int_equal(fl_utf8_valid("ok\xe2\x82", 4), 0);   /* truncated */
+  assert_int_equal(fl_utf8_valid("ok\xff", 2), 1);       /* only n bytes */
+}
+
 /* ---- fl_base64 ---- */
 
 static void expect_b64(const char *in, size_t n, const char *want) {
@@ -514,6 +527,7 @@ int main(void) {
       cmocka_unit_test(test_fl_json_str_keeps_valid_multibyte),
       cmocka_unit_test(test_fl_json_str_every_byte_gives_valid_json),
       cmocka_unit_test(test_fl_json_is_text),
+      cmocka_unit_test(test_fl_json_utf8_valid),
       cmocka_unit_test(test_fl_json_base64_rfc4648_vectors),
       cmocka_unit_test(test_fl_json_base64_binary),
   };

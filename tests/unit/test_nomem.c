@@ -38,7 +38,7 @@
 #include "mock.h"
 #include "mock_int.h"
 #include "mock_table.h"
-#include "sig.h"
+#include "webhook_int.h"
 
 /* A scenario returns OK (it all worked), NOMEM (an allocation failed and
  * it said so) or WRONG (anything else: *why says what). */
@@ -151,15 +151,16 @@ static int dedup_set(void *ctx, const char **why) {
 static int signing(void *ctx, const char **why) {
   (void)ctx;
   static const char body[] = "{\"id\":\"evt_1\",\"object\":\"event\"}";
-  static const sig_scheme schemes[] = {WHSIG_GITHUB, WHSIG_STRIPE, WHSIG_STANDARD};
+  static const flurry_webhook_scheme schemes[] = {FLURRY_WEBHOOK_GITHUB, FLURRY_WEBHOOK_STRIPE,
+                                                  FLURRY_WEBHOOK_STANDARD};
   static const char *const secrets[] = {"It's a Secret", "whsec_stripe",
                                         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
   int rc = FL_OK;
   for (size_t i = 0; i < 3 && rc == FL_OK; i++) {
-    sig_key key;
-    assert_int_equal(sig_key_parse(schemes[i], secrets[i], strlen(secrets[i]), &key), 0);
+    flurry_webhook_key key;
+    assert_int_equal(flurry__sig_key_parse(schemes[i], secrets[i], strlen(secrets[i]), &key), 0);
     fl_buf out = FL_BUF_INIT(0);
-    rc = sig_sign(schemes[i], &key, 1, "msg_1", 1700000000, body, sizeof body - 1, &out);
+    rc = flurry__sig_sign(schemes[i], &key, 1, "msg_1", 1700000000, body, sizeof body - 1, &out);
     fl_buf_free(&out);
   }
   return fl_rc(rc, why);

@@ -344,7 +344,7 @@ static void test_request_opt_table_drives_checks(void **state) {
     client_only += in.client_only;
     flurry_request_free(req);
   }
-  assert_int_equal(client_only, 11);
+  assert_int_equal(client_only, 12);
   flurry_opt_info in;
   flurry_opt o;
   assert_int_equal(flurry_opt_get_info((flurry_opt)0, &in), FLURRY_EINVALID);

@@ -195,6 +195,29 @@ static void test_retry_backoff_cap(void **state) {
   assert_int_equal(flurry__backoff_ms(5, 0, 10000, 0.999), 0);
 }
 
+/* --jitter none: exactly base, 2x, 4x ... capped, whatever the random
+ * draw: the schedule users rely on. */
+static void test_retry_backoff_no_jitter_schedule(void **state) {
+  (void)state;
+  const double want[] = {100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000};
+  const double rnd[] = {0.0, 0.25, 0.5, 0.999999};
+  for (size_t r = 0; r < sizeof rnd / sizeof rnd[0]; r++)
+    for (int k = 1; k <= 9; k++) {
+      double d = flurry__backoff_delay_ms(FLURRY_JITTER_NONE, k, 100, 5000, 12345, rnd[r]);
+      if (d != want[k - 1])
+        fail_msg("attempt %d, rnd %g: %g ms, want %g", k, rnd[r], d, want[k - 1]);
+    }
+  assert_true(flurry__backoff_delay_ms(FLURRY_JITTER_NONE, 1, 500, 200, 0, 0.5) == 200.0);
+  assert_true(flurry__backoff_delay_ms(FLURRY_JITTER_NONE, 7, 0, 1000, 0, 0.5) == 0.0);
+  assert_true(flurry__backoff_delay_ms(FLURRY_JITTER_NONE, INT32_MAX, 1, INT64_MAX, 0, 0.5) ==
+              (double)INT64_MAX);
+  /* the other kinds, through the same entry */
+  assert_true(flurry__backoff_delay_ms(FLURRY_JITTER_FULL, 3, 100, 5000, 0, 0.5) == 200.0);
+  assert_true(flurry__backoff_delay_ms(FLURRY_JITTER_DECORRELATED, 3, 100, 5000, 400, 0.5) ==
+              650.0);
+  assert_true(flurry__backoff_delay_ms(FLURRY_JITTER_DECORRELATED, 3, 100, 500, 400, 0.5) == 500.0);
+}
+
 static void test_retry_backoff_no_overflow(void **state) {
   (void)state;
   /* UBSan traps a signed overflow; these must stay in range. */
@@ -289,6 +312,7 @@ int main(void) {
       cmocka_unit_test(test_retry_backoff_full_jitter_range),
       cmocka_unit_test(test_retry_backoff_cap),
       cmocka_unit_test(test_retry_backoff_no_overflow),
+      cmocka_unit_test(test_retry_backoff_no_jitter_schedule),
       cmocka_unit_test(test_retry_retryable_transport_errors),
       cmocka_unit_test(test_retry_retryable_statuses),
       cmocka_unit_test(test_retry_retryable_other_errors_never),

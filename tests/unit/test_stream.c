@@ -269,9 +269,17 @@ static void test_stream_api_rejects(void **state) {
   assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_RETRY_MS, 60001),
                    FLURRY_EINVALID);
   assert_int_equal(flurry_request_set_stream_opt(req, (flurry_stream_opt)99, 1), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_RECONNECT, 4), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_RECONNECT,
+                                                 FLURRY_RECONNECT_ON_ERROR),
+                   FLURRY_OK);
+  assert_int_equal(flurry_request_set_stream_until(req, ""), FLURRY_EINVALID);
+  assert_int_equal(flurry_request_set_stream_until(req, "[DONE]"), FLURRY_OK);
+  assert_int_equal(flurry_request_set_stream_until(req, "[END]"), FLURRY_OK); /* replaced */
   flurry_request_free(req); /* the stream's state with it (ASan: no leak) */
   assert_string_equal(flurry_stream_end_name(FLURRY_STREAM_END_STOPPED), "stopped");
   assert_string_equal(flurry_stream_end_name(42), "unknown");
+  assert_string_equal(flurry_stream_end_name(FLURRY_STREAM_END_SENTINEL), "sentinel");
   assert_string_equal(flurry_err_name(FLURRY_ESTREAM), "stream");
 }
 
@@ -306,15 +314,23 @@ static void api_done(flurry_request *req, flurry_response *resp, void *ud) {
   flurry_response_free(resp);
 }
 
-static void api_submit(flurry_client *c, unsigned port, const char *path, int mode, api_case *a) {
+/* A GET (or, with until set, a POST ending at that sentinel; "" none). */
+static void api_submit_until(flurry_client *c, unsigned port, const char *path, int mode,
+                             api_case *a, const char *until) {
   char url[256];
   flurry_request *req;
   snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
   a->client = c;
-  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_new(&req, until ? "POST" : "GET", url), FLURRY_OK);
   assert_int_equal(flurry_request_set_stream(req, mode, api_record, a), FLURRY_OK);
   assert_int_equal(flurry_request_set_stream_opt(req, FLURRY_STREAM_MAX_RECONNECTS, 3), FLURRY_OK);
+  if (until && *until)
+    assert_int_equal(flurry_request_set_stream_until(req, until), FLURRY_OK);
   assert_int_equal(flurry_client_submit(c, req, api_done, a), FLURRY_OK);
+}
+
+static void api_submit(flurry_client *c, unsigned port, const char *path, int mode, api_case *a) {
+  api_submit_until(c, port, path, mode, a, NULL);
 }
 
 static void test_stream_api_on_one_loop(void **state) {
@@ -334,11 +350,13 @@ static void test_stream_api_on_one_loop(void **state) {
   assert_int_equal(httpd_new(&h, &loop, &o, err, sizeof err), 0);
   unsigned port = httpd_port(h);
   assert_int_equal(flurry_client_new(&c, &loop), FLURRY_OK);
-  api_case whole = {0}, stopped = {0}, sse = {0};
+  api_case whole = {0}, stopped = {0}, sse = {0}, post = {0}, done = {0};
   stopped.stop_at = 5;
   api_submit(c, port, "/ndjson?n=200&pad=100", FLURRY_STREAM_NDJSON, &whole);
   api_submit(c, port, "/lines?n=1000000", FLURRY_STREAM_LINES, &stopped);
   api_submit(c, port, "/sse?n=7&cut_every=3&retry=1", FLURRY_STREAM_SSE, &sse);
+  api_submit_until(c, port, "/chat?key=u1", FLURRY_STREAM_SSE, &post, "");
+  api_submit_until(c, port, "/chat?key=u2", FLURRY_STREAM_SSE, &done, "[DONE]");
   assert_int_equal(flurry_client_run(c), FLURRY_OK);
   httpd_close(h, NULL, NULL);
   flurry_client_free(c);
@@ -359,6 +377,15 @@ static void test_stream_api_on_one_loop(void **state) {
   assert_int_equal(sse.records, 7);
   assert_int_equal(sse.info.reconnects, 3); /* cut after 3, after 6, end; then 204 */
   assert_int_equal(sse.info.end, FLURRY_STREAM_END_NO_CONTENT);
+  /* SSE over POST: never repeated; the clean end is the end (issue 11) */
+  assert_int_equal(post.err, FLURRY_OK);
+  assert_int_equal(post.records, 3);
+  assert_int_equal(post.info.reconnects, 0);
+  assert_int_equal(post.info.end, FLURRY_STREAM_END_EOF);
+  assert_int_equal(done.err, FLURRY_OK);
+  assert_int_equal(done.records, 2); /* [DONE] is not given to the callback */
+  assert_int_equal(done.info.records, 2);
+  assert_int_equal(done.info.end, FLURRY_STREAM_END_SENTINEL);
 }
 
 /* A stream redirected to another origin carries no credential (issue 14):

@@ -83,11 +83,33 @@ static void test_url_same_origin_public(void **state) {
   assert_false(flurry_url_same_origin("http://h/", NULL, "http://h/a"));
 }
 
+/* flurry_url_resolve: RFC 3986 5.4's examples against a page (issue 11). */
+static void test_url_resolve_public(void **state) {
+  (void)state;
+  static const char *const cases[][2] = {
+      {"g", "http://a/b/c/g"},        {"./g", "http://a/b/c/g"}, {"g/", "http://a/b/c/g/"},
+      {"/g", "http://a/g"},           {"//g", "http://g/"},      {"?y", "http://a/b/c/d;p?y"},
+      {"g?y", "http://a/b/c/g?y"},    {"../g", "http://a/b/g"},  {"../../g", "http://a/g"},
+      {"https://x/y", "https://x/y"},
+  };
+  char out[64];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_int_equal(flurry_url_resolve("http://a/b/c/d;p?q", cases[i][0], out, sizeof out), 0);
+    assert_string_equal(out, cases[i][1]);
+  }
+  assert_int_equal(flurry_url_resolve(NULL, "/g", out, sizeof out), FLURRY_EINVALID);
+  assert_int_equal(flurry_url_resolve("http://a/", "ftp://x/", out, sizeof out), FLURRY_EINVALID);
+  assert_int_equal(flurry_url_resolve("http://a/b", "g", out, 8), FLURRY_ETOO_LARGE);
+  assert_int_equal(flurry_url_resolve("http://a/b", "g", out, 11), 0); /* "http://a/g" + NUL */
+  assert_int_equal(flurry_url_resolve("http://a/b", NULL, out, sizeof out), FLURRY_EINVALID);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_url_page_range),
       cmocka_unit_test(test_url_resolve_and_origin),
       cmocka_unit_test(test_url_same_origin_public),
+      cmocka_unit_test(test_url_resolve_public),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,10 +70,11 @@ static void test_ws_request_headers(void **state) {
   defaults = curl_slist_append(defaults, "X-Team: core");
   const char *extra[] = {"Authorization: Bearer mine", NULL};
   fl_buf b = FL_BUF_INIT(FLURRY__WS_MAX_REQUEST);
-  assert_int_equal(flurry__ws_request(&b, &u, "KEY", extra, defaults), FL_OK);
+  assert_int_equal(flurry__ws_request(&b, &u, "KEY", "chat, v2", extra, defaults), FL_OK);
   assert_non_null(strstr(b.data, "GET /p HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"));
   assert_non_null(strstr(b.data, "Sec-WebSocket-Key: KEY\r\nSec-WebSocket-Version: 13\r\n"));
   assert_non_null(strstr(b.data, "Authorization: Bearer mine\r\n"));
+  assert_non_null(strstr(b.data, "\r\nSec-WebSocket-Protocol: chat, v2\r\n"));
   assert_null(strstr(b.data, "Bearer default"));
   assert_non_null(strstr(b.data, "X-Team: core\r\n"));
   assert_null(strstr(b.data, "Expect"));
@@ -90,6 +91,7 @@ static void test_ws_request_headers(void **state) {
   /* the public check (flurry ws -H) is the same one */
   assert_true(flurry_ws_header_valid("X-A: b"));
   assert_false(flurry_ws_header_valid("Sec-WebSocket-Version: 8"));
+  assert_false(flurry_ws_header_valid("sec-websocket-protocol: chat")); /* --protocol (#11) */
   assert_false(flurry_ws_header_valid("X-A: b\nX-B: c"));
   assert_false(flurry_ws_header_valid(NULL));
 }
@@ -109,18 +111,36 @@ static void test_ws_response_every_prefix(void **state) {
   memcpy(buf + n, "\x81\x02hi", 4); /* a frame right behind the head */
   int status, err;
   const char *why;
+  flurry__ws_expect x = {ACCEPT, NULL, NULL, {0, 0}};
   for (size_t i = 0; i < n; i++)
-    assert_int_equal(flurry__ws_response_parse(buf, i, ACCEPT, &status, &err, &why), 0);
-  assert_int_equal(flurry__ws_response_parse(buf, n, ACCEPT, &status, &err, &why), (long)n);
+    assert_int_equal(flurry__ws_response_parse(buf, i, &x, &status, &err, &why), 0);
+  assert_int_equal(flurry__ws_response_parse(buf, n, &x, &status, &err, &why), (long)n);
   assert_int_equal(status, 101);
-  assert_int_equal(flurry__ws_response_parse(buf, n + 4, ACCEPT, &status, &err, &why), (long)n);
+  assert_int_equal(flurry__ws_response_parse(buf, n + 4, &x, &status, &err, &why), (long)n);
+  assert_int_equal(x.chosen[1], 0);
+}
+
+/* The server's subprotocol: one of those offered, reported (issue 11). */
+static void test_ws_response_protocol(void **state) {
+  (void)state;
+  static const char answer[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                               "Sec-WebSocket-Accept: " ACCEPT "\r\n"
+                               "Sec-WebSocket-Protocol: graphql-transport-ws \r\n\r\n";
+  int status, err;
+  const char *why;
+  flurry__ws_expect x = {ACCEPT, "graphql-ws, graphql-transport-ws", NULL, {0, 0}};
+  size_t n = sizeof answer - 1;
+  assert_int_equal(flurry__ws_response_parse(answer, n, &x, &status, &err, &why), (long)n);
+  assert_int_equal(x.chosen[1], strlen("graphql-transport-ws"));
+  assert_memory_equal(answer + x.chosen[0], "graphql-transport-ws", x.chosen[1]);
 }
 
 static void expect_refused(const char *answer, int want_err, int want_status, const char *word) {
   int status, err = 0;
   const char *why = NULL;
-  assert_int_equal(flurry__ws_response_parse(answer, strlen(answer), ACCEPT, &status, &err, &why),
-                   -1);
+  flurry__ws_expect x = {ACCEPT, "chat", NULL, {0, 0}};
+  assert_int_equal(flurry__ws_response_parse(answer, strlen(answer), &x, &status, &err, &why), -1);
   assert_int_equal(err, want_err);
   assert_int_equal(status, want_status);
   assert_non_null(strstr(why, word));
@@ -141,6 +161,16 @@ static void test_ws_response_refused(void **state) {
   expect_refused("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
                  "Sec-WebSocket-Accept: " ACCEPT "\r\nSec-WebSocket-Extensions: x\r\n\r\n",
                  FLURRY_EPROTOCOL, 101, "extension");
+#define HEAD101 "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
+  expect_refused(HEAD101 "Sec-WebSocket-Accept: " ACCEPT "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+                 FLURRY_EPROTOCOL, 101, "not offered");
+  expect_refused(HEAD101 "Sec-WebSocket-Accept: " ACCEPT "\r\nSec-WebSocket-Protocol: chat, "
+                         "chat\r\n\r\n",
+                 FLURRY_EPROTOCOL, 101, "not offered");
+  expect_refused(HEAD101 "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Accept: " ACCEPT
+                         "\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
+                 FLURRY_EPROTOCOL, 101, "twice");
+#undef HEAD101
   expect_refused("SSH-2.0-OpenSSH\r\n\r\n", FLURRY_EPROTOCOL, 0, "HTTP");
 }
 
@@ -451,6 +481,7 @@ static void s_open(flurry_ws *ws, void *ud) {
   s->opens++;
   assert_int_equal(flurry_ws_send(ws, FLURRY_WS_TEXT, "hello", 5), 0);
   assert_int_equal(flurry_ws_send(ws, FLURRY_WS_TEXT, "x", 1 << 30), FLURRY_ETOO_LARGE);
+  assert_int_equal(flurry_ws_send(ws, FLURRY_WS_TEXT, "\xff\xfe", 2), FLURRY_EINVALID); /* #11 */
 }
 
 static void s_message(flurry_ws *ws, flurry_ws_type type, const char *data, size_t len, void *ud) {
@@ -522,6 +553,7 @@ int main(void) {
       cmocka_unit_test(test_ws_request_headers),
       cmocka_unit_test(test_ws_response_every_prefix),
       cmocka_unit_test(test_ws_response_refused),
+      cmocka_unit_test(test_ws_response_protocol),
       cmocka_unit_test(test_ws_scan_every_split),
       cmocka_unit_test(test_ws_scan_framing_errors),
       cmocka_unit_test(test_ws_scan_ring_full),

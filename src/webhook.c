@@ -1,6 +1,10 @@
-/* sig.c: webhook signature parsers and HMAC-SHA256 verification (see
- * sig.h). Parsers never read past the length they are given. */
-#include "sig.h"
+/* webhook.c: webhook signature parsers and HMAC-SHA256 verification
+ * (flurry/webhook.h, webhook_int.h). Parsers never read past the length
+ * they are given. Moved from server/ so that every client (flurry listen,
+ * the Python package) verifies through the public API. */
+#include "webhook_int.h"
+
+#include "flurry/error.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,48 +14,48 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#define HEX_LEN (2 * WHSIG_MAC_LEN)
+#define HEX_LEN (2 * FLURRY_WEBHOOK_MAC_LEN)
 #define B64_LEN 44 /* padded base64 of 32 bytes */
 #define TIME_DIGITS_MAX 15
 #define STANDARD_PREFIX "whsec_"
 
 static const char *const scheme_names[] = {"none", "github", "stripe", "standard"};
 
-const char *sig_strerror(int rc) {
+const char *flurry__sig_strerror(int rc) {
   switch (rc) {
-  case WHSIG_OK:
+  case FLURRY__SIG_OK:
     return "ok";
-  case WHSIG_EMISSING:
+  case FLURRY__SIG_EMISSING:
     return "missing signature";
-  case WHSIG_EMALFORMED:
+  case FLURRY__SIG_EMALFORMED:
     return "malformed signature";
-  case WHSIG_ESTALE:
+  case FLURRY__SIG_ESTALE:
     return "timestamp outside the tolerance";
-  case WHSIG_EMISMATCH:
+  case FLURRY__SIG_EMISMATCH:
     return "signature mismatch";
   default:
     return "signature check failed";
   }
 }
 
-int sig_scheme_parse(const char *name, sig_scheme *out) {
+int flurry__sig_scheme_parse(const char *name, flurry_webhook_scheme *out) {
   for (size_t i = 0; i < sizeof scheme_names / sizeof scheme_names[0]; i++)
     if (strcmp(name, scheme_names[i]) == 0) {
-      *out = (sig_scheme)i;
+      *out = (flurry_webhook_scheme)i;
       return 0;
     }
   return -1;
 }
 
-const char *sig_scheme_name(sig_scheme s) { return scheme_names[s]; }
+const char *flurry__sig_scheme_name(flurry_webhook_scheme s) { return scheme_names[s]; }
 
-const char *sig_header(sig_scheme s) {
+const char *flurry__sig_header(flurry_webhook_scheme s) {
   switch (s) {
-  case WHSIG_GITHUB:
+  case FLURRY_WEBHOOK_GITHUB:
     return "X-Hub-Signature-256";
-  case WHSIG_STRIPE:
+  case FLURRY_WEBHOOK_STRIPE:
     return "Stripe-Signature";
-  case WHSIG_STANDARD:
+  case FLURRY_WEBHOOK_STANDARD:
     return "webhook-signature";
   default:
     return NULL;
@@ -73,7 +77,7 @@ static int hex_digit(unsigned char c) {
 static int parse_hex_mac(const char *v, size_t n, unsigned char *mac) {
   if (n != HEX_LEN)
     return -1;
-  for (size_t i = 0; i < WHSIG_MAC_LEN; i++) {
+  for (size_t i = 0; i < FLURRY_WEBHOOK_MAC_LEN; i++) {
     int hi = hex_digit((unsigned char)v[2 * i]);
     int lo = hex_digit((unsigned char)v[2 * i + 1]);
     if (hi < 0 || lo < 0)
@@ -138,33 +142,33 @@ static long b64_decode(const char *s, size_t n, unsigned char *out, size_t max) 
 /* ---- parsers ---------------------------------------------------------------
  */
 
-int sig_parse_time(const char *v, size_t n, int64_t *out) {
+int flurry__sig_parse_time(const char *v, size_t n, int64_t *out) {
   if (n == 0 || n > TIME_DIGITS_MAX || (n > 1 && v[0] == '0'))
-    return WHSIG_EMALFORMED;
+    return FLURRY__SIG_EMALFORMED;
   int64_t t = 0;
   for (size_t i = 0; i < n; i++) {
     if (v[i] < '0' || v[i] > '9')
-      return WHSIG_EMALFORMED;
+      return FLURRY__SIG_EMALFORMED;
     t = t * 10 + (v[i] - '0');
   }
   *out = t;
-  return WHSIG_OK;
+  return FLURRY__SIG_OK;
 }
 
-int sig_parse_github(const char *v, size_t n, sig_set *out) {
+int flurry__sig_parse_github(const char *v, size_t n, flurry__sig_set *out) {
   static const char prefix[] = "sha256=";
   size_t pl = sizeof prefix - 1;
   memset(out, 0, sizeof *out);
   if (n < pl || memcmp(v, prefix, pl) != 0 || parse_hex_mac(v + pl, n - pl, out->mac[0]) != 0)
-    return WHSIG_EMALFORMED;
+    return FLURRY__SIG_EMALFORMED;
   out->n = 1;
-  return WHSIG_OK;
+  return FLURRY__SIG_OK;
 }
 
 /* What a header with skipped values amounts to: malformed when nothing in
  * it was usable and something was broken. */
-static int usable(const sig_set *set) {
-  return set->n == 0 && set->bad > 0 ? WHSIG_EMALFORMED : WHSIG_OK;
+static int usable(const flurry__sig_set *set) {
+  return set->n == 0 && set->bad > 0 ? FLURRY__SIG_EMALFORMED : FLURRY__SIG_OK;
 }
 
 static int is_alnum(unsigned char c) {
@@ -173,7 +177,7 @@ static int is_alnum(unsigned char c) {
 
 /* One "key=value" element of a Stripe-Signature header; the key is
  * letters and digits. */
-static int stripe_element(const char *e, size_t n, sig_set *out) {
+static int stripe_element(const char *e, size_t n, flurry__sig_set *out) {
   const char *eq = memchr(e, '=', n);
   if (eq == NULL || eq == e)
     return -1;
@@ -183,14 +187,14 @@ static int stripe_element(const char *e, size_t n, sig_set *out) {
       return -1;
   const char *val = eq + 1;
   if (kl == 1 && e[0] == 't') {
-    if (out->t_str != NULL || sig_parse_time(val, vl, &out->t) != WHSIG_OK)
+    if (out->t_str != NULL || flurry__sig_parse_time(val, vl, &out->t) != FLURRY__SIG_OK)
       return -1;
     out->t_str = val;
     out->t_len = vl;
     return 0;
   }
   if (kl == 2 && e[0] == 'v' && e[1] == '1') {
-    if (out->n == WHSIG_MAX)
+    if (out->n == FLURRY_WEBHOOK_MAX_SIGS)
       return -1;
     if (parse_hex_mac(val, vl, out->mac[out->n]) != 0)
       out->bad++; /* skipped, as Stripe's libraries do: not a match */
@@ -200,24 +204,24 @@ static int stripe_element(const char *e, size_t n, sig_set *out) {
   return 0; /* v0 and unknown schemes: ignored */
 }
 
-int sig_parse_stripe(const char *v, size_t n, sig_set *out) {
+int flurry__sig_parse_stripe(const char *v, size_t n, flurry__sig_set *out) {
   memset(out, 0, sizeof *out);
   size_t i = 0;
   while (i <= n) {
     const char *comma = memchr(v + i, ',', n - i);
     size_t end = comma ? (size_t)(comma - v) : n;
     if (end == i || stripe_element(v + i, end - i, out) != 0)
-      return WHSIG_EMALFORMED;
+      return FLURRY__SIG_EMALFORMED;
     i = end + 1;
   }
-  return out->t_str ? usable(out) : WHSIG_EMALFORMED;
+  return out->t_str ? usable(out) : FLURRY__SIG_EMALFORMED;
 }
 
 /* One "version,signature" token of a webhook-signature header. A token
  * that is not that shape, or a v1 signature that is not canonical base64
  * of 32 bytes, is skipped and counted in out->bad: the Standard Webhooks
  * reference libraries skip what they cannot use and try the next token. */
-static int standard_token(const char *tok, size_t n, sig_set *out) {
+static int standard_token(const char *tok, size_t n, flurry__sig_set *out) {
   const char *comma = memchr(tok, ',', n);
   if (comma == NULL || comma == tok || comma + 1 == tok + n) {
     out->bad++;
@@ -226,16 +230,17 @@ static int standard_token(const char *tok, size_t n, sig_set *out) {
   size_t vl = (size_t)(comma - tok), sl = n - vl - 1;
   if (vl != 2 || memcmp(tok, "v1", 2) != 0)
     return 0; /* v1a and later versions: not ours */
-  if (out->n == WHSIG_MAX)
+  if (out->n == FLURRY_WEBHOOK_MAX_SIGS)
     return -1;
-  if (sl != B64_LEN || b64_decode(comma + 1, sl, out->mac[out->n], WHSIG_MAC_LEN) != WHSIG_MAC_LEN)
+  if (sl != B64_LEN ||
+      b64_decode(comma + 1, sl, out->mac[out->n], FLURRY_WEBHOOK_MAC_LEN) != FLURRY_WEBHOOK_MAC_LEN)
     out->bad++;
   else
     out->n++;
   return 0;
 }
 
-int sig_parse_standard(const char *v, size_t n, sig_set *out) {
+int flurry__sig_parse_standard(const char *v, size_t n, flurry__sig_set *out) {
   memset(out, 0, sizeof *out);
   size_t i = 0, tokens = 0;
   while (i < n) {
@@ -246,31 +251,32 @@ int sig_parse_standard(const char *v, size_t n, sig_set *out) {
     const char *sp = memchr(v + i, ' ', n - i);
     size_t end = sp ? (size_t)(sp - v) : n;
     if (standard_token(v + i, end - i, out) != 0)
-      return WHSIG_EMALFORMED;
+      return FLURRY__SIG_EMALFORMED;
     tokens++;
     i = end;
   }
-  return tokens ? usable(out) : WHSIG_EMALFORMED;
+  return tokens ? usable(out) : FLURRY__SIG_EMALFORMED;
 }
 
-int sig_key_parse(sig_scheme scheme, const char *s, size_t n, sig_key *out) {
+int flurry__sig_key_parse(flurry_webhook_scheme scheme, const char *s, size_t n,
+                          flurry_webhook_key *out) {
   size_t pl = sizeof STANDARD_PREFIX - 1;
-  if (scheme != WHSIG_STANDARD) {
-    if (n == 0 || n > WHSIG_KEY_MAX)
-      return WHSIG_EMALFORMED;
+  if (scheme != FLURRY_WEBHOOK_STANDARD) {
+    if (n == 0 || n > FLURRY_WEBHOOK_KEY_MAX)
+      return FLURRY__SIG_EMALFORMED;
     memcpy(out->k, s, n);
     out->len = n;
-    return WHSIG_OK;
+    return FLURRY__SIG_OK;
   }
   if (n >= pl && memcmp(s, STANDARD_PREFIX, pl) == 0) {
     s += pl;
     n -= pl;
   }
-  long len = b64_decode(s, n, out->k, WHSIG_KEY_MAX);
+  long len = b64_decode(s, n, out->k, FLURRY_WEBHOOK_KEY_MAX);
   if (len <= 0)
-    return WHSIG_EMALFORMED;
+    return FLURRY__SIG_EMALFORMED;
   out->len = (size_t)len;
-  return WHSIG_OK;
+  return FLURRY__SIG_OK;
 }
 
 /* ---- HMAC ------------------------------------------------------------------
@@ -291,8 +297,8 @@ static EVP_MAC_CTX *hmac_new(void) {
 
 /* HMAC-SHA256 of the concatenated parts with key into out. Returns 0, or
  * -1 (libcrypto failed). */
-static int hmac_one(EVP_MAC_CTX *ctx, const sig_key *key, const part *parts, size_t nparts,
-                    unsigned char out[WHSIG_MAC_LEN]) {
+static int hmac_one(EVP_MAC_CTX *ctx, const flurry_webhook_key *key, const part *parts,
+                    size_t nparts, unsigned char out[FLURRY_WEBHOOK_MAC_LEN]) {
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                          OSSL_PARAM_construct_end()};
@@ -300,13 +306,14 @@ static int hmac_one(EVP_MAC_CTX *ctx, const sig_key *key, const part *parts, siz
   int ok = EVP_MAC_init(ctx, key->k, key->len, params) == 1;
   for (size_t i = 0; ok && i < nparts; i++)
     ok = EVP_MAC_update(ctx, parts[i].p, parts[i].n) == 1;
-  ok = ok && EVP_MAC_final(ctx, out, &len, WHSIG_MAC_LEN) == 1 && len == WHSIG_MAC_LEN;
+  ok = ok && EVP_MAC_final(ctx, out, &len, FLURRY_WEBHOOK_MAC_LEN) == 1 &&
+       len == FLURRY_WEBHOOK_MAC_LEN;
   return ok ? 0 : -1;
 }
 
 /* The MAC of the parts with each key: macs[k]. Returns 0, or -1. */
-static int hmac_all(const sig_key *keys, size_t nkeys, const part *parts, size_t nparts,
-                    unsigned char (*macs)[WHSIG_MAC_LEN]) {
+static int hmac_all(const flurry_webhook_key *keys, size_t nkeys, const part *parts, size_t nparts,
+                    unsigned char (*macs)[FLURRY_WEBHOOK_MAC_LEN]) {
   EVP_MAC_CTX *ctx = hmac_new();
   int rc = ctx ? 0 : -1;
   for (size_t k = 0; rc == 0 && k < nkeys; k++)
@@ -317,14 +324,14 @@ static int hmac_all(const sig_key *keys, size_t nkeys, const part *parts, size_t
 
 /* The parts signed: body (github), "t.body" (stripe), "id.t.body"
  * (standard). Returns their count. */
-static size_t signed_parts(sig_scheme scheme, const char *id, const char *t, size_t t_len,
-                           const char *body, size_t body_len, part *parts) {
+static size_t signed_parts(flurry_webhook_scheme scheme, const char *id, const char *t,
+                           size_t t_len, const char *body, size_t body_len, part *parts) {
   size_t n = 0;
-  if (scheme == WHSIG_STANDARD) {
+  if (scheme == FLURRY_WEBHOOK_STANDARD) {
     parts[n++] = (part){id, strlen(id)};
     parts[n++] = (part){".", 1};
   }
-  if (scheme != WHSIG_GITHUB) {
+  if (scheme != FLURRY_WEBHOOK_GITHUB) {
     parts[n++] = (part){t, t_len};
     parts[n++] = (part){".", 1};
   }
@@ -333,77 +340,79 @@ static size_t signed_parts(sig_scheme scheme, const char *id, const char *t, siz
 }
 
 /* 1 when mac equals one of the signatures of set (constant time). */
-static int in_set(const unsigned char *mac, const sig_set *set) {
+static int in_set(const unsigned char *mac, const flurry__sig_set *set) {
   int hit = 0;
   for (size_t s = 0; s < set->n; s++)
-    hit |= CRYPTO_memcmp(mac, set->mac[s], WHSIG_MAC_LEN) == 0;
+    hit |= CRYPTO_memcmp(mac, set->mac[s], FLURRY_WEBHOOK_MAC_LEN) == 0;
   return hit;
 }
 
 /* Tries the keys in turn, stopping at the first whose MAC of the parts is
- * in set. Returns WHSIG_OK, EMISMATCH or ECRYPTO. */
-static int match_keys(const sig_key *keys, size_t nkeys, const part *parts, size_t nparts,
-                      const sig_set *set) {
+ * in set. Returns FLURRY__SIG_OK, EMISMATCH or ECRYPTO. */
+static int match_keys(const flurry_webhook_key *keys, size_t nkeys, const part *parts,
+                      size_t nparts, const flurry__sig_set *set) {
   EVP_MAC_CTX *ctx = hmac_new();
-  int rc = ctx ? WHSIG_EMISMATCH : WHSIG_ECRYPTO;
-  unsigned char mac[WHSIG_MAC_LEN];
-  for (size_t k = 0; rc == WHSIG_EMISMATCH && k < nkeys; k++) {
+  int rc = ctx ? FLURRY__SIG_EMISMATCH : FLURRY__SIG_ECRYPTO;
+  unsigned char mac[FLURRY_WEBHOOK_MAC_LEN];
+  for (size_t k = 0; rc == FLURRY__SIG_EMISMATCH && k < nkeys; k++) {
     if (hmac_one(ctx, &keys[k], parts, nparts, mac) != 0)
-      rc = WHSIG_ECRYPTO;
+      rc = FLURRY__SIG_ECRYPTO;
     else if (in_set(mac, set))
-      rc = WHSIG_OK;
+      rc = FLURRY__SIG_OK;
   }
   OPENSSL_cleanse(mac, sizeof mac);
   EVP_MAC_CTX_free(ctx);
   return rc;
 }
 
-/* The webhook-id of a standard delivery: 1 to WHSIG_ID_MAX bytes of
+/* The webhook-id of a standard delivery: 1 to FLURRY_WEBHOOK_ID_MAX bytes of
  * UTF-8 text (no control character). */
 static int id_ok(const char *id) {
   size_t n = strlen(id);
-  return n > 0 && n <= WHSIG_ID_MAX && fl_is_text(id, n);
+  return n > 0 && n <= FLURRY_WEBHOOK_ID_MAX && fl_is_text(id, n);
 }
 
 /* Parses the headers of d into set (and, for standard, the timestamp). */
-static int parse_delivery(sig_scheme scheme, const sig_delivery *d, sig_set *set) {
+static int parse_delivery(flurry_webhook_scheme scheme, const flurry_webhook_delivery *d,
+                          flurry__sig_set *set) {
   if (d->signature == NULL)
-    return WHSIG_EMISSING;
+    return FLURRY__SIG_EMISSING;
   size_t n = strlen(d->signature);
-  if (scheme == WHSIG_GITHUB)
-    return sig_parse_github(d->signature, n, set);
-  if (scheme == WHSIG_STRIPE)
-    return sig_parse_stripe(d->signature, n, set);
+  if (scheme == FLURRY_WEBHOOK_GITHUB)
+    return flurry__sig_parse_github(d->signature, n, set);
+  if (scheme == FLURRY_WEBHOOK_STRIPE)
+    return flurry__sig_parse_stripe(d->signature, n, set);
   if (d->id == NULL || d->timestamp == NULL)
-    return WHSIG_EMISSING;
-  int rc = sig_parse_standard(d->signature, n, set);
-  if (rc == WHSIG_OK && !id_ok(d->id))
-    rc = WHSIG_EMALFORMED;
-  if (rc == WHSIG_OK) {
+    return FLURRY__SIG_EMISSING;
+  int rc = flurry__sig_parse_standard(d->signature, n, set);
+  if (rc == FLURRY__SIG_OK && !id_ok(d->id))
+    rc = FLURRY__SIG_EMALFORMED;
+  if (rc == FLURRY__SIG_OK) {
     set->t_str = d->timestamp;
     set->t_len = strlen(d->timestamp);
-    rc = sig_parse_time(set->t_str, set->t_len, &set->t);
+    rc = flurry__sig_parse_time(set->t_str, set->t_len, &set->t);
   }
   return rc;
 }
 
-int sig_verify(sig_scheme scheme, const sig_key *keys, size_t nkeys, int64_t tolerance, int64_t now,
-               const sig_delivery *d) {
-  if (scheme == WHSIG_NONE)
-    return WHSIG_OK;
-  sig_set set;
+int flurry__sig_verify(flurry_webhook_scheme scheme, const flurry_webhook_key *keys, size_t nkeys,
+                       int64_t tolerance, int64_t now, const flurry_webhook_delivery *d) {
+  if (scheme == FLURRY_WEBHOOK_NONE)
+    return FLURRY__SIG_OK;
+  flurry__sig_set set;
   int rc = parse_delivery(scheme, d, &set);
-  if (rc != WHSIG_OK)
+  if (rc != FLURRY__SIG_OK)
     return rc;
   /* everything that costs nothing first: the HMACs read the whole body
    * once per key */
-  if (scheme != WHSIG_GITHUB && (set.t < now - tolerance || set.t > now + tolerance))
-    return WHSIG_ESTALE;
+  if (scheme != FLURRY_WEBHOOK_GITHUB && (set.t < now - tolerance || set.t > now + tolerance))
+    return FLURRY__SIG_ESTALE;
   if (set.n == 0)
-    return WHSIG_EMISMATCH;
+    return FLURRY__SIG_EMISMATCH;
   part parts[5];
   size_t np = signed_parts(scheme, d->id, set.t_str, set.t_len, d->body, d->body_len, parts);
-  return match_keys(keys, nkeys < WHSIG_MAX ? nkeys : WHSIG_MAX, parts, np, &set);
+  return match_keys(keys, nkeys < FLURRY_WEBHOOK_MAX_SIGS ? nkeys : FLURRY_WEBHOOK_MAX_SIGS, parts,
+                    np, &set);
 }
 
 /* ---- signing ---------------------------------------------------------------
@@ -412,50 +421,111 @@ int sig_verify(sig_scheme scheme, const sig_key *keys, size_t nkeys, int64_t tol
 static int put_hex(fl_buf *out, const unsigned char *mac) {
   static const char digits[] = "0123456789abcdef";
   char hex[HEX_LEN];
-  for (size_t i = 0; i < WHSIG_MAC_LEN; i++) {
+  for (size_t i = 0; i < FLURRY_WEBHOOK_MAC_LEN; i++) {
     hex[2 * i] = digits[mac[i] >> 4];
     hex[2 * i + 1] = digits[mac[i] & 15];
   }
   return fl_buf_append(out, hex, sizeof hex);
 }
 
-static int put_signatures(sig_scheme scheme, unsigned char (*macs)[WHSIG_MAC_LEN], size_t nkeys,
+static int put_signatures(flurry_webhook_scheme scheme,
+                          unsigned char (*macs)[FLURRY_WEBHOOK_MAC_LEN], size_t nkeys,
                           fl_buf *out) {
   int rc = FL_OK;
   for (size_t k = 0; rc == FL_OK && k < nkeys; k++) {
-    if (scheme == WHSIG_STRIPE) {
+    if (scheme == FLURRY_WEBHOOK_STRIPE) {
       rc = fl_buf_puts(out, ",v1=");
       rc = rc == FL_OK ? put_hex(out, macs[k]) : rc;
     } else {
       rc = fl_buf_puts(out, k ? " v1," : "v1,");
-      rc = rc == FL_OK ? fl_base64(out, macs[k], WHSIG_MAC_LEN) : rc;
+      rc = rc == FL_OK ? fl_base64(out, macs[k], FLURRY_WEBHOOK_MAC_LEN) : rc;
     }
   }
   return rc;
 }
 
-int sig_sign(sig_scheme scheme, const sig_key *keys, size_t nkeys, const char *id, int64_t t,
-             const char *body, size_t body_len, fl_buf *out) {
+int flurry__sig_sign(flurry_webhook_scheme scheme, const flurry_webhook_key *keys, size_t nkeys,
+                     const char *id, int64_t t, const char *body, size_t body_len, fl_buf *out) {
   char ts[24];
-  unsigned char macs[WHSIG_MAX][WHSIG_MAC_LEN];
+  unsigned char macs[FLURRY_WEBHOOK_MAX_SIGS][FLURRY_WEBHOOK_MAC_LEN];
   part parts[5];
-  if (scheme == WHSIG_NONE || nkeys == 0)
+  if (scheme == FLURRY_WEBHOOK_NONE || nkeys == 0)
     return FL_OK;
-  if (scheme == WHSIG_GITHUB || nkeys > WHSIG_MAX)
-    nkeys = scheme == WHSIG_GITHUB ? 1 : WHSIG_MAX;
+  if (scheme == FLURRY_WEBHOOK_GITHUB || nkeys > FLURRY_WEBHOOK_MAX_SIGS)
+    nkeys = scheme == FLURRY_WEBHOOK_GITHUB ? 1 : FLURRY_WEBHOOK_MAX_SIGS;
   int tl = snprintf(ts, sizeof ts, "%lld", (long long)t);
   size_t np = signed_parts(scheme, id ? id : "", ts, (size_t)tl, body, body_len, parts);
   if (hmac_all(keys, nkeys, parts, np, macs) != 0)
-    return WHSIG_ECRYPTO;
-  if (scheme == WHSIG_GITHUB) {
+    return FLURRY__SIG_ECRYPTO;
+  if (scheme == FLURRY_WEBHOOK_GITHUB) {
     int rc = fl_buf_puts(out, "sha256=");
     return rc == FL_OK ? put_hex(out, macs[0]) : rc;
   }
-  if (scheme == WHSIG_STRIPE) {
+  if (scheme == FLURRY_WEBHOOK_STRIPE) {
     int rc = fl_buf_puts(out, "t=");
     rc = rc == FL_OK ? fl_buf_append(out, ts, (size_t)tl) : rc;
     if (rc != FL_OK)
       return rc;
   }
   return put_signatures(scheme, macs, nkeys, out);
+}
+
+/* ---- the public API (flurry/webhook.h) ---- */
+
+FLURRY_API int flurry_webhook_scheme_parse(const char *name, flurry_webhook_scheme *out) {
+  if (name == NULL || out == NULL)
+    return FLURRY_EINVALID;
+  return flurry__sig_scheme_parse(name, out) == 0 ? FLURRY_OK : FLURRY_EINVALID;
+}
+
+FLURRY_API const char *flurry_webhook_scheme_name(flurry_webhook_scheme scheme) {
+  if ((unsigned)scheme > FLURRY_WEBHOOK_STANDARD)
+    return "unknown";
+  return flurry__sig_scheme_name(scheme);
+}
+
+FLURRY_API const char *flurry_webhook_header(flurry_webhook_scheme scheme) {
+  return flurry__sig_header(scheme);
+}
+
+FLURRY_API int flurry_webhook_key_parse(flurry_webhook_scheme scheme, const char *s, size_t n,
+                                        flurry_webhook_key *out) {
+  if (s == NULL || out == NULL)
+    return FLURRY_EINVALID;
+  return flurry__sig_key_parse(scheme, s, n, out) == FLURRY__SIG_OK ? FLURRY_OK : FLURRY_EINVALID;
+}
+
+FLURRY_API int flurry_webhook_verify(flurry_webhook_scheme scheme, const flurry_webhook_key *keys,
+                                     size_t nkeys, int64_t tolerance, int64_t now,
+                                     const flurry_webhook_delivery *d, int *verdict) {
+  if (d == NULL || verdict == NULL || (keys == NULL && nkeys > 0) ||
+      (unsigned)scheme > FLURRY_WEBHOOK_STANDARD)
+    return FLURRY_EINVALID;
+  int rc = flurry__sig_verify(scheme, keys, nkeys, tolerance, now, d);
+  if (rc == FLURRY__SIG_ECRYPTO)
+    return FLURRY_ENOMEM;
+  *verdict = -rc; /* FLURRY__SIG_E* are the verdicts, negated */
+  return FLURRY_OK;
+}
+
+FLURRY_API const char *flurry_webhook_verdict_str(int verdict) {
+  return flurry__sig_strerror(-verdict);
+}
+
+FLURRY_API int flurry_webhook_sign(flurry_webhook_scheme scheme, const flurry_webhook_key *keys,
+                                   size_t nkeys, const char *id, int64_t t, const char *body,
+                                   size_t len, char *out, size_t outlen) {
+  if (keys == NULL || nkeys == 0 || nkeys > FLURRY_WEBHOOK_MAX_SIGS || out == NULL || outlen == 0 ||
+      (body == NULL && len > 0) || (unsigned)scheme > FLURRY_WEBHOOK_STANDARD)
+    return FLURRY_EINVALID;
+  fl_buf b = FL_BUF_INIT(FLURRY_WEBHOOK_SIGNATURE_MAX);
+  int rc = flurry__sig_sign(scheme, keys, nkeys, id ? id : "", t, body ? body : "", len, &b);
+  if (rc == FL_OK && b.len >= outlen)
+    rc = FL_ELIMIT;
+  if (rc == FL_OK)
+    memcpy(out, b.data ? b.data : "", b.len + 1);
+  fl_buf_free(&b);
+  if (rc == FL_OK)
+    return FLURRY_OK;
+  return rc == FL_ELIMIT ? FLURRY_ETOO_LARGE : FLURRY_ENOMEM;
 }
