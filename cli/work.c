@@ -177,12 +177,20 @@ static void idle_later(cli_work *w) {
     uv_timer_start(&w->poll_timer, on_poll_timer, POLL_IDLE_MS, 0);
 }
 
+/* The answer to a fetch (a read, a claim, the pending count): the fetch
+ * is over; NULL when there is nothing to do with it (the connection went,
+ * the worker is closing). */
+static redisReply *fetch_answer(redisAsyncContext *ac, void *reply, cli_work **w) {
+  *w = ac->data;
+  (*w)->fetching = 0;
+  return (*w)->closing ? NULL : reply;
+}
+
 static void on_pending(redisAsyncContext *ac, void *reply, void *priv) {
-  cli_work *w = ac->data;
-  redisReply *r = reply;
+  cli_work *w;
+  redisReply *r = fetch_answer(ac, reply, &w);
   (void)priv;
-  w->fetching = 0;
-  if (r == NULL || w->closing)
+  if (r == NULL)
     return;
   /* XPENDING's summary: [count, min, max, consumers] */
   if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
@@ -217,11 +225,10 @@ static void after_fetch(cli_work *w, size_t before, int new_read) {
 }
 
 static void on_read(redisAsyncContext *ac, void *reply, void *priv) {
-  cli_work *w = ac->data;
-  redisReply *r = reply;
+  cli_work *w;
+  redisReply *r = fetch_answer(ac, reply, &w);
   (void)priv;
-  w->fetching = 0;
-  if (r == NULL || w->closing)
+  if (r == NULL)
     return;
   if (r->type == REDIS_REPLY_ERROR) {
     warn_reply(w, "XREADGROUP", r);
@@ -259,12 +266,12 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv) {
 }
 
 static void on_claim(redisAsyncContext *ac, void *reply, void *priv) {
-  cli_work *w = ac->data;
-  redisReply *r = reply;
-  w->fetching = 0;
-  if (r == NULL || w->closing)
+  cli_work *w;
+  redisReply *r = fetch_answer(ac, reply, &w);
+  (void)priv;
+  if (r == NULL)
     return;
-  if (cli_work__reply_noscript(r) && priv == NULL) {
+  if (cli_work__reply_noscript(r)) {
     w->claim_due = 1;
     w->claim_eval = 1;
     fetch(w);
@@ -477,9 +484,8 @@ static int record_class(const flurry_client *client, const char *p, size_t n) {
   if (strcmp(k, "cancelled") == 0)
     cls = CLS_UNFINISHED;
   else if (strcmp(k, "connect") == 0 || strcmp(k, "dns") == 0 || strcmp(k, "timeout") == 0 ||
-           strcmp(k, "reset") == 0)
-    cls = CLS_RETRY;
-  else if (strcmp(k, "http") == 0 && flurry_client_status_in(client, FLURRY_STATUS_RETRY, st))
+           strcmp(k, "reset") == 0 ||
+           (strcmp(k, "http") == 0 && flurry_client_status_in(client, FLURRY_STATUS_RETRY, st)))
     cls = CLS_RETRY;
   jv_free(kind);
   jv_free(status);
