@@ -102,13 +102,16 @@ static int run_ok(redisContext *c, const char *what, int n, const char **argv) {
 }
 
 /* Connects, authenticates, selects the database: the context, or NULL
- * after a message naming the URL (exit 1). */
-static redisContext *connect_sync(const char *url, cli_redis_url *u) {
+ * after a message naming the URL, with *code the exit status: 2 for a bad
+ * URL, 1 when Redis is unreachable or refuses. */
+static redisContext *connect_sync(const char *url, cli_redis_url *u, int *code) {
   char err[256];
+  *code = 2;
   if (cli_redis_url_parse(url, u, err, sizeof err) != 0) {
     fprintf(stderr, "flurry: --redis '%s': %s\n", url, err);
     return NULL;
   }
+  *code = 1;
   struct timeval tv = {CONNECT_TIMEOUT_S, 0};
   redisContext *c = redisConnectWithTimeout(u->host, u->port, tv);
   if (c == NULL || c->err) {
@@ -189,9 +192,10 @@ static int load_scripts(cli_work *w, redisContext *c) {
 int cli_work__prepare(cli_work *w) {
   if (make_keys(w) != 0)
     return cli_nomem("flurry work");
-  redisContext *c = connect_sync(w->o->redis, &w->url);
+  int code;
+  redisContext *c = connect_sync(w->o->redis, &w->url, &code);
   if (c == NULL)
-    return 1;
+    return code;
   /* From the stream's start: what was enqueued before the first worker. */
   const char *argv[] = {"XGROUP", "CREATE", w->o->stream, w->o->group, "0", "MKSTREAM"};
   redisReply *r = redisCommandArgv(c, 6, argv, NULL);
@@ -276,8 +280,8 @@ int cli_work_status(const cli_opts *o) {
     cli_work__free_keys(&w);
     return cli_nomem("--status");
   }
-  redisContext *c = connect_sync(o->work.redis, &w.url);
-  int rc = 1;
+  int rc;
+  redisContext *c = connect_sync(o->work.redis, &w.url, &rc);
   fl_buf b = FL_BUF_INIT(0);
   if (c) {
     fl_buf_puts(&b, "{\"stream\":");
@@ -444,8 +448,9 @@ int cli_enqueue_main(int argc, char **argv) {
     uv_loop_close(&loop);
     return 2;
   }
-  redisContext *c = connect_sync(o.redis, &u);
-  rc = c ? enqueue(&o, c, in, &loop) : 1;
+  redisContext *c = connect_sync(o.redis, &u, &rc);
+  if (c)
+    rc = enqueue(&o, c, in, &loop);
   redisFree(c);
   cli_input_close(in);
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -85,6 +85,10 @@ test_unreachable() {
   check "unreachable: exit 1" "$code" 1
   case "$out" in *"cannot reach Redis at 127.0.0.1:$port"*) pass "unreachable: says so" ;;
     *) fail "unreachable: says so" "$out" ;; esac
+  echo "$BASE/status/200" | "$FLURRY" enqueue --redis "redis://127.0.0.1:$port" --stream s 2>/dev/null
+  check "enqueue, unreachable: exit 1" $? 1
+  "$FLURRY" work --redis "redis://127.0.0.1:99999" --stream s --group g 2>/dev/null
+  check "bad --redis URL: usage error" $? 2
   "$FLURRY" work --redis "$RURL" --stream s 2>/dev/null
   check "no --group: usage error" $? 2
   "$FLURRY" --redis "$RURL" 2>/dev/null </dev/null
