@@ -22,8 +22,10 @@ typedef struct cli_source {
   void (*wait)(void *impl, void (*cb)(void *), void *ud);
   /* What became of line lineno: seq >= 0, the output unit that carries its
    * records (the sink is told when it ends); -1, none (a blank line,
-   * another shard's, already done). NULL: nothing to do. */
-  void (*placed)(void *impl, uint64_t lineno, int64_t seq);
+   * another shard's, already done). key: the request's identity (the id,
+   * else method + URL + body: what --resume and --shard go by), NULL when
+   * the line made no request (a bad line). NULL: nothing to do. */
+  void (*placed)(void *impl, uint64_t lineno, int64_t seq, const uint64_t *key);
   /* Lines in all when known up front, else -1. */
   int64_t (*total)(void *impl);
   const char *(*errmsg)(void *impl);

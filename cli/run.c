@@ -163,9 +163,10 @@ static void out_of_memory(run *r, uint64_t lineno) {
 }
 
 /* Tells the source what line lineno became (io.h). */
-static void placed(run *r, uint64_t lineno, int64_t seq) {
+static void placed(run *r, uint64_t lineno, int64_t seq, const cli_built *bt) {
+  uint64_t key = bt && r->tree ? cli_tree_done_key(r->tree, bt) : bt ? bt->key : 0;
   if (r->src.placed)
-    r->src.placed(r->src.impl, lineno, seq);
+    r->src.placed(r->src.impl, lineno, seq, bt && bt->req ? &key : NULL);
 }
 
 /* One input line (or an over-long one, line == NULL) becomes its requests
@@ -182,7 +183,7 @@ static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
   }
   if (skip_line(r, &u.bt)) {
     cli_built_clear(&u.bt);
-    placed(r, lineno, -1);
+    placed(r, lineno, -1, NULL);
     return;
   }
   if (u.bt.req == NULL && u.bt.error && r->o.strict) {
@@ -192,7 +193,7 @@ static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
   }
   u.seq = r->next_seq++;
   r->live++;
-  placed(r, lineno, (int64_t)u.seq);
+  placed(r, lineno, (int64_t)u.seq, &u.bt);
   rc = r->join ? cli_join_take(r->join, &u) : cli_tree_take(r->tree, &u);
   cli_built_clear(&u.bt);
   if (rc != 0)
@@ -238,7 +239,7 @@ static int read_line(run *r) {
     take_line(r, NULL, 0, lineno);
   } else if (is_blank(line, len)) {
     r->blank++;
-    placed(r, lineno, -1);
+    placed(r, lineno, -1, NULL);
   } else {
     r->lines++;
     take_line(r, line, len, lineno);

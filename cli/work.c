@@ -33,7 +33,8 @@ enum { CLS_RESULT, CLS_RETRY, CLS_UNFINISHED };
 typedef struct job {
   fl_list link; /* w->ready, w->out or w->store, as state says */
   job_state state;
-  char id[64]; /* the entry id */
+  char id[64];   /* the entry id */
+  char done[64]; /* its key in STREAM:done: the request's identity, else id */
   char *line;
   size_t len;
   uint64_t lineno;
@@ -140,6 +141,7 @@ static int take_entry(cli_work *w, const redisReply *e) {
   if (j == NULL)
     return -1;
   snprintf(j->id, sizeof j->id, "%s", e->element[0]->str);
+  snprintf(j->done, sizeof j->done, "%s", j->id);
   j->records = (fl_buf)FL_BUF_INIT(0);
   if (line && line->type == REDIS_REPLY_STRING) {
     j->line = fl_strndup(line->str, line->len);
@@ -405,12 +407,16 @@ static void src_wait(void *impl, void (*cb)(void *), void *ud) {
   fetch(w);
 }
 
-static void src_placed(void *impl, uint64_t lineno, int64_t seq) {
+static void src_placed(void *impl, uint64_t lineno, int64_t seq, const uint64_t *key) {
   cli_work *w = impl;
   job *j = w->current;
   if (j == NULL || j->lineno != lineno)
     return;
   w->current = NULL;
+  /* One result per request identity, also for the same request enqueued
+   * twice; a bad line has none: its entry's id stands for it. */
+  if (key)
+    snprintf(j->done, sizeof j->done, "key:%016llx", (unsigned long long)*key);
   if (seq >= 0) {
     j->seq = (uint64_t)seq;
     j->has_seq = 1;
@@ -553,8 +559,8 @@ static void on_stored(redisAsyncContext *ac, void *reply, void *priv) {
   }
 }
 
-/* The script's arguments: EVALSHA sha 5 keys... group id kind max line
- * records... */
+/* The script's arguments: EVALSHA sha 5 keys... group id kind max done
+ * line records... */
 static void store(cli_work *w, job *j) {
   job_move(j, &w->store, J_STORE_WAIT);
   if (!connected(w))
@@ -562,7 +568,7 @@ static void store(cli_work *w, job *j) {
   size_t nrec = 0;
   for (size_t i = 0; i < j->records.len; i++)
     nrec += j->records.data[i] == '\n';
-  size_t n = 13 + nrec;
+  size_t n = 14 + nrec;
   const char **argv = fl_calloc(n, sizeof *argv);
   size_t *lens = fl_calloc(n, sizeof *lens);
   if (argv == NULL || lens == NULL) {
@@ -577,13 +583,13 @@ static void store(cli_work *w, job *j) {
   const char *rest[] = {"5",         w->o->stream, w->k_results,
                         w->k_done,   w->k_dead,    w->k_lasterr,
                         w->o->group, j->id,        j->cls == CLS_RETRY ? "f" : "r",
-                        max};
+                        max,         j->done};
   memcpy(argv + 2, rest, sizeof rest);
-  for (size_t i = 0; i < 12; i++)
+  for (size_t i = 0; i < 13; i++)
     lens[i] = strlen(argv[i]);
-  argv[12] = j->line;
-  lens[12] = j->len;
-  size_t k = 13;
+  argv[13] = j->line;
+  lens[13] = j->len;
+  size_t k = 14;
   for (size_t off = 0; off < j->records.len && k < n;) {
     const char *p = j->records.data + off;
     const char *nl = memchr(p, '\n', j->records.len - off);

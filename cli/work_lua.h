@@ -6,14 +6,16 @@
 /* store: a unit's records, and its acknowledgement, in one step.
  * KEYS: stream, results, done, dead, lasterr.
  * ARGV: group, entry id, kind ('r' a result, 'f' a retryable failure),
- *       max deliveries, the line, then the records.
- * An entry already done is only acknowledged (a redelivery adds nothing).
- * A failure delivered fewer than max times keeps its last record and stays
- * pending, for a worker to claim it again; at max it goes to dead. Returns
- * "r", "d" (dead), "retry" or "dup". */
+ *       max deliveries, the done key (the request's identity, or the entry
+ *       id for a bad line), the line, then the records.
+ * A request already done is only acknowledged (a redelivery, or the same
+ * request enqueued twice, adds nothing). A failure delivered fewer than
+ * max times keeps its last record and stays pending, for a worker to claim
+ * it again; at max it goes to dead. Returns "r", "d" (dead), "retry" or
+ * "dup". */
 static const char work_lua_store[] =
-    "local id, kind = ARGV[2], ARGV[3]\n"
-    "if redis.call('HEXISTS', KEYS[3], id) == 1 then\n"
+    "local id, kind, done = ARGV[2], ARGV[3], ARGV[5]\n"
+    "if redis.call('HEXISTS', KEYS[3], done) == 1 then\n"
     "  redis.call('XACK', KEYS[1], ARGV[1], id)\n"
     "  return 'dup'\n"
     "end\n"
@@ -21,21 +23,22 @@ static const char work_lua_store[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)\n"
     "if p[1] then n = tonumber(p[1][4]) end\n"
     "if kind == 'f' and n < tonumber(ARGV[4]) then\n"
-    "  if #ARGV >= 6 then redis.call('HSET', KEYS[5], id, ARGV[#ARGV]) end\n"
+    "  if #ARGV >= 7 then redis.call('HSET', KEYS[5], id, ARGV[#ARGV]) end\n"
     "  return 'retry'\n"
     "end\n"
     "if kind == 'f' then\n"
-    "  for i = 6, #ARGV do\n"
-    "    redis.call('XADD', KEYS[4], '*', 'job', id, 'line', ARGV[5], 'deliveries', n,\n"
+    "  for i = 7, #ARGV do\n"
+    "    redis.call('XADD', KEYS[4], '*', 'job', id, 'line', ARGV[6], 'deliveries', n,\n"
     "               'record', ARGV[i])\n"
     "  end\n"
-    "  redis.call('HSET', KEYS[3], id, 'd')\n"
+    "  redis.call('HSET', KEYS[3], done, 'd')\n"
     "else\n"
-    "  for i = 6, #ARGV do\n"
+    "  for i = 7, #ARGV do\n"
     "    redis.call('XADD', KEYS[2], '*', 'job', id, 'record', ARGV[i])\n"
     "  end\n"
-    "  redis.call('HSET', KEYS[3], id, 'r')\n"
+    "  redis.call('HSET', KEYS[3], done, 'r')\n"
     "end\n"
+    "if done ~= id then redis.call('HSET', KEYS[3], id, 'r') end\n"
     "redis.call('HDEL', KEYS[5], id)\n"
     "redis.call('XACK', KEYS[1], ARGV[1], id)\n"
     "return kind == 'f' and 'd' or 'r'\n";

@@ -153,7 +153,8 @@ test_restart() {
 
 # Bad lines become error records in the results; poison entries (a 503
 # every time) reach the dead-letter stream after --max-deliveries, with
-# their last record; blank lines are acknowledged with no record.
+# their last record; the same request (same id) enqueued twice has one
+# result.
 test_bad_and_poison() {
   {
     echo "{\"id\":1,\"url\":\"$BASE/status/200\"}"
@@ -161,6 +162,7 @@ test_bad_and_poison() {
     echo "{\"id\":3,\"url\":\"$BASE/status/503\"}"
     echo "{\"id\":4,\"url\":\"$BASE/status/404\"}"
     echo "{\"id\":5,\"method\":\"GET\"}"
+    echo "{\"id\":1,\"url\":\"$BASE/status/200\"}" # the same request again: no 2nd result
   } | "$FLURRY" enqueue --redis "$RURL" --stream bp -q
   work bp g -c 4 --claim-after 200ms --max-deliveries 3 --drain
   wait "$WPID"
