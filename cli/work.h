@@ -6,8 +6,10 @@
  *   S            the requests: entries {line: an input line}
  *   S:results    the records: entries {job: S's entry id, record: JSON}
  *   S:dead       entries given up: {job, line, deliveries, record}
- *   S:done       hash: entry id -> "r" (its records are in results) or
- *                "d" (dead-lettered): a redelivered entry adds nothing
+ *   S:done       hash: request identity ("key:HEX": the id, else method +
+ *                URL + body) and entry id -> "r" (its records are in
+ *                results) or "d" (dead-lettered): a redelivered entry, or
+ *                the same request enqueued twice, adds nothing
  *   S:lasterr    hash: entry id -> its last failed record
  *   S:rate:KEY   the shared rate's GCRA state (--rate-scope shared) */
 #ifndef FLURRY_CLI_WORK_H
