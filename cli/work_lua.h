@@ -92,8 +92,9 @@ static const char work_lua_touch[] =
 /* gcra: one start under a rate shared by every worker (the generic cell
  * rate algorithm: one timestamp per key, the theoretical arrival time).
  * KEYS: the rate's key. ARGV: the interval between starts (microseconds),
- * the burst (starts). Redis's clock, so every machine agrees. Returns 0
- * (start now) or the microseconds to wait. */
+ * the burst (starts). Redis's clock, so every machine agrees; the key
+ * expires a minute after it stops mattering. Returns 0 (start now) or the
+ * microseconds to wait. */
 static const char work_lua_gcra[] = "local t = redis.call('TIME')\n"
                                     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
                                     "local T = tonumber(ARGV[1])\n"
@@ -104,7 +105,7 @@ static const char work_lua_gcra[] = "local t = redis.call('TIME')\n"
                                     "if wait > 0 then return wait end\n"
                                     "local new = tat + T\n"
                                     "redis.call('SET', KEYS[1], string.format('%d', new), 'PX',\n"
-                                    "           math.floor((new - now) / 1000) + 1000)\n"
+                                    "           math.floor((new - now) / 1000) + 60000)\n"
                                     "return 0\n";
 
 #endif

@@ -246,13 +246,13 @@ test_status() {
 # a retryable failure: with --max-deliveries 1 it goes to the dead-letter
 # stream at once, so 429s are counted there and in the results. The rate
 # measured is reported, not asserted (timing).
-rate_run() {
-  local s=$1 scope=$2 n=$3
+rate_run() { # STREAM SCOPE N [RATE OPTION]
+  local s=$1 scope=$2 n=$3 opt=${4:---rate}
   reqs "$n" "/limited?rate=100&key=$s" | "$FLURRY" enqueue --redis "$RURL" --stream "$s" -q
   local pids=() t0 t1
   t0=$(date +%s.%N)
   for _ in 1 2 3 4; do
-    work "$s" g -c 10 --rate 100/s --rate-scope "$scope" --max-deliveries 1 --drain
+    work "$s" g -c 10 "$opt" 100/s --rate-scope "$scope" --max-deliveries 1 --drain
     pids+=("$WPID")
   done
   for p in "${pids[@]}"; do wait "$p"; done
@@ -268,6 +268,12 @@ test_shared_rate() {
   exactly_once "shared rate" shr:results 400
   check "shared rate: none dead" "$(rc XLEN shr:dead)" 0
   echo "     shared: 400 requests by 4 workers, $RATE_MEASURED/s measured (limit 100/s)"
+  rate_run hsr shared 300 --host-rate
+  check "shared host rate: zero 429s" "$RATE_429" 0
+  check "shared host rate: one result each" "$(rc XLEN hsr:results)" 300
+  check "shared host rate: its key is the host's" \
+    "$(rc EXISTS "hsr:rate:${BASE#http://}")" 1
+  echo "     shared host rate: 300 requests by 4 workers, $RATE_MEASURED/s measured (limit 100/s)"
   rate_run lor local 400
   [ "$RATE_429" -gt 0 ] && pass "local rate (the control): 4 x 100/s gets 429s ($RATE_429)" ||
     fail "local rate (the control): 4 x 100/s gets 429s" "none ($RATE_MEASURED/s)"
