@@ -288,4 +288,10 @@ run_test test_redelivery
 run_test test_kill9
 run_test test_shared_rate
 run_test test_restart
+# The workers' own stderr: no sanitizer report (a leak, a bad access) in any.
+if grep -q "Sanitizer\|runtime error" "$WORK/work.err" "$WORK/slow.err"; then
+  fail "workers: no sanitizer report" "$(grep -m3 "Sanitizer\|runtime error" "$WORK"/*.err)"
+else
+  pass "workers: no sanitizer report"
+fi
 finish
