@@ -512,7 +512,8 @@ static int fixed_request(const cli_opts *o) {
 /* One request, nothing read: a fixed request for pages or follow-ups, or
  * one whose stdin is a terminal (`flurry URL`, as curl and httpie). */
 static int single_request(const cli_opts *o) {
-  return fixed_request(o) && (o->tree || isatty(STDIN_FILENO));
+  /* a worker's lines come from its stream, whatever the template */
+  return !o->work.on && fixed_request(o) && (o->tree || isatty(STDIN_FILENO));
 }
 
 /* The jq expressions first: a bad one stops the run before the output is
@@ -529,7 +530,7 @@ static int setup_units(run *r) {
   r->ctx.ro.with_timings = r->o.with_timings;
   r->ctx.ro.with_attempts = r->o.with_attempts;
   r->single = single_request(&r->o);
-  r->one_if_empty = fixed_request(&r->o);
+  r->one_if_empty = !r->o.work.on && fixed_request(&r->o);
   int rc = cli_rules_new(&r->ctx.rules, &r->o);
   if (rc != 0)
     return rc;

@@ -227,6 +227,23 @@ test_redelivery() {
   exactly_once redelivery rd:results 5
 }
 
+# A URL template, as the CLI takes it: the entries are its values. A
+# template with no placeholder and an empty stream makes no request (the
+# plain command would make one).
+test_template() {
+  printf '%s\n' 7 8 9 | "$FLURRY" enqueue --redis "$RURL" --stream tp -q
+  work tp g --drain "$BASE/status/200?v={}"
+  wait "$WPID"
+  check "template: exit 0" $? 0
+  check "template: the values in the URLs" \
+    "$(records tp:results | jq -r '.url' | sed 's/.*v=//' | sort | tr '\n' ' ')" "7 8 9 "
+  "$FLURRY" work --redis "$RURL" --stream em --group g --drain --progress never \
+    "$BASE/status/200" </dev/null 2> "$WORK/em.err"
+  check "template, empty stream: exit 0" $? 0
+  case "$(cat "$WORK/em.err")" in *"flurry: 0 requests"*) pass "template, empty stream: no request" ;;
+    *) fail "template, empty stream: no request" "$(head -2 "$WORK/em.err")" ;; esac
+}
+
 # --status: the group's lag, pending entries and consumers, as JSON.
 test_status() {
   printf '%s\n' "$BASE/status/200" "$BASE/status/200" |
@@ -283,6 +300,7 @@ start_redis
 run_test test_unreachable
 run_test test_bad_and_poison
 run_test test_status
+run_test test_template
 run_test test_sigterm
 run_test test_redelivery
 run_test test_kill9
