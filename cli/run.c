@@ -723,6 +723,12 @@ int cli_run(int argc, char **argv) {
     }
     out_flush(r);
     cli_out_sync(r->out);
+    size_t unsettled = cli_out_unsettled(r->out);
+    if (unsettled) { /* the grace ran out with a worker's Redis away */
+      cli_warn("%zu requests' records could not be stored: left pending for another worker",
+               unsettled);
+      r->exit_code = r->exit_code ? r->exit_code : 1;
+    }
     if (r->progress_on && r->progress_tty)
       draw_progress(r, 1);
     if (!r->o.quiet)

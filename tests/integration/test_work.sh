@@ -244,6 +244,33 @@ test_template() {
     *) fail "template, empty stream: no request" "$(head -2 "$WORK/em.err")" ;; esac
 }
 
+# SIGTERM while Redis is away: the requests in flight finish, their records
+# cannot be stored; after --grace the worker says so and exits 1 (the
+# entries stay pending in Redis for another worker). A Redis of its own.
+test_sigterm_redis_away() {
+  local port pid
+  port=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+    --dir "$WORK" --logfile "$WORK/away.log" &
+  pid=$!
+  for _ in $(seq 1 200); do [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break; sleep 0.05; done
+  reqs 20 /delay/300 | "$FLURRY" enqueue --redis "redis://127.0.0.1:$port" --stream aw -q
+  "$FLURRY" work --redis "redis://127.0.0.1:$port" --stream aw --group g -c 5 --grace 2s -q \
+    2> "$WORK/away.err" &
+  local w=$!
+  WORKERS+=("$w")
+  wait_for "away: the worker holds entries" \
+    bash -c "[ \"\$(redis-cli -p $port XPENDING aw g 2>/dev/null | head -1)\" -gt 0 ] 2>/dev/null"
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  kill -TERM "$w"
+  wait "$w"
+  check "away: exit 1" $? 1
+  case "$(cat "$WORK/away.err")" in *"records could not be stored: left pending"*)
+    pass "away: says what was not stored" ;;
+    *) fail "away: says what was not stored" "$(tail -3 "$WORK/away.err")" ;; esac
+}
+
 # --status: the group's lag, pending entries and consumers, as JSON.
 test_status() {
   printf '%s\n' "$BASE/status/200" "$BASE/status/200" |
@@ -301,6 +328,7 @@ run_test test_unreachable
 run_test test_bad_and_poison
 run_test test_status
 run_test test_template
+run_test test_sigterm_redis_away
 run_test test_sigterm
 run_test test_redelivery
 run_test test_kill9
