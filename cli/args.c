@@ -14,6 +14,8 @@ static const char usage_text[] =
     "       flurry mock [--port N]     a local API for tests and demos\n"
     "       flurry listen --port N ... a webhook receiver (flurry listen --help)\n"
     "       flurry ws URL < messages   a WebSocket session as JSON lines (flurry ws --help)\n"
+    "       flurry enqueue --redis URL --stream KEY < input   requests for workers\n"
+    "       flurry work --redis URL --stream KEY --group NAME [OPTIONS]   a worker\n"
     "\n"
     "Makes many HTTP calls at once and writes one JSON line per request.\n"
     "\n"
@@ -205,8 +207,22 @@ static int set_jitter(cli_opts *o, const opt_row *r, const char *v) {
 }
 
 static int set_stream(cli_opts *o, const opt_row *r, const char *v) {
+  if (o->work.on) { /* flurry work: the requests' Redis stream */
+    o->work.stream = v;
+    return 0;
+  }
   if ((o->stream_mode = cli_stream_mode(v)) == 0)
     return bad(r, v, "expected ndjson, sse or lines");
+  return 0;
+}
+
+static int set_rate_scope(cli_opts *o, const opt_row *r, const char *v) {
+  static const char *const w[] = {"local", "shared", NULL};
+  int i = word(v, w);
+  if (i < 0)
+    return bad(r, v, "expected local or shared");
+  o->work.rate_shared = i;
+  o->work.rate_scope_set = 1;
   return 0;
 }
 
@@ -725,6 +741,38 @@ static const opt_row table[] = {
     FLD("quiet", 'q', NULL, "no progress, no summary", flag_field, quiet),
     RANGE("max-line", 0, "SIZE", "longest input line (default 1M)", size_field, max_line, 16,
           1024LL * 1024 * 1024),
+    TEXT("\nWorkers (flurry work; flurry enqueue --help), many machines on one job:\n"),
+    FLD("redis", 0, "URL",
+        "redis://[:PASSWORD@]HOST[:PORT][/DB]: take requests\n"
+        "from --stream KEY (its lines as above) in consumer\n"
+        "group --group NAME, write records to --results KEY\n"
+        "(default KEY:results), acknowledge each request only\n"
+        "once its records are stored: one result per request",
+        str_field, work.redis),
+    FLD("group", 0, "NAME", NULL, str_field, work.group),
+    FLD("results", 0, "KEY", NULL, str_field, work.results),
+    FLD("consumer", 0, "NAME", "this worker's name in the group (default HOST-PID)", str_field,
+        work.consumer),
+    RANGE("claim-after", 0, "DUR",
+          "take over another worker's requests pending this long\n"
+          "(a worker that died; default 60s)",
+          duration_field, work.claim_after_ms, 1, 7 * 24 * 3600 * 1000LL),
+    RANGE("max-deliveries", 0, "N",
+          "a request failing with a retryable error (connect,\n"
+          "reset, timeout, 408/429/5xx) or never finished is\n"
+          "delivered again, up to N times (default 5), then goes\n"
+          "to --dead KEY (default KEY:dead) with its last record",
+          int_field, work.max_deliveries, 1, 1000000),
+    FLD("dead", 0, "KEY", NULL, str_field, work.dead),
+    FN("rate-scope", 0, "SCOPE",
+       "local (default): --rate and --host-rate per worker;\n"
+       "shared: for all the group's workers together (GCRA in\n"
+       "Redis)",
+       set_rate_scope),
+    FLD("drain", 0, NULL, "exit once the stream has nothing left for the group", flag_field,
+        work.drain),
+    FLD("status", 0, NULL, "print the group's lag, pending and consumers (JSON), exit", flag_field,
+        work.status),
     FN("help", 'h', NULL, "this help;   --version  the version", show_help),
     FN("version", 0, NULL, NULL, show_version),
 };
@@ -770,6 +818,32 @@ static int graphql_level(const cli_opts *o, cli_level *l) {
   if (l->graphql_pages)
     l->paginate = l->paginate_owned;
   l->graphql_flags = o->graphql_errors_ok ? FLURRY_GRAPHQL_ERRORS_OK : 0;
+  return 0;
+}
+
+/* flurry work's options: with it only, and what it needs. 0 or 2. */
+static int check_work(cli_opts *o) {
+  cli_work_opts *w = &o->work;
+  if (!w->on) {
+    if (w->redis || w->group || w->results || w->dead || w->consumer || w->claim_after_ms ||
+        w->max_deliveries || w->rate_scope_set || w->drain || w->status)
+      return usage_error("--redis, --group, --results, --dead, --consumer, --claim-after, "
+                         "--max-deliveries, --rate-scope, --drain and --status go with "
+                         "flurry work");
+    return 0;
+  }
+  if (!w->redis || !w->stream || !w->group)
+    return usage_error("flurry work needs --redis URL, --stream KEY and --group NAME");
+  if (o->input || o->output || o->resume || o->ordered)
+    return usage_error("flurry work reads --stream and writes --results: no --input, "
+                       "--output, --resume, --retry-failed or --ordered");
+  if (o->njoins || o->tree)
+    return usage_error("flurry work: one record per request: no --paginate, --items, --each "
+                       "or --join (yet)");
+  if (w->claim_after_ms == 0)
+    w->claim_after_ms = 60000;
+  if (w->max_deliveries == 0)
+    w->max_deliveries = 5;
   return 0;
 }
 
@@ -832,6 +906,7 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
   o->grace_ms = 30000;
   o->dedup_limit = 1000000;
   o->max_reconnects = o->sse_retry_ms = -1;
+  o->work.on = argc > 0 && strcmp(argv[0], "work") == 0;
   if (add_level(o, NULL) != 0)
     return CLI_ARGS_NOMEM;
   /* In order: options apply to the level named before them. */
@@ -841,7 +916,7 @@ int cli_args_parse(cli_opts *o, int argc, char **argv) {
                : fl_args_parse(&args, argc, argv, one_arg, &ctx);
   if (rc != 0)
     return rc;
-  if (check_levels(o) != 0)
+  if (check_levels(o) != 0 || check_work(o) != 0)
     return 2;
   if ((o->resume || o->retry_failed) && (o->output == NULL || strcmp(o->output, "-") == 0)) {
     fprintf(stderr, "flurry: --resume needs -o FILE: the output file is the journal\n");

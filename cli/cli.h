@@ -62,6 +62,23 @@ typedef struct cli_join_part {
   const char *template_url;
 } cli_join_part;
 
+/* flurry work (work.c): the options of a worker on Redis Streams. */
+typedef struct cli_work_opts {
+  int on;                 /* the subcommand is `work` */
+  int status;             /* --status: print the group's state, exit */
+  int drain;              /* --drain: exit once the group has nothing left */
+  int rate_shared;        /* --rate-scope shared */
+  int rate_scope_set;     /* --rate-scope given */
+  const char *redis;      /* --redis URL */
+  const char *stream;     /* --stream KEY: the requests */
+  const char *group;      /* --group NAME */
+  const char *results;    /* --results KEY (default STREAM:results) */
+  const char *dead;       /* --dead KEY (default STREAM:dead) */
+  const char *consumer;   /* --consumer NAME (default host-pid) */
+  int64_t claim_after_ms; /* --claim-after DUR */
+  int64_t max_deliveries; /* --max-deliveries N */
+} cli_work_opts;
+
 typedef struct cli_opts {
   cli_level *levels; /* levels[0] always exists after cli_args_parse */
   size_t nlevels;
@@ -121,6 +138,7 @@ typedef struct cli_opts {
   const char *fail_if;   /* --fail-if EXPR */
   int strict_json;       /* --strict-json */
   int fail_fast;         /* --fail-fast */
+  cli_work_opts work;
 } cli_opts;
 
 /* Parses argv (after the subcommand dispatch). Returns 0, 1 when it printed

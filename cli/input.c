@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "io.h"
 
 #define CHUNK (64 * 1024)
 
@@ -213,4 +214,32 @@ void cli_input_close(cli_input *in) {
   }
   fl_free(in->buf);
   fl_free(in);
+}
+
+/* ---- as a source (io.h) ---- */
+
+static input_status src_next(void *impl, const char **line, size_t *len, uint64_t *lineno) {
+  return cli_input_next(impl, line, len, lineno);
+}
+
+static void src_wait(void *impl, void (*cb)(void *), void *ud) { cli_input_wait(impl, cb, ud); }
+
+static int64_t src_total(void *impl) { return cli_input_total(impl); }
+
+static const char *src_errmsg(void *impl) { return cli_input_errmsg(impl); }
+
+static void src_close(void *impl) { cli_input_close(impl); }
+
+int cli_file_source(cli_source *out, const char *path, size_t max_line, uv_loop_t *loop, char *err,
+                    size_t errlen) {
+  cli_input *in;
+  if (cli_input_open(&in, path, max_line, loop, err, errlen) != 0)
+    return -1;
+  *out = (cli_source){.impl = in,
+                      .next = src_next,
+                      .wait = src_wait,
+                      .total = src_total,
+                      .errmsg = src_errmsg,
+                      .close = src_close};
+  return 0;
 }

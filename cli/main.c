@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "listen.h"
 #include "mock.h"
+#include "work.h"
 #include "ws_cli.h"
 
 int cli_run(int argc, char **argv);
@@ -41,5 +42,9 @@ int main(int argc, char **argv) {
     return cli_listen_main(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "ws") == 0)
     return cli_ws_main(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "enqueue") == 0)
+    return cli_enqueue_main(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "work") == 0)
+    return cli_run(argc - 1, argv + 1); /* cli_args_parse: argv[0] "work" */
   return cli_run(argc, argv);
 }

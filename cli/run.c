@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "io.h"
+#include "work.h"
 
 #define QUEUE_SLACK 64 /* requests queued beyond the in-flight limit */
 
@@ -15,7 +17,8 @@ typedef struct run {
   cli_opts o;
   uv_loop_t loop;
   flurry_client *client;
-  cli_input *in;
+  cli_source src; /* src.impl NULL: none (a single request) */
+  cli_work *work; /* flurry work: the source and sink on Redis */
   cli_builder *builder;
   cli_stats *stats;
   cli_out *out;
@@ -46,6 +49,7 @@ typedef struct run {
   int signal_exit;
   int exit_code;
   int finished;
+  int give_up; /* grace over: end without the records the sink still holds */
   int in_turn; /* inside cli_run's uv_run */
 } run;
 
@@ -68,7 +72,10 @@ static void on_check(uv_check_t *h) { out_flush(h->data); }
 /* ---- requests ---- */
 
 static void maybe_finish(run *r) {
-  if ((r->input_done || r->stopping) && r->live == 0) {
+  /* Records not stored yet (a worker's Redis away): waited for, up to the
+   * grace period after a signal; then they stay pending there. */
+  if ((r->input_done || r->stopping) && r->live == 0 &&
+      (r->give_up || cli_out_unsettled(r->out) == 0)) {
     r->finished = 1; /* the loop in cli_run runs one turn at a time */
     /* From a timer callback, that turn would go on to poll with no timeout
      * left: a request failing at its start (a bad URL) hung the run. Not
@@ -155,6 +162,13 @@ static void out_of_memory(run *r, uint64_t lineno) {
   r->exit_code = 1;
 }
 
+/* Tells the source what line lineno became (io.h). */
+static void placed(run *r, uint64_t lineno, int64_t seq, const cli_built *bt) {
+  uint64_t key = bt && r->tree ? cli_tree_done_key(r->tree, bt) : bt ? bt->key : 0;
+  if (r->src.placed)
+    r->src.placed(r->src.impl, lineno, seq, bt && bt->req ? &key : NULL);
+}
+
 /* One input line (or an over-long one, line == NULL) becomes its requests
  * or one error record. */
 static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
@@ -169,6 +183,7 @@ static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
   }
   if (skip_line(r, &u.bt)) {
     cli_built_clear(&u.bt);
+    placed(r, lineno, -1, NULL);
     return;
   }
   if (u.bt.req == NULL && u.bt.error && r->o.strict) {
@@ -178,6 +193,7 @@ static void take_line(run *r, const char *line, size_t len, uint64_t lineno) {
   }
   u.seq = r->next_seq++;
   r->live++;
+  placed(r, lineno, (int64_t)u.seq, &u.bt);
   rc = r->join ? cli_join_take(r->join, &u) : cli_tree_take(r->tree, &u);
   cli_built_clear(&u.bt);
   if (rc != 0)
@@ -203,9 +219,9 @@ static int read_line(run *r) {
     take_line(r, "", 0, 1);
     return 0;
   }
-  input_status st = cli_input_next(r->in, &line, &len, &lineno);
+  input_status st = r->src.next(r->src.impl, &line, &len, &lineno);
   if (st == INPUT_AGAIN) {
-    cli_input_wait(r->in, on_input_ready, r);
+    r->src.wait(r->src.impl, on_input_ready, r);
     return -1;
   }
   if (st == INPUT_EOF && r->one_if_empty && r->lines == 0) {
@@ -215,7 +231,7 @@ static int read_line(run *r) {
   } else if (st == INPUT_EOF) {
     r->input_done = 1;
   } else if (st == INPUT_ERROR) {
-    fprintf(stderr, "flurry: %s\n", cli_input_errmsg(r->in));
+    fprintf(stderr, "flurry: %s\n", r->src.errmsg(r->src.impl));
     r->input_done = 1;
     r->exit_code = 2;
   } else if (st == INPUT_TOO_LONG) {
@@ -223,6 +239,7 @@ static int read_line(run *r) {
     take_line(r, NULL, 0, lineno);
   } else if (is_blank(line, len)) {
     r->blank++;
+    placed(r, lineno, -1, NULL);
   } else {
     r->lines++;
     take_line(r, line, len, lineno);
@@ -264,6 +281,8 @@ static void on_grace(uv_timer_t *t) {
   fprintf(stderr, "flurry: grace period over: cancelling %zu requests\n",
           flurry_client_pending(r->client));
   flurry_client_cancel_all(r->client);
+  r->give_up = 1;
+  maybe_finish(r);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -276,6 +295,8 @@ static void on_signal(uv_signal_t *h, int signum) {
     if (r->tree)
       cli_tree_stop(r->tree);
     flurry_client_cancel_queued(r->client);
+    if (r->work)
+      cli_work_stop(r->work);
     fprintf(stderr,
             "\nflurry: %s: finishing %zu requests in flight for up to %.0fs "
             "(again to cancel them)\n",
@@ -286,6 +307,8 @@ static void on_signal(uv_signal_t *h, int signum) {
     return;
   }
   flurry_client_cancel_all(r->client);
+  r->give_up = 1;
+  maybe_finish(r);
 }
 
 /* ---- setup and teardown ---- */
@@ -508,7 +531,9 @@ static int fixed_request(const cli_opts *o) {
  * --graphql: lines are its variables), or one whose stdin is a terminal
  * (`flurry URL`, as curl and httpie). */
 static int single_request(const cli_opts *o) {
-  return fixed_request(o) && ((o->tree && !o->levels[0].graphql) || isatty(STDIN_FILENO));
+  /* a worker's lines come from its stream, whatever the template */
+  return !o->work.on && fixed_request(o) &&
+         ((o->tree && !o->levels[0].graphql) || isatty(STDIN_FILENO));
 }
 
 /* The jq expressions first: a bad one stops the run before the output is
@@ -525,12 +550,15 @@ static int setup_units(run *r) {
   r->ctx.ro.with_timings = r->o.with_timings;
   r->ctx.ro.with_attempts = r->o.with_attempts;
   r->single = single_request(&r->o);
-  r->one_if_empty = fixed_request(&r->o);
+  r->one_if_empty = !r->o.work.on && fixed_request(&r->o);
   int rc = cli_rules_new(&r->ctx.rules, &r->o);
   if (rc != 0)
     return rc;
   return r->o.njoins ? cli_join_new(&r->join, &r->ctx) : cli_tree_new(&r->tree, &r->ctx);
 }
+
+static int setup_work(run *r);
+static int setup_rest(run *r);
 
 static int setup(run *r) {
   char err[512];
@@ -563,9 +591,14 @@ static int setup(run *r) {
     rc = set_statuses(r, "--ok-status", FLURRY_STATUS_OK, r->o.ok_status);
   if (rc)
     return rc;
-  if (cli_builder_new(&r->builder, &r->o, r->client, err, sizeof err) != 0 ||
-      (!r->single &&
-       cli_input_open(&r->in, r->o.input, (size_t)r->o.max_line, &r->loop, err, sizeof err) != 0)) {
+  if (cli_builder_new(&r->builder, &r->o, r->client, err, sizeof err) != 0) {
+    fprintf(stderr, "flurry: %s\n", err);
+    return 1; /* out of memory */
+  }
+  if (r->o.work.on)
+    return setup_work(r);
+  if (!r->single &&
+      cli_file_source(&r->src, r->o.input, (size_t)r->o.max_line, &r->loop, err, sizeof err) != 0) {
     fprintf(stderr, "flurry: %s\n", err);
     return strcmp(err, "out of memory") == 0 ? 1 : 2; /* else: a bad input file */
   }
@@ -573,10 +606,26 @@ static int setup(run *r) {
   if (r->stats == NULL || cli_out_new(&r->out, r->out_fd, r->o.ordered, (size_t)r->o.reorder_window,
                                       r->o.fsync_mode) != 0)
     return cli_nomem("setup");
+  return setup_rest(r);
+}
+
+/* flurry work: lines from a Redis stream, records to another (work.c). */
+static int setup_work(run *r) {
+  cli_sink sink;
+  int rc = cli_work_open(&r->work, &r->o, r->client, &r->src, &sink, on_kick, r);
+  if (rc != 0)
+    return rc;
+  r->stats = cli_stats_new();
+  if (r->stats == NULL || cli_out_new_sink(&r->out, &sink, 0, 0) != 0)
+    return cli_nomem("setup");
+  return setup_rest(r);
+}
+
+static int setup_rest(run *r) {
   if (r->o.control &&
       cli_control_start(&r->control, &r->loop, r->o.control, r->client, &r->o.concurrency) != 0)
     return 2;
-  r->total = r->single ? 1 : cli_input_total(r->in);
+  r->total = r->single ? 1 : r->src.total(r->src.impl);
   r->ctx.client = r->client;
   r->ctx.builder = r->builder;
   r->ctx.out = r->out;
@@ -619,8 +668,8 @@ static void close_handles(run *r) {
 
 static void teardown(run *r) {
   flurry_client_free(r->client);
-  if (r->in)
-    cli_input_close(r->in);
+  if (r->src.impl)
+    r->src.close(r->src.impl);
   uv_run(&r->loop, UV_RUN_DEFAULT);
   uv_loop_close(&r->loop);
   cli_tree_free(r->tree);
@@ -639,6 +688,8 @@ static void teardown(run *r) {
 static int exit_status(run *r) {
   if (r->exit_code == 2)
     return 2;
+  if (r->work) /* a failed request is a record in the results: the worker did its job */
+    return r->exit_code ? r->exit_code : r->signal_exit == 128 + SIGINT ? r->signal_exit : 0;
   if (r->signal_exit)
     return r->signal_exit;
   if (r->exit_code || cli_stats_failed(r->stats))
@@ -675,6 +726,12 @@ int cli_run(int argc, char **argv) {
     return rc == 1 ? 0 : rc == CLI_ARGS_NOMEM ? 1 : 2;
   }
   r->out_fd = -1;
+  if (r->o.work.status) {
+    rc = cli_work_status(&r->o);
+    cli_args_free(&r->o);
+    fl_free(r);
+    return rc;
+  }
   rc = setup(r);
   if (rc == 0) {
     start_handles(r);
@@ -690,6 +747,12 @@ int cli_run(int argc, char **argv) {
       flurry_client_run(r->client);
     out_flush(r);
     cli_out_sync(r->out);
+    size_t unsettled = cli_out_unsettled(r->out);
+    if (unsettled) { /* the grace ran out with a worker's Redis away */
+      cli_warn("%zu requests' records could not be stored: left pending for another worker",
+               unsettled);
+      r->exit_code = r->exit_code ? r->exit_code : 1;
+    }
     if (r->progress_on && r->progress_tty)
       draw_progress(r, 1);
     if (!r->o.quiet)

@@ -31,6 +31,7 @@
 #include "flurry/webhook.h"
 #include "flurry/graphql.h"
 #include "flurry/ws.h"
+#include "flurry/admit.h"
 #include "flurry/version.h" /* FLURRY_VERSION, generated */
 
 #endif

@@ -215,6 +215,8 @@ struct flurry_client {
    * CURLE_OUT_OF_MEMORY, no curl call allowed). */
   void (*done_hook)(flurry_client *c, CURL *easy, CURLcode result);
   struct flurry__cache *cache; /* flurry_client_set_cache (cache.c), or NULL */
+  flurry_admit_cb admit_cb;    /* flurry_client_set_admit (sched.c), NULL: none */
+  void *admit_ud;
 };
 
 #endif

@@ -216,6 +216,8 @@ void flurry__pump(flurry_client *c) {
       continue;
     }
     flurry__host *host = req->host; /* req may be gone after the start */
+    if (c->admit_cb && c->admit_cb(c, req, c->admit_ud) != FLURRY_ADMIT_GO)
+      return; /* held: flurry_client_admit_ready asks again */
     switch /* each way out takes req out of the queue */ (
         flurry__host_admit(c, req->host, req, now, &until)) {
     case HOST_GO:
@@ -343,4 +345,19 @@ void flurry__cancel_all(flurry_client *c, int queued_only) {
   }
   if (fl_list_empty(&c->queue) && c->backoff.len == 0 && c->host_wake.len == 0)
     uv_timer_stop(&c->sched_timer); /* nothing to wake: let the loop end */
+}
+
+/* ---- the admission hook (flurry/admit.h) ---- */
+
+FLURRY_API int flurry_client_set_admit(flurry_client *c, flurry_admit_cb cb, void *user_data) {
+  if (c == NULL)
+    return FLURRY_EINVALID;
+  c->admit_cb = cb;
+  c->admit_ud = user_data;
+  return FLURRY_OK;
+}
+
+FLURRY_API void flurry_client_admit_ready(flurry_client *c) {
+  if (c)
+    flurry__kick(c);
 }

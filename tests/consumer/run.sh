@@ -64,7 +64,7 @@ cli)
   work=$2 src=$3
   export PKG_CONFIG_PATH="$work/stage/$FLURRY_LIBDIR/pkgconfig"
   mkdir -p "$work/cli"
-  deps=$(pkg-config --cflags --libs flurry libcurl libmicrohttpd libcrypto zlib) ||
+  deps=$(pkg-config --cflags --libs flurry libcurl libmicrohttpd libcrypto zlib hiredis) ||
     fail "pkg-config"
   # shellcheck disable=SC2086 # the flags are lists of words
   "$CC" $CFLAGS -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \

@@ -174,12 +174,84 @@ static void test_sched_refused_submit_leaves_lists_alone(void **state) {
   flurry_request_free(req);
 }
 
+/* ---- the admission hook (flurry/admit.h) ---- */
+
+typedef struct admit_state {
+  fixture *f;
+  int granted;  /* grants handed out by the timer */
+  int unused;   /* of those, not taken yet */
+  int go, wait; /* the hook's answers */
+  uv_timer_t grant;
+  int closed;
+} admit_state;
+
+static void on_grant_closed(uv_handle_t *h) { ((admit_state *)h->data)->closed = 1; }
+
+static flurry_admit admit_hook(flurry_client *c, const flurry_request *req, void *ud) {
+  admit_state *a = ud;
+  assert_ptr_equal(c, a->f->c);
+  assert_non_null(flurry_request_url(req));
+  if (a->unused == 0) {
+    a->wait++;
+    return FLURRY_ADMIT_WAIT;
+  }
+  a->unused--;
+  a->go++;
+  return FLURRY_ADMIT_GO;
+}
+
+/* A grant every few ms, as an asynchronous answer would come. */
+static void on_grant(uv_timer_t *t) {
+  admit_state *a = t->data;
+  if (a->f->done == 3) {
+    uv_timer_stop(t);
+    return;
+  }
+  if (a->unused > 0)
+    return;
+  /* never more started than granted, whatever ran meanwhile */
+  assert_true((int)a->f->c->running + a->f->done <= a->granted);
+  a->granted++;
+  a->unused++;
+  flurry_client_admit_ready(a->f->c);
+}
+
+/* Every attempt (retries included) starts only once the hook says GO; a
+ * WAIT holds the queue until flurry_client_admit_ready. */
+static void test_sched_admit_hook_gates_every_attempt(void **state) {
+  fixture *f = *state;
+  admit_state a = {.f = f};
+  flurry_client *c = f->c;
+  assert_int_equal(flurry_client_set_admit(NULL, admit_hook, &a), FLURRY_EINVALID);
+  assert_int_equal(flurry_client_set_admit(c, admit_hook, &a), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_ATTEMPTS, 2), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_RETRY_BASE_MS, 1), FLURRY_OK);
+  submit(f, 0, "/json");
+  submit(f, 0, "/flaky?key=admit&fail=1");
+  submit(f, 1, "/json");
+  assert_int_equal(uv_timer_init(&f->loop, &a.grant), 0);
+  a.grant.data = &a;
+  assert_int_equal(uv_timer_start(&a.grant, on_grant, 5, 5), 0);
+  assert_int_equal(uv_timer_start(&f->watchdog, on_watchdog, 20000, 0), 0);
+  while (f->done < 3)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  uv_timer_stop(&f->watchdog);
+  uv_close((uv_handle_t *)&a.grant, on_grant_closed);
+  while (!a.closed)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(f->ok, 3);
+  assert_int_equal(a.go, 4); /* 3 requests, one of them twice (503, then 200) */
+  assert_true(a.wait >= 4);  /* each start waited for its grant */
+  assert_int_equal(flurry_client_set_admit(c, NULL, NULL), FLURRY_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_sched_lists_match_counters_through_a_batch, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sched_refused_submit_leaves_lists_alone, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_sched_admit_hook_gates_every_attempt, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
