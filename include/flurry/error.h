@@ -104,9 +104,9 @@ typedef enum flurry_err {
     "flurry command's --strict-json (FLURRY_EPROTOCOL)")                                           \
   X(GRAPHQL_ERRORS, "graphql_errors",                                                              \
     "a 2xx answer to a GraphQL request (flurry_request_set_graphql) has a "                        \
-    "non-empty errors array (FLURRY_EHTTP)")
-X(CACHE_MISS, "cache_miss",
-  "FLURRY_CACHE_OFFLINE: the cache holds no answer; nothing was sent (FLURRY_ECONNECT)")
+    "non-empty errors array (FLURRY_EHTTP)")                                                       \
+  X(CACHE_MISS, "cache_miss",                                                                      \
+    "FLURRY_CACHE_OFFLINE: the cache holds no answer; nothing was sent (FLURRY_ECONNECT)")
 
 typedef enum flurry_detail {
 #define FLURRY_X_DETAIL(e, name, desc) FLURRY_DETAIL_##e,
