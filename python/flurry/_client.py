@@ -25,6 +25,7 @@ _EHTTP = _ERR["http"]
 _STREAMS = {"lines": _flurry.STREAM_LINES, "ndjson": _flurry.STREAM_NDJSON,
             "sse": _flurry.STREAM_SSE}
 _END = object()
+_WAIT = object()  # a step of a shared core: wait for the engine to feed the queue
 
 Event = collections.namedtuple("Event", "data event id retry")
 Event.__doc__ = "One Server-Sent Event: data (str), event type, last event id, retry (ms or -1)."
@@ -36,6 +37,14 @@ def _value(r):
     code = r.error_code
     if code and code != _EHTTP:
         return from_response(r)
+    return r
+
+
+def _result(r):
+    """One request's Response, or raise the flurry.Error of its failure."""
+    code = r.error_code
+    if code and code != _EHTTP:
+        raise from_response(r)
     return r
 
 
@@ -158,6 +167,17 @@ def _record(kind, rec):
     return rec.decode("utf-8", "replace")
 
 
+def _pages(chain, run):
+    """The pages a chain holds (or with run, their items); a failed one raises."""
+    for page in chain._take_records() or ():
+        if page.error_code:
+            raise from_response(page)
+        if run is None:
+            yield page
+        else:
+            yield from run(page.json())
+
+
 class _Base:
     def __init__(self, base_url=None, *, headers=None, secret_headers=(), ca_file=None,
                  window=None, cache=None, **options):
@@ -209,6 +229,112 @@ class _Base:
         if not isinstance(w, int) or w < 1:
             raise ValueError(f"window must be an int >= 1 (got {w!r})")
         return w
+
+    # ---- the logic of map/stream/paginate, shared by both clients ----
+    #
+    # Each core is a plain generator over a _Queue token: it yields what the
+    # user gets, or _WAIT when it needs the engine to feed the queue; the
+    # client's _pump waits its way (an asyncio future, or engine.wait()).
+    # _poke() hands new work to the engine (AsyncClient: a kick; Client:
+    # nothing, its next wait() runs the loop).
+
+    def _gather_submit(self, requests, batch):
+        """gather's submissions: (results in input order, those in flight)."""
+        rs = [self._submit_value(item, batch) for item in requests]
+        pend = [r for r in rs if r.__class__ is Response]
+        batch.left += len(pend)
+        return rs, pend
+
+    def _cancel_all_of(self, rs):
+        for r in rs:
+            r._cancel()
+        if rs:
+            self._poke()
+
+    def _map_steps(self, q, requests, window):
+        w = self._window_size(window)
+        it = iter(requests)
+        inflight = set()
+        more = True
+        try:
+            while True:
+                while more and len(inflight) < w:
+                    item = next(it, _END)
+                    if item is _END:
+                        more = False
+                        break
+                    r = self._submit_value(item, q)
+                    if r.__class__ is Response:
+                        inflight.add(r)
+                    else:
+                        yield r
+                if not inflight:
+                    return
+                self._poke()
+                yield _WAIT
+                while q.items:
+                    r = q.items.popleft()
+                    inflight.discard(r)
+                    yield _value(r)
+        finally:
+            self._cancel_all_of(inflight)
+
+    def _stream_steps(self, q, url, kind, method, max_record, buffer, kw):
+        mode = _STREAMS.get(kind)
+        if mode is None:
+            raise ValueError(f"kind must be one of {sorted(_STREAMS)} (got {kind!r})")
+        if not isinstance(buffer, int) or buffer < 1:
+            raise ValueError(f"buffer must be an int >= 1 (got {buffer!r})")
+        if max_record is not None and (not isinstance(max_record, int) or max_record < 16):
+            raise ValueError(f"max_record must be an int >= 16 (got {max_record!r})")
+        q_req = build(method, url, **kw)
+        r = self._engine.submit(q_req.method, q_req.url, q_req.headers, q_req.body,
+                                q_req.is_json, q_req.opts, q, mode, max_record or 0)
+        self._poke()
+        try:
+            while True:
+                yield _WAIT
+                q.items.clear()
+                recs = r._take_records()
+                if recs:
+                    paused = len(recs) >= buffer and r._pause(True)
+                    for rec in recs:
+                        yield _record(mode, rec)
+                        if not paused and r._backlog() >= buffer:
+                            paused = r._pause(True)
+                    if paused:
+                        r._pause(False)
+                        self._poke()
+                if r.done:
+                    for rec in r._take_records() or ():
+                        yield _record(mode, rec)
+                    if r.error_code:
+                        raise from_response(r)
+                    return
+        finally:
+            if not r.done and not self._engine.closed:
+                self._cancel_all_of((r,))
+
+    def _paginate_steps(self, q, url, items, max_pages, kw):
+        run = compile_path(items) if items is not None else None
+        if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 0):
+            raise ValueError(f"max_pages must be an int >= 0 (got {max_pages!r})")
+        q_req = build("GET", url, **kw)
+        chain = self._engine.submit(q_req.method, q_req.url, q_req.headers, q_req.body,
+                                    q_req.is_json, q_req.opts, q, _flurry.PAGINATE,
+                                    max_pages or 0)
+        self._poke()
+        try:
+            while True:
+                yield _WAIT
+                q.items.clear()
+                yield from _pages(chain, run)
+                if chain._ended() is not None:
+                    yield from _pages(chain, run)  # those that came with the end
+                    return
+        finally:
+            if not chain.done and not self._engine.closed:
+                self._cancel_all_of((chain,))
 
     @property
     def closed(self):
@@ -349,10 +475,7 @@ class AsyncClient(_Base):
             r._cancel()
             self._kick()
             raise
-        code = r.error_code
-        if code and code != _EHTTP:
-            raise from_response(r)
-        return r
+        return _result(r)
 
     async def request(self, method, url, **kw):
         """Sends one request (see flurry.build for the keywords) and returns
@@ -402,63 +525,45 @@ class AsyncClient(_Base):
         the awaiting task cancels them all."""
         loop = self._bind()
         batch = _Batch(0, loop.create_future())
-        rs = [self._submit_value(item, batch) for item in requests]
-        pend = [r for r in rs if isinstance(r, Response)]
-        batch.left += len(pend)
+        rs, pend = self._gather_submit(requests, batch)
         if batch.left:
             self._kick()
             try:
                 await batch.fut
             except asyncio.CancelledError:
-                for r in pend:
-                    r._cancel()
-                self._kick()
+                self._cancel_all_of(pend)
                 raise
         return [r if r.__class__ is not Response else _value(r) for r in rs]
 
-    async def map(self, requests, *, window=None):
+    async def _pump(self, core, *args):
+        """Runs a shared core (see _Base), awaiting where it waits."""
+        loop = self._bind()
+        q = _Queue()
+        steps = core(q, *args)
+        try:
+            for x in steps:
+                if x is not _WAIT:
+                    yield x
+                elif not q.items:
+                    q.waiter = loop.create_future()
+                    await q.waiter
+                    q.waiter = None
+        finally:
+            steps.close()
+
+    def _poke(self):
+        if not self._engine.closed:
+            self._kick()
+
+    def map(self, requests, *, window=None):
         """Yields each request's result (Response or flurry.Error) in
         completion order, keeping at most `window` (default: twice the
         concurrency) submitted at once: memory stays bounded however long
         the input (any iterable, read lazily). Leaving the loop early
-        cancels what is still in flight."""
-        loop = self._bind()
-        w = self._window_size(window)
-        q = _Queue()
-        it = iter(requests)
-        inflight = set()
-        more = True
-        try:
-            while True:
-                while more and len(inflight) < w:
-                    item = next(it, _END)
-                    if item is _END:
-                        more = False
-                        break
-                    r = self._submit_value(item, q)
-                    if r.__class__ is Response:
-                        inflight.add(r)
-                    else:
-                        yield r
-                if not inflight:
-                    return
-                self._kick()
-                if not q.items:
-                    q.waiter = loop.create_future()
-                    await q.waiter
-                    q.waiter = None
-                while q.items:
-                    r = q.items.popleft()
-                    inflight.discard(r)
-                    yield _value(r)
-        finally:
-            for r in inflight:
-                r._cancel()
-            if inflight and not self._engine.closed:
-                self._kick()
+        cancels what is still in flight. An async iterator."""
+        return self._pump(self._map_steps, requests, window)
 
-    async def stream(self, url, kind="lines", *, method="GET", max_record=None, buffer=1000,
-                     **kw):
+    def stream(self, url, kind="lines", *, method="GET", max_record=None, buffer=1000, **kw):
         """Yields the records of a streamed response as they arrive:
         kind="lines" (str per line), "ndjson" (one parsed JSON value per
         line) or "sse" (flurry.Event per Server-Sent Event; reconnects with
@@ -466,98 +571,20 @@ class AsyncClient(_Base):
         `buffer` records wait for a consumer slower than the server, the
         transfer pauses (flurry_request_pause: nothing more is read from the
         connection) until they are consumed. A failure raises the
-        flurry.Error of its kind; leaving the loop early stops the stream."""
-        mode = _STREAMS.get(kind)
-        if mode is None:
-            raise ValueError(f"kind must be one of {sorted(_STREAMS)} (got {kind!r})")
-        if not isinstance(buffer, int) or buffer < 1:
-            raise ValueError(f"buffer must be an int >= 1 (got {buffer!r})")
-        if max_record is not None and (not isinstance(max_record, int) or max_record < 16):
-            raise ValueError(f"max_record must be an int >= 16 (got {max_record!r})")
-        loop = self._bind()
-        q_req = build(method, url, **kw)
-        q = _Queue()
-        r = self._engine.submit(q_req.method, q_req.url, q_req.headers, q_req.body,
-                                q_req.is_json, q_req.opts, q, mode, max_record or 0)
-        self._kick()
-        try:
-            while True:
-                if not q.items:
-                    q.waiter = loop.create_future()
-                    await q.waiter
-                    q.waiter = None
-                q.items.clear()
-                recs = r._take_records()
-                if recs:
-                    paused = len(recs) >= buffer and r._pause(True)
-                    for rec in recs:
-                        yield _record(mode, rec)
-                        if not paused and r._backlog() >= buffer:
-                            paused = r._pause(True)
-                    if paused:
-                        r._pause(False)
-                        self._kick()
-                if r.done:
-                    recs = r._take_records()
-                    for rec in recs or ():
-                        yield _record(mode, rec)
-                    if r.error_code:
-                        raise from_response(r)
-                    return
-        finally:
-            if not r.done and not self._engine.closed:
-                r._cancel()
-                self._kick()
+        flurry.Error of its kind; leaving the loop early stops the stream.
+        An async iterator."""
+        return self._pump(self._stream_steps, url, kind, method, max_record, buffer, kw)
 
-    async def paginate(self, url, *, items=None, max_pages=None, **kw):
+    def paginate(self, url, *, items=None, max_pages=None, **kw):
         """Follows a paginated API by its Link header (rel="next"; when page 1
         also gives rel="last", the pages go out concurrently, bounded by the
         concurrency) with the engine's paginator, and yields each page's
         Response, or with items= a jq path (".[]", ".data.items[]") each
         item of each page's JSON body. Pages come in arrival order. A failed
         page raises its flurry.Error; the chain's limit is max_pages (or the
-        client's). Leaving the loop early stops the chain."""
-        run = compile_path(items) if items is not None else None
-        if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 0):
-            raise ValueError(f"max_pages must be an int >= 0 (got {max_pages!r})")
-        loop = self._bind()
-        q_req = build("GET", url, **kw)
-        q = _Queue()
-        chain = self._engine.submit(q_req.method, q_req.url, q_req.headers, q_req.body,
-                                    q_req.is_json, q_req.opts, q, _flurry.PAGINATE,
-                                    max_pages or 0)
-        self._kick()
-        try:
-            while True:
-                if not q.items:
-                    q.waiter = loop.create_future()
-                    await q.waiter
-                    q.waiter = None
-                q.items.clear()
-                for page in chain._take_records() or ():
-                    code = page.error_code
-                    if code:
-                        raise from_response(page)
-                    if run is None:
-                        yield page
-                    else:
-                        for item in run(page.json()):
-                            yield item
-                end = chain._ended()
-                if end is not None:
-                    for page in chain._take_records() or ():
-                        if page.error_code:
-                            raise from_response(page)
-                        if run is None:
-                            yield page
-                        else:
-                            for item in run(page.json()):
-                                yield item
-                    return
-        finally:
-            if not chain.done and not self._engine.closed:
-                chain._cancel()
-                self._kick()
+        client's). Leaving the loop early stops the chain. An async
+        iterator."""
+        return self._pump(self._paginate_steps, url, items, max_pages, kw)
 
     def websocket(self, url, *, headers=None, max_message=None):
         """An async context manager for a WebSocket (ws:// or wss://) on this
@@ -630,10 +657,7 @@ class Client(_Base):
         except BaseException:
             r._cancel()
             raise
-        code = r.error_code
-        if code and code != _EHTTP:
-            raise from_response(r)
-        return r
+        return _result(r)
 
     def get(self, url, **kw):
         return self.request("GET", url, **kw)
@@ -656,48 +680,34 @@ class Client(_Base):
     def gather(self, requests):
         """Results in input order: Response or flurry.Error (errors as values)."""
         batch = _Batch(0)
-        rs = [self._submit_value(item, batch) for item in requests]
-        batch.left += sum(1 for r in rs if r.__class__ is Response)
+        rs, pend = self._gather_submit(requests, batch)
         try:
             while batch.left:
                 self._wait()
         except BaseException:
-            for r in rs:
-                if r.__class__ is Response:
-                    r._cancel()
+            self._cancel_all_of(pend)
             raise
         return [r if r.__class__ is not Response else _value(r) for r in rs]
 
+    def _pump(self, core, *args):
+        """Runs a shared core (see _Base), running the engine where it waits."""
+        q = _Queue()
+        steps = core(q, *args)
+        try:
+            for x in steps:
+                if x is not _WAIT:
+                    yield x
+                elif not q.items:
+                    self._wait()
+        finally:
+            steps.close()
+
+    def _poke(self):
+        pass  # the next wait() runs the loop
+
     def map(self, requests, *, window=None):
         """Results in completion order, at most `window` submitted at once."""
-        w = self._window_size(window)
-        q = _Queue()
-        it = iter(requests)
-        inflight = set()
-        more = True
-        try:
-            while True:
-                while more and len(inflight) < w:
-                    item = next(it, _END)
-                    if item is _END:
-                        more = False
-                        break
-                    r = self._submit_value(item, q)
-                    if r.__class__ is Response:
-                        inflight.add(r)
-                    else:
-                        yield r
-                if not inflight:
-                    return
-                if not q.items:
-                    self._wait()
-                while q.items:
-                    r = q.items.popleft()
-                    inflight.discard(r)
-                    yield _value(r)
-        finally:
-            for r in inflight:
-                r._cancel()
+        return self._pump(self._map_steps, requests, window)
 
     def close(self):
         """Cancels what is pending and frees the engine (idempotent)."""
