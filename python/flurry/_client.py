@@ -24,6 +24,8 @@ _ERR = {name: code for code, name, _ in _flurry.errors()}
 _EHTTP = _ERR["http"]
 _STREAMS = {"lines": _flurry.STREAM_LINES, "ndjson": _flurry.STREAM_NDJSON,
             "sse": _flurry.STREAM_SSE}
+_RECONNECT = {"auto": _flurry.RECONNECT_AUTO, "never": _flurry.RECONNECT_NEVER,
+              "on-error": _flurry.RECONNECT_ON_ERROR, "always": _flurry.RECONNECT_ALWAYS}
 _END = object()
 _WAIT = object()  # a step of a shared core: wait for the engine to feed the queue
 
@@ -279,17 +281,22 @@ class _Base:
         finally:
             self._cancel_all_of(inflight)
 
-    def _stream_steps(self, q, url, kind, method, max_record, buffer, kw):
+    def _stream_steps(self, q, url, kind, method, max_record, buffer, until, reconnect, kw):
         mode = _STREAMS.get(kind)
         if mode is None:
             raise ValueError(f"kind must be one of {sorted(_STREAMS)} (got {kind!r})")
+        if until is not None and (not isinstance(until, str) or not until or "\0" in until):
+            raise ValueError(f"until must be a non-empty str (got {until!r})")
+        rc = _RECONNECT.get(reconnect, -2) if reconnect is not None else -1
+        if rc == -2:
+            raise ValueError(f"reconnect must be one of {sorted(_RECONNECT)} (got {reconnect!r})")
         if not isinstance(buffer, int) or buffer < 1:
             raise ValueError(f"buffer must be an int >= 1 (got {buffer!r})")
         if max_record is not None and (not isinstance(max_record, int) or max_record < 16):
             raise ValueError(f"max_record must be an int >= 16 (got {max_record!r})")
         q_req = build(method, url, **kw)
         r = self._engine.submit(q_req.method, q_req.url, q_req.headers, q_req.body,
-                                q_req.is_json, q_req.opts, q, mode, max_record or 0)
+                                q_req.is_json, q_req.opts, q, mode, max_record or 0, until, rc)
         self._poke()
         try:
             while True:
@@ -563,7 +570,8 @@ class AsyncClient(_Base):
         cancels what is still in flight. An async iterator."""
         return self._pump(self._map_steps, requests, window)
 
-    def stream(self, url, kind="lines", *, method="GET", max_record=None, buffer=1000, **kw):
+    def stream(self, url, kind="lines", *, method="GET", max_record=None, buffer=1000,
+               until=None, reconnect=None, **kw):
         """Yields the records of a streamed response as they arrive:
         kind="lines" (str per line), "ndjson" (one parsed JSON value per
         line) or "sse" (flurry.Event per Server-Sent Event; reconnects with
@@ -572,8 +580,19 @@ class AsyncClient(_Base):
         transfer pauses (flurry_request_pause: nothing more is read from the
         connection) until they are consumed. A failure raises the
         flurry.Error of its kind; leaving the loop early stops the stream.
-        An async iterator."""
-        return self._pump(self._stream_steps, url, kind, method, max_record, buffer, kw)
+        An async iterator.
+
+        until="[DONE]" ends the stream at the first record whose data is
+        exactly that (SSE: the event's data; lines: the line; NDJSON: the
+        compact JSON value): it is not yielded, the transfer ends at once
+        and nothing reconnects (OpenAI-style APIs end so).
+        reconnect= says when an SSE stream whose request may be repeated
+        (GET, HEAD, an Idempotency-Key header, retry_unsafe=True)
+        reconnects: "auto" (the default: "always" for those), "never",
+        "on-error" (a drop or idle timeout, not a clean end) or "always"
+        (as EventSource). A POST is never repeated, whatever this says."""
+        return self._pump(self._stream_steps, url, kind, method, max_record, buffer, until,
+                          reconnect, kw)
 
     def paginate(self, url, *, items=None, max_pages=None, **kw):
         """Follows a paginated API by its Link header (rel="next"; when page 1

@@ -975,10 +975,17 @@ fail:
   return NULL;
 }
 
-static int set_stream(flurry_request *req, int mode, long long max_record, ResponseObject *r) {
+/* until: the sentinel record (NULL: none); reconnect: one of
+ * flurry_stream_reconnect, or -1 for the library's default. */
+static int set_stream(flurry_request *req, int mode, long long max_record, const char *until,
+                      long reconnect, ResponseObject *r) {
   int rc = flurry_request_set_stream(req, mode, on_record, r);
   if (rc == FLURRY_OK && max_record > 0)
     rc = flurry_request_set_stream_opt(req, FLURRY_STREAM_MAX_RECORD_BYTES, (int64_t)max_record);
+  if (rc == FLURRY_OK && until != NULL)
+    rc = flurry_request_set_stream_until(req, until);
+  if (rc == FLURRY_OK && reconnect >= 0)
+    rc = flurry_request_set_stream_opt(req, FLURRY_STREAM_RECONNECT, (int64_t)reconnect);
   if (rc != FLURRY_OK) {
     raise_rc(rc, "stream");
     return -1;
@@ -987,10 +994,11 @@ static int set_stream(flurry_request *req, int mode, long long max_record, Respo
 }
 
 /* submit(method, url, headers=None, body=None, is_json=0, opts=None,
- *        token=None, stream=0, max_record=0) -> Response (pending) */
+ *        token=None, stream=0, max_record=0, until=None, reconnect=-1)
+ *   -> Response (pending) */
 static PyObject *Engine_submit(EngineObject *e, PyObject *const *args, Py_ssize_t nargs) {
-  if (nargs < 2 || nargs > 9)
-    return PyErr_Format(PyExc_TypeError, "submit takes 2 to 9 arguments (%zd given)", nargs);
+  if (nargs < 2 || nargs > 11)
+    return PyErr_Format(PyExc_TypeError, "submit takes 2 to 11 arguments (%zd given)", nargs);
   if (engine_check(e) != 0)
     return NULL;
   const char *method = PyUnicode_AsUTF8(args[0]);
@@ -1006,6 +1014,8 @@ static PyObject *Engine_submit(EngineObject *e, PyObject *const *args, Py_ssize_
   PyObject *token = nargs > 6 ? args[6] : Py_None;
   long mode = nargs > 7 ? PyLong_AsLong(args[7]) : 0;
   long long max_record = nargs > 8 ? PyLong_AsLongLong(args[8]) : 0;
+  const char *until = nargs > 9 && args[9] != Py_None ? PyUnicode_AsUTF8(args[9]) : NULL;
+  long reconnect = nargs > 10 ? PyLong_AsLong(args[10]) : -1;
   if (PyErr_Occurred())
     return NULL;
   Py_buffer buf = {0};
@@ -1036,7 +1046,7 @@ static PyObject *Engine_submit(EngineObject *e, PyObject *const *args, Py_ssize_
       return raise_rc(prc, "paginate");
     }
     cb = on_page;
-  } else if (mode && set_stream(req, (int)mode, max_record, r) != 0) {
+  } else if (mode && set_stream(req, (int)mode, max_record, until, reconnect, r) != 0) {
     flurry_request_free(req);
     Py_DECREF(r);
     return NULL;
@@ -1385,7 +1395,11 @@ PyMODINIT_FUNC PyInit__flurry(void) {
       PyModule_AddIntConstant(m, "STREAM_LINES", FLURRY_STREAM_LINES) < 0 ||
       PyModule_AddIntConstant(m, "STREAM_NDJSON", FLURRY_STREAM_NDJSON) < 0 ||
       PyModule_AddIntConstant(m, "STREAM_SSE", FLURRY_STREAM_SSE) < 0 ||
-      PyModule_AddIntConstant(m, "PAGINATE", SUBMIT_PAGINATE) < 0) {
+      PyModule_AddIntConstant(m, "PAGINATE", SUBMIT_PAGINATE) < 0 ||
+      PyModule_AddIntConstant(m, "RECONNECT_AUTO", FLURRY_RECONNECT_AUTO) < 0 ||
+      PyModule_AddIntConstant(m, "RECONNECT_NEVER", FLURRY_RECONNECT_NEVER) < 0 ||
+      PyModule_AddIntConstant(m, "RECONNECT_ON_ERROR", FLURRY_RECONNECT_ON_ERROR) < 0 ||
+      PyModule_AddIntConstant(m, "RECONNECT_ALWAYS", FLURRY_RECONNECT_ALWAYS) < 0) {
     Py_DECREF(m);
     return NULL;
   }

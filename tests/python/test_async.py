@@ -3,6 +3,8 @@ each kind, gather, map, cancellation, the loop never blocked."""
 
 import asyncio
 import contextlib
+import json
+import os
 import unittest
 
 import flurry
@@ -319,6 +321,46 @@ class TestStreams(AsyncBase):
         self.assertEqual(len(events), 5)
         self.assertIsInstance(events[0], flurry.Event)
         self.assertEqual(events[0].event, "tick")
+
+    async def test_until_sentinel_ends_a_post_stream(self):
+        """POST /chat answers an SSE body ending in data: [DONE]. With
+        until="[DONE]" the sentinel is not a record and ends the stream;
+        the mock's per-key call counter shows one POST per stream (the
+        next call is number 2, none repeated)."""
+        key = f"py-until-{os.getpid()}"
+        evs = [e async for e in self.c.stream(f"/chat?key={key}", kind="sse", method="POST",
+                                              json={"prompt": "hi"}, until="[DONE]")]
+        self.assertEqual([json.loads(e.data)["delta"] for e in evs], ["Hel", "lo"])
+        self.assertEqual(json.loads(evs[0].data)["call"], 1)
+        evs = [e.data async for e in self.c.stream(f"/chat?key={key}", kind="sse",
+                                                   method="POST", json={})]
+        self.assertEqual(evs[-1], "[DONE]")  # without until: a record like the others
+        self.assertEqual(json.loads(evs[0])["call"], 2)
+        # lines: the sentinel stops a million-line body at once
+        lines = [x async for x in self.c.stream("/lines?n=1000000", until="line 5")]
+        self.assertEqual(lines, ["line 1", "line 2", "line 3", "line 4"])
+        for bad in ("", 5):
+            with self.assertRaisesRegex(ValueError, "until must be"):
+                async for _ in self.c.stream("/lines", until=bad):
+                    pass
+
+    async def test_reconnect_policy(self):
+        """/sse cut after every 2 events (retry: 0): "never" ends with the
+        error after 2 events; "on-error" resumes with Last-Event-ID and
+        gets all 5, then takes the clean end as the end."""
+        url = "/sse?n=5&cut_every=2&retry=0"
+        got = []
+        with self.assertRaises(flurry.Error):
+            async for e in self.c.stream(url, kind="sse", reconnect="never"):
+                got.append(e.id)
+        self.assertEqual(got, ["1", "2"])
+        got = [e.id async for e in self.c.stream(url, kind="sse", reconnect="on-error")]
+        self.assertEqual(got, ["1", "2", "3", "4", "5"])
+        got = [e.id async for e in self.c.stream(url, kind="sse", reconnect="always")]
+        self.assertEqual(got, ["1", "2", "3", "4", "5"])  # then 204: no more
+        with self.assertRaisesRegex(ValueError, "reconnect must be one of"):
+            async for _ in self.c.stream(url, kind="sse", reconnect="sometimes"):
+                pass
 
     async def test_slow_consumer_pauses_the_transfer(self):
         """1,000,000 lines; the consumer stops after 10 while the loop turns
