@@ -343,6 +343,51 @@ class _Base:
             if not chain.done and not self._engine.closed:
                 self._cancel_all_of((chain,))
 
+    def map(self, requests, *, window=None):
+        """Yields each request's result (Response or flurry.Error) in
+        completion order, keeping at most `window` (default: twice the
+        concurrency) submitted at once: memory stays bounded however long
+        the input (any iterable, read lazily). Leaving the loop early
+        cancels what is still in flight. On AsyncClient an async iterator,
+        on Client a plain one."""
+        return self._pump(self._map_steps, requests, window)
+
+    def stream(self, url, kind="lines", *, method="GET", max_record=None, buffer=1000,
+               until=None, reconnect=None, **kw):
+        """Yields the records of a streamed response as they arrive:
+        kind="lines" (str per line), "ndjson" (one parsed JSON value per
+        line) or "sse" (flurry.Event per Server-Sent Event; reconnects with
+        Last-Event-ID). Nothing of the body is kept. Back-pressure: when
+        `buffer` records wait for a consumer slower than the server, the
+        transfer pauses (flurry_request_pause: nothing more is read from the
+        connection) until they are consumed. A failure raises the
+        flurry.Error of its kind; leaving the loop early stops the stream.
+        On AsyncClient an async iterator (``async for``), on Client a plain
+        one (``for``).
+
+        until="[DONE]" ends the stream at the first record whose data is
+        exactly that (SSE: the event's data; lines: the line; NDJSON: the
+        compact JSON value): it is not yielded, the transfer ends at once
+        and nothing reconnects (OpenAI-style APIs end so).
+        reconnect= says when an SSE stream whose request may be repeated
+        (GET, HEAD, an Idempotency-Key header, retry_unsafe=True)
+        reconnects: "auto" (the default: "always" for those), "never",
+        "on-error" (a drop or idle timeout, not a clean end) or "always"
+        (as EventSource). A POST is never repeated, whatever this says."""
+        return self._pump(self._stream_steps, url, kind, method, max_record, buffer, until,
+                          reconnect, kw)
+
+    def paginate(self, url, *, items=None, max_pages=None, **kw):
+        """Follows a paginated API by its Link header (rel="next"; when page 1
+        also gives rel="last", the pages go out concurrently, bounded by the
+        concurrency) with the engine's paginator, and yields each page's
+        Response, or with items= a jq path (".[]", ".data.items[]") each
+        item of each page's JSON body. Pages come in arrival order. A failed
+        page raises its flurry.Error; the chain's limit is max_pages (or the
+        client's). Leaving the loop early stops the chain. On AsyncClient
+        an async iterator, on Client a plain one."""
+        return self._pump(self._paginate_steps, url, items, max_pages, kw)
+
     @property
     def closed(self):
         return self._engine.closed
@@ -562,49 +607,6 @@ class AsyncClient(_Base):
         if not self._engine.closed:
             self._kick()
 
-    def map(self, requests, *, window=None):
-        """Yields each request's result (Response or flurry.Error) in
-        completion order, keeping at most `window` (default: twice the
-        concurrency) submitted at once: memory stays bounded however long
-        the input (any iterable, read lazily). Leaving the loop early
-        cancels what is still in flight. An async iterator."""
-        return self._pump(self._map_steps, requests, window)
-
-    def stream(self, url, kind="lines", *, method="GET", max_record=None, buffer=1000,
-               until=None, reconnect=None, **kw):
-        """Yields the records of a streamed response as they arrive:
-        kind="lines" (str per line), "ndjson" (one parsed JSON value per
-        line) or "sse" (flurry.Event per Server-Sent Event; reconnects with
-        Last-Event-ID). Nothing of the body is kept. Back-pressure: when
-        `buffer` records wait for a consumer slower than the server, the
-        transfer pauses (flurry_request_pause: nothing more is read from the
-        connection) until they are consumed. A failure raises the
-        flurry.Error of its kind; leaving the loop early stops the stream.
-        An async iterator.
-
-        until="[DONE]" ends the stream at the first record whose data is
-        exactly that (SSE: the event's data; lines: the line; NDJSON: the
-        compact JSON value): it is not yielded, the transfer ends at once
-        and nothing reconnects (OpenAI-style APIs end so).
-        reconnect= says when an SSE stream whose request may be repeated
-        (GET, HEAD, an Idempotency-Key header, retry_unsafe=True)
-        reconnects: "auto" (the default: "always" for those), "never",
-        "on-error" (a drop or idle timeout, not a clean end) or "always"
-        (as EventSource). A POST is never repeated, whatever this says."""
-        return self._pump(self._stream_steps, url, kind, method, max_record, buffer, until,
-                          reconnect, kw)
-
-    def paginate(self, url, *, items=None, max_pages=None, **kw):
-        """Follows a paginated API by its Link header (rel="next"; when page 1
-        also gives rel="last", the pages go out concurrently, bounded by the
-        concurrency) with the engine's paginator, and yields each page's
-        Response, or with items= a jq path (".[]", ".data.items[]") each
-        item of each page's JSON body. Pages come in arrival order. A failed
-        page raises its flurry.Error; the chain's limit is max_pages (or the
-        client's). Leaving the loop early stops the chain. An async
-        iterator."""
-        return self._pump(self._paginate_steps, url, items, max_pages, kw)
-
     def websocket(self, url, *, headers=None, max_message=None):
         """An async context manager for a WebSocket (ws:// or wss://) on this
         client's engine: ``async with client.websocket(url) as ws: await
@@ -648,8 +650,10 @@ class Client(_Base):
     window=None, **options): the keywords of flurry.AsyncClient.
     get/post/put/patch/delete/request return a Response or raise a
     flurry.Error; gather() returns results in input order, map() yields them
-    in completion order with a bounded window. Use ``with flurry.Client()
-    as c:``; one thread only.
+    in completion order with a bounded window; stream() and paginate() are
+    plain iterators with the semantics of AsyncClient's (``for event in
+    c.stream("/sse", kind="sse", until="[DONE]"):``). Use ``with
+    flurry.Client() as c:``; one thread only.
     """
 
     def _deliver(self, done):
@@ -723,10 +727,6 @@ class Client(_Base):
 
     def _poke(self):
         pass  # the next wait() runs the loop
-
-    def map(self, requests, *, window=None):
-        """Results in completion order, at most `window` submitted at once."""
-        return self._pump(self._map_steps, requests, window)
 
     def close(self):
         """Cancels what is pending and frees the engine (idempotent)."""

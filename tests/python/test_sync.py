@@ -72,6 +72,50 @@ class TestClient(unittest.TestCase):
         self.assertEqual(len(err), 1)
         self.assertIn("thread", err[0])
 
+    def test_stream_plain_iterator(self):
+        """The async stream()'s semantics with a plain for: kinds, the
+        sentinel, the reconnect policy, failures raised, leaving early
+        stops the stream (nothing left running)."""
+        it = self.c.stream("/ndjson?n=20", kind="ndjson")
+        self.assertNotIn("__aiter__", dir(it))
+        self.assertEqual([v["seq"] for v in it], list(range(1, 21)))
+        evs = [e.data for e in self.c.stream(f"/chat?key=sync-{os.getpid()}", kind="sse",
+                                             method="POST", json={}, until="[DONE]")]
+        self.assertEqual(len(evs), 2)
+        self.assertNotIn("[DONE]", evs)
+        url = "/sse?n=5&cut_every=2&retry=0"
+        self.assertEqual([e.id for e in self.c.stream(url, kind="sse", reconnect="on-error")],
+                         ["1", "2", "3", "4", "5"])
+        with self.assertRaises(flurry.Error):
+            for _ in self.c.stream(url, kind="sse", reconnect="never"):
+                pass
+        with self.assertRaises(flurry.HTTPStatusError):
+            for _ in self.c.stream("/status/503"):
+                pass
+        gen = self.c.stream("/lines?n=1000000", buffer=100)
+        lines = [next(gen) for _ in range(50)]
+        self.assertEqual(lines[49], "line 50")
+        gen.close()
+        self.c.get("/json")  # the cancel reaches the engine
+        st = self.c.stats()
+        self.assertEqual(st["running"] + st["queued"], 0)
+        with self.assertRaisesRegex(ValueError, "kind must be one of"):
+            next(self.c.stream("/lines", kind="xml"))
+
+    def test_paginate_plain_iterator(self):
+        ids = [it["id"] for it in self.c.paginate("/items?per_page=50&total=230",
+                                                   items=".[]")]
+        self.assertEqual(sorted(ids), list(range(1, 231)))
+        pages = list(self.c.paginate("/items?per_page=50&total=230"))
+        self.assertEqual(len(pages), 5)
+        self.assertTrue(all(p.status == 200 for p in pages))
+        ids = [it["id"] for it in self.c.paginate("/items?per_page=10&total=100",
+                                                   items=".[]", max_pages=3)]
+        self.assertEqual(len(ids), 30)
+        with self.assertRaises(flurry.HTTPStatusError):
+            for _ in self.c.paginate("/status/500"):
+                pass
+
     def test_closed(self):
         with flurry.Client() as c:
             pass
