@@ -653,7 +653,10 @@ class Client(_Base):
     in completion order with a bounded window; stream() and paginate() are
     plain iterators with the semantics of AsyncClient's (``for event in
     c.stream("/sse", kind="sse", until="[DONE]"):``). Use ``with
-    flurry.Client() as c:``; one thread only.
+    flurry.Client() as c:``; one thread only. Ctrl-C is noticed while it
+    waits (at once, or within 0.1 s when the signal went to another
+    thread): the call cancels what it started and raises
+    KeyboardInterrupt.
     """
 
     def _deliver(self, done):

@@ -22,6 +22,7 @@
 #include <Python.h>
 #include <structmember.h>
 
+#include <poll.h>
 #include <string.h>
 
 #include "flurry.h"
@@ -1090,22 +1091,51 @@ static PyObject *Engine_run(EngineObject *e, PyObject *unused) {
   return done_take(e);
 }
 
+#define WAIT_SLICE_MS 100 /* the longest wait() sleeps before it looks at signals */
+
+/* One slice of wait(), the GIL released: sleeps on the loop's backend fd
+ * until it is readable, the next timer is due, a signal interrupts the
+ * sleep (EINTR) or WAIT_SLICE_MS passed, then runs what is ready. Returns
+ * 0 when nothing is left on the loop to wake it. */
+static int wait_slice(uv_loop_t *loop) {
+  int t = uv_backend_timeout(loop);
+  if (t != 0) {
+    struct pollfd p = {.fd = uv_backend_fd(loop), .events = POLLIN};
+    (void)poll(&p, 1, t < 0 || t > WAIT_SLICE_MS ? WAIT_SLICE_MS : t);
+  }
+  uv_run(loop, UV_RUN_NOWAIT);
+  return uv_loop_alive(loop);
+}
+
 /* wait(): runs the loop, the GIL released, until something finished or
- * nothing is pending; returns what finished. */
+ * nothing is pending; returns what finished. Ctrl-C is noticed at once
+ * (the sleep is interrupted) or, when the signal went to another thread,
+ * within WAIT_SLICE_MS: the GIL is taken back between slices to run
+ * Python's signal handlers, whose exception (KeyboardInterrupt) wait()
+ * raises with the requests still pending (the caller cancels them). */
 static PyObject *Engine_wait(EngineObject *e, PyObject *unused) {
   (void)unused;
   if (engine_check(e) != 0)
     return NULL;
+  int sig = 0;
   if (e->done_head == NULL && flurry_client_pending(e->client) > 0) {
     e->waiting = 1;
     e->released = PyEval_SaveThread();
-    while (e->done_head == NULL && flurry_client_pending(e->client) > 0)
-      if (uv_run(e->loop, UV_RUN_ONCE) == 0 && e->done_head == NULL)
+    while (e->done_head == NULL && flurry_client_pending(e->client) > 0) {
+      if (wait_slice(e->loop) == 0 && e->done_head == NULL)
         break; /* nothing left on the loop to wake it */
+      if (e->done_head == NULL) {
+        PyEval_RestoreThread(e->released);
+        sig = PyErr_CheckSignals();
+        e->released = PyEval_SaveThread();
+        if (sig != 0)
+          break;
+      }
+    }
     PyEval_RestoreThread(e->released);
     e->released = NULL;
     e->waiting = 0;
-    if (PyErr_CheckSignals() != 0)
+    if (sig != 0 || PyErr_CheckSignals() != 0)
       return NULL;
   }
   if (e->rec_type)

@@ -3,6 +3,8 @@ it waits; one thread per client; memory flat over many requests."""
 
 import gc
 import os
+import signal
+import subprocess
 import sys
 import threading
 import unittest
@@ -115,6 +117,52 @@ class TestClient(unittest.TestCase):
         with self.assertRaises(flurry.HTTPStatusError):
             for _ in self.c.paginate("/status/500"):
                 pass
+
+    def test_ctrl_c_while_waiting(self):
+        """SIGINT to a child process waiting in wait() on /delay/5000: the
+        child gets KeyboardInterrupt with the request still unanswered
+        ("ready" is printed inside the try: the signal may land before
+        the wait begins, which is fine)
+        (before, the signal waited for the answer), then get() cancels
+        it and raises KeyboardInterrupt too. No timing in the verdict:
+        the parent's 60 s bound only ends a broken run."""
+        code = (
+            "import sys, flurry\n"
+            "from flurry._client import _Batch\n"
+            f"c = flurry.Client(base_url={support.MOCK.base!r})\n"
+            "b = _Batch(1)\n"
+            "r = c._engine.submit('GET', '/delay/5000', None, None, False, None, b)\n"
+            "try:\n"
+            "    print('ready', flush=True)\n"
+            "    while b.left:\n"
+            "        c._wait()\n"
+            "    print('answered', flush=True)\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted done=%s' % r.done, flush=True)\n"
+            "r._cancel()\n"
+            "try:\n"
+            "    print('ready', flush=True)\n"
+            "    c.get('/delay/5000')\n"
+            "except KeyboardInterrupt:\n"
+            "    print('get interrupted', flush=True)\n"
+            "c.close()\n")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             env=env)
+        try:
+            lines = []
+            for _ in range(2):
+                line = p.stdout.readline()
+                self.assertEqual(line, "ready\n", lines)
+                p.send_signal(signal.SIGINT)
+                lines.append(p.stdout.readline())
+            out, _ = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(lines, ["interrupted done=False\n", "get interrupted\n"])
+        self.assertEqual(p.returncode, 0)
 
     def test_closed(self):
         with flurry.Client() as c:
