@@ -50,6 +50,20 @@ def _result(r):
     return r
 
 
+def _verb(method, is_async):
+    """client.get/post/...: request(method, url, **kw), async or not."""
+    if is_async:
+        async def verb(self, url, **kw):
+            return await self.request(method, url, **kw)
+    else:
+        def verb(self, url, **kw):
+            return self.request(method, url, **kw)
+    verb.__name__ = method.lower()
+    verb.__doc__ = (f"{method} url" + (" (json=, data= or content=)" if method == "POST" else "")
+                    + ": a Response (see request()).")
+    return verb
+
+
 def _pairs(headers):
     if headers is None:
         return None
@@ -181,6 +195,18 @@ def _pages(chain, run):
 
 
 class _Base:
+    def __init_subclass__(cls, **kw):
+        """Each client gets get/post/put/patch/delete/head/options calling
+        its request(), coroutines when request() is one; a method the class
+        defines itself (AsyncClient.get's fast path) stays."""
+        super().__init_subclass__(**kw)
+        is_async = asyncio.iscoroutinefunction(cls.request)
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
+            if method.lower() not in cls.__dict__:
+                verb = _verb(method, is_async)
+                verb.__qualname__ = f"{cls.__name__}.{verb.__name__}"
+                setattr(cls, verb.__name__, verb)
+
     def __init__(self, base_url=None, *, headers=None, secret_headers=(), ca_file=None,
                  window=None, cache=None, **options):
         opts = resolve(options)  # TypeError / ValueError before anything is made
@@ -543,30 +569,6 @@ class AsyncClient(_Base):
             return await self._send("GET", url, None, None, False, None)
         return await self.request("GET", url, **kw)
 
-    async def post(self, url, **kw):
-        """POST url (json=, data= or content=): a Response."""
-        return await self.request("POST", url, **kw)
-
-    async def put(self, url, **kw):
-        """PUT url: a Response (see request())."""
-        return await self.request("PUT", url, **kw)
-
-    async def patch(self, url, **kw):
-        """PATCH url: a Response (see request())."""
-        return await self.request("PATCH", url, **kw)
-
-    async def delete(self, url, **kw):
-        """DELETE url: a Response (see request())."""
-        return await self.request("DELETE", url, **kw)
-
-    async def head(self, url, **kw):
-        """HEAD url: a Response (see request())."""
-        return await self.request("HEAD", url, **kw)
-
-    async def options(self, url, **kw):
-        """OPTIONS url: a Response (see request())."""
-        return await self.request("OPTIONS", url, **kw)
-
     # ---- many requests ----
 
     async def gather(self, requests):
@@ -684,24 +686,6 @@ class Client(_Base):
             r._cancel()
             raise
         return _result(r)
-
-    def get(self, url, **kw):
-        return self.request("GET", url, **kw)
-
-    def post(self, url, **kw):
-        return self.request("POST", url, **kw)
-
-    def put(self, url, **kw):
-        return self.request("PUT", url, **kw)
-
-    def patch(self, url, **kw):
-        return self.request("PATCH", url, **kw)
-
-    def delete(self, url, **kw):
-        return self.request("DELETE", url, **kw)
-
-    def head(self, url, **kw):
-        return self.request("HEAD", url, **kw)
 
     def gather(self, requests):
         """Results in input order: Response or flurry.Error (errors as values)."""

@@ -23,57 +23,26 @@ class Error(Exception):
         self.url = url
 
 
-class ConnectError(Error):
-    kind = "connect"
+def _kind(name, bases, kind, doc=None):
+    """The subclass of one error kind (a class statement each, folded)."""
+    doc = doc or f"A failure of kind {kind!r} (see flurry.Error)."
+    return type(name, bases, {"kind": kind, "__doc__": doc, "__module__": __name__})
 
 
-class DNSError(ConnectError):
-    kind = "dns"
-
-
-class TLSError(ConnectError):
-    kind = "tls"
-
-
-class TimeoutError(Error, builtins.TimeoutError):
-    kind = "timeout"
-
-
-class ResetError(Error):
-    kind = "reset"
-
-
-class HTTPStatusError(Error):
-    kind = "http"
-
-
-class ProtocolError(Error):
-    kind = "protocol"
-
-
-class TooLargeError(Error):
-    kind = "too_large"
-
-
-class CancelledError(Error):
-    """The request was cancelled in the engine (client closed, cancel_all)."""
-    kind = "cancelled"
-
-
-class StreamError(Error):
-    kind = "stream"
-
-
-class InvalidRequestError(Error, ValueError):
-    kind = "invalid_request"
-
-
-class NoMemoryError(Error, MemoryError):
-    kind = "nomem"
-
-
-class InternalError(Error):
-    kind = "internal"
+ConnectError = _kind("ConnectError", (Error,), "connect")
+DNSError = _kind("DNSError", (ConnectError,), "dns")
+TLSError = _kind("TLSError", (ConnectError,), "tls")
+TimeoutError = _kind("TimeoutError", (Error, builtins.TimeoutError), "timeout")
+ResetError = _kind("ResetError", (Error,), "reset")
+HTTPStatusError = _kind("HTTPStatusError", (Error,), "http")
+ProtocolError = _kind("ProtocolError", (Error,), "protocol")
+TooLargeError = _kind("TooLargeError", (Error,), "too_large")
+CancelledError = _kind("CancelledError", (Error,), "cancelled",
+                       "The request was cancelled in the engine (client closed, cancel_all).")
+StreamError = _kind("StreamError", (Error,), "stream")
+InvalidRequestError = _kind("InvalidRequestError", (Error, ValueError), "invalid_request")
+NoMemoryError = _kind("NoMemoryError", (Error, MemoryError), "nomem")
+InternalError = _kind("InternalError", (Error,), "internal")
 
 
 from . import _flurry  # noqa: E402
