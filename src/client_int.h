@@ -101,11 +101,13 @@ struct flurry_request {
   int easy_custom; /* transfer.c: options beyond a plain GET's on easy */
   flurry_response *resp;
   double submit_ms;
-  double attempt_ms;    /* start of the current attempt */
-  double first_ms;      /* start of the first attempt (0: none yet) */
-  double prev_delay_ms; /* decorrelated jitter */
-  double retry_cost;    /* budget tokens its retries took */
-  fl_heap_node backoff; /* in the client's backoff heap */
+  double attempt_ms;      /* start of the current attempt */
+  double hop_start_ms;    /* start of the current transfer (attempt or hop) */
+  int64_t hop_timeout_ms; /* its CURLOPT_TIMEOUT_MS */
+  double first_ms;        /* start of the first attempt (0: none yet) */
+  double prev_delay_ms;   /* decorrelated jitter */
+  double retry_cost;      /* budget tokens its retries took */
+  fl_heap_node backoff;   /* in the client's backoff heap */
   char errbuf[CURL_ERROR_SIZE];
   flurry_request *failed_next; /* on the client's socket-failure list */
   int on_failed_list;

@@ -184,6 +184,7 @@ void flurry__stream_configure(flurry_client *c, flurry_request *req, CURL *e, do
   int64_t deadline = flurry__opt(req, &c->opts, FLURRY_OPT_DEADLINE_MS);
   double left = deadline ? req->submit_ms + (double)deadline - now : 0;
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, deadline ? (long)(left < 1 ? 1 : left) : 0L);
+  req->hop_timeout_ms = deadline ? (int64_t)(left < 1 ? 1 : left) : INT64_MAX; /* none */
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
 }
 

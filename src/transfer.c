@@ -123,6 +123,8 @@ static int configure(flurry_client *c, flurry_request *req, CURL *e, int64_t tim
   curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)OPT(CONNECT_TIMEOUT_MS));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+  req->hop_start_ms = now; /* timeout_detail */
+  req->hop_timeout_ms = timeout_ms;
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((OPT(IDLE_TIMEOUT_MS) + 999) / 1000));
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OPT(MAX_RESPONSE_BYTES));
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, OPT(VERIFY_TLS) ? 1L : 0L);
@@ -299,6 +301,12 @@ static int timeout_detail(const flurry_request *req) {
     return FLURRY_DETAIL_CONNECT_TIMEOUT;
   if (strncmp(req->errbuf, "Operation too slow", 18) == 0)
     return FLURRY_DETAIL_IDLE_TIMEOUT;
+  /* "Operation timed out" is also what libcurl says when the connect
+   * timeout fires before the transfer reached its connecting state (a
+   * loaded machine): the total timer cannot have fired before the
+   * transfer's own timeout elapsed (on our clock, started first). */
+  if (fl_now_ms() - req->hop_start_ms < (double)req->hop_timeout_ms)
+    return FLURRY_DETAIL_CONNECT_TIMEOUT;
   return FLURRY_DETAIL_TOTAL_TIMEOUT;
 }
 
