@@ -155,6 +155,22 @@ static int prepare(flurry__store *s) {
              : 0;
 }
 
+/* Switches the file to WAL. Another process opening it at the same time
+ * may hold the lock the switch needs, and SQLite may answer SQLITE_BUSY
+ * without waiting (seen under valgrind with four processes): try again,
+ * within the busy timeout, until the switch or the other process made it
+ * WAL. */
+static int to_wal(sqlite3 *db) {
+  int rc = SQLITE_BUSY;
+  for (int waited = 0; waited <= BUSY_MS; waited += 20) {
+    rc = exec(db, "PRAGMA journal_mode=WAL");
+    if (rc == SQLITE_OK || (rc != SQLITE_BUSY && rc != SQLITE_LOCKED))
+      return rc;
+    sqlite3_sleep(20);
+  }
+  return rc;
+}
+
 int flurry__store_open(flurry__store **out, const char *path, char *msg, size_t msglen) {
   sqlite3 *db = NULL;
   int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -173,8 +189,7 @@ int flurry__store_open(flurry__store **out, const char *path, char *msg, size_t 
     return FLURRY_EINVALID;
   }
   /* Only now, the file being ours: WAL changes the file's header. */
-  if (exec(db, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
-      exec(db, "PRAGMA synchronous=NORMAL") != SQLITE_OK)
+  if (to_wal(db) != SQLITE_OK || exec(db, "PRAGMA synchronous=NORMAL") != SQLITE_OK)
     return refuse(db, msg, msglen, "cannot switch the cache to WAL mode");
   flurry__store *s = fl_calloc(1, sizeof *s);
   if (s == NULL) {
