@@ -175,7 +175,11 @@ struct flurry_client {
   flurry__opts opts;
   char *base_url;
   char *ca_file;              /* NULL = the system's CA store */
-  struct curl_slist *headers; /* defaults; always ends with "Expect:" */
+  struct curl_slist *headers; /* defaults: the built-in lines, then the user's */
+  int builtin_headers;        /* how many lines head the list: "Expect:",
+                                 User-Agent, Accept-Encoding (default_headers) */
+  int proxy_env;              /* a proxy variable was set at creation: libcurl
+                                 reads the environment per transfer */
   char **secrets;             /* header names marked secret (secret.c), besides the */
   size_t nsecrets;            /* ones that always are */
 
@@ -220,5 +224,9 @@ struct flurry_client {
   flurry_admit_cb admit_cb;    /* flurry_client_set_admit (sched.c), NULL: none */
   void *admit_ud;
 };
+
+/* The client's default lines the user added, without the built-in ones
+ * (client.c: default_headers): a WebSocket handshake sends its own. */
+const struct curl_slist *flurry__user_headers(const flurry_client *c);
 
 #endif

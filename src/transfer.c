@@ -102,8 +102,14 @@ static void configure_base(flurry_client *c, CURL *e) {
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "flurry/" FLURRY_VERSION);
+  /* decode what the server compressed; the Accept-Encoding line itself is
+   * one of the client's default header lines (client.c:default_headers),
+   * and so is the User-Agent */
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  if (!c->proxy_env) { /* no proxy variable at creation: spare the getenv calls */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+  }
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -1237,6 +1237,58 @@ static void test_client_headers_merge_and_override(void **state) {
   loop_finish(&loop);
 }
 
+/* Occurrences of needle in hay. */
+static int count_of(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+    n++;
+  return n;
+}
+
+/* The built-in User-Agent and Accept-Encoding lines go out once each, and a
+ * line of the same name, the client's or the request's, replaces them. */
+static void test_client_builtin_headers_replaced_by_name(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  static const char *const replies[] = {reply_ok};
+  responder r;
+  responder_start(&r, &loop, replies, 1);
+  flurry_client *c = client_on(&loop);
+  char url[64];
+  url_on(url, sizeof url, r.port, "/a");
+  tally t;
+  tally_init(&t, c);
+  assert_int_equal(submit(c, "GET", url, &t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  assert_int_equal(t.last_err, FLURRY_OK);
+  assert_int_equal(count_of(r.last, "\r\nUser-Agent: flurry/" FLURRY_VERSION "\r\n"), 1);
+  assert_int_equal(count_of(r.last, "User-Agent"), 1);
+  assert_int_equal(count_of(r.last, "\r\nAccept-Encoding: deflate, gzip"), 1);
+  assert_int_equal(count_of(r.last, "Accept-Encoding"), 1);
+  assert_null(strstr(r.last, "Expect:"));
+  /* The client's own User-Agent replaces the built-in one. */
+  assert_int_equal(flurry_client_add_header(c, "user-agent", "lib/1"), FLURRY_OK);
+  assert_int_equal(submit(c, "GET", url, &t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  assert_int_equal(count_of(r.last, "\r\nuser-agent: lib/1\r\n"), 1);
+  assert_null(strstr(r.last, "flurry/"));
+  assert_int_equal(count_of(r.last, "Accept-Encoding: deflate, gzip"), 1);
+  /* A request's Accept-Encoding replaces the built-in one. */
+  flurry_request *req = NULL;
+  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_add_header(req, "Accept-Encoding", "identity"), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(c, req, on_done, &t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  assert_int_equal(count_of(r.last, "\r\nAccept-Encoding: identity\r\n"), 1);
+  assert_int_equal(count_of(r.last, "Accept-Encoding"), 1);
+  assert_int_equal(count_of(r.last, "\r\nuser-agent: lib/1\r\n"), 1);
+  assert_int_equal(r.requests, 3);
+  flurry_client_free(c);
+  responder_stop(&r);
+  loop_finish(&loop);
+}
+
 static void test_client_response_size_limit(void **state) {
   (void)state;
   uv_loop_t loop;
@@ -1511,6 +1563,7 @@ int main(void) {
       cmocka_unit_test(test_client_retry_started_past_deadline_keeps_last_error),
       cmocka_unit_test(test_client_post_not_retried_after_answer),
       cmocka_unit_test(test_client_headers_merge_and_override),
+      cmocka_unit_test(test_client_builtin_headers_replaced_by_name),
       cmocka_unit_test(test_client_response_size_limit),
       cmocka_unit_test(test_client_max_response_bytes_zero),
       cmocka_unit_test(test_client_out_of_memory_sweep),
