@@ -38,6 +38,8 @@ typedef struct tally {
   char last_body[512];
   char last_msg[512];
   char last_detail[64];
+  int log_kept;      /* attempts flurry_response_attempt returns */
+  int log_no_status; /* ... of which say no status */
   /* optional behaviour inside the callback */
   int resubmit;        /* submit one more request from the callback */
   int inner_submit_rc; /* what that submit returned */
@@ -83,6 +85,14 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
   t->last_err = err;
   t->last_attempts = flurry_response_attempts(resp);
   t->last_status = flurry_response_status(resp);
+  t->log_kept = t->log_no_status = 0;
+  for (int i = 0; i < t->last_attempts; i++) {
+    flurry_attempt a;
+    if (flurry_response_attempt(resp, (size_t)i, &a) == FLURRY_OK) {
+      t->log_kept++;
+      t->log_no_status += a.status == 0;
+    }
+  }
   flurry_timings tm;
   flurry_response_timings(resp, &tm);
   t->last_elapsed_ms = tm.elapsed_ms;
@@ -1084,6 +1094,44 @@ static void test_client_retries_503_then_succeeds(void **state) {
   loop_finish(&loop);
 }
 
+/* The attempt log keeps the first 63 attempts and the last: the first four
+ * in the response, the others in room made before each retry. */
+static void test_client_attempt_log_keeps_63_and_the_last(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  static const char *const replies[] = {reply_503};
+  responder r;
+  responder_start(&r, &loop, replies, 1);
+  flurry_client *c = client_on(&loop);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_ATTEMPTS, 70), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_RETRY_BASE_MS, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_RETRY_CAP_MS, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_RETRY_BUDGET, 0), FLURRY_OK);
+  char url[64];
+  url_on(url, sizeof url, r.port, "/down");
+  tally t;
+  tally_init(&t, c);
+  for (int n = 3; n <= 5; n++) { /* all inline; one past them */
+    assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_ATTEMPTS, n), FLURRY_OK);
+    assert_int_equal(submit(c, "GET", url, &t), FLURRY_OK);
+    assert_int_equal(flurry_client_run(c), FLURRY_OK);
+    assert_int_equal(t.last_attempts, n);
+    assert_int_equal(t.log_kept, n);
+    assert_int_equal(t.log_no_status, 0);
+  }
+  assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_ATTEMPTS, 70), FLURRY_OK);
+  assert_int_equal(submit(c, "GET", url, &t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(c), FLURRY_OK);
+  assert_int_equal(t.last_err, FLURRY_EHTTP);
+  assert_int_equal(t.last_attempts, 70);
+  assert_int_equal(t.log_kept, 64);
+  assert_int_equal(t.log_no_status, 0);
+  flurry_client_free(c);
+  responder_stop(&r);
+  loop_finish(&loop);
+}
+
 /* The clock jumps past the deadline while a retry waits for its backoff
  * timer (a loaded machine whose timer fires late; a retry held in the
  * queue, its host or a rate bucket is the same): the retry's start sees
@@ -1563,6 +1611,7 @@ int main(void) {
       cmocka_unit_test(test_client_retry_started_past_deadline_keeps_last_error),
       cmocka_unit_test(test_client_post_not_retried_after_answer),
       cmocka_unit_test(test_client_headers_merge_and_override),
+      cmocka_unit_test(test_client_attempt_log_keeps_63_and_the_last),
       cmocka_unit_test(test_client_builtin_headers_replaced_by_name),
       cmocka_unit_test(test_client_response_size_limit),
       cmocka_unit_test(test_client_max_response_bytes_zero),
