@@ -9,12 +9,8 @@
 # logs the request target it gets), and no_proxy still exempts a host.
 source "$(dirname "$0")/lib.sh"
 start_mock
-python3 "$(dirname "$0")/origin_b.py" "$WORK/port_p" "$WORK/p.log" "$BASE" &
-P_PID=$!
-trap 'kill $P_PID 2>/dev/null; wait $P_PID 2>/dev/null; cleanup' EXIT
-for _ in $(seq 1 200); do [ -s "$WORK/port_p" ] && break; sleep 0.05; done
-[ -s "$WORK/port_p" ] || { echo "origin_b.py did not start"; exit 1; }
-PROXY="http://127.0.0.1:$(cat "$WORK/port_p")"
+start_origin_b "$WORK/port_p" "$WORK/p.log" "$BASE"
+PROXY=$STARTED_URL
 # F: flurry with no proxy variable, but those in ENVX
 ENVX=()
 F() { env -u http_proxy -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u no_proxy \

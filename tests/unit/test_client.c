@@ -310,6 +310,36 @@ static const char reply_503[] = "HTTP/1.1 503 Service Unavailable\r\nConnection:
 
 /* ---- tests: client life ---- */
 
+/* A loop, a responder with its replies, a client on the loop, the URL of
+ * path on the responder and a tally: what most tests below start with. */
+typedef struct fixture {
+  uv_loop_t loop;
+  responder r;
+  flurry_client *c;
+  char url[128];
+  tally t;
+} fixture;
+
+static void fixture_start(fixture *f, const char *const *replies, size_t n, const char *path) {
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  responder_start(&f->r, &f->loop, replies, n);
+  f->c = client_on(&f->loop);
+  url_on(f->url, sizeof f->url, f->r.port, path);
+  tally_init(&f->t, f->c);
+}
+
+/* Submits a GET of the fixture's URL and runs the client. */
+static void fixture_get(fixture *f) {
+  assert_int_equal(submit(f->c, "GET", f->url, &f->t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->c), FLURRY_OK);
+}
+
+static void fixture_end(fixture *f) {
+  flurry_client_free(f->c);
+  responder_stop(&f->r);
+  loop_finish(&f->loop);
+}
+
 static void test_client_new_and_free_on_callers_loop(void **state) {
   (void)state;
   uv_loop_t loop;
@@ -1098,38 +1128,26 @@ static void test_client_retries_503_then_succeeds(void **state) {
  * in the response, the others in room made before each retry. */
 static void test_client_attempt_log_keeps_63_and_the_last(void **state) {
   (void)state;
-  uv_loop_t loop;
-  assert_int_equal(uv_loop_init(&loop), 0);
   static const char *const replies[] = {reply_503};
-  responder r;
-  responder_start(&r, &loop, replies, 1);
-  flurry_client *c = client_on(&loop);
-  assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_ATTEMPTS, 70), FLURRY_OK);
-  assert_int_equal(flurry_client_set(c, FLURRY_OPT_RETRY_BASE_MS, 1), FLURRY_OK);
-  assert_int_equal(flurry_client_set(c, FLURRY_OPT_RETRY_CAP_MS, 1), FLURRY_OK);
-  assert_int_equal(flurry_client_set(c, FLURRY_OPT_RETRY_BUDGET, 0), FLURRY_OK);
-  char url[64];
-  url_on(url, sizeof url, r.port, "/down");
-  tally t;
-  tally_init(&t, c);
+  fixture f;
+  fixture_start(&f, replies, 1, "/down");
+  assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_RETRY_BASE_MS, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_RETRY_CAP_MS, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_RETRY_BUDGET, 0), FLURRY_OK);
   for (int n = 3; n <= 5; n++) { /* all inline; one past them */
-    assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_ATTEMPTS, n), FLURRY_OK);
-    assert_int_equal(submit(c, "GET", url, &t), FLURRY_OK);
-    assert_int_equal(flurry_client_run(c), FLURRY_OK);
-    assert_int_equal(t.last_attempts, n);
-    assert_int_equal(t.log_kept, n);
-    assert_int_equal(t.log_no_status, 0);
+    assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_MAX_ATTEMPTS, n), FLURRY_OK);
+    fixture_get(&f);
+    assert_int_equal(f.t.last_attempts, n);
+    assert_int_equal(f.t.log_kept, n);
+    assert_int_equal(f.t.log_no_status, 0);
   }
-  assert_int_equal(flurry_client_set(c, FLURRY_OPT_MAX_ATTEMPTS, 70), FLURRY_OK);
-  assert_int_equal(submit(c, "GET", url, &t), FLURRY_OK);
-  assert_int_equal(flurry_client_run(c), FLURRY_OK);
-  assert_int_equal(t.last_err, FLURRY_EHTTP);
-  assert_int_equal(t.last_attempts, 70);
-  assert_int_equal(t.log_kept, 64);
-  assert_int_equal(t.log_no_status, 0);
-  flurry_client_free(c);
-  responder_stop(&r);
-  loop_finish(&loop);
+  assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_MAX_ATTEMPTS, 70), FLURRY_OK);
+  fixture_get(&f);
+  assert_int_equal(f.t.last_err, FLURRY_EHTTP);
+  assert_int_equal(f.t.last_attempts, 70);
+  assert_int_equal(f.t.log_kept, 64);
+  assert_int_equal(f.t.log_no_status, 0);
+  fixture_end(&f);
 }
 
 /* The clock jumps past the deadline while a retry waits for its backoff
@@ -1297,44 +1315,34 @@ static int count_of(const char *hay, const char *needle) {
  * line of the same name, the client's or the request's, replaces them. */
 static void test_client_builtin_headers_replaced_by_name(void **state) {
   (void)state;
-  uv_loop_t loop;
-  assert_int_equal(uv_loop_init(&loop), 0);
   static const char *const replies[] = {reply_ok};
-  responder r;
-  responder_start(&r, &loop, replies, 1);
-  flurry_client *c = client_on(&loop);
-  char url[64];
-  url_on(url, sizeof url, r.port, "/a");
-  tally t;
-  tally_init(&t, c);
-  assert_int_equal(submit(c, "GET", url, &t), FLURRY_OK);
-  assert_int_equal(flurry_client_run(c), FLURRY_OK);
-  assert_int_equal(t.last_err, FLURRY_OK);
-  assert_int_equal(count_of(r.last, "\r\nUser-Agent: flurry/" FLURRY_VERSION "\r\n"), 1);
-  assert_int_equal(count_of(r.last, "User-Agent"), 1);
-  assert_int_equal(count_of(r.last, "\r\nAccept-Encoding: deflate, gzip"), 1);
-  assert_int_equal(count_of(r.last, "Accept-Encoding"), 1);
-  assert_null(strstr(r.last, "Expect:"));
+  fixture f;
+  fixture_start(&f, replies, 1, "/a");
+  const char *sent = f.r.last;
+  fixture_get(&f);
+  assert_int_equal(f.t.last_err, FLURRY_OK);
+  assert_int_equal(count_of(sent, "\r\nUser-Agent: flurry/" FLURRY_VERSION "\r\n"), 1);
+  assert_int_equal(count_of(sent, "User-Agent"), 1);
+  assert_int_equal(count_of(sent, "\r\nAccept-Encoding: deflate, gzip"), 1);
+  assert_int_equal(count_of(sent, "Accept-Encoding"), 1);
+  assert_null(strstr(sent, "Expect:"));
   /* The client's own User-Agent replaces the built-in one. */
-  assert_int_equal(flurry_client_add_header(c, "user-agent", "lib/1"), FLURRY_OK);
-  assert_int_equal(submit(c, "GET", url, &t), FLURRY_OK);
-  assert_int_equal(flurry_client_run(c), FLURRY_OK);
-  assert_int_equal(count_of(r.last, "\r\nuser-agent: lib/1\r\n"), 1);
-  assert_null(strstr(r.last, "flurry/"));
-  assert_int_equal(count_of(r.last, "Accept-Encoding: deflate, gzip"), 1);
+  assert_int_equal(flurry_client_add_header(f.c, "user-agent", "lib/1"), FLURRY_OK);
+  fixture_get(&f);
+  assert_int_equal(count_of(sent, "\r\nuser-agent: lib/1\r\n"), 1);
+  assert_null(strstr(sent, "flurry/"));
+  assert_int_equal(count_of(sent, "Accept-Encoding: deflate, gzip"), 1);
   /* A request's Accept-Encoding replaces the built-in one. */
   flurry_request *req = NULL;
-  assert_int_equal(flurry_request_new(&req, "GET", url), FLURRY_OK);
+  assert_int_equal(flurry_request_new(&req, "GET", f.url), FLURRY_OK);
   assert_int_equal(flurry_request_add_header(req, "Accept-Encoding", "identity"), FLURRY_OK);
-  assert_int_equal(flurry_client_submit(c, req, on_done, &t), FLURRY_OK);
-  assert_int_equal(flurry_client_run(c), FLURRY_OK);
-  assert_int_equal(count_of(r.last, "\r\nAccept-Encoding: identity\r\n"), 1);
-  assert_int_equal(count_of(r.last, "Accept-Encoding"), 1);
-  assert_int_equal(count_of(r.last, "\r\nuser-agent: lib/1\r\n"), 1);
-  assert_int_equal(r.requests, 3);
-  flurry_client_free(c);
-  responder_stop(&r);
-  loop_finish(&loop);
+  assert_int_equal(flurry_client_submit(f.c, req, on_done, &f.t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f.c), FLURRY_OK);
+  assert_int_equal(count_of(sent, "\r\nAccept-Encoding: identity\r\n"), 1);
+  assert_int_equal(count_of(sent, "Accept-Encoding"), 1);
+  assert_int_equal(count_of(sent, "\r\nuser-agent: lib/1\r\n"), 1);
+  assert_int_equal(f.r.requests, 3);
+  fixture_end(&f);
 }
 
 static void test_client_response_size_limit(void **state) {
