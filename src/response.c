@@ -104,9 +104,12 @@ int flurry__response_header_line(flurry_response *resp, const char *line, size_t
     v++;
   while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
     end--;
-  /* "name\0value\0", in one step: a header line per call, several per response */
+  /* "name\0value\0", in one step: a header line per call, several per
+   * response; room for a typical response's at the first (one allocation,
+   * not three) */
   size_t nlen = (size_t)(colon - line), vlen = (size_t)(end - v);
-  int rc = fl_buf_reserve(&resp->hdrs, nlen + vlen + 2);
+  size_t want = nlen + vlen + 2;
+  int rc = fl_buf_reserve(&resp->hdrs, resp->hdrs.cap == 0 && want < 511 ? 511 : want);
   if (rc == FL_ELIMIT)
     return FLURRY_ETOO_LARGE;
   if (rc != FL_OK)
