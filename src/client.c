@@ -87,6 +87,15 @@ static int proxy_env_set(void) {
   return 0;
 }
 
+/* Idle connections kept: four per request that may be in flight, what
+ * libcurl keeps by default while that many transfers are added. Its
+ * default follows the transfers added at the moment, so the connections of
+ * a window that all completed in one loop turn were closed before the next
+ * window was started. */
+static void keep_connections(flurry_client *c) {
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 4L * (long)c->opts.v[FLURRY_OPT_MAX_IN_FLIGHT]);
+}
+
 FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   static int curl_ready;
   if (out == NULL)
@@ -120,6 +129,7 @@ FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   c->sched_timer.data = c;
   c->open_handles++;
   flurry__opts_init(&c->opts);
+  keep_connections(c);
   c->budget = (double)c->opts.v[FLURRY_OPT_RETRY_BUDGET];
   flurry__bucket_init(&c->rate, 0, 1, fl_now_ms());
   fl_list_init(&c->queue);
@@ -157,6 +167,9 @@ FLURRY_API int flurry_client_set(flurry_client *c, flurry_opt opt, int64_t value
   c->opts.v[opt] = value;
   double now = fl_now_ms();
   switch (opt) {
+  case FLURRY_OPT_MAX_IN_FLIGHT:
+    keep_connections(c);
+    break;
   case FLURRY_OPT_MAX_PER_HOST:
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)value);
     break;

@@ -477,7 +477,7 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
       flurry__complete(c, req);
     }
   }
-  flurry__pump(c);
+  flurry__kick(c);
 }
 
 void flurry__transfer_sock_failed(flurry_client *c, CURL *easy) {
