@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #define MAX_FD 65536
 
@@ -48,6 +49,15 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sp) {
     return -1;
   watched[s] = (unsigned char)(ev.events + 1);
   return 0;
+}
+
+/* A closed socket leaves epoll by itself: forget it, so that a new socket
+ * on the same number is registered again. */
+static int on_close(void *u, curl_socket_t s) {
+  (void)u;
+  if (s >= 0 && s < MAX_FD)
+    watched[s] = wanted[s] = 0;
+  return close(s);
 }
 
 static int on_timer(CURLM *m, long ms, void *u) {
@@ -88,6 +98,7 @@ int main(int argc, char **argv) {
       curl_easy_setopt(e, CURLOPT_URL, line); /* copied by libcurl */
       curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
       curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+      curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close);
       curl_multi_add_handle(m, e);
       inflight++;
       started++;

@@ -377,7 +377,7 @@ def main():
             own = f1.cpu_us - fl.cpu_us
         add(f"| W1 flurry CPU µs/req − the libcurl floor's (flurry's own work) | {fmt(own, '.1f')} µs |")
         c1 = get("W1", "curl")
-        add(f"| W1 libcurl floor req/s ÷ curl --parallel req/s (the most any libcurl client gets) | "
+        add(f"| W1 libcurl floor req/s ÷ curl --parallel req/s | "
             f"{fmt(ratio(fl.rps, c1 and c1.rps), '.2f')}× |")
     for t in ("flurry", "curl", "pycurl", "aiohttp", "aiohttp-uvloop", "httpx"):
         r = get("W2", t)

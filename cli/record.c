@@ -24,15 +24,17 @@ static int key_i64(fl_buf *out, const char *key, int64_t v) {
   return rc == FL_OK ? fl_buf_i64(out, v) : rc;
 }
 
-/* The body: JSON when it is declared JSON and parses, else a string, or
- * base64 when it is not text. A body declared JSON that does not parse is
- * flagged first ("invalid_json"): compaction is its only validation. */
+/* The body: JSON when it is declared JSON (or not typed at all) and parses,
+ * else a string, or base64 when it is not text. A body declared JSON that
+ * does not parse is flagged first ("invalid_json"): compaction is its only
+ * validation. */
 static int put_body(fl_buf *out, const flurry_response *resp) {
   size_t len;
   const char *body = flurry_response_body(resp, &len);
   if (len == 0)
     return FL_OK;
-  if (json_type(flurry_response_header(resp, "Content-Type"))) {
+  const char *ct = flurry_response_header(resp, "Content-Type");
+  if (json_type(ct)) { /* no type at all: JSON if it parses */
     size_t mark = out->len;
     int rc = fl_buf_puts(out, ",\"body\":");
     if (rc == FL_OK) {
@@ -43,7 +45,7 @@ static int put_body(fl_buf *out, const flurry_response *resp) {
     if (rc != FL_EPARSE)
       return rc;
     out->len = mark;
-    rc = fl_buf_puts(out, ",\"invalid_json\":true");
+    rc = ct != NULL ? fl_buf_puts(out, ",\"invalid_json\":true") : FL_OK;
     if (rc != FL_OK)
       return rc;
   }

@@ -250,21 +250,30 @@ FLURRY_API int flurry_client_set_ca_file(flurry_client *c, const char *path) {
   return FLURRY_OK;
 }
 
-/* A user's default line replaces the built-in line of its name. */
+/* A user's default line replaces the built-in line of its name. The line
+ * is unlinked but kept as it is, its next pointer too, until the client is
+ * freed: a transfer set up before may still hold the list from it
+ * (CURLOPT_HTTPHEADER) and sends it as it was. */
 static void drop_builtin(flurry_client *c, const char *name) {
   size_t n = strlen(name);
   struct curl_slist **p = &c->headers;
   for (int i = 0; i < c->builtin_headers; i++, p = &(*p)->next) {
     const char *d = (*p)->data;
     if (fl_strncaseeq(d, name, n) && (d[n] == ':' || d[n] == ';')) {
-      struct curl_slist *gone = *p;
-      *p = gone->next;
-      gone->next = NULL;
-      curl_slist_free_all(gone);
+      c->dropped_headers[c->ndropped++] = *p; /* at most one per built-in line */
+      *p = (*p)->next;
       c->builtin_headers--;
       return;
     }
   }
+}
+
+static void free_dropped(flurry_client *c) {
+  for (int i = 0; i < c->ndropped; i++) {
+    c->dropped_headers[i]->next = NULL;
+    curl_slist_free_all(c->dropped_headers[i]);
+  }
+  c->ndropped = 0;
 }
 
 const struct curl_slist *flurry__user_headers(const flurry_client *c) {
@@ -277,8 +286,10 @@ const struct curl_slist *flurry__user_headers(const flurry_client *c) {
 FLURRY_API int flurry_client_add_header(flurry_client *c, const char *name, const char *value) {
   if (c == NULL || !flurry__header_valid(name, value))
     return FLURRY_EINVALID;
-  drop_builtin(c, name);
-  return flurry__slist_add(&c->headers, name, value);
+  int rc = flurry__slist_add(&c->headers, name, value);
+  if (rc == FLURRY_OK) /* after: out of memory leaves the defaults as they were */
+    drop_builtin(c, name);
+  return rc;
 }
 
 FLURRY_API size_t flurry_client_pending(const flurry_client *c) {
@@ -439,6 +450,7 @@ static void client_release(flurry_client *c) {
   fl_free(c->fdmap);
   fl_heap_free(&c->backoff);
   curl_slist_free_all(c->headers);
+  free_dropped(c);
   flurry__secrets_free(c);
   fl_free(c->base_url);
   fl_free(c->ca_file);

@@ -178,14 +178,16 @@ struct flurry_client {
 
   flurry__opts opts;
   char *base_url;
-  char *ca_file;              /* NULL = the system's CA store */
-  struct curl_slist *headers; /* defaults: the built-in lines, then the user's */
-  int builtin_headers;        /* how many lines head the list: "Expect:",
+  char *ca_file;                         /* NULL = the system's CA store */
+  struct curl_slist *headers;            /* defaults: the built-in lines, then the user's */
+  int builtin_headers;                   /* how many lines head the list: "Expect:",
                                  User-Agent, Accept-Encoding (default_headers) */
-  int proxy_env;              /* a proxy variable was set at creation: libcurl
+  struct curl_slist *dropped_headers[3]; /* built-in lines a user's replaced */
+  int ndropped;
+  int proxy_env;   /* a proxy variable was set at creation: libcurl
                                  reads the environment per transfer */
-  char **secrets;             /* header names marked secret (secret.c), besides the */
-  size_t nsecrets;            /* ones that always are */
+  char **secrets;  /* header names marked secret (secret.c), besides the */
+  size_t nsecrets; /* ones that always are */
 
   /* sessions and status rules (#11), each module's own state */
   struct flurry__cookies *cookies;     /* cookie.c: the jar and -b cookies; NULL = none */

@@ -109,6 +109,8 @@ static void configure_base(flurry_client *c, CURL *e) {
   if (!c->proxy_env) { /* no proxy variable at creation: spare the getenv calls */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+  } else { /* libcurl 7.88 names itself to a proxy (CONNECT) only from the option */
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "flurry/" FLURRY_VERSION);
   }
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

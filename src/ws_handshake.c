@@ -167,14 +167,28 @@ static int default_usable(const char *line) {
   return v && v[1 + strspn(v + 1, " \t")] != '\0' && flurry__ws_header_ok(line);
 }
 
+/* Whether the request's own lines or the client's defaults name a
+ * User-Agent: it replaces flurry's. */
+static int own_user_agent(const char *const *extra, const struct curl_slist *defaults) {
+  static const char *const ua[] = {"User-Agent:", NULL};
+  for (size_t i = 0; extra && extra[i]; i++)
+    if (set_by(ua, extra[i]))
+      return 1;
+  for (const struct curl_slist *d = defaults; d; d = d->next)
+    if (default_usable(d->data) && set_by(ua, d->data))
+      return 1;
+  return 0;
+}
+
 int flurry__ws_request(fl_buf *b, const flurry__ws_url *u, const char *key, const char *protocols,
                        const char *const *extra, const struct curl_slist *defaults) {
   int rc = fl_buf_printf(b,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
                          "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                         "Sec-WebSocket-Version: 13\r\n"
-                         "User-Agent: flurry/" FLURRY_VERSION "\r\n",
+                         "Sec-WebSocket-Version: 13\r\n",
                          u->target, u->host, key);
+  if (rc == FL_OK && !own_user_agent(extra, defaults))
+    rc = fl_buf_puts(b, "User-Agent: flurry/" FLURRY_VERSION "\r\n");
   if (rc == FL_OK && protocols && *protocols)
     rc = fl_buf_printf(b, "Sec-WebSocket-Protocol: %s\r\n", protocols);
   for (size_t i = 0; rc == FL_OK && extra && extra[i]; i++)

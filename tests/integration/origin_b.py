@@ -8,7 +8,9 @@ Writes its port to PORT_FILE, then one JSON line per request to LOG_FILE:
   /ndjson...   one JSON line (also /lines)
   /page1       a JSON page whose Link rel="next" is A_URL's redirect to /page2
   /ws...       426 (it speaks no WebSocket; a client must not reach it anyway)
+  /untyped     "hello world" with no Content-Type
   anything else  {"b": true}
+A CONNECT (as to a proxy) is logged too, and refused with 403.
 Stops by itself after 120 s.
 """
 import http.server
@@ -50,16 +52,31 @@ class B(http.server.BaseHTTPRequestHandler):
             body, ctype = b'[{"id":1}]', "application/json"
         elif path.startswith("/ws"):
             status, body, ctype = 426, b"{}", "application/json"
+        elif path == "/untyped":
+            body, ctype = b"hello world", None
         else:
             body, ctype = b'[{"b":true}]', "application/json"
         self.send_response(status)
-        self.send_header("Content-Type", ctype)
+        if ctype:
+            self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         for k, v in extra.items():
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+        self.close_connection = True
+
+    def do_CONNECT(self):
+        """As a proxy asked for a tunnel: logged, then refused (403)."""
+        entry = {"method": "CONNECT", "path": self.path,
+                 "headers": {k.lower(): v for k, v in self.headers.items()}}
+        with lock, open(log_file, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        self.send_response(403)
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
         self.close_connection = True
 
     do_GET = do_POST = do_HEAD = answer

@@ -182,6 +182,22 @@ peak_kb() {
 
 under_64mb() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -lt 65536 ] && echo yes || echo "no ($1 kB)"; }
 
+# The handshake names flurry once, or the user's User-Agent instead; the
+# client's built-in Accept-Encoding line (an HTTP default) is not sent.
+test_handshake_headers() {
+  start_flood headers
+  timeout 60 "$FLURRY" ws "$FURL" < /dev/null > /dev/null 2>&1
+  wait "$FP"
+  check "handshake: one User-Agent, flurry's" \
+    "$(grep '^user-agent:' "$WORK/flood.out" | paste -sd,)" "user-agent: flurry/$("$FLURRY" --version | grep -o '[0-9][0-9.]*' | head -n 1)"
+  check "handshake: no Accept-Encoding" "$(grep -c '^accept-encoding:' "$WORK/flood.out")" 0
+  start_flood headers
+  timeout 60 "$FLURRY" ws -H 'User-Agent: me/2' "$FURL" < /dev/null > /dev/null 2>&1
+  wait "$FP"
+  check "handshake: -H User-Agent replaces flurry's" \
+    "$(grep '^user-agent:' "$WORK/flood.out" | paste -sd,)" "user-agent: me/2"
+}
+
 test_ping_flood_server_reading() {
   start_flood read "$FLOOD_PINGS"
   local kb; kb=$(peak_kb "$WORK/fr.jsonl" --linger 60s "$FURL" < /dev/null)
@@ -283,7 +299,8 @@ for t in test_echo_text test_echo_binary test_order test_json_data test_broadcas
          test_server_close test_too_large test_ping_pong test_idle_timeout test_idle_keepalive test_bad_handshake test_refused \
          test_server_shutdown test_sigterm test_ping_flood_server_reading \
          test_ping_flood_server_not_reading test_stdin_flood_server_not_reading \
-         test_fragmented_ping test_mock_plain_get test_usage test_line_over_send_queue; do
+         test_fragmented_ping test_mock_plain_get test_usage test_line_over_send_queue \
+         test_handshake_headers; do
   run_test "$t"
 done
 finish

@@ -13,6 +13,9 @@ client, answers its handshake (101, Sec-WebSocket-Accept), then by MODE:
   noread    sends COUNT pings the same way and never reads a byte; then waits
             (still not reading) until the client hangs up. Prints "pings N"
             ("pings -1" when the client hung up before all went out).
+  headers   prints the handshake's header lines, one "name: value" a line
+            (names lower-cased), then sends a close 1000 and reads until the
+            client's close.
   fragping  sends a ping with FIN=0 (a fragmented control frame, RFC 6455
             5.5), then reads until the client's close frame or its hang-up.
             Prints "close CODE" ("close none" without a close frame).
@@ -44,6 +47,9 @@ def left(t_end):
     return t
 
 
+HANDSHAKE = []  # the handshake's header lines, as (lower-cased name, value)
+
+
 def handshake(conn, t_end):
     head = b""
     while b"\r\n\r\n" not in head:
@@ -53,8 +59,10 @@ def handshake(conn, t_end):
             raise ConnectionError("closed during the handshake")
         head += chunk
     key = b""
-    for line in head.split(b"\r\n"):
+    for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
+        if line:
+            HANDSHAKE.append((name.strip().lower().decode(), value.strip().decode()))
         if name.strip().lower() == b"sec-websocket-key":
             key = value.strip()
     accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
@@ -184,6 +192,16 @@ def mode_fragping(conn, t_end):
     print("close %s" % (frames.close if frames.close is not None else "none"))
 
 
+def mode_headers(conn, t_end):
+    for name, value in HANDSHAKE:
+        print("%s: %s" % (name, value))
+    conn.sendall(b"\x88\x02\x03\xe8")  # close 1000
+    frames = Frames()
+    conn.setblocking(False)
+    while frames.close is None and read_some(conn, frames, t_end):
+        pass
+
+
 def main():
     port_file, mode = sys.argv[1], sys.argv[2]
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -204,6 +222,8 @@ def main():
             mode_noread(conn, count, t_end)
         elif mode == "fragping":
             mode_fragping(conn, t_end)
+        elif mode == "headers":
+            mode_headers(conn, t_end)
         else:
             print("unknown mode " + mode)
             return 2

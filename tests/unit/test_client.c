@@ -38,8 +38,9 @@ typedef struct tally {
   char last_body[512];
   char last_msg[512];
   char last_detail[64];
-  int log_kept;      /* attempts flurry_response_attempt returns */
-  int log_no_status; /* ... of which say no status */
+  int log_kept;                        /* attempts flurry_response_attempt returns */
+  int log_no_status;                   /* ... of which say no status */
+  double log_start_62, log_start_last; /* start_ms of the 63rd attempt, the last */
   /* optional behaviour inside the callback */
   int resubmit;        /* submit one more request from the callback */
   int inner_submit_rc; /* what that submit returned */
@@ -91,6 +92,10 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
     if (flurry_response_attempt(resp, (size_t)i, &a) == FLURRY_OK) {
       t->log_kept++;
       t->log_no_status += a.status == 0;
+      if (i == 62)
+        t->log_start_62 = a.start_ms;
+      if (i == t->last_attempts - 1)
+        t->log_start_last = a.start_ms;
     }
   }
   flurry_timings tm;
@@ -1147,6 +1152,7 @@ static void test_client_attempt_log_keeps_63_and_the_last(void **state) {
   assert_int_equal(f.t.last_attempts, 70);
   assert_int_equal(f.t.log_kept, 64);
   assert_int_equal(f.t.log_no_status, 0);
+  assert_true(f.t.log_start_last > f.t.log_start_62); /* the last one, not the 64th */
   fixture_end(&f);
 }
 
