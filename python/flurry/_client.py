@@ -3,8 +3,9 @@
 The AsyncClient runs on the running asyncio loop, in its own thread: the
 engine's libuv backend fd is watched with ``loop.add_reader`` and its next
 timer with ``loop.call_at`` (from ``uv_backend_timeout``); when either
-fires, one ``uv_run(UV_RUN_NOWAIT)`` runs and both are armed again. No
-helper thread, no polling. The sync Client runs the same engine with the
+fires, one ``uv_run(UV_RUN_NOWAIT)`` runs and both are armed again; a
+map/stream/paginate consumer also runs it itself when it waits, so what
+it just submitted starts at once. No helper thread, no polling. The sync Client runs the same engine with the
 GIL released until a result arrives.
 """
 
@@ -455,7 +456,8 @@ class AsyncClient(_Base):
 
     It runs on the running asyncio loop, in its own thread: the engine's
     libuv backend fd is watched with loop.add_reader and its next timer
-    with loop.call_at; when either fires, one uv_run(UV_RUN_NOWAIT) runs.
+    with loop.call_at; when either fires, one uv_run(UV_RUN_NOWAIT) runs
+    (map, stream and paginate also run it when they wait for results).
     No helper thread, no polling: plain asyncio, uvloop and uvicorn alike.
 
     Requests: get/post/put/patch/delete/head/options/request return a
@@ -499,8 +501,8 @@ class AsyncClient(_Base):
             self._loop.call_soon(self._on_kick)
 
     def _on_kick(self):
-        self._kicked = False
-        self._on_io()
+        if self._kicked:  # else a run since the kick was asked for served it
+            self._on_io()
 
     def _on_timer(self):
         self._timer = None
@@ -510,6 +512,7 @@ class AsyncClient(_Base):
         engine = self._engine
         if engine.closed:
             return
+        self._kicked = False
         done = engine.run()
         if done:
             self._deliver(done)
@@ -599,9 +602,17 @@ class AsyncClient(_Base):
                 if x is not _WAIT:
                     yield x
                 elif not q.items:
-                    q.waiter = loop.create_future()
-                    await q.waiter
-                    q.waiter = None
+                    # Run the engine now, in this task: what the core just
+                    # submitted starts at once and what is ready comes in,
+                    # ahead of the callbacks queued on the loop. Waiting for
+                    # the kick instead let connections idle while this task's
+                    # turn came round: 35% more CPU and wall time per request
+                    # at W1 (the kick then finds nothing left to do).
+                    self._on_io()
+                    if not q.items:
+                        q.waiter = loop.create_future()
+                        await q.waiter
+                        q.waiter = None
         finally:
             steps.close()
 
