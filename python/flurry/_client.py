@@ -9,7 +9,6 @@ it just submitted starts at once. No helper thread, no polling. The sync Client 
 GIL released until a result arrives.
 """
 
-import asyncio
 import collections
 import json as _json
 from collections.abc import Mapping
@@ -28,6 +27,10 @@ _STREAMS = {"lines": _flurry.STREAM_LINES, "ndjson": _flurry.STREAM_NDJSON,
 _RECONNECT = {"auto": _flurry.RECONNECT_AUTO, "never": _flurry.RECONNECT_NEVER,
               "on-error": _flurry.RECONNECT_ON_ERROR, "always": _flurry.RECONNECT_ALWAYS}
 _END = object()
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+# asyncio is imported by the first AsyncClient: the sync Client and
+# webhooks.verify never pay for it (a third of `import flurry` otherwise).
+asyncio = None
 _WAIT = object()  # a step of a shared core: wait for the engine to feed the queue
 
 Event = collections.namedtuple("Event", "data event id retry")
@@ -201,7 +204,7 @@ class _Base:
         its request(), coroutines when request() is one; a method the class
         defines itself (AsyncClient.get's fast path) stays."""
         super().__init_subclass__(**kw)
-        is_async = asyncio.iscoroutinefunction(cls.request)
+        is_async = bool(cls.request.__code__.co_flags & _CO_COROUTINE)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
             if method.lower() not in cls.__dict__:
                 verb = _verb(method, is_async)
@@ -470,6 +473,9 @@ class AsyncClient(_Base):
     """
 
     def __init__(self, base_url=None, **kwargs):
+        global asyncio
+        if asyncio is None:
+            import asyncio
         super().__init__(base_url, **kwargs)
         self._loop = None
         self._fut_type = None
