@@ -287,6 +287,9 @@ class _Base:
         w = self._window_size(window)
         it = iter(requests)
         inflight = set()
+        add, discard = inflight.add, inflight.discard
+        items = q.items
+        submit = self._engine.submit
         more = True
         try:
             while True:
@@ -295,19 +298,27 @@ class _Base:
                     if item is _END:
                         more = False
                         break
-                    r = self._submit_value(item, q)
+                    if item.__class__ is str:  # a URL: the per-item path, no call between
+                        try:
+                            r = submit("GET", item, None, None, False, None, q)
+                        except InvalidRequestError as e:
+                            e.url = item
+                            r = e
+                    else:
+                        r = self._submit_value(item, q)
                     if r.__class__ is Response:
-                        inflight.add(r)
+                        add(r)
                     else:
                         yield r
                 if not inflight:
                     return
                 self._poke()
                 yield _WAIT
-                while q.items:
-                    r = q.items.popleft()
-                    inflight.discard(r)
-                    yield _value(r)
+                while items:
+                    r = items.popleft()
+                    discard(r)
+                    code = r.error_code  # _value(r), inline
+                    yield r if not code or code == _EHTTP else from_response(r)
         finally:
             self._cancel_all_of(inflight)
 
@@ -541,7 +552,14 @@ class AsyncClient(_Base):
         it = iter(done)
         ft = self._fut_type
         for tok, r in zip(it, it):
-            if tok.__class__ is ft:
+            if tok.__class__ is _Queue:  # map/stream/paginate: _feed, inline
+                tok.items.append(r)
+                w = tok.waiter
+                if w is not None:  # woken once per batch
+                    tok.waiter = None
+                    if not w.done():
+                        w.set_result(None)
+            elif tok.__class__ is ft:
                 if not tok.done():
                     tok.set_result(r)
             elif tok is not None:
@@ -681,7 +699,9 @@ class Client(_Base):
     def _deliver(self, done):
         it = iter(done)
         for tok, r in zip(it, it):
-            if tok is not None:
+            if tok.__class__ is _Queue:  # _feed, inline: no waiter without asyncio
+                tok.items.append(r)
+            elif tok is not None:
                 tok._feed(r)
 
     def _wait(self):
