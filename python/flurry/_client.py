@@ -5,8 +5,8 @@ engine's libuv backend fd is watched with ``loop.add_reader`` and its next
 timer with ``loop.call_at`` (from ``uv_backend_timeout``); when either
 fires, one ``uv_run(UV_RUN_NOWAIT)`` runs and both are armed again; a
 map/stream/paginate consumer also runs it itself when it waits, so what
-it just submitted starts at once. No helper thread, no polling. The sync Client runs the same engine with the
-GIL released until a result arrives.
+it just submitted starts at once. No helper thread, no polling. The sync
+Client runs the same engine with the GIL released until a result arrives.
 """
 
 import collections
