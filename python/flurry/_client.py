@@ -633,7 +633,11 @@ class AsyncClient(_Base):
                     # turn came round: 35% more CPU and wall time per request
                     # at W1 (the kick then finds nothing left to do).
                     self._on_io()
-                    if not q.items:
+                    if q.items:
+                        # Results came: still one loop turn for the others,
+                        # or a fast server would keep this loop to itself.
+                        await asyncio.sleep(0)
+                    else:
                         q.waiter = loop.create_future()
                         await q.waiter
                         q.waiter = None

@@ -336,6 +336,32 @@ class TestLoopIntegration(AsyncBase):
         # The ticker ran between the requests' completions, many times over.
         self.assertGreater(ticks, 100)
 
+    async def test_busy_map_leaves_the_loop_to_others(self):
+        # Cache hits complete inside the run that starts them: the map's
+        # consumer finds results every time it runs the engine itself, and
+        # must still give the loop a turn per batch (it never did: 0 ticks).
+        url = f"{self.base}/cache/py-fair?cc=max-age%3D3600"
+        async with flurry.AsyncClient(cache=":memory:") as c:
+            self.assertEqual((await c.get(url)).cache, "miss")
+            ticks = 0
+            stop = False
+
+            async def ticker():
+                nonlocal ticks
+                while not stop:
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            t = asyncio.ensure_future(ticker())
+            await asyncio.sleep(0)
+            start = ticks
+            caches = [r.cache async for r in c.map([url] * 2000, window=8)]
+            during = ticks - start
+            stop = True
+            await t
+        self.assertEqual(caches, ["hit"] * 2000)
+        self.assertGreaterEqual(during, 2000 // 8 // 2)
+
     async def test_other_loop_is_an_error(self):
         await self.c.get("/json")  # bound to this loop
         err = []
