@@ -339,7 +339,8 @@ class TestLoopIntegration(AsyncBase):
     async def test_busy_map_leaves_the_loop_to_others(self):
         # Cache hits complete inside the run that starts them: the map's
         # consumer finds results every time it runs the engine itself, and
-        # must still give the loop a turn per batch (it never did: 0 ticks).
+        # must still give the loop a turn every _FAIR results or so (it
+        # never did: 0 ticks).
         url = f"{self.base}/cache/py-fair?cc=max-age%3D3600"
         async with flurry.AsyncClient(cache=":memory:") as c:
             self.assertEqual((await c.get(url)).cache, "miss")
@@ -360,7 +361,7 @@ class TestLoopIntegration(AsyncBase):
             stop = True
             await t
         self.assertEqual(caches, ["hit"] * 2000)
-        self.assertGreaterEqual(during, 2000 // 8 // 2)
+        self.assertGreaterEqual(during, 2000 // (2 * flurry._client._FAIR))
 
     async def test_other_loop_is_an_error(self):
         await self.c.get("/json")  # bound to this loop
