@@ -14,6 +14,7 @@ import sys
 
 TARGETS = {
     "w1_vs_curl": 2.0,      # flurry req/s >= 2x curl --parallel
+    "w1_cpu_us": 15.0,      # flurry CPU per request <= 15 µs
     "w1_vs_pycurl": 1.5,    # flurry req/s >= 1.5x pycurl's CurlMulti
     "w1_vs_aiohttp": 8.0,   # flurry req/s >= 8x aiohttp
     "w2_over_pct": 2.0,     # wall within 2% of the ideal
@@ -23,7 +24,7 @@ TARGETS = {
     "w4_rate_share": 0.95,  # flurry --rate R achieves >= 95% of R (N / wall)
 }
 TOOL_ORDER = ["flurry", "flurry-template", "flurry-limits", "flurry-rate", "flurry-auto",
-              "flurry-py", "flurry-py-uvloop", "flurry-py-sync",
+              "flurry-py", "flurry-py-uvloop", "flurry-py-sync", "floor",
               "curl", "pycurl", "aiohttp", "aiohttp-uvloop", "aiohttp-bucket", "aiohttp-sleep",
               "httpx", "wrk"]
 TOOL_LABEL = {
@@ -37,6 +38,7 @@ TOOL_LABEL = {
     "flurry-py-sync": "flurry Python Client.map (no asyncio)",
     "aiohttp-bucket": "aiohttp + asyncio token bucket",
     "aiohttp-sleep": "aiohttp + sleep(1/R) between launches",
+    "floor": "libcurl floor (bench/libcurl_floor.c)",
     "curl": "curl --parallel",
     "pycurl": "pycurl CurlMulti",
     "aiohttp": "aiohttp",
@@ -239,6 +241,10 @@ def main():
     if ("W1", "pycurl") in table:
         notes.append("pycurl drives the same libcurl 7.88 from Python (CurlMulti, select loop, "
                      "json.loads of every body, JSONL out: pycurl's own retriever-multi pattern)")
+    if ("W1", "floor") in table:
+        notes.append("the libcurl floor is the least a libcurl client does per request "
+                     "(multi_socket on epoll, reused connections, bodies written as they come, "
+                     "nothing parsed, no timeout, no record): flurry's CPU above it is flurry's own")
     if ("W1", "aiohttp-uvloop") in table:
         notes.append("aiohttp on uvloop is the aiohttp peer's code on uvloop's libuv event loop")
     add("; ".join(notes) + (". " if notes else "") +
@@ -364,6 +370,15 @@ def main():
             add(f"| W1 flurry req/s ÷ {TOOL_LABEL[t]} req/s | {fmt(rv, '.2f')}× |")
             add(f"| W1 {TOOL_LABEL[t]} CPU µs/req ÷ flurry's | "
                 f"{fmt(ratio(p.cpu_us, f1 and f1.cpu_us), '.2f')}× |")
+    fl = get("W1", "floor")
+    if fl is not None:
+        own = None
+        if f1 is not None and f1.cpu_us is not None and fl.cpu_us is not None:
+            own = f1.cpu_us - fl.cpu_us
+        add(f"| W1 flurry CPU µs/req − the libcurl floor's (flurry's own work) | {fmt(own, '.1f')} µs |")
+        c1 = get("W1", "curl")
+        add(f"| W1 libcurl floor req/s ÷ curl --parallel req/s (the most any libcurl client gets) | "
+            f"{fmt(ratio(fl.rps, c1 and c1.rps), '.2f')}× |")
     for t in ("flurry", "curl", "pycurl", "aiohttp", "aiohttp-uvloop", "httpx"):
         r = get("W2", t)
         if r is None:
@@ -410,6 +425,9 @@ def main():
     r_a = ratio(f1 and f1.rps, a1 and a1.rps)
     add(f"| W1: flurry ≥ 2× curl --parallel req/s | {fmt(r_c, '.2f')}× | "
         f"{verdict(None if r_c is None else r_c >= TARGETS['w1_vs_curl'])} |")
+    cpu = f1 and f1.cpu_us
+    add(f"| W1: flurry ≤ {TARGETS['w1_cpu_us']:.0f} µs CPU per request | {fmt(cpu, '.1f')} µs | "
+        f"{verdict(None if cpu is None else cpu <= TARGETS['w1_cpu_us'])} |")
     add(f"| W1: flurry ≥ 1.5× pycurl CurlMulti req/s | {fmt(r_p, '.2f')}× | "
         f"{verdict(None if r_p is None else r_p >= TARGETS['w1_vs_pycurl'])} |")
     add(f"| W1: flurry ≥ 8× aiohttp req/s | {fmt(r_a, '.2f')}× | "

@@ -8,7 +8,7 @@
 # Usage: bench/run.sh [path/to/flurry]          (make bench does this)
 # Env:   BENCH_QUICK=1      smoke run (~1-2 min): small N, 1 run, report in out/
 #        BENCH_RUNS=N       repetitions per measurement, medians reported (3)
-#        BENCH_TOOLS=a,b    subset of flurry,curl,pycurl,aiohttp,httpx,wrk
+#        BENCH_TOOLS=a,b    subset of flurry,floor,curl,pycurl,aiohttp,httpx,wrk
 #        BENCH_PROFILE=1    no benchmark: where flurry's time goes, per request, on a
 #                           W1 of BENCH_PROFILE_N (5000) GETs: callgrind (instructions)
 #                           and perf (CPU samples, kernel included); report in
@@ -48,7 +48,7 @@ W1O_N=${BENCH_W1O_N:-$d_w1o} W1O_RUNS=${BENCH_W1O_RUNS:-$d_w1o_runs}
 # limits that never bind: what the retry/limit machinery costs when idle
 LIMITS=(--retries 3 --rate 1000000/s --host-rate 1000000/s)
 WRK_SECS=${BENCH_WRK_SECS:-$d_wrk}
-TOOLS=,${BENCH_TOOLS:-flurry,curl,pycurl,aiohttp,httpx,wrk},
+TOOLS=,${BENCH_TOOLS:-flurry,floor,curl,pycurl,aiohttp,httpx,wrk},
 PROFILE=${BENCH_PROFILE:-0}
 PROFILE_N=${BENCH_PROFILE_N:-5000}
 W3_SLOW=${BENCH_W3_SLOW:-$d_slow}
@@ -312,6 +312,14 @@ FLURRY_WHY=""
 if [ ! -x "$FLURRY" ]; then FLURRY_OK=0 FLURRY_WHY="binary missing: $FLURRY"; fi
 command -v wrk >/dev/null || { want wrk && say "wrk missing"; }
 
+# The libcurl floor (libcurl_floor.c): the least a libcurl client does per
+# request, built here against the same libcurl as flurry's.
+FLOOR=$OUT/libcurl-floor FLOOR_WHY=""
+if want floor; then
+  cc -O2 -o "$FLOOR" "$HERE/libcurl_floor.c" $(pkg-config --cflags --libs libcurl 2>/dev/null || echo -lcurl) \
+    2>"$OUT/logs/floor-build.log" || FLOOR_WHY="does not build: $(head -n 1 "$OUT/logs/floor-build.log")"
+fi
+
 # run_tool W TOOL RUN N C NAME MARK  (NAME: input set; jsonl out to $OUT/W-TOOL.out)
 run_tool() {
   local w=$1 tool=$2 run=$3 n=$4 c=$5 name=$6 mark=$7
@@ -347,6 +355,10 @@ run_tool() {
       measure "$w" "$tool" "$run" "$n" "$c" "$tmo" /dev/null "$log" jsonl "$o" "$mark" -- \
         "$PY" "$HERE/peer_aiohttp.py" --uvloop -c "$c" -o "$o" --total-timeout $((tmo - 5)) \
         "$OUT/$name.urls" ;;
+    floor)
+      if [ -n "$FLOOR_WHY" ]; then [ "$run" = 1 ] && missing_row "$w" "$tool" "$n" "$c" "$FLOOR_WHY"; return; fi
+      measure "$w" "$tool" "$run" "$n" "$c" "$tmo" "$OUT/$name.urls" "$o" bodies "$o" "$mark" -- \
+        "$FLOOR" "$c" ;;
     wrk)
       if ! command -v wrk >/dev/null; then [ "$run" = 1 ] && missing_row "$w" "$tool" "$n" "$c" "wrk not installed"; return; fi
       measure "$w" "$tool" "$run" "$n" "$c" $((WRK_SECS + 30)) /dev/null "$log" wrk "$o" "$mark" -- \
@@ -522,7 +534,7 @@ START=$SECONDS
 say "W1 throughput: $W1_N GETs of /doc.json at concurrency $W1_C, $RUNS run(s)"
 make_inputs w1 /doc.json "$W1_N"
 workload W1 w1 "$W1_N" "$W1_C" "$DOC_MARK" flurry flurry-template flurry-py flurry-py-uvloop \
-  flurry-py-sync curl pycurl aiohttp aiohttp-uvloop \
+  flurry-py-sync floor curl pycurl aiohttp aiohttp-uvloop \
   httpx wrk
 
 say "W1 overhead: $W1O_N GETs of /doc.json, flurry plain vs ${LIMITS[*]} (limits that never bind), $W1O_RUNS run(s)"

@@ -24,6 +24,9 @@ static int key_i64(fl_buf *out, const char *key, int64_t v) {
   return rc == FL_OK ? fl_buf_i64(out, v) : rc;
 }
 
+/* The body: JSON when it is declared JSON and parses, else a string, or
+ * base64 when it is not text. A body declared JSON that does not parse is
+ * flagged first ("invalid_json"): compaction is its only validation. */
 static int put_body(fl_buf *out, const flurry_response *resp) {
   size_t len;
   const char *body = flurry_response_body(resp, &len);
@@ -40,6 +43,9 @@ static int put_body(fl_buf *out, const flurry_response *resp) {
     if (rc != FL_EPARSE)
       return rc;
     out->len = mark;
+    rc = fl_buf_puts(out, ",\"invalid_json\":true");
+    if (rc != FL_OK)
+      return rc;
   }
   if (fl_is_text(body, len)) {
     int rc = fl_buf_puts(out, ",\"body\":");
@@ -176,12 +182,12 @@ static int put_response(fl_buf *out, const record_opts *ro, const cli_rec *rec) 
     return put_jv(out, ",\"item\":", rec->item);
   flurry_stream_info si; /* a stream's records went out on their own */
   int streamed = flurry_response_stream(resp, &si) == FLURRY_OK && si.end != FLURRY_STREAM_END_NONE;
-  size_t off; /* a body said to be JSON that is not: flagged, with --no-body too */
-  if (rc == FL_OK && !streamed && cli_body_bad_json(resp, &off))
-    rc = fl_buf_puts(out, ",\"invalid_json\":true");
-  if (rc == FL_OK && !ro->no_body && !streamed && (err == FLURRY_OK || err == FLURRY_EHTTP))
-    rc = put_body(out, resp);
-  return rc;
+  if (rc != FL_OK || streamed)
+    return rc;
+  if (!ro->no_body && (err == FLURRY_OK || err == FLURRY_EHTTP))
+    return put_body(out, resp); /* flags a body said to be JSON that is not */
+  size_t off;                   /* flagged with --no-body too */
+  return cli_body_bad_json(resp, &off) ? fl_buf_puts(out, ",\"invalid_json\":true") : FL_OK;
 }
 
 /* The members after "url": a response's, or an error with no response. */

@@ -1,6 +1,7 @@
 /* client.c: the client's life (new, options, free), submit, run. The
  * scheduler is in sched.c, one attempt on the wire in transfer.c, what is
  * known of each host in host.c. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +43,50 @@ static int glue_sock_failed(flurry_client *c, CURL *easy) {
 static const flurry__glue_cb glue_cb = {glue_done, glue_sock_failed, flurry__transfer_flush,
                                         maybe_release};
 
+/* The built-in default lines, in the list every request sends: no
+ * "Expect: 100-continue", flurry's User-Agent and the encodings libcurl
+ * decodes (what CURLOPT_ACCEPT_ENCODING "" would send). As list lines
+ * libcurl copies them once into the request; set as options it formats
+ * each twice, a byte at a time: 6.7k instructions per request, 6% of W1.
+ * A user's line of the same name replaces them (merge_headers,
+ * flurry_client_add_header). */
+static struct curl_slist *default_headers(int *count) {
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  char ae[64] = "Accept-Encoding: deflate, gzip";
+  if (v->features & CURL_VERSION_BROTLI)
+    strncat(ae, ", br", sizeof ae - strlen(ae) - 1);
+  if (v->features & CURL_VERSION_ZSTD)
+    strncat(ae, ", zstd", sizeof ae - strlen(ae) - 1);
+  const char *lines[] = {"Expect:", "User-Agent: flurry/" FLURRY_VERSION,
+                         (v->features & CURL_VERSION_LIBZ) ? ae : NULL};
+  struct curl_slist *l = NULL;
+  *count = 0;
+  for (size_t i = 0; i < sizeof lines / sizeof *lines && lines[i]; i++) {
+    struct curl_slist *n = curl_slist_append(l, lines[i]);
+    if (n == NULL) {
+      curl_slist_free_all(l);
+      return NULL;
+    }
+    l = n;
+    ++*count;
+  }
+  return l;
+}
+
+/* Whether a proxy variable that libcurl reads for http(s) is set
+ * (url.c:detect_proxy). Without one the client's transfers are told "no
+ * proxy" once, which spares libcurl five getenv calls per transfer. */
+static int proxy_env_set(void) {
+  static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                     "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *v = getenv(vars[i]);
+    if (v != NULL && *v != '\0')
+      return 1;
+  }
+  return 0;
+}
+
 FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
   static int curl_ready;
   if (out == NULL)
@@ -63,7 +108,8 @@ FLURRY_API int flurry_client_new(flurry_client **out, uv_loop_t *loop) {
     c->own_loop = 1;
   }
   c->multi = curl_multi_init();
-  c->headers = curl_slist_append(NULL, "Expect:");
+  c->headers = default_headers(&c->builtin_headers);
+  c->proxy_env = proxy_env_set();
   if (c->multi == NULL || c->headers == NULL)
     goto fail;
   rc = FLURRY_EINTERNAL;
@@ -191,9 +237,34 @@ FLURRY_API int flurry_client_set_ca_file(flurry_client *c, const char *path) {
   return FLURRY_OK;
 }
 
+/* A user's default line replaces the built-in line of its name. */
+static void drop_builtin(flurry_client *c, const char *name) {
+  size_t n = strlen(name);
+  struct curl_slist **p = &c->headers;
+  for (int i = 0; i < c->builtin_headers; i++, p = &(*p)->next) {
+    const char *d = (*p)->data;
+    if (fl_strncaseeq(d, name, n) && (d[n] == ':' || d[n] == ';')) {
+      struct curl_slist *gone = *p;
+      *p = gone->next;
+      gone->next = NULL;
+      curl_slist_free_all(gone);
+      c->builtin_headers--;
+      return;
+    }
+  }
+}
+
+const struct curl_slist *flurry__user_headers(const flurry_client *c) {
+  const struct curl_slist *l = c->headers;
+  for (int i = 0; i < c->builtin_headers && l; i++)
+    l = l->next;
+  return l;
+}
+
 FLURRY_API int flurry_client_add_header(flurry_client *c, const char *name, const char *value) {
   if (c == NULL || !flurry__header_valid(name, value))
     return FLURRY_EINVALID;
+  drop_builtin(c, name);
   return flurry__slist_add(&c->headers, name, value);
 }
 

@@ -20,6 +20,9 @@ typedef struct flurry__opts {
 } flurry__opts;
 
 #define FLURRY_ATTEMPT_LOG 64 /* attempts kept per response */
+#define FLURRY_ATTEMPT_INLINE                                                                      \
+  4 /* of which in the response itself: a 2 KiB log in
+                                   every response took malloc's slow path */
 #define TOO_LARGE_HEADERS 2
 
 struct flurry_response {
@@ -38,11 +41,12 @@ struct flurry_response {
   flurry_timings timings;
   size_t hdr_bytes; /* raw header bytes and lines so far (this hop) */
   size_t hdr_lines;
-  int too_large; /* set by the write callbacks when the limit was hit:
+  int too_large;                             /* set by the write callbacks when the limit was hit:
                     1 the body, TOO_LARGE_HEADERS the headers */
-  int nomem;     /* set by the write callbacks when memory ran out */
-  flurry_attempt log[FLURRY_ATTEMPT_LOG];
-  int streamed; /* stream.c: a streamed request's figures */
+  int nomem;                                 /* set by the write callbacks when memory ran out */
+  flurry_attempt log[FLURRY_ATTEMPT_INLINE]; /* the first attempts; the others */
+  flurry_attempt *log_more;                  /* from flurry__response_log_room, NULL before a 5th */
+  int streamed;                              /* stream.c: a streamed request's figures */
   flurry_stream_info stream;
   int cache; /* cache.c: a flurry_cache_status */
 };
@@ -175,7 +179,11 @@ struct flurry_client {
   flurry__opts opts;
   char *base_url;
   char *ca_file;              /* NULL = the system's CA store */
-  struct curl_slist *headers; /* defaults; always ends with "Expect:" */
+  struct curl_slist *headers; /* defaults: the built-in lines, then the user's */
+  int builtin_headers;        /* how many lines head the list: "Expect:",
+                                 User-Agent, Accept-Encoding (default_headers) */
+  int proxy_env;              /* a proxy variable was set at creation: libcurl
+                                 reads the environment per transfer */
   char **secrets;             /* header names marked secret (secret.c), besides the */
   size_t nsecrets;            /* ones that always are */
 
@@ -220,5 +228,9 @@ struct flurry_client {
   flurry_admit_cb admit_cb;    /* flurry_client_set_admit (sched.c), NULL: none */
   void *admit_ud;
 };
+
+/* The client's default lines the user added, without the built-in ones
+ * (client.c: default_headers): a WebSocket handshake sends its own. */
+const struct curl_slist *flurry__user_headers(const flurry_client *c);
 
 #endif

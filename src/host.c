@@ -39,8 +39,11 @@ void flurry__hosts_init(flurry_client *c) {
   fl_list_init(&c->idle);
 }
 
-/* "scheme://host:port", lower-cased, user info dropped, default port added. */
-static char *host_key(const char *url) {
+/* "scheme://host:port", lower-cased, user info dropped, default port
+ * added: into buf when it fits in cap bytes (every host name but the
+ * longest: no allocation per request), else into a new allocation.
+ * NULL when url has no "://" or out of memory. */
+static char *host_key(const char *url, char *buf, size_t cap) {
   const char *sep = strstr(url, "://");
   if (sep == NULL)
     return NULL;
@@ -57,20 +60,20 @@ static char *host_key(const char *url) {
   const char *bracket = memchr(auth, ']', alen);
   const char *tail = bracket ? bracket : auth;
   int has_port = memchr(tail, ':', alen - (size_t)(tail - auth)) != NULL;
-  fl_buf k = FL_BUF_INIT(4096);
-  int rc = fl_buf_append(&k, url, (size_t)(sep + 3 - url));
-  if (rc == FL_OK)
-    rc = fl_buf_append(&k, auth, alen);
-  if (rc == FL_OK && !has_port)
-    rc = fl_buf_puts(&k, fl_strncaseeq(url, "https", 5) ? ":443" : ":80");
-  if (rc != FL_OK) {
-    fl_buf_free(&k);
+  const char *port = has_port ? "" : fl_strncaseeq(url, "https", 5) ? ":443" : ":80";
+  size_t slen = (size_t)(sep + 3 - url);
+  size_t plen = strlen(port), n = slen + alen + plen;
+  char *k = n < cap ? buf : fl_malloc(n + 1);
+  if (k == NULL)
     return NULL;
-  }
-  for (size_t i = 0; i < k.len; i++)
-    if (k.data[i] >= 'A' && k.data[i] <= 'Z')
-      k.data[i] = (char)(k.data[i] + 32);
-  return fl_buf_take(&k, NULL);
+  memcpy(k, url, slen);
+  memcpy(k + slen, auth, alen);
+  memcpy(k + slen + alen, port, plen);
+  k[n] = '\0';
+  for (size_t i = 0; i < n; i++)
+    if (k[i] >= 'A' && k[i] <= 'Z')
+      k[i] = (char)(k[i] + 32);
+  return k;
 }
 
 static void idle_unlink(flurry_client *c, flurry__host *h) {
@@ -96,17 +99,21 @@ static void host_init_rate(flurry_client *c, flurry__host *h, double now) {
 }
 
 flurry__host *flurry__host_acquire(flurry_client *c, const char *url) {
-  char *key = host_key(url);
+  char buf[256];
+  char *key = host_key(url, buf, sizeof buf);
   if (key == NULL)
     return NULL;
   uint64_t hash = key_hash(key);
   flurry__host **found = fl_map_find(&c->hosts, hash, key);
   if (found) {
-    fl_free(key);
+    if (key != buf)
+      fl_free(key);
     idle_unlink(c, *found);
     (*found)->refs++;
     return *found;
   }
+  if (key == buf && (key = fl_strdup(buf)) == NULL) /* the map keeps its own */
+    return NULL;
   /* Room in the map, and in the wake-up heap for every host: parking one
    * can then never fail to schedule its wake-up (its requests would wait
    * for ever). */

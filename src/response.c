@@ -15,6 +15,21 @@ flurry_response *flurry__response_new(size_t max_body) {
   return resp;
 }
 
+flurry_attempt *flurry__response_log(flurry_response *resp, int i) {
+  if (i >= FLURRY_ATTEMPT_LOG)
+    i = FLURRY_ATTEMPT_LOG - 1;
+  if (i < FLURRY_ATTEMPT_INLINE)
+    return i < 0 ? NULL : &resp->log[i];
+  return resp->log_more ? &resp->log_more[i - FLURRY_ATTEMPT_INLINE] : NULL;
+}
+
+int flurry__response_log_room(flurry_response *resp) {
+  if (resp->attempts < FLURRY_ATTEMPT_INLINE || resp->log_more != NULL)
+    return FLURRY_OK;
+  resp->log_more = fl_calloc(FLURRY_ATTEMPT_LOG - FLURRY_ATTEMPT_INLINE, sizeof *resp->log_more);
+  return resp->log_more ? FLURRY_OK : FLURRY_ENOMEM;
+}
+
 void flurry__response_reset(flurry_response *resp) {
   resp->err = FLURRY_OK;
   resp->detail = FLURRY_DETAIL_NONE;
@@ -89,9 +104,12 @@ int flurry__response_header_line(flurry_response *resp, const char *line, size_t
     v++;
   while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
     end--;
-  /* "name\0value\0", in one step: a header line per call, several per response */
+  /* "name\0value\0", in one step: a header line per call, several per
+   * response; room for a typical response's at the first (one allocation,
+   * not three) */
   size_t nlen = (size_t)(colon - line), vlen = (size_t)(end - v);
-  int rc = fl_buf_reserve(&resp->hdrs, nlen + vlen + 2);
+  size_t want = nlen + vlen + 2;
+  int rc = fl_buf_reserve(&resp->hdrs, resp->hdrs.cap == 0 && want < 511 ? 511 : want);
   if (rc == FL_ELIMIT)
     return FLURRY_ETOO_LARGE;
   if (rc != FL_OK)
@@ -176,7 +194,11 @@ FLURRY_API int flurry_response_attempt(const flurry_response *resp, size_t i, fl
       return FLURRY_EINVALID;
     i = FLURRY_ATTEMPT_LOG - 1;
   }
-  *out = resp->log[i];
+  const flurry_attempt *a = flurry__response_log((flurry_response *)resp, (int)i);
+  if (a == NULL) /* not logged (out of memory): an attempt that says nothing */
+    memset(out, 0, sizeof *out);
+  else
+    *out = *a;
   return FLURRY_OK;
 }
 
@@ -255,5 +277,6 @@ FLURRY_API void flurry_response_free(flurry_response *resp) {
   fl_buf_free(&resp->body);
   fl_buf_free(&resp->hdrs);
   fl_free(resp->effective_url);
+  fl_free(resp->log_more);
   fl_free(resp);
 }

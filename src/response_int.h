@@ -12,6 +12,14 @@
 #define FLURRY_MAX_HEADER_LINES 1000         /* and lines, 1xx ones included */
 
 flurry_response *flurry__response_new(size_t max_body);
+
+/* The log entry of attempt i (0-based; past the 63rd, the last entry), or
+ * NULL when it has no room (flurry__response_log_room not called). */
+flurry_attempt *flurry__response_log(flurry_response *resp, int i);
+
+/* Makes room in the log for the next attempt: call before scheduling one.
+ * Returns FLURRY_OK or FLURRY_ENOMEM. */
+int flurry__response_log_room(flurry_response *resp);
 void flurry__response_reset(flurry_response *resp); /* for a new attempt */
 int flurry__response_set_error(flurry_response *resp, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -255,9 +255,9 @@ static void set_info(flurry_response *resp, const flurry__stream *s, int end) {
   resp->stream.records = s->fr.seq - (uint64_t)s->sentinel; /* the sentinel is not one */
   resp->stream.reconnects = s->reconnects;
   resp->stream.end = end;
-  if (resp->attempts > 0) /* the attempt's log says what the stream made of it */
-    resp->log[resp->attempts <= FLURRY_ATTEMPT_LOG ? resp->attempts - 1 : FLURRY_ATTEMPT_LOG - 1]
-        .error = resp->err;
+  flurry_attempt *a = flurry__response_log(resp, resp->attempts - 1);
+  if (a != NULL) /* the attempt's log says what the stream made of it */
+    a->error = resp->err;
 }
 
 /* A clean end: no error, whatever libcurl said of the aborted transfer. */
@@ -334,12 +334,16 @@ static int reconnect(flurry_client *c, flurry_request *req, double now) {
     resp->detail = FLURRY_DETAIL_DEADLINE;
     return end_error(resp, s);
   }
-  if (flurry__backoff_push(c, req, (double)delay) != FLURRY_OK) {
+  if (flurry__response_log_room(resp) != FLURRY_OK ||
+      flurry__backoff_push(c, req, (double)delay) != FLURRY_OK) {
     flurry__response_set_error(resp, FLURRY_ENOMEM, "out of memory");
     return end_error(resp, s);
   }
-  if (resp->attempts <= FLURRY_ATTEMPT_LOG)
-    resp->log[resp->attempts - 1].wait_ms = (double)delay;
+  flurry_attempt *a = resp->attempts <= FLURRY_ATTEMPT_LOG
+                          ? flurry__response_log(resp, resp->attempts - 1)
+                          : NULL;
+  if (a != NULL)
+    a->wait_ms = (double)delay;
   s->reconnects++;
   set_info(resp, s, FLURRY_STREAM_END_ERROR); /* what a cancel now would mean */
   return FLURRY__STREAM_AGAIN;

@@ -102,8 +102,14 @@ static void configure_base(flurry_client *c, CURL *e) {
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "flurry/" FLURRY_VERSION);
+  /* decode what the server compressed; the Accept-Encoding line itself is
+   * one of the client's default header lines (client.c:default_headers),
+   * and so is the User-Agent */
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  if (!c->proxy_env) { /* no proxy variable at creation: spare the getenv calls */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+  }
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -424,26 +430,30 @@ static int maybe_retry(flurry_client *c, flurry_request *req, double now) {
     no_retry(resp, FLURRY_DETAIL_RETRY_BUDGET, "the client's retry budget is spent");
     return 0;
   }
-  if (flurry__backoff_push(c, req, delay) != FLURRY_OK) {
+  if (flurry__response_log_room(resp) != FLURRY_OK ||
+      flurry__backoff_push(c, req, delay) != FLURRY_OK) {
     /* not the last attempt's result, as if no retry had been allowed */
     flurry__response_set_error(resp, FLURRY_ENOMEM,
                                "out of memory: the retry could not be scheduled");
     return 0;
   }
   req->prev_delay_ms = delay;
-  if (resp->attempts <= FLURRY_ATTEMPT_LOG)
-    resp->log[resp->attempts - 1].wait_ms = delay;
+  flurry_attempt *a = resp->attempts <= FLURRY_ATTEMPT_LOG
+                          ? flurry__response_log(resp, resp->attempts - 1)
+                          : NULL;
+  if (a != NULL)
+    a->wait_ms = delay;
   c->retries++;
   return 1;
 }
 
 /* Keeps the attempt in the response's log (the first 63 and the last). */
 static void log_attempt(flurry_response *resp, double ms, double start_ms) {
-  int i = resp->attempts - 1;
-  if (i >= FLURRY_ATTEMPT_LOG)
-    i = FLURRY_ATTEMPT_LOG - 1;
-  flurry_attempt a = {resp->status, resp->err, ms, 0, start_ms};
-  resp->log[i] = a;
+  flurry_attempt *slot = flurry__response_log(resp, resp->attempts - 1);
+  if (slot != NULL) { /* room was made before the attempt was scheduled */
+    flurry_attempt a = {resp->status, resp->err, ms, 0, start_ms};
+    *slot = a;
+  }
 }
 
 void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {

@@ -751,7 +751,7 @@ static int ws_start(flurry_ws *ws, flurry_client *client, const flurry__ws_url *
     rc = flurry_ws_accept_key(key, ws->accept, sizeof ws->accept);
   if (rc != FLURRY_OK)
     return rc;
-  rc = flurry__ws_request(&ws->head, u, key, ws->offered, headers, client->headers);
+  rc = flurry__ws_request(&ws->head, u, key, ws->offered, headers, flurry__user_headers(client));
   if (rc != FL_OK)
     return rc == FL_ELIMIT ? FLURRY_EINVALID : FLURRY_ENOMEM;
   rc = flurry_client_new(&ws->inner, client->loop);

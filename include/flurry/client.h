@@ -55,7 +55,12 @@ FLURRY_API int flurry_client_set_base_url(flurry_client *client, const char *url
 FLURRY_API int flurry_client_set_ca_file(flurry_client *client, const char *path);
 
 /* Adds a default header (copied) sent with every request unless the request
- * sets the same name. Returns 0, FLURRY_EINVALID (bad name, or a control
+ * sets the same name. Every request already carries "User-Agent:
+ * flurry/VERSION" and an Accept-Encoding naming the encodings libcurl
+ * decodes ("deflate, gzip, br, zstd" here); a default or request header of
+ * either name replaces that line. Proxies come from the environment as in
+ * curl (http_proxy, https_proxy, all_proxy, no_proxy), read when the client
+ * is made if none is set then, and per transfer otherwise. Returns 0, FLURRY_EINVALID (bad name, or a control
  * character but tab, such as CR or LF, in the value) or FLURRY_ENOMEM. */
 FLURRY_API int flurry_client_add_header(flurry_client *client, const char *name, const char *value);
 

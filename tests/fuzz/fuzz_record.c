@@ -44,12 +44,16 @@ static flurry_response *response_of(const char *p, size_t n) {
   const char *loc = flurry_response_header(resp, "Location");
   if (loc)
     resp->effective_url = fl_strdup(loc);
-  resp->attempts = 1 + (int)(n % 70); /* past the 64 kept in the log too */
-  for (int i = 0; i < resp->attempts && i < FLURRY_ATTEMPT_LOG; i++) {
-    resp->log[i].status = resp->status;
-    resp->log[i].error = i % FLURRY_ERR_COUNT;
-    resp->log[i].elapsed_ms = i * 1.5;
-    resp->log[i].wait_ms = i * 100.25;
+  int attempts = 1 + (int)(n % 70); /* past the 64 kept in the log too */
+  for (resp->attempts = 0; resp->attempts < attempts;) {
+    FUZZ_CHECK(flurry__response_log_room(resp) == FLURRY_OK); /* as before a retry */
+    int i = resp->attempts++;
+    flurry_attempt *a = flurry__response_log(resp, i);
+    FUZZ_CHECK(a != NULL);
+    a->status = resp->status;
+    a->error = i % FLURRY_ERR_COUNT;
+    a->elapsed_ms = i * 1.5;
+    a->wait_ms = i * 100.25;
   }
   resp->timings.elapsed_ms = (double)n / 7;
   return resp;

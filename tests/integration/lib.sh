@@ -30,6 +30,19 @@ start_mock_at() {
   STARTED_URL="http://127.0.0.1:$(cat "$1")"
 }
 
+# start_origin_b PORT_FILE LOG_FILE A_URL: origin_b.py, a server on another
+# port that logs every request (its docstring says what it answers); sets
+# STARTED_PID and STARTED_URL and stops it on exit.
+start_origin_b() {
+  python3 "$(dirname "${BASH_SOURCE[0]}")/origin_b.py" "$1" "$2" "$3" &
+  STARTED_PID=$!
+  ORIGIN_B_PID=$STARTED_PID
+  trap 'kill $ORIGIN_B_PID 2>/dev/null; wait $ORIGIN_B_PID 2>/dev/null; cleanup' EXIT
+  for _ in $(seq 1 200); do [ -s "$1" ] && break; sleep 0.05; done
+  [ -s "$1" ] || { echo "origin_b.py did not start"; exit 1; }
+  STARTED_URL="http://127.0.0.1:$(cat "$1")"
+}
+
 # free_port: a port the kernel says is free now (for servers without port 0).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -10,12 +10,8 @@ start_mock
 A=$BASE
 enc() { jq -rn --arg u "$1" '$u | @uri'; }
 
-python3 "$(dirname "$0")/origin_b.py" "$WORK/port_b" "$WORK/b.log" "$A" &
-B_PID=$!
-trap 'kill $B_PID 2>/dev/null; wait $B_PID 2>/dev/null; cleanup' EXIT
-for _ in $(seq 1 200); do [ -s "$WORK/port_b" ] && break; sleep 0.05; done
-[ -s "$WORK/port_b" ] || { echo "origin_b.py did not start"; exit 1; }
-B="http://127.0.0.1:$(cat "$WORK/port_b")"
+start_origin_b "$WORK/port_b" "$WORK/b.log" "$A"
+B=$STARTED_URL
 to_b() { echo "$A/redirect-to?url=$(enc "$B$1")"; }
 
 CREDS=(-H 'Authorization: Bearer SECRET_AUTH' -H 'Cookie: sid=SECRET_COOKIE'

@@ -38,6 +38,8 @@ typedef struct tally {
   char last_body[512];
   char last_msg[512];
   char last_detail[64];
+  int log_kept;      /* attempts flurry_response_attempt returns */
+  int log_no_status; /* ... of which say no status */
   /* optional behaviour inside the callback */
   int resubmit;        /* submit one more request from the callback */
   int inner_submit_rc; /* what that submit returned */
@@ -83,6 +85,14 @@ static void on_done(flurry_request *req, flurry_response *resp, void *ud) {
   t->last_err = err;
   t->last_attempts = flurry_response_attempts(resp);
   t->last_status = flurry_response_status(resp);
+  t->log_kept = t->log_no_status = 0;
+  for (int i = 0; i < t->last_attempts; i++) {
+    flurry_attempt a;
+    if (flurry_response_attempt(resp, (size_t)i, &a) == FLURRY_OK) {
+      t->log_kept++;
+      t->log_no_status += a.status == 0;
+    }
+  }
   flurry_timings tm;
   flurry_response_timings(resp, &tm);
   t->last_elapsed_ms = tm.elapsed_ms;
@@ -299,6 +309,36 @@ static const char reply_503[] = "HTTP/1.1 503 Service Unavailable\r\nConnection:
                                 "Content-Length: 4\r\n\r\nbusy";
 
 /* ---- tests: client life ---- */
+
+/* A loop, a responder with its replies, a client on the loop, the URL of
+ * path on the responder and a tally: what most tests below start with. */
+typedef struct fixture {
+  uv_loop_t loop;
+  responder r;
+  flurry_client *c;
+  char url[128];
+  tally t;
+} fixture;
+
+static void fixture_start(fixture *f, const char *const *replies, size_t n, const char *path) {
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  responder_start(&f->r, &f->loop, replies, n);
+  f->c = client_on(&f->loop);
+  url_on(f->url, sizeof f->url, f->r.port, path);
+  tally_init(&f->t, f->c);
+}
+
+/* Submits a GET of the fixture's URL and runs the client. */
+static void fixture_get(fixture *f) {
+  assert_int_equal(submit(f->c, "GET", f->url, &f->t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f->c), FLURRY_OK);
+}
+
+static void fixture_end(fixture *f) {
+  flurry_client_free(f->c);
+  responder_stop(&f->r);
+  loop_finish(&f->loop);
+}
 
 static void test_client_new_and_free_on_callers_loop(void **state) {
   (void)state;
@@ -1084,6 +1124,32 @@ static void test_client_retries_503_then_succeeds(void **state) {
   loop_finish(&loop);
 }
 
+/* The attempt log keeps the first 63 attempts and the last: the first four
+ * in the response, the others in room made before each retry. */
+static void test_client_attempt_log_keeps_63_and_the_last(void **state) {
+  (void)state;
+  static const char *const replies[] = {reply_503};
+  fixture f;
+  fixture_start(&f, replies, 1, "/down");
+  assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_RETRY_BASE_MS, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_RETRY_CAP_MS, 1), FLURRY_OK);
+  assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_RETRY_BUDGET, 0), FLURRY_OK);
+  for (int n = 3; n <= 5; n++) { /* all inline; one past them */
+    assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_MAX_ATTEMPTS, n), FLURRY_OK);
+    fixture_get(&f);
+    assert_int_equal(f.t.last_attempts, n);
+    assert_int_equal(f.t.log_kept, n);
+    assert_int_equal(f.t.log_no_status, 0);
+  }
+  assert_int_equal(flurry_client_set(f.c, FLURRY_OPT_MAX_ATTEMPTS, 70), FLURRY_OK);
+  fixture_get(&f);
+  assert_int_equal(f.t.last_err, FLURRY_EHTTP);
+  assert_int_equal(f.t.last_attempts, 70);
+  assert_int_equal(f.t.log_kept, 64);
+  assert_int_equal(f.t.log_no_status, 0);
+  fixture_end(&f);
+}
+
 /* The clock jumps past the deadline while a retry waits for its backoff
  * timer (a loaded machine whose timer fires late; a retry held in the
  * queue, its host or a rate bucket is the same): the retry's start sees
@@ -1235,6 +1301,48 @@ static void test_client_headers_merge_and_override(void **state) {
   flurry_client_free(c);
   responder_stop(&r);
   loop_finish(&loop);
+}
+
+/* Occurrences of needle in hay. */
+static int count_of(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+    n++;
+  return n;
+}
+
+/* The built-in User-Agent and Accept-Encoding lines go out once each, and a
+ * line of the same name, the client's or the request's, replaces them. */
+static void test_client_builtin_headers_replaced_by_name(void **state) {
+  (void)state;
+  static const char *const replies[] = {reply_ok};
+  fixture f;
+  fixture_start(&f, replies, 1, "/a");
+  const char *sent = f.r.last;
+  fixture_get(&f);
+  assert_int_equal(f.t.last_err, FLURRY_OK);
+  assert_int_equal(count_of(sent, "\r\nUser-Agent: flurry/" FLURRY_VERSION "\r\n"), 1);
+  assert_int_equal(count_of(sent, "User-Agent"), 1);
+  assert_int_equal(count_of(sent, "\r\nAccept-Encoding: deflate, gzip"), 1);
+  assert_int_equal(count_of(sent, "Accept-Encoding"), 1);
+  assert_null(strstr(sent, "Expect:"));
+  /* The client's own User-Agent replaces the built-in one. */
+  assert_int_equal(flurry_client_add_header(f.c, "user-agent", "lib/1"), FLURRY_OK);
+  fixture_get(&f);
+  assert_int_equal(count_of(sent, "\r\nuser-agent: lib/1\r\n"), 1);
+  assert_null(strstr(sent, "flurry/"));
+  assert_int_equal(count_of(sent, "Accept-Encoding: deflate, gzip"), 1);
+  /* A request's Accept-Encoding replaces the built-in one. */
+  flurry_request *req = NULL;
+  assert_int_equal(flurry_request_new(&req, "GET", f.url), FLURRY_OK);
+  assert_int_equal(flurry_request_add_header(req, "Accept-Encoding", "identity"), FLURRY_OK);
+  assert_int_equal(flurry_client_submit(f.c, req, on_done, &f.t), FLURRY_OK);
+  assert_int_equal(flurry_client_run(f.c), FLURRY_OK);
+  assert_int_equal(count_of(sent, "\r\nAccept-Encoding: identity\r\n"), 1);
+  assert_int_equal(count_of(sent, "Accept-Encoding"), 1);
+  assert_int_equal(count_of(sent, "\r\nuser-agent: lib/1\r\n"), 1);
+  assert_int_equal(f.r.requests, 3);
+  fixture_end(&f);
 }
 
 static void test_client_response_size_limit(void **state) {
@@ -1511,6 +1619,8 @@ int main(void) {
       cmocka_unit_test(test_client_retry_started_past_deadline_keeps_last_error),
       cmocka_unit_test(test_client_post_not_retried_after_answer),
       cmocka_unit_test(test_client_headers_merge_and_override),
+      cmocka_unit_test(test_client_attempt_log_keeps_63_and_the_last),
+      cmocka_unit_test(test_client_builtin_headers_replaced_by_name),
       cmocka_unit_test(test_client_response_size_limit),
       cmocka_unit_test(test_client_max_response_bytes_zero),
       cmocka_unit_test(test_client_out_of_memory_sweep),

@@ -67,9 +67,28 @@ static void test_host_key_normalised(void **state) {
   assert_string_equal(tls->key, "https://example.com:443");
   flurry__host *v6 = flurry__host_acquire(f->c, "http://[::1]:8080/x");
   assert_string_equal(v6->key, "http://[::1]:8080");
+  /* a name too long for the key's stack buffer: allocated, found again */
+  char url[400], key[400];
+  snprintf(url, sizeof url, "http://%0300d.Example.com/x", 7);
+  snprintf(key, sizeof key, "http://%0300d.example.com:80", 7);
+  flurry__host *lng = flurry__host_acquire(f->c, url);
+  assert_string_equal(lng->key, key);
+  assert_ptr_equal(flurry__host_acquire(f->c, url), lng);
+  /* one that just fits (255 bytes and its NUL), and one byte over */
+  snprintf(url, sizeof url, "http://%0*d:1/", 255 - 9, 0);
+  flurry__host *fits = flurry__host_acquire(f->c, url);
+  assert_int_equal(strlen(fits->key), 255);
+  snprintf(url, sizeof url, "http://%0*d:1/", 256 - 9, 0);
+  flurry__host *over = flurry__host_acquire(f->c, url);
+  assert_int_equal(strlen(over->key), 256);
+  assert_ptr_not_equal(fits, over);
   flurry__host_release(f->c, same);
   flurry__host_release(f->c, tls);
   flurry__host_release(f->c, v6);
+  flurry__host_release(f->c, lng);
+  flurry__host_release(f->c, lng);
+  flurry__host_release(f->c, fits);
+  flurry__host_release(f->c, over);
 }
 
 static void test_host_breaker_opens_after_threshold(void **state) {
