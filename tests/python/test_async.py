@@ -380,6 +380,50 @@ class TestLoopIntegration(AsyncBase):
         self.assertIn("one client per", err[0])
 
 
+class TestUvloop(unittest.TestCase):
+    """The loop integration on uvloop (Debian's python3-uvloop): map (the
+    consumer running the engine itself), gather, a cancelled request and
+    an early break, on one client."""
+
+    def test_map_gather_cancel_on_uvloop(self):
+        import uvloop
+
+        async def scenario():
+            async with flurry.AsyncClient(base_url=support.MOCK.base, concurrency=8) as c:
+                ids = [r.json()["id"] async for r in c.map(
+                    [f"/users/{i}" for i in range(1, 51)], window=8)]
+                rs = await c.gather(["/json", "http://127.0.0.1:1/"])
+                task = asyncio.ensure_future(c.get("/delay/20000"))
+                await asyncio.sleep(0.05)
+                task.cancel()
+                cancelled = False
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    cancelled = True
+                gen = c.map(["/json"] + ["/delay/20000"] * 3, window=4)
+                async with contextlib.aclosing(gen):
+                    async for _ in gen:
+                        break
+                for _ in range(100):  # bounded: a few loop turns at most
+                    if c._engine.pending() == 0:
+                        break
+                    await asyncio.sleep(0.01)
+                return ids, rs, cancelled, c._engine.pending(), c.stats()
+
+        loop = uvloop.new_event_loop()
+        try:
+            ids, rs, cancelled, pending, st = loop.run_until_complete(scenario())
+        finally:
+            loop.close()
+        self.assertEqual(sorted(ids), list(range(1, 51)))
+        self.assertEqual(rs[0].status, 200)
+        self.assertIsInstance(rs[1], flurry.ConnectError)
+        self.assertTrue(cancelled)
+        self.assertEqual(pending, 0)
+        self.assertEqual(st["running"] + st["queued"], 0)
+
+
 class TestStreams(AsyncBase):
     async def test_ndjson_lines_sse(self):
         vals = [v async for v in self.c.stream("/ndjson?n=20", kind="ndjson")]
