@@ -32,7 +32,7 @@ _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 # webhooks.verify never pay for it (a third of `import flurry` otherwise).
 asyncio = None
 _WAIT = object()  # a step of a shared core: wait for the engine to feed the queue
-_FAIR = 256  # an async map/stream/paginate gives the loop a turn at least this often
+_FAIR = 1024  # an async map/stream/paginate gives the loop a turn at least this often
 
 Event = collections.namedtuple("Event", "data event id retry")
 Event.__doc__ = "One Server-Sent Event: data (str), event type, last event id, retry (ms or -1)."

@@ -356,12 +356,12 @@ class TestLoopIntegration(AsyncBase):
             t = asyncio.ensure_future(ticker())
             await asyncio.sleep(0)
             start = ticks
-            caches = [r.cache async for r in c.map([url] * 2000, window=8)]
+            caches = [r.cache async for r in c.map([url] * 4096, window=8)]
             during = ticks - start
             stop = True
             await t
-        self.assertEqual(caches, ["hit"] * 2000)
-        self.assertGreaterEqual(during, 2000 // (2 * flurry._client._FAIR))
+        self.assertEqual(caches, ["hit"] * 4096)
+        self.assertGreaterEqual(during, 4096 // (2 * flurry._client._FAIR))
 
     async def test_other_loop_is_an_error(self):
         await self.c.get("/json")  # bound to this loop
