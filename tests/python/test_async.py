@@ -309,32 +309,37 @@ class TestCancellation(AsyncBase):
             await c.get("/json")
 
 
+class Ticker:
+    """A task counting its loop turns (ticks) inside `async with`."""
+
+    def __init__(self):
+        self.ticks = 0
+        self._stop = False
+        self._task = None
+
+    async def _run(self):
+        while not self._stop:
+            self.ticks += 1
+            await asyncio.sleep(0)
+
+    async def __aenter__(self):
+        self._task = asyncio.ensure_future(self._run())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc):
+        self._stop = True
+        await self._task
+
+
 class TestLoopIntegration(AsyncBase):
     async def test_loop_never_blocked(self):
-        ticks = 0
-        stop = False
-
-        async def ticker():
-            nonlocal ticks
-            while not stop:
-                ticks += 1
-                await asyncio.sleep(0)
-
-        t = asyncio.ensure_future(ticker())
-        before = []
-        rs = []
-
-        async def one(i):
-            before.append(ticks)
-            rs.append(await self.c.get(f"/delay/{i % 5}"))
-
-        await asyncio.gather(*(one(i) for i in range(1000)))
-        stop = True
-        await t
+        async with Ticker() as tk:
+            rs = await asyncio.gather(*(self.c.get(f"/delay/{i % 5}") for i in range(1000)))
         self.assertEqual(len(rs), 1000)
         self.assertTrue(all(r.status == 200 for r in rs))
         # The ticker ran between the requests' completions, many times over.
-        self.assertGreater(ticks, 100)
+        self.assertGreater(tk.ticks, 100)
 
     async def test_busy_map_leaves_the_loop_to_others(self):
         # Cache hits complete inside the run that starts them: the map's
@@ -344,22 +349,10 @@ class TestLoopIntegration(AsyncBase):
         url = f"{self.base}/cache/py-fair?cc=max-age%3D3600"
         async with flurry.AsyncClient(cache=":memory:") as c:
             self.assertEqual((await c.get(url)).cache, "miss")
-            ticks = 0
-            stop = False
-
-            async def ticker():
-                nonlocal ticks
-                while not stop:
-                    ticks += 1
-                    await asyncio.sleep(0)
-
-            t = asyncio.ensure_future(ticker())
-            await asyncio.sleep(0)
-            start = ticks
-            caches = [r.cache async for r in c.map([url] * 4096, window=8)]
-            during = ticks - start
-            stop = True
-            await t
+            async with Ticker() as tk:
+                start = tk.ticks
+                caches = [r.cache async for r in c.map([url] * 4096, window=8)]
+                during = tk.ticks - start
         self.assertEqual(caches, ["hit"] * 4096)
         self.assertGreaterEqual(during, 4096 // (2 * flurry._client._FAIR))
 

@@ -146,9 +146,8 @@ class TestClient(unittest.TestCase):
             "except KeyboardInterrupt:\n"
             "    print('get interrupted', flush=True)\n"
             "c.close()\n")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
         p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                             env=env)
+                             env=support.child_env())
         try:
             lines = []
             for _ in range(2):
@@ -175,9 +174,8 @@ class TestClient(unittest.TestCase):
             "print('asyncio' in sys.modules)\n"
             "flurry.AsyncClient()\n"
             "print('asyncio' in sys.modules)\n")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
         out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                             env=env, timeout=60, check=True).stdout
+                             env=support.child_env(), timeout=60, check=True).stdout
         self.assertEqual(out.split(), ["False", "True"])
 
     def test_closed(self):
