@@ -13,7 +13,6 @@ Exit 0 if every request returned 200, 1 otherwise; bounded by
 --total-timeout.
 """
 import argparse
-import asyncio
 import json
 import sys
 
@@ -77,7 +76,8 @@ async def run_async(a):
 def main():
     a = arg_parser().parse_args()
     if a.sync:
-        return run_sync(a)
+        return run_sync(a)  # asyncio is not even imported: a sync user does without
+    import asyncio
     if a.uvloop:
         import uvloop
         uvloop.install()

@@ -7,7 +7,9 @@ from . import _flurry
 from ._errors import HTTPStatusError, from_response
 
 _HTTP = "http"
-_decode = _json.JSONDecoder().decode  # what json.loads(str) does without keywords
+_decoder = _json.JSONDecoder()
+_decode = _decoder.decode  # what json.loads(str) does without keywords
+_scan = _decoder.scan_once  # its C scanner: one value from an index, no regex around it
 
 
 class Headers(Mapping):
@@ -103,6 +105,15 @@ class Response(_flurry.Response):
             except UnicodeDecodeError:
                 s = None
             if s is not None and not s.startswith("\ufeff"):
+                # The C scanner straight away when the value starts at 0 and
+                # only whitespace follows it (most bodies); anything else
+                # (leading space, bad JSON) through decode, as json.loads.
+                try:
+                    value, end = _scan(s, 0)
+                except StopIteration:
+                    return _decode(s)
+                if end == len(s) or not s[end:].strip(" \t\n\r"):
+                    return value
                 return _decode(s)
         return _json.loads(self.content, **kw)
 

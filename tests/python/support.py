@@ -3,6 +3,7 @@ $FLURRY), started once per test module."""
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -39,6 +40,11 @@ def start():
 def stop():
     if MOCK is not None:
         MOCK.stop()
+
+
+def child_env():
+    """The environment for a child python3 that imports this test's flurry."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
 
 
 def rss_kib():

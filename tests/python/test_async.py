@@ -224,6 +224,52 @@ class TestMany(AsyncBase):
         self.assertEqual(st["running"] + st["queued"], 0)
 
 
+    async def test_map_runs_the_engine_itself(self):
+        # The consumer runs the engine when it waits: its submissions start
+        # without a loop callback (no kick). Without that, this map stalls.
+        self.c._kick = lambda: None
+        out = []
+
+        async def consume():
+            async for r in self.c.map([f"/users/{i}" for i in range(1, 41)], window=8):
+                out.append(r.json()["id"])
+
+        await asyncio.wait_for(consume(), 30)  # a safety bound, not a verdict
+        self.assertEqual(sorted(out), list(range(1, 41)))
+        self.assertEqual(self.c._engine.pending(), 0)
+
+    async def test_map_results_buffered_across_turns(self):
+        # The body awaits other work on the same client (and yields to the
+        # loop) while results keep arriving: each comes exactly once, the
+        # window holds, and nothing is left in the engine.
+        seen = []
+        ids = []
+        async for r in self.c.map([f"/users/{i}" for i in range(1, 61)], window=6):
+            ids.append(r.json()["id"])
+            seen.append(self.c.stats()["running"] + self.c.stats()["queued"])
+            if len(ids) % 3 == 0:
+                self.assertEqual((await self.c.get("/json")).status, 200)
+            await asyncio.sleep(0)
+        self.assertEqual(sorted(ids), list(range(1, 61)))
+        self.assertLessEqual(max(seen), 6)
+        self.assertEqual(self.c._engine.pending(), 0)
+
+    async def test_map_break_leaks_nothing(self):
+        gen = self.c.map(["/json"] + ["/delay/20000"] * 7, window=8)
+        async with contextlib.aclosing(gen):
+            async for r in gen:
+                self.assertEqual(r.status, 200)
+                break
+        # Every response went back from the engine: the cancelled ones too.
+        for _ in range(100):  # bounded: a few loop turns at most
+            if self.c._engine.pending() == 0:
+                break
+            await asyncio.sleep(0.01)
+        self.assertEqual(self.c._engine.pending(), 0)
+        st = self.c.stats()
+        self.assertEqual(st["running"] + st["queued"], 0)
+
+
 class TestCancellation(AsyncBase):
     async def test_task_cancel_cancels_in_engine(self):
         task = asyncio.ensure_future(self.c.get("/delay/20000"))
@@ -263,32 +309,52 @@ class TestCancellation(AsyncBase):
             await c.get("/json")
 
 
+class Ticker:
+    """A task counting its loop turns (ticks) inside `async with`."""
+
+    def __init__(self):
+        self.ticks = 0
+        self._stop = False
+        self._task = None
+
+    async def _run(self):
+        while not self._stop:
+            self.ticks += 1
+            await asyncio.sleep(0)
+
+    async def __aenter__(self):
+        self._task = asyncio.ensure_future(self._run())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc):
+        self._stop = True
+        await self._task
+
+
 class TestLoopIntegration(AsyncBase):
     async def test_loop_never_blocked(self):
-        ticks = 0
-        stop = False
-
-        async def ticker():
-            nonlocal ticks
-            while not stop:
-                ticks += 1
-                await asyncio.sleep(0)
-
-        t = asyncio.ensure_future(ticker())
-        before = []
-        rs = []
-
-        async def one(i):
-            before.append(ticks)
-            rs.append(await self.c.get(f"/delay/{i % 5}"))
-
-        await asyncio.gather(*(one(i) for i in range(1000)))
-        stop = True
-        await t
+        async with Ticker() as tk:
+            rs = await asyncio.gather(*(self.c.get(f"/delay/{i % 5}") for i in range(1000)))
         self.assertEqual(len(rs), 1000)
         self.assertTrue(all(r.status == 200 for r in rs))
         # The ticker ran between the requests' completions, many times over.
-        self.assertGreater(ticks, 100)
+        self.assertGreater(tk.ticks, 100)
+
+    async def test_busy_map_leaves_the_loop_to_others(self):
+        # Cache hits complete inside the run that starts them: the map's
+        # consumer finds results every time it runs the engine itself, and
+        # must still give the loop a turn every _FAIR results or so (it
+        # never did: 0 ticks).
+        url = f"{self.base}/cache/py-fair?cc=max-age%3D3600"
+        async with flurry.AsyncClient(cache=":memory:") as c:
+            self.assertEqual((await c.get(url)).cache, "miss")
+            async with Ticker() as tk:
+                start = tk.ticks
+                caches = [r.cache async for r in c.map([url] * 4096, window=8)]
+                during = tk.ticks - start
+        self.assertEqual(caches, ["hit"] * 4096)
+        self.assertGreaterEqual(during, 4096 // (2 * flurry._client._FAIR))
 
     async def test_other_loop_is_an_error(self):
         await self.c.get("/json")  # bound to this loop
@@ -305,6 +371,50 @@ class TestLoopIntegration(AsyncBase):
         await asyncio.get_running_loop().run_in_executor(None, other)
         self.assertEqual(len(err), 1)
         self.assertIn("one client per", err[0])
+
+
+class TestUvloop(unittest.TestCase):
+    """The loop integration on uvloop (Debian's python3-uvloop): map (the
+    consumer running the engine itself), gather, a cancelled request and
+    an early break, on one client."""
+
+    def test_map_gather_cancel_on_uvloop(self):
+        import uvloop
+
+        async def scenario():
+            async with flurry.AsyncClient(base_url=support.MOCK.base, concurrency=8) as c:
+                ids = [r.json()["id"] async for r in c.map(
+                    [f"/users/{i}" for i in range(1, 51)], window=8)]
+                rs = await c.gather(["/json", "http://127.0.0.1:1/"])
+                task = asyncio.ensure_future(c.get("/delay/20000"))
+                await asyncio.sleep(0.05)
+                task.cancel()
+                cancelled = False
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    cancelled = True
+                gen = c.map(["/json"] + ["/delay/20000"] * 3, window=4)
+                async with contextlib.aclosing(gen):
+                    async for _ in gen:
+                        break
+                for _ in range(100):  # bounded: a few loop turns at most
+                    if c._engine.pending() == 0:
+                        break
+                    await asyncio.sleep(0.01)
+                return ids, rs, cancelled, c._engine.pending(), c.stats()
+
+        loop = uvloop.new_event_loop()
+        try:
+            ids, rs, cancelled, pending, st = loop.run_until_complete(scenario())
+        finally:
+            loop.close()
+        self.assertEqual(sorted(ids), list(range(1, 51)))
+        self.assertEqual(rs[0].status, 200)
+        self.assertIsInstance(rs[1], flurry.ConnectError)
+        self.assertTrue(cancelled)
+        self.assertEqual(pending, 0)
+        self.assertEqual(st["running"] + st["queued"], 0)
 
 
 class TestStreams(AsyncBase):

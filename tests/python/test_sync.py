@@ -146,9 +146,8 @@ class TestClient(unittest.TestCase):
             "except KeyboardInterrupt:\n"
             "    print('get interrupted', flush=True)\n"
             "c.close()\n")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
         p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                             env=env)
+                             env=support.child_env())
         try:
             lines = []
             for _ in range(2):
@@ -164,11 +163,74 @@ class TestClient(unittest.TestCase):
         self.assertEqual(lines, ["interrupted done=False\n", "get interrupted\n"])
         self.assertEqual(p.returncode, 0)
 
+    def test_no_asyncio_import(self):
+        """The sync Client and webhooks do without asyncio: `import flurry`
+        does not load it (a third of the import time), an AsyncClient does."""
+        code = (
+            "import sys, flurry\n"
+            f"with flurry.Client(base_url={support.MOCK.base!r}) as c:\n"
+            "    assert c.get('/json').status == 200\n"
+            "    assert [r.status for r in c.map(['/json'] * 3)] == [200] * 3\n"
+            "print('asyncio' in sys.modules)\n"
+            "flurry.AsyncClient()\n"
+            "print('asyncio' in sys.modules)\n")
+        out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             env=support.child_env(), timeout=60, check=True).stdout
+        self.assertEqual(out.split(), ["False", "True"])
+
     def test_closed(self):
         with flurry.Client() as c:
             pass
         with self.assertRaisesRegex(RuntimeError, "closed"):
             c.get("http://127.0.0.1:1/")
+
+
+class TestJson(unittest.TestCase):
+    """Response.json() is json.loads on the body, whatever the body: the
+    same value, or the same error. Bodies from a python3 http.server
+    written for the test (flurry mock answers JSON only)."""
+
+    BODIES = [b'{"a":1}\n', b' {"a": [1, 2.5, "x"]} ', b"[1,2]\r\n\t", b'"s"', b"12",
+              b'{"a":1}\xc2\xa0', b'{"a":1} x', b'{"a":', b"", b"nul", b"  ",
+              b'\xef\xbb\xbf{"bom":1}', '{"u16":1}'.encode("utf-16"), b'{"bad":"\xff"}']
+
+    def test_json_is_json_loads(self):
+        import http.server
+        import json
+
+        bodies = self.BODIES
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = bodies[int(self.path.strip("/"))]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        try:
+            base = f"http://127.0.0.1:{srv.server_address[1]}"
+            with flurry.Client(base_url=base) as c:
+                rs = c.gather([f"/{i}" for i in range(len(bodies))])
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+        def outcome(f, arg):
+            try:
+                return ("value", f(arg))
+            except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+                return (type(e).__name__, str(e))
+
+        for body, r in zip(bodies, rs):
+            self.assertEqual(r.content, body)
+            self.assertEqual(outcome(lambda r: r.json(), r), outcome(json.loads, body), body)
 
 
 class TestLeaks(unittest.TestCase):
