@@ -458,6 +458,20 @@ static void log_attempt(flurry_response *resp, double ms, double start_ms) {
   }
 }
 
+/* Whether starts are paced: a rate (the client's, per host or learnt), a
+ * sliding window or an admission hook. The requests a round of answers
+ * made room for then start as each transfer ends, each when the pace
+ * allows (a bucket of one token refills between two answers; waiting for
+ * the next loop turn would start one request a turn). Unpaced, they start
+ * together on the next turn: one burst of sends instead of a send between
+ * two answers, each of which woke a server that had gone to sleep. */
+static int paced(const flurry_client *c) {
+  const int64_t *v = c->opts.v;
+  return v[FLURRY_OPT_RATE_MILLI] > 0 || v[FLURRY_OPT_HOST_RATE_MILLI] > 0 ||
+         v[FLURRY_OPT_RATE_AUTO] || v[FLURRY_OPT_WINDOW_LIMIT] > 0 ||
+         v[FLURRY_OPT_HOST_WINDOW_LIMIT] > 0 || c->admit_cb != NULL;
+}
+
 void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
   flurry_request *req = NULL;
   curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&req);
@@ -479,7 +493,10 @@ void flurry__transfer_done(flurry_client *c, CURL *e, CURLcode result) {
       flurry__complete(c, req);
     }
   }
-  flurry__kick(c);
+  if (paced(c))
+    flurry__pump(c); /* as the pace allows, now */
+  else
+    flurry__kick(c); /* with the others of this round, on the next turn */
 }
 
 void flurry__transfer_sock_failed(flurry_client *c, CURL *easy) {
