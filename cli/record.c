@@ -97,11 +97,15 @@ static int put_timings(fl_buf *out, const flurry_response *resp) {
 /* error: {kind, message[, curl_code][, errno]}: the underlying codes are
  * kept so nothing the transport said is lost. */
 /* "attempt_log":[{"status":503,"error":"http","ms":1.2,"wait_ms":95.0},...] */
+/* The attempts kept: every one up to 64, else the first 63 and the last. */
 static int put_attempts(fl_buf *out, const flurry_response *resp) {
   int rc = fl_buf_puts(out, ",\"attempt_log\":[");
   flurry_attempt a;
-  for (size_t i = 0; rc == FL_OK && flurry_response_attempt(resp, i, &a) == FLURRY_OK; i++) {
-    rc = fl_buf_printf(out, "%s{\"status\":%d,\"error\":", i ? "," : "", a.status);
+  size_t n = (size_t)flurry_response_attempts(resp), shown = 0;
+  for (size_t i = 0; rc == FL_OK && i < n; i++) {
+    if (flurry_response_attempt(resp, i, &a) != FLURRY_OK)
+      continue; /* one between the 63rd and the last: not kept */
+    rc = fl_buf_printf(out, "%s{\"status\":%d,\"error\":", shown++ ? "," : "", a.status);
     if (rc == FL_OK)
       rc = a.error ? fl_buf_printf(out, "\"%s\"", flurry_err_name(a.error))
                    : fl_buf_puts(out, "null");

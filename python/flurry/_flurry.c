@@ -423,10 +423,10 @@ static PyObject *Response_attempt_list(ResponseObject *r, PyObject *unused) {
     return NULL;
   int n = flurry_response_attempts(r->resp);
   PyObject *out = PyList_New(0);
-  for (int i = 0; out && i < n && i < 64; i++) {
+  for (int i = 0; out && i < n; i++) { /* up to 64 kept: the first 63 and the last */
     flurry_attempt a;
     if (flurry_response_attempt(r->resp, (size_t)i, &a) != FLURRY_OK)
-      break;
+      continue;
     PyObject *t = Py_BuildValue("(isdd)", a.status, flurry_err_name(a.error), a.elapsed_ms / 1000.0,
                                 a.wait_ms / 1000.0);
     if (t == NULL || PyList_Append(out, t) != 0) {

@@ -56,6 +56,17 @@ test_fail_if() {
   check "--fail-if: a paginated line stops at the page that matches" "$out" $'item 1\nitem 2\nerror body_rule page 2'
 }
 
+# --attempts keeps the first 63 attempts and the last (70 here: ids 1-63, 70).
+test_attempt_log_long() {
+  echo "$BASE/status/503" |
+    F --retries 69 --retry-base 1ms --retry-cap 1ms --retry-budget 0 --attempts >"$WORK/al"
+  check "70 attempts: 64 in the log" "$(jq -c '[.attempts, (.attempt_log | length)]' "$WORK/al")" \
+    '[70,64]'
+  check "the last entry is the last attempt (the latest start)" \
+    "$(jq '.attempt_log | (.[63].start_ms > .[62].start_ms) and all(.[]; .status == 503)' "$WORK/al")" \
+    true
+}
+
 test_json_rules() {
   local out rc
   out=$(printf '%s\n' "$BASE/malformed" "$BASE/json" | F --ordered | jq -c '.invalid_json')
@@ -106,6 +117,7 @@ run_test test_ok_status
 run_test test_retry_on
 run_test test_fail_if
 run_test test_json_rules
+run_test test_attempt_log_long
 run_test test_jitter_none
 run_test test_bad_values
 finish
